@@ -1,0 +1,190 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
+import { ConfigError, ValidationError } from '../core/errors.js';
+import { placeholdersOf } from './placeholders.js';
+
+const duration = z.union([z.string(), z.number()]);
+const paramSpec = z
+  .object({
+    type: z.enum(['string', 'integer', 'number', 'boolean']).default('string'),
+    default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    pattern: z.string().optional(),
+    description: z.string().optional(),
+  })
+  .strict();
+
+const templateSchema = z
+  .object({
+    /** Runner kind. Default `exec`. */
+    kind: z.string().default('exec'),
+    /** The command as an argv array; `{param}` placeholders are filled per job. Never a shell. */
+    argv: z.array(z.string()).min(1),
+    /** Params shown as `***` everywhere but to the worker. */
+    secrets: z.array(z.string()).default([]),
+    /** Optional types, defaults and patterns of params. */
+    params: z.record(z.string(), paramSpec).default({}),
+    concurrency: z.object({ key: z.string(), limit: z.number().int().positive() }).strict().optional(),
+    time_limit: duration.optional(),
+    max_attempts: z.number().int().positive().optional(),
+    backoff: duration.optional(),
+    /** Output directory of a job below the worker's `output_root`. Default `{template}_{id}`. */
+    outdir: z.string().optional(),
+    env: z.record(z.string(), z.string()).default({}),
+    /** Working directory of the command. Default: the job's output directory. */
+    cwd: z.string().optional(),
+    /** Grace between SIGTERM and SIGKILL when stopping. Default 10s. */
+    kill_grace: duration.optional(),
+  })
+  .strict();
+
+const serverSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(7070),
+    data: z.string().default('./drover-data'),
+    db: z.string().optional(),
+    token_file: z.string().optional(),
+    lease_ttl: duration.default('30s'),
+    heartbeat_interval: duration.default('10s'),
+    max_body: z.number().int().positive().default(16 * 1024 * 1024),
+    long_poll: duration.default('30s'),
+  })
+  .strict();
+
+const workerSchema = z
+  .object({
+    name: z.string().optional(),
+    server: z.string().default('http://127.0.0.1:7070'),
+    concurrency: z.number().int().positive().optional(),
+    queues: z.array(z.string()).default([]),
+    output_root: z.string().default('./downloads'),
+    log_dir: z.string().default('./drover-data/worker-logs'),
+    shutdown_grace: duration.default('30s'),
+    token_file: z.string().optional(),
+  })
+  .strict();
+
+const configSchema = z
+  .object({
+    server: serverSchema.default(serverSchema.parse({})),
+    worker: workerSchema.default(workerSchema.parse({})),
+    templates: z.record(z.string(), templateSchema).default({}),
+  })
+  .strict();
+
+export type RawTemplate = z.infer<typeof templateSchema>;
+export type DroverConfig = z.infer<typeof configSchema>;
+export type ParamSpec = z.infer<typeof paramSpec>;
+
+/** A template with its durations in ms and its required params worked out. */
+export interface Template {
+  name: string;
+  kind: string;
+  argv: string[];
+  secrets: string[];
+  params: Record<string, ParamSpec>;
+  /** Params that must be given: placeholders (argv, env, cwd, outdir, key) without a default. */
+  required: string[];
+  concurrency: { key: string; limit: number } | null;
+  timeLimitMs: number | null;
+  maxAttempts: number | null;
+  backoffMs: number | null;
+  outdir: string;
+  env: Record<string, string>;
+  cwd: string | null;
+  killGraceMs: number;
+}
+
+/** Placeholders Drover fills itself; a template may use them without a param. */
+export const BUILTIN_PLACEHOLDERS = ['id', 'outdir', 'attempt', 'template', 'queue', 'owner'] as const;
+
+export function compileTemplate(name: string, t: RawTemplate): Template {
+  const where = `templates.${name}`;
+  try {
+    const texts = [...t.argv, ...Object.values(t.env), t.cwd ?? '', t.outdir ?? '', t.concurrency?.key ?? ''];
+    const used = new Set<string>();
+    for (const s of texts) for (const n of placeholdersOf(s)) used.add(n);
+    for (const s of t.secrets) if (!used.has(s) && !(s in t.params)) throw new ValidationError(`${where}.secrets: "${s}" is not a placeholder of this template`);
+    const builtins = new Set<string>(BUILTIN_PLACEHOLDERS);
+    const required = [...used].filter((n) => !builtins.has(n) && t.params[n]?.default === undefined);
+    for (const [pname, spec] of Object.entries(t.params)) {
+      if (spec.pattern !== undefined) {
+        try {
+          new RegExp(spec.pattern);
+        } catch {
+          throw new ValidationError(`${where}.params.${pname}.pattern: not a valid regular expression`);
+        }
+      }
+    }
+    return {
+      name,
+      kind: t.kind,
+      argv: t.argv,
+      secrets: t.secrets,
+      params: t.params,
+      required,
+      concurrency: t.concurrency ?? null,
+      timeLimitMs: t.time_limit === undefined ? null : parseDuration(t.time_limit, `${where}.time_limit`),
+      maxAttempts: t.max_attempts ?? null,
+      backoffMs: t.backoff === undefined ? null : parseDuration(t.backoff, `${where}.backoff`),
+      outdir: t.outdir ?? '{template}_{id}',
+      env: t.env,
+      cwd: t.cwd ?? null,
+      killGraceMs: t.kill_grace === undefined ? 10_000 : parseDuration(t.kill_grace, `${where}.kill_grace`),
+    };
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ConfigError(err.message.startsWith(where) ? err.message : `${where}: ${err.message}`);
+    throw err;
+  }
+}
+
+export interface LoadedConfig {
+  config: DroverConfig;
+  templates: Map<string, Template>;
+  /** The file it came from, or null when none was found (all defaults). */
+  file: string | null;
+}
+
+/**
+ * Finds the config: `explicit` (from --config), then `$DROVER_CONFIG`, then `./drover.yaml`.
+ * A named file that is missing is an error; a missing `./drover.yaml` means defaults.
+ */
+export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LoadedConfig {
+  const named = explicit ?? env.DROVER_CONFIG;
+  const file = named ? path.resolve(cwd, named) : path.join(cwd, 'drover.yaml');
+  let text: string | null = null;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (named || code !== 'ENOENT') throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  if (text === null) return { config: configSchema.parse({}), templates: new Map(), file: null };
+  return { ...parseConfig(text, file), file };
+}
+
+export function parseConfig(text: string, file = 'drover.yaml'): { config: DroverConfig; templates: Map<string, Template> } {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text) ?? {};
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message}`);
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const msgs = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
+    throw new ConfigError(`${file}: ${msgs.join('; ')}`);
+  }
+  const templates = new Map<string, Template>();
+  for (const [name, t] of Object.entries(parsed.data.templates)) templates.set(name, compileTemplate(name, t));
+  return { config: parsed.data, templates };
+}
+
+/** Default worker name: host name and process id, unique per process on a machine. */
+export function defaultWorkerName(): string {
+  return `${os.hostname()}-${process.pid}`;
+}

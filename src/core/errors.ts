@@ -1,0 +1,50 @@
+/**
+ * Domain errors shared by every part. The HTTP layer maps them to status codes; the CLI prints
+ * their message. Each store maps its own driver errors to these.
+ */
+export class DroverError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status this error maps to. */
+    readonly status: number,
+    /** Stable machine-readable code. */
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input from a client; names the field that is wrong. */
+export class ValidationError extends DroverError {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message, 400, 'invalid');
+  }
+}
+
+export class NotFoundError extends DroverError {
+  constructor(message: string) {
+    super(message, 404, 'not_found');
+  }
+}
+
+/** The operation conflicts with the job's current state, or a lease token is stale. */
+export class ConflictError extends DroverError {
+  constructor(message: string) {
+    super(message, 409, 'conflict');
+  }
+}
+
+/** A file or database that cannot be opened, or a config that cannot be used. */
+export class ConfigError extends DroverError {
+  constructor(message: string) {
+    super(message, 500, 'config');
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,170 @@
+/**
+ * The job model. Glossary:
+ * - job: one unit of work with parameters, run by a worker through the runner of its kind.
+ * - kind: the runner that executes a job (`exec`, `noop`, ...).
+ * - template: a named command (argv with `{param}` placeholders) from the worker's config;
+ *   a job of kind `exec` names one and carries only its parameters.
+ * - attempt: one run of a job on a worker, from lease to outcome.
+ * - lease: a worker's time-limited claim on a running job, renewed by heartbeats and fenced
+ *   by a random token: only the holder of the current token may report progress or an outcome.
+ * - concurrency key: a string (e.g. an NVR address); at most `concurrencyLimit` jobs that share
+ *   it run at once.
+ */
+
+/** Every state a job can be in. `waiting` is not due yet (scheduled or backing off). */
+export const JOB_STATES = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'timed_out', 'canceled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const FINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'timed_out', 'canceled'];
+export const ACTIVE_STATES: readonly JobState[] = ['waiting', 'queued', 'running'];
+
+export function isJobState(s: string): s is JobState {
+  return (JOB_STATES as readonly string[]).includes(s);
+}
+export function isFinalState(s: JobState): boolean {
+  return FINAL_STATES.includes(s);
+}
+
+/** A parameter value as carried by a job: scalars only, so every value has one text form. */
+export type ParamValue = string | number | boolean;
+export type Params = Record<string, ParamValue>;
+
+/** Live progress reported by a runner. Every field is optional; runners add their own. */
+export interface Progress {
+  /** Bytes done so far. */
+  bytes?: number;
+  /** Bytes in all, when known. */
+  total?: number;
+  /** Current rate in bytes per second. */
+  speed?: number;
+  /** Seconds left, when it can be estimated. */
+  eta?: number;
+  /** 0..100 */
+  percent?: number;
+  /** Free text, e.g. the last line of output. */
+  message?: string;
+  [key: string]: unknown;
+}
+
+/** The outcome a worker reports for an attempt. */
+export type Outcome = 'succeeded' | 'failed' | 'timed_out' | 'canceled';
+
+/** Why a worker was told to stop a job it holds. */
+export type StopReason = 'canceled' | 'timed_out';
+
+export interface Lease {
+  worker: string;
+  token: string;
+  /** Epoch milliseconds after which the lease is void unless renewed. */
+  expiresAt: number;
+}
+
+export interface Job {
+  id: string;
+  queue: string;
+  kind: string;
+  /** Template name for template-based kinds, else null. */
+  template: string | null;
+  /** Parameters; secret ones are `***` except in a lease handed to a worker. */
+  params: Params;
+  /** Names of params that are secret (shown as `***` everywhere but to the worker). */
+  secrets: string[];
+  owner: string | null;
+  tags: string[];
+  /** Higher runs first. Default 0. */
+  priority: number;
+  state: JobState;
+  /** Epoch ms: when the job becomes due. */
+  runAt: number;
+  /** Attempts started so far (1 while the first attempt runs). */
+  attempt: number;
+  /** Attempts allowed in all. Default 3. */
+  maxAttempts: number;
+  /** Base of the exponential backoff between attempts, ms. Default 5000. */
+  backoffMs: number;
+  /** Cap on the backoff, ms. Default 600000 (10 min). */
+  backoffMaxMs: number;
+  /** Time limit of one attempt in ms, or null for none. */
+  timeLimitMs: number | null;
+  concurrencyKey: string | null;
+  concurrencyLimit: number | null;
+  lease: Lease | null;
+  /** Set while a running job has been asked to stop and the worker has not yet confirmed. */
+  stopReason: StopReason | null;
+  progress: Progress | null;
+  result: unknown;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface Attempt {
+  jobId: string;
+  attempt: number;
+  worker: string;
+  startedAt: number;
+  endedAt: number | null;
+  /** Outcome, or `lost` when the lease expired, or null while it runs. */
+  outcome: Outcome | 'lost' | null;
+  error: string | null;
+}
+
+/** What a client submits to create a job. Missing fields take the defaults documented on Job. */
+export interface NewJob {
+  queue?: string;
+  kind: string;
+  template?: string | null;
+  params?: Params;
+  secrets?: string[];
+  owner?: string | null;
+  tags?: string[];
+  priority?: number;
+  /** Epoch ms; in the future makes the job `waiting`. */
+  runAt?: number;
+  maxAttempts?: number;
+  backoffMs?: number;
+  backoffMaxMs?: number;
+  timeLimitMs?: number | null;
+  concurrencyKey?: string | null;
+  concurrencyLimit?: number | null;
+}
+
+export const JOB_DEFAULTS = {
+  queue: 'default',
+  priority: 0,
+  maxAttempts: 3,
+  backoffMs: 5_000,
+  backoffMaxMs: 600_000,
+} as const;
+
+export const REDACTED = '***';
+
+/** A copy of the job with its secret params replaced by `***`. */
+export function redactJob(job: Job): Job {
+  if (job.secrets.length === 0) return job;
+  const params: Params = { ...job.params };
+  for (const name of job.secrets) if (name in params) params[name] = REDACTED;
+  return { ...job, params };
+}
+
+/** Replaces every occurrence of each secret value in `text` with `***`. */
+export function redactText(text: string, secretValues: readonly string[]): string {
+  let out = text;
+  for (const v of secretValues) {
+    if (v.length === 0) continue;
+    out = out.split(v).join(REDACTED);
+  }
+  return out;
+}
+
+/** The text forms of a job's secret param values, longest first so overlaps redact whole. */
+export function secretValuesOf(params: Params, secrets: readonly string[]): string[] {
+  return secrets
+    .map((n) => params[n])
+    .filter((v): v is ParamValue => v !== undefined)
+    .map(String)
+    .filter((v) => v.length > 0)
+    .sort((a, b) => b.length - a.length);
+}

@@ -1,0 +1,86 @@
+/**
+ * Versioned migrations of the SQLite store. Numbered like the PostgreSQL store's: migration N
+ * brings both backends to the same schema version. Never edit an applied migration; add one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'init',
+    sql: `
+CREATE TABLE jobs (
+  id                TEXT PRIMARY KEY,
+  queue             TEXT NOT NULL,
+  kind              TEXT NOT NULL,
+  template          TEXT,
+  params            TEXT NOT NULL,
+  secrets           TEXT NOT NULL,
+  owner             TEXT,
+  tags              TEXT NOT NULL,
+  priority          INTEGER NOT NULL,
+  state             TEXT NOT NULL,
+  run_at            INTEGER NOT NULL,
+  attempt           INTEGER NOT NULL DEFAULT 0,
+  max_attempts      INTEGER NOT NULL,
+  backoff_ms        INTEGER NOT NULL,
+  backoff_max_ms    INTEGER NOT NULL,
+  time_limit_ms     INTEGER,
+  concurrency_key   TEXT,
+  concurrency_limit INTEGER,
+  lease_worker      TEXT,
+  lease_token       TEXT,
+  lease_expires_at  INTEGER,
+  deadline_at       INTEGER,
+  stop_reason       TEXT,
+  progress          TEXT,
+  result            TEXT,
+  error             TEXT,
+  created_at        INTEGER NOT NULL,
+  updated_at        INTEGER NOT NULL,
+  started_at        INTEGER,
+  finished_at       INTEGER
+);
+CREATE INDEX jobs_queued ON jobs (priority DESC, run_at, id) WHERE state = 'queued';
+CREATE INDEX jobs_waiting ON jobs (run_at) WHERE state = 'waiting';
+CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
+CREATE INDEX jobs_deadline ON jobs (deadline_at) WHERE state = 'running' AND deadline_at IS NOT NULL;
+CREATE INDEX jobs_key_running ON jobs (concurrency_key) WHERE state = 'running';
+CREATE INDEX jobs_lease_worker ON jobs (lease_worker) WHERE state = 'running';
+CREATE INDEX jobs_state ON jobs (state, id);
+CREATE INDEX jobs_owner ON jobs (owner, id);
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+
+CREATE TABLE job_attempts (
+  job_id     TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  attempt    INTEGER NOT NULL,
+  worker     TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  ended_at   INTEGER,
+  outcome    TEXT,
+  error      TEXT,
+  PRIMARY KEY (job_id, attempt)
+);
+
+CREATE TABLE job_logs (
+  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  seq    INTEGER NOT NULL,
+  ts     INTEGER NOT NULL,
+  stream TEXT NOT NULL,
+  text   TEXT NOT NULL,
+  PRIMARY KEY (job_id, seq)
+);
+
+CREATE TABLE workers (
+  name       TEXT PRIMARY KEY,
+  info       TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen  INTEGER NOT NULL
+);
+`,
+  },
+];

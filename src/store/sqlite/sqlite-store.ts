@@ -1,0 +1,439 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { backoffDelay } from '../../core/backoff.js';
+import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
+import { newToken } from '../../core/ids.js';
+import { JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
+import type {
+  ClaimParams,
+  CompleteAnswer,
+  CompleteItem,
+  CountFilter,
+  HeartbeatAnswer,
+  HeartbeatItem,
+  JobPage,
+  JobStore,
+  ListFilter,
+  LogChunk,
+  ResolvedNewJob,
+  StoredLogChunk,
+  WorkerInfo,
+  WorkerRecord,
+} from '../store.js';
+import { SQLITE_MIGRATIONS, type Migration } from './migrations.js';
+import { rowToJob, toJsonOrNull, type JobRow } from './rows.js';
+
+export interface SqliteStoreOptions {
+  /** Database file path, or `:memory:`. Its directory is created if missing. */
+  path: string;
+  /**
+   * SQLite `synchronous` pragma. Default `NORMAL`: with WAL a commit survives a crash of the
+   * process, and only a power loss can drop the last commits. `FULL` survives that too, slower.
+   */
+  synchronous?: 'OFF' | 'NORMAL' | 'FULL';
+}
+
+/** The embedded default store: one SQLite file in WAL mode, used by one coordinator. */
+export class SqliteJobStore implements JobStore {
+  private readonly db: Database.Database;
+  private readonly stmts: ReturnType<typeof prepare>;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.stmts = prepare(db);
+  }
+
+  /** Opens (creating if needed) and migrates the database. Throws ConfigError with the reason. */
+  static open(opts: SqliteStoreOptions): SqliteJobStore {
+    let db: Database.Database;
+    try {
+      if (opts.path !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(opts.path)), { recursive: true });
+      db = new Database(opts.path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      migrate(db, SQLITE_MIGRATIONS);
+    } catch (err) {
+      throw new ConfigError(`cannot open the SQLite database at ${opts.path}: ${errorMessage(err)}`);
+    }
+    return new SqliteJobStore(db);
+  }
+
+  /** The schema version the database is at. */
+  schemaVersion(): number {
+    return (this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v;
+  }
+
+  async enqueue(p: { jobs: ResolvedNewJob[]; now: number }): Promise<Job[]> {
+    const insert = this.stmts.insert;
+    const run = this.db.transaction((jobs: ResolvedNewJob[]) => {
+      const out: Job[] = [];
+      for (const j of jobs) {
+        const state: JobState = j.runAt > p.now ? 'waiting' : 'queued';
+        const row = insert.get({
+          id: j.id,
+          queue: j.queue,
+          kind: j.kind,
+          template: j.template,
+          params: JSON.stringify(j.params),
+          secrets: JSON.stringify(j.secrets),
+          owner: j.owner,
+          tags: JSON.stringify(j.tags),
+          priority: j.priority,
+          state,
+          run_at: j.runAt,
+          max_attempts: j.maxAttempts,
+          backoff_ms: j.backoffMs,
+          backoff_max_ms: j.backoffMaxMs,
+          time_limit_ms: j.timeLimitMs,
+          concurrency_key: j.concurrencyKey,
+          concurrency_limit: j.concurrencyLimit,
+          now: p.now,
+        }) as JobRow;
+        out.push(rowToJob(row));
+      }
+      return out;
+    });
+    try {
+      return run(p.jobs);
+    } catch (err) {
+      if (err instanceof Error && /UNIQUE constraint failed: jobs.id/.test(err.message)) {
+        throw new ConflictError(`a job with this id already exists`);
+      }
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<Job | null> {
+    const row = this.stmts.get.get(id) as JobRow | undefined;
+    return row ? rowToJob(row) : null;
+  }
+
+  async list(f: ListFilter): Promise<JobPage> {
+    const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
+    const { where, args } = whereOf(f);
+    if (f.state && f.state.length > 0) {
+      where.push(`state IN (${f.state.map(() => '?').join(',')})`);
+      args.push(...f.state);
+    }
+    if (f.cursor) {
+      where.push('id > ?');
+      args.push(f.cursor);
+    }
+    const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, limit + 1) as JobRow[];
+    const more = rows.length > limit;
+    const jobs = rows.slice(0, limit).map(rowToJob);
+    return { jobs, nextCursor: more ? (jobs[jobs.length - 1]?.id ?? null) : null };
+  }
+
+  async counts(f: CountFilter): Promise<Record<JobState, number>> {
+    const { where, args } = whereOf(f);
+    const sql = `SELECT state, COUNT(*) AS n FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} GROUP BY state`;
+    const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const r of this.db.prepare(sql).all(...args) as Array<{ state: JobState; n: number }>) out[r.state] = r.n;
+    return out;
+  }
+
+  async cancel(p: { id: string; now: number }): Promise<Job> {
+    return this.db.transaction(() => {
+      const job = this.mustGet(p.id);
+      if (job.state === 'waiting' || job.state === 'queued') {
+        return rowToJob(this.stmts.finish.get({ id: p.id, state: 'canceled', error: 'canceled before it started', now: p.now }) as JobRow);
+      }
+      if (job.state === 'running') {
+        if (job.stopReason) return job;
+        return rowToJob(this.stmts.requestStop.get({ id: p.id, reason: 'canceled', now: p.now }) as JobRow);
+      }
+      throw new ConflictError(`job ${p.id} is already ${job.state}`);
+    })();
+  }
+
+  async retry(p: { id: string; now: number }): Promise<Job> {
+    return this.db.transaction(() => {
+      const job = this.mustGet(p.id);
+      if (job.state !== 'failed' && job.state !== 'timed_out' && job.state !== 'canceled') {
+        throw new ConflictError(`job ${p.id} is ${job.state}; only failed, timed_out or canceled jobs can be retried`);
+      }
+      return rowToJob(this.stmts.retry.get({ id: p.id, now: p.now }) as JobRow);
+    })();
+  }
+
+  async claim(p: ClaimParams): Promise<Job[]> {
+    if (p.limit <= 0) return [];
+    return this.db.transaction(() => {
+      const picked: string[] = [];
+      const running = new Map<string, number>();
+      const pageSize = Math.max(p.limit * 2, 16);
+      // A few pages at most: candidates skipped for their key limit must not hide the rest.
+      for (let offset = 0, pages = 0; picked.length < p.limit && pages < 4; offset += pageSize, pages++) {
+        const cands = this.stmts.candidates.all({
+          kinds: JSON.stringify(p.kinds),
+          templates: JSON.stringify(p.templates),
+          queues: JSON.stringify(p.queues),
+          anyQueue: p.queues.length === 0 ? 1 : 0,
+          limit: pageSize,
+          offset,
+        }) as Array<{ id: string; concurrency_key: string | null; concurrency_limit: number | null }>;
+        for (const c of cands) {
+          if (picked.length >= p.limit) break;
+          if (c.concurrency_key !== null && c.concurrency_limit !== null) {
+            let n = running.get(c.concurrency_key);
+            if (n === undefined) n = (this.stmts.runningForKey.get(c.concurrency_key) as { n: number }).n;
+            if (n >= c.concurrency_limit) {
+              running.set(c.concurrency_key, n);
+              continue;
+            }
+            running.set(c.concurrency_key, n + 1);
+          }
+          picked.push(c.id);
+        }
+        if (cands.length < pageSize) break;
+      }
+      if (picked.length === 0) return [];
+      const token = newToken();
+      const ids = JSON.stringify(picked);
+      const rows = this.stmts.start.all({ ids, worker: p.worker, token, expires: p.now + p.leaseMs, now: p.now }) as JobRow[];
+      this.stmts.startAttempts.run({ ids });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return picked.map((id) => rowToJob(byId.get(id) as JobRow));
+    })();
+  }
+
+  async heartbeat(p: { worker: string; items: HeartbeatItem[]; leaseMs: number; now: number }): Promise<HeartbeatAnswer[]> {
+    return this.db.transaction(() =>
+      p.items.map((it): HeartbeatAnswer => {
+        const expires = p.now + p.leaseMs;
+        const r = this.stmts.renew.get({ id: it.id, token: it.token, expires, progress: toJsonOrNull(it.progress), now: p.now }) as
+          | { stop_reason: StopReason | null }
+          | undefined;
+        if (!r) return { id: it.id, status: 'lost' };
+        if (r.stop_reason) return { id: it.id, status: 'stop', reason: r.stop_reason, leaseExpiresAt: expires };
+        return { id: it.id, status: 'ok', leaseExpiresAt: expires };
+      }),
+    )();
+  }
+
+  async complete(p: { items: CompleteItem[]; now: number; random?: () => number }): Promise<CompleteAnswer[]> {
+    return this.db.transaction(() =>
+      p.items.map((it): CompleteAnswer => {
+        const row = this.stmts.held.get({ id: it.id, token: it.token }) as JobRow | undefined;
+        if (!row) return { id: it.id, status: 'stale' };
+        const job = rowToJob(row);
+        const { state, runAt } = nextStateAfter(job, it, p.now, p.random);
+        const error = state === 'succeeded' ? null : (it.error ?? (job.stopReason ? `stopped: ${job.stopReason}` : null));
+        this.stmts.settle.run({
+          id: it.id,
+          state,
+          run_at: runAt,
+          result: toJsonOrNull(it.result),
+          error,
+          progress: it.progress === undefined ? row.progress : toJsonOrNull(it.progress),
+          finished: state === 'waiting' ? null : p.now,
+          now: p.now,
+        });
+        this.stmts.endAttempt.run({ id: it.id, attempt: job.attempt, outcome: state === 'waiting' ? 'failed' : state, error, now: p.now });
+        return { id: it.id, status: 'ok', state };
+      }),
+    )();
+  }
+
+  async stopsFor(p: { worker: string }): Promise<Array<{ id: string; reason: StopReason }>> {
+    return this.stmts.stopsFor.all(p.worker) as Array<{ id: string; reason: StopReason }>;
+  }
+
+  async appendLog(p: { jobId: string; chunks: LogChunk[]; now: number }): Promise<void> {
+    this.db.transaction(() => {
+      if (!this.stmts.exists.get(p.jobId)) throw new NotFoundError(`no job ${p.jobId}`);
+      let seq = (this.stmts.lastLogSeq.get(p.jobId) as { s: number }).s;
+      for (const c of p.chunks) {
+        this.stmts.insertLog.run({ job_id: p.jobId, seq: ++seq, ts: c.ts ?? p.now, stream: c.stream, text: c.text });
+      }
+    })();
+  }
+
+  async readLog(p: { jobId: string; after: number; limit: number }): Promise<StoredLogChunk[]> {
+    return this.stmts.readLog.all({ job_id: p.jobId, after: p.after, limit: p.limit }) as StoredLogChunk[];
+  }
+
+  async attempts(p: { jobId: string }): Promise<Attempt[]> {
+    const rows = this.stmts.attempts.all(p.jobId) as Array<{
+      job_id: string;
+      attempt: number;
+      worker: string;
+      started_at: number;
+      ended_at: number | null;
+      outcome: Attempt['outcome'];
+      error: string | null;
+    }>;
+    return rows.map((r) => ({
+      jobId: r.job_id,
+      attempt: r.attempt,
+      worker: r.worker,
+      startedAt: r.started_at,
+      endedAt: r.ended_at,
+      outcome: r.outcome,
+      error: r.error,
+    }));
+  }
+
+  async promoteDue(p: { now: number }): Promise<number> {
+    return this.stmts.promote.run({ now: p.now }).changes;
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return (this.stmts.nextDue.get() as { t: number | null }).t;
+  }
+
+  async reapExpiredLeases(p: { now: number }): Promise<Job[]> {
+    return this.db.transaction(() => {
+      const rows = this.stmts.expired.all({ now: p.now }) as JobRow[];
+      return rows.map((row) => {
+        const job = rowToJob(row);
+        const reason = `lease expired: worker ${job.lease?.worker ?? '?'} stopped sending heartbeats`;
+        let state: JobState;
+        if (job.stopReason) state = job.stopReason;
+        else state = job.attempt < job.maxAttempts ? 'queued' : 'failed';
+        this.stmts.settle.run({
+          id: job.id,
+          state,
+          run_at: p.now,
+          result: null,
+          error: reason,
+          progress: row.progress,
+          finished: state === 'queued' ? null : p.now,
+          now: p.now,
+        });
+        this.stmts.endAttempt.run({ id: job.id, attempt: job.attempt, outcome: 'lost', error: reason, now: p.now });
+        return rowToJob(this.stmts.get.get(job.id) as JobRow);
+      });
+    })();
+  }
+
+  async markTimedOut(p: { now: number }): Promise<Job[]> {
+    return (this.stmts.markTimedOut.all({ now: p.now }) as JobRow[]).map(rowToJob);
+  }
+
+  async upsertWorker(p: { worker: WorkerInfo; now: number }): Promise<void> {
+    this.stmts.upsertWorker.run({ name: p.worker.name, info: JSON.stringify(p.worker), now: p.now });
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    const rows = this.stmts.workers.all() as Array<{ info: string; first_seen: number; last_seen: number }>;
+    return rows.map((r) => ({ ...(JSON.parse(r.info) as WorkerInfo), firstSeen: r.first_seen, lastSeen: r.last_seen }));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private mustGet(id: string): Job {
+    const row = this.stmts.get.get(id) as JobRow | undefined;
+    if (!row) throw new NotFoundError(`no job ${id}`);
+    return rowToJob(row);
+  }
+}
+
+/** The state a held job moves to when its worker reports `it`. */
+export function nextStateAfter(job: Job, it: CompleteItem, now: number, random?: () => number): { state: JobState; runAt: number } {
+  if (it.outcome === 'succeeded') return { state: 'succeeded', runAt: job.runAt };
+  if (job.stopReason) return { state: job.stopReason, runAt: job.runAt };
+  if (it.outcome === 'failed' && it.retryable !== false && job.attempt < job.maxAttempts) {
+    return { state: 'waiting', runAt: now + backoffDelay(job.attempt, job.backoffMs, job.backoffMaxMs, random) };
+  }
+  return { state: it.outcome, runAt: job.runAt };
+}
+
+function whereOf(f: CountFilter): { where: string[]; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  const eq = (col: string, v: string | undefined) => {
+    if (v === undefined) return;
+    where.push(`${col} = ?`);
+    args.push(v);
+  };
+  eq('queue', f.queue);
+  eq('owner', f.owner);
+  eq('template', f.template);
+  eq('kind', f.kind);
+  if (f.tag !== undefined) {
+    where.push('EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?)');
+    args.push(f.tag);
+  }
+  if (f.finishedSince !== undefined) {
+    where.push('finished_at >= ?');
+    args.push(f.finishedSince);
+  }
+  return { where, args };
+}
+
+function migrate(db: Database.Database, migrations: Migration[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
+  const newest = Math.max(0, ...applied);
+  const known = Math.max(0, ...migrations.map((m) => m.version));
+  if (newest > known) throw new Error(`the database is at schema version ${newest}, newer than this Drover knows (${known}); upgrade Drover`);
+  for (const m of migrations) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+    })();
+  }
+}
+
+function prepare(db: Database.Database) {
+  return {
+    insert: db.prepare(`INSERT INTO jobs (id, queue, kind, template, params, secrets, owner, tags, priority, state, run_at,
+        max_attempts, backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, created_at, updated_at)
+      VALUES (@id, @queue, @kind, @template, @params, @secrets, @owner, @tags, @priority, @state, @run_at,
+        @max_attempts, @backoff_ms, @backoff_max_ms, @time_limit_ms, @concurrency_key, @concurrency_limit, @now, @now)
+      RETURNING *`),
+    get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+    exists: db.prepare('SELECT 1 FROM jobs WHERE id = ?'),
+    finish: db.prepare(`UPDATE jobs SET state = @state, error = @error, finished_at = @now, updated_at = @now,
+        lease_token = NULL, lease_expires_at = NULL, stop_reason = NULL WHERE id = @id RETURNING *`),
+    requestStop: db.prepare(`UPDATE jobs SET stop_reason = @reason, updated_at = @now WHERE id = @id RETURNING *`),
+    retry: db.prepare(`UPDATE jobs SET state = 'queued', run_at = @now, max_attempts = MAX(max_attempts, attempt + 1),
+        error = NULL, result = NULL, stop_reason = NULL, finished_at = NULL, lease_worker = NULL, lease_token = NULL,
+        lease_expires_at = NULL, deadline_at = NULL, updated_at = @now WHERE id = @id RETURNING *`),
+    candidates: db.prepare(`SELECT id, concurrency_key, concurrency_limit FROM jobs
+      WHERE state = 'queued'
+        AND ((template IS NULL AND kind IN (SELECT value FROM json_each(@kinds)))
+          OR (template IS NOT NULL AND template IN (SELECT value FROM json_each(@templates))))
+        AND (@anyQueue = 1 OR queue IN (SELECT value FROM json_each(@queues)))
+        AND (concurrency_key IS NULL OR concurrency_limit IS NULL OR concurrency_limit >
+          (SELECT COUNT(*) FROM jobs r WHERE r.state = 'running' AND r.concurrency_key = jobs.concurrency_key))
+      ORDER BY priority DESC, run_at, id LIMIT @limit OFFSET @offset`),
+    runningForKey: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'running' AND concurrency_key = ?`),
+    start: db.prepare(`UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_worker = @worker, lease_token = @token,
+        lease_expires_at = @expires, deadline_at = CASE WHEN time_limit_ms IS NULL THEN NULL ELSE @now + time_limit_ms END,
+        started_at = @now, updated_at = @now, stop_reason = NULL, progress = NULL, error = NULL, result = NULL
+      WHERE id IN (SELECT value FROM json_each(@ids)) RETURNING *`),
+    startAttempts: db.prepare(`INSERT INTO job_attempts (job_id, attempt, worker, started_at)
+      SELECT id, attempt, lease_worker, started_at FROM jobs WHERE id IN (SELECT value FROM json_each(@ids))`),
+    renew: db.prepare(`UPDATE jobs SET lease_expires_at = @expires, progress = COALESCE(@progress, progress), updated_at = @now
+      WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING stop_reason`),
+    held: db.prepare(`SELECT * FROM jobs WHERE id = @id AND lease_token = @token AND state = 'running'`),
+    settle: db.prepare(`UPDATE jobs SET state = @state, run_at = @run_at, result = @result, error = @error, progress = @progress,
+        lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = @finished, updated_at = @now
+      WHERE id = @id`),
+    endAttempt: db.prepare(`UPDATE job_attempts SET ended_at = @now, outcome = @outcome, error = @error
+      WHERE job_id = @id AND attempt = @attempt`),
+    stopsFor: db.prepare(`SELECT id, stop_reason AS reason FROM jobs WHERE state = 'running' AND lease_worker = ? AND stop_reason IS NOT NULL`),
+    lastLogSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM job_logs WHERE job_id = ?'),
+    insertLog: db.prepare('INSERT INTO job_logs (job_id, seq, ts, stream, text) VALUES (@job_id, @seq, @ts, @stream, @text)'),
+    readLog: db.prepare('SELECT seq, ts, stream, text FROM job_logs WHERE job_id = @job_id AND seq > @after ORDER BY seq LIMIT @limit'),
+    attempts: db.prepare('SELECT * FROM job_attempts WHERE job_id = ? ORDER BY attempt'),
+    promote: db.prepare(`UPDATE jobs SET state = 'queued', updated_at = @now WHERE state = 'waiting' AND run_at <= @now`),
+    nextDue: db.prepare(`SELECT MIN(run_at) AS t FROM jobs WHERE state = 'waiting'`),
+    expired: db.prepare(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < @now`),
+    markTimedOut: db.prepare(`UPDATE jobs SET stop_reason = 'timed_out', updated_at = @now
+      WHERE state = 'running' AND deadline_at IS NOT NULL AND deadline_at <= @now AND stop_reason IS NULL RETURNING *`),
+    upsertWorker: db.prepare(`INSERT INTO workers (name, info, first_seen, last_seen) VALUES (@name, @info, @now, @now)
+      ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen = excluded.last_seen`),
+    workers: db.prepare('SELECT info, first_seen, last_seen FROM workers ORDER BY name'),
+  };
+}

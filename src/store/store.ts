@@ -1,0 +1,151 @@
+import type { Attempt, Job, JobState, NewJob, Outcome, Progress, StopReason } from '../core/job.js';
+
+/**
+ * The one interface every storage backend implements. Each method takes one parameters object
+ * and the current time (`now`, epoch ms) from the caller, so the store has no clock of its own.
+ * Rows come back unredacted: redaction is the API layer's job.
+ * Backends map their driver errors to the errors of `core/errors.ts`.
+ */
+export interface JobStore {
+  /** Creates all jobs or none. Returned in input order. */
+  enqueue(p: { jobs: ResolvedNewJob[]; now: number }): Promise<Job[]>;
+  get(id: string): Promise<Job | null>;
+  list(p: ListFilter): Promise<JobPage>;
+  /** Number of jobs per state among those matching the filter. */
+  counts(p: CountFilter): Promise<Record<JobState, number>>;
+  /**
+   * Cancels a job: waiting/queued → canceled at once; running → `stopReason = canceled` and the
+   * holder is told to stop. A final job is a ConflictError.
+   */
+  cancel(p: { id: string; now: number }): Promise<Job>;
+  /** Puts a failed, timed-out or canceled job back in the queue with one more attempt allowed. */
+  retry(p: { id: string; now: number }): Promise<Job>;
+
+  /** Claims up to `limit` due jobs the worker can run, honouring priorities and key limits. */
+  claim(p: ClaimParams): Promise<Job[]>;
+  /** Renews leases and stores progress. One answer per item, in order. */
+  heartbeat(p: { worker: string; items: HeartbeatItem[]; leaseMs: number; now: number }): Promise<HeartbeatAnswer[]>;
+  /** Records outcomes, each fenced by its lease token. One answer per item, in order. */
+  complete(p: { items: CompleteItem[]; now: number; random?: () => number }): Promise<CompleteAnswer[]>;
+  /** Running jobs held by `worker` that it has been asked to stop. */
+  stopsFor(p: { worker: string }): Promise<Array<{ id: string; reason: StopReason }>>;
+
+  appendLog(p: { jobId: string; chunks: LogChunk[]; now: number }): Promise<void>;
+  /** Log chunks with seq > `after`, oldest first. */
+  readLog(p: { jobId: string; after: number; limit: number }): Promise<StoredLogChunk[]>;
+  attempts(p: { jobId: string }): Promise<Attempt[]>;
+
+  /** Moves due `waiting` jobs to `queued`. Returns how many moved. */
+  promoteDue(p: { now: number }): Promise<number>;
+  /** Earliest run_at among waiting jobs, or null. */
+  nextDueAt(): Promise<number | null>;
+  /**
+   * Expired leases: a job asked to stop ends in its stop reason; otherwise it goes back to
+   * `queued` (attempt counted as lost) or to `failed` when no attempts are left.
+   */
+  reapExpiredLeases(p: { now: number }): Promise<Job[]>;
+  /** Running jobs past their deadline get `stopReason = timed_out`. Returns those newly marked. */
+  markTimedOut(p: { now: number }): Promise<Job[]>;
+
+  upsertWorker(p: { worker: WorkerInfo; now: number }): Promise<void>;
+  listWorkers(): Promise<WorkerRecord[]>;
+
+  close(): Promise<void>;
+}
+
+/** A NewJob after the coordinator filled defaults and validated it. */
+export interface ResolvedNewJob extends Required<Omit<NewJob, 'runAt'>> {
+  id: string;
+  runAt: number;
+}
+
+export interface ListFilter {
+  state?: JobState[];
+  queue?: string;
+  owner?: string;
+  tag?: string;
+  template?: string;
+  kind?: string;
+  /** Only jobs that finished at or after this time (epoch ms). */
+  finishedSince?: number;
+  /** Return jobs with id > cursor (ascending) — the `nextCursor` of the previous page. */
+  cursor?: string;
+  /** Page size. Default 100, at most 1000. */
+  limit?: number;
+}
+export type CountFilter = Omit<ListFilter, 'cursor' | 'limit' | 'state'>;
+
+export interface JobPage {
+  jobs: Job[];
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor: string | null;
+}
+
+export interface ClaimParams {
+  worker: string;
+  /** Kinds the worker runs for jobs without a template. */
+  kinds: string[];
+  /** Templates the worker has in its own config. */
+  templates: string[];
+  /** Queues to take from; empty means all. */
+  queues: string[];
+  limit: number;
+  leaseMs: number;
+  now: number;
+}
+
+export interface HeartbeatItem {
+  id: string;
+  token: string;
+  progress?: Progress | null;
+}
+export type HeartbeatAnswer =
+  | { id: string; status: 'ok'; leaseExpiresAt: number }
+  | { id: string; status: 'stop'; reason: StopReason; leaseExpiresAt: number }
+  | { id: string; status: 'lost' };
+
+export interface CompleteItem {
+  id: string;
+  token: string;
+  outcome: Outcome;
+  result?: unknown;
+  error?: string | null;
+  /** A failure that may succeed on another attempt. Default true. */
+  retryable?: boolean;
+  progress?: Progress | null;
+}
+export type CompleteAnswer = { id: string; status: 'ok'; state: JobState } | { id: string; status: 'stale' };
+
+export interface LogChunk {
+  /** `stdout`, `stderr` or `drover` (the worker's own lines). */
+  stream: string;
+  text: string;
+  /** Epoch ms when the worker read it. */
+  ts?: number;
+}
+export interface StoredLogChunk extends Required<LogChunk> {
+  seq: number;
+}
+
+export interface WorkerInfo {
+  name: string;
+  host: string;
+  kinds: string[];
+  templates: TemplateSummary[];
+  slots: number;
+  running: number;
+  version: string;
+}
+export interface WorkerRecord extends WorkerInfo {
+  lastSeen: number;
+  firstSeen: number;
+}
+
+/** What a worker tells the coordinator about a template in its config. */
+export interface TemplateSummary {
+  name: string;
+  kind: string;
+  /** Params the template needs (placeholders without a default). */
+  required: string[];
+  secrets: string[];
+}
