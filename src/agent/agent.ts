@@ -1,0 +1,276 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Template } from '../config/config.js';
+import { ApiClient, ApiError } from '../client/api-client.js';
+import { errorMessage } from '../core/errors.js';
+import { redactText, secretValuesOf, type Job, type Progress } from '../core/job.js';
+import { VERSION } from '../core/version.js';
+import { summarizeTemplate } from '../coordinator/templates.js';
+import type { AbortReason, RunResult, Runner } from '../runners/runner.js';
+import type { CompleteItem, HeartbeatAnswer, WorkerInfo } from '../store/store.js';
+import { LogShipper } from './log-shipper.js';
+import { OutcomeReporter } from './reporter.js';
+import { reconnectDelay, sleep } from './retry.js';
+
+export interface AgentOptions {
+  name: string;
+  /** Coordinator URLs; the agent fails over between them. */
+  servers: string[];
+  token?: string;
+  /** Jobs run at once. */
+  concurrency: number;
+  /** Queues to take jobs from; empty = all. */
+  queues: string[];
+  runners: Runner[];
+  /** Templates from this worker's own config: the only commands it will run. */
+  templates: Map<string, Template>;
+  /** Where jobs write output (absolute or relative to cwd). */
+  outputRoot: string;
+  /** Where per-job log files go. */
+  logDir: string;
+  /** After SIGTERM: how long running jobs may go on before they are stopped and given back, ms. Default 30000. */
+  shutdownGraceMs: number;
+  /** Long-poll length of lease and stop requests, ms. Default 30000. */
+  longPollMs?: number;
+  logger: Logger;
+}
+
+interface Running {
+  job: Job;
+  token: string;
+  abort: AbortController;
+  progress: Progress | null;
+  secrets: string[];
+  done: Promise<void>;
+}
+
+/**
+ * The worker agent: leases jobs up to its free slots, runs each through the runner of its kind,
+ * heartbeats leases and progress, reports outcomes. It never touches a database.
+ */
+export class Agent {
+  private readonly api: ApiClient;
+  private readonly reporter: OutcomeReporter;
+  private readonly logs: LogShipper;
+  private readonly runners: Map<string, Runner>;
+  private readonly running = new Map<string, Running>();
+  private readonly stopLeasing = new AbortController();
+  private readonly stopAll = new AbortController();
+  private slotFreed: (() => void) | null = null;
+  private heartbeatMs = 10_000;
+  private loops: Promise<void>[] = [];
+  private readonly log: Logger;
+  /** Jobs started since the agent began. */
+  started = 0;
+
+  constructor(private readonly o: AgentOptions) {
+    this.api = new ApiClient({ servers: o.servers, ...(o.token ? { token: o.token } : {}) });
+    this.log = o.logger.child({ worker: o.name });
+    this.reporter = new OutcomeReporter(this.api, this.log);
+    this.logs = new LogShipper(this.api, this.log);
+    this.runners = new Map(o.runners.map((r) => [r.kind, r]));
+    fs.mkdirSync(path.resolve(o.logDir), { recursive: true });
+  }
+
+  /** What the coordinator is told about this worker. */
+  info(): WorkerInfo {
+    const kinds = [...this.runners.keys()];
+    const templates = [...this.o.templates.values()].filter((t) => this.runners.has(t.kind)).map(summarizeTemplate);
+    return { name: this.o.name, host: os.hostname(), kinds, templates, slots: this.o.concurrency, running: this.running.size, version: VERSION };
+  }
+
+  start(): void {
+    this.loops = [this.leaseLoop(), this.heartbeatLoop(), this.stopsLoop()];
+  }
+
+  /**
+   * Graceful stop: no more leases; running jobs get `shutdownGraceMs` to finish, then they are
+   * stopped and given back to the queue; outcomes and logs are flushed.
+   */
+  async shutdown(): Promise<void> {
+    if (this.stopLeasing.signal.aborted) return this.finished();
+    this.log.info({ running: this.running.size, graceMs: this.o.shutdownGraceMs }, 'shutting down: no new jobs');
+    this.stopLeasing.abort();
+    this.slotFreed?.();
+    const all = Promise.all([...this.running.values()].map((r) => r.done));
+    const inTime = await Promise.race([all.then(() => true), sleep(this.o.shutdownGraceMs).then(() => false)]);
+    if (!inTime) {
+      this.log.warn({ running: this.running.size }, 'grace period over: stopping jobs and giving them back');
+      for (const r of this.running.values()) r.abort.abort('shutdown' satisfies AbortReason);
+      await all;
+    }
+    await this.logs.flush();
+    await this.reporter.drain(10_000);
+    return this.finished();
+  }
+
+  private async finished(): Promise<void> {
+    this.stopAll.abort();
+    this.reporter.stop();
+    await Promise.allSettled(this.loops);
+    await this.api.close();
+  }
+
+  private freeSlots(): number {
+    return this.o.concurrency - this.running.size;
+  }
+
+  private async leaseLoop(): Promise<void> {
+    let failures = 0;
+    const signal = this.stopLeasing.signal;
+    while (!signal.aborted) {
+      if (this.freeSlots() <= 0) {
+        await new Promise<void>((r) => (this.slotFreed = r));
+        this.slotFreed = null;
+        continue;
+      }
+      try {
+        const res = await this.api.post<{ jobs: Job[]; heartbeatIntervalMs: number }>(
+          '/api/v1/lease',
+          { worker: this.info(), queues: this.o.queues, limit: this.freeSlots(), wait: this.o.longPollMs ?? 30_000 },
+          { timeoutMs: (this.o.longPollMs ?? 30_000) + 15_000, signal },
+        );
+        if (failures > 0) this.log.info({ server: this.api.server }, 'coordinator reachable again');
+        failures = 0;
+        this.heartbeatMs = res.heartbeatIntervalMs;
+        for (const job of res.jobs) this.startJob(job);
+      } catch (err) {
+        if (signal.aborted) break;
+        if (err instanceof ApiError && (err.status === 401 || err.status === 400)) {
+          this.log.error({ err: err.message }, 'the coordinator refused this worker');
+        }
+        const delay = reconnectDelay(++failures);
+        this.log.warn({ err: errorMessage(err), retryInMs: delay }, 'cannot lease jobs; retrying');
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  private startJob(job: Job): void {
+    const token = job.lease?.token;
+    if (!token) return;
+    const abort = new AbortController();
+    const entry: Running = { job, token, abort, progress: null, secrets: secretValuesOf(job.params, job.secrets), done: Promise.resolve() };
+    this.running.set(job.id, entry);
+    this.started++;
+    entry.done = this.runJob(entry).finally(() => {
+      this.running.delete(job.id);
+      this.slotFreed?.();
+    });
+  }
+
+  private async runJob(r: Running): Promise<void> {
+    const { job } = r;
+    const runner = this.runners.get(job.kind);
+    const template = job.template === null ? null : (this.o.templates.get(job.template) ?? null);
+    let timer: NodeJS.Timeout | undefined;
+    if (job.timeLimitMs !== null) {
+      // The worker enforces the limit itself; the coordinator's check only covers dead workers.
+      // Counted from receipt, not from the coordinator's clock, which may differ from ours.
+      timer = setTimeout(() => r.abort.abort('timed_out' satisfies AbortReason), job.timeLimitMs);
+    }
+    let result: RunResult;
+    try {
+      if (!runner) result = { outcome: 'failed', error: `worker ${this.o.name} has no runner for kind ${job.kind}`, retryable: true };
+      else if (job.template !== null && !template) result = { outcome: 'failed', error: `worker ${this.o.name} has no template ${job.template}`, retryable: true };
+      else {
+        result = await runner.run({
+          job,
+          template,
+          signal: r.abort.signal,
+          progress: (p) => {
+            r.progress = p;
+          },
+          log: (stream, text) => this.logs.add(job.id, stream, redactText(text, r.secrets)),
+          outputRoot: path.resolve(this.o.outputRoot),
+          logDir: path.resolve(this.o.logDir),
+        });
+      }
+    } catch (err) {
+      result = { outcome: 'failed', error: redactText(`runner crashed: ${errorMessage(err)}`, r.secrets), retryable: true };
+    } finally {
+      clearTimeout(timer);
+    }
+    const reason = r.abort.signal.aborted ? (r.abort.signal.reason as AbortReason) : null;
+    if (reason === 'lost') {
+      this.logs.drop(job.id);
+      this.log.warn({ job: job.id }, 'lease lost; outcome not reported');
+      return;
+    }
+    await this.logs.flush(job.id);
+    const item: CompleteItem = {
+      id: job.id,
+      token: r.token,
+      outcome: result.outcome,
+      result: result.result ?? null,
+      error: result.error === undefined ? null : redactText(result.error, r.secrets),
+      retryable: result.retryable ?? true,
+      ...(r.progress ? { progress: r.progress } : {}),
+    };
+    if (reason === 'shutdown') {
+      item.outcome = 'failed';
+      item.error = `worker ${this.o.name} shut down before the job finished`;
+      item.retryable = true;
+    }
+    const answer = await this.reporter.report(item);
+    if (answer?.status === 'stale') this.log.warn({ job: job.id }, 'outcome refused: the lease was no longer ours');
+    else this.log.info({ job: job.id, outcome: item.outcome, state: answer?.status === 'ok' ? answer.state : undefined }, 'job done');
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    let failures = 0;
+    const signal = this.stopAll.signal;
+    while (!signal.aborted) {
+      await sleep(failures > 0 ? Math.min(reconnectDelay(failures), this.heartbeatMs) : this.heartbeatMs, signal);
+      if (signal.aborted) break;
+      const held = [...this.running.values()];
+      try {
+        const { answers } = await this.api.post<{ answers: HeartbeatAnswer[] }>('/api/v1/heartbeat', {
+          worker: this.info(),
+          jobs: held.map((r) => ({ id: r.job.id, token: r.token, progress: r.progress })),
+        });
+        failures = 0;
+        for (const a of answers) {
+          const r = this.running.get(a.id);
+          if (!r) continue;
+          if (a.status === 'stop') r.abort.abort(a.reason satisfies AbortReason);
+          else if (a.status === 'lost') r.abort.abort('lost' satisfies AbortReason);
+        }
+      } catch (err) {
+        failures++;
+        this.log.warn({ err: errorMessage(err), running: held.length }, 'heartbeat failed; jobs keep running');
+      }
+    }
+  }
+
+  private async stopsLoop(): Promise<void> {
+    let failures = 0;
+    const signal = this.stopAll.signal;
+    while (!signal.aborted) {
+      try {
+        const wait = this.o.longPollMs ?? 30_000;
+        const { stops } = await this.api.get<{ stops: Array<{ id: string; reason: AbortReason }> }>(
+          `/api/v1/workers/${encodeURIComponent(this.o.name)}/stops?wait=${wait}`,
+          { timeoutMs: wait + 15_000, signal },
+        );
+        failures = 0;
+        let acted = false;
+        for (const s of stops) {
+          const r = this.running.get(s.id);
+          if (r && !r.abort.signal.aborted) {
+            this.log.info({ job: s.id, reason: s.reason }, 'told to stop');
+            r.abort.abort(s.reason);
+            acted = true;
+          }
+        }
+        // The coordinator answers at once while stops are pending; wait for them to clear.
+        if (stops.length > 0 && !acted) await sleep(200, signal);
+      } catch (err) {
+        if (signal.aborted) break;
+        await sleep(reconnectDelay(++failures), signal);
+      }
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import type { Logger } from 'pino';
+import type { ApiClient } from '../client/api-client.js';
+import { ApiError } from '../client/api-client.js';
+import { errorMessage } from '../core/errors.js';
+import type { CompleteAnswer, CompleteItem } from '../store/store.js';
+import { reconnectDelay, sleep } from './retry.js';
+
+/**
+ * Reports outcomes to the coordinator in batches: whatever accumulates while one request is in
+ * flight goes in the next. While the coordinator is unreachable it keeps the outcomes and retries
+ * with backoff, so a finished job is never forgotten while the worker lives.
+ */
+export class OutcomeReporter {
+  private pending: Array<{ item: CompleteItem; done: (a: CompleteAnswer | null) => void }> = [];
+  private flushing: Promise<void> | null = null;
+  private failures = 0;
+  private readonly stopped = new AbortController();
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly log: Logger,
+  ) {}
+
+  /** Queues an outcome; resolves with the coordinator's answer (null if the reporter was stopped first). */
+  report(item: CompleteItem): Promise<CompleteAnswer | null> {
+    return new Promise((done) => {
+      this.pending.push({ item, done });
+      if (!this.flushing) this.flushing = this.flushLoop();
+    });
+  }
+
+  get backlog(): number {
+    return this.pending.length;
+  }
+
+  /** Waits up to `ms` for every queued outcome to be delivered. */
+  async drain(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while ((this.flushing || this.pending.length > 0) && Date.now() < deadline) {
+      await Promise.race([this.flushing, sleep(Math.max(1, deadline - Date.now()))]);
+    }
+    return this.pending.length === 0;
+  }
+
+  stop(): void {
+    this.stopped.abort();
+    for (const p of this.pending.splice(0)) p.done(null);
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.pending.length > 0 && !this.stopped.signal.aborted) {
+      const batch = this.pending.splice(0, 1000);
+      try {
+        const { answers } = await this.api.post<{ answers: CompleteAnswer[] }>('/api/v1/complete', { items: batch.map((b) => b.item) });
+        this.failures = 0;
+        batch.forEach((b, i) => b.done(answers[i] ?? null));
+      } catch (err) {
+        if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
+          // The coordinator refused the batch itself: retrying cannot help.
+          this.log.error({ err: errorMessage(err) }, 'coordinator refused outcome reports');
+          batch.forEach((b) => b.done(null));
+          continue;
+        }
+        this.pending.unshift(...batch);
+        const delay = reconnectDelay(++this.failures);
+        this.log.warn({ err: errorMessage(err), retryInMs: delay, backlog: this.pending.length }, 'cannot report outcomes; will retry');
+        await sleep(delay, this.stopped.signal);
+      }
+    }
+    this.flushing = null;
+  }
+}

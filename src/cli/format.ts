@@ -1,0 +1,70 @@
+import { formatDuration } from '../core/duration.js';
+import type { Job, JobState, Progress } from '../core/job.js';
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** One short line for a job's progress: bytes/total, speed, ETA, percent, fps, message. */
+export function formatProgress(p: Progress | null): string {
+  if (!p) return '';
+  const parts: string[] = [];
+  if (typeof p.bytes === 'number') parts.push(typeof p.total === 'number' ? `${formatBytes(p.bytes)}/${formatBytes(p.total)}` : formatBytes(p.bytes));
+  if (typeof p.percent === 'number') parts.push(`${p.percent.toFixed(1)}%`);
+  if (typeof p.speed === 'number') parts.push(`${formatBytes(p.speed)}/s`);
+  if (typeof p.eta === 'number') parts.push(`ETA ${formatDuration(p.eta * 1000)}`);
+  if (typeof p.fps === 'number') parts.push(`${p.fps} fps`);
+  if (typeof p.message === 'string' && p.message.length > 0) parts.push(p.message);
+  return parts.join('  ');
+}
+
+export function ago(t: number | null, now = Date.now()): string {
+  return t === null ? '' : `${formatDuration(Math.max(0, now - t))} ago`;
+}
+
+/** A plain text table; columns padded to their widest cell, the last column unpadded. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function jobWhat(j: Job): string {
+  return j.template ? `${j.kind}:${j.template}` : j.kind;
+}
+
+/** Elapsed for running jobs, run time for finished ones. */
+export function jobTime(j: Job, now = Date.now()): string {
+  if (j.state === 'running' && j.startedAt !== null) return formatDuration(now - j.startedAt);
+  if (j.finishedAt !== null && j.startedAt !== null) return formatDuration(j.finishedAt - j.startedAt);
+  return '';
+}
+
+export function jobRow(j: Job, now = Date.now()): string[] {
+  const detail = j.state === 'running' ? formatProgress(j.progress) + (j.stopReason ? ` (stopping: ${j.stopReason})` : '') : (j.error ?? '');
+  return [j.id, j.state, jobWhat(j), j.owner ?? '', `${j.attempt}/${j.maxAttempts}`, jobTime(j, now), oneLine(detail, 70)];
+}
+export const JOB_HEADER = ['ID', 'STATE', 'KIND', 'OWNER', 'TRY', 'TIME', 'PROGRESS / ERROR'];
+
+export function oneLine(s: string, max: number): string {
+  const l = s.replace(/\s+/g, ' ').trim();
+  return l.length > max ? l.slice(0, max - 1) + '…' : l;
+}
+
+export function countsLine(c: Record<JobState, number>): string {
+  return (Object.entries(c) as Array<[JobState, number]>)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${s} ${n}`)
+    .join(', ') || 'no jobs';
+}

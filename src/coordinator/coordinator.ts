@@ -1,0 +1,167 @@
+import type { Clock } from '../core/clock.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import { redactText, secretValuesOf, type Job } from '../core/job.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, JobStore, LogChunk, ResolvedNewJob, WorkerInfo } from '../store/store.js';
+import type { Metrics } from './metrics.js';
+import { BUILTIN_KINDS, resolveNewJob } from './resolve-job.js';
+import type { TemplateCatalog, TemplateInfo } from './templates.js';
+import { KeyedWakeups, Wakeup } from './wakeups.js';
+
+export interface CoordinatorOptions {
+  store: JobStore;
+  clock: Clock;
+  templates: TemplateCatalog;
+  metrics: Metrics;
+  /** A lease not renewed within this many ms is void. Default 30000. */
+  leaseTtlMs: number;
+  /** How often workers should heartbeat, ms. Default 10000. */
+  heartbeatIntervalMs: number;
+}
+
+/** At most this many jobs in one enqueue call. */
+export const MAX_BATCH = 50_000;
+/** A worker's registry row is rewritten at most this often, ms. */
+const REGISTRY_WRITE_MS = 2_000;
+
+/**
+ * The coordinator's logic, between the HTTP layer and the store: validates, fills defaults,
+ * wakes long-polling workers, tells workers to stop. Knows nothing of HTTP.
+ */
+export class Coordinator {
+  readonly workAvailable = new Wakeup();
+  readonly stops = new KeyedWakeups();
+  /** Per job: woken when its log grows or it gets an outcome (for `logs -f`). */
+  readonly jobChanged = new KeyedWakeups();
+  private readonly kinds = new Set<string>(BUILTIN_KINDS);
+  private readonly lastRegistryWrite = new Map<string, number>();
+  private readonly closing = new AbortController();
+
+  constructor(readonly opts: CoordinatorOptions) {}
+
+  /** Ends every long poll now (shutdown): they answer with what they have. */
+  close(): void {
+    this.closing.abort();
+    this.workAvailable.notify();
+  }
+
+  /** `signal` combined with the coordinator's own shutdown. */
+  untilClosed(signal?: AbortSignal): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+  }
+
+  get store(): JobStore {
+    return this.opts.store;
+  }
+
+  async loadWorkerRegistry(): Promise<void> {
+    for (const w of await this.store.listWorkers()) this.learnWorker(w);
+  }
+
+  /** Checks and fills defaults without creating anything. Throws on the first bad job. */
+  validate(inputs: unknown[], now = this.opts.clock.now()): ResolvedNewJob[] {
+    if (inputs.length === 0) throw new ValidationError('jobs: at least one job is required', 'jobs');
+    if (inputs.length > MAX_BATCH) throw new ValidationError(`jobs: at most ${MAX_BATCH} jobs per request`, 'jobs');
+    const ctx = { templates: this.opts.templates, kinds: this.kinds, now };
+    return inputs.map((j, i) => resolveNewJob(j, ctx, inputs.length > 1 ? `jobs[${i}].` : ''));
+  }
+
+  async enqueue(inputs: unknown[]): Promise<Job[]> {
+    const now = this.opts.clock.now();
+    const jobs = await this.store.enqueue({ jobs: this.validate(inputs, now), now });
+    this.opts.metrics.enqueued.inc(jobs.length);
+    if (jobs.some((j) => j.state === 'queued')) this.workAvailable.notify();
+    return jobs;
+  }
+
+  async cancel(id: string): Promise<Job> {
+    const job = await this.store.cancel({ id, now: this.opts.clock.now() });
+    if (job.state === 'running' && job.lease) this.stops.notify(job.lease.worker);
+    return job;
+  }
+
+  async retry(id: string): Promise<Job> {
+    const job = await this.store.retry({ id, now: this.opts.clock.now() });
+    this.workAvailable.notify();
+    return job;
+  }
+
+  async mustGet(id: string): Promise<Job> {
+    const job = await this.store.get(id);
+    if (!job) throw new NotFoundError(`no job ${id}`);
+    return job;
+  }
+
+  /**
+   * Claims up to `limit` jobs for the worker, waiting up to `waitMs` for work to arrive.
+   * `signal` aborts the wait when the client goes away, so nothing is leased to a closed socket.
+   */
+  async lease(p: { worker: WorkerInfo; queues: string[]; limit: number; waitMs: number; signal?: AbortSignal }): Promise<Job[]> {
+    await this.register(p.worker);
+    const deadline = this.opts.clock.now() + p.waitMs;
+    const signal = this.untilClosed(p.signal);
+    for (;;) {
+      if (signal.aborted) return [];
+      const jobs = await this.store.claim({
+        worker: p.worker.name,
+        kinds: p.worker.kinds,
+        templates: p.worker.templates.map((t) => t.name),
+        queues: p.queues,
+        limit: p.limit,
+        leaseMs: this.opts.leaseTtlMs,
+        now: this.opts.clock.now(),
+      });
+      if (jobs.length > 0) {
+        this.opts.metrics.started.inc(jobs.length);
+        return jobs;
+      }
+      const left = deadline - this.opts.clock.now();
+      if (left <= 0) return [];
+      await this.workAvailable.wait(left, signal);
+    }
+  }
+
+  async heartbeat(p: { worker: WorkerInfo; items: HeartbeatItem[] }): Promise<HeartbeatAnswer[]> {
+    await this.register(p.worker);
+    if (p.items.length === 0) return [];
+    return this.store.heartbeat({ worker: p.worker.name, items: p.items, leaseMs: this.opts.leaseTtlMs, now: this.opts.clock.now() });
+  }
+
+  async complete(items: CompleteItem[]): Promise<CompleteAnswer[]> {
+    const answers = await this.store.complete({ items, now: this.opts.clock.now() });
+    for (const a of answers) {
+      if (a.status !== 'ok') continue;
+      this.opts.metrics.finished.inc({ state: a.state });
+      this.jobChanged.notify(a.id);
+    }
+    // A finished job may free a concurrency key; a retry may be due soon.
+    this.workAvailable.notify();
+    return answers;
+  }
+
+  async appendLog(jobId: string, chunks: LogChunk[]): Promise<void> {
+    const job = await this.mustGet(jobId);
+    const secrets = secretValuesOf(job.params, job.secrets);
+    const clean = secrets.length === 0 ? chunks : chunks.map((c) => ({ ...c, text: redactText(c.text, secrets) }));
+    await this.store.appendLog({ jobId, chunks: clean, now: this.opts.clock.now() });
+    this.jobChanged.notify(jobId);
+  }
+
+  /** Kinds known to the coordinator: built in plus advertised by workers. */
+  knownKinds(): string[] {
+    return [...this.kinds].sort();
+  }
+
+  private async register(w: WorkerInfo): Promise<void> {
+    const now = this.opts.clock.now();
+    const last = this.lastRegistryWrite.get(w.name);
+    this.learnWorker(w);
+    if (last !== undefined && now - last < REGISTRY_WRITE_MS) return;
+    this.lastRegistryWrite.set(w.name, now);
+    await this.store.upsertWorker({ worker: w, now });
+  }
+
+  private learnWorker(w: WorkerInfo): void {
+    for (const k of w.kinds) this.kinds.add(k);
+    this.opts.templates.learn(w.templates as TemplateInfo[]);
+  }
+}

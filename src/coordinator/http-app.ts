@@ -1,0 +1,98 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { DroverError } from '../core/errors.js';
+import { allows, type Role, type Tokens } from './auth.js';
+import type { Coordinator } from './coordinator.js';
+import { openApiDocument } from './openapi.js';
+import { registerJobRoutes } from './routes-jobs.js';
+import { registerWorkerRoutes } from './routes-workers.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    role?: Role;
+  }
+}
+
+export interface HttpOptions {
+  coordinator: Coordinator;
+  tokens: Tokens;
+  logger: Logger;
+  /** Largest request body in bytes; larger gets 413. Default 16 MiB. */
+  maxBodyBytes: number;
+  /** Longest long-poll a client may ask for, ms. Default 30000. */
+  maxLongPollMs: number;
+  version: string;
+}
+
+/** Builds the coordinator's HTTP API (JSON under /api/v1). Knows no SQL. */
+export function buildHttpApp(o: HttpOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: o.logger.child({ part: 'http' }) as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: o.maxBodyBytes,
+    // Long polls hold requests open; keep-alive sockets are reused by workers.
+    keepAliveTimeout: 75_000,
+    requestTimeout: 0,
+  });
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const role = req.routeOptions.config.role ?? 'admin';
+    const h = req.headers.authorization;
+    const bearer = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
+    if (!allows(o.tokens, role, bearer)) {
+      reply.code(401).header('www-authenticate', 'Bearer').send({
+        error: { code: 'unauthorized', message: bearer ? 'the token is not valid for this request' : 'a bearer token is required (DROVER_TOKEN or --token-file)' },
+      });
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    if (err instanceof DroverError) {
+      const field = (err as { field?: string }).field;
+      return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(field ? { field } : {}) } });
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ error: { code: 'too_large', message: `request body larger than ${o.maxBodyBytes} bytes (server.max_body)` } });
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({ error: { code: 'unsupported_media_type', message: 'send JSON with Content-Type: application/json' } });
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      const message = err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'body: empty JSON body' : err instanceof SyntaxError ? `body: not valid JSON (${err.message})` : err.message;
+      return reply.code(err.statusCode).send({ error: { code: 'bad_request', message } });
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: { code: 'internal', message: 'internal error; see the coordinator log' } });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+
+  app.get('/healthz', { config: { role: 'public' } }, async () => ({ ok: true, version: o.version }));
+  app.get('/metrics', { config: { role: 'worker' } }, async (_req, reply) => {
+    const reg = o.coordinator.opts.metrics.registry;
+    reply.header('content-type', reg.contentType);
+    return reg.metrics();
+  });
+  app.get('/api/v1/openapi.json', { config: { role: 'public' } }, async () => openApiDocument(o.version));
+
+  registerJobRoutes(app, o);
+  registerWorkerRoutes(app, o);
+  return app;
+}
+
+/** An AbortSignal that fires when the client of this request goes away before the reply. */
+export function clientGone(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
+
+/** Clamps a `wait` query/body value (ms) to [0, max]. */
+export function waitMsOf(v: unknown, max: number): number {
+  const n = typeof v === 'string' ? Number(v) : typeof v === 'number' ? v : 0;
+  return Number.isFinite(n) ? Math.max(0, Math.min(max, n)) : 0;
+}

@@ -1,0 +1,160 @@
+import { fillPlaceholders } from '../config/placeholders.js';
+import { parseDuration } from '../core/duration.js';
+import { ValidationError } from '../core/errors.js';
+import { newJobId } from '../core/ids.js';
+import { JOB_DEFAULTS, type Params } from '../core/job.js';
+import type { ResolvedNewJob } from '../store/store.js';
+import type { TemplateCatalog, TemplateInfo } from './templates.js';
+
+/** Kinds the coordinator accepts even before a worker has advertised them. */
+export const BUILTIN_KINDS = ['noop', 'exec'] as const;
+/** Kinds that need a template: their argv comes from the worker's config, never from the job. */
+const TEMPLATE_KINDS = new Set(['exec']);
+
+const NAME = /^[A-Za-z0-9_.:@-]{1,128}$/;
+const MAX_PARAMS = 256;
+const MAX_VALUE = 64 * 1024;
+
+export interface ResolveContext {
+  templates: TemplateCatalog;
+  /** Kinds some worker or the coordinator knows. */
+  kinds: Set<string>;
+  now: number;
+}
+
+/**
+ * Checks a job as submitted over the API and fills its defaults from its template and from
+ * JOB_DEFAULTS. Every error is a ValidationError whose message starts with the field path
+ * (`prefix` + field), e.g. `jobs[3].params.password: required by template hikload`.
+ */
+export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''): ResolvedNewJob {
+  const f = (name: string) => `${prefix}${name}`;
+  const fail = (name: string, msg: string): never => {
+    throw new ValidationError(`${f(name)}: ${msg}`, f(name));
+  };
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) fail('job', 'must be a JSON object');
+  const j = input as Record<string, unknown>;
+  const known = new Set(['kind', 'template', 'params', 'secrets', 'owner', 'queue', 'tags', 'priority', 'runAt', 'maxAttempts', 'backoff', 'timeLimit', 'concurrencyKey', 'concurrencyLimit']);
+  for (const k of Object.keys(j)) if (!known.has(k)) fail(k, `unknown field (known: ${[...known].join(', ')})`);
+
+  const templateName = optString(j.template, f('template'));
+  let tpl: TemplateInfo | undefined;
+  if (templateName !== undefined) {
+    tpl = ctx.templates.get(templateName);
+    if (!tpl) fail('template', `unknown template "${templateName}" (known: ${ctx.templates.names().join(', ') || 'none'})`);
+  }
+  let kind = optString(j.kind, f('kind'));
+  if (kind === undefined) kind = tpl?.kind ?? fail('kind', 'required (or give a template)');
+  if (tpl && tpl.kind !== kind) fail('kind', `template "${tpl.name}" is of kind ${tpl.kind}, not ${kind}`);
+  if (!tpl && !ctx.kinds.has(kind)) fail('kind', `unknown kind "${kind}" (known: ${[...ctx.kinds].sort().join(', ')})`);
+  if (!tpl && TEMPLATE_KINDS.has(kind)) fail('template', `jobs of kind ${kind} need a template`);
+
+  const params = checkParams(j.params, f('params'));
+  if (tpl) {
+    for (const name of tpl.required) {
+      if (params[name] === undefined) fail(`params.${name}`, `required by template ${tpl.name}`);
+    }
+    for (const [name, spec] of Object.entries(tpl.params)) {
+      const v = params[name];
+      if (v === undefined) continue;
+      if (spec.type === 'integer' && !Number.isInteger(typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v)) fail(`params.${name}`, `must be an integer, got ${JSON.stringify(v)}`);
+      if (spec.type === 'number' && !Number.isFinite(typeof v === 'string' && v.trim() !== '' ? Number(v) : v)) fail(`params.${name}`, `must be a number, got ${JSON.stringify(v)}`);
+      if (spec.type === 'boolean' && typeof v !== 'boolean' && v !== 'true' && v !== 'false') fail(`params.${name}`, `must be true or false, got ${JSON.stringify(v)}`);
+      if (spec.pattern !== undefined && !new RegExp(spec.pattern).test(String(v))) fail(`params.${name}`, `does not match ${spec.pattern}`);
+    }
+  }
+
+  const secrets = [...new Set([...(tpl?.secrets ?? []), ...optStringArray(j.secrets, f('secrets'))])];
+  const queue = optString(j.queue, f('queue')) ?? JOB_DEFAULTS.queue;
+  if (!NAME.test(queue)) fail('queue', 'letters, digits and _ . : @ - only, at most 128');
+  const tags = optStringArray(j.tags, f('tags'));
+  for (const t of tags) if (t.length === 0 || t.length > 200) fail('tags', 'each tag is 1 to 200 characters');
+  const owner = j.owner === null ? null : (optString(j.owner, f('owner')) ?? null);
+  const priority = optInt(j.priority, f('priority')) ?? JOB_DEFAULTS.priority;
+  const maxAttempts = optInt(j.maxAttempts, f('maxAttempts')) ?? tpl?.maxAttempts ?? JOB_DEFAULTS.maxAttempts;
+  if (maxAttempts < 1) fail('maxAttempts', 'must be at least 1');
+  const backoffMs = j.backoff === undefined ? (tpl?.backoffMs ?? JOB_DEFAULTS.backoffMs) : durationOf(j.backoff, f('backoff'));
+  const timeLimitMs = j.timeLimit === undefined || j.timeLimit === null ? (tpl?.timeLimitMs ?? null) : durationOf(j.timeLimit, f('timeLimit'));
+  if (timeLimitMs !== null && timeLimitMs <= 0) fail('timeLimit', 'must be positive');
+
+  let concurrencyKey = j.concurrencyKey === null ? null : (optString(j.concurrencyKey, f('concurrencyKey')) ?? null);
+  let concurrencyLimit = j.concurrencyLimit === null ? null : (optInt(j.concurrencyLimit, f('concurrencyLimit')) ?? null);
+  if (concurrencyKey === null && tpl?.concurrency) {
+    concurrencyKey = fillPlaceholders(tpl.concurrency.key, params, `template ${tpl.name} concurrency.key`);
+    concurrencyLimit ??= tpl.concurrency.limit;
+  }
+  if (concurrencyKey !== null && concurrencyLimit === null) fail('concurrencyLimit', 'required with concurrencyKey');
+  if (concurrencyLimit !== null && concurrencyLimit < 1) fail('concurrencyLimit', 'must be at least 1');
+  if (concurrencyKey === null) concurrencyLimit = null;
+
+  return {
+    id: newJobId(ctx.now),
+    queue,
+    kind,
+    template: tpl?.name ?? null,
+    params,
+    secrets,
+    owner,
+    tags,
+    priority,
+    runAt: runAtOf(j.runAt, f('runAt'), ctx.now),
+    maxAttempts,
+    backoffMs,
+    backoffMaxMs: JOB_DEFAULTS.backoffMaxMs,
+    timeLimitMs,
+    concurrencyKey,
+    concurrencyLimit,
+  };
+}
+
+function checkParams(v: unknown, field: string): Params {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new ValidationError(`${field}: must be an object of name: value`, field);
+  const out: Params = {};
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length > MAX_PARAMS) throw new ValidationError(`${field}: at most ${MAX_PARAMS} params`, field);
+  for (const [k, val] of entries) {
+    const path = `${field}.${k}`;
+    if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(k)) throw new ValidationError(`${path}: a param name is letters, digits, _ and - and starts with a letter or _`, path);
+    if (typeof val === 'string') {
+      if (val.length > MAX_VALUE) throw new ValidationError(`${path}: longer than ${MAX_VALUE} characters`, path);
+      if (val.includes('\0')) throw new ValidationError(`${path}: contains a NUL character`, path);
+      out[k] = val;
+    } else if ((typeof val === 'number' && Number.isFinite(val)) || typeof val === 'boolean') out[k] = val;
+    else throw new ValidationError(`${path}: must be a string, number or boolean, got ${val === null ? 'null' : Array.isArray(val) ? 'an array' : typeof val}`, path);
+  }
+  return out;
+}
+
+function optString(v: unknown, field: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0) throw new ValidationError(`${field}: must be a non-empty string`, field);
+  return v;
+}
+
+function optStringArray(v: unknown, field: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ValidationError(`${field}: must be an array of strings`, field);
+  return v as string[];
+}
+
+function optInt(v: unknown, field: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ValidationError(`${field}: must be an integer, got ${JSON.stringify(v)}`, field);
+  return v;
+}
+
+function durationOf(v: unknown, field: string): number {
+  if (typeof v !== 'string' && typeof v !== 'number') throw new ValidationError(`${field}: must be a duration such as "30m" or a number of seconds`, field);
+  return parseDuration(v, field);
+}
+
+function runAtOf(v: unknown, field: string, now: number): number {
+  if (v === undefined || v === null) return now;
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string') {
+    const t = Date.parse(v);
+    if (!Number.isNaN(t)) return t;
+  }
+  throw new ValidationError(`${field}: must be an ISO 8601 time or epoch milliseconds, got ${JSON.stringify(v)}`, field);
+}

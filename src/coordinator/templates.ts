@@ -1,0 +1,67 @@
+import type { ParamSpec, Template } from '../config/config.js';
+import type { TemplateSummary } from '../store/store.js';
+
+/** What the coordinator needs to know of a template to validate and shape jobs. */
+export interface TemplateInfo extends TemplateSummary {
+  params: Record<string, ParamSpec>;
+  concurrency: { key: string; limit: number } | null;
+  timeLimitMs: number | null;
+  maxAttempts: number | null;
+  backoffMs: number | null;
+}
+
+export function summarizeTemplate(t: Template): TemplateInfo {
+  return {
+    name: t.name,
+    kind: t.kind,
+    required: t.required,
+    secrets: t.secrets,
+    params: t.params,
+    concurrency: t.concurrency,
+    timeLimitMs: t.timeLimitMs,
+    maxAttempts: t.maxAttempts,
+    backoffMs: t.backoffMs,
+  };
+}
+
+/**
+ * Templates the coordinator knows: those of its own config first, then those advertised by
+ * workers (a worker runs only templates from its own config; the coordinator learns their shape
+ * so it can validate jobs and redact their secrets before any worker sees them).
+ */
+export class TemplateCatalog {
+  private readonly own = new Map<string, TemplateInfo>();
+  private readonly advertised = new Map<string, TemplateInfo>();
+
+  constructor(templates: Iterable<Template> = []) {
+    for (const t of templates) this.own.set(t.name, summarizeTemplate(t));
+  }
+
+  /** Records templates a worker advertised. The coordinator's own definitions win. */
+  learn(templates: TemplateSummary[]): void {
+    for (const t of templates) {
+      if (this.own.has(t.name)) continue;
+      this.advertised.set(t.name, {
+        params: {},
+        concurrency: null,
+        timeLimitMs: null,
+        maxAttempts: null,
+        backoffMs: null,
+        ...(t as Partial<TemplateInfo>),
+        ...t,
+      });
+    }
+  }
+
+  get(name: string): TemplateInfo | undefined {
+    return this.own.get(name) ?? this.advertised.get(name);
+  }
+
+  names(): string[] {
+    return [...new Set([...this.own.keys(), ...this.advertised.keys()])].sort();
+  }
+
+  all(): TemplateInfo[] {
+    return this.names().map((n) => this.get(n) as TemplateInfo);
+  }
+}

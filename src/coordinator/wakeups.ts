@@ -1,0 +1,58 @@
+/**
+ * In-process wake-ups for long polls. `wait` resolves when `notify` is called or the time runs
+ * out; it never rejects. One instance per topic (work available, stops for one worker...).
+ */
+export class Wakeup {
+  private waiters = new Set<() => void>();
+
+  /** Resolves true when notified, false on timeout or abort. */
+  wait(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (notified: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(notified);
+      };
+      const wake = () => done(true);
+      const onAbort = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.waiters.add(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  notify(): void {
+    if (this.waiters.size === 0) return;
+    const ws = [...this.waiters];
+    this.waiters.clear();
+    for (const w of ws) w();
+  }
+
+  get waiting(): number {
+    return this.waiters.size;
+  }
+}
+
+/** Wake-ups keyed by name (e.g. one per worker), created on demand and dropped when idle. */
+export class KeyedWakeups {
+  private readonly byKey = new Map<string, Wakeup>();
+
+  async wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    let w = this.byKey.get(key);
+    if (!w) {
+      w = new Wakeup();
+      this.byKey.set(key, w);
+    }
+    try {
+      return await w.wait(timeoutMs, signal);
+    } finally {
+      if (w.waiting === 0) this.byKey.delete(key);
+    }
+  }
+
+  notify(key: string): void {
+    this.byKey.get(key)?.notify();
+  }
+}

@@ -1,0 +1,156 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Agent } from '../../src/agent/agent.js';
+import { ApiClient, ApiError } from '../../src/client/api-client.js';
+import { parseConfig } from '../../src/config/config.js';
+import { startServer, type RunningServer } from '../../src/coordinator/server.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { Job } from '../../src/core/job.js';
+import { NoopRunner } from '../../src/runners/noop/noop-runner.js';
+import { tempDir, waitFor } from '../support/tmp.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const { templates } = parseConfig(`
+templates:
+  hikload:
+    argv: [hikload, "--server={server}", "--password={password}", "--cameras={cameras}"]
+    secrets: [password]
+    concurrency: { key: "{server}", limit: 2 }
+    time_limit: 2h
+    params:
+      cameras: { pattern: "^[0-9,]+$" }
+`);
+
+async function server(opts: Partial<Parameters<typeof startServer>[0]> = {}): Promise<RunningServer> {
+  const dir = tempDir();
+  const srv = await startServer({ port: 0, dataDir: path.join(dir, 'data'), tokens: { admin: null, worker: null }, templates: templates.values(), logger: silentLogger(), ...opts });
+  cleanups.push(() => srv.close());
+  return srv;
+}
+
+function client(srv: RunningServer, token?: string): ApiClient {
+  const c = new ApiClient({ servers: srv.url, ...(token ? { token } : {}) });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+async function expectApiError(p: Promise<unknown>, status: number, message: RegExp): Promise<ApiError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApiError);
+  expect((err as ApiError).status).toBe(status);
+  expect((err as ApiError).message).toMatch(message);
+  return err as ApiError;
+}
+
+describe('coordinator HTTP API', () => {
+  it('runs no-op jobs through a worker agent end to end', async () => {
+    const srv = await server();
+    const api = client(srv);
+    const agent = new Agent({ name: 'w1', servers: [srv.url], concurrency: 4, queues: [], runners: [new NoopRunner()], templates: new Map(), outputRoot: tempDir(), logDir: tempDir(), shutdownGraceMs: 1000, logger: silentLogger() });
+    agent.start();
+    cleanups.push(() => agent.shutdown());
+    const { jobs } = await api.post<{ jobs: Job[] }>('/api/v1/jobs', { jobs: Array.from({ length: 50 }, (_, i) => ({ kind: 'noop', params: { echo: i } })) });
+    expect(jobs).toHaveLength(50);
+    await waitFor(async () => (await api.get<{ counts: Record<string, number> }>('/api/v1/jobs/counts')).counts.succeeded === 50, 10_000, '50 succeeded');
+    const one = await api.get<{ job: Job }>(`/api/v1/jobs/${jobs[7]!.id}`);
+    expect(one.job.result).toEqual({ echo: 7 });
+    const workers = await api.get<{ workers: Array<{ name: string; kinds: string[] }> }>('/api/v1/workers');
+    expect(workers.workers.map((w) => w.name)).toEqual(['w1']);
+  });
+
+  it('rejects bad jobs with 400 naming the field, and creates none of a bad batch', async () => {
+    const srv = await server();
+    const api = client(srv);
+    await expectApiError(api.post('/api/v1/jobs', { kind: 'nope' }), 400, /^kind: unknown kind "nope"/);
+    await expectApiError(api.post('/api/v1/jobs', { template: 'nope' }), 400, /^template: unknown template "nope" \(known: hikload\)/);
+    await expectApiError(api.post('/api/v1/jobs', { kind: 'exec' }), 400, /^template: jobs of kind exec need a template/);
+    await expectApiError(api.post('/api/v1/jobs', { template: 'hikload', params: { server: 'a', cameras: '1' } }), 400, /^params\.password: required by template hikload/);
+    await expectApiError(api.post('/api/v1/jobs', { template: 'hikload', params: { server: 'a', password: 'x', cameras: 'one' } }), 400, /^params\.cameras: does not match/);
+    await expectApiError(api.post('/api/v1/jobs', { kind: 'noop', params: { a: { b: 1 } } }), 400, /^params\.a: must be a string, number or boolean/);
+    await expectApiError(api.post('/api/v1/jobs', { kind: 'noop', priority: 'high' }), 400, /^priority: must be an integer/);
+    await expectApiError(api.post('/api/v1/jobs', { kind: 'noop', timeLimit: 'soon' }), 400, /^timeLimit: "soon" is not a duration/);
+    await expectApiError(api.post('/api/v1/jobs', { kind: 'noop', colour: 'red' }), 400, /^colour: unknown field/);
+    const e = await expectApiError(
+      api.post('/api/v1/jobs', { jobs: [{ kind: 'noop' }, { template: 'hikload', params: { server: 'a', password: 'p' } }] }),
+      400,
+      /^jobs\[1\]\.params\.cameras: required/,
+    );
+    expect(e.field).toBe('jobs[1].params.cameras');
+    const { counts } = await api.get<{ counts: Record<string, number> }>('/api/v1/jobs/counts');
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
+  });
+
+  it('answers 413 to an oversized body and 409 to a stale lease token', async () => {
+    const srv = await server({ maxBodyBytes: 10_000 });
+    const api = client(srv);
+    await expectApiError(api.post('/api/v1/jobs', { kind: 'noop', params: { big: 'x'.repeat(20_000) } }), 413, /larger than 10000 bytes/);
+    const { jobs } = await api.post<{ jobs: Job[] }>('/api/v1/jobs', { kind: 'noop' });
+    const worker = { name: 'w1', kinds: ['noop'], templates: [] };
+    const leased = await api.post<{ jobs: Job[] }>('/api/v1/lease', { worker, limit: 1 });
+    expect(leased.jobs[0]?.id).toBe(jobs[0]!.id);
+    await expectApiError(api.post(`/api/v1/jobs/${jobs[0]!.id}/complete`, { token: 'not-the-token' }), 409, /stale/);
+    const ok = await api.post<{ state: string }>(`/api/v1/jobs/${jobs[0]!.id}/complete`, { token: leased.jobs[0]!.lease!.token });
+    expect(ok.state).toBe('succeeded');
+    await expectApiError(api.post(`/api/v1/jobs/${jobs[0]!.id}/complete`, { token: leased.jobs[0]!.lease!.token }), 409, /stale/);
+  });
+
+  it('redacts secrets in every read endpoint but hands them to the leasing worker', async () => {
+    const srv = await server();
+    const api = client(srv);
+    const { jobs } = await api.post<{ jobs: Job[] }>('/api/v1/jobs', { template: 'hikload', params: { server: 'nvr', password: 'hunter2', cameras: '101' } });
+    expect(jobs[0]!.params.password).toBe('***');
+    expect(jobs[0]!.concurrencyKey).toBe('nvr');
+    expect(jobs[0]!.timeLimitMs).toBe(7_200_000);
+    const list = await api.get<{ jobs: Job[] }>('/api/v1/jobs');
+    expect(JSON.stringify(list)).not.toContain('hunter2');
+    const leased = await api.post<{ jobs: Job[] }>('/api/v1/lease', { worker: { name: 'w', kinds: ['exec'], templates: [{ name: 'hikload', kind: 'exec', required: [], secrets: [] }] }, limit: 5 });
+    expect(leased.jobs[0]!.params.password).toBe('hunter2');
+    await api.post(`/api/v1/jobs/${jobs[0]!.id}/logs`, { chunks: [{ stream: 'stdout', text: 'login with hunter2 ok\n' }] });
+    const logs = await api.get<{ chunks: Array<{ text: string }> }>(`/api/v1/jobs/${jobs[0]!.id}/logs`);
+    expect(logs.chunks[0]!.text).toBe('login with *** ok\n');
+    const one = await api.get<{ job: Job }>(`/api/v1/jobs/${jobs[0]!.id}`);
+    expect(JSON.stringify(one)).not.toContain('hunter2');
+  });
+
+  it('wakes a long-polling worker at once when a job is enqueued', async () => {
+    const srv = await server();
+    const api = client(srv);
+    const worker = { name: 'w1', kinds: ['noop'], templates: [] };
+    const t0 = Date.now();
+    const lease = api.post<{ jobs: Job[] }>('/api/v1/lease', { worker, limit: 1, wait: 10_000 }, { timeoutMs: 20_000 });
+    await waitFor(() => srv.coordinator.workAvailable.waiting === 1, 5_000, 'the poll to wait');
+    await api.post('/api/v1/jobs', { kind: 'noop' });
+    const res = await lease;
+    expect(res.jobs).toHaveLength(1);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    // With nothing to do, the long poll answers an explicit empty list when its time is up.
+    const empty = await api.post<{ jobs: Job[] }>('/api/v1/lease', { worker, limit: 1, wait: 100 });
+    expect(empty.jobs).toEqual([]);
+  });
+
+  it('needs tokens: refuses to listen beyond loopback without them, 401 without a token, worker token only for worker routes', async () => {
+    await expect(server({ host: '0.0.0.0' })).rejects.toThrow(/refusing to listen on 0\.0\.0\.0 without tokens/);
+    const srv = await server({ tokens: { admin: 'admin-tok', worker: 'worker-tok' } });
+    await expectApiError(client(srv).get('/api/v1/jobs'), 401, /bearer token is required/);
+    await expectApiError(client(srv, 'wrong').get('/api/v1/jobs'), 401, /not valid/);
+    await expectApiError(client(srv, 'worker-tok').get('/api/v1/jobs'), 401, /not valid/);
+    const w = await client(srv, 'worker-tok').post<{ jobs: Job[] }>('/api/v1/lease', { worker: { name: 'w', kinds: ['noop'] }, limit: 1 });
+    expect(w.jobs).toEqual([]);
+    const a = await client(srv, 'admin-tok').get<{ jobs: Job[] }>('/api/v1/jobs');
+    expect(a.jobs).toEqual([]);
+    expect((await fetch(`${srv.url}/healthz`)).status).toBe(200);
+  });
+
+  it('says clearly when no coordinator can be reached', async () => {
+    const api = new ApiClient({ servers: 'http://127.0.0.1:1,http://127.0.0.1:2' });
+    cleanups.push(() => api.close());
+    await expect(api.get('/api/v1/jobs')).rejects.toThrow(/cannot reach the coordinator: http:\/\/127\.0\.0\.1:1: connection refused .*http:\/\/127\.0\.0\.1:2: connection refused/);
+  });
+});

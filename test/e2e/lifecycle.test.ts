@@ -1,0 +1,129 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { alive, runDrover, spawnDrover, startServer, writeConfig } from '../support/drover.js';
+import { tempDir, waitFor } from '../support/tmp.js';
+
+const FAKE = path.resolve(import.meta.dirname, '../fixtures/fake-hikload.mjs');
+const TREE = path.resolve(import.meta.dirname, '../fixtures/tree.sh');
+
+const CONFIG = `
+server:
+  lease_ttl: 2s
+  heartbeat_interval: 400ms
+templates:
+  slow:
+    argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(FAKE)}, "--server={server}", "--user=u", "--password=p", "--cameras=1", --downloads, "{outdir}"]
+    env: { JOB_ID: "{id}" }
+  tree:
+    argv: [/bin/sh, ${JSON.stringify(TREE)}]
+    env: { PIDFILE: "{outdir}/pids" }
+    kill_grace: 1s
+`;
+
+interface JobJson {
+  job: { id: string; state: string; error: string | null; attempt: number };
+  attempts: Array<{ worker: string; outcome: string | null; startedAt: number; endedAt: number | null }>;
+}
+
+async function show(url: string, id: string): Promise<JobJson> {
+  return (await (await fetch(`${url}/api/v1/jobs/${id}`)).json()) as JobJson;
+}
+
+async function add(url: string, dir: string, args: string[]): Promise<string> {
+  const r = await runDrover(['add', ...args, '--server', url], { cwd: dir });
+  expect(r.stderr).toBe('');
+  return r.stdout.split(' ')[0] as string;
+}
+
+function readPids(file: string): number[] {
+  return fs.readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
+}
+
+describe('job lifecycle across real processes', () => {
+  it('runs a job again elsewhere within the lease TTL when its worker is killed with SIGKILL, and it succeeds once', async () => {
+    const dir = tempDir();
+    const ledger = path.join(dir, 'ledger.txt');
+    writeConfig(dir, CONFIG);
+    const srv = await startServer(dir);
+    const env = { LEDGER: ledger, SLEEP_MS: '3000' };
+    const w1 = spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w1'], { cwd: dir, env });
+    const id = await add(srv.url, dir, ['--template', 'slow', '--param', 'server=nvr1']);
+    const startLine = await waitFor(() => fs.existsSync(ledger) && fs.readFileSync(ledger, 'utf8').split('\n').find((l) => l.startsWith(`start ${id}`)), 15_000, 'first start');
+    // The machine dies: the worker and its child go at once.
+    const childPid = Number(startLine.split(' ')[3]);
+    w1.proc.kill('SIGKILL');
+    process.kill(-childPid, 'SIGKILL');
+    const killedAt = Date.now();
+    spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w2'], { cwd: dir, env: { LEDGER: ledger, SLEEP_MS: '100' } });
+    const final = await waitFor(async () => {
+      const j = await show(srv.url, id);
+      return j.job.state === 'succeeded' ? j : null;
+    }, 20_000, 'success on w2');
+    const starts = fs.readFileSync(ledger, 'utf8').split('\n').filter((l) => l.startsWith(`start ${id}`));
+    const dones = fs.readFileSync(ledger, 'utf8').split('\n').filter((l) => l.startsWith(`done ${id}`));
+    expect(starts).toHaveLength(2);
+    expect(dones).toHaveLength(1);
+    expect(final.attempts.map((a) => [a.worker, a.outcome])).toEqual([
+      ['w1', 'lost'],
+      ['w2', 'succeeded'],
+    ]);
+    // Back within the lease TTL (2 s) plus one maintenance tick and the new worker's start-up.
+    expect((final.attempts[1]?.startedAt ?? 0) - killedAt).toBeLessThan(2_000 + 1_000 + 3_000);
+  });
+
+  it('stops a job at its time limit: timed_out, and no process of its group is left', async () => {
+    const dir = tempDir();
+    writeConfig(dir, CONFIG);
+    const srv = await startServer(dir);
+    spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w1'], { cwd: dir });
+    const id = await add(srv.url, dir, ['--template', 'tree', '--time-limit', '1s']);
+    const final = await waitFor(async () => {
+      const j = await show(srv.url, id);
+      return j.job.state === 'timed_out' ? j : null;
+    }, 20_000, 'timed_out');
+    expect(final.job.error).toMatch(/time limit|timed out/i);
+    const pidFile = path.join(dir, 'downloads', `tree_${id}`, 'pids');
+    const pids = readPids(pidFile);
+    expect(pids).toHaveLength(3);
+    await waitFor(() => pids.every((p) => !alive(p)), 5_000, 'the whole group gone');
+  });
+
+  it('cancels a running job on a worker at once: canceled, group killed', async () => {
+    const dir = tempDir();
+    writeConfig(dir, CONFIG);
+    const srv = await startServer(dir);
+    spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w1'], { cwd: dir });
+    const id = await add(srv.url, dir, ['--template', 'tree']);
+    const pidFile = path.join(dir, 'downloads', `tree_${id}`, 'pids');
+    await waitFor(() => fs.existsSync(pidFile), 15_000, 'tree started');
+    const pids = readPids(pidFile);
+    const t0 = Date.now();
+    const c = await runDrover(['cancel', id, '--server', srv.url], { cwd: dir });
+    expect(c.code).toBe(0);
+    expect(c.stdout).toMatch(/running \(stopping: canceled\)|canceled/);
+    await waitFor(async () => (await show(srv.url, id)).job.state === 'canceled', 10_000, 'canceled');
+    // Told over the stop channel, not at the next heartbeat; SIGKILL after the 1 s grace.
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    await waitFor(() => pids.every((p) => !alive(p)), 5_000, 'the whole group gone');
+    // A canceled job can be retried.
+    const r = await runDrover(['retry', id, '--server', srv.url], { cwd: dir });
+    expect(r.stdout).toMatch(/queued|running/);
+  });
+
+  it('exits non-zero from `drover wait` when a job failed, and shows why', async () => {
+    const dir = tempDir();
+    writeConfig(dir, CONFIG);
+    const srv = await startServer(dir);
+    spawnDrover(['worker', '--server', srv.url, '--concurrency', '2', '--name', 'w1'], { cwd: dir, env: { FAIL_SERVER: 'bad-nvr' } });
+    await add(srv.url, dir, ['--template', 'slow', '--param', 'server=good-nvr']);
+    const bad = await add(srv.url, dir, ['--template', 'slow', '--param', 'server=bad-nvr', '--max-attempts', '1']);
+    const w = await runDrover(['wait', '--server', srv.url, '--interval', '200'], { cwd: dir });
+    expect(w.code).toBe(1);
+    expect(w.stdout).toContain(bad);
+    const j = await show(srv.url, bad);
+    expect(j.job.state).toBe('failed');
+    expect(j.job.error).toMatch(/exit code 3/);
+    expect(j.job.error).toMatch(/Invalid Operation/);
+  });
+});
