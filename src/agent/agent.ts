@@ -211,12 +211,13 @@ export class Agent {
     };
     if (reason === 'shutdown') {
       item.outcome = 'failed';
-      item.error = `worker ${this.o.name} shut down before the job finished`;
+      item.error = `worker ${this.o.name} shut down before the job finished; given back`;
       item.retryable = true;
+      item.release = true;
     }
     const answer = await this.reporter.report(item);
     if (answer?.status === 'stale') this.log.warn({ job: job.id }, 'outcome refused: the lease was no longer ours');
-    else this.log.info({ job: job.id, outcome: item.outcome, state: answer?.status === 'ok' ? answer.state : undefined }, 'job done');
+    else this.log.debug({ job: job.id, outcome: item.outcome, state: answer?.status === 'ok' ? answer.state : undefined }, 'job done');
   }
 
   private async heartbeatLoop(): Promise<void> {

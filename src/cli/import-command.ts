@@ -4,7 +4,7 @@ import { ApiError, type ApiClient } from '../client/api-client.js';
 import { ValidationError } from '../core/errors.js';
 import type { Job } from '../core/job.js';
 import type { TemplateInfo } from '../coordinator/templates.js';
-import { describeCell, readTable, type TableRow } from '../importers/index.js';
+import type { TableRow } from '../importers/index.js';
 import { addClientFlags, collectParam, withClient, type ClientFlags } from './context.js';
 import { jobFieldsOf, jobOptions } from './job-commands.js';
 
@@ -37,6 +37,8 @@ export function registerImportCommand(program: Command): void {
     .option('--dry-run', 'check every row, create nothing')
     .action(async (file: string, f: ImportFlags) => {
       if (!f.template === !f.kind) throw new ValidationError('give exactly one of --template NAME or --kind KIND');
+      // Loaded on use: the spreadsheet reader is heavy and only this command needs it.
+      const { readTable } = await import('../importers/index.js');
       const rows = await readTable(file, { ...(f.format ? { format: f.format } : {}), ...(f.sheet ? { sheet: f.sheet } : {}) });
       if (rows.length === 0) throw new ValidationError(`${path.basename(file)}: no data rows below the header`);
       await withClient(f, async (api) => {
@@ -62,6 +64,7 @@ export function registerImportCommand(program: Command): void {
 }
 
 async function send(api: ApiClient, jobs: object[], rows: TableRow[], offset: number, dryRun: boolean): Promise<Job[]> {
+  const { describeCell } = await import('../importers/index.js');
   const slice = jobs.slice(offset, offset + CHUNK);
   try {
     const res = await api.post<{ jobs?: Job[] }>(`/api/v1/jobs${dryRun ? '?dryRun=true' : ''}`, { jobs: slice });
@@ -78,6 +81,7 @@ async function send(api: ApiClient, jobs: object[], rows: TableRow[], offset: nu
 }
 
 async function checkRequired(api: ApiClient, template: string, rows: TableRow[], common: Record<string, string>): Promise<void> {
+  const { describeCell } = await import('../importers/index.js');
   const { templates } = await api.get<{ templates: TemplateInfo[] }>('/api/v1/templates');
   const t = templates.find((x) => x.name === template);
   if (!t) throw new ValidationError(`unknown template "${template}" (known: ${templates.map((x) => x.name).join(', ') || 'none'})`);

@@ -81,6 +81,7 @@ function completeItemOf(x: unknown, at: string): CompleteItem {
     result: it.result,
     error: (it.error as string | null | undefined) ?? null,
     ...(it.retryable === undefined ? {} : { retryable: it.retryable as boolean }),
+    ...(it.release === true ? { release: true } : {}),
     ...(it.progress === undefined ? {} : { progress: it.progress as CompleteItem['progress'] }),
   };
 }

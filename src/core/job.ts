@@ -106,8 +106,8 @@ export interface Attempt {
   worker: string;
   startedAt: number;
   endedAt: number | null;
-  /** Outcome, or `lost` when the lease expired, or null while it runs. */
-  outcome: Outcome | 'lost' | null;
+  /** Outcome; `lost` when the lease expired; `released` when the worker gave it back; null while it runs. */
+  outcome: Outcome | 'lost' | 'released' | null;
   error: string | null;
 }
 

@@ -112,6 +112,11 @@ export interface CompleteItem {
   error?: string | null;
   /** A failure that may succeed on another attempt. Default true. */
   retryable?: boolean;
+  /**
+   * The worker gives the job back unfinished (it is shutting down): the job is queued again at
+   * once and this attempt does not count against max attempts.
+   */
+  release?: boolean;
   progress?: Progress | null;
 }
 export type CompleteAnswer = { id: string; status: 'ok'; state: JobState } | { id: string; status: 'stale' };

@@ -49,7 +49,7 @@ describe('job lifecycle across real processes', () => {
     const env = { LEDGER: ledger, SLEEP_MS: '3000' };
     const w1 = spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w1'], { cwd: dir, env });
     const id = await add(srv.url, dir, ['--template', 'slow', '--param', 'server=nvr1']);
-    const startLine = await waitFor(() => fs.existsSync(ledger) && fs.readFileSync(ledger, 'utf8').split('\n').find((l) => l.startsWith(`start ${id}`)), 15_000, 'first start');
+    const startLine = await waitFor(() => (fs.existsSync(ledger) ? fs.readFileSync(ledger, 'utf8').split('\n').find((l) => l.startsWith(`start ${id}`)) : undefined), 15_000, 'first start');
     // The machine dies: the worker and its child go at once.
     const childPid = Number(startLine.split(' ')[3]);
     w1.proc.kill('SIGKILL');

@@ -49,12 +49,14 @@ CREATE INDEX jobs_queued ON jobs (priority DESC, run_at, id) WHERE state = 'queu
 CREATE INDEX jobs_waiting ON jobs (run_at) WHERE state = 'waiting';
 CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX jobs_deadline ON jobs (deadline_at) WHERE state = 'running' AND deadline_at IS NOT NULL;
-CREATE INDEX jobs_key_running ON jobs (concurrency_key) WHERE state = 'running';
-CREATE INDEX jobs_lease_worker ON jobs (lease_worker) WHERE state = 'running';
+CREATE INDEX jobs_key_running ON jobs (concurrency_key) WHERE state = 'running' AND concurrency_key IS NOT NULL;
 CREATE INDEX jobs_state ON jobs (state, id);
-CREATE INDEX jobs_owner ON jobs (owner, id);
+CREATE INDEX jobs_owner ON jobs (owner, id) WHERE owner IS NOT NULL;
 CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
 
+-- Past attempts. The latest attempt of a job is read from its row; an attempt is copied here
+-- only when another one may follow (failed with a retry, lease lost), so a job that succeeds
+-- at once costs no write here.
 CREATE TABLE job_attempts (
   job_id     TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
   attempt    INTEGER NOT NULL,

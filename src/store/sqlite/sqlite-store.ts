@@ -72,7 +72,7 @@ export class SqliteJobStore implements JobStore {
       const out: Job[] = [];
       for (const j of jobs) {
         const state: JobState = j.runAt > p.now ? 'waiting' : 'queued';
-        const row = insert.get({
+        insert.run({
           id: j.id,
           queue: j.queue,
           kind: j.kind,
@@ -91,8 +91,21 @@ export class SqliteJobStore implements JobStore {
           concurrency_key: j.concurrencyKey,
           concurrency_limit: j.concurrencyLimit,
           now: p.now,
-        }) as JobRow;
-        out.push(rowToJob(row));
+        });
+        out.push({
+          ...j,
+          state,
+          attempt: 0,
+          lease: null,
+          stopReason: null,
+          progress: null,
+          result: null,
+          error: null,
+          createdAt: p.now,
+          updatedAt: p.now,
+          startedAt: null,
+          finishedAt: null,
+        });
       }
       return out;
     });
@@ -157,6 +170,8 @@ export class SqliteJobStore implements JobStore {
       if (job.state !== 'failed' && job.state !== 'timed_out' && job.state !== 'canceled') {
         throw new ConflictError(`job ${p.id} is ${job.state}; only failed, timed_out or canceled jobs can be retried`);
       }
+      // The ended attempt leaves the job row now: keep it in the history.
+      if (job.attempt > 0 && job.startedAt !== null) this.recordAttempt(job, job.state, job.error, job.finishedAt ?? p.now);
       return rowToJob(this.stmts.retry.get({ id: p.id, now: p.now }) as JobRow);
     })();
   }
@@ -196,7 +211,6 @@ export class SqliteJobStore implements JobStore {
       const token = newToken();
       const ids = JSON.stringify(picked);
       const rows = this.stmts.start.all({ ids, worker: p.worker, token, expires: p.now + p.leaseMs, now: p.now }) as JobRow[];
-      this.stmts.startAttempts.run({ ids });
       const byId = new Map(rows.map((r) => [r.id, r]));
       return picked.map((id) => rowToJob(byId.get(id) as JobRow));
     })();
@@ -219,11 +233,18 @@ export class SqliteJobStore implements JobStore {
   async complete(p: { items: CompleteItem[]; now: number; random?: () => number }): Promise<CompleteAnswer[]> {
     return this.db.transaction(() =>
       p.items.map((it): CompleteAnswer => {
+        if (it.outcome === 'succeeded') {
+          // The common case in one statement: no need to read the row first.
+          const r = this.stmts.succeed.get({ id: it.id, token: it.token, result: toJsonOrNull(it.result), progress: toJsonOrNull(it.progress), now: p.now });
+          if (!r) return { id: it.id, status: 'stale' };
+          return { id: it.id, status: 'ok', state: 'succeeded' };
+        }
         const row = this.stmts.held.get({ id: it.id, token: it.token }) as JobRow | undefined;
         if (!row) return { id: it.id, status: 'stale' };
         const job = rowToJob(row);
         const { state, runAt } = nextStateAfter(job, it, p.now, p.random);
         const error = state === 'succeeded' ? null : (it.error ?? (job.stopReason ? `stopped: ${job.stopReason}` : null));
+        if (it.release && state === 'queued') this.stmts.allowOneMore.run({ id: it.id });
         this.stmts.settle.run({
           id: it.id,
           state,
@@ -231,10 +252,10 @@ export class SqliteJobStore implements JobStore {
           result: toJsonOrNull(it.result),
           error,
           progress: it.progress === undefined ? row.progress : toJsonOrNull(it.progress),
-          finished: state === 'waiting' ? null : p.now,
+          finished: state === 'waiting' || state === 'queued' ? null : p.now,
           now: p.now,
         });
-        this.stmts.endAttempt.run({ id: it.id, attempt: job.attempt, outcome: state === 'waiting' ? 'failed' : state, error, now: p.now });
+        if (state === 'waiting' || state === 'queued') this.recordAttempt(job, it.release ? 'released' : 'failed', error, p.now);
         return { id: it.id, status: 'ok', state };
       }),
     )();
@@ -268,7 +289,7 @@ export class SqliteJobStore implements JobStore {
       outcome: Attempt['outcome'];
       error: string | null;
     }>;
-    return rows.map((r) => ({
+    const out: Attempt[] = rows.map((r) => ({
       jobId: r.job_id,
       attempt: r.attempt,
       worker: r.worker,
@@ -277,6 +298,21 @@ export class SqliteJobStore implements JobStore {
       outcome: r.outcome,
       error: r.error,
     }));
+    // The latest attempt lives in the job row unless it was already copied (failed with a retry, lost).
+    const job = this.stmts.get.get(p.jobId) as JobRow | undefined;
+    if (job && job.attempt > 0 && job.started_at !== null && job.lease_worker !== null && !out.some((a) => a.attempt === job.attempt)) {
+      const final = job.state !== 'running' && job.state !== 'waiting' && job.state !== 'queued';
+      out.push({
+        jobId: job.id,
+        attempt: job.attempt,
+        worker: job.lease_worker,
+        startedAt: job.started_at,
+        endedAt: final ? job.finished_at : null,
+        outcome: final ? (job.state as Attempt['outcome']) : null,
+        error: final ? job.error : null,
+      });
+    }
+    return out;
   }
 
   async promoteDue(p: { now: number }): Promise<number> {
@@ -306,7 +342,7 @@ export class SqliteJobStore implements JobStore {
           finished: state === 'queued' ? null : p.now,
           now: p.now,
         });
-        this.stmts.endAttempt.run({ id: job.id, attempt: job.attempt, outcome: 'lost', error: reason, now: p.now });
+        this.recordAttempt(job, 'lost', reason, p.now);
         return rowToJob(this.stmts.get.get(job.id) as JobRow);
       });
     })();
@@ -329,6 +365,11 @@ export class SqliteJobStore implements JobStore {
     if (this.db.open) this.db.close();
   }
 
+  private recordAttempt(job: Job, outcome: string, error: string | null, now: number): void {
+    const worker = job.lease?.worker ?? (this.stmts.leaseWorker.get(job.id) as { w: string | null } | undefined)?.w ?? '?';
+    this.stmts.recordAttempt.run({ id: job.id, attempt: job.attempt, worker, started: job.startedAt ?? now, outcome, error, now });
+  }
+
   private mustGet(id: string): Job {
     const row = this.stmts.get.get(id) as JobRow | undefined;
     if (!row) throw new NotFoundError(`no job ${id}`);
@@ -340,6 +381,7 @@ export class SqliteJobStore implements JobStore {
 export function nextStateAfter(job: Job, it: CompleteItem, now: number, random?: () => number): { state: JobState; runAt: number } {
   if (it.outcome === 'succeeded') return { state: 'succeeded', runAt: job.runAt };
   if (job.stopReason) return { state: job.stopReason, runAt: job.runAt };
+  if (it.release) return { state: 'queued', runAt: now };
   if (it.outcome === 'failed' && it.retryable !== false && job.attempt < job.maxAttempts) {
     return { state: 'waiting', runAt: now + backoffDelay(job.attempt, job.backoffMs, job.backoffMaxMs, random) };
   }
@@ -389,8 +431,7 @@ function prepare(db: Database.Database) {
     insert: db.prepare(`INSERT INTO jobs (id, queue, kind, template, params, secrets, owner, tags, priority, state, run_at,
         max_attempts, backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, created_at, updated_at)
       VALUES (@id, @queue, @kind, @template, @params, @secrets, @owner, @tags, @priority, @state, @run_at,
-        @max_attempts, @backoff_ms, @backoff_max_ms, @time_limit_ms, @concurrency_key, @concurrency_limit, @now, @now)
-      RETURNING *`),
+        @max_attempts, @backoff_ms, @backoff_max_ms, @time_limit_ms, @concurrency_key, @concurrency_limit, @now, @now)`),
     get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
     exists: db.prepare('SELECT 1 FROM jobs WHERE id = ?'),
     finish: db.prepare(`UPDATE jobs SET state = @state, error = @error, finished_at = @now, updated_at = @now,
@@ -399,7 +440,8 @@ function prepare(db: Database.Database) {
     retry: db.prepare(`UPDATE jobs SET state = 'queued', run_at = @now, max_attempts = MAX(max_attempts, attempt + 1),
         error = NULL, result = NULL, stop_reason = NULL, finished_at = NULL, lease_worker = NULL, lease_token = NULL,
         lease_expires_at = NULL, deadline_at = NULL, updated_at = @now WHERE id = @id RETURNING *`),
-    candidates: db.prepare(`SELECT id, concurrency_key, concurrency_limit FROM jobs
+    // INDEXED BY: without statistics the planner may pick jobs_state and sort every queued job.
+    candidates: db.prepare(`SELECT id, concurrency_key, concurrency_limit FROM jobs INDEXED BY jobs_queued
       WHERE state = 'queued'
         AND ((template IS NULL AND kind IN (SELECT value FROM json_each(@kinds)))
           OR (template IS NOT NULL AND template IN (SELECT value FROM json_each(@templates))))
@@ -412,16 +454,20 @@ function prepare(db: Database.Database) {
         lease_expires_at = @expires, deadline_at = CASE WHEN time_limit_ms IS NULL THEN NULL ELSE @now + time_limit_ms END,
         started_at = @now, updated_at = @now, stop_reason = NULL, progress = NULL, error = NULL, result = NULL
       WHERE id IN (SELECT value FROM json_each(@ids)) RETURNING *`),
-    startAttempts: db.prepare(`INSERT INTO job_attempts (job_id, attempt, worker, started_at)
-      SELECT id, attempt, lease_worker, started_at FROM jobs WHERE id IN (SELECT value FROM json_each(@ids))`),
     renew: db.prepare(`UPDATE jobs SET lease_expires_at = @expires, progress = COALESCE(@progress, progress), updated_at = @now
       WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING stop_reason`),
     held: db.prepare(`SELECT * FROM jobs WHERE id = @id AND lease_token = @token AND state = 'running'`),
     settle: db.prepare(`UPDATE jobs SET state = @state, run_at = @run_at, result = @result, error = @error, progress = @progress,
         lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = @finished, updated_at = @now
       WHERE id = @id`),
-    endAttempt: db.prepare(`UPDATE job_attempts SET ended_at = @now, outcome = @outcome, error = @error
-      WHERE job_id = @id AND attempt = @attempt`),
+    succeed: db.prepare(`UPDATE jobs SET state = 'succeeded', result = @result, error = NULL, progress = COALESCE(@progress, progress),
+        lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = @now, updated_at = @now
+      WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING id`),
+    // An attempt's row is written once, when it ends; the running attempt is read from the job.
+    recordAttempt: db.prepare(`INSERT OR IGNORE INTO job_attempts (job_id, attempt, worker, started_at, ended_at, outcome, error)
+      VALUES (@id, @attempt, @worker, @started, @now, @outcome, @error)`),
+    allowOneMore: db.prepare('UPDATE jobs SET max_attempts = max_attempts + 1 WHERE id = @id'),
+    leaseWorker: db.prepare('SELECT lease_worker AS w FROM jobs WHERE id = ?'),
     stopsFor: db.prepare(`SELECT id, stop_reason AS reason FROM jobs WHERE state = 'running' AND lease_worker = ? AND stop_reason IS NOT NULL`),
     lastLogSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM job_logs WHERE job_id = ?'),
     insertLog: db.prepare('INSERT INTO job_logs (job_id, seq, ts, stream, text) VALUES (@job_id, @seq, @ts, @stream, @text)'),

@@ -1,0 +1,37 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/drover.js');
+
+export interface Proc {
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `drover ARGS` and resolves once `ready` matches its stderr. */
+export function startDrover(args: string[], cwd: string, ready: RegExp): Promise<Proc & { match: RegExpExecArray }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, DROVER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`drover ${args[0]} did not start: ${err}`)), 20_000);
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = ready.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m, stop: () => stopChild(child) });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`drover ${args[0]} exited with ${code}: ${err}`)));
+  });
+}
+
+export function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+  });
+}

@@ -1,0 +1,48 @@
+import { benchBullmq } from './bullmq-bench.js';
+import { benchDrover, type QueueFigures } from './queue-bench.js';
+import { fmt } from './stats.js';
+
+/**
+ * `npm run bench`: Drover and BullMQ side by side in one run, on this machine.
+ * Options: --jobs N (default 100000), --samples N (latency samples, default 500),
+ * --bullmq-concurrency N (default 16), --only drover|bullmq.
+ */
+async function main(argv: string[]): Promise<void> {
+  const opt = (name: string, dflt: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 && argv[i + 1] !== undefined ? (argv[i + 1] as string) : dflt;
+  };
+  const jobs = Number(opt('jobs', '100000'));
+  const samples = Number(opt('samples', '500'));
+  const only = opt('only', '');
+  const concurrency = Number(opt('bullmq-concurrency', '16'));
+  process.stdout.write(`queue benchmark: ${fmt(jobs)} no-op jobs, ${samples} latency samples, ${process.version}, ${(await import('node:os')).availableParallelism()} cores\n`);
+  let drover: QueueFigures | null = null;
+  let bull: QueueFigures | null = null;
+  if (only !== 'bullmq') {
+    drover = await benchDrover(jobs, samples);
+    print('drover (SQLite, HTTP, 1 worker process)', drover);
+  }
+  if (only !== 'drover') {
+    try {
+      bull = await benchBullmq(jobs, samples, concurrency);
+      print(`bullmq (local Redis, concurrency ${concurrency})`, bull);
+    } catch (err) {
+      process.stdout.write(`bullmq: not run (${(err as Error).message}); is Redis on 127.0.0.1:6379?\n`);
+    }
+  }
+  if (drover && bull) {
+    process.stdout.write(`ratio drover/bullmq throughput: ${fmt(drover.jobsPerSec / bull.jobsPerSec, 2)}x (target ≥ 2.00x)\n`);
+  }
+  if (drover) process.stdout.write(`drover p50 enqueue→start ${fmt(drover.p50Ms, 2)} ms (target ≤ 3 ms)\n`);
+  process.exit(0);
+}
+
+function print(name: string, f: QueueFigures): void {
+  process.stdout.write(`${name.padEnd(44)} ${fmt(f.jobsPerSec).padStart(8)} jobs/s   enqueue→start p50 ${fmt(f.p50Ms, 2)} ms  p99 ${fmt(f.p99Ms, 2)} ms\n`);
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Agent } from '../agent/agent.js';
+import { ApiClient } from '../client/api-client.js';
+import { silentLogger } from '../core/logger.js';
+import type { RunContext, RunResult, Runner } from '../runners/runner.js';
+import { startDrover } from './drover-procs.js';
+import { quantile } from './stats.js';
+
+export interface QueueFigures {
+  jobsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+const BATCH = 5_000;
+
+/**
+ * Drover side: a coordinator process and a worker process (`drover worker`, no-op jobs);
+ * this process enqueues in batches of 5,000 over HTTP and polls until every job succeeded.
+ * Then the enqueue→start latency with an idle, long-polling in-process agent.
+ */
+export async function benchDrover(jobs: number, samples: number): Promise<QueueFigures> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-bench-'));
+  const server = await startDrover(['server', '--port', '0', '--data', path.join(dir, 'data')], dir, /coordinator on (http:\/\/\S+)/);
+  const url = server.match[1] as string;
+  const api = new ApiClient({ servers: url });
+  try {
+    const worker = await startDrover(['worker', '--server', url, '--concurrency', '2000', '--name', 'bench'], dir, /pulling from/);
+    const t0 = performance.now();
+    for (let i = 0; i < jobs; i += BATCH) {
+      const n = Math.min(BATCH, jobs - i);
+      await api.post('/api/v1/jobs', { jobs: Array.from({ length: n }, () => ({ kind: 'noop' })) });
+    }
+    for (;;) {
+      const { counts } = await api.get<{ counts: Record<string, number> }>('/api/v1/jobs/counts');
+      if ((counts.succeeded ?? 0) >= jobs) break;
+      if ((counts.failed ?? 0) > 0) throw new Error(`bench: ${counts.failed} no-op jobs failed`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    await worker.stop();
+    const lat = await latency(url, api, samples);
+    return { jobsPerSec: jobs / seconds, ...lat };
+  } finally {
+    await api.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Records when each job starts, in this process, so enqueue→start is timed on one clock. */
+class StampRunner implements Runner {
+  readonly kind = 'noop';
+  readonly started = new Map<string, number>();
+  waiter: ((id: string) => void) | null = null;
+  async run(ctx: RunContext): Promise<RunResult> {
+    this.started.set(ctx.job.id, performance.now());
+    this.waiter?.(ctx.job.id);
+    return { outcome: 'succeeded' };
+  }
+}
+
+async function latency(url: string, api: ApiClient, samples: number): Promise<{ p50Ms: number; p99Ms: number }> {
+  const runner = new StampRunner();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-bench-agent-'));
+  const agent = new Agent({ name: 'latency', servers: [url], concurrency: 1, queues: [], runners: [runner], templates: new Map(), outputRoot: dir, logDir: dir, shutdownGraceMs: 1000, logger: silentLogger() });
+  agent.start();
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < samples + 20; i++) {
+      // Let the agent's long poll settle in between, as an idle worker's would.
+      await new Promise((r) => setTimeout(r, 5));
+      const started = new Promise<string>((r) => (runner.waiter = r));
+      const t = performance.now();
+      const { jobs } = await api.post<{ jobs: Array<{ id: string }> }>('/api/v1/jobs', { kind: 'noop' });
+      const id = await started;
+      if (id !== jobs[0]?.id) throw new Error('bench: unexpected job started');
+      if (i >= 20) out.push((runner.started.get(id) as number) - t);
+    }
+  } finally {
+    await agent.shutdown();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return { p50Ms: quantile(out, 0.5), p99Ms: quantile(out, 0.99) };
+}
