@@ -50,13 +50,15 @@ export class Scheduler {
     const { store, clock, metrics } = this.coord.opts;
     const now = clock.now();
     let wake = (await store.promoteDue({ now })) > 0;
+    // Time limits first: a dead worker's job past its deadline ends timed_out, not requeued.
+    const overdue = await store.markTimedOut({ now });
     const reaped = await store.reapExpiredLeases({ now });
     if (reaped.length > 0) {
       metrics.leasesExpired.inc(reaped.length);
       for (const j of reaped) this.log.warn({ job: j.id, state: j.state, error: j.error }, 'lease expired');
       wake = true;
     }
-    for (const j of await store.markTimedOut({ now })) {
+    for (const j of overdue) {
       metrics.timedOut.inc();
       this.log.info({ job: j.id, worker: j.lease?.worker }, 'time limit reached; telling the worker to stop');
       if (j.lease) this.coord.stops.notify(j.lease.worker);

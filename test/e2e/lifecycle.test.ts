@@ -126,4 +126,52 @@ describe('job lifecycle across real processes', () => {
     expect(j.job.error).toMatch(/exit code 3/);
     expect(j.job.error).toMatch(/Invalid Operation/);
   });
+
+  it('gives running jobs back on SIGTERM after the grace period, without counting the attempt', async () => {
+    const dir = tempDir();
+    writeConfig(dir, CONFIG + '\nworker:\n  shutdown_grace: 300ms\n');
+    const srv = await startServer(dir);
+    const w1 = spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w1'], { cwd: dir });
+    const id = await add(srv.url, dir, ['--template', 'tree', '--max-attempts', '1']);
+    const pidFile = path.join(dir, 'downloads', `tree_${id}`, 'pids');
+    await waitFor(() => fs.existsSync(pidFile), 15_000, 'tree started');
+    const pids = readPids(pidFile);
+    w1.proc.kill('SIGTERM');
+    expect(await w1.exited).toBe(0);
+    expect(pids.every((p) => !alive(p))).toBe(true);
+    const j = await show(srv.url, id);
+    expect(j.job.state).toBe('queued');
+    expect(j.attempts.map((a) => a.outcome)).toEqual(['released']);
+    // Another worker takes it although max attempts was 1: a released attempt does not count.
+    spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w2'], { cwd: dir });
+    await waitFor(async () => (await show(srv.url, id)).job.state === 'running', 15_000, 'running on w2');
+  });
+
+  it('keeps running a job while the coordinator is down and reports it when the coordinator is back', async () => {
+    const dir = tempDir();
+    const ledger = path.join(dir, 'ledger.txt');
+    writeConfig(dir, CONFIG.replace('lease_ttl: 2s', 'lease_ttl: 20s'));
+    const srv = await startServer(dir);
+    const port = new URL(srv.url).port;
+    const w = spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w1'], { cwd: dir, env: { LEDGER: ledger, SLEEP_MS: '2500' } });
+    const id = await add(srv.url, dir, ['--template', 'slow', '--param', 'server=nvr1']);
+    await waitFor(() => fs.existsSync(ledger) && fs.readFileSync(ledger, 'utf8').includes(`start ${id}`), 15_000, 'start');
+    srv.proc.kill('SIGKILL');
+    await srv.exited;
+    await waitFor(() => fs.readFileSync(ledger, 'utf8').includes(`done ${id}`), 15_000, 'the job to finish meanwhile');
+    await waitFor(() => /cannot (report|lease)|heartbeat failed/.test(w.output()), 15_000, 'the worker to notice');
+    const again = await startServer(dir, ['--port', port]);
+    await waitFor(async () => (await show(again.url, id)).job.state === 'succeeded', 20_000, 'the outcome to arrive');
+    expect(fs.readFileSync(ledger, 'utf8').split('\n').filter((l) => l.startsWith(`start ${id}`))).toHaveLength(1);
+  });
+
+  it('fails clearly at start when the data directory cannot be used', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'not-a-dir'), '');
+    const r = await runDrover(['server', '--port', '0', '--data', path.join(dir, 'not-a-dir')], { cwd: dir });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/cannot open the SQLite database at .*not-a-dir/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
 });
+

@@ -180,32 +180,38 @@ export class SqliteJobStore implements JobStore {
     if (p.limit <= 0) return [];
     return this.db.transaction(() => {
       const picked: string[] = [];
+      // Per key: jobs running in the store, and jobs picked by this claim.
       const running = new Map<string, number>();
-      const pageSize = Math.max(p.limit * 2, 16);
-      // A few pages at most: candidates skipped for their key limit must not hide the rest.
-      for (let offset = 0, pages = 0; picked.length < p.limit && pages < 4; offset += pageSize, pages++) {
+      const pickedPerKey = new Map<string, number>();
+      // Each round asks only for jobs still eligible after this claim's picks, so the first
+      // candidate can always be taken: a long run of jobs whose key fills up during this claim
+      // cannot hide the jobs behind it, and the loop ends after at most `limit` rounds.
+      while (picked.length < p.limit) {
         const cands = this.stmts.candidates.all({
           kinds: JSON.stringify(p.kinds),
           templates: JSON.stringify(p.templates),
           queues: JSON.stringify(p.queues),
           anyQueue: p.queues.length === 0 ? 1 : 0,
-          limit: pageSize,
-          offset,
+          picked: JSON.stringify(picked),
+          pickedPerKey: JSON.stringify(Object.fromEntries(pickedPerKey)),
+          limit: p.limit - picked.length,
         }) as Array<{ id: string; concurrency_key: string | null; concurrency_limit: number | null }>;
+        const before = picked.length;
         for (const c of cands) {
-          if (picked.length >= p.limit) break;
           if (c.concurrency_key !== null && c.concurrency_limit !== null) {
             let n = running.get(c.concurrency_key);
-            if (n === undefined) n = (this.stmts.runningForKey.get(c.concurrency_key) as { n: number }).n;
-            if (n >= c.concurrency_limit) {
+            if (n === undefined) {
+              n = (this.stmts.runningForKey.get(c.concurrency_key) as { n: number }).n;
               running.set(c.concurrency_key, n);
-              continue;
             }
-            running.set(c.concurrency_key, n + 1);
+            const mine = pickedPerKey.get(c.concurrency_key) ?? 0;
+            // Filled by a job picked earlier in this round.
+            if (n + mine >= c.concurrency_limit) continue;
+            pickedPerKey.set(c.concurrency_key, mine + 1);
           }
           picked.push(c.id);
         }
-        if (cands.length < pageSize) break;
+        if (picked.length === before) break;
       }
       if (picked.length === 0) return [];
       const token = newToken();
@@ -446,9 +452,11 @@ function prepare(db: Database.Database) {
         AND ((template IS NULL AND kind IN (SELECT value FROM json_each(@kinds)))
           OR (template IS NOT NULL AND template IN (SELECT value FROM json_each(@templates))))
         AND (@anyQueue = 1 OR queue IN (SELECT value FROM json_each(@queues)))
+        AND id NOT IN (SELECT value FROM json_each(@picked))
         AND (concurrency_key IS NULL OR concurrency_limit IS NULL OR concurrency_limit >
-          (SELECT COUNT(*) FROM jobs r WHERE r.state = 'running' AND r.concurrency_key = jobs.concurrency_key))
-      ORDER BY priority DESC, run_at, id LIMIT @limit OFFSET @offset`),
+          (SELECT COUNT(*) FROM jobs r WHERE r.state = 'running' AND r.concurrency_key = jobs.concurrency_key)
+          + COALESCE((SELECT k.value FROM json_each(@pickedPerKey) k WHERE k.key = jobs.concurrency_key), 0))
+      ORDER BY priority DESC, run_at, id LIMIT @limit`),
     runningForKey: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'running' AND concurrency_key = ?`),
     start: db.prepare(`UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_worker = @worker, lease_token = @token,
         lease_expires_at = @expires, deadline_at = CASE WHEN time_limit_ms IS NULL THEN NULL ELSE @now + time_limit_ms END,
