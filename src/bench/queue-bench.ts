@@ -32,7 +32,7 @@ export async function benchDrover(jobs: number, samples: number): Promise<QueueF
     const t0 = performance.now();
     for (let i = 0; i < jobs; i += BATCH) {
       const n = Math.min(BATCH, jobs - i);
-      await api.post('/api/v1/jobs', { jobs: Array.from({ length: n }, () => ({ kind: 'noop' })) });
+      await api.post('/api/v1/jobs?return=ids', { jobs: Array.from({ length: n }, () => ({ kind: 'noop' })) });
     }
     for (;;) {
       const { counts } = await api.get<{ counts: Record<string, number> }>('/api/v1/jobs/counts');

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { ApiError, type ApiClient } from '../client/api-client.js';
 import { ValidationError } from '../core/errors.js';
-import type { Job } from '../core/job.js';
 import type { TemplateInfo } from '../coordinator/templates.js';
 import type { TableRow } from '../importers/index.js';
 import { addClientFlags, collectParam, withClient, type ClientFlags } from './context.js';
@@ -55,20 +54,20 @@ export function registerImportCommand(program: Command): void {
         let last: string | undefined;
         for (let i = 0; i < jobs.length; i += CHUNK) {
           const created = await send(api, jobs, rows, i, false);
-          first ??= created[0]?.id;
-          last = created[created.length - 1]?.id ?? last;
+          first ??= created[0];
+          last = created[created.length - 1] ?? last;
         }
         process.stdout.write(`created ${jobs.length} jobs (${first} … ${last}), tagged import:${path.basename(file)}\n`);
       });
     });
 }
 
-async function send(api: ApiClient, jobs: object[], rows: TableRow[], offset: number, dryRun: boolean): Promise<Job[]> {
+async function send(api: ApiClient, jobs: object[], rows: TableRow[], offset: number, dryRun: boolean): Promise<string[]> {
   const { describeCell } = await import('../importers/index.js');
   const slice = jobs.slice(offset, offset + CHUNK);
   try {
-    const res = await api.post<{ jobs?: Job[] }>(`/api/v1/jobs${dryRun ? '?dryRun=true' : ''}`, { jobs: slice });
-    return res.jobs ?? [];
+    const res = await api.post<{ ids?: string[] }>(`/api/v1/jobs?${dryRun ? 'dryRun=true' : 'return=ids'}`, { jobs: slice });
+    return res.ids ?? [];
   } catch (err) {
     // Map `jobs[i].params.x: ...` back to the row and column it came from.
     const m = err instanceof ApiError ? /^jobs\[(\d+)\]\.(?:params\.([A-Za-z0-9_-]+))?/.exec(err.message) : null;

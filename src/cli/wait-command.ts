@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import logUpdate from 'log-update';
+import { parseDuration } from '../core/duration.js';
 import type { Job, JobState } from '../core/job.js';
 import { addClientFlags, withClient, type ClientFlags } from './context.js';
 import { countsLine, formatProgress, jobTime, jobWhat, oneLine, table } from './format.js';
@@ -11,6 +12,7 @@ interface WaitFlags extends ClientFlags {
   template?: string;
   interval?: string;
   quiet?: boolean;
+  since?: string;
 }
 
 /** Running jobs shown in the live display at most. */
@@ -18,8 +20,8 @@ const SHOWN = 15;
 
 /**
  * `drover wait`: a live display until no matching job is waiting, queued or running. The exit
- * status is 1 when a matching job that ended during the wait, or that was still active when it
- * began, ended failed or timed out; else 0.
+ * status is 1 when a matching job is failed or timed out (with --since, one that finished since
+ * then); else 0.
  */
 export function registerWaitCommand(program: Command): void {
   addClientFlags(program.command('wait'))
@@ -30,15 +32,14 @@ export function registerWaitCommand(program: Command): void {
     .option('--template <name>', 'only this template')
     .option('--interval <ms>', 'refresh period in ms (default 1000)')
     .option('--quiet', 'no live display; just wait')
+    .option('--since <time>', 'count only failures since this time (ISO 8601) or this long ago (e.g. 30m)')
     .action(async (f: WaitFlags) => {
       await withClient(f, async (api) => {
         const filter = new URLSearchParams();
         for (const k of ['owner', 'queue', 'tag', 'template'] as const) if (f[k]) filter.set(k, f[k] as string);
         const interval = Math.max(100, Number(f.interval ?? 1000) || 1000);
         const live = process.stdout.isTTY && !f.quiet;
-        // Failures count from the oldest job still active when the wait began.
-        const firstActive = await api.get<{ jobs: Job[] }>(`/api/v1/jobs?${withParams(filter, { state: 'waiting,queued,running', limit: '1' })}`);
-        const since = Math.min(Date.now(), firstActive.jobs[0]?.createdAt ?? Date.now());
+        const since = f.since === undefined ? 0 : sinceOf(f.since);
         let lastLine = '';
         for (;;) {
           const { counts } = await api.get<{ counts: Record<JobState, number> }>(`/api/v1/jobs/counts?${filter}`);
@@ -67,6 +68,12 @@ export function registerWaitCommand(program: Command): void {
         }
       });
     });
+}
+
+function sinceOf(v: string): number {
+  const t = Date.parse(v);
+  if (!Number.isNaN(t) && /\d{4}-\d{2}-\d{2}/.test(v)) return t;
+  return Date.now() - parseDuration(v, '--since');
 }
 
 function withParams(base: URLSearchParams, extra: Record<string, string>): URLSearchParams {

@@ -18,6 +18,8 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
     if ((req.query as Query).dryRun === 'true') return { valid: c.validate(inputs).length };
     const jobs = await c.enqueue(inputs);
     reply.code(201);
+    // Big batches need not come back whole: `?return=ids` answers with the new ids only.
+    if ((req.query as Query).return === 'ids') return { ids: jobs.map((j) => j.id) };
     return { jobs: jobs.map(redactJob) };
   });
 

@@ -138,7 +138,7 @@ describe('job lifecycle across real processes', () => {
     const pids = readPids(pidFile);
     w1.proc.kill('SIGTERM');
     expect(await w1.exited).toBe(0);
-    expect(pids.every((p) => !alive(p))).toBe(true);
+    await waitFor(() => pids.every((p) => !alive(p)), 5_000, 'the whole group gone');
     const j = await show(srv.url, id);
     expect(j.job.state).toBe('queued');
     expect(j.attempts.map((a) => a.outcome)).toEqual(['released']);

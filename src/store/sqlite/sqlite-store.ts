@@ -92,8 +92,24 @@ export class SqliteJobStore implements JobStore {
           concurrency_limit: j.concurrencyLimit,
           now: p.now,
         });
+        // Listed field by field: an object spread here cost more than the insert itself.
         out.push({
-          ...j,
+          id: j.id,
+          queue: j.queue,
+          kind: j.kind,
+          template: j.template,
+          params: j.params,
+          secrets: j.secrets,
+          owner: j.owner,
+          tags: j.tags,
+          priority: j.priority,
+          runAt: j.runAt,
+          maxAttempts: j.maxAttempts,
+          backoffMs: j.backoffMs,
+          backoffMaxMs: j.backoffMaxMs,
+          timeLimitMs: j.timeLimitMs,
+          concurrencyKey: j.concurrencyKey,
+          concurrencyLimit: j.concurrencyLimit,
           state,
           attempt: 0,
           lease: null,
@@ -180,6 +196,7 @@ export class SqliteJobStore implements JobStore {
     if (p.limit <= 0) return [];
     return this.db.transaction(() => {
       const picked: string[] = [];
+      const pickedRows: JobRow[] = [];
       // Per key: jobs running in the store, and jobs picked by this claim.
       const running = new Map<string, number>();
       const pickedPerKey = new Map<string, number>();
@@ -195,7 +212,7 @@ export class SqliteJobStore implements JobStore {
           picked: JSON.stringify(picked),
           pickedPerKey: JSON.stringify(Object.fromEntries(pickedPerKey)),
           limit: p.limit - picked.length,
-        }) as Array<{ id: string; concurrency_key: string | null; concurrency_limit: number | null }>;
+        }) as JobRow[];
         const before = picked.length;
         for (const c of cands) {
           if (c.concurrency_key !== null && c.concurrency_limit !== null) {
@@ -210,15 +227,30 @@ export class SqliteJobStore implements JobStore {
             pickedPerKey.set(c.concurrency_key, mine + 1);
           }
           picked.push(c.id);
+          pickedRows.push(c);
         }
         if (picked.length === before) break;
       }
       if (picked.length === 0) return [];
       const token = newToken();
-      const ids = JSON.stringify(picked);
-      const rows = this.stmts.start.all({ ids, worker: p.worker, token, expires: p.now + p.leaseMs, now: p.now }) as JobRow[];
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return picked.map((id) => rowToJob(byId.get(id) as JobRow));
+      // By rowid: the candidates came with it, so the update skips the id index.
+      const ids = JSON.stringify(pickedRows.map((r) => (r as JobRow & { row_id: number }).row_id));
+      const expires = p.now + p.leaseMs;
+      this.stmts.start.run({ ids, worker: p.worker, token, expires, now: p.now });
+      // The rows as the UPDATE left them, built here: RETURNING costs more than the update.
+      return pickedRows.map((r) => {
+        const job = rowToJob(r);
+        job.state = 'running';
+        job.attempt = r.attempt + 1;
+        job.lease = { worker: p.worker, token, expiresAt: expires };
+        job.startedAt = p.now;
+        job.updatedAt = p.now;
+        job.stopReason = null;
+        job.progress = null;
+        job.error = null;
+        job.result = null;
+        return job;
+      });
     })();
   }
 
@@ -241,8 +273,8 @@ export class SqliteJobStore implements JobStore {
       p.items.map((it): CompleteAnswer => {
         if (it.outcome === 'succeeded') {
           // The common case in one statement: no need to read the row first.
-          const r = this.stmts.succeed.get({ id: it.id, token: it.token, result: toJsonOrNull(it.result), progress: toJsonOrNull(it.progress), now: p.now });
-          if (!r) return { id: it.id, status: 'stale' };
+          const r = this.stmts.succeed.run({ id: it.id, token: it.token, result: toJsonOrNull(it.result), progress: toJsonOrNull(it.progress), now: p.now });
+          if (r.changes === 0) return { id: it.id, status: 'stale' };
           return { id: it.id, status: 'ok', state: 'succeeded' };
         }
         const row = this.stmts.held.get({ id: it.id, token: it.token }) as JobRow | undefined;
@@ -447,7 +479,7 @@ function prepare(db: Database.Database) {
         error = NULL, result = NULL, stop_reason = NULL, finished_at = NULL, lease_worker = NULL, lease_token = NULL,
         lease_expires_at = NULL, deadline_at = NULL, updated_at = @now WHERE id = @id RETURNING *`),
     // INDEXED BY: without statistics the planner may pick jobs_state and sort every queued job.
-    candidates: db.prepare(`SELECT id, concurrency_key, concurrency_limit FROM jobs INDEXED BY jobs_queued
+    candidates: db.prepare(`SELECT rowid AS row_id, * FROM jobs INDEXED BY jobs_queued
       WHERE state = 'queued'
         AND ((template IS NULL AND kind IN (SELECT value FROM json_each(@kinds)))
           OR (template IS NOT NULL AND template IN (SELECT value FROM json_each(@templates))))
@@ -461,7 +493,7 @@ function prepare(db: Database.Database) {
     start: db.prepare(`UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_worker = @worker, lease_token = @token,
         lease_expires_at = @expires, deadline_at = CASE WHEN time_limit_ms IS NULL THEN NULL ELSE @now + time_limit_ms END,
         started_at = @now, updated_at = @now, stop_reason = NULL, progress = NULL, error = NULL, result = NULL
-      WHERE id IN (SELECT value FROM json_each(@ids)) RETURNING *`),
+      WHERE rowid IN (SELECT value FROM json_each(@ids))`),
     renew: db.prepare(`UPDATE jobs SET lease_expires_at = @expires, progress = COALESCE(@progress, progress), updated_at = @now
       WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING stop_reason`),
     held: db.prepare(`SELECT * FROM jobs WHERE id = @id AND lease_token = @token AND state = 'running'`),
@@ -470,7 +502,7 @@ function prepare(db: Database.Database) {
       WHERE id = @id`),
     succeed: db.prepare(`UPDATE jobs SET state = 'succeeded', result = @result, error = NULL, progress = COALESCE(@progress, progress),
         lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = @now, updated_at = @now
-      WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING id`),
+      WHERE id = @id AND lease_token = @token AND state = 'running'`),
     // An attempt's row is written once, when it ends; the running attempt is read from the job.
     recordAttempt: db.prepare(`INSERT OR IGNORE INTO job_attempts (job_id, attempt, worker, started_at, ended_at, outcome, error)
       VALUES (@id, @attempt, @worker, @started, @now, @outcome, @error)`),

@@ -1,0 +1,33 @@
+import path from 'node:path';
+import { fillPlaceholders } from '../../config/placeholders.js';
+import { ValidationError } from '../../core/errors.js';
+import type { ParamValue } from '../../core/job.js';
+
+/**
+ * Makes a value from outside safe as one path segment: no separators, no `..`, no control
+ * characters, no leading dot (no hidden files), at most 200 characters.
+ */
+export function sanitizeSegment(value: string): string {
+  let s = value
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .replace(/[/\\]/g, '_')
+    .replace(/^\.+/, (dots) => '_'.repeat(dots.length));
+  if (s.length > 200) s = s.slice(0, 200);
+  return s.length === 0 ? '_' : s;
+}
+
+/**
+ * The job's output directory: the template's `outdir` pattern with each placeholder value
+ * sanitised as a path segment, below `root`. Throws when the result would leave `root`.
+ */
+export function resolveOutdir(root: string, pattern: string, values: Record<string, ParamValue | undefined>): string {
+  const safe: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) if (v !== undefined) safe[k] = sanitizeSegment(String(v));
+  const rel = fillPlaceholders(pattern, safe, 'outdir');
+  const dir = path.resolve(root, rel);
+  const inside = path.relative(root, dir);
+  if (path.isAbsolute(rel) || inside.startsWith('..') || path.isAbsolute(inside)) {
+    throw new ValidationError(`outdir "${rel}" would be outside the output root ${root}`);
+  }
+  return dir;
+}
