@@ -49,7 +49,7 @@ export class OutcomeReporter {
 
   private async flushLoop(): Promise<void> {
     while (this.pending.length > 0 && !this.stopped.signal.aborted) {
-      const batch = this.pending.splice(0, 1000);
+      const batch = this.pending.splice(0, 5000);
       try {
         const { answers } = await this.api.post<{ answers: CompleteAnswer[] }>('/api/v1/complete', { items: batch.map((b) => b.item) });
         this.failures = 0;

@@ -1,15 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach } from 'vitest';
+import { onCleanup } from './tmp.js';
 
 export const DROVER_BIN = path.resolve(import.meta.dirname, '../../bin/drover.js');
 
 const procs = new Set<ChildProcess>();
 
-afterEach(async () => {
-  await Promise.all([...procs].map((p) => stopProcess(p, 'SIGKILL')));
-});
+function track(p: ChildProcess): void {
+  if (procs.size === 0) onCleanup(() => Promise.all([...procs].map((x) => stopProcess(x, 'SIGKILL'))).then(() => undefined));
+  procs.add(p);
+}
 
 export interface DroverProcess {
   proc: ChildProcess;
@@ -25,7 +26,7 @@ export function spawnDrover(args: string[], opts: { cwd: string; env?: Record<st
     env: { ...process.env, DROVER_LOG_LEVEL: process.env.DROVER_LOG_LEVEL ?? 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  procs.add(proc);
+  track(proc);
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -57,7 +58,7 @@ export async function startServer(cwd: string, extraArgs: string[] = [], env: Re
 /** Runs a drover client command to completion. */
 export async function runDrover(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = spawn(process.execPath, [DROVER_BIN, ...args], { cwd: opts.cwd, env: { ...process.env, DROVER_LOG_LEVEL: 'warn', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.add(proc);
+  track(proc);
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -12,8 +12,16 @@ export function tempDir(prefix = 'drover-test-'): string {
   return d;
 }
 
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+const cleanups: Array<() => Promise<void> | void> = [];
+
+/** Runs `fn` after the test, before its temp dirs are removed (e.g. to stop processes using them). */
+export function onCleanup(fn: () => Promise<void> | void): void {
+  cleanups.push(fn);
+}
+
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true, maxRetries: 5 });
 });
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */

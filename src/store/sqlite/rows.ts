@@ -72,3 +72,25 @@ export function rowToJob(r: JobRow): Job {
 export function toJsonOrNull(v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(v);
 }
+
+/** The jobs columns in a fixed order, for statements read in raw (array) mode. */
+export const JOB_COLUMNS = [
+  'id', 'queue', 'kind', 'template', 'params', 'secrets', 'owner', 'tags', 'priority', 'state', 'run_at', 'attempt',
+  'max_attempts', 'backoff_ms', 'backoff_max_ms', 'time_limit_ms', 'concurrency_key', 'concurrency_limit', 'lease_worker',
+  'lease_token', 'lease_expires_at', 'deadline_at', 'stop_reason', 'progress', 'result', 'error', 'created_at',
+  'updated_at', 'started_at', 'finished_at',
+] as const satisfies ReadonlyArray<keyof JobRow>;
+
+/**
+ * A row read as an array in JOB_COLUMNS order (raw mode). Arrays skip the thirty named keys the
+ * driver would set per row from C++, which cost more than the query on the claim path.
+ */
+export function arrayToRow(a: unknown[]): JobRow {
+  return {
+    id: a[0], queue: a[1], kind: a[2], template: a[3], params: a[4], secrets: a[5], owner: a[6], tags: a[7],
+    priority: a[8], state: a[9], run_at: a[10], attempt: a[11], max_attempts: a[12], backoff_ms: a[13],
+    backoff_max_ms: a[14], time_limit_ms: a[15], concurrency_key: a[16], concurrency_limit: a[17], lease_worker: a[18],
+    lease_token: a[19], lease_expires_at: a[20], deadline_at: a[21], stop_reason: a[22], progress: a[23], result: a[24],
+    error: a[25], created_at: a[26], updated_at: a[27], started_at: a[28], finished_at: a[29],
+  } as JobRow;
+}

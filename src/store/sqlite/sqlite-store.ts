@@ -22,7 +22,7 @@ import type {
   WorkerRecord,
 } from '../store.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js';
-import { rowToJob, toJsonOrNull, type JobRow } from './rows.js';
+import { arrayToRow, JOB_COLUMNS, rowToJob, toJsonOrNull, type JobRow } from './rows.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or `:memory:`. Its directory is created if missing. */
@@ -197,6 +197,7 @@ export class SqliteJobStore implements JobStore {
     return this.db.transaction(() => {
       const picked: string[] = [];
       const pickedRows: JobRow[] = [];
+      const rowIds: number[] = [];
       // Per key: jobs running in the store, and jobs picked by this claim.
       const running = new Map<string, number>();
       const pickedPerKey = new Map<string, number>();
@@ -212,9 +213,10 @@ export class SqliteJobStore implements JobStore {
           picked: JSON.stringify(picked),
           pickedPerKey: JSON.stringify(Object.fromEntries(pickedPerKey)),
           limit: p.limit - picked.length,
-        }) as JobRow[];
+        }) as unknown[][];
         const before = picked.length;
-        for (const c of cands) {
+        for (const raw of cands) {
+          const c = arrayToRow(raw);
           if (c.concurrency_key !== null && c.concurrency_limit !== null) {
             let n = running.get(c.concurrency_key);
             if (n === undefined) {
@@ -228,13 +230,14 @@ export class SqliteJobStore implements JobStore {
           }
           picked.push(c.id);
           pickedRows.push(c);
+          rowIds.push(raw[JOB_COLUMNS.length] as number);
         }
         if (picked.length === before) break;
       }
       if (picked.length === 0) return [];
       const token = newToken();
       // By rowid: the candidates came with it, so the update skips the id index.
-      const ids = JSON.stringify(pickedRows.map((r) => (r as JobRow & { row_id: number }).row_id));
+      const ids = JSON.stringify(rowIds);
       const expires = p.now + p.leaseMs;
       this.stmts.start.run({ ids, worker: p.worker, token, expires, now: p.now });
       // The rows as the UPDATE left them, built here: RETURNING costs more than the update.
@@ -479,7 +482,8 @@ function prepare(db: Database.Database) {
         error = NULL, result = NULL, stop_reason = NULL, finished_at = NULL, lease_worker = NULL, lease_token = NULL,
         lease_expires_at = NULL, deadline_at = NULL, updated_at = @now WHERE id = @id RETURNING *`),
     // INDEXED BY: without statistics the planner may pick jobs_state and sort every queued job.
-    candidates: db.prepare(`SELECT rowid AS row_id, * FROM jobs INDEXED BY jobs_queued
+    // Raw mode: rows come as arrays in JOB_COLUMNS order, then the rowid.
+    candidates: db.prepare(`SELECT ${JOB_COLUMNS.join(', ')}, rowid FROM jobs INDEXED BY jobs_queued
       WHERE state = 'queued'
         AND ((template IS NULL AND kind IN (SELECT value FROM json_each(@kinds)))
           OR (template IS NOT NULL AND template IN (SELECT value FROM json_each(@templates))))
@@ -488,7 +492,7 @@ function prepare(db: Database.Database) {
         AND (concurrency_key IS NULL OR concurrency_limit IS NULL OR concurrency_limit >
           (SELECT COUNT(*) FROM jobs r WHERE r.state = 'running' AND r.concurrency_key = jobs.concurrency_key)
           + COALESCE((SELECT k.value FROM json_each(@pickedPerKey) k WHERE k.key = jobs.concurrency_key), 0))
-      ORDER BY priority DESC, run_at, id LIMIT @limit`),
+      ORDER BY priority DESC, run_at, id LIMIT @limit`).raw(true),
     runningForKey: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'running' AND concurrency_key = ?`),
     start: db.prepare(`UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_worker = @worker, lease_token = @token,
         lease_expires_at = @expires, deadline_at = CASE WHEN time_limit_ms IS NULL THEN NULL ELSE @now + time_limit_ms END,
