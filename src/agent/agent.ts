@@ -8,6 +8,7 @@ import { errorMessage } from '../core/errors.js';
 import { redactText, secretValuesOf, type Job, type Progress } from '../core/job.js';
 import { VERSION } from '../core/version.js';
 import { summarizeTemplate } from '../coordinator/templates.js';
+import { killRecordedGroups } from '../supervise/pid-file.js';
 import type { AbortReason, RunResult, Runner } from '../runners/runner.js';
 import type { CompleteItem, HeartbeatAnswer, WorkerInfo } from '../store/store.js';
 import { LogShipper } from './log-shipper.js';
@@ -60,6 +61,8 @@ export class Agent {
   private readonly stopAll = new AbortController();
   private slotFreed: (() => void) | null = null;
   private heartbeatMs = 10_000;
+  /** Cuts the heartbeat loop's current wait short (the interval changed). */
+  private kickHeartbeat: (() => void) | null = null;
   private loops: Promise<void>[] = [];
   private readonly log: Logger;
   /** Jobs started since the agent began. */
@@ -82,6 +85,10 @@ export class Agent {
   }
 
   start(): void {
+    // Process groups a previous run of this worker left behind (it was killed) must not run on
+    // beside the new attempts of their jobs elsewhere.
+    const orphans = killRecordedGroups(path.join(path.resolve(this.o.logDir), 'running'));
+    if (orphans.length > 0) this.log.warn({ pids: orphans }, 'killed process groups left by an earlier run of this worker');
     this.loops = [this.leaseLoop(), this.heartbeatLoop(), this.stopsLoop()];
   }
 
@@ -134,7 +141,11 @@ export class Agent {
         );
         if (failures > 0) this.log.info({ server: this.api.server }, 'coordinator reachable again');
         failures = 0;
-        this.heartbeatMs = res.heartbeatIntervalMs;
+        if (res.heartbeatIntervalMs !== this.heartbeatMs) {
+          // The coordinator sets the pace; a shorter interval must apply before the first beat.
+          this.heartbeatMs = res.heartbeatIntervalMs;
+          this.kickHeartbeat?.();
+        }
         for (const job of res.jobs) this.startJob(job);
       } catch (err) {
         if (signal.aborted) break;
@@ -224,7 +235,11 @@ export class Agent {
     let failures = 0;
     const signal = this.stopAll.signal;
     while (!signal.aborted) {
-      await sleep(failures > 0 ? Math.min(reconnectDelay(failures), this.heartbeatMs) : this.heartbeatMs, signal);
+      const kick = new AbortController();
+      this.kickHeartbeat = () => kick.abort();
+      const wait = failures > 0 ? Math.min(reconnectDelay(failures), this.heartbeatMs) : this.heartbeatMs;
+      await sleep(wait, AbortSignal.any([signal, kick.signal]));
+      this.kickHeartbeat = null;
       if (signal.aborted) break;
       const held = [...this.running.values()];
       try {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { runDrover, spawnDrover, startServer, writeConfig } from '../support/drover.js';
-import { tempDir, waitFor } from '../support/tmp.js';
+import { tempDir } from '../support/tmp.js';
 
 const FAKE = path.resolve(import.meta.dirname, '../fixtures/fake-hikload.mjs');
 
@@ -90,7 +90,9 @@ describe('the spreadsheet scenario (row 1)', () => {
     expect(show.stdout).toMatch(/password=\*\*\*/);
     // The worker's own log files too.
     const logDir = path.join(dir, 'drover-data', 'worker-logs');
-    for (const f of fs.readdirSync(logDir)) expect(secretSeen(fs.readFileSync(path.join(logDir, f), 'utf8'))).toBe(false);
+    const logFiles = fs.readdirSync(logDir).filter((f) => f.endsWith('.log'));
+    expect(logFiles).toHaveLength(40);
+    for (const f of logFiles) expect(secretSeen(fs.readFileSync(path.join(logDir, f), 'utf8'))).toBe(false);
     // The worker processes log no secrets either.
     for (const w of workers) expect(secretSeen(w.output())).toBe(false);
   });

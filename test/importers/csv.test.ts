@@ -1,24 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/core/errors.js';
 import { describeCell, readTable } from '../../src/importers/index.js';
-import { tempDir } from '../support/tmp.js';
+import { readFailure, writeFile } from './support.js';
 
-function write(name: string, text: string): string {
-  const file = path.join(tempDir(), name);
-  fs.writeFileSync(file, text);
-  return file;
-}
-
-async function failure(file: string): Promise<ValidationError> {
-  const err: unknown = await readTable(file).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ValidationError);
-  return err as ValidationError;
-}
+const write = writeFile;
+const failure = (file: string) => readFailure(file);
 
 describe('readTable (csv)', () => {
   it('reads quoted fields with commas, quotes and newlines, keeping values as strings', async () => {

@@ -1,18 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/core/errors.js';
 import { describeCell, readTable, tableFormatOf, type ReadTableOptions, type TableRow } from '../../src/importers/index.js';
 import { tempDir } from '../support/tmp.js';
+import { readFailure } from './support.js';
 
-async function failure(file: string, opts?: ReadTableOptions): Promise<ValidationError> {
-  const err: unknown = await readTable(file, opts).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ValidationError);
-  return err as ValidationError;
-}
+const failure = readFailure;
 
 describe('readTable: formats and files', () => {
   it('picks the format from the extension, in any case', () => {

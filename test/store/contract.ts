@@ -21,7 +21,30 @@ export interface OpenedStore {
 }
 
 /** A fixed "now" for every test: 2023-11-14T22:13:20Z. */
-const T0 = 1_700_000_000_000;
+export const T0 = 1_700_000_000_000;
+
+/** A resolved job with every field given, due at T0. */
+export function jobFixture(id: string, over: Partial<ResolvedNewJob> = {}): ResolvedNewJob {
+  return {
+    id,
+    queue: 'default',
+    kind: 'noop',
+    template: null,
+    params: {},
+    secrets: [],
+    owner: null,
+    tags: [],
+    priority: 0,
+    runAt: T0,
+    maxAttempts: 3,
+    backoffMs: 5_000,
+    backoffMaxMs: 600_000,
+    timeLimitMs: null,
+    concurrencyKey: null,
+    concurrencyLimit: null,
+    ...over,
+  };
+}
 const LEASE = 30_000;
 
 /** Runs the whole contract against the backend `open` creates: a fresh, empty store per test. */
@@ -42,25 +65,7 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
 
     /** A resolved job with every field given; ids j0001, j0002, ... unless `id` is set. */
     function job(over: Partial<ResolvedNewJob> = {}): ResolvedNewJob {
-      return {
-        id: `j${String(++counter).padStart(4, '0')}`,
-        queue: 'default',
-        kind: 'noop',
-        template: null,
-        params: {},
-        secrets: [],
-        owner: null,
-        tags: [],
-        priority: 0,
-        runAt: T0,
-        maxAttempts: 3,
-        backoffMs: 5_000,
-        backoffMaxMs: 600_000,
-        timeLimitMs: null,
-        concurrencyKey: null,
-        concurrencyLimit: null,
-        ...over,
-      };
+      return jobFixture(`j${String(++counter).padStart(4, '0')}`, over);
     }
 
     async function enqueue(...jobs: Array<Partial<ResolvedNewJob>>): Promise<Job[]> {

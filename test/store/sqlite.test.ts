@@ -5,38 +5,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { SqliteJobStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { ResolvedNewJob } from '../../src/store/store.js';
 import { tempDir } from '../support/tmp.js';
-import { runStoreContract } from './contract.js';
+import { jobFixture, runStoreContract, T0 } from './contract.js';
 
 runStoreContract('sqlite', async () => {
   const store = SqliteJobStore.open({ path: path.join(tempDir(), 'drover.db') });
   return { store, cleanup: () => store.close() };
 });
 
-const T0 = 1_700_000_000_000;
-
-function job(id: string, over: Partial<ResolvedNewJob> = {}): ResolvedNewJob {
-  return {
-    id,
-    queue: 'default',
-    kind: 'noop',
-    template: null,
-    params: {},
-    secrets: [],
-    owner: null,
-    tags: [],
-    priority: 0,
-    runAt: T0,
-    maxAttempts: 3,
-    backoffMs: 5_000,
-    backoffMaxMs: 600_000,
-    timeLimitMs: null,
-    concurrencyKey: null,
-    concurrencyLimit: null,
-    ...over,
-  };
-}
+const job = jobFixture;
 
 /** Expects `fn` to throw a ConfigError whose message names `file`; returns the message. */
 function expectConfigError(fn: () => unknown, file: string): string {

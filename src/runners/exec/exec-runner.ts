@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fillPlaceholders } from '../../config/placeholders.js';
 import { errorMessage, ValidationError } from '../../core/errors.js';
 import { redactText, secretValuesOf, type ParamValue } from '../../core/job.js';
+import { writePidFile } from '../../supervise/pid-file.js';
 import { spawnSupervised, SpawnError } from '../../supervise/spawn.js';
 import type { AbortReason, RunContext, RunResult, Runner } from '../runner.js';
 import { resolveOutdir } from './outdir.js';
@@ -75,7 +76,10 @@ export class ExecRunner implements Runner {
       return { outcome: 'failed', error: msg, retryable: !(err instanceof SpawnError) };
     }
     ctx.log('drover', `started pid ${proc.pid} in ${outdir}\n`);
-    const exit = await proc.done;
+    // If this worker dies without stopping the group, its next start kills it (Agent.start).
+    const pidFile = path.join(ctx.logDir, 'running', `${job.id}.pid`);
+    writePidFile(pidFile, proc.pid);
+    const exit = await proc.done.finally(() => fs.rmSync(pidFile, { force: true }));
     const result = { exitCode: exit.code, signal: exit.signal, outdir };
     const tail = exit.tail.join('\n').slice(-TAIL_CHARS);
     if (exit.stoppedBy !== null) {

@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { signalGroup } from './process-group.js';
+
+/**
+ * The start time of a process (clock ticks since boot, field 22 of /proc/PID/stat), or null when
+ * it does not exist. Together with the pid it names one process: pids are reused, this pair is not.
+ */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Records a running process group and the process that owns it (this one), so that if the owner
+ * dies without cleaning up, a later run can kill the group.
+ */
+export function writePidFile(file: string, pid: number): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${pid} ${processStartTime(pid) ?? '?'} ${process.pid} ${processStartTime(process.pid) ?? '?'}\n`);
+}
+
+function sameProcess(pid: number, start: string | undefined): boolean {
+  return Number.isInteger(pid) && pid > 1 && start !== undefined && processStartTime(pid) === start;
+}
+
+/**
+ * Kills the process groups recorded in `*.pid` files under `dir` whose owner is dead but which
+ * still run (pid and start time match), and removes their files. Groups of a live owner (another
+ * worker sharing the directory) are left alone. Returns the pids killed.
+ */
+export function killRecordedGroups(dir: string): number[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => n.endsWith('.pid'));
+  } catch {
+    return [];
+  }
+  const killed: number[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const [pidText, start, ownerText, ownerStart] = fs.readFileSync(file, 'utf8').trim().split(' ');
+    if (sameProcess(Number(ownerText), ownerStart)) continue;
+    const pid = Number(pidText);
+    if (sameProcess(pid, start) && signalGroup(pid, 'SIGKILL')) killed.push(pid);
+    fs.rmSync(file, { force: true });
+  }
+  return killed;
+}
