@@ -69,7 +69,6 @@ export class LineSplitter {
     this.add(piece);
     const line = this.rest;
     this.rest = '';
-    // A line that is an exact multiple of maxLine has already been passed on entirely.
-    if (line.length > 0 || piece.length === 0 || line === '') this.onLine(line);
+    this.onLine(line);
   }
 }

@@ -1,95 +1,189 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/config.js';
+import { parseConfig, type Template } from '../../src/config/config.js';
 import type { Job, Progress } from '../../src/core/job.js';
+import { formatCommandLine } from '../../src/runners/exec/command-line.js';
 import { ExecRunner } from '../../src/runners/exec/exec-runner.js';
 import { resolveOutdir, sanitizeSegment } from '../../src/runners/exec/outdir.js';
-import type { RunContext } from '../../src/runners/runner.js';
-import { tempDir } from '../support/tmp.js';
+import type { AbortReason, RunContext } from '../../src/runners/runner.js';
+import { tempDir, waitFor } from '../support/tmp.js';
+import { killAfter, readPids, running } from '../supervise/procs.js';
 
-const ARGS = `${JSON.stringify(process.execPath)}, -e, "console.log(JSON.stringify(process.argv.slice(1))); console.log('pw is ' + process.argv[2]); process.exit(Number(process.env.CODE || 0))"`;
+const TREE = path.resolve(import.meta.dirname, '../fixtures/tree.sh');
+const NODE = JSON.stringify(process.execPath);
+/** Prints its args, cwd and $GREETING, saves the args to args.json, prints N lines, exits $CODE. */
+const PROBE = JSON.stringify(
+  [
+    'const fs = require("fs"); const a = process.argv.slice(1);',
+    'fs.writeFileSync("args.json", JSON.stringify(a));',
+    'console.log("ARGS " + JSON.stringify(a)); console.log("CWD " + process.cwd()); console.error("ENV " + process.env.GREETING);',
+    'for (let i = 0; i < Number(process.env.LINES); i++) console.log("line " + i + " pw " + a[1]);',
+    'process.exit(Number(process.env.CODE));',
+  ].join(' '),
+);
 const { templates } = parseConfig(`
 templates:
-  echo:
-    argv: [${ARGS}, "{server}", "{password}", "{note}"]
+  probe:
+    argv: [${NODE}, -e, ${PROBE}, "{server}", "--password={password}", "{note}", "{id}", "{attempt}", "{template}", "{queue}", "{owner}", "{outdir}"]
     secrets: [password]
     outdir: "{server}_{id}"
-    env: { CODE: "{code}" }
+    env: { CODE: "{code}", LINES: "{lines}", GREETING: "hello {server}" }
     params:
       note: { default: "none" }
       code: { default: "0" }
+      lines: { default: 0 }
+  ticker:
+    argv: [${NODE}, -e, "let i = 0; const t = setInterval(() => (console.log('tick ' + i + ' ' + process.argv[1] + ' ' + 'x'.repeat(300)), ++i === 120 && clearInterval(t)), 10)", "{password}"]
+    secrets: [password]
+  tree:
+    argv: [/bin/sh, ${JSON.stringify(TREE)}]
+    env: { PIDFILE: "{pidfile}" }
+    kill_grace: 300ms
+  missing:
+    argv: [no-such-hikload, "--server={server}"]
 `);
-const echo = templates.get('echo')!;
+const tpl = (name: string): Template => templates.get(name)!;
 
-function job(params: Job['params']): Job {
+function job(params: Job['params'], over: Partial<Job> = {}): Job {
   const now = Date.now();
   return {
-    id: 'job1', queue: 'default', kind: 'exec', template: 'echo', params, secrets: ['password'], owner: null, tags: [], priority: 0,
+    id: 'job1', queue: 'default', kind: 'exec', template: 'probe', params, secrets: ['password'], owner: null, tags: [], priority: 0,
     state: 'running', runAt: now, attempt: 1, maxAttempts: 3, backoffMs: 5000, backoffMaxMs: 600000, timeLimitMs: null,
     concurrencyKey: null, concurrencyLimit: null, lease: null, stopReason: null, progress: null, result: null, error: null,
-    createdAt: now, updatedAt: now, startedAt: now, finishedAt: null,
+    createdAt: now, updatedAt: now, startedAt: now, finishedAt: null, ...over,
   };
 }
 
-function context(j: Job, root: string, signal = new AbortController().signal) {
-  const logs: string[] = [];
-  const progress: Progress[] = [];
-  const ctx: RunContext = { job: j, template: echo, signal, progress: (p) => progress.push(p), log: (_s, t) => logs.push(t), outputRoot: root, logDir: path.join(root, 'logs') };
-  return { ctx, logs, progress };
+function context(j: Job, template: Template | null, signal = new AbortController().signal) {
+  const root = tempDir();
+  const logs: Array<{ stream: string; text: string }> = [];
+  const progress: Array<Progress & { at: number }> = [];
+  const ctx: RunContext = {
+    job: j, template, signal, outputRoot: path.join(root, 'out'), logDir: path.join(root, 'logs'),
+    progress: (p) => progress.push({ ...p, at: Date.now() }),
+    log: (stream, text) => logs.push({ stream, text }),
+  };
+  const text = () => logs.map((l) => l.text).join('');
+  return { ctx, logs, progress, text, root };
 }
 
 describe('ExecRunner', () => {
-  it('builds argv from the template (values with spaces and shell syntax arrive verbatim) and succeeds on exit 0', async () => {
-    const root = tempDir();
-    const { ctx, logs } = context(job({ server: 'nvr 1; rm -rf /', password: 'hunter2' }), root);
+  it('builds argv from the template without a shell: values with spaces and shell syntax arrive verbatim', async () => {
+    const server = `nvr 1; rm -rf / $(id) 'q' "dq"`;
+    const { ctx, logs, text } = context(job({ server, password: 'hunter2' }, { queue: 'nvr' }), tpl('probe'));
     const r = await new ExecRunner().run(ctx);
-    expect(r.outcome).toBe('succeeded');
-    const out = logs.join('');
-    expect(out).toContain('["nvr 1; rm -rf /","***","none"]');
-    expect(out).not.toContain('hunter2');
-    expect(out).toMatch(/^\$ .*'nvr 1; rm -rf \/' \*\*\* none\n/m);
+    expect(r).toEqual({ outcome: 'succeeded', result: { exitCode: 0, outdir: expect.any(String) } });
     const outdir = (r.result as { outdir: string }).outdir;
-    expect(outdir).toBe(path.join(root, 'nvr 1; rm -rf __job1'));
-    expect(fs.statSync(outdir).isDirectory()).toBe(true);
-    expect(fs.readFileSync(path.join(root, 'logs', 'job1.log'), 'utf8')).not.toContain('hunter2');
+    expect(outdir).toBe(path.join(ctx.outputRoot, `nvr 1; rm -rf _ $(id) 'q' "dq"_job1`));
+    const expected = [server, '--password=hunter2', 'none', 'job1', '1', 'probe', 'nvr', '', outdir];
+    expect(JSON.parse(fs.readFileSync(path.join(outdir, 'args.json'), 'utf8'))).toEqual(expected);
+    expect(logs).toContainEqual({ stream: 'stdout', text: `ARGS ${JSON.stringify(expected).replace('hunter2', '***')}\n` });
+    expect(logs).toContainEqual({ stream: 'stdout', text: `CWD ${outdir}\n` });
+    expect(logs).toContainEqual({ stream: 'stderr', text: `ENV hello ${server}\n` });
+    const command = logs.find((l) => l.stream === 'drover')!.text;
+    expect(command).toMatch(/^\$ /);
+    expect(command).toContain(` 'nvr 1; rm -rf / $(id) '\\''q'\\'' "dq"' --password=*** none job1 1 probe nvr '' `);
+    expect(text()).not.toContain('hunter2');
   });
 
-  it('fails without retry, naming the param, when one is missing', async () => {
-    const { ctx } = context(job({ server: 'a' }), tempDir());
+  it('keeps secrets out of the command line, the job log, the local log file and progress', async () => {
+    const { ctx, text, progress } = context(job({ server: 'a', password: 'hunter2', lines: 3 }), tpl('probe'));
+    const r = await new ExecRunner().run(ctx);
+    expect(r.outcome).toBe('succeeded');
+    expect(text()).toContain('line 2 pw --password=***');
+    const local = fs.readFileSync(path.join(ctx.logDir, 'job1.log'), 'utf8');
+    expect(local).toMatch(/^\[drover\] attempt 1: \$ .* --password=\*\*\* none job1/);
+    expect(local).toContain('line 2 pw --password=***\n');
+    for (const s of [text(), local, JSON.stringify(progress), JSON.stringify(r)]) expect(s).not.toContain('hunter2');
+    expect(formatCommandLine(['x', 'a hunter2 b', '--pw=hunter2'], (t) => t.split('hunter2').join('***'))).toBe(`x 'a '***' b' --pw=***`);
+  });
+
+  it('fails without retry when the job has no template or a param is missing', async () => {
+    expect(await new ExecRunner().run(context(job({}), null).ctx)).toEqual({ outcome: 'failed', error: 'job has no template', retryable: false });
+    const { ctx } = context(job({ server: 'a' }), tpl('probe'));
     const r = await new ExecRunner().run(ctx);
     expect(r).toMatchObject({ outcome: 'failed', retryable: false });
     expect(r.error).toMatch(/missing param "password"/);
   });
 
-  it('fails with the exit code and the last lines of output, secrets redacted', async () => {
-    const { ctx } = context(job({ server: 'a', password: 'hunter2', code: 3 }), tempDir());
-    const r = await new ExecRunner().run(ctx);
-    expect(r.outcome).toBe('failed');
-    expect(r.retryable).toBe(true);
-    expect(r.error).toMatch(/^exit code 3; last output:\n.*pw is \*\*\*/s);
-    expect(r.error).not.toContain('hunter2');
+  it('creates the outdir inside the output root whatever the params say', async () => {
+    for (const server of ['../../etc', '/etc/passwd', '..', '.hidden', 'a\tb\nc\\d']) {
+      const { ctx } = context(job({ server, password: 'p' }), tpl('probe'));
+      const r = await new ExecRunner().run(ctx);
+      expect(r.outcome).toBe('succeeded');
+      const outdir = (r.result as { outdir: string }).outdir;
+      const rel = path.relative(ctx.outputRoot, outdir);
+      expect(rel.startsWith('..') || path.isAbsolute(rel) || rel.includes(path.sep) || rel.startsWith('.')).toBe(false);
+      expect(fs.statSync(outdir).isDirectory()).toBe(true);
+    }
   });
 
-  it('keeps outdirs inside the output root whatever the params say', () => {
+  it('resolveOutdir sanitises each value as one segment and refuses to leave the root', () => {
     const root = tempDir();
     expect(resolveOutdir(root, '{server}_{id}', { server: '../../etc', id: 'x' })).toBe(path.join(root, '___.._etc_x'));
     expect(resolveOutdir(root, '{a}/{b}', { a: '..', b: '.hidden' })).toBe(path.join(root, '__', '_hidden'));
+    expect(resolveOutdir(root, '{a}', { a: '/abs/path' })).toBe(path.join(root, '_abs_path'));
     expect(() => resolveOutdir(root, '../{a}', { a: 'x' })).toThrow(/outside the output root/);
+    expect(() => resolveOutdir(root, '/tmp/{a}', { a: 'x' })).toThrow(/outside the output root/);
+    expect(() => resolveOutdir(root, '.', {})).toThrow(/the output root itself/);
+    expect(() => resolveOutdir(root, '{a}', {})).toThrow(/missing param "a"/);
     expect(sanitizeSegment('a\u0000b\nc')).toBe('abc');
+    expect(sanitizeSegment('')).toBe('_');
   });
 
-  it('maps an abort to the outcome: timed_out and canceled', async () => {
-    for (const reason of ['timed_out', 'canceled'] as const) {
-      const ac = new AbortController();
-      const { templates: t } = parseConfig(`templates:\n  sleep:\n    argv: [/bin/sh, -c, "sleep 1000"]\n    kill_grace: 200ms\n`);
-      const j = { ...job({}), template: 'sleep', timeLimitMs: 1000 };
-      const ctx: RunContext = { job: j, template: t.get('sleep')!, signal: ac.signal, progress: () => {}, log: () => {}, outputRoot: tempDir(), logDir: tempDir() };
-      const run = new ExecRunner().run(ctx);
-      setTimeout(() => ac.abort(reason), 200);
-      const r = await run;
-      expect(r.outcome).toBe(reason);
-      if (reason === 'timed_out') expect(r.error).toMatch(/time limit of 1 s reached/);
+  it('fails with the exit code and the last lines of output, secrets redacted', async () => {
+    const { ctx } = context(job({ server: 'a', password: 'hunter2', code: 3, lines: 100 }), tpl('probe'));
+    const r = await new ExecRunner().run(ctx);
+    expect(r).toMatchObject({ outcome: 'failed', retryable: true, result: { exitCode: 3, signal: null } });
+    expect(r.error).toMatch(/^exit code 3; last output:\n/);
+    const tail = r.error!.split('\n').slice(1);
+    expect(tail.length).toBeLessThanOrEqual(20);
+    expect(tail.at(-1)).toBe('line 99 pw --password=***');
+    expect(r.error!.length).toBeLessThanOrEqual(4096 + 100);
+    expect(r.error).not.toContain('hunter2');
+  });
+
+  it('reports the last output line as progress, redacted, at most 200 characters, at most every 500 ms', async () => {
+    const { ctx, progress } = context(job({ password: 'hunter2' }, { template: 'ticker' }), tpl('ticker'));
+    const r = await new ExecRunner().run(ctx);
+    expect(r.outcome).toBe('succeeded');
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    for (const p of progress) {
+      expect(p.message).toMatch(/^tick \d+ \*\*\* x+$/);
+      expect(p.message!.length).toBeLessThanOrEqual(200);
     }
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!.at - progress[i - 1]!.at).toBeGreaterThanOrEqual(490);
+    expect(JSON.stringify(progress)).not.toContain('hunter2');
+  });
+
+  it('fails without retry and names the binary when the command is not found', async () => {
+    const { ctx, text } = context(job({ server: 'a' }, { template: 'missing', secrets: [] }), tpl('missing'));
+    const r = await new ExecRunner().run(ctx);
+    expect(r).toEqual({ outcome: 'failed', error: 'cannot start "no-such-hikload": not found on PATH', retryable: false });
+    expect(text()).toContain('cannot start "no-such-hikload"');
+  });
+
+  it.each<[AbortReason, string, boolean | undefined]>([
+    ['timed_out', 'timed_out', undefined],
+    ['canceled', 'canceled', undefined],
+    ['shutdown', 'failed', true],
+  ])('maps an abort (%s) to the outcome and leaves no process of the group', async (reason, outcome, retryable) => {
+    const pidFile = path.join(tempDir(), 'pids');
+    killAfter(() => readPids(pidFile));
+    const ac = new AbortController();
+    const { ctx, text } = context(job({ pidfile: pidFile }, { template: 'tree', secrets: [], timeLimitMs: 1000 }), tpl('tree'), ac.signal);
+    const run = new ExecRunner().run(ctx);
+    await waitFor(() => text().includes('tree started\n'), 10_000, 'the tree to start');
+    const pids = readPids(pidFile);
+    expect(pids.every(running)).toBe(true);
+    ac.abort(reason);
+    const r = await run;
+    expect(r.outcome).toBe(outcome);
+    expect(r.retryable).toBe(retryable);
+    expect(r.result).toMatchObject({ signal: 'SIGKILL' });
+    if (reason === 'timed_out') expect(r.error).toMatch(/time limit of 1 s reached/);
+    await waitFor(() => pids.every((pid) => !running(pid)), 5_000, 'every process of the group gone');
+    expect(fs.existsSync(path.join(ctx.logDir, 'running', 'job1.pid'))).toBe(false);
   });
 });

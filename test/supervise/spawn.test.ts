@@ -1,104 +1,129 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LineSplitter } from '../../src/supervise/line-splitter.js';
-import { RingBuffer } from '../../src/supervise/ring-buffer.js';
-import { spawnSupervised } from '../../src/supervise/spawn.js';
-import { alive } from '../support/drover.js';
-import { tempDir, waitFor } from '../support/tmp.js';
+import { spawnSupervised, SpawnError } from '../../src/supervise/spawn.js';
+import { tempDir } from '../support/tmp.js';
+import { track } from './procs.js';
 
-const TREE = path.resolve(import.meta.dirname, '../fixtures/tree.sh');
+const node = process.execPath;
 
-describe('LineSplitter', () => {
-  it('splits on \\n, \\r\\n and \\r, across chunk boundaries, and flushes a partial last line', () => {
-    const lines: string[] = [];
-    const sp = new LineSplitter((l) => lines.push(l));
-    for (const chunk of ['a\nb', '\r\nc\r', '\nd\rframe=1\rframe=2', '\npart']) sp.push(chunk);
-    sp.end();
-    expect(lines).toEqual(['a', 'b', 'c', 'd', 'frame=1', 'frame=2', 'part']);
-  });
-
-  it('cuts a line with no newline into bounded pieces', () => {
-    const lines: string[] = [];
-    const sp = new LineSplitter((l) => lines.push(l));
-    sp.push('x'.repeat(64 * 1024 * 2 + 10));
-    sp.end();
-    expect(lines.map((l) => l.length)).toEqual([65536, 65536, 10]);
-  });
-});
-
-describe('RingBuffer', () => {
-  it('keeps only the last N items, oldest first', () => {
-    const r = new RingBuffer<number>(3);
-    for (let i = 1; i <= 7; i++) r.push(i);
-    expect(r.last()).toEqual([5, 6, 7]);
-    expect(r.last(2)).toEqual([6, 7]);
-    expect(r.length).toBe(3);
-  });
-});
-
-describe('spawnSupervised', () => {
-  it('passes arguments verbatim (no shell), logs every line and keeps a tail', async () => {
+describe('spawnSupervised: output', () => {
+  it('passes arguments verbatim (no shell), logs every line and keeps a bounded tail', async () => {
     const dir = tempDir();
-    const logFile = path.join(dir, 'logs', 'job.log');
+    const logFile = path.join(dir, 'logs', 'deeper', 'job.log');
     const seen: string[] = [];
-    const p = await spawnSupervised({
-      argv: [process.execPath, '-e', 'console.log(JSON.stringify(process.argv.slice(1))); console.error("to stderr"); for (let i = 0; i < 100; i++) console.log("line " + i)', '; rm -rf /', '$(id)', 'a b'],
-      logFile,
-      tailLines: 5,
-      onLine: (stream, line) => seen.push(`${stream}:${line}`),
-    });
+    const p = track(
+      await spawnSupervised({
+        argv: [node, '-e', 'console.log(JSON.stringify(process.argv.slice(1))); console.error("to stderr"); for (let i = 0; i < 100; i++) console.log("line " + i)', '; rm -rf /', '$(id)', 'a b', `'"\``, ''],
+        logFile,
+        tailLines: 5,
+        onLine: (stream, line) => seen.push(`${stream}:${line}`),
+      }),
+    );
     const exit = await p.done;
-    expect(exit.code).toBe(0);
-    expect(exit.stoppedBy).toBeNull();
-    expect(seen[0]).toBe('stdout:["; rm -rf /","$(id)","a b"]');
+    expect(exit).toMatchObject({ code: 0, signal: null, stoppedBy: null });
+    expect(seen[0]).toBe(`stdout:${JSON.stringify(['; rm -rf /', '$(id)', 'a b', `'"\``, ''])}`);
     expect(seen).toContain('stderr:to stderr');
+    expect(seen).toHaveLength(102);
     // stdout and stderr are separate pipes: where the stderr line lands in the tail varies.
     expect(exit.tail).toHaveLength(5);
     expect(exit.tail.filter((l) => l.startsWith('line ')).slice(-4)).toEqual(['line 96', 'line 97', 'line 98', 'line 99']);
-    expect(fs.readFileSync(logFile, 'utf8').split('\n')).toHaveLength(103);
+    const logged = fs.readFileSync(logFile, 'utf8');
+    expect(logged.split('\n')).toHaveLength(103);
+    expect(logged.split('\n').filter((l) => l.startsWith('line ')).at(-1)).toBe('line 99');
+    expect(logged).toMatch(/^to stderr$/m);
+  });
+
+  it('splits real output on \\r\\n, \\r and \\n and flushes a partial last line at exit', async () => {
+    const seen: string[] = [];
+    const script = `process.stdout.write("a\\r\\nb\\rframe=1\\rframe=2\\nc"); setTimeout(() => { process.stdout.write("d\\r"); setTimeout(() => process.stdout.write("\\nlast, no newline"), 20); }, 20);`;
+    const p = track(await spawnSupervised({ argv: [node, '-e', script], onLine: (s, l) => seen.push(`${s}:${l}`) }));
+    const exit = await p.done;
+    expect(seen).toEqual(['stdout:a', 'stdout:b', 'stdout:frame=1', 'stdout:frame=2', 'stdout:cd', 'stdout:last, no newline']);
+    expect(exit.tail.at(-1)).toBe('last, no newline');
+  });
+
+  it('drains large output on both pipes and cuts a huge line into 64 KiB pieces', async () => {
+    const dir = tempDir();
+    const logFile = path.join(dir, 'big.log');
+    let lines = 0;
+    let longest = 0;
+    const script = 'process.stderr.write("e".repeat(1 << 20)); for (let i = 0; i < 20000; i++) process.stdout.write("out " + i + "\\n");';
+    const p = track(
+      await spawnSupervised({
+        argv: [node, '-e', script],
+        logFile,
+        onLine: (_s, l) => {
+          lines++;
+          longest = Math.max(longest, l.length);
+        },
+      }),
+    );
+    const exit = await p.done;
+    expect(exit.code).toBe(0);
+    expect(longest).toBe(64 * 1024);
+    expect(lines).toBe(20000 + 16);
+    let outBytes = 0;
+    for (let i = 0; i < 20000; i++) outBytes += `out ${i}\n`.length;
+    expect(fs.statSync(logFile).size).toBe((1 << 20) + 16 + outBytes);
+    expect(exit.tail).toHaveLength(50);
+  });
+
+  it('appends to an existing log file', async () => {
+    const logFile = path.join(tempDir(), 'job.log');
+    fs.writeFileSync(logFile, 'earlier attempt\n');
+    await track(await spawnSupervised({ argv: ['/bin/sh', '-c', 'echo one'], logFile })).done;
+    await track(await spawnSupervised({ argv: ['/bin/sh', '-c', 'echo two >&2'], logFile })).done;
+    expect(fs.readFileSync(logFile, 'utf8')).toBe('earlier attempt\none\ntwo\n');
   });
 
   it('redacts lines before they reach the log file, the tail and the callback', async () => {
-    const dir = tempDir();
-    const logFile = path.join(dir, 'job.log');
+    const logFile = path.join(tempDir(), 'job.log');
     const seen: string[] = [];
-    const p = await spawnSupervised({ argv: ['/bin/sh', '-c', 'echo "pw=hunter2"; printf "hun"; printf "ter2\\n"'], logFile, redact: (l) => l.split('hunter2').join('***'), onLine: (_s, l) => seen.push(l) });
+    const p = track(await spawnSupervised({ argv: ['/bin/sh', '-c', 'echo "pw=hunter2"; printf "hun"; sleep 0.05; printf "ter2\\n"'], logFile, redact: (l) => l.split('hunter2').join('***'), onLine: (_s, l) => seen.push(l) }));
     const exit = await p.done;
     expect(seen).toEqual(['pw=***', '***']);
     expect(exit.tail).toEqual(['pw=***', '***']);
-    expect(fs.readFileSync(logFile, 'utf8')).not.toContain('hunter2');
+    expect(fs.readFileSync(logFile, 'utf8')).toBe('pw=***\n***\n');
   });
 
-  it('reports the exit code and a clear error for a binary that does not exist', async () => {
-    const p = await spawnSupervised({ argv: ['/bin/sh', '-c', 'exit 7'] });
-    expect((await p.done).code).toBe(7);
-    await expect(spawnSupervised({ argv: ['no-such-binary-drover'] })).rejects.toThrow(/cannot start "no-such-binary-drover": not found/);
+  it('passes cwd and env to the child', async () => {
+    const dir = fs.realpathSync(tempDir());
+    const seen: string[] = [];
+    const p = track(await spawnSupervised({ argv: ['/bin/sh', '-c', 'pwd; echo "$DROVER_X"'], cwd: dir, env: { PATH: process.env.PATH, DROVER_X: 'x y' }, onLine: (_s, l) => seen.push(l) }));
+    await p.done;
+    expect(seen).toEqual([dir, 'x y']);
+  });
+});
+
+describe('spawnSupervised: exit codes and start failures', () => {
+  it('reports the exit code, and the signal when one killed the leader', async () => {
+    expect((await track(await spawnSupervised({ argv: ['/bin/sh', '-c', 'exit 7'] })).done).code).toBe(7);
+    const killed = await track(await spawnSupervised({ argv: ['/bin/sh', '-c', 'kill -KILL $$'] })).done;
+    expect(killed).toMatchObject({ code: null, signal: 'SIGKILL', stoppedBy: null });
   });
 
-  it('stops the whole group: SIGTERM, then SIGKILL for processes that ignore it', async () => {
-    const dir = tempDir();
-    const pidFile = path.join(dir, 'pids');
-    const ac = new AbortController();
-    const p = await spawnSupervised({ argv: ['/bin/sh', TREE], env: { ...process.env, PIDFILE: pidFile }, killGraceMs: 300, signal: ac.signal });
-    await waitFor(() => fs.existsSync(pidFile), 5_000, 'tree');
-    const pids = fs.readFileSync(pidFile, 'utf8').trim().split(' ').map(Number);
-    const t0 = Date.now();
-    ac.abort('canceled');
-    const exit = await p.done;
-    expect(exit.stoppedBy).toBe('canceled');
-    expect(exit.signal).toBe('SIGKILL');
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
-    await waitFor(() => pids.every((x) => !alive(x)), 5_000, 'every process of the group gone');
+  it('rejects with a clear error naming a binary that is not on PATH, or not there', async () => {
+    const err = await spawnSupervised({ argv: ['no-such-binary-drover', '--x'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SpawnError);
+    expect((err as SpawnError).message).toBe('cannot start "no-such-binary-drover": not found on PATH');
+    expect((err as SpawnError).code).toBe('ENOENT');
+    await expect(spawnSupervised({ argv: ['/nonexistent/hikload'] })).rejects.toThrow('cannot start "/nonexistent/hikload": no such file');
   });
 
-  it('kills what the leader leaves behind when it exits by itself', async () => {
-    const dir = tempDir();
-    const pidFile = path.join(dir, 'bg');
-    const p = await spawnSupervised({ argv: ['/bin/sh', '-c', `sleep 1000 >/dev/null 2>&1 & echo $! > ${pidFile}; exit 0`] });
-    const exit = await p.done;
-    expect(exit.code).toBe(0);
-    const bg = Number(fs.readFileSync(pidFile, 'utf8'));
-    await waitFor(() => !alive(bg), 5_000, 'the background process gone');
+  it('rejects with a clear error for a file that is not executable', async () => {
+    const file = path.join(tempDir(), 'hikload');
+    fs.writeFileSync(file, '#!/bin/sh\necho hi\n', { mode: 0o644 });
+    await expect(spawnSupervised({ argv: [file] })).rejects.toThrow(`cannot start "${file}": permission denied`);
+  });
+
+  it('rejects naming a working directory that does not exist, and an empty command', async () => {
+    const cwd = path.join(tempDir(), 'missing');
+    await expect(spawnSupervised({ argv: ['/bin/sh', '-c', 'true'], cwd })).rejects.toThrow(`cannot start "/bin/sh": working directory ${cwd} does not exist`);
+    await expect(spawnSupervised({ argv: [] })).rejects.toThrow(SpawnError);
+  });
+
+  it('rejects an argument with a NUL byte instead of throwing', async () => {
+    await expect(spawnSupervised({ argv: ['/bin/echo', 'a\u0000b'] })).rejects.toThrow(/cannot start "\/bin\/echo"/);
   });
 });

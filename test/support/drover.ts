@@ -1,15 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { killRecordedGroups } from '../../src/supervise/pid-file.js';
 import { onCleanup } from './tmp.js';
 
 export const DROVER_BIN = path.resolve(import.meta.dirname, '../../bin/drover.js');
 
 const procs = new Set<ChildProcess>();
 
-function track(p: ChildProcess): void {
-  if (procs.size === 0) onCleanup(() => Promise.all([...procs].map((x) => stopProcess(x, 'SIGKILL'))).then(() => undefined));
+const workDirs = new Set<string>();
+
+function track(p: ChildProcess, cwd: string): void {
+  if (procs.size === 0 && workDirs.size === 0) {
+    onCleanup(async () => {
+      await Promise.all([...procs].map((x) => stopProcess(x, 'SIGKILL')));
+      // Workers killed with SIGKILL leave their jobs' process groups behind: kill those too.
+      for (const d of workDirs) killRecordedGroups(path.join(d, 'drover-data', 'worker-logs', 'running'));
+      workDirs.clear();
+    });
+  }
   procs.add(p);
+  workDirs.add(cwd);
 }
 
 export interface DroverProcess {
@@ -26,7 +37,7 @@ export function spawnDrover(args: string[], opts: { cwd: string; env?: Record<st
     env: { ...process.env, DROVER_LOG_LEVEL: process.env.DROVER_LOG_LEVEL ?? 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  track(proc);
+  track(proc, opts.cwd);
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -58,7 +69,7 @@ export async function startServer(cwd: string, extraArgs: string[] = [], env: Re
 /** Runs a drover client command to completion. */
 export async function runDrover(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = spawn(process.execPath, [DROVER_BIN, ...args], { cwd: opts.cwd, env: { ...process.env, DROVER_LOG_LEVEL: 'warn', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  track(proc);
+  track(proc, opts.cwd);
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

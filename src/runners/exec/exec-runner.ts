@@ -1,23 +1,67 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Template } from '../../config/config.js';
 import { fillPlaceholders } from '../../config/placeholders.js';
 import { errorMessage, ValidationError } from '../../core/errors.js';
-import { redactText, secretValuesOf, type ParamValue } from '../../core/job.js';
+import { redactText, secretValuesOf, type Job, type ParamValue } from '../../core/job.js';
 import { writePidFile } from '../../supervise/pid-file.js';
-import { spawnSupervised, SpawnError } from '../../supervise/spawn.js';
+import { spawnSupervised, SpawnError, type Supervised } from '../../supervise/spawn.js';
+import { throttleLatest } from '../../supervise/throttle.js';
 import type { AbortReason, RunContext, RunResult, Runner } from '../runner.js';
+import { formatCommandLine } from './command-line.js';
 import { resolveOutdir } from './outdir.js';
 
 /** Lines of output kept for the error of a failed run. */
 const TAIL_LINES = 20;
-/** Cap on that error text, characters. */
+/** Cap on that error text, characters (the newest are kept). */
 const TAIL_CHARS = 4096;
 /** Progress (the last output line) is reported at most this often, ms. */
 const PROGRESS_EVERY_MS = 500;
+/** Cap on a progress message, characters. */
+const PROGRESS_CHARS = 200;
+
+/** What a job runs: worked out on the worker from its own template and the job's params. */
+export interface ExecPlan {
+  argv: string[];
+  /** Only the template's variables; the command gets them on top of the worker's environment. */
+  env: Record<string, string>;
+  /** Absolute, inside the output root. */
+  outdir: string;
+  /** Absolute: the template's `cwd` relative to `outdir`, or `outdir`. */
+  cwd: string;
+}
 
 /**
- * Runs a template's command: the argv is built here, on the worker, from the template in the
- * worker's own config and the job's params — never a shell. One output directory per job.
+ * The values of a job's placeholders: the template's param defaults, the job's params, then the
+ * builtins `id`, `attempt`, `template`, `queue` and `owner` (empty string without one). `outdir`
+ * is added by `planExec`.
+ */
+export function placeholderValues(job: Job, template: Template): Record<string, ParamValue | undefined> {
+  const values: Record<string, ParamValue | undefined> = {};
+  for (const [name, spec] of Object.entries(template.params)) if (spec.default !== undefined) values[name] = spec.default;
+  Object.assign(values, job.params);
+  Object.assign(values, { id: job.id, attempt: job.attempt, template: template.name, queue: job.queue, owner: job.owner ?? '' });
+  return values;
+}
+
+/** Builds the argv, env, outdir and cwd. Throws a ValidationError naming a missing param. */
+export function planExec(job: Job, template: Template, outputRoot: string): ExecPlan {
+  const values = placeholderValues(job, template);
+  const what = `template ${template.name}`;
+  const outdir = resolveOutdir(outputRoot, template.outdir, values);
+  values.outdir = outdir;
+  const argv = template.argv.map((a) => fillPlaceholders(a, values, what));
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(template.env)) env[k] = fillPlaceholders(v, values, `${what} env.${k}`);
+  const cwd = template.cwd === null ? outdir : path.resolve(outdir, fillPlaceholders(template.cwd, values, `${what} cwd`));
+  return { argv, env, outdir, cwd };
+}
+
+/**
+ * Runs a template's command (kind `exec`): the argv is built here, on the worker, from the
+ * template in the worker's own config and the job's params, and run without a shell in its own
+ * process group, in a directory of its own below the output root. Output goes to the job's log
+ * and to `<logDir>/<jobId>.log`, secrets redacted.
  */
 export class ExecRunner implements Runner {
   readonly kind = 'exec';
@@ -28,61 +72,66 @@ export class ExecRunner implements Runner {
     const secrets = secretValuesOf(job.params, [...new Set([...job.secrets, ...template.secrets])]);
     const redact = (t: string) => redactText(t, secrets);
 
-    const values: Record<string, ParamValue | undefined> = {};
-    for (const [k, spec] of Object.entries(template.params)) if (spec.default !== undefined) values[k] = spec.default;
-    Object.assign(values, job.params, { id: job.id, attempt: job.attempt, template: template.name, queue: job.queue, owner: job.owner ?? '' });
-    let argv: string[];
-    let env: Record<string, string>;
-    let outdir: string;
-    let cwd: string;
+    let plan: ExecPlan;
     try {
-      outdir = resolveOutdir(ctx.outputRoot, template.outdir, values);
-      values.outdir = outdir;
-      argv = template.argv.map((a) => fillPlaceholders(a, values, `template ${template.name}`));
-      env = Object.fromEntries(Object.entries(template.env).map(([k, v]) => [k, fillPlaceholders(v, values, `template ${template.name} env.${k}`)]));
-      cwd = template.cwd === null ? outdir : path.resolve(outdir, fillPlaceholders(template.cwd, values, `template ${template.name} cwd`));
+      plan = planExec(job, template, ctx.outputRoot);
     } catch (err) {
       if (err instanceof ValidationError) return { outcome: 'failed', error: redact(err.message), retryable: false };
       throw err;
     }
-    fs.mkdirSync(outdir, { recursive: true });
-    fs.mkdirSync(cwd, { recursive: true });
-    ctx.log('drover', `$ ${redact(argv.map(shellQuote).join(' '))}\n`);
+    const { argv, outdir, cwd } = plan;
+    try {
+      fs.mkdirSync(outdir, { recursive: true });
+      // A cwd outside the outdir is the template's business: it must exist already.
+      if (isInside(outdir, cwd)) fs.mkdirSync(cwd, { recursive: true });
+    } catch (err) {
+      return { outcome: 'failed', error: redact(`cannot create ${cwd}: ${errorMessage(err)}`), retryable: true };
+    }
+    const commandLine = `$ ${formatCommandLine(argv, redact)}`;
+    ctx.log('drover', commandLine + '\n');
+    const logFile = path.join(ctx.logDir, `${job.id}.log`);
+    appendQuietly(logFile, `[drover] attempt ${job.attempt}: ${commandLine}\n`);
 
-    let lastProgress = 0;
-    let proc;
+    const progress = throttleLatest((message: string) => ctx.progress({ message }), PROGRESS_EVERY_MS);
+    let proc: Supervised;
     try {
       proc = await spawnSupervised({
         argv,
         cwd,
-        env: { ...process.env, ...env },
-        logFile: path.join(ctx.logDir, `${job.id}.log`),
+        env: { ...process.env, ...plan.env },
+        logFile,
         tailLines: TAIL_LINES,
         redact,
         killGraceMs: template.killGraceMs,
         signal: ctx.signal,
-        onLine: (stream, clean) => {
-          ctx.log(stream, clean + '\n');
-          const now = Date.now();
-          if (now - lastProgress >= PROGRESS_EVERY_MS && clean.trim() !== '') {
-            lastProgress = now;
-            ctx.progress({ message: clean.trim().slice(0, 200) });
-          }
+        onLine: (stream, line) => {
+          ctx.log(stream, line + '\n');
+          const message = line.trim();
+          if (message !== '') progress.push(message.slice(0, PROGRESS_CHARS));
         },
       });
     } catch (err) {
       const msg = redact(errorMessage(err));
       ctx.log('drover', msg + '\n');
+      // A command missing or not executable on this worker: another attempt will not help.
       return { outcome: 'failed', error: msg, retryable: !(err instanceof SpawnError) };
     }
-    ctx.log('drover', `started pid ${proc.pid} in ${outdir}\n`);
+    ctx.log('drover', `started pid ${proc.pid} in ${cwd}\n`);
     // If this worker dies without stopping the group, its next start kills it (Agent.start).
     const pidFile = path.join(ctx.logDir, 'running', `${job.id}.pid`);
-    writePidFile(pidFile, proc.pid);
-    const exit = await proc.done.finally(() => fs.rmSync(pidFile, { force: true }));
-    const result = { exitCode: exit.code, signal: exit.signal, outdir };
+    try {
+      writePidFile(pidFile, proc.pid);
+    } catch (err) {
+      ctx.log('drover', `cannot write ${pidFile}: ${errorMessage(err)}\n`);
+    }
+    const exit = await proc.done.finally(() => {
+      progress.cancel();
+      fs.rmSync(pidFile, { force: true });
+    });
+
     const tail = exit.tail.join('\n').slice(-TAIL_CHARS);
     if (exit.stoppedBy !== null) {
+      const result = { exitCode: exit.code, signal: exit.signal, outdir };
       const reason = exit.stoppedBy as AbortReason;
       const why = reason === 'timed_out' ? `time limit of ${fmtMs(job.timeLimitMs)} reached; process group killed` : `stopped: ${reason}`;
       ctx.log('drover', why + '\n');
@@ -90,19 +139,30 @@ export class ExecRunner implements Runner {
       if (reason === 'timed_out') return { outcome: 'timed_out', error: why, result };
       return { outcome: 'failed', error: why, result, retryable: true };
     }
-    if (exit.code === 0) return { outcome: 'succeeded', result };
+    if (exit.code === 0) return { outcome: 'succeeded', result: { exitCode: 0, outdir } };
     const what = exit.code === null ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
     ctx.log('drover', `${what}\n`);
+    const result = { exitCode: exit.code, signal: exit.signal, outdir };
     return { outcome: 'failed', error: tail ? `${what}; last output:\n${tail}` : what, result, retryable: true };
+  }
+}
+
+function isInside(dir: string, p: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
+/** Best effort: the local log is a convenience, the job's shipped log is the record. */
+function appendQuietly(file: string, text: string): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.appendFileSync(file, text);
+  } catch {
+    // spawnSupervised reports a log file it cannot open.
   }
 }
 
 function fmtMs(ms: number | null): string {
   if (ms === null) return 'the job';
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
-}
-
-/** For the echoed command line only: how a person would type it into a shell. */
-function shellQuote(a: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }

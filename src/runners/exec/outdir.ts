@@ -17,17 +17,20 @@ export function sanitizeSegment(value: string): string {
 }
 
 /**
- * The job's output directory: the template's `outdir` pattern with each placeholder value
- * sanitised as a path segment, below `root`. Throws when the result would leave `root`.
+ * The job's output directory: `root` (absolute) joined with the template's `outdir` pattern, each
+ * placeholder value sanitised as one path segment. The pattern itself comes from the worker's
+ * config and may hold `/`. Throws a ValidationError when the result would not be inside `root`.
  */
 export function resolveOutdir(root: string, pattern: string, values: Record<string, ParamValue | undefined>): string {
   const safe: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) if (v !== undefined) safe[k] = sanitizeSegment(String(v));
   const rel = fillPlaceholders(pattern, safe, 'outdir');
-  const dir = path.resolve(root, rel);
-  const inside = path.relative(root, dir);
-  if (path.isAbsolute(rel) || inside.startsWith('..') || path.isAbsolute(inside)) {
-    throw new ValidationError(`outdir "${rel}" would be outside the output root ${root}`);
+  const base = path.resolve(root);
+  const dir = path.join(base, rel);
+  const inside = path.relative(base, dir);
+  if (path.isAbsolute(rel) || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
+    throw new ValidationError(`outdir "${rel}" would be outside the output root ${base}`);
   }
+  if (inside === '') throw new ValidationError(`outdir "${rel}" is the output root itself; give each job its own directory`);
   return dir;
 }
