@@ -5,20 +5,14 @@ import { ValidationError } from '../core/errors.js';
 import type { TemplateInfo } from '../coordinator/templates.js';
 import type { TableRow } from '../importers/index.js';
 import { addClientFlags, collectParam, withClient, type ClientFlags } from './context.js';
-import { jobFieldsOf, jobOptions } from './job-commands.js';
+import { jobFieldsOf, jobOptions, type JobFieldFlags } from './job-commands.js';
 
-interface ImportFlags extends ClientFlags {
+interface ImportFlags extends ClientFlags, JobFieldFlags {
   template?: string;
   kind?: string;
   param?: Record<string, string>;
   sheet?: string;
   format?: 'xlsx' | 'csv' | 'jsonl';
-  owner?: string;
-  queue?: string;
-  priority?: string;
-  tag?: string[];
-  timeLimit?: string;
-  maxAttempts?: string;
   dryRun?: boolean;
 }
 

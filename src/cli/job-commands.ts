@@ -6,15 +6,19 @@ import type { StoredLogChunk, WorkerRecord } from '../store/store.js';
 import { addClientFlags, collectList, collectParam, withClient, type ClientFlags } from './context.js';
 import { ago, formatProgress, JOB_HEADER, jobRow, jobWhat, table } from './format.js';
 
-interface AddFlags extends ClientFlags {
-  template?: string;
-  param?: Record<string, string>;
+/** The flags of `jobOptions`, shared by `add` and `import`. */
+export interface JobFieldFlags {
   owner?: string;
   queue?: string;
   priority?: string;
   tag?: string[];
   timeLimit?: string;
   maxAttempts?: string;
+}
+
+interface AddFlags extends ClientFlags, JobFieldFlags {
+  template?: string;
+  param?: Record<string, string>;
   runAt?: string;
   secret?: string[];
   json?: boolean;
@@ -32,7 +36,7 @@ interface ListFlags extends ClientFlags {
 }
 
 /** Common job fields from flags shared by `add` and `import`. */
-export function jobFieldsOf(f: { owner?: string; queue?: string; priority?: string; tag?: string[]; timeLimit?: string; maxAttempts?: string }): Record<string, unknown> {
+export function jobFieldsOf(f: JobFieldFlags): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (f.owner) out.owner = f.owner;
   if (f.queue) out.queue = f.queue;
