@@ -153,4 +153,26 @@ describe('coordinator HTTP API', () => {
     cleanups.push(() => api.close());
     await expect(api.get('/api/v1/jobs')).rejects.toThrow(/cannot reach the coordinator: http:\/\/127\.0\.0\.1:1: connection refused .*http:\/\/127\.0\.0\.1:2: connection refused/);
   });
+
+  it('fails over to the next server URL when one is down', async () => {
+    const srv = await server();
+    const api = new ApiClient({ servers: `http://127.0.0.1:1,${srv.url}` });
+    cleanups.push(() => api.close());
+    const { jobs } = await api.post<{ jobs: Job[] }>('/api/v1/jobs', { kind: 'noop' });
+    expect(jobs).toHaveLength(1);
+    expect(api.server).toBe(srv.url);
+  });
+
+  it('serves its OpenAPI description and Prometheus metrics', async () => {
+    const srv = await server();
+    const api = client(srv);
+    await api.post('/api/v1/jobs', { jobs: [{ kind: 'noop' }, { kind: 'noop' }] });
+    const doc = await api.get<{ openapi: string; paths: Record<string, unknown> }>('/api/v1/openapi.json');
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/jobs', '/api/v1/lease', '/api/v1/heartbeat', '/api/v1/complete']));
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    expect(metrics).toMatch(/^drover_jobs_enqueued_total 2$/m);
+    expect(metrics).toMatch(/^drover_jobs\{state="queued"\} 2$/m);
+  });
 });
+

@@ -173,5 +173,36 @@ describe('job lifecycle across real processes', () => {
     expect(r.stderr).toMatch(/cannot open the SQLite database at .*not-a-dir/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('works with tokens: DROVER_SERVER and DROVER_TOKEN for clients, the worker token for workers', async () => {
+    const dir = tempDir();
+    writeConfig(dir, CONFIG);
+    const tokenFile = path.join(dir, 'tokens.yaml');
+    const srv = await startServer(dir, ['--token-file', tokenFile]);
+    expect(srv.output()).toMatch(/created .*tokens\.yaml with new admin and worker tokens/);
+    const tokens = Object.fromEntries(fs.readFileSync(tokenFile, 'utf8').split('\n').filter((l) => /^(admin|worker):/.test(l)).map((l) => l.split(': ')));
+    expect(fs.statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const denied = await runDrover(['jobs', '--server', srv.url], { cwd: dir });
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/a bearer token is required/);
+    const env = { DROVER_SERVER: srv.url, DROVER_TOKEN: tokens.admin as string };
+    const added = await runDrover(['add', 'noop'], { cwd: dir, env });
+    expect(added.code).toBe(0);
+    // The worker token may not read jobs, but it may run them.
+    const asWorker = await runDrover(['jobs'], { cwd: dir, env: { ...env, DROVER_TOKEN: tokens.worker as string } });
+    expect(asWorker.stderr).toMatch(/not valid for this request/);
+    spawnDrover(['worker', '--concurrency', '1', '--name', 'w1'], { cwd: dir, env: { DROVER_SERVER: srv.url, DROVER_TOKEN: tokens.worker as string } });
+    const w = await runDrover(['wait', '--quiet'], { cwd: dir, env });
+    expect(w.code).toBe(0);
+    const list = await runDrover(['jobs', '--token-file', tokenFile, '--state', 'succeeded'], { cwd: dir, env: { DROVER_SERVER: srv.url } });
+    expect(list.stdout).toMatch(/succeeded\s+noop/);
+  });
+
+  it('refuses to listen beyond loopback without tokens', async () => {
+    const dir = tempDir();
+    const r = await runDrover(['server', '--host', '0.0.0.0', '--port', '0'], { cwd: dir });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without tokens/);
+  });
 });
 
