@@ -204,5 +204,18 @@ describe('job lifecycle across real processes', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without tokens/);
   });
+
+  it('follows a running job\'s log with `logs -f` until the job ends', async () => {
+    const dir = tempDir();
+    writeConfig(dir, CONFIG + `  ticker:\n    argv: [/bin/sh, -c, "for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done"]\n`);
+    const srv = await startServer(dir);
+    spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w1'], { cwd: dir });
+    const id = await add(srv.url, dir, ['--template', 'ticker']);
+    const f = await runDrover(['logs', id, '-f', '--server', srv.url], { cwd: dir, timeoutMs: 20_000 });
+    expect(f.code).toBe(0);
+    expect(f.stdout).toMatch(/^\$ \/bin\/sh -c /m);
+    expect(f.stdout.match(/^tick \d$/gm)).toEqual(['tick 1', 'tick 2', 'tick 3', 'tick 4', 'tick 5']);
+    expect((await show(srv.url, id)).job.state).toBe('succeeded');
+  });
 });
 
