@@ -12,6 +12,7 @@ export const BUILTIN_KINDS = ['noop', 'exec'] as const;
 const TEMPLATE_KINDS = new Set(['exec']);
 
 const NAME = /^[A-Za-z0-9_.:@-]{1,128}$/;
+const KNOWN_FIELDS = new Set(['kind', 'template', 'params', 'secrets', 'owner', 'queue', 'tags', 'priority', 'runAt', 'maxAttempts', 'backoff', 'timeLimit', 'concurrencyKey', 'concurrencyLimit']);
 const MAX_PARAMS = 256;
 const MAX_VALUE = 64 * 1024;
 
@@ -34,8 +35,7 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
   };
   if (typeof input !== 'object' || input === null || Array.isArray(input)) fail('job', 'must be a JSON object');
   const j = input as Record<string, unknown>;
-  const known = new Set(['kind', 'template', 'params', 'secrets', 'owner', 'queue', 'tags', 'priority', 'runAt', 'maxAttempts', 'backoff', 'timeLimit', 'concurrencyKey', 'concurrencyLimit']);
-  for (const k of Object.keys(j)) if (!known.has(k)) fail(k, `unknown field (known: ${[...known].join(', ')})`);
+  for (const k in j) if (!KNOWN_FIELDS.has(k)) fail(k, `unknown field (known: ${[...KNOWN_FIELDS].join(', ')})`);
 
   const templateName = optString(j.template, f('template'));
   let tpl: TemplateInfo | undefined;
