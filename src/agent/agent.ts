@@ -15,6 +15,9 @@ import { LogShipper } from './log-shipper.js';
 import { OutcomeReporter } from './reporter.js';
 import { reconnectDelay, sleep } from './retry.js';
 
+/** Workers with at least this many slots run two lease loops. */
+const LEASE_LOOPS_FROM = 64;
+
 export interface AgentOptions {
   name: string;
   /** Coordinator URLs; the agent fails over between them. */
@@ -59,7 +62,10 @@ export class Agent {
   private readonly running = new Map<string, Running>();
   private readonly stopLeasing = new AbortController();
   private readonly stopAll = new AbortController();
-  private slotFreed: (() => void) | null = null;
+  /** Lease loops waiting for a free slot. */
+  private slotWaiters: Array<() => void> = [];
+  /** Slots promised to lease requests in flight, so two loops never ask for the same slot. */
+  private reserved = 0;
   private heartbeatMs = 10_000;
   /** Cuts the heartbeat loop's current wait short (the interval changed). */
   private kickHeartbeat: (() => void) | null = null;
@@ -89,7 +95,10 @@ export class Agent {
     // beside the new attempts of their jobs elsewhere.
     const orphans = killRecordedGroups(path.join(path.resolve(this.o.logDir), 'running'));
     if (orphans.length > 0) this.log.warn({ pids: orphans }, 'killed process groups left by an earlier run of this worker');
-    this.loops = [this.leaseLoop(), this.heartbeatLoop(), this.stopsLoop()];
+    // Two lease loops on a big worker: one request is in flight while the other's jobs start,
+    // so neither this process nor the coordinator waits on the other.
+    const leasers = this.o.concurrency >= LEASE_LOOPS_FROM ? 2 : 1;
+    this.loops = [...Array.from({ length: leasers }, () => this.leaseLoop(leasers)), this.heartbeatLoop(), this.stopsLoop()];
   }
 
   /**
@@ -100,7 +109,7 @@ export class Agent {
     if (this.stopLeasing.signal.aborted) return this.finished();
     this.log.info({ running: this.running.size, graceMs: this.o.shutdownGraceMs }, 'shutting down: no new jobs');
     this.stopLeasing.abort();
-    this.slotFreed?.();
+    this.wakeLeasers();
     const all = Promise.all([...this.running.values()].map((r) => r.done));
     const inTime = await Promise.race([all.then(() => true), sleep(this.o.shutdownGraceMs).then(() => false)]);
     if (!inTime) {
@@ -121,22 +130,34 @@ export class Agent {
   }
 
   private freeSlots(): number {
-    return this.o.concurrency - this.running.size;
+    return this.o.concurrency - this.running.size - this.reserved;
   }
 
-  private async leaseLoop(): Promise<void> {
+  private wakeLeasers(): void {
+    for (const w of this.slotWaiters.splice(0)) w();
+  }
+
+  private async leaseLoop(loops: number): Promise<void> {
     let failures = 0;
     const signal = this.stopLeasing.signal;
     while (!signal.aborted) {
       if (this.freeSlots() <= 0) {
-        await new Promise<void>((r) => (this.slotFreed = r));
-        this.slotFreed = null;
+        await new Promise<void>((r) => this.slotWaiters.push(r));
         continue;
       }
+      const limit = Math.min(this.freeSlots(), Math.ceil(this.o.concurrency / loops));
+      this.reserved += limit;
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        this.reserved -= limit;
+        this.wakeLeasers();
+      };
       try {
         const res = await this.api.post<{ jobs: Job[]; heartbeatIntervalMs: number }>(
           '/api/v1/lease',
-          { worker: this.info(), queues: this.o.queues, limit: this.freeSlots(), wait: this.o.longPollMs ?? 30_000 },
+          { worker: this.info(), queues: this.o.queues, limit, wait: this.o.longPollMs ?? 30_000 },
           { timeoutMs: (this.o.longPollMs ?? 30_000) + 15_000, signal },
         );
         if (failures > 0) this.log.info({ server: this.api.server }, 'coordinator reachable again');
@@ -146,8 +167,10 @@ export class Agent {
           this.heartbeatMs = res.heartbeatIntervalMs;
           this.kickHeartbeat?.();
         }
+        release();
         for (const job of res.jobs) this.startJob(job);
       } catch (err) {
+        release();
         if (signal.aborted) break;
         if (err instanceof ApiError && (err.status === 401 || err.status === 400)) {
           this.log.error({ err: err.message }, 'the coordinator refused this worker');
@@ -168,7 +191,7 @@ export class Agent {
     this.started++;
     entry.done = this.runJob(entry).finally(() => {
       this.running.delete(job.id);
-      this.slotFreed?.();
+      this.wakeLeasers();
     });
   }
 

@@ -174,5 +174,28 @@ describe('coordinator HTTP API', () => {
     expect(metrics).toMatch(/^drover_jobs_enqueued_total 2$/m);
     expect(metrics).toMatch(/^drover_jobs\{state="queued"\} 2$/m);
   });
+
+  it('never holds more jobs than its slots, with two lease loops on a big worker', async () => {
+    const srv = await server();
+    const api = client(srv);
+    let running = 0;
+    let most = 0;
+    const slow = {
+      kind: 'noop',
+      async run() {
+        most = Math.max(most, ++running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+        return { outcome: 'succeeded' as const };
+      },
+    };
+    const agent = new Agent({ name: 'big', servers: [srv.url], concurrency: 64, queues: [], runners: [slow], templates: new Map(), outputRoot: tempDir(), logDir: tempDir(), shutdownGraceMs: 1000, logger: silentLogger() });
+    agent.start();
+    cleanups.push(() => agent.shutdown());
+    await api.post('/api/v1/jobs', { jobs: Array.from({ length: 1000 }, () => ({ kind: 'noop' })) });
+    await waitFor(async () => (await api.get<{ counts: Record<string, number> }>('/api/v1/jobs/counts')).counts.succeeded === 1000, 20_000, '1000 succeeded');
+    expect(most).toBeLessThanOrEqual(64);
+    expect(most).toBeGreaterThan(32);
+  });
 });
 
