@@ -47,12 +47,12 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_queued ON jobs (priority DESC, run_at, id) WHERE state = 'queued';
 CREATE INDEX jobs_waiting ON jobs (run_at) WHERE state = 'waiting';
-CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
+-- Expired leases are found through jobs_state (the running jobs, a few thousand at most): an
+-- index of its own would be rewritten by every claim, heartbeat and outcome.
 CREATE INDEX jobs_deadline ON jobs (deadline_at) WHERE state = 'running' AND deadline_at IS NOT NULL;
 CREATE INDEX jobs_key_running ON jobs (concurrency_key) WHERE state = 'running' AND concurrency_key IS NOT NULL;
 CREATE INDEX jobs_state ON jobs (state, id);
 CREATE INDEX jobs_owner ON jobs (owner, id) WHERE owner IS NOT NULL;
-CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
 
 -- Past attempts. The latest attempt of a job is read from its row; an attempt is copied here
 -- only when another one may follow (failed with a retry, lease lost), so a job that succeeds
