@@ -4,7 +4,7 @@ import { redactText, secretValuesOf, type Job } from '../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, JobStore, LogChunk, ResolvedNewJob, WorkerInfo } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 import { BUILTIN_KINDS, resolveNewJob } from './resolve-job.js';
-import type { TemplateCatalog, TemplateInfo } from './templates.js';
+import type { TemplateCatalog } from './templates.js';
 import { KeyedWakeups, Wakeup } from './wakeups.js';
 
 export interface CoordinatorOptions {
@@ -162,6 +162,6 @@ export class Coordinator {
 
   private learnWorker(w: WorkerInfo): void {
     for (const k of w.kinds) this.kinds.add(k);
-    this.opts.templates.learn(w.templates as TemplateInfo[]);
+    this.opts.templates.learn(w.templates);
   }
 }

@@ -38,18 +38,10 @@ export class TemplateCatalog {
   }
 
   /** Records templates a worker advertised. The coordinator's own definitions win. */
-  learn(templates: TemplateSummary[]): void {
+  learn(templates: Array<TemplateSummary & Partial<TemplateInfo>>): void {
     for (const t of templates) {
       if (this.own.has(t.name)) continue;
-      this.advertised.set(t.name, {
-        params: {},
-        concurrency: null,
-        timeLimitMs: null,
-        maxAttempts: null,
-        backoffMs: null,
-        ...(t as Partial<TemplateInfo>),
-        ...t,
-      });
+      this.advertised.set(t.name, { params: {}, concurrency: null, timeLimitMs: null, maxAttempts: null, backoffMs: null, ...t });
     }
   }
 

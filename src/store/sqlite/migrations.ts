@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+
 /**
  * Versioned migrations of the SQLite store. Numbered like the PostgreSQL store's: migration N
  * brings both backends to the same schema version. Never edit an applied migration; add one.
@@ -86,3 +88,19 @@ CREATE TABLE workers (
 `,
   },
 ];
+
+/** Applies the migrations the database lacks, each in its own transaction. */
+export function migrate(db: Database.Database, migrations: Migration[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
+  const newest = Math.max(0, ...applied);
+  const known = Math.max(0, ...migrations.map((m) => m.version));
+  if (newest > known) throw new Error(`the database is at schema version ${newest}, newer than this Drover knows (${known}); upgrade Drover`);
+  for (const m of migrations) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+    })();
+  }
+}

@@ -1,9 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { backoffDelay } from '../../core/backoff.js';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
-import { newToken } from '../../core/ids.js';
 import { JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
 import type {
   ClaimParams,
@@ -21,8 +19,11 @@ import type {
   WorkerInfo,
   WorkerRecord,
 } from '../store.js';
-import { SQLITE_MIGRATIONS, type Migration } from './migrations.js';
-import { arrayToRow, JOB_COLUMNS, rowToJob, toJsonOrNull, type JobRow } from './rows.js';
+import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
+import { prepareStatements, type Statements } from './statements.js';
+import { claimJobs } from './claim.js';
+import { nextStateAfter } from '../transitions.js';
+import { rowToJob, toJsonOrNull, type JobRow } from './rows.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or `:memory:`. Its directory is created if missing. */
@@ -37,11 +38,11 @@ export interface SqliteStoreOptions {
 /** The embedded default store: one SQLite file in WAL mode, used by one coordinator. */
 export class SqliteJobStore implements JobStore {
   private readonly db: Database.Database;
-  private readonly stmts: ReturnType<typeof prepare>;
+  private readonly stmts: Statements;
 
   private constructor(db: Database.Database) {
     this.db = db;
-    this.stmts = prepare(db);
+    this.stmts = prepareStatements(db);
   }
 
   /** Opens (creating if needed) and migrates the database. Throws ConfigError with the reason. */
@@ -193,68 +194,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async claim(p: ClaimParams): Promise<Job[]> {
-    if (p.limit <= 0) return [];
-    return this.db.transaction(() => {
-      const picked: string[] = [];
-      const pickedRows: JobRow[] = [];
-      const rowIds: number[] = [];
-      // Per key: jobs running in the store, and jobs picked by this claim.
-      const running = new Map<string, number>();
-      const pickedPerKey = new Map<string, number>();
-      // Each round asks only for jobs still eligible after this claim's picks, so the first
-      // candidate can always be taken: a long run of jobs whose key fills up during this claim
-      // cannot hide the jobs behind it, and the loop ends after at most `limit` rounds.
-      while (picked.length < p.limit) {
-        const cands = this.stmts.candidates.all({
-          kinds: JSON.stringify(p.kinds),
-          templates: JSON.stringify(p.templates),
-          queues: JSON.stringify(p.queues),
-          anyQueue: p.queues.length === 0 ? 1 : 0,
-          picked: JSON.stringify(picked),
-          pickedPerKey: JSON.stringify(Object.fromEntries(pickedPerKey)),
-          limit: p.limit - picked.length,
-        }) as unknown[][];
-        const before = picked.length;
-        for (const raw of cands) {
-          const c = arrayToRow(raw);
-          if (c.concurrency_key !== null && c.concurrency_limit !== null) {
-            let n = running.get(c.concurrency_key);
-            if (n === undefined) {
-              n = (this.stmts.runningForKey.get(c.concurrency_key) as { n: number }).n;
-              running.set(c.concurrency_key, n);
-            }
-            const mine = pickedPerKey.get(c.concurrency_key) ?? 0;
-            // Filled by a job picked earlier in this round.
-            if (n + mine >= c.concurrency_limit) continue;
-            pickedPerKey.set(c.concurrency_key, mine + 1);
-          }
-          picked.push(c.id);
-          pickedRows.push(c);
-          rowIds.push(raw[JOB_COLUMNS.length] as number);
-        }
-        if (picked.length === before) break;
-      }
-      if (picked.length === 0) return [];
-      const token = newToken();
-      // By rowid: the candidates came with it, so the update skips the id index.
-      const ids = JSON.stringify(rowIds);
-      const expires = p.now + p.leaseMs;
-      this.stmts.start.run({ ids, worker: p.worker, token, expires, now: p.now });
-      // The rows as the UPDATE left them, built here: RETURNING costs more than the update.
-      return pickedRows.map((r) => {
-        const job = rowToJob(r);
-        job.state = 'running';
-        job.attempt = r.attempt + 1;
-        job.lease = { worker: p.worker, token, expiresAt: expires };
-        job.startedAt = p.now;
-        job.updatedAt = p.now;
-        job.stopReason = null;
-        job.progress = null;
-        job.error = null;
-        job.result = null;
-        return job;
-      });
-    })();
+    return claimJobs(this.db, this.stmts, p);
   }
 
   async heartbeat(p: { worker: string; items: HeartbeatItem[]; leaseMs: number; now: number }): Promise<HeartbeatAnswer[]> {
@@ -418,17 +358,6 @@ export class SqliteJobStore implements JobStore {
   }
 }
 
-/** The state a held job moves to when its worker reports `it`. */
-export function nextStateAfter(job: Job, it: CompleteItem, now: number, random?: () => number): { state: JobState; runAt: number } {
-  if (it.outcome === 'succeeded') return { state: 'succeeded', runAt: job.runAt };
-  if (job.stopReason) return { state: job.stopReason, runAt: job.runAt };
-  if (it.release) return { state: 'queued', runAt: now };
-  if (it.outcome === 'failed' && it.retryable !== false && job.attempt < job.maxAttempts) {
-    return { state: 'waiting', runAt: now + backoffDelay(job.attempt, job.backoffMs, job.backoffMaxMs, random) };
-  }
-  return { state: it.outcome, runAt: job.runAt };
-}
-
 function whereOf(f: CountFilter): { where: string[]; args: unknown[] } {
   const where: string[] = [];
   const args: unknown[] = [];
@@ -450,80 +379,4 @@ function whereOf(f: CountFilter): { where: string[]; args: unknown[] } {
     args.push(f.finishedSince);
   }
   return { where, args };
-}
-
-function migrate(db: Database.Database, migrations: Migration[]): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
-  const newest = Math.max(0, ...applied);
-  const known = Math.max(0, ...migrations.map((m) => m.version));
-  if (newest > known) throw new Error(`the database is at schema version ${newest}, newer than this Drover knows (${known}); upgrade Drover`);
-  for (const m of migrations) {
-    if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-    })();
-  }
-}
-
-function prepare(db: Database.Database) {
-  return {
-    insert: db.prepare(`INSERT INTO jobs (id, queue, kind, template, params, secrets, owner, tags, priority, state, run_at,
-        max_attempts, backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, created_at, updated_at)
-      VALUES (@id, @queue, @kind, @template, @params, @secrets, @owner, @tags, @priority, @state, @run_at,
-        @max_attempts, @backoff_ms, @backoff_max_ms, @time_limit_ms, @concurrency_key, @concurrency_limit, @now, @now)`),
-    get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
-    exists: db.prepare('SELECT 1 FROM jobs WHERE id = ?'),
-    finish: db.prepare(`UPDATE jobs SET state = @state, error = @error, finished_at = @now, updated_at = @now,
-        lease_token = NULL, lease_expires_at = NULL, stop_reason = NULL WHERE id = @id RETURNING *`),
-    requestStop: db.prepare(`UPDATE jobs SET stop_reason = @reason, updated_at = @now WHERE id = @id RETURNING *`),
-    retry: db.prepare(`UPDATE jobs SET state = 'queued', run_at = @now, max_attempts = MAX(max_attempts, attempt + 1),
-        error = NULL, result = NULL, stop_reason = NULL, finished_at = NULL, lease_worker = NULL, lease_token = NULL,
-        lease_expires_at = NULL, deadline_at = NULL, updated_at = @now WHERE id = @id RETURNING *`),
-    // INDEXED BY: without statistics the planner may pick jobs_state and sort every queued job.
-    // Raw mode: rows come as arrays in JOB_COLUMNS order, then the rowid.
-    candidates: db.prepare(`SELECT ${JOB_COLUMNS.join(', ')}, rowid FROM jobs INDEXED BY jobs_queued
-      WHERE state = 'queued'
-        AND ((template IS NULL AND kind IN (SELECT value FROM json_each(@kinds)))
-          OR (template IS NOT NULL AND template IN (SELECT value FROM json_each(@templates))))
-        AND (@anyQueue = 1 OR queue IN (SELECT value FROM json_each(@queues)))
-        AND id NOT IN (SELECT value FROM json_each(@picked))
-        AND (concurrency_key IS NULL OR concurrency_limit IS NULL OR concurrency_limit >
-          (SELECT COUNT(*) FROM jobs r WHERE r.state = 'running' AND r.concurrency_key = jobs.concurrency_key)
-          + COALESCE((SELECT k.value FROM json_each(@pickedPerKey) k WHERE k.key = jobs.concurrency_key), 0))
-      ORDER BY priority DESC, run_at, id LIMIT @limit`).raw(true),
-    runningForKey: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'running' AND concurrency_key = ?`),
-    start: db.prepare(`UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_worker = @worker, lease_token = @token,
-        lease_expires_at = @expires, deadline_at = CASE WHEN time_limit_ms IS NULL THEN NULL ELSE @now + time_limit_ms END,
-        started_at = @now, updated_at = @now, stop_reason = NULL, progress = NULL, error = NULL, result = NULL
-      WHERE rowid IN (SELECT value FROM json_each(@ids))`),
-    renew: db.prepare(`UPDATE jobs SET lease_expires_at = @expires, progress = COALESCE(@progress, progress), updated_at = @now
-      WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING stop_reason`),
-    held: db.prepare(`SELECT * FROM jobs WHERE id = @id AND lease_token = @token AND state = 'running'`),
-    settle: db.prepare(`UPDATE jobs SET state = @state, run_at = @run_at, result = @result, error = @error, progress = @progress,
-        lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = @finished, updated_at = @now
-      WHERE id = @id`),
-    succeed: db.prepare(`UPDATE jobs SET state = 'succeeded', result = @result, error = NULL, progress = COALESCE(@progress, progress),
-        lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = @now, updated_at = @now
-      WHERE id = @id AND lease_token = @token AND state = 'running'`),
-    // An attempt's row is written once, when it ends; the running attempt is read from the job.
-    recordAttempt: db.prepare(`INSERT OR IGNORE INTO job_attempts (job_id, attempt, worker, started_at, ended_at, outcome, error)
-      VALUES (@id, @attempt, @worker, @started, @now, @outcome, @error)`),
-    allowOneMore: db.prepare('UPDATE jobs SET max_attempts = max_attempts + 1 WHERE id = @id'),
-    leaseWorker: db.prepare('SELECT lease_worker AS w FROM jobs WHERE id = ?'),
-    stopsFor: db.prepare(`SELECT id, stop_reason AS reason FROM jobs WHERE state = 'running' AND lease_worker = ? AND stop_reason IS NOT NULL`),
-    lastLogSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM job_logs WHERE job_id = ?'),
-    insertLog: db.prepare('INSERT INTO job_logs (job_id, seq, ts, stream, text) VALUES (@job_id, @seq, @ts, @stream, @text)'),
-    readLog: db.prepare('SELECT seq, ts, stream, text FROM job_logs WHERE job_id = @job_id AND seq > @after ORDER BY seq LIMIT @limit'),
-    attempts: db.prepare('SELECT * FROM job_attempts WHERE job_id = ? ORDER BY attempt'),
-    promote: db.prepare(`UPDATE jobs SET state = 'queued', updated_at = @now WHERE state = 'waiting' AND run_at <= @now`),
-    nextDue: db.prepare(`SELECT MIN(run_at) AS t FROM jobs WHERE state = 'waiting'`),
-    expired: db.prepare(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < @now`),
-    markTimedOut: db.prepare(`UPDATE jobs SET stop_reason = 'timed_out', updated_at = @now
-      WHERE state = 'running' AND deadline_at IS NOT NULL AND deadline_at <= @now AND stop_reason IS NULL RETURNING *`),
-    upsertWorker: db.prepare(`INSERT INTO workers (name, info, first_seen, last_seen) VALUES (@name, @info, @now, @now)
-      ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen = excluded.last_seen`),
-    workers: db.prepare('SELECT info, first_seen, last_seen FROM workers ORDER BY name'),
-  };
 }
