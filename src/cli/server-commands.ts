@@ -6,6 +6,7 @@ import { Agent } from '../agent/agent.js';
 import { defaultWorkerName, type LoadedConfig } from '../config/config.js';
 import { loadServerTokens, NO_TOKENS } from '../coordinator/auth.js';
 import { startServer, type RunningServer } from '../coordinator/server.js';
+import { redactUrl } from '../store/postgres/postgres-store.js';
 import { parseDuration } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
@@ -35,7 +36,7 @@ function serverFlags(cmd: Command): Command {
     .option('--host <addr>', 'address to listen on (default 127.0.0.1; others need --token-file)')
     .option('--port <n>', 'port (default 7070)')
     .option('--data <dir>', 'data directory of the embedded SQLite store (default ./drover-data)')
-    .option('--db <path>', 'database: a SQLite file (overrides --data)')
+    .option('--db <url>', 'database: postgres://USER@HOST/DB or a SQLite file (default $DROVER_DB; overrides --data)')
     .option('--token-file <file>', 'tokens file (admin: / worker:), created with random tokens if missing')
     .option('--config <file>', 'config file (default $DROVER_CONFIG, else ./drover.yaml)');
 }
@@ -56,6 +57,15 @@ function intFlag(v: string | undefined, name: string, dflt: number, min = 0): nu
   return n;
 }
 
+/** The database: --db, then $DROVER_DB, then server.db from the config. */
+function dbOf(flags: ServerFlags, loaded: LoadedConfig): string | undefined {
+  return flags.db ?? process.env.DROVER_DB ?? loaded.config.server.db;
+}
+
+function describeDb(db: string): string {
+  return /^postgres(ql)?:\/\//.test(db) ? redactUrl(db) : db;
+}
+
 async function runServer(flags: ServerFlags, loaded: LoadedConfig, log: Logger): Promise<RunningServer> {
   const s = loaded.config.server;
   const tokenFile = flags.tokenFile ?? s.token_file;
@@ -69,13 +79,15 @@ async function runServer(flags: ServerFlags, loaded: LoadedConfig, log: Logger):
     host: flags.host ?? s.host,
     port: intFlag(flags.port, 'port', s.port),
     dataDir: flags.data ?? s.data,
-    ...(flags.db ?? s.db ? { db: (flags.db ?? s.db) as string } : {}),
+    ...(dbOf(flags, loaded) ? { db: dbOf(flags, loaded) as string } : {}),
     tokens,
     templates: loaded.templates.values(),
     leaseTtlMs: parseDuration(s.lease_ttl, 'server.lease_ttl'),
     heartbeatIntervalMs: parseDuration(s.heartbeat_interval, 'server.heartbeat_interval'),
     maxBodyBytes: s.max_body,
     maxLongPollMs: parseDuration(s.long_poll, 'server.long_poll'),
+    pollMs: parseDuration(s.poll_interval, 'server.poll_interval'),
+    pg: { poolSize: s.pg_pool_size, listen: s.pg_listen },
     logger: log,
   });
 }
@@ -158,7 +170,7 @@ export function registerServerCommands(program: Command): void {
         agent = makeAgent(flags, loaded, srv.url, token, log);
         agent.start();
       }
-      process.stderr.write(`drover: coordinator on ${srv.url}${agent ? ` with local worker ${agent.info().name} (${agent.info().slots} slots)` : ''}; data in ${flags.db ?? loaded.config.server.db ?? flags.data ?? loaded.config.server.data}\n`);
+      process.stderr.write(`drover: coordinator on ${srv.url}${agent ? ` with local worker ${agent.info().name} (${agent.info().slots} slots)` : ''}; data in ${describeDb(dbOf(flags, loaded) ?? flags.data ?? loaded.config.server.data)}\n`);
       onSignals(async () => {
         await agent?.shutdown();
         await srv.close();

@@ -52,6 +52,11 @@ const serverSchema = z
     heartbeat_interval: duration.default('10s'),
     max_body: z.number().int().positive().default(16 * 1024 * 1024),
     long_poll: duration.default('30s'),
+    /** PostgreSQL: LISTEN/NOTIFY between coordinators; false polls instead (PgBouncer in transaction mode). */
+    pg_listen: z.boolean().default(true),
+    pg_pool_size: z.number().int().positive().default(10),
+    /** How often long polls look again when no notification can reach them. */
+    poll_interval: duration.default('1s'),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { redactText, secretValuesOf, type Job } from '../core/job.js';
-import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, JobStore, LogChunk, ResolvedNewJob, WorkerInfo } from '../store/store.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, JobStore, LogChunk, ResolvedNewJob, Subscription, WorkerInfo } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 import { BUILTIN_KINDS, resolveNewJob } from './resolve-job.js';
 import type { TemplateCatalog } from './templates.js';
@@ -16,6 +16,8 @@ export interface CoordinatorOptions {
   leaseTtlMs: number;
   /** How often workers should heartbeat, ms. Default 10000. */
   heartbeatIntervalMs: number;
+  /** On a shared store without a working subscription, long polls look again this often, ms. Default 1000. */
+  pollMs?: number;
 }
 
 /** At most this many jobs in one enqueue call. */
@@ -35,13 +37,35 @@ export class Coordinator {
   private readonly kinds = new Set<string>(BUILTIN_KINDS);
   private readonly lastRegistryWrite = new Map<string, number>();
   private readonly closing = new AbortController();
+  private subscription: Subscription | null = null;
 
   constructor(readonly opts: CoordinatorOptions) {}
 
+  /** Hears of work and stops from other coordinators on a shared store, where it can. */
+  async subscribe(): Promise<void> {
+    if (!this.store.subscribe) return;
+    try {
+      this.subscription = await this.store.subscribe({ work: () => this.workAvailable.notify(), stop: (w) => this.stops.notify(w) });
+    } catch {
+      // No notifications (e.g. LISTEN through PgBouncer): long polls look again every pollMs.
+      this.subscription = null;
+    }
+  }
+
+  /**
+   * The longest a long poll may sleep before looking at the store again: unbounded when every
+   * change reaches this coordinator (its own store, or a healthy subscription), else `pollMs`.
+   */
+  pollSliceMs(): number {
+    if (!this.store.shared || this.subscription?.healthy()) return Infinity;
+    return this.opts.pollMs ?? 1000;
+  }
+
   /** Ends every long poll now (shutdown): they answer with what they have. */
-  close(): void {
+  async close(): Promise<void> {
     this.closing.abort();
     this.workAvailable.notify();
+    await this.subscription?.close();
   }
 
   /** `signal` combined with the coordinator's own shutdown. */
@@ -116,7 +140,7 @@ export class Coordinator {
       }
       const left = deadline - this.opts.clock.now();
       if (left <= 0) return [];
-      await this.workAvailable.wait(left, signal);
+      await this.workAvailable.wait(Math.min(left, this.pollSliceMs()), signal);
     }
   }
 

@@ -62,8 +62,12 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
     const { name } = req.params as { name: string };
     const waitMs = waitMsOf((req.query as { wait?: string }).wait, o.maxLongPollMs);
     const signal = c.untilClosed(clientGone(reply));
+    const deadline = Date.now() + waitMs;
     let stops = await c.store.stopsFor({ worker: name });
-    if (stops.length === 0 && waitMs > 0 && (await c.stops.wait(name, waitMs, signal))) stops = await c.store.stopsFor({ worker: name });
+    while (stops.length === 0 && !signal.aborted && Date.now() < deadline) {
+      await c.stops.wait(name, Math.min(deadline - Date.now(), c.pollSliceMs()), signal);
+      stops = await c.store.stopsFor({ worker: name });
+    }
     return { stops };
   });
 }

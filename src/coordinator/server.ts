@@ -5,6 +5,7 @@ import type { Template } from '../config/config.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
+import { PostgresJobStore } from '../store/postgres/postgres-store.js';
 import { SqliteJobStore } from '../store/sqlite/sqlite-store.js';
 import type { JobStore } from '../store/store.js';
 import { authEnabled, isLoopback, type Tokens } from './auth.js';
@@ -21,8 +22,10 @@ export interface ServerOptions {
   port?: number;
   /** Data directory of the embedded SQLite store (`DIR/drover.db`). Default ./drover-data. */
   dataDir?: string;
-  /** A database: a SQLite file path or `sqlite:PATH`. Overrides dataDir. */
+  /** A database: `postgres://...`, a SQLite file path or `sqlite:PATH`. Overrides dataDir. */
   db?: string;
+  /** PostgreSQL: pool size (default 10) and whether to LISTEN for other coordinators' changes (default true). */
+  pg?: { poolSize?: number; listen?: boolean };
   /** An already open store (tests, other backends). Overrides db and dataDir. */
   store?: JobStore;
   tokens: Tokens;
@@ -37,6 +40,8 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** Longest long-poll, ms. Default 30000. */
   maxLongPollMs?: number;
+  /** Look-again period of long polls on a shared store that cannot notify, ms. Default 1000. */
+  pollMs?: number;
   clock?: Clock;
   logger: Logger;
 }
@@ -56,7 +61,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if (!isLoopback(host) && !authEnabled(o.tokens)) {
     throw new ConfigError(`refusing to listen on ${host} without tokens: give --token-file FILE (created with random tokens if missing), or listen on 127.0.0.1`);
   }
-  const store = o.store ?? openStore(o.db ?? path.join(o.dataDir ?? './drover-data', 'drover.db'));
+  const store = o.store ?? (await openStore(o.db ?? path.join(o.dataDir ?? './drover-data', 'drover.db'), o.pg));
   const clock = o.clock ?? systemClock;
   const metrics = createMetrics(() => store);
   const coordinator = new Coordinator({
@@ -66,8 +71,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     metrics,
     leaseTtlMs: o.leaseTtlMs ?? 30_000,
     heartbeatIntervalMs: o.heartbeatIntervalMs ?? 10_000,
+    ...(o.pollMs ? { pollMs: o.pollMs } : {}),
   });
   await coordinator.loadWorkerRegistry();
+  await coordinator.subscribe();
   const scheduler = new Scheduler(coordinator, o.logger.child({ part: 'scheduler' }), { tickMs: o.tickMs ?? 1000 });
   const app = buildHttpApp({
     coordinator,
@@ -102,16 +109,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (closed) return;
       closed = true;
       await scheduler.stop();
-      coordinator.close();
+      await coordinator.close();
       await app.close();
       await store.close();
     },
   };
 }
 
-/** Opens a store from a `--db` value. Only SQLite for now: a path or `sqlite:PATH`. */
-export function openStore(db: string): JobStore {
-  if (/^postgres(ql)?:\/\//.test(db)) throw new ConfigError('PostgreSQL is not supported yet by this build; use a SQLite path');
+/** Opens a store from a `--db` value: `postgres://...`, or a SQLite file path / `sqlite:PATH`. */
+export async function openStore(db: string, pg: { poolSize?: number; listen?: boolean } = {}): Promise<JobStore> {
+  if (/^postgres(ql)?:\/\//.test(db)) return PostgresJobStore.open({ url: db, ...pg });
   const file = db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db;
   return SqliteJobStore.open({ path: file });
 }

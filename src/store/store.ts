@@ -50,6 +50,30 @@ export interface JobStore {
   upsertWorker(p: { worker: WorkerInfo; now: number }): Promise<void>;
   listWorkers(): Promise<WorkerRecord[]>;
 
+  /**
+   * Whether several coordinators may share this store. A shared store's changes can come from
+   * elsewhere, so a coordinator must hear of them (`subscribe`) or poll.
+   */
+  readonly shared: boolean;
+  /**
+   * Tells `events` about work and stop requests coming from any coordinator on this store, where
+   * the backend can (PostgreSQL LISTEN/NOTIFY). Absent: the coordinator polls.
+   */
+  subscribe?(events: StoreEvents): Promise<Subscription>;
+
+  close(): Promise<void>;
+}
+
+export interface StoreEvents {
+  /** Jobs may have become claimable (enqueued, retried, released, promoted, requeued, key freed). */
+  work(): void;
+  /** A running job held by `worker` was asked to stop. */
+  stop(worker: string): void;
+}
+
+export interface Subscription {
+  /** False while the channel is down (the coordinator polls meanwhile). */
+  healthy(): boolean;
   close(): Promise<void>;
 }
 

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { newToken } from '../../core/ids.js';
 import type { Job } from '../../core/job.js';
 import type { ClaimParams } from '../store.js';
-import { arrayToRow, JOB_COLUMNS, rowToJob, type JobRow } from './rows.js';
+import { arrayToRow, JOB_COLUMNS, rowToJob, type JobRow } from '../rows.js';
 import type { Statements } from './statements.js';
 
 /**

@@ -23,7 +23,7 @@ import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { claimJobs } from './claim.js';
 import { nextStateAfter } from '../transitions.js';
-import { rowToJob, toJsonOrNull, type JobRow } from './rows.js';
+import { rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or `:memory:`. Its directory is created if missing. */
@@ -37,6 +37,8 @@ export interface SqliteStoreOptions {
 
 /** The embedded default store: one SQLite file in WAL mode, used by one coordinator. */
 export class SqliteJobStore implements JobStore {
+  /** One coordinator per SQLite file: every change goes through it. */
+  readonly shared = false;
   private readonly db: Database.Database;
   private readonly stmts: Statements;
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { JOB_COLUMNS } from './rows.js';
+import { JOB_COLUMNS } from '../rows.js';
 
 /** Every statement of the SQLite store, prepared once per connection. */
 export function prepareStatements(db: Database.Database) {

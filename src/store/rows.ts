@@ -1,4 +1,4 @@
-import type { Job, JobState, StopReason } from '../../core/job.js';
+import type { Job, JobState, StopReason } from '../core/job.js';
 
 /** A row of the `jobs` table as better-sqlite3 returns it. */
 export interface JobRow {

@@ -1,0 +1,113 @@
+import type { PoolClient } from 'pg';
+
+/**
+ * Versioned migrations of the PostgreSQL store, numbered like the SQLite store's: migration N
+ * brings both backends to the same schema version. Never edit an applied migration; add one.
+ * JSON columns are text, as in SQLite, so both stores hand back the same values.
+ */
+export const POSTGRES_MIGRATIONS = [
+  {
+    version: 1,
+    name: 'init',
+    sql: `
+CREATE TABLE jobs (
+  id                text PRIMARY KEY,
+  queue             text NOT NULL,
+  kind              text NOT NULL,
+  template          text,
+  params            text NOT NULL,
+  secrets           text NOT NULL,
+  owner             text,
+  tags              text NOT NULL,
+  priority          integer NOT NULL,
+  state             text NOT NULL,
+  run_at            bigint NOT NULL,
+  attempt           integer NOT NULL DEFAULT 0,
+  max_attempts      integer NOT NULL,
+  backoff_ms        bigint NOT NULL,
+  backoff_max_ms    bigint NOT NULL,
+  time_limit_ms     bigint,
+  concurrency_key   text,
+  concurrency_limit integer,
+  lease_worker      text,
+  lease_token       text,
+  lease_expires_at  bigint,
+  deadline_at       bigint,
+  stop_reason       text,
+  progress          text,
+  result            text,
+  error             text,
+  created_at        bigint NOT NULL,
+  updated_at        bigint NOT NULL,
+  started_at        bigint,
+  finished_at       bigint
+);
+CREATE INDEX jobs_queued ON jobs (priority DESC, run_at, id) WHERE state = 'queued';
+CREATE INDEX jobs_waiting ON jobs (run_at) WHERE state = 'waiting';
+CREATE INDEX jobs_deadline ON jobs (deadline_at) WHERE state = 'running' AND deadline_at IS NOT NULL;
+CREATE INDEX jobs_key_running ON jobs (concurrency_key) WHERE state = 'running' AND concurrency_key IS NOT NULL;
+CREATE INDEX jobs_state ON jobs (state, id);
+CREATE INDEX jobs_owner ON jobs (owner, id) WHERE owner IS NOT NULL;
+
+CREATE TABLE job_attempts (
+  job_id     text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  attempt    integer NOT NULL,
+  worker     text NOT NULL,
+  started_at bigint NOT NULL,
+  ended_at   bigint,
+  outcome    text,
+  error      text,
+  PRIMARY KEY (job_id, attempt)
+);
+
+CREATE TABLE job_logs (
+  job_id text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  seq    integer NOT NULL,
+  ts     bigint NOT NULL,
+  stream text NOT NULL,
+  text   text NOT NULL,
+  PRIMARY KEY (job_id, seq)
+);
+
+CREATE TABLE workers (
+  name       text PRIMARY KEY,
+  info       text NOT NULL,
+  first_seen bigint NOT NULL,
+  last_seen  bigint NOT NULL
+);
+`,
+  },
+];
+
+/** Arbitrary but fixed: the advisory lock that makes coordinators starting together migrate one at a time. */
+const MIGRATION_LOCK = 7_070_001;
+
+/**
+ * Creates `schema` if given and applies the migrations the database lacks, under an advisory
+ * lock, each in its own transaction.
+ */
+export async function migratePostgres(c: PoolClient, schema?: string): Promise<void> {
+  await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+  try {
+    if (schema) await c.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
+    await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)');
+    const applied = new Set((await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    const newest = Math.max(0, ...applied);
+    const known = Math.max(0, ...POSTGRES_MIGRATIONS.map((m) => m.version));
+    if (newest > known) throw new Error(`the database is at schema version ${newest}, newer than this Drover knows (${known}); upgrade Drover`);
+    for (const m of POSTGRES_MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      await c.query('BEGIN');
+      try {
+        await c.query(m.sql);
+        await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+        await c.query('COMMIT');
+      } catch (err) {
+        await c.query('ROLLBACK');
+        throw err;
+      }
+    }
+  } finally {
+    await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+  }
+}

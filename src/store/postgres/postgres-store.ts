@@ -1,0 +1,384 @@
+import type pg from 'pg';
+import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
+import { JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
+import { rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
+import type {
+  ClaimParams,
+  CompleteAnswer,
+  CompleteItem,
+  CountFilter,
+  HeartbeatAnswer,
+  HeartbeatItem,
+  JobPage,
+  JobStore,
+  ListFilter,
+  LogChunk,
+  ResolvedNewJob,
+  StoredLogChunk,
+  StoreEvents,
+  Subscription,
+  WorkerInfo,
+  WorkerRecord,
+} from '../store.js';
+import { nextStateAfter } from '../transitions.js';
+import { claimJobs } from './claim.js';
+import { listen, STOP_CHANNEL, WORK_CHANNEL } from './listener.js';
+import { migratePostgres } from './migrations.js';
+import { createPool, inTransaction, type PgOptions } from './pg-client.js';
+
+const SETTLE = `UPDATE jobs SET state = $2, run_at = $3, result = $4, error = $5, progress = $6, lease_token = NULL,
+    lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = $7, updated_at = $8 WHERE id = $1`;
+const RECORD_ATTEMPT = `INSERT INTO job_attempts (job_id, attempt, worker, started_at, ended_at, outcome, error)
+    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`;
+
+/** The PostgreSQL store, for several coordinators sharing one database. */
+export class PostgresJobStore implements JobStore {
+  /** Several coordinators may share the database. */
+  readonly shared = true;
+
+  /** LISTEN/NOTIFY wake-ups between coordinators; absent with `listen: false`, so they poll. */
+  readonly subscribe?: (events: StoreEvents) => Promise<Subscription>;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    o: PgOptions,
+  ) {
+    if (o.listen !== false) this.subscribe = (events) => listen(o.url, events, o.schema ? `-c search_path=${o.schema}` : undefined);
+  }
+
+  /** Connects, creates the schema if asked, and migrates. Throws ConfigError with the reason. */
+  static async open(o: PgOptions): Promise<PostgresJobStore> {
+    const pool = createPool(o);
+    // An idle client's error (server restart) must not crash the process; the next query retries.
+    pool.on('error', () => undefined);
+    try {
+      const c = await pool.connect();
+      try {
+        await migratePostgres(c, o.schema);
+      } finally {
+        c.release();
+      }
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw new ConfigError(`cannot open the PostgreSQL database at ${redactUrl(o.url)}: ${errorMessage(err)}`);
+    }
+    return new PostgresJobStore(pool, o);
+  }
+
+  async enqueue(p: { jobs: ResolvedNewJob[]; now: number }): Promise<Job[]> {
+    if (p.jobs.length === 0) return [];
+    const col = <T>(f: (j: ResolvedNewJob) => T) => p.jobs.map(f);
+    try {
+      const { rows } = await this.pool.query<JobRow>(
+        `INSERT INTO jobs (id, queue, kind, template, params, secrets, owner, tags, priority, state, run_at, max_attempts,
+            backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, created_at, updated_at)
+          SELECT u.*, $18::bigint, $18::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::text[], $8::text[], $9::int[], $10::text[], $11::bigint[], $12::int[], $13::bigint[], $14::bigint[], $15::bigint[],
+            $16::text[], $17::int[]) AS u
+          RETURNING *`,
+        [
+          col((j) => j.id),
+          col((j) => j.queue),
+          col((j) => j.kind),
+          col((j) => j.template),
+          col((j) => JSON.stringify(j.params)),
+          col((j) => JSON.stringify(j.secrets)),
+          col((j) => j.owner),
+          col((j) => JSON.stringify(j.tags)),
+          col((j) => j.priority),
+          col((j) => (j.runAt > p.now ? 'waiting' : 'queued')),
+          col((j) => j.runAt),
+          col((j) => j.maxAttempts),
+          col((j) => j.backoffMs),
+          col((j) => j.backoffMaxMs),
+          col((j) => j.timeLimitMs),
+          col((j) => j.concurrencyKey),
+          col((j) => j.concurrencyLimit),
+          p.now,
+        ],
+      );
+      if (rows.some((r) => r.state === 'queued')) await this.notifyWork(this.pool);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return p.jobs.map((j) => rowToJob(byId.get(j.id) as JobRow));
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new ConflictError('a job with this id already exists');
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<Job | null> {
+    const { rows } = await this.pool.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [id]);
+    return rows[0] ? rowToJob(rows[0]) : null;
+  }
+
+  async list(f: ListFilter): Promise<JobPage> {
+    const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
+    const w = whereOf(f);
+    if (f.state && f.state.length > 0) w.add('state = ANY($?)', f.state);
+    if (f.cursor) w.add('id > $?', f.cursor);
+    const { rows } = await this.pool.query<JobRow>(`SELECT * FROM jobs ${w.sql()} ORDER BY id LIMIT ${limit + 1}`, w.args);
+    const jobs = rows.slice(0, limit).map(rowToJob);
+    return { jobs, nextCursor: rows.length > limit ? (jobs[jobs.length - 1]?.id ?? null) : null };
+  }
+
+  async counts(f: CountFilter): Promise<Record<JobState, number>> {
+    const w = whereOf(f);
+    const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    const { rows } = await this.pool.query<{ state: JobState; n: number }>(`SELECT state, count(*)::bigint AS n FROM jobs ${w.sql()} GROUP BY state`, w.args);
+    for (const r of rows) out[r.state] = r.n;
+    return out;
+  }
+
+  async cancel(p: { id: string; now: number }): Promise<Job> {
+    return inTransaction(this.pool, async (c) => {
+      const job = await mustGetForUpdate(c, p.id);
+      if (job.state === 'waiting' || job.state === 'queued') {
+        const { rows } = await c.query<JobRow>(
+          `UPDATE jobs SET state = 'canceled', error = 'canceled before it started', finished_at = $2, updated_at = $2,
+              lease_token = NULL, lease_expires_at = NULL, stop_reason = NULL WHERE id = $1 RETURNING *`,
+          [p.id, p.now],
+        );
+        return rowToJob(rows[0] as JobRow);
+      }
+      if (job.state === 'running') {
+        if (job.stopReason) return job;
+        const { rows } = await c.query<JobRow>(`UPDATE jobs SET stop_reason = 'canceled', updated_at = $2 WHERE id = $1 RETURNING *`, [p.id, p.now]);
+        if (job.lease) await c.query('SELECT pg_notify($1, $2)', [STOP_CHANNEL, job.lease.worker]);
+        return rowToJob(rows[0] as JobRow);
+      }
+      throw new ConflictError(`job ${p.id} is already ${job.state}`);
+    });
+  }
+
+  async retry(p: { id: string; now: number }): Promise<Job> {
+    return inTransaction(this.pool, async (c) => {
+      const job = await mustGetForUpdate(c, p.id);
+      if (job.state !== 'failed' && job.state !== 'timed_out' && job.state !== 'canceled') {
+        throw new ConflictError(`job ${p.id} is ${job.state}; only failed, timed_out or canceled jobs can be retried`);
+      }
+      if (job.attempt > 0 && job.startedAt !== null) await recordAttempt(c, job, job.state, job.error, job.finishedAt ?? p.now);
+      const { rows } = await c.query<JobRow>(
+        `UPDATE jobs SET state = 'queued', run_at = $2, max_attempts = GREATEST(max_attempts, attempt + 1), error = NULL,
+            result = NULL, stop_reason = NULL, finished_at = NULL, lease_token = NULL, lease_expires_at = NULL,
+            deadline_at = NULL, updated_at = $2 WHERE id = $1 RETURNING *`,
+        [p.id, p.now],
+      );
+      await this.notifyWork(c);
+      return rowToJob(rows[0] as JobRow);
+    });
+  }
+
+  async claim(p: ClaimParams): Promise<Job[]> {
+    return inTransaction(this.pool, (c) => claimJobs(c, p));
+  }
+
+  async heartbeat(p: { worker: string; items: HeartbeatItem[]; leaseMs: number; now: number }): Promise<HeartbeatAnswer[]> {
+    if (p.items.length === 0) return [];
+    const expires = p.now + p.leaseMs;
+    const { rows } = await this.pool.query<{ id: string; lease_token: string; stop_reason: StopReason | null }>(
+      `UPDATE jobs SET lease_expires_at = $4, progress = COALESCE(u.progress, jobs.progress), updated_at = $5
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, token, progress)
+        WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.state = 'running'
+        RETURNING jobs.id, jobs.lease_token, jobs.stop_reason`,
+      [p.items.map((i) => i.id), p.items.map((i) => i.token), p.items.map((i) => toJsonOrNull(i.progress)), expires, p.now],
+    );
+    // Keyed by id and token: an item with a stale token is lost even beside a valid one.
+    const held = new Map(rows.map((r) => [`${r.id} ${r.lease_token}`, r.stop_reason]));
+    return p.items.map((it): HeartbeatAnswer => {
+      const key = `${it.id} ${it.token}`;
+      if (!held.has(key)) return { id: it.id, status: 'lost' };
+      const reason = held.get(key);
+      return reason ? { id: it.id, status: 'stop', reason, leaseExpiresAt: expires } : { id: it.id, status: 'ok', leaseExpiresAt: expires };
+    });
+  }
+
+  async complete(p: { items: CompleteItem[]; now: number; random?: () => number }): Promise<CompleteAnswer[]> {
+    return inTransaction(this.pool, async (c) => {
+      const answers: CompleteAnswer[] = [];
+      let freed = false;
+      for (const it of p.items) {
+        const { rows } = await c.query<JobRow>(`SELECT * FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running' FOR UPDATE`, [it.id, it.token]);
+        const row = rows[0];
+        if (!row) {
+          answers.push({ id: it.id, status: 'stale' });
+          continue;
+        }
+        const job = rowToJob(row);
+        const { state, runAt } = nextStateAfter(job, it, p.now, p.random);
+        const error = state === 'succeeded' ? null : (it.error ?? (job.stopReason ? `stopped: ${job.stopReason}` : null));
+        if (it.release && state === 'queued') await c.query('UPDATE jobs SET max_attempts = max_attempts + 1 WHERE id = $1', [it.id]);
+        const progress = it.progress === undefined ? row.progress : (toJsonOrNull(it.progress) ?? row.progress);
+        const open = state === 'waiting' || state === 'queued';
+        await c.query(SETTLE, [it.id, state, runAt, toJsonOrNull(it.result), error, progress, open ? null : p.now, p.now]);
+        if (open) await recordAttempt(c, job, it.release ? 'released' : 'failed', error, p.now);
+        answers.push({ id: it.id, status: 'ok', state });
+        // A finished keyed job frees a slot of its key; a released one is queued again.
+        if (state === 'queued' || job.concurrencyKey !== null) freed = true;
+      }
+      if (freed) await this.notifyWork(c);
+      return answers;
+    });
+  }
+
+  async stopsFor(p: { worker: string }): Promise<Array<{ id: string; reason: StopReason }>> {
+    const { rows } = await this.pool.query<{ id: string; reason: StopReason }>(
+      `SELECT id, stop_reason AS reason FROM jobs WHERE state = 'running' AND lease_worker = $1 AND stop_reason IS NOT NULL`,
+      [p.worker],
+    );
+    return rows;
+  }
+
+  async appendLog(p: { jobId: string; chunks: LogChunk[]; now: number }): Promise<void> {
+    await inTransaction(this.pool, async (c) => {
+      // One writer per job's log at a time, whichever coordinator it reaches.
+      const { rowCount } = await c.query('SELECT 1 FROM jobs WHERE id = $1 FOR SHARE', [p.jobId]);
+      if (!rowCount) throw new NotFoundError(`no job ${p.jobId}`);
+      await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7071))', [p.jobId]);
+      const seq = Number((await c.query<{ s: number }>('SELECT COALESCE(MAX(seq), 0) AS s FROM job_logs WHERE job_id = $1', [p.jobId])).rows[0]?.s ?? 0);
+      if (p.chunks.length === 0) return;
+      await c.query(
+        `INSERT INTO job_logs (job_id, seq, ts, stream, text)
+          SELECT $1, $2 + u.n, u.ts, u.stream, u.text FROM unnest($3::bigint[], $4::text[], $5::text[]) WITH ORDINALITY AS u(ts, stream, text, n)`,
+        [p.jobId, seq, p.chunks.map((ch) => ch.ts ?? p.now), p.chunks.map((ch) => ch.stream), p.chunks.map((ch) => ch.text)],
+      );
+    });
+  }
+
+  async readLog(p: { jobId: string; after: number; limit: number }): Promise<StoredLogChunk[]> {
+    const { rows } = await this.pool.query<StoredLogChunk>(
+      'SELECT seq, ts, stream, text FROM job_logs WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      [p.jobId, p.after, p.limit],
+    );
+    return rows;
+  }
+
+  async attempts(p: { jobId: string }): Promise<Attempt[]> {
+    const { rows } = await this.pool.query<{ job_id: string; attempt: number; worker: string; started_at: number; ended_at: number | null; outcome: Attempt['outcome']; error: string | null }>(
+      'SELECT * FROM job_attempts WHERE job_id = $1 ORDER BY attempt',
+      [p.jobId],
+    );
+    const out: Attempt[] = rows.map((r) => ({ jobId: r.job_id, attempt: r.attempt, worker: r.worker, startedAt: r.started_at, endedAt: r.ended_at, outcome: r.outcome, error: r.error }));
+    // The latest attempt lives in the job row unless it was already copied (failed with a retry, lost).
+    const job = (await this.pool.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [p.jobId])).rows[0];
+    if (job && job.attempt > 0 && job.started_at !== null && job.lease_worker !== null && !out.some((a) => a.attempt === job.attempt)) {
+      const final = job.state !== 'running' && job.state !== 'waiting' && job.state !== 'queued';
+      out.push({
+        jobId: job.id,
+        attempt: job.attempt,
+        worker: job.lease_worker,
+        startedAt: job.started_at,
+        endedAt: final ? job.finished_at : null,
+        outcome: final ? (job.state as Attempt['outcome']) : null,
+        error: final ? job.error : null,
+      });
+    }
+    return out;
+  }
+
+  async promoteDue(p: { now: number }): Promise<number> {
+    const r = await this.pool.query(`UPDATE jobs SET state = 'queued', updated_at = $1 WHERE state = 'waiting' AND run_at <= $1`, [p.now]);
+    if (r.rowCount) await this.notifyWork(this.pool);
+    return r.rowCount ?? 0;
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const { rows } = await this.pool.query<{ t: number | null }>(`SELECT MIN(run_at) AS t FROM jobs WHERE state = 'waiting'`);
+    return rows[0]?.t ?? null;
+  }
+
+  async reapExpiredLeases(p: { now: number }): Promise<Job[]> {
+    return inTransaction(this.pool, async (c) => {
+      const { rows } = await c.query<JobRow>(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < $1 FOR UPDATE SKIP LOCKED`, [p.now]);
+      const out: Job[] = [];
+      for (const row of rows) {
+        const job = rowToJob(row);
+        const reason = `lease expired: worker ${job.lease?.worker ?? '?'} stopped sending heartbeats`;
+        const state: JobState = job.stopReason ?? (job.attempt < job.maxAttempts ? 'queued' : 'failed');
+        await c.query(SETTLE, [job.id, state, p.now, null, reason, row.progress, state === 'queued' ? null : p.now, p.now]);
+        await recordAttempt(c, job, 'lost', reason, p.now);
+        out.push(rowToJob((await c.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [job.id])).rows[0] as JobRow));
+      }
+      if (out.some((j) => j.state === 'queued')) await this.notifyWork(c);
+      return out;
+    });
+  }
+
+  async markTimedOut(p: { now: number }): Promise<Job[]> {
+    const { rows } = await this.pool.query<JobRow>(
+      `UPDATE jobs SET stop_reason = 'timed_out', updated_at = $1
+        WHERE state = 'running' AND deadline_at IS NOT NULL AND deadline_at <= $1 AND stop_reason IS NULL RETURNING *`,
+      [p.now],
+    );
+    for (const w of new Set(rows.map((r) => r.lease_worker))) if (w) await this.pool.query('SELECT pg_notify($1, $2)', [STOP_CHANNEL, w]);
+    return rows.map(rowToJob);
+  }
+
+  async upsertWorker(p: { worker: WorkerInfo; now: number }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO workers (name, info, first_seen, last_seen) VALUES ($1, $2, $3, $3)
+        ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen = excluded.last_seen`,
+      [p.worker.name, JSON.stringify(p.worker), p.now],
+    );
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    const { rows } = await this.pool.query<{ info: string; first_seen: number; last_seen: number }>('SELECT info, first_seen, last_seen FROM workers ORDER BY name');
+    return rows.map((r) => ({ ...(JSON.parse(r.info) as WorkerInfo), firstSeen: r.first_seen, lastSeen: r.last_seen }));
+  }
+
+  /** Wakes long polls on every coordinator (delivered when the transaction commits). */
+  private async notifyWork(q: pg.Pool | pg.PoolClient): Promise<void> {
+    await q.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, '']);
+  }
+
+  private closed = false;
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
+
+async function mustGetForUpdate(c: pg.PoolClient, id: string): Promise<Job> {
+  const { rows } = await c.query<JobRow>('SELECT * FROM jobs WHERE id = $1 FOR UPDATE', [id]);
+  if (!rows[0]) throw new NotFoundError(`no job ${id}`);
+  return rowToJob(rows[0]);
+}
+
+async function recordAttempt(c: pg.PoolClient, job: Job, outcome: string, error: string | null, now: number): Promise<void> {
+  let worker = job.lease?.worker;
+  if (!worker) worker = (await c.query<{ w: string | null }>('SELECT lease_worker AS w FROM jobs WHERE id = $1', [job.id])).rows[0]?.w ?? '?';
+  await c.query(RECORD_ATTEMPT, [job.id, job.attempt, worker, job.startedAt ?? now, now, outcome, error]);
+}
+
+/** A WHERE clause built with numbered parameters: `$?` in `add` becomes the next `$n`. */
+function whereOf(f: CountFilter) {
+  const parts: string[] = [];
+  const args: unknown[] = [];
+  const w = {
+    args,
+    add(cond: string, value: unknown) {
+      args.push(value);
+      parts.push(cond.replace('$?', `$${args.length}`));
+    },
+    sql: () => (parts.length ? `WHERE ${parts.join(' AND ')}` : ''),
+  };
+  if (f.queue !== undefined) w.add('queue = $?', f.queue);
+  if (f.owner !== undefined) w.add('owner = $?', f.owner);
+  if (f.template !== undefined) w.add('template = $?', f.template);
+  if (f.kind !== undefined) w.add('kind = $?', f.kind);
+  if (f.tag !== undefined) w.add('tags::jsonb ? $?', f.tag);
+  if (f.finishedSince !== undefined) w.add('finished_at >= $?', f.finishedSince);
+  return w;
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the given URL';
+  }
+}

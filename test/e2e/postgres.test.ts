@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../../src/client/api-client.js';
+import type { Job } from '../../src/core/job.js';
+import { startServer, writeConfig } from '../support/drover.js';
+import { freshDatabase } from '../support/pg.js';
+import { onCleanup, tempDir } from '../support/tmp.js';
+
+let db: { url: string; drop: () => Promise<void> };
+beforeAll(async () => {
+  db = await freshDatabase('drover_e2e');
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+function client(url: string): ApiClient {
+  const c = new ApiClient({ servers: url });
+  onCleanup(() => c.close());
+  return c;
+}
+
+const worker = { name: 'w1', kinds: ['noop'], templates: [] };
+
+describe('several coordinators on one PostgreSQL database', () => {
+  for (const listen of [true, false]) {
+    it(`wake a worker long-polling coordinator A when a job is enqueued on B (${listen ? 'LISTEN/NOTIFY' : 'polling fallback'})`, async () => {
+      const dir = tempDir();
+      writeConfig(dir, `server:\n  pg_listen: ${listen}\n  poll_interval: 300ms\n`);
+      const [a, b] = await Promise.all([startServer(dir, ['--db', db.url]), startServer(dir, ['--db', db.url])]);
+      expect(a.output()).not.toContain('postgres@');
+      const lease = client(a.url).post<{ jobs: Job[] }>('/api/v1/lease', { worker, limit: 1, wait: 10_000 }, { timeoutMs: 20_000 });
+      // Let the long poll start waiting on A.
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = Date.now();
+      const { jobs } = await client(b.url).post<{ jobs: Job[] }>('/api/v1/jobs', { kind: 'noop' });
+      const got = await lease;
+      const ms = Date.now() - t0;
+      expect(got.jobs.map((j) => j.id)).toEqual([jobs[0]!.id]);
+      // Notified: milliseconds; polling: within one poll interval.
+      expect(ms).toBeLessThan(listen ? 250 : 1_500);
+      // The job is done through B although A leased it: one database.
+      const done = await client(b.url).post<{ state: string }>(`/api/v1/jobs/${jobs[0]!.id}/complete`, { token: got.jobs[0]!.lease!.token });
+      expect(done.state).toBe('succeeded');
+    });
+  }
+});

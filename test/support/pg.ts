@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** The machine's PostgreSQL (trust auth). Tests create their own database and drop it. */
+export const PG_ADMIN_URL = process.env.DROVER_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export async function pgAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Creates a fresh database; returns its URL and a function that drops it. */
+export async function freshDatabase(prefix = 'drover_test'): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${randomBytes(3).toString('hex')}`;
+  await pgAdmin((c) => c.query(`CREATE DATABASE ${name}`));
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), drop: () => pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined) };
+}
