@@ -57,6 +57,8 @@ const serverSchema = z
     pg_pool_size: z.number().int().positive().default(10),
     /** How often long polls look again when no notification can reach them. */
     poll_interval: duration.default('1s'),
+    /** Finished jobs older than this are deleted with their logs; unset keeps them forever. */
+    retention: duration.optional(),
   })
   .strict();
 

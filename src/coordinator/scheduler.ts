@@ -5,7 +5,14 @@ import type { Coordinator } from './coordinator.js';
 export interface SchedulerOptions {
   /** How often maintenance runs, ms. Default 1000. */
   tickMs?: number;
+  /** Finished jobs older than this (by finish time, ms) are deleted with their logs. Default: kept forever. */
+  retentionMs?: number | null;
 }
+
+/** Retention deletes in batches of this many jobs, so no lock is held for long. */
+const RETENTION_BATCH = 1000;
+/** Retention runs at most this often, ms. */
+const RETENTION_EVERY_MS = 60_000;
 
 /**
  * The coordinator's maintenance loop: moves due `waiting` jobs to `queued`, voids expired leases
@@ -15,6 +22,10 @@ export class Scheduler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  private leading = false;
+  private lastRetention = 0;
+  /** Jobs deleted by retention since start. */
+  deleted = 0;
 
   constructor(
     private readonly coord: Coordinator,
@@ -48,6 +59,14 @@ export class Scheduler {
 
   private async pass(): Promise<void> {
     const { store, clock, metrics } = this.coord.opts;
+    // On a shared store one coordinator at a time does this; the others stand by.
+    if (store.tryLead && !(await store.tryLead())) {
+      if (this.leading) this.log.info('no longer leading maintenance');
+      this.leading = false;
+      return;
+    }
+    if (!this.leading && store.tryLead) this.log.info('leading maintenance');
+    this.leading = true;
     const now = clock.now();
     let wake = (await store.promoteDue({ now })) > 0;
     // Time limits first: a dead worker's job past its deadline ends timed_out, not requeued.
@@ -64,5 +83,23 @@ export class Scheduler {
       if (j.lease) this.coord.stops.notify(j.lease.worker);
     }
     if (wake) this.coord.workAvailable.notify();
+    if (this.opts.retentionMs && now - this.lastRetention >= RETENTION_EVERY_MS) {
+      this.lastRetention = now;
+      await this.retain(now - this.opts.retentionMs);
+    }
+  }
+
+  /** Deletes finished jobs older than `before`, a batch at a time (at most 50 batches a pass). */
+  private async retain(before: number): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      const n = await this.coord.opts.store.deleteFinished({ before, limit: RETENTION_BATCH });
+      this.deleted += n;
+      if (n < RETENTION_BATCH) break;
+    }
+  }
+
+  /** Whether this coordinator ran maintenance on its last pass. */
+  get isLeading(): boolean {
+    return this.leading;
   }
 }

@@ -36,6 +36,8 @@ export interface ServerOptions {
   heartbeatIntervalMs?: number;
   /** Maintenance tick, ms. Default 1000. */
   tickMs?: number;
+  /** Delete finished jobs older than this, ms. Default: keep forever. */
+  retentionMs?: number | null;
   /** Max request body, bytes. Default 16 MiB. */
   maxBodyBytes?: number;
   /** Longest long-poll, ms. Default 30000. */
@@ -75,7 +77,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   });
   await coordinator.loadWorkerRegistry();
   await coordinator.subscribe();
-  const scheduler = new Scheduler(coordinator, o.logger.child({ part: 'scheduler' }), { tickMs: o.tickMs ?? 1000 });
+  const scheduler = new Scheduler(coordinator, o.logger.child({ part: 'scheduler' }), { tickMs: o.tickMs ?? 1000, retentionMs: o.retentionMs ?? null });
   const app = buildHttpApp({
     coordinator,
     tokens: o.tokens,

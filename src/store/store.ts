@@ -51,6 +51,19 @@ export interface JobStore {
   listWorkers(): Promise<WorkerRecord[]>;
 
   /**
+   * Deletes up to `limit` jobs that finished before `before` (epoch ms), with their logs and
+   * attempts. Returns how many went; call again while it returns `limit`.
+   */
+  deleteFinished(p: { before: number; limit: number }): Promise<number>;
+
+  /**
+   * On a shared store: whether this process leads maintenance now (taking the lead when it is
+   * free). The lead is held by a connection, so it passes on within seconds when its holder dies.
+   * Absent on a store only one coordinator uses.
+   */
+  tryLead?(): Promise<boolean>;
+
+  /**
    * Whether several coordinators may share this store. A shared store's changes can come from
    * elsewhere, so a coordinator must hear of them (`subscribe`) or poll.
    */

@@ -3,7 +3,7 @@ import { ApiClient } from '../../src/client/api-client.js';
 import type { Job } from '../../src/core/job.js';
 import { startServer, writeConfig } from '../support/drover.js';
 import { freshDatabase } from '../support/pg.js';
-import { onCleanup, tempDir } from '../support/tmp.js';
+import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
 
 let db: { url: string; drop: () => Promise<void> };
 beforeAll(async () => {
@@ -43,4 +43,23 @@ describe('several coordinators on one PostgreSQL database', () => {
       expect(done.state).toBe('succeeded');
     });
   }
+
+  it('passes maintenance on when the leading coordinator is killed: a dead worker\'s job still comes back', async () => {
+    const dir = tempDir();
+    writeConfig(dir, `server:\n  lease_ttl: 1s\n`);
+    const a = await startServer(dir, ['--db', db.url]);
+    // A leads from its first tick; B starts after and stands by.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const b = await startServer(dir, ['--db', db.url]);
+    const { jobs } = await client(b.url).post<{ jobs: Job[] }>('/api/v1/jobs', { kind: 'noop', maxAttempts: 5 });
+    // A worker leases it and dies without a heartbeat.
+    const got = await client(b.url).post<{ jobs: Job[] }>('/api/v1/lease', { worker: { name: 'doomed', kinds: ['noop'] }, limit: 1 });
+    expect(got.jobs[0]?.id).toBe(jobs[0]!.id);
+    a.proc.kill('SIGKILL');
+    await a.exited;
+    const t0 = Date.now();
+    await waitFor(async () => (await client(b.url).get<{ job: Job }>(`/api/v1/jobs/${jobs[0]!.id}`)).job.state === 'queued', 15_000, 'B to reap the lease');
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
 });
+

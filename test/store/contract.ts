@@ -1151,6 +1151,22 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
     });
 
     // ---------------------------------------------------------------------------------------
+    describe('retention', () => {
+      it('deletes finished jobs older than the cut-off in batches, with their logs, and nothing else', async () => {
+        const jobs = await enqueue({}, {}, {}, {}, {});
+        for (const j of jobs.slice(0, 3)) await store.cancel({ id: j.id, now: T0 + 10 });
+        await store.appendLog({ jobId: jobs[0]!.id, chunks: [{ stream: 'stdout', text: 'x' }], now: T0 });
+        // A job canceled after the cut-off stays.
+        await store.cancel({ id: jobs[3]!.id, now: T0 + 100 });
+        expect(await store.deleteFinished({ before: T0 + 50, limit: 2 })).toBe(2);
+        expect(await store.deleteFinished({ before: T0 + 50, limit: 2 })).toBe(1);
+        expect(await store.deleteFinished({ before: T0 + 50, limit: 2 })).toBe(0);
+        const left = (await store.list({})).jobs.map((j) => j.id).sort();
+        expect(left).toEqual([jobs[3]!.id, jobs[4]!.id].sort());
+        expect(await store.readLog({ jobId: jobs[0]!.id, after: 0, limit: 10 })).toEqual([]);
+      });
+    });
+
     describe('logs', () => {
       it('appends chunks with increasing seq and reads them back oldest first', async () => {
         const j = await enqueueOne();

@@ -44,4 +44,15 @@ describe('PostgreSQL store specifics', () => {
     expect(versions).toEqual([1]);
     await Promise.all(stores.map((s) => s.close()));
   });
+
+  it('lets one coordinator at a time lead maintenance, and passes the lead on when the leader goes', async () => {
+    const [a, b] = await Promise.all([1, 2].map(() => PostgresJobStore.open({ url: url(), schema: 'lead', poolSize: 2 })));
+    expect(await a!.tryLead()).toBe(true);
+    expect(await a!.tryLead()).toBe(true);
+    expect(await b!.tryLead()).toBe(false);
+    await a!.close();
+    expect(await b!.tryLead()).toBe(true);
+    await b!.close();
+  });
 });
+

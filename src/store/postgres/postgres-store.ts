@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
 import { rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
@@ -26,6 +26,9 @@ import { listen, STOP_CHANNEL, WORK_CHANNEL } from './listener.js';
 import { migratePostgres } from './migrations.js';
 import { createPool, inTransaction, type PgOptions } from './pg-client.js';
 
+/** The advisory lock held by the coordinator that runs maintenance. */
+const LEADER_LOCK = 7_070_002;
+
 const SETTLE = `UPDATE jobs SET state = $2, run_at = $3, result = $4, error = $5, progress = $6, lease_token = NULL,
     lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = $7, updated_at = $8 WHERE id = $1`;
 const RECORD_ATTEMPT = `INSERT INTO job_attempts (job_id, attempt, worker, started_at, ended_at, outcome, error)
@@ -41,7 +44,7 @@ export class PostgresJobStore implements JobStore {
 
   private constructor(
     private readonly pool: pg.Pool,
-    o: PgOptions,
+    private readonly o: PgOptions,
   ) {
     if (o.listen !== false) this.subscribe = (events) => listen(o.url, events, o.schema ? `-c search_path=${o.schema}` : undefined);
   }
@@ -313,6 +316,38 @@ export class PostgresJobStore implements JobStore {
     return rows.map(rowToJob);
   }
 
+  async deleteFinished(p: { before: number; limit: number }): Promise<number> {
+    const r = await this.pool.query(
+      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('succeeded', 'failed', 'timed_out', 'canceled')
+        AND finished_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [p.before, p.limit],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  private leader: pg.Client | null = null;
+
+  async tryLead(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      if (!this.leader) {
+        const c = new pg.Client({ connectionString: this.o.url });
+        c.on('error', () => undefined);
+        c.on('end', () => {
+          if (this.leader === c) this.leader = null;
+        });
+        await c.connect();
+        this.leader = c;
+      }
+      const { rows } = await this.leader.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LEADER_LOCK]);
+      return rows[0]?.ok === true;
+    } catch {
+      await this.leader?.end().catch(() => undefined);
+      this.leader = null;
+      return false;
+    }
+  }
+
   async upsertWorker(p: { worker: WorkerInfo; now: number }): Promise<void> {
     await this.pool.query(
       `INSERT INTO workers (name, info, first_seen, last_seen) VALUES ($1, $2, $3, $3)
@@ -335,6 +370,7 @@ export class PostgresJobStore implements JobStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.leader?.end().catch(() => undefined);
     await this.pool.end();
   }
 }

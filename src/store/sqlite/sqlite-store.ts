@@ -335,6 +335,11 @@ export class SqliteJobStore implements JobStore {
     return (this.stmts.markTimedOut.all({ now: p.now }) as JobRow[]).map(rowToJob);
   }
 
+  async deleteFinished(p: { before: number; limit: number }): Promise<number> {
+    // Logs and attempts go with their job (ON DELETE CASCADE); small batches keep the write lock short.
+    return this.stmts.deleteFinished.run({ before: p.before, limit: p.limit }).changes;
+  }
+
   async upsertWorker(p: { worker: WorkerInfo; now: number }): Promise<void> {
     this.stmts.upsertWorker.run({ name: p.worker.name, info: JSON.stringify(p.worker), now: p.now });
   }
