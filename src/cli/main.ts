@@ -4,6 +4,7 @@ import { DroverError, errorMessage } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { registerImportCommand } from './import-command.js';
 import { registerJobCommands } from './job-commands.js';
+import { registerMigrateCommand } from './migrate-command.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerWaitCommand } from './wait-command.js';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerImportCommand(program);
   registerJobCommands(program);
   registerWaitCommand(program);
+  registerMigrateCommand(program);
   program.exitOverride();
   return program;
 }

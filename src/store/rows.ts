@@ -94,3 +94,17 @@ export function arrayToRow(a: unknown[]): JobRow {
     error: a[25], created_at: a[26], updated_at: a[27], started_at: a[28], finished_at: a[29],
   } as JobRow;
 }
+
+/** A job as a row of the jobs table (JSON columns as text). */
+export function jobToRow(j: Job): JobRow {
+  return {
+    id: j.id, queue: j.queue, kind: j.kind, template: j.template, params: JSON.stringify(j.params),
+    secrets: JSON.stringify(j.secrets), owner: j.owner, tags: JSON.stringify(j.tags), priority: j.priority, state: j.state,
+    run_at: j.runAt, attempt: j.attempt, max_attempts: j.maxAttempts, backoff_ms: j.backoffMs, backoff_max_ms: j.backoffMaxMs,
+    time_limit_ms: j.timeLimitMs, concurrency_key: j.concurrencyKey, concurrency_limit: j.concurrencyLimit,
+    lease_worker: j.lease?.worker ?? null, lease_token: j.lease?.token ?? null, lease_expires_at: j.lease?.expiresAt ?? null,
+    deadline_at: j.startedAt !== null && j.timeLimitMs !== null && j.state === 'running' ? j.startedAt + j.timeLimitMs : null,
+    stop_reason: j.stopReason, progress: toJsonOrNull(j.progress), result: toJsonOrNull(j.result), error: j.error,
+    created_at: j.createdAt, updated_at: j.updatedAt, started_at: j.startedAt, finished_at: j.finishedAt,
+  };
+}

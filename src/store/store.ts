@@ -51,6 +51,13 @@ export interface JobStore {
   listWorkers(): Promise<WorkerRecord[]>;
 
   /**
+   * Copies jobs as they are (state, lease, progress, timestamps) and their past attempts into
+   * this store, for `drover migrate-store`. Jobs already here (same id) are left alone.
+   * Returns how many were added.
+   */
+  importJobs(p: { jobs: Job[]; attempts: Attempt[] }): Promise<number>;
+
+  /**
    * Deletes up to `limit` jobs that finished before `before` (epoch ms), with their logs and
    * attempts. Returns how many went; call again while it returns `limit`.
    */

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
-import { rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
+import { JOB_COLUMNS, jobToRow, rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
 import type {
   ClaimParams,
   CompleteAnswer,
@@ -314,6 +314,20 @@ export class PostgresJobStore implements JobStore {
     );
     for (const w of new Set(rows.map((r) => r.lease_worker))) if (w) await this.pool.query('SELECT pg_notify($1, $2)', [STOP_CHANNEL, w]);
     return rows.map(rowToJob);
+  }
+
+  async importJobs(p: { jobs: Job[]; attempts: Attempt[] }): Promise<number> {
+    return inTransaction(this.pool, async (c) => {
+      let added = 0;
+      for (const j of p.jobs) {
+        const row = jobToRow(j);
+        const values = JOB_COLUMNS.map((k) => row[k]);
+        const r = await c.query(`INSERT INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${JOB_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (id) DO NOTHING`, values);
+        added += r.rowCount ?? 0;
+      }
+      for (const a of p.attempts) await c.query(RECORD_ATTEMPT, [a.jobId, a.attempt, a.worker, a.startedAt, a.endedAt, a.outcome, a.error]);
+      return added;
+    });
   }
 
   async deleteFinished(p: { before: number; limit: number }): Promise<number> {

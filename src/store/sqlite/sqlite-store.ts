@@ -23,7 +23,7 @@ import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { claimJobs } from './claim.js';
 import { nextStateAfter } from '../transitions.js';
-import { rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
+import { jobToRow, rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or `:memory:`. Its directory is created if missing. */
@@ -333,6 +333,17 @@ export class SqliteJobStore implements JobStore {
 
   async markTimedOut(p: { now: number }): Promise<Job[]> {
     return (this.stmts.markTimedOut.all({ now: p.now }) as JobRow[]).map(rowToJob);
+  }
+
+  async importJobs(p: { jobs: Job[]; attempts: Attempt[] }): Promise<number> {
+    return this.db.transaction(() => {
+      let added = 0;
+      for (const j of p.jobs) added += this.stmts.importJob.run(jobToRow(j)).changes;
+      for (const a of p.attempts) {
+        this.stmts.recordAttempt.run({ id: a.jobId, attempt: a.attempt, worker: a.worker, started: a.startedAt, outcome: a.outcome, error: a.error, now: a.endedAt });
+      }
+      return added;
+    })();
   }
 
   async deleteFinished(p: { before: number; limit: number }): Promise<number> {

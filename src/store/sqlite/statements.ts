@@ -59,6 +59,7 @@ export function prepareStatements(db: Database.Database) {
       WHERE state = 'running' AND deadline_at IS NOT NULL AND deadline_at <= @now AND stop_reason IS NULL RETURNING *`),
     upsertWorker: db.prepare(`INSERT INTO workers (name, info, first_seen, last_seen) VALUES (@name, @info, @now, @now)
       ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen = excluded.last_seen`),
+    importJob: db.prepare(`INSERT OR IGNORE INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${JOB_COLUMNS.map((c) => '@' + c).join(', ')})`),
     deleteFinished: db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
       WHERE state IN ('succeeded', 'failed', 'timed_out', 'canceled') AND finished_at < @before LIMIT @limit)`),
     workers: db.prepare('SELECT info, first_seen, last_seen FROM workers ORDER BY name'),
