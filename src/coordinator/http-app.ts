@@ -57,6 +57,11 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return reply.code(415).send({ error: { code: 'unsupported_media_type', message: 'send JSON with Content-Type: application/json' } });
     }
+    if (isDatabaseDown(err)) {
+      // Nothing was changed; the client retries (workers fail over to another coordinator).
+      req.log.warn({ err: err.message }, 'database unavailable');
+      return reply.code(503).header('retry-after', '1').send({ error: { code: 'unavailable', message: 'the database is unavailable; retry shortly' } });
+    }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       const message = err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'body: empty JSON body' : err instanceof SyntaxError ? `body: not valid JSON (${err.message})` : err.message;
       return reply.code(err.statusCode).send({ error: { code: 'bad_request', message } });
@@ -95,4 +100,14 @@ export function clientGone(reply: FastifyReply): AbortSignal {
 export function waitMsOf(v: unknown, max: number): number {
   const n = typeof v === 'string' ? Number(v) : typeof v === 'number' ? v : 0;
   return Number.isFinite(n) ? Math.max(0, Math.min(max, n)) : 0;
+}
+
+/** Connection failures to the database (refused, reset, terminated, PostgreSQL class 08 and 57P0x). */
+function isDatabaseDown(err: Error & { code?: string }): boolean {
+  const code = err.code ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03'].includes(code) ||
+    code.startsWith('08') ||
+    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(err.message)
+  );
 }

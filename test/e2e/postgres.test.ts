@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/client/api-client.js';
 import type { Job } from '../../src/core/job.js';
-import { startServer, writeConfig } from '../support/drover.js';
-import { freshDatabase } from '../support/pg.js';
+import { runDrover, startServer, writeConfig } from '../support/drover.js';
+import { freshDatabase, pgAdmin } from '../support/pg.js';
 import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
 
 let db: { url: string; drop: () => Promise<void> };
@@ -60,6 +60,33 @@ describe('several coordinators on one PostgreSQL database', () => {
     const t0 = Date.now();
     await waitFor(async () => (await client(b.url).get<{ job: Job }>(`/api/v1/jobs/${jobs[0]!.id}`)).job.state === 'queued', 15_000, 'B to reap the lease');
     expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+
+  it('fails clearly at start when the database cannot be reached, without showing the password', async () => {
+    const dir = tempDir();
+    const r = await runDrover(['server', '--port', '0', '--db', 'postgres://drover:hunter2@127.0.0.1:1/drover'], { cwd: dir });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/cannot open the PostgreSQL database at postgres:\/\/drover:\*\*\*@127\.0\.0\.1:1\/drover/);
+    expect(r.stderr).not.toContain('hunter2');
+  });
+
+  it('answers 503 while its database is gone, and serves again when it is back', async () => {
+    const dir = tempDir();
+    const own = await freshDatabase('drover_down');
+    onCleanup(() => own.drop());
+    writeConfig(dir, 'server:\n  pg_listen: false\n');
+    const a = await startServer(dir, ['--db', own.url]);
+    const api = client(a.url);
+    await api.post('/api/v1/jobs', { kind: 'noop' });
+    // Cut every connection of the coordinator to its database, as a server restart would.
+    const name = new URL(own.url).pathname.slice(1);
+    await pgAdmin((c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]));
+    const res = await fetch(`${a.url}/api/v1/jobs`);
+    expect([200, 503]).toContain(res.status);
+    if (res.status === 503) expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/database is unavailable/);
+    // The pool reconnects: requests succeed again and nothing was lost.
+    await waitFor(async () => (await fetch(`${a.url}/api/v1/jobs`)).status === 200, 10_000, 'the coordinator to serve again');
+    expect((await api.get<{ jobs: Job[] }>('/api/v1/jobs')).jobs).toHaveLength(1);
   });
 });
 
