@@ -1,11 +1,14 @@
 import { benchBullmq } from './bullmq-bench.js';
+import { benchGraphile } from './graphile-bench.js';
+import { withFreshDatabase } from './pg-db.js';
 import { benchDrover, type QueueFigures } from './queue-bench.js';
 import { fmt } from './stats.js';
 
 /**
  * `npm run bench`: Drover and BullMQ side by side in one run, on this machine.
  * Options: --jobs N (default 100000), --samples N (latency samples, default 500),
- * --bullmq-concurrency N (default 16), --only drover|bullmq.
+ * --bullmq-concurrency N (default 16), --only drover|bullmq, --suite sqlite|pg|all (default all:
+ * SQLite next to BullMQ, then PostgreSQL with 1 and 3 coordinators next to Graphile Worker).
  */
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, dflt: string) => {
@@ -16,9 +19,11 @@ async function main(argv: string[]): Promise<void> {
   const samples = Number(opt('samples', '500'));
   const only = opt('only', '');
   const concurrency = Number(opt('bullmq-concurrency', '16'));
+  const suite = opt('suite', 'all');
   process.stdout.write(`queue benchmark: ${fmt(jobs)} no-op jobs, ${samples} latency samples, ${process.version}, ${(await import('node:os')).availableParallelism()} cores\n`);
   let drover: QueueFigures | null = null;
   let bull: QueueFigures | null = null;
+  if (suite !== 'pg') {
   if (only !== 'bullmq') {
     drover = await benchDrover(jobs, samples);
     print('drover (SQLite, HTTP, 1 worker process)', drover);
@@ -35,7 +40,20 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`ratio drover/bullmq throughput: ${fmt(drover.jobsPerSec / bull.jobsPerSec, 2)}x (target ≥ 2.00x)\n`);
   }
   if (drover) process.stdout.write(`drover p50 enqueue→start ${fmt(drover.p50Ms, 2)} ms (target ≤ 3 ms)\n`);
+  }
+  if (suite !== 'sqlite') await pgSuite(jobs, samples);
   process.exit(0);
+}
+
+/** PostgreSQL: Drover with 1 and 3 coordinators and Graphile Worker (concurrency 24), each on a fresh database. */
+async function pgSuite(jobs: number, samples: number): Promise<void> {
+  const one = await withFreshDatabase((url) => benchDrover(jobs, samples, { db: url }));
+  print('drover (PostgreSQL, 1 coordinator)', one);
+  const three = await withFreshDatabase((url) => benchDrover(jobs, samples, { db: url, coordinators: 3 }));
+  print('drover (PostgreSQL, 3 coordinators)', three);
+  const graphile = await withFreshDatabase((url) => benchGraphile(url, jobs, samples, 24));
+  print('graphile-worker 0.16 (concurrency 24)', graphile);
+  process.stdout.write(`ratio drover/graphile throughput: 1 coordinator ${fmt(one.jobsPerSec / graphile.jobsPerSec, 2)}x, 3 coordinators ${fmt(three.jobsPerSec / graphile.jobsPerSec, 2)}x (target ≥ 5.00x)\n`);
 }
 
 function print(name: string, f: QueueFigures): void {

@@ -22,17 +22,23 @@ const BATCH = 5_000;
  * this process enqueues in batches of 5,000 over HTTP and polls until every job succeeded.
  * Then the enqueue→start latency with an idle, long-polling in-process agent.
  */
-export async function benchDrover(jobs: number, samples: number): Promise<QueueFigures> {
+export async function benchDrover(jobs: number, samples: number, o: { db?: string; coordinators?: number } = {}): Promise<QueueFigures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-bench-'));
-  const server = await startDrover(['server', '--port', '0', '--data', path.join(dir, 'data')], dir, /coordinator on (http:\/\/\S+)/);
-  const url = server.match[1] as string;
+  const store = o.db ? ['--db', o.db] : ['--data', path.join(dir, 'data')];
+  const servers = await Promise.all(Array.from({ length: o.coordinators ?? 1 }, () => startDrover(['server', '--port', '0', ...store], dir, /coordinator on (http:\/\/\S+)/)));
+  const urls = servers.map((s) => s.match[1] as string);
+  const url = urls[0] as string;
   const api = new ApiClient({ servers: url });
+  const apis = urls.map((u) => new ApiClient({ servers: u }));
   try {
-    const worker = await startDrover(['worker', '--server', url, '--concurrency', '2000', '--name', 'bench'], dir, /pulling from/);
+    // One worker process per coordinator, 2000 slots in all.
+    const workers = await Promise.all(
+      urls.map((u, i) => startDrover(['worker', '--server', u, '--concurrency', String(Math.ceil(2000 / urls.length)), '--name', `bench${i}`], dir, /pulling from/)),
+    );
     const t0 = performance.now();
-    for (let i = 0; i < jobs; i += BATCH) {
+    for (let i = 0, k = 0; i < jobs; i += BATCH, k++) {
       const n = Math.min(BATCH, jobs - i);
-      await api.post('/api/v1/jobs?return=ids', { jobs: Array.from({ length: n }, () => ({ kind: 'noop' })) });
+      await (apis[k % apis.length] as ApiClient).post('/api/v1/jobs?return=ids', { jobs: Array.from({ length: n }, () => ({ kind: 'noop' })) });
     }
     // Poll cheaply (one state at a time is one step down an index) until nothing is left to
     // run, then check that every job succeeded.
@@ -49,12 +55,13 @@ export async function benchDrover(jobs: number, samples: number): Promise<QueueF
     const seconds = (performance.now() - t0) / 1000;
     const { counts } = await api.get<{ counts: Record<string, number> }>('/api/v1/jobs/counts');
     if (counts.succeeded !== jobs) throw new Error(`bench: expected ${jobs} succeeded jobs, got ${JSON.stringify(counts)}`);
-    await worker.stop();
+    await Promise.all(workers.map((w) => w.stop()));
     const lat = await latency(url, api, samples);
     return { jobsPerSec: jobs / seconds, ...lat };
   } finally {
     await api.close();
-    await server.stop();
+    await Promise.all(apis.map((a) => a.close()));
+    await Promise.all(servers.map((s) => s.stop()));
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

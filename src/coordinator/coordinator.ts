@@ -125,6 +125,8 @@ export class Coordinator {
     const signal = this.untilClosed(p.signal);
     for (;;) {
       if (signal.aborted) return [];
+      // Work that arrives while the claim runs (the store may be remote) must not be missed.
+      const seen = this.workAvailable.generation;
       const jobs = await this.store.claim({
         worker: p.worker.name,
         kinds: p.worker.kinds,
@@ -140,7 +142,7 @@ export class Coordinator {
       }
       const left = deadline - this.opts.clock.now();
       if (left <= 0) return [];
-      await this.workAvailable.wait(Math.min(left, this.pollSliceMs()), signal);
+      await this.workAvailable.wait(Math.min(left, this.pollSliceMs()), signal, seen);
     }
   }
 

@@ -4,9 +4,15 @@
  */
 export class Wakeup {
   private waiters = new Set<() => void>();
+  /** Counts notifications, so a caller can tell whether one came while it was busy. */
+  generation = 0;
 
-  /** Resolves true when notified, false on timeout or abort. */
-  wait(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  /**
+   * Resolves true when notified, false on timeout or abort. With `since` (a `generation` read
+   * before the caller looked for work), a notification that came meanwhile returns at once.
+   */
+  wait(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<boolean> {
+    if (since !== undefined && since !== this.generation) return Promise.resolve(true);
     if (signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (notified: boolean) => {
@@ -24,6 +30,7 @@ export class Wakeup {
   }
 
   notify(): void {
+    this.generation++;
     if (this.waiters.size === 0) return;
     const ws = [...this.waiters];
     this.waiters.clear();
