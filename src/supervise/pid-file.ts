@@ -26,8 +26,16 @@ export function writePidFile(file: string, pid: number): void {
   fs.writeFileSync(file, `${pid} ${processStartTime(pid) ?? '?'} ${process.pid} ${processStartTime(process.pid) ?? '?'}\n`);
 }
 
+/** The same process, still running: a zombie (killed, not yet reaped) counts as gone. */
 function sameProcess(pid: number, start: string | undefined): boolean {
-  return Number.isInteger(pid) && pid > 1 && start !== undefined && processStartTime(pid) === start;
+  if (!Number.isInteger(pid) || pid <= 1 || start === undefined) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] !== 'Z' && fields[0] !== 'X' && fields[19] === start;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -46,13 +46,15 @@ describe('job lifecycle across real processes', () => {
     const ledger = path.join(dir, 'ledger.txt');
     writeConfig(dir, CONFIG);
     const srv = await startServer(dir);
-    const env = { LEDGER: ledger, SLEEP_MS: '3000' };
+    // Long enough that only a kill, not its own end, can stop w1's job before the checks below.
+    const env = { LEDGER: ledger, SLEEP_MS: '20000' };
     const w1 = spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w1'], { cwd: dir, env });
     const id = await add(srv.url, dir, ['--template', 'slow', '--param', 'server=nvr1']);
     const startLine = await waitFor(() => (fs.existsSync(ledger) ? fs.readFileSync(ledger, 'utf8').split('\n').find((l) => l.startsWith(`start ${id}`)) : undefined), 15_000, 'first start');
     const childPid = Number(startLine.split(' ')[3]);
     w1.proc.kill('SIGKILL');
     const killedAt = Date.now();
+    await w1.exited;
     spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w2'], { cwd: dir, env: { LEDGER: ledger, SLEEP_MS: '100' } });
     const final = await waitFor(async () => {
       const j = await show(srv.url, id);
