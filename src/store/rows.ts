@@ -1,4 +1,4 @@
-import type { Job, JobState, StopReason } from '../core/job.js';
+import type { Attempt, Job, JobState, StopReason } from '../core/job.js';
 
 /** A row of the `jobs` table as better-sqlite3 returns it. */
 export interface JobRow {
@@ -107,4 +107,36 @@ export function jobToRow(j: Job): JobRow {
     stop_reason: j.stopReason, progress: toJsonOrNull(j.progress), result: toJsonOrNull(j.result), error: j.error,
     created_at: j.createdAt, updated_at: j.updatedAt, started_at: j.startedAt, finished_at: j.finishedAt,
   };
+}
+
+/** A row of job_attempts. */
+export interface AttemptRow {
+  job_id: string;
+  attempt: number;
+  worker: string;
+  started_at: number;
+  ended_at: number | null;
+  outcome: Attempt['outcome'];
+  error: string | null;
+}
+
+/**
+ * A job's attempts: the stored past ones, then its latest attempt, which lives in the job row
+ * unless it was already copied (failed with a retry, lost, released).
+ */
+export function attemptsOf(rows: AttemptRow[], job: JobRow | undefined): Attempt[] {
+  const out: Attempt[] = rows.map((r) => ({ jobId: r.job_id, attempt: r.attempt, worker: r.worker, startedAt: r.started_at, endedAt: r.ended_at, outcome: r.outcome, error: r.error }));
+  if (job && job.attempt > 0 && job.started_at !== null && job.lease_worker !== null && !out.some((a) => a.attempt === job.attempt)) {
+    const final = job.state !== 'running' && job.state !== 'waiting' && job.state !== 'queued';
+    out.push({
+      jobId: job.id,
+      attempt: job.attempt,
+      worker: job.lease_worker,
+      startedAt: job.started_at,
+      endedAt: final ? job.finished_at : null,
+      outcome: final ? (job.state as Attempt['outcome']) : null,
+      error: final ? job.error : null,
+    });
+  }
+  return out;
 }

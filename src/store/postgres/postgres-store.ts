@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
-import { JOB_COLUMNS, jobToRow, rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
+import { attemptsOf, JOB_COLUMNS, jobToRow, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 import type {
   ClaimParams,
   CompleteAnswer,
@@ -24,7 +24,10 @@ import { nextStateAfter } from '../transitions.js';
 import { claimJobs } from './claim.js';
 import { listen, STOP_CHANNEL, WORK_CHANNEL } from './listener.js';
 import { migratePostgres } from './migrations.js';
-import { createPool, inTransaction, type PgOptions } from './pg-client.js';
+import { createPool, inTransaction, redactUrl, type PgOptions } from './pg-client.js';
+import { whereOf } from './where.js';
+
+export { redactUrl };
 
 /** The advisory lock held by the coordinator that runs maintenance. */
 const LEADER_LOCK = 7_070_002;
@@ -256,26 +259,8 @@ export class PostgresJobStore implements JobStore {
   }
 
   async attempts(p: { jobId: string }): Promise<Attempt[]> {
-    const { rows } = await this.pool.query<{ job_id: string; attempt: number; worker: string; started_at: number; ended_at: number | null; outcome: Attempt['outcome']; error: string | null }>(
-      'SELECT * FROM job_attempts WHERE job_id = $1 ORDER BY attempt',
-      [p.jobId],
-    );
-    const out: Attempt[] = rows.map((r) => ({ jobId: r.job_id, attempt: r.attempt, worker: r.worker, startedAt: r.started_at, endedAt: r.ended_at, outcome: r.outcome, error: r.error }));
-    // The latest attempt lives in the job row unless it was already copied (failed with a retry, lost).
-    const job = (await this.pool.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [p.jobId])).rows[0];
-    if (job && job.attempt > 0 && job.started_at !== null && job.lease_worker !== null && !out.some((a) => a.attempt === job.attempt)) {
-      const final = job.state !== 'running' && job.state !== 'waiting' && job.state !== 'queued';
-      out.push({
-        jobId: job.id,
-        attempt: job.attempt,
-        worker: job.lease_worker,
-        startedAt: job.started_at,
-        endedAt: final ? job.finished_at : null,
-        outcome: final ? (job.state as Attempt['outcome']) : null,
-        error: final ? job.error : null,
-      });
-    }
-    return out;
+    const { rows } = await this.pool.query<AttemptRow>('SELECT * FROM job_attempts WHERE job_id = $1 ORDER BY attempt', [p.jobId]);
+    return attemptsOf(rows, (await this.pool.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [p.jobId])).rows[0]);
   }
 
   async promoteDue(p: { now: number }): Promise<number> {
@@ -399,36 +384,4 @@ async function recordAttempt(c: pg.PoolClient, job: Job, outcome: string, error:
   let worker = job.lease?.worker;
   if (!worker) worker = (await c.query<{ w: string | null }>('SELECT lease_worker AS w FROM jobs WHERE id = $1', [job.id])).rows[0]?.w ?? '?';
   await c.query(RECORD_ATTEMPT, [job.id, job.attempt, worker, job.startedAt ?? now, now, outcome, error]);
-}
-
-/** A WHERE clause built with numbered parameters: `$?` in `add` becomes the next `$n`. */
-function whereOf(f: CountFilter) {
-  const parts: string[] = [];
-  const args: unknown[] = [];
-  const w = {
-    args,
-    add(cond: string, value: unknown) {
-      args.push(value);
-      parts.push(cond.replace('$?', `$${args.length}`));
-    },
-    sql: () => (parts.length ? `WHERE ${parts.join(' AND ')}` : ''),
-  };
-  if (f.queue !== undefined) w.add('queue = $?', f.queue);
-  if (f.owner !== undefined) w.add('owner = $?', f.owner);
-  if (f.template !== undefined) w.add('template = $?', f.template);
-  if (f.kind !== undefined) w.add('kind = $?', f.kind);
-  if (f.tag !== undefined) w.add('tags::jsonb ? $?', f.tag);
-  if (f.finishedSince !== undefined) w.add('finished_at >= $?', f.finishedSince);
-  return w;
-}
-
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the given URL';
-  }
 }

@@ -23,7 +23,7 @@ import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { claimJobs } from './claim.js';
 import { nextStateAfter } from '../transitions.js';
-import { jobToRow, rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
+import { attemptsOf, jobToRow, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or `:memory:`. Its directory is created if missing. */
@@ -263,39 +263,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async attempts(p: { jobId: string }): Promise<Attempt[]> {
-    const rows = this.stmts.attempts.all(p.jobId) as Array<{
-      job_id: string;
-      attempt: number;
-      worker: string;
-      started_at: number;
-      ended_at: number | null;
-      outcome: Attempt['outcome'];
-      error: string | null;
-    }>;
-    const out: Attempt[] = rows.map((r) => ({
-      jobId: r.job_id,
-      attempt: r.attempt,
-      worker: r.worker,
-      startedAt: r.started_at,
-      endedAt: r.ended_at,
-      outcome: r.outcome,
-      error: r.error,
-    }));
-    // The latest attempt lives in the job row unless it was already copied (failed with a retry, lost).
-    const job = this.stmts.get.get(p.jobId) as JobRow | undefined;
-    if (job && job.attempt > 0 && job.started_at !== null && job.lease_worker !== null && !out.some((a) => a.attempt === job.attempt)) {
-      const final = job.state !== 'running' && job.state !== 'waiting' && job.state !== 'queued';
-      out.push({
-        jobId: job.id,
-        attempt: job.attempt,
-        worker: job.lease_worker,
-        startedAt: job.started_at,
-        endedAt: final ? job.finished_at : null,
-        outcome: final ? (job.state as Attempt['outcome']) : null,
-        error: final ? job.error : null,
-      });
-    }
-    return out;
+    return attemptsOf(this.stmts.attempts.all(p.jobId) as AttemptRow[], this.stmts.get.get(p.jobId) as JobRow | undefined);
   }
 
   async promoteDue(p: { now: number }): Promise<number> {

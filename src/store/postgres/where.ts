@@ -1,0 +1,22 @@
+import type { CountFilter } from '../store.js';
+
+/** A WHERE clause built with numbered parameters: `$?` in `add` becomes the next `$n`. */
+export function whereOf(f: CountFilter) {
+  const parts: string[] = [];
+  const args: unknown[] = [];
+  const w = {
+    args,
+    add(cond: string, value: unknown) {
+      args.push(value);
+      parts.push(cond.replace('$?', `$${args.length}`));
+    },
+    sql: () => (parts.length ? `WHERE ${parts.join(' AND ')}` : ''),
+  };
+  if (f.queue !== undefined) w.add('queue = $?', f.queue);
+  if (f.owner !== undefined) w.add('owner = $?', f.owner);
+  if (f.template !== undefined) w.add('template = $?', f.template);
+  if (f.kind !== undefined) w.add('kind = $?', f.kind);
+  if (f.tag !== undefined) w.add('tags::jsonb ? $?', f.tag);
+  if (f.finishedSince !== undefined) w.add('finished_at >= $?', f.finishedSince);
+  return w;
+}
