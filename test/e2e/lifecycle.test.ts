@@ -147,6 +147,9 @@ describe('job lifecycle across real processes', () => {
     // Another worker takes it although max attempts was 1: a released attempt does not count.
     spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w2'], { cwd: dir });
     await waitFor(async () => (await show(srv.url, id)).job.state === 'running', 15_000, 'running on w2');
+    // Leave nothing running behind the test.
+    await runDrover(['cancel', id, '--server', srv.url], { cwd: dir });
+    await waitFor(async () => (await show(srv.url, id)).job.state === 'canceled', 15_000, 'canceled on w2');
   });
 
   it('keeps running a job while the coordinator is down and reports it when the coordinator is back', async () => {
