@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { QueueFigures } from './queue-bench.js';
-import { quantile } from './stats.js';
+import { StartProbe, startLatency } from './stats.js';
 
 /**
  * BullMQ side, on the local Redis (REDIS_URL, default redis://127.0.0.1:6379): addBulk in
@@ -16,11 +16,11 @@ export async function benchBullmq(jobs: number, samples: number, concurrency: nu
   let done = 0;
   let resolveAll: () => void = () => {};
   const all = new Promise<void>((r) => (resolveAll = r));
-  let onStart: ((id: string) => void) | null = null;
+  const probe = new StartProbe();
   const worker = new Worker(
     name,
     async (job) => {
-      onStart?.(job.id as string);
+      probe.started();
     },
     { connection, concurrency },
   );
@@ -36,20 +36,8 @@ export async function benchBullmq(jobs: number, samples: number, concurrency: nu
     }
     await all;
     const seconds = (performance.now() - t0) / 1000;
-    const lat: number[] = [];
-    for (let i = 0; i < samples + 20; i++) {
-      await new Promise((r) => setTimeout(r, 5));
-      let startedAt = 0;
-      const started = new Promise<void>((r) => (onStart = () => {
-        startedAt = performance.now();
-        r();
-      }));
-      const t = performance.now();
-      await queue.add('noop', {});
-      await started;
-      if (i >= 20) lat.push(startedAt - t);
-    }
-    return { jobsPerSec: jobs / seconds, p50Ms: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99) };
+    const lat = await startLatency(samples, () => queue.add('noop', {}), probe);
+    return { jobsPerSec: jobs / seconds, ...lat };
   } finally {
     await worker.close();
     await queue.obliterate({ force: true });

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { QueueFigures } from './queue-bench.js';
-import { quantile } from './stats.js';
+import { StartProbe, startLatency } from './stats.js';
 
 /**
  * Graphile Worker 0.16 on the given PostgreSQL database (its own schema): jobs added in batches
@@ -14,7 +14,7 @@ export async function benchGraphile(url: string, jobs: number, samples: number, 
   let done = 0;
   let resolveAll: () => void = () => {};
   const all = new Promise<void>((r) => (resolveAll = r));
-  let onStart: (() => void) | null = null;
+  const probe = new StartProbe();
   const runner = await run({
     connectionString: url,
     concurrency,
@@ -23,7 +23,7 @@ export async function benchGraphile(url: string, jobs: number, samples: number, 
     logger,
     taskList: {
       noop: async () => {
-        onStart?.();
+        probe.started();
       },
     },
   });
@@ -45,20 +45,8 @@ export async function benchGraphile(url: string, jobs: number, samples: number, 
     }
     await all;
     const seconds = (performance.now() - t0) / 1000;
-    const lat: number[] = [];
-    for (let i = 0; i < samples + 20; i++) {
-      await new Promise((r) => setTimeout(r, 5));
-      let startedAt = 0;
-      const started = new Promise<void>((r) => (onStart = () => {
-        startedAt = performance.now();
-        r();
-      }));
-      const t = performance.now();
-      await utils.addJob('noop', {});
-      await started;
-      if (i >= 20) lat.push(startedAt - t);
-    }
-    return { jobsPerSec: jobs / seconds, p50Ms: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99) };
+    const lat = await startLatency(samples, () => utils.addJob('noop', {}), probe);
+    return { jobsPerSec: jobs / seconds, ...lat };
   } finally {
     await runner.stop();
     await utils.release();
