@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Template } from '../config/config.js';
 import { ApiClient, ApiError } from '../client/api-client.js';
 import { errorMessage } from '../core/errors.js';
-import { redactText, secretValuesOf, type Job, type Progress } from '../core/job.js';
+import { redactText, secretValuesOf, type LeasedJob, type Progress } from '../core/job.js';
 import { VERSION } from '../core/version.js';
 import { summarizeTemplate } from '../coordinator/templates.js';
 import { killRecordedGroups } from '../supervise/pid-file.js';
@@ -17,6 +17,8 @@ import { reconnectDelay, sleep } from './retry.js';
 
 /** Workers with at least this many slots run two lease loops. */
 const LEASE_LOOPS_FROM = 64;
+/** How long a stopping worker tries to deliver outcomes still unreported, ms. */
+const REPORT_DRAIN_MS = 10_000;
 
 export interface AgentOptions {
   name: string;
@@ -42,11 +44,15 @@ export interface AgentOptions {
 }
 
 interface Running {
-  job: Job;
+  job: LeasedJob;
   token: string;
   abort: AbortController;
   progress: Progress | null;
   secrets: string[];
+  /** Settles when the runner has returned (the outcome may still be on its way to the coordinator). */
+  ran: Promise<void>;
+  markRan: () => void;
+  /** Settles when the outcome has been reported, or dropped. */
   done: Promise<void>;
 }
 
@@ -110,15 +116,18 @@ export class Agent {
     this.log.info({ running: this.running.size, graceMs: this.o.shutdownGraceMs }, 'shutting down: no new jobs');
     this.stopLeasing.abort();
     this.wakeLeasers();
-    const all = Promise.all([...this.running.values()].map((r) => r.done));
+    // Waits on the runs, not on their reports: with the coordinator unreachable a report may
+    // never arrive, and the drain below bounds that wait.
+    const all = Promise.all([...this.running.values()].map((r) => r.ran));
     const inTime = await Promise.race([all.then(() => true), sleep(this.o.shutdownGraceMs).then(() => false)]);
     if (!inTime) {
       this.log.warn({ running: this.running.size }, 'grace period over: stopping jobs and giving them back');
       for (const r of this.running.values()) r.abort.abort('shutdown' satisfies AbortReason);
       await all;
     }
-    await this.logs.flush();
-    await this.reporter.drain(10_000);
+    const reported = Promise.all([...this.running.values()].map((r) => r.done));
+    const delivered = await Promise.race([reported.then(() => true), sleep(REPORT_DRAIN_MS).then(() => false)]);
+    if (!delivered) this.log.error({ undelivered: this.reporter.backlog }, 'coordinator unreachable: outcomes not delivered before exit; their leases will expire and the jobs run again');
     return this.finished();
   }
 
@@ -155,7 +164,7 @@ export class Agent {
         this.wakeLeasers();
       };
       try {
-        const res = await this.api.post<{ jobs: Job[]; heartbeatIntervalMs: number }>(
+        const res = await this.api.post<{ jobs: LeasedJob[]; heartbeatIntervalMs: number }>(
           '/api/v1/lease',
           { worker: this.info(), queues: this.o.queues, limit, wait: this.o.longPollMs ?? 30_000 },
           { timeoutMs: (this.o.longPollMs ?? 30_000) + 15_000, signal },
@@ -182,14 +191,17 @@ export class Agent {
     }
   }
 
-  private startJob(job: Job): void {
+  private startJob(job: LeasedJob): void {
     const token = job.lease?.token;
     if (!token) return;
     const abort = new AbortController();
-    const entry: Running = { job, token, abort, progress: null, secrets: secretValuesOf(job.params, job.secrets), done: Promise.resolve() };
+    let markRan = () => {};
+    const ran = new Promise<void>((resolve) => (markRan = resolve));
+    const entry: Running = { job, token, abort, progress: null, secrets: secretValuesOf(job.params, job.secrets), ran, markRan, done: Promise.resolve() };
     this.running.set(job.id, entry);
     this.started++;
     entry.done = this.runJob(entry).finally(() => {
+      markRan();
       this.running.delete(job.id);
       this.wakeLeasers();
     });
@@ -226,6 +238,7 @@ export class Agent {
       result = { outcome: 'failed', error: redactText(`runner crashed: ${errorMessage(err)}`, r.secrets), retryable: true };
     } finally {
       clearTimeout(timer);
+      r.markRan();
     }
     const reason = r.abort.signal.aborted ? (r.abort.signal.reason as AbortReason) : null;
     if (reason === 'lost') {

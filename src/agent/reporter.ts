@@ -33,15 +33,6 @@ export class OutcomeReporter {
     return this.pending.length;
   }
 
-  /** Waits up to `ms` for every queued outcome to be delivered. */
-  async drain(ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while ((this.flushing || this.pending.length > 0) && Date.now() < deadline) {
-      await Promise.race([this.flushing, sleep(Math.max(1, deadline - Date.now()))]);
-    }
-    return this.pending.length === 0;
-  }
-
   stop(): void {
     this.stopped.abort();
     for (const p of this.pending.splice(0)) p.done(null);

@@ -9,9 +9,17 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
+/** Children still running: a bench that dies half-way must not leave workers behind. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 /** Starts `drover ARGS` and resolves once `ready` matches its stderr. */
 export function startDrover(args: string[], cwd: string, ready: RegExp): Promise<Proc & { match: RegExpExecArray }> {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, DROVER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let err = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`drover ${args[0]} did not start: ${err}`)), 20_000);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ConflictError, ValidationError } from '../core/errors.js';
-import type { Outcome } from '../core/job.js';
+import { toLeasedJob, type Outcome } from '../core/job.js';
 import type { CompleteItem, HeartbeatItem, LogChunk, WorkerInfo } from '../store/store.js';
 import { clientGone, waitMsOf, type HttpOptions } from './http-app.js';
 
@@ -18,7 +18,7 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
     if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0 || limit > 10_000) throw new ValidationError('limit: an integer from 0 to 10000', 'limit');
     const queues = stringArray(b.queues ?? [], 'queues');
     const jobs = await c.lease({ worker: info, queues, limit, waitMs: waitMsOf(b.wait, o.maxLongPollMs), signal: clientGone(reply) });
-    return { jobs, leaseTtlMs: c.opts.leaseTtlMs, heartbeatIntervalMs: c.opts.heartbeatIntervalMs };
+    return { jobs: jobs.map(toLeasedJob), leaseTtlMs: c.opts.leaseTtlMs, heartbeatIntervalMs: c.opts.heartbeatIntervalMs };
   });
 
   app.post('/api/v1/heartbeat', worker, async (req) => {

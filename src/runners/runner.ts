@@ -1,5 +1,5 @@
 import type { Template } from '../config/config.js';
-import type { Job, Outcome, Progress } from '../core/job.js';
+import type { LeasedJob, Outcome, Progress } from '../core/job.js';
 
 /** Why a runner's signal was aborted. */
 export type AbortReason = 'canceled' | 'timed_out' | 'shutdown' | 'lost';
@@ -7,7 +7,7 @@ export type AbortReason = 'canceled' | 'timed_out' | 'shutdown' | 'lost';
 /** Everything a runner gets for one attempt of one job. */
 export interface RunContext {
   /** The job with its real (unredacted) params. */
-  job: Job;
+  job: LeasedJob;
   /** The template of the job, or null for kinds without one. */
   template: Template | null;
   /**

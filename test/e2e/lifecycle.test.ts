@@ -170,6 +170,26 @@ describe('job lifecycle across real processes', () => {
     expect(fs.readFileSync(ledger, 'utf8').split('\n').filter((l) => l.startsWith(`start ${id}`))).toHaveLength(1);
   });
 
+  it('exits on SIGTERM while its coordinator is down, after trying to deliver its outcomes for 10 s', async () => {
+    const dir = tempDir();
+    const ledger = path.join(dir, 'ledger.txt');
+    writeConfig(dir, CONFIG.replace('lease_ttl: 2s', 'lease_ttl: 20s'));
+    const srv = await startServer(dir);
+    const w = spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w1'], { cwd: dir, env: { LEDGER: ledger, SLEEP_MS: '300' } });
+    const id = await add(srv.url, dir, ['--template', 'slow', '--param', 'server=nvr1']);
+    await waitFor(() => fs.existsSync(ledger) && fs.readFileSync(ledger, 'utf8').includes(`start ${id}`), 15_000, 'start');
+    srv.proc.kill('SIGKILL');
+    await srv.exited;
+    await waitFor(() => fs.readFileSync(ledger, 'utf8').includes(`done ${id}`), 15_000, 'the job to finish meanwhile');
+    const t0 = Date.now();
+    w.proc.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(9_000);
+    expect(took).toBeLessThan(25_000);
+    expect(w.output()).toMatch(/outcomes not delivered before exit/);
+  });
+
   it('fails clearly at start when the data directory cannot be used', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'not-a-dir'), '');

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type Template } from '../../src/config/config.js';
-import type { Job, Progress } from '../../src/core/job.js';
+import type { LeasedJob, Progress } from '../../src/core/job.js';
 import { formatCommandLine } from '../../src/runners/exec/command-line.js';
 import { ExecRunner } from '../../src/runners/exec/exec-runner.js';
 import { resolveOutdir, sanitizeSegment } from '../../src/runners/exec/outdir.js';
@@ -45,17 +45,15 @@ templates:
 `);
 const tpl = (name: string): Template => templates.get(name)!;
 
-function job(params: Job['params'], over: Partial<Job> = {}): Job {
+function job(params: LeasedJob['params'], over: Partial<LeasedJob> = {}): LeasedJob {
   const now = Date.now();
   return {
     id: 'job1', queue: 'default', kind: 'exec', template: 'probe', params, secrets: ['password'], owner: null, tags: [], priority: 0,
-    state: 'running', runAt: now, attempt: 1, maxAttempts: 3, backoffMs: 5000, backoffMaxMs: 600000, timeLimitMs: null,
-    concurrencyKey: null, concurrencyLimit: null, lease: null, stopReason: null, progress: null, result: null, error: null,
-    createdAt: now, updatedAt: now, startedAt: now, finishedAt: null, ...over,
+    attempt: 1, maxAttempts: 3, timeLimitMs: null, createdAt: now, lease: { worker: 'w', token: 't', expiresAt: now + 30_000 }, ...over,
   };
 }
 
-function context(j: Job, template: Template | null, signal = new AbortController().signal) {
+function context(j: LeasedJob, template: Template | null, signal = new AbortController().signal) {
   const root = tempDir();
   const logs: Array<{ stream: string; text: string }> = [];
   const progress: Array<Progress & { at: number }> = [];

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Template } from '../../config/config.js';
 import { fillPlaceholders } from '../../config/placeholders.js';
 import { errorMessage, ValidationError } from '../../core/errors.js';
-import { redactText, secretValuesOf, type Job, type ParamValue } from '../../core/job.js';
+import { redactText, secretValuesOf, type LeasedJob, type ParamValue } from '../../core/job.js';
 import { writePidFile } from '../../supervise/pid-file.js';
 import { spawnSupervised, SpawnError, type Supervised } from '../../supervise/spawn.js';
 import { throttleLatest } from '../../supervise/throttle.js';
@@ -36,7 +36,7 @@ export interface ExecPlan {
  * builtins `id`, `attempt`, `template`, `queue` and `owner` (empty string without one). `outdir`
  * is added by `planExec`.
  */
-export function placeholderValues(job: Job, template: Template): Record<string, ParamValue | undefined> {
+export function placeholderValues(job: LeasedJob, template: Template): Record<string, ParamValue | undefined> {
   const values: Record<string, ParamValue | undefined> = {};
   for (const [name, spec] of Object.entries(template.params)) if (spec.default !== undefined) values[name] = spec.default;
   Object.assign(values, job.params);
@@ -45,7 +45,7 @@ export function placeholderValues(job: Job, template: Template): Record<string, 
 }
 
 /** Builds the argv, env, outdir and cwd. Throws a ValidationError naming a missing param. */
-export function planExec(job: Job, template: Template, outputRoot: string): ExecPlan {
+export function planExec(job: LeasedJob, template: Template, outputRoot: string): ExecPlan {
   const values = placeholderValues(job, template);
   const what = `template ${template.name}`;
   const outdir = resolveOutdir(outputRoot, template.outdir, values);

@@ -28,19 +28,31 @@ export function createPool(o: PgOptions): pg.Pool {
   });
 }
 
-/** Runs `fn` in a transaction on one pooled connection; rolls back on any error. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    const out = await fn(c);
-    await c.query('COMMIT');
-    return out;
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
+/** SQLSTATEs after which the whole transaction may simply run again: deadlock, serialization. */
+const RETRYABLE = new Set(['40P01', '40001']);
+/** Tries of a transaction that keeps hitting deadlocks. */
+const TRIES = 3;
+
+/**
+ * Runs `fn` in a transaction on one pooled connection; rolls back on any error. Batched updates
+ * lock rows in no fixed order, so two of them can deadlock; PostgreSQL then aborts one, which
+ * runs again (up to 3 tries). `fn` must therefore have no effects outside the transaction.
+ * `begin` may add `SET LOCAL` statements after the BEGIN, sent in the same round trip.
+ */
+export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const c = await pool.connect();
+    try {
+      await c.query(begin);
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      if (attempt >= TRIES || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
+    } finally {
+      c.release();
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
-import { attemptsOf, JOB_COLUMNS, jobToRow, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
+import { attemptsOf, JOB_COLUMNS, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 import type {
   ClaimParams,
   CompleteAnswer,
@@ -20,8 +20,8 @@ import type {
   WorkerInfo,
   WorkerRecord,
 } from '../store.js';
-import { nextStateAfter } from '../transitions.js';
 import { claimJobs } from './claim.js';
+import { completeJobs, recordAttempt, RECORD_ATTEMPT, SETTLE } from './complete.js';
 import { listen, STOP_CHANNEL, WORK_CHANNEL } from './listener.js';
 import { migratePostgres } from './migrations.js';
 import { createPool, inTransaction, redactUrl, type PgOptions } from './pg-client.js';
@@ -32,10 +32,15 @@ export { redactUrl };
 /** The advisory lock held by the coordinator that runs maintenance. */
 const LEADER_LOCK = 7_070_002;
 
-const SETTLE = `UPDATE jobs SET state = $2, run_at = $3, result = $4, error = $5, progress = $6, lease_token = NULL,
-    lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = $7, updated_at = $8 WHERE id = $1`;
-const RECORD_ATTEMPT = `INSERT INTO job_attempts (job_id, attempt, worker, started_at, ended_at, outcome, error)
-    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`;
+/** Inserts a JSON array of ResolvedNewJob ($1) at time $2; json columns keep their text as sent. */
+const INSERT_JOBS = `INSERT INTO jobs (id, queue, kind, template, params, secrets, owner, tags, priority, state, run_at, max_attempts,
+    backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, created_at, updated_at)
+  SELECT x.id, x.queue, x.kind, x.template, x.params::text, x.secrets::text, x.owner, x.tags::text, x.priority,
+    CASE WHEN x."runAt" > $2 THEN 'waiting' ELSE 'queued' END, x."runAt", x."maxAttempts", x."backoffMs", x."backoffMaxMs",
+    x."timeLimitMs", x."concurrencyKey", x."concurrencyLimit", $2, $2
+  FROM json_to_recordset($1::json) AS x(id text, queue text, kind text, template text, params json, secrets json, owner text,
+    tags json, priority int, "runAt" bigint, "maxAttempts" int, "backoffMs" bigint, "backoffMaxMs" bigint, "timeLimitMs" bigint,
+    "concurrencyKey" text, "concurrencyLimit" int)`;
 
 /** The PostgreSQL store, for several coordinators sharing one database. */
 export class PostgresJobStore implements JobStore {
@@ -73,43 +78,17 @@ export class PostgresJobStore implements JobStore {
 
   async enqueue(p: { jobs: ResolvedNewJob[]; now: number }): Promise<Job[]> {
     if (p.jobs.length === 0) return [];
-    const col = <T>(f: (j: ResolvedNewJob) => T) => p.jobs.map(f);
     try {
-      const { rows } = await this.pool.query<JobRow>(
-        `INSERT INTO jobs (id, queue, kind, template, params, secrets, owner, tags, priority, state, run_at, max_attempts,
-            backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, created_at, updated_at)
-          SELECT u.*, $18::bigint, $18::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-            $7::text[], $8::text[], $9::int[], $10::text[], $11::bigint[], $12::int[], $13::bigint[], $14::bigint[], $15::bigint[],
-            $16::text[], $17::int[]) AS u
-          RETURNING *`,
-        [
-          col((j) => j.id),
-          col((j) => j.queue),
-          col((j) => j.kind),
-          col((j) => j.template),
-          col((j) => JSON.stringify(j.params)),
-          col((j) => JSON.stringify(j.secrets)),
-          col((j) => j.owner),
-          col((j) => JSON.stringify(j.tags)),
-          col((j) => j.priority),
-          col((j) => (j.runAt > p.now ? 'waiting' : 'queued')),
-          col((j) => j.runAt),
-          col((j) => j.maxAttempts),
-          col((j) => j.backoffMs),
-          col((j) => j.backoffMaxMs),
-          col((j) => j.timeLimitMs),
-          col((j) => j.concurrencyKey),
-          col((j) => j.concurrencyLimit),
-          p.now,
-        ],
-      );
-      if (rows.some((r) => r.state === 'queued')) await this.notifyWork(this.pool);
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return p.jobs.map((j) => rowToJob(byId.get(j.id) as JobRow));
+      // The batch goes as one JSON document: one native stringify here instead of escaping
+      // thousands of array elements, and PostgreSQL reads it back in one pass.
+      await this.pool.query(INSERT_JOBS, [JSON.stringify(p.jobs), p.now]);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new ConflictError('a job with this id already exists');
       throw err;
     }
+    const jobs = p.jobs.map((j) => newJobOf(j, p.now));
+    if (jobs.some((j) => j.state === 'queued')) await this.notifyWork(this.pool);
+    return jobs;
   }
 
   async get(id: string): Promise<Job | null> {
@@ -120,7 +99,9 @@ export class PostgresJobStore implements JobStore {
   async list(f: ListFilter): Promise<JobPage> {
     const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
     const w = whereOf(f);
-    if (f.state && f.state.length > 0) w.add('state = ANY($?)', f.state);
+    // One state as `=`, so the (state, id) index hands rows over in order; ANY would sort them all.
+    if (f.state?.length === 1) w.add('state = $?', f.state[0]);
+    else if (f.state && f.state.length > 0) w.add('state = ANY($?)', f.state);
     if (f.cursor) w.add('id > $?', f.cursor);
     const { rows } = await this.pool.query<JobRow>(`SELECT * FROM jobs ${w.sql()} ORDER BY id LIMIT ${limit + 1}`, w.args);
     const jobs = rows.slice(0, limit).map(rowToJob);
@@ -175,7 +156,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async claim(p: ClaimParams): Promise<Job[]> {
-    return inTransaction(this.pool, (c) => claimJobs(c, p));
+    return claimJobs(this.pool, p);
   }
 
   async heartbeat(p: { worker: string; items: HeartbeatItem[]; leaseMs: number; now: number }): Promise<HeartbeatAnswer[]> {
@@ -199,28 +180,9 @@ export class PostgresJobStore implements JobStore {
   }
 
   async complete(p: { items: CompleteItem[]; now: number; random?: () => number }): Promise<CompleteAnswer[]> {
+    if (p.items.length === 0) return [];
     return inTransaction(this.pool, async (c) => {
-      const answers: CompleteAnswer[] = [];
-      let freed = false;
-      for (const it of p.items) {
-        const { rows } = await c.query<JobRow>(`SELECT * FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running' FOR UPDATE`, [it.id, it.token]);
-        const row = rows[0];
-        if (!row) {
-          answers.push({ id: it.id, status: 'stale' });
-          continue;
-        }
-        const job = rowToJob(row);
-        const { state, runAt } = nextStateAfter(job, it, p.now, p.random);
-        const error = state === 'succeeded' ? null : (it.error ?? (job.stopReason ? `stopped: ${job.stopReason}` : null));
-        if (it.release && state === 'queued') await c.query('UPDATE jobs SET max_attempts = max_attempts + 1 WHERE id = $1', [it.id]);
-        const progress = it.progress === undefined ? row.progress : (toJsonOrNull(it.progress) ?? row.progress);
-        const open = state === 'waiting' || state === 'queued';
-        await c.query(SETTLE, [it.id, state, runAt, toJsonOrNull(it.result), error, progress, open ? null : p.now, p.now]);
-        if (open) await recordAttempt(c, job, it.release ? 'released' : 'failed', error, p.now);
-        answers.push({ id: it.id, status: 'ok', state });
-        // A finished keyed job frees a slot of its key; a released one is queued again.
-        if (state === 'queued' || job.concurrencyKey !== null) freed = true;
-      }
+      const { answers, freed } = await completeJobs(c, p.items, p.now, p.random);
       if (freed) await this.notifyWork(c);
       return answers;
     });
@@ -378,10 +340,4 @@ async function mustGetForUpdate(c: pg.PoolClient, id: string): Promise<Job> {
   const { rows } = await c.query<JobRow>('SELECT * FROM jobs WHERE id = $1 FOR UPDATE', [id]);
   if (!rows[0]) throw new NotFoundError(`no job ${id}`);
   return rowToJob(rows[0]);
-}
-
-async function recordAttempt(c: pg.PoolClient, job: Job, outcome: string, error: string | null, now: number): Promise<void> {
-  let worker = job.lease?.worker;
-  if (!worker) worker = (await c.query<{ w: string | null }>('SELECT lease_worker AS w FROM jobs WHERE id = $1', [job.id])).rows[0]?.w ?? '?';
-  await c.query(RECORD_ATTEMPT, [job.id, job.attempt, worker, job.startedAt ?? now, now, outcome, error]);
 }

@@ -23,7 +23,7 @@ import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { claimJobs } from './claim.js';
 import { nextStateAfter } from '../transitions.js';
-import { attemptsOf, jobToRow, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
+import { attemptsOf, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or `:memory:`. Its directory is created if missing. */
@@ -95,36 +95,7 @@ export class SqliteJobStore implements JobStore {
           concurrency_limit: j.concurrencyLimit,
           now: p.now,
         });
-        // Listed field by field: an object spread here cost more than the insert itself.
-        out.push({
-          id: j.id,
-          queue: j.queue,
-          kind: j.kind,
-          template: j.template,
-          params: j.params,
-          secrets: j.secrets,
-          owner: j.owner,
-          tags: j.tags,
-          priority: j.priority,
-          runAt: j.runAt,
-          maxAttempts: j.maxAttempts,
-          backoffMs: j.backoffMs,
-          backoffMaxMs: j.backoffMaxMs,
-          timeLimitMs: j.timeLimitMs,
-          concurrencyKey: j.concurrencyKey,
-          concurrencyLimit: j.concurrencyLimit,
-          state,
-          attempt: 0,
-          lease: null,
-          stopReason: null,
-          progress: null,
-          result: null,
-          error: null,
-          createdAt: p.now,
-          updatedAt: p.now,
-          startedAt: null,
-          finishedAt: null,
-        });
+        out.push(newJobOf(j, p.now));
       }
       return out;
     });
