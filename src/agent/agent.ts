@@ -13,6 +13,7 @@ import type { AbortReason, RunResult, Runner } from '../runners/runner.js';
 import type { CompleteItem, HeartbeatAnswer, WorkerInfo } from '../store/store.js';
 import { LogShipper } from './log-shipper.js';
 import { OutcomeReporter } from './reporter.js';
+import { LazyAbort } from './lazy-abort.js';
 import { reconnectDelay, sleep } from './retry.js';
 
 /** Workers with at least this many slots run two lease loops. */
@@ -46,12 +47,11 @@ export interface AgentOptions {
 interface Running {
   job: LeasedJob;
   token: string;
-  abort: AbortController;
+  abort: LazyAbort<AbortReason>;
   progress: Progress | null;
   secrets: string[];
-  /** Settles when the runner has returned (the outcome may still be on its way to the coordinator). */
-  ran: Promise<void>;
-  markRan: () => void;
+  /** The runner has returned (the outcome may still be on its way to the coordinator). */
+  hasRun: boolean;
   /** Settles when the outcome has been reported, or dropped. */
   done: Promise<void>;
 }
@@ -68,6 +68,10 @@ export class Agent {
   private readonly running = new Map<string, Running>();
   private readonly stopLeasing = new AbortController();
   private readonly stopAll = new AbortController();
+  private readonly outputRoot: string;
+  private readonly logDir: string;
+  /** A shutdown waiting for runs to end. */
+  private readonly runEndWaiters: Array<() => void> = [];
   /** Lease loops waiting for a free slot. */
   private slotWaiters: Array<() => void> = [];
   /** Slots promised to lease requests in flight, so two loops never ask for the same slot. */
@@ -86,7 +90,10 @@ export class Agent {
     this.reporter = new OutcomeReporter(this.api, this.log);
     this.logs = new LogShipper(this.api, this.log);
     this.runners = new Map(o.runners.map((r) => [r.kind, r]));
-    fs.mkdirSync(path.resolve(o.logDir), { recursive: true });
+    // Resolved once: the working directory does not change under a running worker.
+    this.outputRoot = path.resolve(o.outputRoot);
+    this.logDir = path.resolve(o.logDir);
+    fs.mkdirSync(this.logDir, { recursive: true });
   }
 
   /** What the coordinator is told about this worker. */
@@ -99,7 +106,7 @@ export class Agent {
   start(): void {
     // Process groups a previous run of this worker left behind (it was killed) must not run on
     // beside the new attempts of their jobs elsewhere.
-    const orphans = killRecordedGroups(path.join(path.resolve(this.o.logDir), 'running'));
+    const orphans = killRecordedGroups(path.join(this.logDir, 'running'));
     if (orphans.length > 0) this.log.warn({ pids: orphans }, 'killed process groups left by an earlier run of this worker');
     // Two lease loops on a big worker: one request is in flight while the other's jobs start,
     // so neither this process nor the coordinator waits on the other.
@@ -118,7 +125,7 @@ export class Agent {
     this.wakeLeasers();
     // Waits on the runs, not on their reports: with the coordinator unreachable a report may
     // never arrive, and the drain below bounds that wait.
-    const all = Promise.all([...this.running.values()].map((r) => r.ran));
+    const all = this.allRan();
     const inTime = await Promise.race([all.then(() => true), sleep(this.o.shutdownGraceMs).then(() => false)]);
     if (!inTime) {
       this.log.warn({ running: this.running.size }, 'grace period over: stopping jobs and giving them back');
@@ -191,17 +198,27 @@ export class Agent {
     }
   }
 
+  /** Marks a run over and wakes a shutdown waiting for runs to end. */
+  private ranOut(r: Running): void {
+    if (r.hasRun) return;
+    r.hasRun = true;
+    for (const w of this.runEndWaiters.splice(0)) w();
+  }
+
+  /** Resolves once every job now held has finished running. */
+  private async allRan(): Promise<void> {
+    while ([...this.running.values()].some((r) => !r.hasRun)) await new Promise<void>((resolve) => this.runEndWaiters.push(resolve));
+  }
+
   private startJob(job: LeasedJob): void {
     const token = job.lease?.token;
     if (!token) return;
-    const abort = new AbortController();
-    let markRan = () => {};
-    const ran = new Promise<void>((resolve) => (markRan = resolve));
-    const entry: Running = { job, token, abort, progress: null, secrets: secretValuesOf(job.params, job.secrets), ran, markRan, done: Promise.resolve() };
+    const abort = new LazyAbort<AbortReason>();
+    const entry: Running = { job, token, abort, progress: null, secrets: secretValuesOf(job.params, job.secrets), hasRun: false, done: Promise.resolve() };
     this.running.set(job.id, entry);
     this.started++;
     entry.done = this.runJob(entry).finally(() => {
-      markRan();
+      this.ranOut(entry);
       this.running.delete(job.id);
       this.wakeLeasers();
     });
@@ -225,22 +242,24 @@ export class Agent {
         result = await runner.run({
           job,
           template,
-          signal: r.abort.signal,
+          get signal() {
+            return r.abort.signal;
+          },
           progress: (p) => {
             r.progress = p;
           },
           log: (stream, text) => this.logs.add(job.id, stream, redactText(text, r.secrets)),
-          outputRoot: path.resolve(this.o.outputRoot),
-          logDir: path.resolve(this.o.logDir),
+          outputRoot: this.outputRoot,
+          logDir: this.logDir,
         });
       }
     } catch (err) {
       result = { outcome: 'failed', error: redactText(`runner crashed: ${errorMessage(err)}`, r.secrets), retryable: true };
     } finally {
       clearTimeout(timer);
-      r.markRan();
+      this.ranOut(r);
     }
-    const reason = r.abort.signal.aborted ? (r.abort.signal.reason as AbortReason) : null;
+    const reason = r.abort.reason ?? null;
     if (reason === 'lost') {
       this.logs.drop(job.id);
       this.log.warn({ job: job.id }, 'lease lost; outcome not reported');
@@ -311,7 +330,7 @@ export class Agent {
         let acted = false;
         for (const s of stops) {
           const r = this.running.get(s.id);
-          if (r && !r.abort.signal.aborted) {
+          if (r && !r.abort.aborted) {
             this.log.info({ job: s.id, reason: s.reason }, 'told to stop');
             r.abort.abort(s.reason);
             acted = true;

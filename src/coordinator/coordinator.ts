@@ -152,16 +152,25 @@ export class Coordinator {
     return this.store.heartbeat({ worker: p.worker.name, items: p.items, leaseMs: this.opts.leaseTtlMs, now: this.opts.clock.now() });
   }
 
+  /**
+   * Settles outcomes. Waiting workers are woken only when one could now claim something: a job
+   * was given back, or a keyed job ended and freed a slot of its key. Waking them on every batch
+   * would send every idle worker's long poll to the database on each completion. A retry with
+   * backoff is woken by the scheduler when it is due.
+   */
   async complete(items: CompleteItem[]): Promise<CompleteAnswer[]> {
     const answers = await this.store.complete({ items, now: this.opts.clock.now() });
+    let wake = false;
     for (const a of answers) {
       if (a.status !== 'ok') continue;
       this.opts.metrics.finished.inc({ state: a.state });
       this.jobChanged.notify(a.id);
+      if (a.state === 'queued' || a.freesSlot) wake = true;
     }
-    // A finished job may free a concurrency key; a retry may be due soon.
+    if (!wake) return answers;
     this.workAvailable.notify();
-    return answers;
+    // `freesSlot` is for coordinators, not for the worker's answer.
+    return answers.map((a) => (a.status === 'ok' && a.freesSlot ? { id: a.id, status: a.status, state: a.state } : a));
   }
 
   async appendLog(jobId: string, chunks: LogChunk[]): Promise<void> {

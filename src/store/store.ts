@@ -163,7 +163,11 @@ export interface CompleteItem {
   release?: boolean;
   progress?: Progress | null;
 }
-export type CompleteAnswer = { id: string; status: 'ok'; state: JobState } | { id: string; status: 'stale' };
+/**
+ * `freesSlot` is set when the settled job held a concurrency key: its end may let another job of
+ * that key start. Coordinators wake waiting workers only then, or when a job was queued again.
+ */
+export type CompleteAnswer = { id: string; status: 'ok'; state: JobState; freesSlot?: true } | { id: string; status: 'stale' };
 
 export interface LogChunk {
   /** `stdout`, `stderr` or `drover` (the worker's own lines). */

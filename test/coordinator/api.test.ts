@@ -5,7 +5,7 @@ import { ApiClient, ApiError } from '../../src/client/api-client.js';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/coordinator/server.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { Job } from '../../src/core/job.js';
+import type { Job, LeasedJob } from '../../src/core/job.js';
 import { NoopRunner } from '../../src/runners/noop/noop-runner.js';
 import { tempDir, waitFor } from '../support/tmp.js';
 
@@ -133,6 +133,28 @@ describe('coordinator HTTP API', () => {
     // With nothing to do, the long poll answers an explicit empty list when its time is up.
     const empty = await api.post<{ jobs: Job[] }>('/api/v1/lease', { worker, limit: 1, wait: 100 });
     expect(empty.jobs).toEqual([]);
+  });
+
+  it('wakes waiting workers on a completion only when it frees a slot of a concurrency key', async () => {
+    const srv = await server();
+    const api = client(srv);
+    const key = { kind: 'noop', concurrencyKey: 'nvr-1', concurrencyLimit: 1 };
+    const { jobs } = await api.post<{ jobs: Job[] }>('/api/v1/jobs', { jobs: [{ kind: 'noop' }, key, key] });
+    const [plainId, keyedId, nextId] = jobs.map((j) => j.id);
+    const held = (await api.post<{ jobs: LeasedJob[] }>('/api/v1/lease', { worker: { name: 'w1', kinds: ['noop'] }, limit: 10 })).jobs;
+    expect(held.map((j) => j.id).sort()).toEqual([plainId, keyedId].sort());
+    const tokenOf = (id: string | undefined) => held.find((j) => j.id === id)!.lease.token;
+
+    const waiting = api.post<{ jobs: LeasedJob[] }>('/api/v1/lease', { worker: { name: 'w2', kinds: ['noop'] }, limit: 1, wait: 10_000 }, { timeoutMs: 20_000 });
+    await waitFor(() => srv.coordinator.workAvailable.waiting === 1, 5_000, 'the poll to wait');
+    const before = srv.coordinator.workAvailable.generation;
+    const plain = await api.post<{ answers: unknown[] }>('/api/v1/complete', { items: [{ id: plainId, token: tokenOf(plainId), outcome: 'succeeded' }] });
+    expect(plain.answers).toEqual([{ id: plainId, status: 'ok', state: 'succeeded' }]);
+    // Nothing new could be claimed: the idle poll was left asleep.
+    expect(srv.coordinator.workAvailable.generation).toBe(before);
+    const keyed = await api.post<{ answers: unknown[] }>('/api/v1/complete', { items: [{ id: keyedId, token: tokenOf(keyedId), outcome: 'succeeded' }] });
+    expect(keyed.answers).toEqual([{ id: keyedId, status: 'ok', state: 'succeeded' }]);
+    expect((await waiting).jobs.map((j) => j.id)).toEqual([nextId]);
   });
 
   it('needs tokens: refuses to listen beyond loopback without them, 401 without a token, worker token only for worker routes', async () => {

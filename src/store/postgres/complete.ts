@@ -52,8 +52,9 @@ export async function completeJobs(c: pg.PoolClient, items: CompleteItem[], now:
         answers[i] = { id: it.id, status: 'stale' };
         continue;
       }
-      answers[i] = { id: it.id, status: 'ok', state: 'succeeded' };
-      if (settled.get(it.id) !== null) freed = true;
+      const keyed = settled.get(it.id) !== null;
+      answers[i] = keyed ? { id: it.id, status: 'ok', state: 'succeeded', freesSlot: true } : { id: it.id, status: 'ok', state: 'succeeded' };
+      freed ||= keyed;
     }
   }
   for (let i = 0; i < items.length; i++) {
@@ -79,7 +80,8 @@ async function completeOne(c: pg.PoolClient, it: CompleteItem, now: number, rand
   await c.query(SETTLE, [it.id, state, runAt, toJsonOrNull(it.result), error, progress, open ? null : now, now]);
   if (open) await recordAttempt(c, job, it.release ? 'released' : 'failed', error, now);
   // A finished keyed job frees a slot of its key; a released one is queued again.
-  return { answer: { id: it.id, status: 'ok', state }, freed: state === 'queued' || job.concurrencyKey !== null };
+  const keyed = job.concurrencyKey !== null;
+  return { answer: keyed ? { id: it.id, status: 'ok', state, freesSlot: true } : { id: it.id, status: 'ok', state }, freed: state === 'queued' || keyed };
 }
 
 export async function recordAttempt(c: pg.PoolClient, job: Job, outcome: string, error: string | null, now: number): Promise<void> {

@@ -189,9 +189,11 @@ export class SqliteJobStore implements JobStore {
       p.items.map((it): CompleteAnswer => {
         if (it.outcome === 'succeeded') {
           // The common case in one statement: no need to read the row first.
-          const r = this.stmts.succeed.run({ id: it.id, token: it.token, result: toJsonOrNull(it.result), progress: toJsonOrNull(it.progress), now: p.now });
-          if (r.changes === 0) return { id: it.id, status: 'stale' };
-          return { id: it.id, status: 'ok', state: 'succeeded' };
+          const r = this.stmts.succeed.get({ id: it.id, token: it.token, result: toJsonOrNull(it.result), progress: toJsonOrNull(it.progress), now: p.now }) as
+            | { key: string | null }
+            | undefined;
+          if (!r) return { id: it.id, status: 'stale' };
+          return r.key === null ? { id: it.id, status: 'ok', state: 'succeeded' } : { id: it.id, status: 'ok', state: 'succeeded', freesSlot: true };
         }
         const row = this.stmts.held.get({ id: it.id, token: it.token }) as JobRow | undefined;
         if (!row) return { id: it.id, status: 'stale' };
@@ -210,7 +212,7 @@ export class SqliteJobStore implements JobStore {
           now: p.now,
         });
         if (state === 'waiting' || state === 'queued') this.recordAttempt(job, it.release ? 'released' : 'failed', error, p.now);
-        return { id: it.id, status: 'ok', state };
+        return job.concurrencyKey === null ? { id: it.id, status: 'ok', state } : { id: it.id, status: 'ok', state, freesSlot: true };
       }),
     )();
   }

@@ -41,7 +41,7 @@ export function prepareStatements(db: Database.Database) {
       WHERE id = @id`),
     succeed: db.prepare(`UPDATE jobs SET state = 'succeeded', result = @result, error = NULL, progress = COALESCE(@progress, progress),
         lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = @now, updated_at = @now
-      WHERE id = @id AND lease_token = @token AND state = 'running'`),
+      WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING concurrency_key AS key`),
     // An attempt's row is written once, when it ends; the running attempt is read from the job.
     recordAttempt: db.prepare(`INSERT OR IGNORE INTO job_attempts (job_id, attempt, worker, started_at, ended_at, outcome, error)
       VALUES (@id, @attempt, @worker, @started, @now, @outcome, @error)`),
