@@ -10,9 +10,19 @@ export const STOP_CHANNEL = 'drover_stop';
  */
 export async function listen(url: string, events: StoreEvents, options?: string): Promise<Subscription> {
   let client: pg.Client | null = null;
-  let up = false;
   let closed = false;
   let failures = 0;
+  let timer: NodeJS.Timeout | null = null;
+  // One reconnect pending at most: a failed connect also ends its client, and must not start a
+  // second chain of retries.
+  const schedule = () => {
+    if (closed || timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      void retry();
+    }, Math.min(15_000, 250 * 2 ** failures++));
+    timer.unref();
+  };
   const connect = async (): Promise<void> => {
     const c = new pg.Client({ connectionString: url, ...(options ? { options } : {}) });
     c.on('notification', (n) => {
@@ -21,13 +31,22 @@ export async function listen(url: string, events: StoreEvents, options?: string)
     });
     c.on('error', () => undefined);
     c.on('end', () => {
-      up = false;
-      if (!closed) setTimeout(() => void retry(), Math.min(15_000, 250 * 2 ** failures++)).unref();
+      if (client !== c) return;
+      client = null;
+      schedule();
     });
-    await c.connect();
-    await c.query(`LISTEN ${WORK_CHANNEL}; LISTEN ${STOP_CHANNEL}`);
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${WORK_CHANNEL}; LISTEN ${STOP_CHANNEL}`);
+    } catch (err) {
+      await c.end().catch(() => undefined);
+      throw err;
+    }
+    if (closed) {
+      await c.end().catch(() => undefined);
+      return;
+    }
     client = c;
-    up = true;
     failures = 0;
     // Whatever happened while we were not listening: look again.
     events.work();
@@ -37,16 +56,18 @@ export async function listen(url: string, events: StoreEvents, options?: string)
     try {
       await connect();
     } catch {
-      if (!closed) setTimeout(() => void retry(), Math.min(15_000, 250 * 2 ** failures++)).unref();
+      schedule();
     }
   };
   await connect();
   return {
-    healthy: () => up,
+    healthy: () => client !== null,
     async close() {
       closed = true;
-      up = false;
-      await client?.end().catch(() => undefined);
+      if (timer) clearTimeout(timer);
+      const c = client;
+      client = null;
+      await c?.end().catch(() => undefined);
     },
   };
 }
