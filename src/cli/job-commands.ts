@@ -18,6 +18,10 @@ export interface JobFieldFlags {
 
 interface AddFlags extends ClientFlags, JobFieldFlags {
   template?: string;
+  dest?: string;
+  sha256?: string;
+  header?: string[];
+  connections?: string;
   param?: Record<string, string>;
   runAt?: string;
   secret?: string[];
@@ -66,24 +70,29 @@ export function jobOptions(cmd: Command): Command {
 }
 
 export function registerJobCommands(program: Command): void {
-  addClientFlags(jobOptions(program.command('add [kind]')))
-    .description('create a job: `drover add --template NAME --param k=v ...` or `drover add KIND ...`')
+  addClientFlags(jobOptions(program.command('add [kind] [urls...]')))
+    .description('create a job: `drover add --template NAME --param k=v ...`, `drover add KIND ...` or `drover add download URL... --dest NAME[:dir]`')
     .option('--template <name>', 'template from the config')
     .option('--param <k=v>', 'a parameter (repeatable)', collectParam)
     .option('--secret <name>', 'also redact this param (repeatable)', collectList)
     .option('--run-at <time>', 'not before this time (ISO 8601)')
-    .option('--json', 'print the job as JSON')
-    .action(async (kind: string | undefined, f: AddFlags) => {
+    .option('--dest <name[:dir]>', 'download: a destination of the worker, and a directory below it')
+    .option('--sha256 <hex>', 'download: the file\'s expected SHA-256 (also --param sha1=/md5=)')
+    .option('--header <"K: V">', 'download: a request header (repeatable; kept secret)', collectList)
+    .option('--connections <n>', 'download: connections for the file (default: the worker\'s, 8)')
+    .option('--json', 'print the job(s) as JSON')
+    .action(async (kind: string | undefined, urls: string[], f: AddFlags) => {
       if (!kind && !f.template) throw new ValidationError('give a kind (e.g. `drover add noop`) or --template NAME');
-      const body: Record<string, unknown> = { ...jobFieldsOf(f), params: f.param ?? {} };
-      if (kind) body.kind = kind;
-      if (f.template) body.template = f.template;
-      if (f.secret) body.secrets = f.secret;
-      if (f.runAt) body.runAt = f.runAt;
+      const base: Record<string, unknown> = { ...jobFieldsOf(f), params: { ...(f.param ?? {}), ...downloadParamsOf(kind, urls, f) } };
+      if (kind) base.kind = kind;
+      if (f.template) base.template = f.template;
+      if (f.secret) base.secrets = f.secret;
+      if (f.runAt) base.runAt = f.runAt;
+      // One job per URL for downloads; one job otherwise.
+      const bodies = kind === 'download' ? urls.map((url) => ({ ...base, params: { ...(base.params as object), url } })) : [base];
       await withClient(f, async (api) => {
-        const { jobs } = await api.post<{ jobs: Job[] }>('/api/v1/jobs', body);
-        const job = jobs[0] as Job;
-        process.stdout.write(f.json ? JSON.stringify(job, null, 2) + '\n' : `${job.id} ${job.state}\n`);
+        const { jobs } = await api.post<{ jobs: Job[] }>('/api/v1/jobs', bodies.length === 1 ? bodies[0] : { jobs: bodies });
+        for (const job of jobs) process.stdout.write(f.json ? JSON.stringify(job, null, 2) + '\n' : `${job.id} ${job.state}\n`);
       });
     });
 
@@ -227,4 +236,21 @@ async function followLogs(api: ApiClient, id: string, follow: boolean): Promise<
     const active = res.state === 'running' || res.state === 'queued' || res.state === 'waiting';
     if (res.chunks.length === 0 && (!follow || !active)) return;
   }
+}
+
+/** The download flags as params; an error when they are given to another kind. */
+function downloadParamsOf(kind: string | undefined, urls: string[], f: AddFlags): Record<string, string> {
+  const given = (['dest', 'sha256', 'header', 'connections'] as const).filter((k) => f[k] !== undefined);
+  if (kind !== 'download') {
+    if (given.length > 0) throw new ValidationError(`--${given[0]} is for download jobs only`);
+    if (urls.length > 0) throw new ValidationError(`unexpected arguments: ${urls.join(' ')} (URLs are for \`drover add download\`)`);
+    return {};
+  }
+  if (urls.length === 0) throw new ValidationError('give at least one URL: drover add download URL... --dest NAME');
+  const out: Record<string, string> = {};
+  if (f.dest) out.dest = f.dest;
+  if (f.sha256) out.sha256 = f.sha256;
+  if (f.header) out.headers = f.header.join('\n');
+  if (f.connections) out.connections = f.connections;
+  return out;
 }

@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError, ValidationError } from '../core/errors.js';
+import { DOWNLOAD_DEFAULTS, type DownloadSettings } from '../runners/download/settings.js';
 import { placeholdersOf } from './placeholders.js';
 
 const duration = z.union([z.string(), z.number()]);
@@ -62,6 +63,30 @@ const serverSchema = z
   })
   .strict();
 
+/** The `download` kind on a worker; defaults are DOWNLOAD_DEFAULTS (the seed's 10 downloads at once). */
+const downloadSchema = z
+  .object({
+    /** Partial downloads, one directory per job, kept across attempts. */
+    tempdir: z.string().default('./drover-data/download-tmp'),
+    /** Download jobs at once on this worker. */
+    workers: z.number().int().positive().default(DOWNLOAD_DEFAULTS.parallel),
+    connections: z.number().int().positive().max(256).default(DOWNLOAD_DEFAULTS.connections),
+    /** Bytes; ranges are not split below this. */
+    min_split: z.number().int().positive().default(DOWNLOAD_DEFAULTS.minSplit),
+    max_connections: z.number().int().positive().default(DOWNLOAD_DEFAULTS.maxConnections),
+    per_host: z.number().int().positive().default(DOWNLOAD_DEFAULTS.perHost),
+    connect_timeout: duration.default('15s'),
+    read_timeout: duration.default('60s'),
+    /** Bytes/s; slower than this for `lowest_speed_time` fails the attempt. 0 = off. */
+    lowest_speed: z.number().int().min(0).default(0),
+    lowest_speed_time: duration.default('30s'),
+    /** Bytes/s per job; 0 = unlimited. */
+    speed_limit: z.number().int().min(0).default(0),
+    max_redirects: z.number().int().min(0).default(DOWNLOAD_DEFAULTS.maxRedirects),
+    retries: z.number().int().min(0).default(DOWNLOAD_DEFAULTS.retries),
+  })
+  .strict();
+
 const workerSchema = z
   .object({
     name: z.string().optional(),
@@ -72,6 +97,9 @@ const workerSchema = z
     log_dir: z.string().default('./drover-data/worker-logs'),
     shutdown_grace: duration.default('30s'),
     token_file: z.string().optional(),
+    /** Named directories download jobs may write below, e.g. `archive: /mnt/archive`. */
+    destinations: z.record(z.string(), z.string()).default({}),
+    download: downloadSchema.default(downloadSchema.parse({})),
   })
   .strict();
 
@@ -194,4 +222,25 @@ export function parseConfig(text: string, file = 'drover.yaml'): { config: Drove
 /** Default worker name: host name and process id, unique per process on a machine. */
 export function defaultWorkerName(): string {
   return `${os.hostname()}-${process.pid}`;
+}
+
+/** The worker's download settings with paths resolved and durations in ms. */
+export function downloadSettingsOf(w: DroverConfig['worker']): DownloadSettings {
+  const d = w.download;
+  return {
+    destinations: new Map(Object.entries(w.destinations).map(([k, v]) => [k, path.resolve(v)])),
+    tempDir: path.resolve(d.tempdir),
+    parallel: d.workers,
+    connections: d.connections,
+    minSplit: d.min_split,
+    maxConnections: d.max_connections,
+    perHost: d.per_host,
+    connectTimeoutMs: parseDuration(d.connect_timeout, 'worker.download.connect_timeout'),
+    readTimeoutMs: parseDuration(d.read_timeout, 'worker.download.read_timeout'),
+    lowestSpeed: d.lowest_speed,
+    lowestSpeedWindowMs: parseDuration(d.lowest_speed_time, 'worker.download.lowest_speed_time'),
+    speedLimit: d.speed_limit,
+    maxRedirects: d.max_redirects,
+    retries: d.retries,
+  };
 }

@@ -4,10 +4,11 @@ import { ValidationError } from '../core/errors.js';
 import { newJobId } from '../core/ids.js';
 import { JOB_DEFAULTS, type Params } from '../core/job.js';
 import type { ResolvedNewJob } from '../store/store.js';
+import { KIND_SPECS } from './kind-specs.js';
 import type { TemplateCatalog, TemplateInfo } from './templates.js';
 
 /** Kinds the coordinator accepts even before a worker has advertised them. */
-export const BUILTIN_KINDS = ['noop', 'exec'] as const;
+export const BUILTIN_KINDS = ['noop', 'exec', 'download'] as const;
 /** Kinds that need a template: their argv comes from the worker's config, never from the job. */
 const TEMPLATE_KINDS = new Set(['exec']);
 
@@ -64,7 +65,10 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
     }
   }
 
-  const secrets = [...new Set([...(tpl?.secrets ?? []), ...optStringArray(j.secrets, f('secrets'))])];
+  const spec = tpl ? undefined : KIND_SPECS[kind];
+  spec?.check(params, f('params'));
+  const kindSecrets = spec ? spec.secrets.filter((name) => params[name] !== undefined) : [];
+  const secrets = [...new Set([...(tpl?.secrets ?? []), ...kindSecrets, ...optStringArray(j.secrets, f('secrets'))])];
   const queue = optString(j.queue, f('queue')) ?? JOB_DEFAULTS.queue;
   if (!NAME.test(queue)) fail('queue', 'letters, digits and _ . : @ - only, at most 128');
   const tags = optStringArray(j.tags, f('tags'));
@@ -74,7 +78,7 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
   const maxAttempts = optInt(j.maxAttempts, f('maxAttempts')) ?? tpl?.maxAttempts ?? JOB_DEFAULTS.maxAttempts;
   if (maxAttempts < 1) fail('maxAttempts', 'must be at least 1');
   const backoffMs = j.backoff === undefined ? (tpl?.backoffMs ?? JOB_DEFAULTS.backoffMs) : durationOf(j.backoff, f('backoff'));
-  const timeLimitMs = j.timeLimit === undefined || j.timeLimit === null ? (tpl?.timeLimitMs ?? null) : durationOf(j.timeLimit, f('timeLimit'));
+  const timeLimitMs = j.timeLimit === undefined || j.timeLimit === null ? (tpl?.timeLimitMs ?? spec?.timeLimitMs ?? null) : durationOf(j.timeLimit, f('timeLimit'));
   if (timeLimitMs !== null && timeLimitMs <= 0) fail('timeLimit', 'must be positive');
 
   let concurrencyKey = j.concurrencyKey === null ? null : (optString(j.concurrencyKey, f('concurrencyKey')) ?? null);

@@ -1,0 +1,21 @@
+import type { Params } from '../core/job.js';
+import { DOWNLOAD_SECRETS, parseDownloadParams } from '../runners/download/params.js';
+import { DOWNLOAD_TIME_LIMIT_MS } from '../runners/download/settings.js';
+
+/** What the coordinator knows of a built-in kind without a template: its checks and defaults. */
+export interface KindSpec {
+  /** Throws a ValidationError naming `${field}.PARAM` when the params cannot work. */
+  check(params: Params, field: string): void;
+  /** Params that are secret whenever present. */
+  secrets: string[];
+  /** Time limit of one attempt when the job gives none, ms. */
+  timeLimitMs: number | null;
+}
+
+export const KIND_SPECS: Record<string, KindSpec> = {
+  download: {
+    check: (params, field) => void parseDownloadParams(params, field),
+    secrets: DOWNLOAD_SECRETS,
+    timeLimitMs: DOWNLOAD_TIME_LIMIT_MS,
+  },
+};

@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Dispatcher } from 'undici';
+import { ValidationError } from '../../core/errors.js';
+import type { RunContext, RunResult, Runner } from '../runner.js';
+import { deliver } from './deliver.js';
+import { HttpError, makeDispatcher, showUrl } from './http.js';
+import { ConnectionLimits, Semaphore } from './limiter.js';
+import { parseDownloadParams, sanitizeFileName, type DownloadParams } from './params.js';
+import { PartialDownload } from './partial.js';
+import type { DownloadSettings } from './settings.js';
+import { transfer, type TransferStats } from './transfer.js';
+
+/** How often progress is reported, ms. */
+const PROGRESS_MS = 500;
+
+/**
+ * The `download` kind: resumable, segmented HTTP(S) downloads into a worker destination.
+ * The partial file lives in TEMPDIR/JOB_ID across attempts; it is removed after success or a
+ * final failure and kept after a time limit, a stop or a retryable failure, for the next attempt.
+ */
+export class DownloadRunner implements Runner {
+  readonly kind = 'download';
+  private readonly slots: Semaphore;
+  private readonly limits: ConnectionLimits;
+  private dispatcher: Dispatcher | null = null;
+
+  constructor(private readonly s: DownloadSettings) {
+    this.slots = new Semaphore(s.parallel);
+    this.limits = new ConnectionLimits(s.maxConnections, s.perHost);
+  }
+
+  async run(ctx: RunContext): Promise<RunResult> {
+    let p: DownloadParams;
+    let dir: string;
+    try {
+      p = parseDownloadParams(ctx.job.params);
+      dir = this.destinationDir(p);
+    } catch (err) {
+      if (err instanceof ValidationError) return { outcome: 'failed', error: err.message, retryable: false };
+      throw err;
+    }
+    if (this.slots.inUse >= this.s.parallel) ctx.progress({ message: `waiting for a download slot (${this.s.parallel} at once)` });
+    const release = await this.slots.take(ctx.signal).catch(() => null);
+    if (!release) return this.stopped(ctx, null);
+    const part = new PartialDownload(path.join(this.s.tempDir, sanitizeFileName(ctx.job.id) || 'job')).open();
+    try {
+      return await this.download(ctx, p, dir, part);
+    } finally {
+      part.close();
+      release();
+    }
+  }
+
+  private async download(ctx: RunContext, p: DownloadParams, dir: string, part: PartialDownload): Promise<RunResult> {
+    const stats: TransferStats = { bytes: 0, total: part.meta?.total ?? null, connections: 0 };
+    const slow = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, slow.signal]);
+    const ticker = this.progressTicker(ctx, part, stats, () => slow.abort());
+    const log = (text: string) => ctx.log('drover', text);
+    try {
+      const { meta, size } = await transfer({
+        url: p.url,
+        headers: { 'user-agent': 'drover', ...p.headers },
+        part,
+        connections: p.connections ?? this.s.connections,
+        settings: this.s,
+        limits: this.limits,
+        dispatcher: (this.dispatcher ??= makeDispatcher(this.s)),
+        signal,
+        maxSize: p.maxSize,
+        log,
+        stats,
+      });
+      ticker.stop();
+      ctx.progress({ bytes: size, total: size, percent: 100, message: 'verifying' });
+      const algorithm = p.checksum?.algorithm ?? 'sha256';
+      const digest = await hashFile(part.dataPath, algorithm, ctx.signal);
+      if (p.checksum && digest !== p.checksum.hex) {
+        part.remove();
+        return { outcome: 'failed', error: `${algorithm} mismatch: expected ${p.checksum.hex}, got ${digest}; nothing delivered, the next attempt starts over`, retryable: true };
+      }
+      const name = p.filename ?? (sanitizeFileName(meta.suggestedName ?? '') || nameFromUrl(p.url) || `download-${ctx.job.id}`);
+      part.close();
+      const out = deliver(part.dataPath, dir, name, p.collision);
+      part.remove();
+      log(`${out.skipped ? 'kept the existing' : 'delivered'} ${out.path} (${size} bytes, ${algorithm} ${digest})\n`);
+      return {
+        outcome: 'succeeded',
+        result: { path: out.path, size, [algorithm]: digest, contentType: meta.contentType, url: showUrl(p.url), ...(out.skipped ? { skipped: true } : {}) },
+      };
+    } catch (err) {
+      ticker.stop();
+      if (ctx.signal.aborted) return this.stopped(ctx, part);
+      if (slow.signal.aborted) return { outcome: 'failed', error: `slower than ${this.s.lowestSpeed} B/s for ${this.s.lowestSpeedWindowMs / 1000} s; ${part.done()} bytes kept for the next attempt`, retryable: true };
+      if (err instanceof HttpError) {
+        // The last attempt, or one that cannot work: nothing more will use the partial file.
+        if (!err.retryable || ctx.job.attempt >= ctx.job.maxAttempts) part.remove();
+        return { outcome: 'failed', error: err.message, retryable: err.retryable };
+      }
+      if (!(err instanceof Error && /ENOSPC/.test(err.message))) throw err;
+      part.remove();
+      return { outcome: 'failed', error: `disk full: ${err.message}`, retryable: false };
+    }
+  }
+
+  /** A stopped attempt: a cancel discards the partial file; a time limit or shutdown keeps it. */
+  private stopped(ctx: RunContext, part: PartialDownload | null): RunResult {
+    const reason = ctx.signal.reason as string;
+    if (reason === 'canceled') {
+      part?.remove();
+      return { outcome: 'canceled', error: 'canceled' };
+    }
+    const kept = part ? `; ${part.done()} bytes kept for the next attempt` : '';
+    if (reason === 'timed_out') return { outcome: 'timed_out', error: `time limit reached${kept}` };
+    return { outcome: 'failed', error: `stopped (${reason})${kept}`, retryable: true };
+  }
+
+  private destinationDir(p: DownloadParams): string {
+    const root = this.s.destinations.get(p.dest.name);
+    if (root === undefined) {
+      const known = [...this.s.destinations.keys()].join(', ') || 'none';
+      throw new ValidationError(`params.dest: this worker has no destination "${p.dest.name}" (it has: ${known})`, 'params.dest');
+    }
+    const dir = path.resolve(root, p.dest.subdir);
+    if (dir !== path.resolve(root) && !dir.startsWith(path.resolve(root) + path.sep)) throw new ValidationError(`params.dest: "${p.dest.subdir}" leaves the destination`, 'params.dest');
+    return dir;
+  }
+
+  private progressTicker(ctx: RunContext, part: PartialDownload, stats: TransferStats, tooSlow: () => void): { stop(): void } {
+    let last = { t: Date.now(), bytes: stats.bytes };
+    let speed = 0;
+    const timer = setInterval(() => {
+      const now = Date.now();
+      const rate = ((stats.bytes - last.bytes) * 1000) / Math.max(1, now - last.t);
+      // Smoothed over a few seconds, so the ETA does not jump with every tick.
+      speed = speed === 0 ? rate : speed * 0.7 + rate * 0.3;
+      last = { t: now, bytes: stats.bytes };
+      const bytes = part.done();
+      const total = stats.total;
+      ctx.progress({
+        bytes,
+        ...(total !== null ? { total, percent: total > 0 ? (bytes * 100) / total : 100 } : {}),
+        speed: Math.round(speed),
+        ...(total !== null && speed > 0 ? { eta: Math.round((total - bytes) / speed) } : {}),
+        connections: stats.connections,
+      });
+      if (this.belowLowestSpeed(stats)) tooSlow();
+    }, PROGRESS_MS);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+  }
+
+  private readonly windows = new WeakMap<TransferStats, Array<{ t: number; bytes: number }>>();
+
+  /** True once the rate stayed below `lowestSpeed` for a whole window. */
+  private belowLowestSpeed(stats: TransferStats): boolean {
+    if (this.s.lowestSpeed <= 0) return false;
+    const w = this.windows.get(stats) ?? [];
+    this.windows.set(stats, w);
+    const now = Date.now();
+    w.push({ t: now, bytes: stats.bytes });
+    while (w.length > 1 && now - (w[1] as { t: number }).t >= this.s.lowestSpeedWindowMs) w.shift();
+    const first = w[0] as { t: number; bytes: number };
+    if (now - first.t < this.s.lowestSpeedWindowMs) return false;
+    return ((stats.bytes - first.bytes) * 1000) / (now - first.t) < this.s.lowestSpeed;
+  }
+}
+
+function nameFromUrl(u: URL): string {
+  const last = u.pathname.split('/').filter((s) => s.length > 0).pop() ?? '';
+  try {
+    return sanitizeFileName(decodeURIComponent(last));
+  } catch {
+    return sanitizeFileName(last);
+  }
+}
+
+async function hashFile(file: string, algorithm: string, signal: AbortSignal): Promise<string> {
+  const h = createHash(algorithm);
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1024 * 1024, signal })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}

@@ -1,0 +1,139 @@
+import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { DownloadSettings } from './settings.js';
+
+/** A failed request. `retryable`: another try may work (network, 5xx, 429); else it never will (404...). */
+export class HttpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly retryable: boolean,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Statuses that will not change on another try. */
+const PERMANENT = new Set([400, 401, 403, 404, 405, 410, 451]);
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+/** One dispatcher per worker; it honours HTTP(S)_PROXY and NO_PROXY when they are set. */
+export function makeDispatcher(s: DownloadSettings): Dispatcher {
+  const opts = { connect: { timeout: s.connectTimeoutMs }, headersTimeout: s.readTimeoutMs, bodyTimeout: s.readTimeoutMs, keepAliveTimeout: 30_000 };
+  const proxied = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].some((k) => process.env[k]);
+  return proxied ? new EnvHttpProxyAgent(opts) : new Agent(opts);
+}
+
+/** The URL without user or password, for messages and results. */
+export function showUrl(u: URL): string {
+  if (!u.username && !u.password) return u.href;
+  const c = new URL(u.href);
+  c.username = '';
+  c.password = '';
+  return c.href;
+}
+
+export interface Response {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+  /** Where it came from after redirects. */
+  url: URL;
+}
+
+/**
+ * GET with redirects followed (at most `maxRedirects`, loops refused). Credentials in headers are
+ * not sent on to another origin. Answers 200, 206 and 416; anything else throws HttpError.
+ */
+export async function get(url: URL, headers: Record<string, string>, o: { dispatcher: Dispatcher; signal: AbortSignal; maxRedirects: number }): Promise<Response> {
+  const seen = new Set<string>();
+  let hdrs = headers;
+  for (let hops = 0; ; hops++) {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, { method: 'GET', headers: hdrs, dispatcher: o.dispatcher, signal: o.signal });
+    } catch (err) {
+      if (o.signal.aborted) throw err;
+      throw new HttpError(`${showUrl(url)}: ${describe(err)}`, null, true);
+    }
+    const status = res.statusCode;
+    if (status === 200 || status === 206 || status === 416) return { status, headers: res.headers, body: res.body, url };
+    await res.body.dump().catch(() => undefined);
+    if (REDIRECT.has(status)) {
+      const loc = header(res.headers, 'location');
+      if (!loc) throw new HttpError(`${showUrl(url)}: HTTP ${status} without a Location`, status, false);
+      seen.add(url.href);
+      const next = new URL(loc, url);
+      if (seen.has(next.href)) throw new HttpError(`redirect loop: ${showUrl(next)} was already visited`, status, false);
+      if (hops + 1 > o.maxRedirects) throw new HttpError(`too many redirects (more than ${o.maxRedirects}) from ${showUrl(url)}`, status, false);
+      if (next.origin !== url.origin && hdrs.authorization) {
+        const { authorization: _auth, ...rest } = hdrs;
+        hdrs = rest;
+      }
+      url = next;
+      continue;
+    }
+    const what = `${showUrl(url)}: HTTP ${status}`;
+    if (PERMANENT.has(status)) throw new HttpError(what, status, false);
+    if (status === 429 || status === 408 || status >= 500) throw new HttpError(what, status, true, retryAfterMs(header(res.headers, 'retry-after')));
+    throw new HttpError(what, status, false);
+  }
+}
+
+export function header(h: Record<string, string | string[] | undefined>, name: string): string | null {
+  const v = h[name];
+  return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
+}
+
+/** Retry-After as seconds or an HTTP date, in ms; null when absent or unreadable. */
+export function retryAfterMs(v: string | null, now = Date.now()): number | null {
+  if (!v) return null;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? null : Math.max(0, t - now);
+}
+
+/** `bytes a-b/total` → its parts; null when it is not one. */
+export function parseContentRange(v: string | null): { start: number; end: number; total: number | null } | null {
+  const m = v ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v.trim()) : null;
+  if (!m) return null;
+  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
+}
+
+/** The file name of a Content-Disposition header (filename* preferred), unsanitised. */
+export function dispositionName(v: string | null): string | null {
+  if (!v) return null;
+  const star = /filename\*\s*=\s*([^']*)'[^']*'([^;]+)/i.exec(v);
+  if (star) {
+    try {
+      return decodeURIComponent(star[2]!.trim().replace(/^"|"$/g, ''));
+    } catch {
+      // fall through to the plain form
+    }
+  }
+  const plain = /filename\s*=\s*("([^"]*)"|[^;]+)/i.exec(v);
+  return plain ? (plain[2] ?? plain[1]!).trim() : null;
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.code ?? e.cause?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+      return 'host not found';
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connect timed out';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'no data in time';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset';
+    default:
+      return e.message ?? String(err);
+  }
+}
+
+export { describe as describeNetError };

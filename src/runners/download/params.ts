@@ -1,0 +1,118 @@
+import { ValidationError } from '../../core/errors.js';
+import type { Params } from '../../core/job.js';
+
+/** What a download job asks for, checked. Params are flat strings, numbers and booleans. */
+export interface DownloadParams {
+  url: URL;
+  /** `NAME` or `NAME:sub/dir`: a destination of the worker's config, and a path below it. */
+  dest: { name: string; subdir: string };
+  /** A file name instead of the one from Content-Disposition or the URL. */
+  filename: string | null;
+  checksum: { algorithm: 'sha256' | 'sha1' | 'md5'; hex: string } | null;
+  /** Extra request headers, from `headers` ("Name: value" lines). */
+  headers: Record<string, string>;
+  /** Connections for this file; null takes the worker's setting. */
+  connections: number | null;
+  collision: Collision;
+  /** Bytes; larger downloads fail. */
+  maxSize: number | null;
+}
+
+export type Collision = 'rename' | 'overwrite' | 'skip';
+
+/** Params whose values are secret: shown as `***` everywhere but to the worker. */
+export const DOWNLOAD_SECRETS = ['auth_password', 'bearer', 'headers'];
+
+const HEX = { sha256: 64, sha1: 40, md5: 32 } as const;
+
+/**
+ * Checks a download job's params; used by the coordinator at enqueue (so a bad URL is a 400
+ * naming the field) and by the worker before it starts. Errors name `params.FIELD`.
+ */
+export function parseDownloadParams(p: Params, field = 'params'): DownloadParams {
+  const fail = (name: string, msg: string): never => {
+    throw new ValidationError(`${field}.${name}: ${msg}`, `${field}.${name}`);
+  };
+  const str = (name: string): string | undefined => {
+    const v = p[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') fail(name, 'must be a string');
+    return v as string;
+  };
+  const raw = str('url') ?? fail('url', 'required: the http(s) URL to download');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return fail('url', `not a valid URL: ${JSON.stringify(raw.slice(0, 200))}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('url', `only http and https are supported, not ${url.protocol.replace(':', '')}`);
+
+  const destRaw = str('dest') ?? fail('dest', 'required: a destination of the worker, e.g. archive or archive:videos/2026');
+  const colon = destRaw.indexOf(':');
+  const name = colon < 0 ? destRaw : destRaw.slice(0, colon);
+  const subdir = colon < 0 ? '' : destRaw.slice(colon + 1);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) fail('dest', `"${name}" is not a destination name (letters, digits, _ . -)`);
+  const parts = subdir.split('/').filter((s) => s.length > 0);
+  for (const part of parts) {
+    if (part === '..' || part === '.' || part.startsWith('.') || /[\u0000-\u001f\\]/.test(part)) fail('dest', `"${subdir}": no "..", hidden or control-character parts`);
+  }
+
+  const filename = str('filename') ?? null;
+  if (filename !== null && sanitizeFileName(filename) !== filename) fail('filename', `"${filename}" is not a plain file name`);
+
+  let checksum: DownloadParams['checksum'] = null;
+  for (const algorithm of ['sha256', 'sha1', 'md5'] as const) {
+    const v = str(algorithm);
+    if (v === undefined) continue;
+    if (checksum) fail(algorithm, 'give one checksum only');
+    if (!new RegExp(`^[0-9a-fA-F]{${HEX[algorithm]}}$`).test(v)) fail(algorithm, `expected ${HEX[algorithm]} hex digits`);
+    checksum = { algorithm, hex: v.toLowerCase() };
+  }
+
+  const headers: Record<string, string> = {};
+  for (const line of (str('headers') ?? '').split('\n')) {
+    if (line.trim() === '') continue;
+    const i = line.indexOf(':');
+    const k = line.slice(0, Math.max(0, i)).trim();
+    if (i <= 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) fail('headers', 'each line must be "Name: value"');
+    headers[k.toLowerCase()] = line.slice(i + 1).trim();
+  }
+  const user = str('auth_user');
+  const password = str('auth_password');
+  const bearer = str('bearer');
+  if (bearer !== undefined && user !== undefined) fail('bearer', 'give either auth_user/auth_password or bearer');
+  if (user !== undefined) headers.authorization = `Basic ${Buffer.from(`${user}:${password ?? ''}`).toString('base64')}`;
+  if (bearer !== undefined) headers.authorization = `Bearer ${bearer}`;
+
+  const int = (name: string, min: number, max: number): number | null => {
+    const v = p[name];
+    if (v === undefined) return null;
+    const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) fail(name, `an integer from ${min} to ${max}`);
+    return n as number;
+  };
+  const collision = str('collision') ?? 'rename';
+  if (collision !== 'rename' && collision !== 'overwrite' && collision !== 'skip') fail('collision', 'rename, overwrite or skip');
+  return {
+    url,
+    dest: { name, subdir: parts.join('/') },
+    filename,
+    checksum,
+    headers,
+    connections: int('connections', 1, 256),
+    collision: collision as Collision,
+    maxSize: int('max_size', 1, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/**
+ * A file name safe to create: no directories, no control characters, not hidden, not empty,
+ * at most 200 bytes. Returns '' when nothing usable is left.
+ */
+export function sanitizeFileName(name: string): string {
+  let s = name.replace(/[\u0000-\u001f\u007f]/g, '').replace(/[/\\]/g, '_').trim();
+  s = s.replace(/^\.+/, '');
+  while (Buffer.byteLength(s) > 200) s = s.slice(0, -1);
+  return s === '' || s === '.' || s === '..' ? '' : s;
+}

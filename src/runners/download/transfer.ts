@@ -1,0 +1,325 @@
+import type { Dispatcher } from 'undici';
+import { get, header, HttpError, parseContentRange, showUrl, dispositionName, type Response } from './http.js';
+import type { ConnectionLimits } from './limiter.js';
+import type { PartialDownload, PartialMeta, Segment } from './partial.js';
+import type { DownloadSettings } from './settings.js';
+
+/** Live figures of a transfer, for progress. */
+export interface TransferStats {
+  /** Bytes received in this attempt. */
+  bytes: number;
+  total: number | null;
+  connections: number;
+}
+
+export interface TransferOptions {
+  url: URL;
+  headers: Record<string, string>;
+  part: PartialDownload;
+  /** Connections for this file. */
+  connections: number;
+  settings: DownloadSettings;
+  limits: ConnectionLimits;
+  dispatcher: Dispatcher;
+  signal: AbortSignal;
+  maxSize: number | null;
+  log: (text: string) => void;
+  /** Updated as bytes arrive; the caller's progress ticker reads it. */
+  stats: TransferStats;
+}
+
+export interface TransferResult {
+  meta: PartialMeta;
+  size: number;
+}
+
+/** An open-ended segment for a server that does not say how long the file is. */
+const UNKNOWN_END = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Fetches the file into the partial download, resuming what an earlier attempt left when the
+ * server still has the same file (If-Range with its ETag or Last-Modified), else starting over.
+ * Large files on servers that take ranges go over several connections; a connection with nothing
+ * left to do takes half of the largest range still in flight.
+ */
+export async function transfer(o: TransferOptions): Promise<TransferResult> {
+  const part = o.part;
+  const m = part.meta;
+  if (m && m.url === o.url.href && m.ranges && m.total !== null && part.segments.length > 0) {
+    const pending = part.segments.filter((s) => s.pos < s.end);
+    if (pending.length === 0) return { meta: m, size: m.total };
+    const resumed = await new Engine(o, m).resume(pending[0] as Segment);
+    if (resumed) return resumed;
+  }
+  return new Engine(o, null).fresh();
+}
+
+class Engine {
+  private readonly queue: Segment[] = [];
+  private readonly active = new Set<Segment>();
+  private readonly stop = new AbortController();
+  private readonly signal: AbortSignal;
+  private failure: Error | null = null;
+  private url: URL;
+  private readonly started = Date.now();
+  /**
+   * Bytes asked for in one request: one split. A server may push a whole answer into the socket
+   * before the client reads it (nginx's limit_rate sends a second's worth at once), so a stopped
+   * or killed transfer wastes at most one split per connection.
+   */
+  private readonly piece: number;
+  private sent = 0;
+
+  constructor(
+    private readonly o: TransferOptions,
+    private meta: PartialMeta | null,
+  ) {
+    this.signal = AbortSignal.any([o.signal, this.stop.signal]);
+    this.url = o.url;
+    this.piece = o.settings.minSplit;
+  }
+
+  /** Goes on from `first`; null when the server no longer has the same file (then start over). */
+  async resume(first: Segment): Promise<TransferResult | null> {
+    const meta = this.meta as PartialMeta;
+    const { res, release } = await this.retrying(() => this.request(first, meta));
+    const range = parseContentRange(header(res.headers, 'content-range'));
+    if (res.status !== 206 || !range || range.start !== first.pos || range.total !== meta.total) {
+      release();
+      res.body.destroy();
+      this.o.log(`the server's file changed or it no longer takes ranges (HTTP ${res.status}); starting over\n`);
+      return null;
+    }
+    this.o.log(`resuming at ${this.o.part.done()} of ${meta.total} bytes\n`);
+    this.queue.push(...this.o.part.segments.filter((s) => s.pos < s.end && s !== first));
+    return this.run({ seg: first, res, release });
+  }
+
+  async fresh(): Promise<TransferResult> {
+    const s = this.o.settings;
+    const { res, release } = await this.retrying(async () => {
+      const r = await get(this.url, { ...this.o.headers, range: `bytes=0-${s.minSplit - 1}` }, this.http());
+      if (r.status !== 416) return r;
+      // An empty file answers a range with 416: ask for it whole.
+      r.body.destroy();
+      return get(this.url, this.o.headers, this.http());
+    });
+    this.url = res.url;
+    const range = res.status === 206 ? parseContentRange(header(res.headers, 'content-range')) : null;
+    const length = header(res.headers, 'content-length');
+    const total = range ? range.total : length !== null && /^\d+$/.test(length) ? Number(length) : null;
+    const etag = header(res.headers, 'etag');
+    const meta: PartialMeta = {
+      url: this.o.url.href,
+      // A weak ETag cannot be used with If-Range; Last-Modified then stands in.
+      etag: etag && !etag.startsWith('W/') ? etag : null,
+      lastModified: header(res.headers, 'last-modified'),
+      total,
+      ranges: range !== null && range.total !== null,
+      contentType: header(res.headers, 'content-type'),
+      suggestedName: dispositionName(header(res.headers, 'content-disposition')),
+    };
+    if (total !== null && this.o.maxSize !== null && total > this.o.maxSize) {
+      release();
+      res.body.destroy();
+      throw new HttpError(`${showUrl(this.url)} is ${total} bytes, more than max_size ${this.o.maxSize}`, null, false);
+    }
+    this.meta = meta;
+    this.o.part.reset(meta);
+    this.o.stats.total = total;
+    if (!meta.ranges || total === null) {
+      // One stream, from the start: without ranges nothing can be resumed or split.
+      const seg = this.o.part.addSegment(0, total ?? UNKNOWN_END);
+      return this.run({ seg, res, release });
+    }
+    const first = this.o.part.addSegment(0, Math.min(s.minSplit, total));
+    // The rest in equal ranges of at least minSplit, one per other connection.
+    const rest = total - first.end;
+    const n = Math.max(0, Math.min(this.o.connections - 1, Math.floor(rest / s.minSplit)));
+    if (rest > 0 && n === 0) this.queue.push(this.o.part.addSegment(first.end, total));
+    for (let i = 0; i < n; i++) {
+      const a = first.end + Math.floor((rest * i) / n);
+      const b = first.end + Math.floor((rest * (i + 1)) / n);
+      this.queue.push(this.o.part.addSegment(a, b));
+    }
+    return this.run({ seg: first, res, release });
+  }
+
+  /** Opens a first request with a connection slot, retrying what may pass (network, 5xx, 429). */
+  private async retrying(open: () => Promise<Response>): Promise<{ res: Response; release: () => void }> {
+    for (let failures = 0; ; ) {
+      const release = await this.o.limits.take(this.url.host, this.signal);
+      try {
+        return { res: await open(), release };
+      } catch (err) {
+        release();
+        if (this.signal.aborted || !(err instanceof HttpError) || !err.retryable || ++failures > this.o.settings.retries) throw err;
+        await this.backoff(err, failures);
+      }
+    }
+  }
+
+  private async backoff(e: HttpError, failures: number): Promise<void> {
+    const delay = e.retryAfterMs ?? Math.min(30_000, 500 * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+    this.o.log(`${e.message}; retrying in ${Math.round(delay)} ms (${failures}/${this.o.settings.retries})\n`);
+    await sleep(delay, this.signal);
+  }
+
+  private http() {
+    return { dispatcher: this.o.dispatcher, signal: this.signal, maxRedirects: this.o.settings.maxRedirects };
+  }
+
+  /**
+   * A request for the next piece of `seg`, [pos, reqEnd), conditional on the file being the one
+   * we started. Pieces, not the whole range: a connection with nothing to do can then take the
+   * part of a range nobody has asked for yet, and no byte in flight is thrown away.
+   */
+  private request(seg: Segment, meta: PartialMeta): Promise<Response> {
+    seg.reqEnd = Math.min(seg.end, seg.pos + this.piece);
+    const h: Record<string, string> = { ...this.o.headers, range: `bytes=${seg.pos}-${seg.reqEnd - 1}` };
+    const validator = meta.etag ?? meta.lastModified;
+    if (validator) h['if-range'] = validator;
+    return get(this.url, h, this.http());
+  }
+
+  private async run(first: { seg: Segment; res: Response; release: () => void }): Promise<TransferResult> {
+    const meta = this.meta as PartialMeta;
+    const workers = meta.ranges ? Math.max(1, this.o.connections) : 1;
+    const loops = [this.loop(first)];
+    for (let i = 1; i < workers; i++) loops.push(this.loop(null));
+    await Promise.all(loops);
+    if (this.failure) throw this.failure;
+    this.o.signal.throwIfAborted();
+    const segs = this.o.part.segments;
+    if (!meta.ranges && meta.total === null) {
+      // The server did not say: the file is what arrived.
+      const only = segs[0] as Segment;
+      this.o.part.setEnd(only, only.pos);
+      return { meta, size: only.pos };
+    }
+    const size = meta.total as number;
+    const done = this.o.part.done();
+    if (done !== size) throw new HttpError(`got ${done} of ${size} bytes`, null, true);
+    return { meta, size };
+  }
+
+  /** One connection: its first range, then queued ones, then halves of the slowest. */
+  private async loop(first: { seg: Segment; res: Response; release: () => void } | null): Promise<void> {
+    try {
+      if (first) await this.runSegment(first.seg, first);
+      for (;;) {
+        if (this.signal.aborted) return;
+        const next = this.queue.shift() ?? this.steal();
+        if (!next) return;
+        await this.runSegment(next, null);
+      }
+    } catch (err) {
+      if (!this.failure && !this.o.signal.aborted) this.failure = err as Error;
+      this.stop.abort();
+    }
+  }
+
+  /** Half of the range with the most left, if that is at least two splits; never a byte already asked for. */
+  private steal(): Segment | null {
+    let victim: Segment | null = null;
+    const left = (s: Segment) => s.end - s.pos;
+    for (const s of this.active) if (!victim || left(s) > left(victim)) victim = s;
+    if (!victim || left(victim) < 2 * this.o.settings.minSplit) return null;
+    const mid = Math.max(victim.reqEnd ?? victim.pos, victim.pos + Math.floor(left(victim) / 2));
+    if (victim.end - mid < this.o.settings.minSplit) return null;
+    const taken = this.o.part.addSegment(mid, victim.end);
+    this.o.part.setEnd(victim, mid);
+    return taken;
+  }
+
+  private async runSegment(seg: Segment, opened: { res: Response; release: () => void } | null): Promise<void> {
+    const meta = this.meta as PartialMeta;
+    let failures = 0;
+    this.active.add(seg);
+    this.o.stats.connections = this.active.size;
+    try {
+      while (seg.pos < seg.end) {
+        let release = opened?.release ?? null;
+        let res = opened?.res ?? null;
+        opened = null;
+        try {
+          if (!res) {
+            if (!meta.ranges && seg.pos > 0) {
+              // No ranges: a broken stream starts over from byte 0.
+              this.o.part.reset(meta);
+              this.active.delete(seg);
+              seg = this.o.part.addSegment(0, meta.total ?? UNKNOWN_END);
+              this.active.add(seg);
+            }
+            release = await this.o.limits.take(this.url.host, this.signal);
+            res = meta.ranges ? await this.request(seg, meta) : await get(this.url, this.o.headers, this.http());
+            if (meta.ranges) this.checkRange(res, seg, meta);
+          }
+          await this.pump(seg, res);
+          failures = 0;
+        } catch (err) {
+          res?.body.destroy();
+          if (this.signal.aborted) throw err;
+          const e = err instanceof HttpError ? err : new HttpError(`${showUrl(this.url)}: ${(err as Error).message}`, null, true);
+          if (!e.retryable || ++failures > this.o.settings.retries) throw e;
+          await this.backoff(e, failures);
+        } finally {
+          release?.();
+        }
+      }
+    } finally {
+      this.active.delete(seg);
+      this.o.stats.connections = this.active.size;
+    }
+  }
+
+  /** A range answer must be 206 for exactly the bytes asked; 200 means the file changed. */
+  private checkRange(res: Response, seg: Segment, meta: PartialMeta): void {
+    const range = parseContentRange(header(res.headers, 'content-range'));
+    if (res.status === 206 && range && range.start === seg.pos && range.total === meta.total) return;
+    res.body.destroy();
+    throw new HttpError(`${showUrl(this.url)} changed while it was being downloaded (HTTP ${res.status}${range ? `, ${range.start}-${range.end}/${range.total}` : ''})`, res.status, true);
+  }
+
+  private async pump(seg: Segment, res: Response): Promise<void> {
+    const limit = this.o.settings.speedLimit;
+    const stopAt = Math.min(seg.end, seg.reqEnd ?? seg.end);
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      const room = stopAt - seg.pos;
+      const buf = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      if (buf.length > 0) {
+        try {
+          this.o.part.write(seg, buf);
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          throw new HttpError(code === 'ENOSPC' ? `disk full writing ${this.o.part.dataPath}` : `cannot write ${this.o.part.dataPath}: ${(err as Error).message}`, null, false);
+        }
+        this.o.stats.bytes += buf.length;
+        this.sent += buf.length;
+        if (this.o.maxSize !== null && seg.pos > this.o.maxSize) throw new HttpError(`more than max_size ${this.o.maxSize} bytes`, null, false);
+        if (limit > 0) {
+          const ahead = (this.sent / limit) * 1000 - (Date.now() - this.started);
+          if (ahead > 5) await sleep(ahead, this.signal);
+        }
+      }
+      if (seg.pos >= stopAt) break;
+    }
+    if (seg.pos < stopAt && seg.end !== UNKNOWN_END) throw new HttpError(`${showUrl(this.url)}: the connection ended at byte ${seg.pos} of ${stopAt}`, null, true);
+    if (seg.end === UNKNOWN_END) this.o.part.setEnd(seg, seg.pos);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

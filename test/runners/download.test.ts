@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { LeasedJob, Params, Progress } from '../../src/core/job.js';
+import { DownloadRunner } from '../../src/runners/download/download-runner.js';
+import { DOWNLOAD_DEFAULTS, type DownloadSettings } from '../../src/runners/download/settings.js';
+import type { AbortReason, RunResult } from '../../src/runners/runner.js';
+import { makeFile, startNginx } from '../support/nginx.js';
+import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
+
+const MiB = 1024 * 1024;
+
+function settings(over: Partial<DownloadSettings> = {}): DownloadSettings {
+  const root = tempDir('drover-dl-');
+  return {
+    ...DOWNLOAD_DEFAULTS,
+    destinations: new Map([['archive', path.join(root, 'archive')]]),
+    tempDir: path.join(root, 'tmp'),
+    minSplit: MiB,
+    ...over,
+  };
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+let jobNo = 0;
+function run(runner: DownloadRunner, params: Params, o: { id?: string; attempt?: number; maxAttempts?: number; abort?: AbortController } = {}) {
+  const progress: Progress[] = [];
+  const logs: string[] = [];
+  const job: LeasedJob = {
+    id: o.id ?? `dl${++jobNo}`, queue: 'default', kind: 'download', template: null, params, secrets: [], owner: null, tags: [], priority: 0,
+    attempt: o.attempt ?? 1, maxAttempts: o.maxAttempts ?? 3, timeLimitMs: null, createdAt: Date.now(), lease: { worker: 'w', token: 't', expiresAt: Date.now() + 60_000 },
+  };
+  const abort = o.abort ?? new AbortController();
+  const done: Promise<RunResult> = runner.run({
+    job, template: null, signal: abort.signal, outputRoot: '/nonexistent', logDir: '/nonexistent',
+    progress: (p) => progress.push(p), log: (_s, t) => logs.push(t),
+  });
+  return { done, progress, logs, abort, stop: (r: AbortReason) => abort.abort(r) };
+}
+
+/** A real HTTP server on a real socket, misbehaving as each test asks. */
+async function faultServer(handler: http.RequestListener): Promise<string> {
+  const sockets = new Set<net.Socket>();
+  const srv = http.createServer(handler);
+  srv.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  onCleanup(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((r) => srv.close(() => r()));
+  });
+  return `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
+}
+
+/** Serves `body` with ranges and an ETag, like a static server. */
+function serveRanges(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, etag: string): void {
+  const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+  const ifRange = req.headers['if-range'];
+  res.setHeader('etag', etag);
+  res.setHeader('accept-ranges', 'bytes');
+  if (!m || (ifRange !== undefined && ifRange !== etag)) {
+    res.writeHead(200, { 'content-length': body.length });
+    res.end(body);
+    return;
+  }
+  const start = Number(m[1]);
+  const end = m[2] ? Math.min(Number(m[2]), body.length - 1) : body.length - 1;
+  res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${body.length}` });
+  res.end(body.subarray(start, end + 1));
+}
+
+describe('download runner with a real nginx', () => {
+  it('downloads a large file over several connections, verifies it and delivers it atomically', async () => {
+    const root = tempDir();
+    makeFile(path.join(root, 'clip.mp4'), 24 * MiB);
+    const nginx = await startNginx(root);
+    const s = settings();
+    const r = run(new DownloadRunner(s), { url: `${nginx.url}/files/clip.mp4`, dest: 'archive:videos/2026', sha256: sha256(path.join(root, 'clip.mp4')), connections: 4 });
+    const res = await r.done;
+    expect(res.outcome).toBe('succeeded');
+    const out = path.join(s.destinations.get('archive')!, 'videos/2026/clip.mp4');
+    expect(res.result).toMatchObject({ path: out, size: 24 * MiB, sha256: sha256(path.join(root, 'clip.mp4')) });
+    expect(sha256(out)).toBe(sha256(path.join(root, 'clip.mp4')));
+    // Ranges on several connections, and nothing left in the temp dir.
+    const ranged = nginx.sent().filter((e) => e.status === 206);
+    expect(ranged.length).toBeGreaterThanOrEqual(4);
+    expect(fs.readdirSync(s.tempDir)).toEqual([]);
+    // Each byte was sent once.
+    expect(nginx.sent().filter((e) => e.uri === '/files/clip.mp4').reduce((n, e) => n + e.bytes, 0)).toBe(24 * MiB);
+  });
+
+  it('fails at once on 404, with nothing delivered and the temp dir removed', async () => {
+    const nginx = await startNginx(tempDir());
+    const s = settings();
+    const res = await run(new DownloadRunner(s), { url: `${nginx.url}/files/missing.mp4`, dest: 'archive' }).done;
+    expect(res).toMatchObject({ outcome: 'failed', retryable: false });
+    expect(res.error).toMatch(/HTTP 404/);
+    expect(fs.readdirSync(s.tempDir)).toEqual([]);
+  });
+});
+
+describe('download runner against a misbehaving server', () => {
+  const body = Buffer.from(Array.from({ length: 3 * MiB }, (_, i) => (i * 7) & 255));
+  const bodySha = createHash('sha256').update(body).digest('hex');
+
+  it('retries a connection dropped mid-body and goes on from where it stopped', async () => {
+    let drops = 1;
+    const url = await faultServer((req, res) => {
+      if (drops > 0 && req.headers.range && !req.headers.range.startsWith('bytes=0-')) {
+        drops--;
+        const start = Number(/bytes=(\d+)/.exec(req.headers.range)![1]);
+        res.writeHead(206, { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, etag: '"v1"' });
+        res.write(body.subarray(start, start + 1000));
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
+      serveRanges(req, res, body, '"v1"');
+    });
+    const r = run(new DownloadRunner(settings()), { url: `${url}/f.bin`, dest: 'archive', sha256: bodySha, connections: 2 });
+    const res = await r.done;
+    expect(res.outcome).toBe('succeeded');
+    expect(r.logs.join('')).toMatch(/retrying in/);
+  });
+
+  it('keeps the partial file on a time limit and resumes from it on the next attempt', async () => {
+    const big = Buffer.from(Array.from({ length: 8 * MiB }, (_, i) => (i * 13 + (i >> 12)) & 255));
+    let sent = 0;
+    // 2 MB/s per connection, so the attempt can be stopped half-way.
+    const url = await faultServer((req, res) => {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+      const start = m ? Number(m[1]) : 0;
+      const end = m ? Math.min(Number(m[2]), big.length - 1) : big.length - 1;
+      const head = { etag: '"v1"', 'content-length': end - start + 1 };
+      if (m && (req.headers['if-range'] === undefined || req.headers['if-range'] === '"v1"')) res.writeHead(206, { ...head, 'content-range': `bytes ${start}-${end}/${big.length}` });
+      else res.writeHead(200, head);
+      let pos = start;
+      const tick = () => {
+        if (res.destroyed || pos > end) return res.end();
+        const n = Math.min(64 * 1024, end + 1 - pos);
+        sent += n;
+        res.write(big.subarray(pos, pos + n));
+        pos += n;
+        setTimeout(tick, 32);
+      };
+      tick();
+    });
+    const runner = new DownloadRunner(settings());
+    const params = { url: `${url}/big.bin`, dest: 'archive', connections: 2 };
+    const first = run(runner, params, { id: 'resume1' });
+    await waitFor(() => first.progress.some((p) => (p.bytes ?? 0) > 3 * MiB), 15_000, 'some bytes');
+    first.stop('timed_out');
+    const stopped = await first.done;
+    expect(stopped.outcome).toBe('timed_out');
+    expect(stopped.error).toMatch(/bytes kept for the next attempt/);
+    const second = run(runner, params, { id: 'resume1', attempt: 2 });
+    const res = await second.done;
+    expect(res.outcome).toBe('succeeded');
+    expect(second.logs.join('')).toMatch(/resuming at \d+ of 8388608 bytes/);
+    expect(fs.readFileSync((res.result as { path: string }).path).equals(big)).toBe(true);
+    // What the server sent in all: the file, plus at most one split per connection.
+    expect(sent).toBeLessThanOrEqual(8 * MiB + 2 * MiB);
+  });
+
+  it('honours 503 with Retry-After', async () => {
+    let first = true;
+    const url = await faultServer((req, res) => {
+      if (first) {
+        first = false;
+        res.writeHead(503, { 'retry-after': '1' });
+        return res.end('busy');
+      }
+      serveRanges(req, res, body, '"v1"');
+    });
+    const t0 = Date.now();
+    const r = run(new DownloadRunner(settings()), { url: `${url}/f.bin`, dest: 'archive' });
+    const res = await r.done;
+    expect(res.outcome).toBe('succeeded');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('starts over when the file changed between attempts (ETag)', async () => {
+    let etag = '"v1"';
+    let current = body;
+    const url = await faultServer((req, res) => serveRanges(req, res, current, etag));
+    const s = settings();
+    const runner = new DownloadRunner(s);
+    // First attempt stops after the first range; the server's file then changes.
+    const first = run(runner, { url: `${url}/f.bin`, dest: 'archive' }, { id: 'etag1' });
+    first.stop('timed_out');
+    await first.done;
+    const changed = Buffer.from(body.map((b) => b ^ 0xff));
+    current = changed;
+    etag = '"v2"';
+    const res = await run(runner, { url: `${url}/f.bin`, dest: 'archive' }, { id: 'etag1', attempt: 2 }).done;
+    expect(res.outcome).toBe('succeeded');
+    expect(fs.readFileSync((res.result as { path: string }).path).equals(changed)).toBe(true);
+  });
+
+  it('fails a server that closes before the length it announced, after its retries', async () => {
+    const url = await faultServer((_req, res) => {
+      res.writeHead(200, { 'content-length': 10_000 });
+      res.write(Buffer.alloc(5_000, 1));
+      setTimeout(() => res.socket?.destroy(), 10);
+    });
+    const res = await run(new DownloadRunner(settings({ retries: 1 })), { url: `${url}/f.bin`, dest: 'archive' }).done;
+    expect(res).toMatchObject({ outcome: 'failed', retryable: true });
+  });
+
+  it('refuses a checksum mismatch: failed, nothing delivered', async () => {
+    const url = await faultServer((req, res) => serveRanges(req, res, body, '"v1"'));
+    const s = settings();
+    const res = await run(new DownloadRunner(s), { url: `${url}/f.bin`, dest: 'archive', sha256: '0'.repeat(64) }).done;
+    expect(res.outcome).toBe('failed');
+    expect(res.error).toMatch(/sha256 mismatch/);
+    expect(fs.existsSync(s.destinations.get('archive')!) ? fs.readdirSync(s.destinations.get('archive')!) : []).toEqual([]);
+  });
+
+  it('stops a redirect loop', async () => {
+    const url = await faultServer((req, res) => {
+      res.writeHead(302, { location: req.url === '/a' ? '/b' : '/a' });
+      res.end();
+    });
+    const res = await run(new DownloadRunner(settings()), { url: `${url}/a`, dest: 'archive' }).done;
+    expect(res).toMatchObject({ outcome: 'failed', retryable: false });
+    expect(res.error).toMatch(/redirect loop/);
+  });
+
+  it('sanitises the server\'s file name and renames on collision', async () => {
+    const url = await faultServer((_req, res) => {
+      res.writeHead(200, { 'content-length': 5, 'content-disposition': "attachment; filename*=UTF-8''..%2F..%2F.hidden%01name.txt" });
+      res.end('hello');
+    });
+    const s = settings();
+    const runner = new DownloadRunner(s);
+    const a = await run(runner, { url: `${url}/x`, dest: 'archive' }).done;
+    const b = await run(runner, { url: `${url}/x`, dest: 'archive' }).done;
+    const dir = s.destinations.get('archive')!;
+    expect((a.result as { path: string }).path).toBe(path.join(dir, '_.._.hiddenname.txt'));
+    expect((b.result as { path: string }).path).toBe(path.join(dir, '_.._.hiddenname (1).txt'));
+  });
+
+  it('fails at once naming an unknown destination', async () => {
+    const res = await run(new DownloadRunner(settings()), { url: 'http://127.0.0.1:1/x', dest: 'nosuch:dir' }).done;
+    expect(res).toMatchObject({ outcome: 'failed', retryable: false });
+    expect(res.error).toMatch(/no destination "nosuch" \(it has: archive\)/);
+  });
+});
