@@ -1,4 +1,5 @@
 import { benchBullmq } from './bullmq-bench.js';
+import { downloadSuite } from './download-bench.js';
 import { benchGraphile } from './graphile-bench.js';
 import { withFreshDatabase } from './pg-db.js';
 import { benchDrover, type QueueFigures } from './queue-bench.js';
@@ -7,8 +8,9 @@ import { fmt } from './stats.js';
 /**
  * `npm run bench`: Drover and BullMQ side by side in one run, on this machine.
  * Options: --jobs N (default 100000), --samples N (latency samples, default 500),
- * --bullmq-concurrency N (default 16), --only drover|bullmq, --suite sqlite|pg|all (default all:
- * SQLite next to BullMQ, then PostgreSQL with 1 and 3 coordinators next to Graphile Worker).
+ * --bullmq-concurrency N (default 16), --only drover|bullmq, --suite sqlite|pg|download|all (default
+ * all: SQLite next to BullMQ, PostgreSQL with 1 and 3 coordinators next to Graphile Worker, then
+ * downloads next to curl and aria2c; --big-mib / --slow-mib size the download files).
  */
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, dflt: string) => {
@@ -23,7 +25,7 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(`queue benchmark: ${fmt(jobs)} no-op jobs, ${samples} latency samples, ${process.version}, ${(await import('node:os')).availableParallelism()} cores\n`);
   let drover: QueueFigures | null = null;
   let bull: QueueFigures | null = null;
-  if (suite !== 'pg') {
+  if (suite === 'all' || suite === 'sqlite') {
   if (only !== 'bullmq') {
     drover = await benchDrover(jobs, samples);
     print('drover (SQLite, HTTP, 1 worker process)', drover);
@@ -41,7 +43,8 @@ async function main(argv: string[]): Promise<void> {
   }
   if (drover) process.stdout.write(`drover p50 enqueue→start ${fmt(drover.p50Ms, 2)} ms (target ≤ 3 ms)\n`);
   }
-  if (suite !== 'sqlite') await pgSuite(jobs, samples);
+  if (suite === 'all' || suite === 'pg') await pgSuite(jobs, samples);
+  if (suite === 'all' || suite === 'download') await downloadSuite({ bigMiB: Number(opt('big-mib', '1024')), slowMiB: Number(opt('slow-mib', '256')) });
   process.exit(0);
 }
 

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { ValidationError } from '../../core/errors.js';
 import type { RunContext, RunResult, Runner } from '../runner.js';
 import { deliver } from './deliver.js';
+import { HashCursor } from './hash-cursor.js';
 import { HttpError, makeDispatcher, showUrl } from './http.js';
 import { ConnectionLimits, Semaphore } from './limiter.js';
 import { parseDownloadParams, sanitizeFileName, type DownloadParams } from './params.js';
@@ -58,6 +57,8 @@ export class DownloadRunner implements Runner {
     const slow = new AbortController();
     const signal = AbortSignal.any([ctx.signal, slow.signal]);
     const ticker = this.progressTicker(ctx, part, stats, () => slow.abort());
+    const algorithm = p.checksum?.algorithm ?? 'sha256';
+    const hash = new HashCursor(algorithm);
     const log = (text: string) => ctx.log('drover', text);
     try {
       const { meta, size } = await transfer({
@@ -72,11 +73,11 @@ export class DownloadRunner implements Runner {
         maxSize: p.maxSize,
         log,
         stats,
+        hash,
       });
       ticker.stop();
       ctx.progress({ bytes: size, total: size, percent: 100, message: 'verifying' });
-      const algorithm = p.checksum?.algorithm ?? 'sha256';
-      const digest = await hashFile(part.dataPath, algorithm, ctx.signal);
+      const digest = hash.digest(part, size);
       if (p.checksum && digest !== p.checksum.hex) {
         part.remove();
         return { outcome: 'failed', error: `${algorithm} mismatch: expected ${p.checksum.hex}, got ${digest}; nothing delivered, the next attempt starts over`, retryable: true };
@@ -175,10 +176,4 @@ function nameFromUrl(u: URL): string {
   } catch {
     return sanitizeFileName(last);
   }
-}
-
-async function hashFile(file: string, algorithm: string, signal: AbortSignal): Promise<string> {
-  const h = createHash(algorithm);
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1024 * 1024, signal })) h.update(chunk as Buffer);
-  return h.digest('hex');
 }

@@ -23,7 +23,13 @@ export interface Segment {
   pos: number;
   /** End of the request in flight for this segment (not stored: a new attempt asks again). */
   reqEnd?: number;
+  /** Received, not yet written: [flushedPos, pos). */
+  pending?: Buffer[];
+  pendingBytes?: number;
 }
+
+/** Bytes gathered per segment before one write: fewer system calls than a write per chunk. */
+const FLUSH_BYTES = 1024 * 1024;
 
 const ENTRY = 24;
 
@@ -98,12 +104,49 @@ export class PartialDownload {
     return s;
   }
 
-  /** Writes `buf` at the segment's position and records the new position. */
-  write(s: Segment, buf: Uint8Array): void {
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.dataFd as number, buf, off, buf.length - off, s.pos + off);
+  /**
+   * Takes `buf` as the next bytes of the segment. They are written (one writev per MiB) and then
+   * recorded in the table, so the table never claims a byte that is not in the data file.
+   */
+  write(s: Segment, buf: Buffer): void {
+    (s.pending ??= []).push(buf);
+    s.pendingBytes = (s.pendingBytes ?? 0) + buf.length;
     s.pos += buf.length;
+    if (s.pendingBytes >= FLUSH_BYTES) this.flush(s);
+  }
+
+  /** Writes what the segment holds in memory, and records it. */
+  flush(s: Segment): void {
+    const bufs = s.pending;
+    if (!bufs || bufs.length === 0) return;
+    let at = s.pos - (s.pendingBytes ?? 0);
+    s.pending = [];
+    s.pendingBytes = 0;
+    let i = 0;
+    while (i < bufs.length) {
+      let n = fs.writevSync(this.dataFd as number, bufs.slice(i), at);
+      at += n;
+      // A short write: drop what went, go on with the rest of the buffer it stopped in.
+      while (i < bufs.length && n >= (bufs[i] as Buffer).length) n -= (bufs[i++] as Buffer).length;
+      if (n > 0) bufs[i] = (bufs[i] as Buffer).subarray(n);
+    }
     this.writeCell(s.index, 16, s.pos);
+  }
+
+  flushAll(): void {
+    for (const s of this.segments) this.flush(s);
+  }
+
+  /** Reads [start, end) of the data file (written bytes only). */
+  read(start: number, end: number): Buffer {
+    const b = Buffer.allocUnsafe(end - start);
+    let off = 0;
+    while (off < b.length) {
+      const n = fs.readSync(this.dataFd as number, b, off, b.length - off, start + off);
+      if (n === 0) throw new Error(`the partial file ends at ${start + off}, before ${end}`);
+      off += n;
+    }
+    return b;
   }
 
   /** Shortens a segment (its tail went to another connection). */
@@ -113,6 +156,7 @@ export class PartialDownload {
   }
 
   close(): void {
+    if (this.dataFd !== null) this.flushAll();
     for (const fd of [this.dataFd, this.tableFd]) if (fd !== null) fs.closeSync(fd);
     this.dataFd = this.tableFd = null;
   }

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { get, header, HttpError, parseContentRange, showUrl, dispositionName, type Response } from './http.js';
+import type { HashCursor } from './hash-cursor.js';
 import type { ConnectionLimits } from './limiter.js';
 import type { PartialDownload, PartialMeta, Segment } from './partial.js';
 import type { DownloadSettings } from './settings.js';
@@ -26,6 +27,8 @@ export interface TransferOptions {
   log: (text: string) => void;
   /** Updated as bytes arrive; the caller's progress ticker reads it. */
   stats: TransferStats;
+  /** Hashes the file in order as it arrives. */
+  hash: HashCursor;
 }
 
 export interface TransferResult {
@@ -268,6 +271,8 @@ class Engine {
         }
       }
     } finally {
+      // What arrived stays: a time limit or a stop keeps it for the next attempt.
+      this.o.part.flush(seg);
       this.active.delete(seg);
       this.o.stats.connections = this.active.size;
     }
@@ -289,7 +294,9 @@ class Engine {
       const buf = chunk.length > room ? chunk.subarray(0, room) : chunk;
       if (buf.length > 0) {
         try {
+          const at = seg.pos;
           this.o.part.write(seg, buf);
+          this.o.hash.offer(at, buf);
         } catch (err) {
           const code = (err as { code?: string }).code;
           throw new HttpError(code === 'ENOSPC' ? `disk full writing ${this.o.part.dataPath}` : `cannot write ${this.o.part.dataPath}: ${(err as Error).message}`, null, false);
@@ -304,6 +311,8 @@ class Engine {
       }
       if (seg.pos >= stopAt) break;
     }
+    this.o.part.flush(seg);
+    this.o.hash.catchUp(this.o.part);
     if (seg.pos < stopAt && seg.end !== UNKNOWN_END) throw new HttpError(`${showUrl(this.url)}: the connection ended at byte ${seg.pos} of ${stopAt}`, null, true);
     if (seg.end === UNKNOWN_END) this.o.part.setEnd(seg, seg.pos);
   }

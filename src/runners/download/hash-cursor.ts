@@ -1,0 +1,46 @@
+import { createHash, type Hash } from 'node:crypto';
+import type { PartialDownload } from './partial.js';
+
+/** Largest read when catching up, bytes. */
+const READ = 4 * 1024 * 1024;
+
+/**
+ * Hashes the file in order while it arrives out of order. Bytes that land where the cursor is are
+ * hashed as they come (no second pass over them); when the cursor reaches bytes another
+ * connection wrote earlier, it reads them back from the data file. A single connection
+ * is hashed entirely on the fly; a resumed download catches up once on what is already there.
+ */
+export class HashCursor {
+  private readonly h: Hash;
+  /** Bytes hashed: [0, at). */
+  at = 0;
+
+  constructor(algorithm: string) {
+    this.h = createHash(algorithm);
+  }
+
+  /** Offers bytes just received at `pos`; they are hashed now when they are next in order. */
+  offer(pos: number, buf: Buffer): void {
+    if (pos !== this.at) return;
+    this.h.update(buf);
+    this.at += buf.length;
+  }
+
+  /** Moves the cursor over whatever is already written (flushing segments as it goes). */
+  catchUp(part: PartialDownload): void {
+    for (;;) {
+      const seg = part.segments.find((s) => s.start <= this.at && this.at < s.end);
+      if (!seg || seg.pos <= this.at) return;
+      part.flush(seg);
+      const to = Math.min(seg.pos, this.at + READ);
+      this.h.update(part.read(this.at, to));
+      this.at = to;
+    }
+  }
+
+  digest(part: PartialDownload, size: number): string {
+    this.catchUp(part);
+    if (this.at !== size) throw new Error(`hashed ${this.at} of ${size} bytes`);
+    return this.h.digest('hex');
+  }
+}
