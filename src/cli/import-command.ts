@@ -14,6 +14,7 @@ interface ImportFlags extends ClientFlags, JobFieldFlags {
   sheet?: string;
   format?: 'xlsx' | 'csv' | 'jsonl';
   dryRun?: boolean;
+  dest?: string;
 }
 
 /** Rows per request. Up to this many rows go in one atomic request. */
@@ -28,6 +29,7 @@ export function registerImportCommand(program: Command): void {
     .option('--sheet <name>', 'worksheet (default the first)')
     .option('--format <fmt>', 'xlsx, csv or jsonl (default from the extension)')
     .option('--dry-run', 'check every row, create nothing')
+    .option('--dest <name[:dir]>', 'download: the destination of every row (as --param dest=...)')
     .action(async (file: string, f: ImportFlags) => {
       if (!f.template === !f.kind) throw new ValidationError('give exactly one of --template NAME or --kind KIND');
       // Loaded on use: the spreadsheet reader is heavy and only this command needs it.
@@ -37,7 +39,8 @@ export function registerImportCommand(program: Command): void {
       await withClient(f, async (api) => {
         if (f.template) await checkRequired(api, f.template, rows, f.param ?? {});
         const common = { ...jobFieldsOf(f), tags: [...(f.tag ?? []), `import:${path.basename(file)}`] };
-        const jobs = rows.map((r) => ({ ...common, ...(f.template ? { template: f.template } : { kind: f.kind }), params: { ...(f.param ?? {}), ...r.params } }));
+        const given = { ...(f.param ?? {}), ...(f.dest ? { dest: f.dest } : {}) };
+        const jobs = rows.map((r) => ({ ...common, ...(f.template ? { template: f.template } : { kind: f.kind }), params: { ...given, ...r.params } }));
         // Everything is validated before anything is created, so a bad row leaves no job behind.
         if (f.dryRun || jobs.length > CHUNK) for (let i = 0; i < jobs.length; i += CHUNK) await send(api, jobs, rows, i, true);
         if (f.dryRun) {

@@ -84,6 +84,27 @@ worker:
     expect(shown.stdout).toContain(want);
   });
 
+  it('imports a CSV with a url column and downloads every row for its owner', async () => {
+    const dir = tempDir();
+    const files = path.join(dir, 'www');
+    fs.mkdirSync(files);
+    makeFile(path.join(files, 'a.mp4'), 3 * MiB);
+    makeFile(path.join(files, 'b.mp4'), 5 * MiB);
+    const nginx = await startNginx(files);
+    writeConfig(dir, `worker:\n  destinations: { archive: ${JSON.stringify(path.join(dir, 'archive'))} }\n  download: { tempdir: ${JSON.stringify(path.join(dir, 'tmp'))} }\n`);
+    fs.writeFileSync(path.join(dir, 'links.csv'), `url\n${nginx.url}/files/a.mp4\n${nginx.url}/files/b.mp4\n`);
+    const srv = await startServer(dir);
+    spawnDrover(['worker', '--server', srv.url, '--name', 'w1'], { cwd: dir });
+    const imp = await runDrover(['import', 'links.csv', '--kind', 'download', '--dest', 'archive:in', '--owner', 'bob', '--server', srv.url], { cwd: dir });
+    expect(imp.stderr).toBe('');
+    expect(imp.stdout).toMatch(/created 2 jobs/);
+    const waited = await runDrover(['wait', '--owner', 'bob', '--server', srv.url], { cwd: dir, timeoutMs: 60_000 });
+    expect(waited.code).toBe(0);
+    for (const name of ['a.mp4', 'b.mp4']) expect(await sha256(path.join(dir, 'archive', 'in', name))).toBe(await sha256(path.join(files, name)));
+    const listed = await runDrover(['jobs', '--owner', 'bob', '--state', 'succeeded', '--server', srv.url], { cwd: dir });
+    expect(listed.stdout.trim().split('\n')).toHaveLength(3);
+  });
+
   it('refuses bad download jobs at enqueue, naming the field', async () => {
     const dir = tempDir();
     writeConfig(dir, '');
