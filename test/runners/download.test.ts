@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -245,6 +246,73 @@ describe('download runner against a misbehaving server', () => {
     const dir = s.destinations.get('archive')!;
     expect((a.result as { path: string }).path).toBe(path.join(dir, '_.._.hiddenname.txt'));
     expect((b.result as { path: string }).path).toBe(path.join(dir, '_.._.hiddenname (1).txt'));
+  });
+
+  it('keeps to a speed limit', async () => {
+    const url = await faultServer((req, res) => serveRanges(req, res, body, '"v1"'));
+    const t0 = Date.now();
+    const res = await run(new DownloadRunner(settings({ speedLimit: 2 * MiB })), { url: `${url}/f.bin`, dest: 'archive', connections: 3 }).done;
+    expect(res.outcome).toBe('succeeded');
+    // 3 MiB at 2 MiB/s, all connections together.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1300);
+  });
+
+  it('fails an attempt that stays below the lowest speed, keeping what it got', async () => {
+    const url = await faultServer((_req, res) => {
+      res.writeHead(200, { 'content-length': body.length });
+      const drip = setInterval(() => (res.destroyed ? clearInterval(drip) : res.write(Buffer.alloc(1024, 7))), 100);
+      res.on('close', () => clearInterval(drip));
+    });
+    const res = await run(new DownloadRunner(settings({ lowestSpeed: 100_000, lowestSpeedWindowMs: 1_500 })), { url: `${url}/f.bin`, dest: 'archive' }).done;
+    expect(res).toMatchObject({ outcome: 'failed', retryable: true });
+    expect(res.error).toMatch(/slower than 100000 B\/s for 1.5 s/);
+  });
+
+  it('refuses a file larger than max_size before downloading it', async () => {
+    const url = await faultServer((req, res) => serveRanges(req, res, body, '"v1"'));
+    const res = await run(new DownloadRunner(settings()), { url: `${url}/f.bin`, dest: 'archive', max_size: 1000 }).done;
+    expect(res).toMatchObject({ outcome: 'failed', retryable: false });
+    expect(res.error).toMatch(/more than max_size 1000/);
+  });
+
+  it('sends basic auth, and not to another origin it is redirected to', async () => {
+    let seenElsewhere: string | undefined = 'unset';
+    const other = await faultServer((req, res) => {
+      seenElsewhere = req.headers.authorization;
+      serveRanges(req, res, body, '"v1"');
+    });
+    const url = await faultServer((req, res) => {
+      if (req.headers.authorization !== `Basic ${Buffer.from('alice:s3cret').toString('base64')}`) {
+        res.writeHead(401);
+        return res.end();
+      }
+      res.writeHead(302, { location: `${other}/f.bin` });
+      res.end();
+    });
+    const res = await run(new DownloadRunner(settings()), { url: `${url}/f.bin`, dest: 'archive', auth_user: 'alice', auth_password: 's3cret' }).done;
+    expect(res.outcome).toBe('succeeded');
+    expect(seenElsewhere).toBeUndefined();
+    const denied = await run(new DownloadRunner(settings()), { url: `${url}/f.bin`, dest: 'archive', bearer: 'nope' }).done;
+    expect(denied).toMatchObject({ outcome: 'failed', retryable: false });
+    expect(denied.error).toMatch(/HTTP 401/);
+  });
+
+  it('fails with a clear error when the disk is full, removing the partial file', async (t) => {
+    const small = tempDir();
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small], { stdio: 'ignore' });
+    } catch {
+      t.skip();
+      return;
+    }
+    onCleanup(() => void execFileSync('umount', ['-l', small]));
+    const url = await faultServer((req, res) => serveRanges(req, res, body, '"v1"'));
+    const s = settings({ tempDir: path.join(small, 'tmp') });
+    const res = await run(new DownloadRunner(s), { url: `${url}/f.bin`, dest: 'archive' }).done;
+    expect(res).toMatchObject({ outcome: 'failed', retryable: false });
+    expect(res.error).toMatch(/disk full/);
+    expect(fs.readdirSync(s.tempDir)).toEqual([]);
+    expect(fs.existsSync(s.destinations.get('archive')!)).toBe(false);
   });
 
   it('fails at once naming an unknown destination', async () => {

@@ -39,6 +39,8 @@ export interface Response {
   body: Dispatcher.ResponseData['body'];
   /** Where it came from after redirects. */
   url: URL;
+  /** The headers that went there: credentials are dropped on the way to another origin. */
+  sentHeaders: Record<string, string>;
 }
 
 /**
@@ -57,7 +59,7 @@ export async function get(url: URL, headers: Record<string, string>, o: { dispat
       throw new HttpError(`${showUrl(url)}: ${describe(err)}`, null, true);
     }
     const status = res.statusCode;
-    if (status === 200 || status === 206 || status === 416) return { status, headers: res.headers, body: res.body, url };
+    if (status === 200 || status === 206 || status === 416) return { status, headers: res.headers, body: res.body, url, sentHeaders: hdrs };
     await res.body.dump().catch(() => undefined);
     if (REDIRECT.has(status)) {
       const loc = header(res.headers, 'location');

@@ -64,6 +64,8 @@ class Engine {
   private readonly signal: AbortSignal;
   private failure: Error | null = null;
   private url: URL;
+  /** Request headers; after a redirect to another origin, without credentials. */
+  private headers: Record<string, string>;
   private readonly started = Date.now();
   /**
    * Bytes asked for in one request: one split. A server may push a whole answer into the socket
@@ -79,6 +81,7 @@ class Engine {
   ) {
     this.signal = AbortSignal.any([o.signal, this.stop.signal]);
     this.url = o.url;
+    this.headers = o.headers;
     this.piece = o.settings.minSplit;
   }
 
@@ -93,6 +96,8 @@ class Engine {
       this.o.log(`the server's file changed or it no longer takes ranges (HTTP ${res.status}); starting over\n`);
       return null;
     }
+    this.url = res.url;
+    this.headers = res.sentHeaders;
     this.o.log(`resuming at ${this.o.part.done()} of ${meta.total} bytes\n`);
     this.queue.push(...this.o.part.segments.filter((s) => s.pos < s.end && s !== first));
     return this.run({ seg: first, res, release });
@@ -101,13 +106,14 @@ class Engine {
   async fresh(): Promise<TransferResult> {
     const s = this.o.settings;
     const { res, release } = await this.retrying(async () => {
-      const r = await get(this.url, { ...this.o.headers, range: `bytes=0-${s.minSplit - 1}` }, this.http());
+      const r = await get(this.url, { ...this.headers, range: `bytes=0-${s.minSplit - 1}` }, this.http());
       if (r.status !== 416) return r;
       // An empty file answers a range with 416: ask for it whole.
       r.body.destroy();
-      return get(this.url, this.o.headers, this.http());
+      return get(this.url, this.headers, this.http());
     });
     this.url = res.url;
+    this.headers = res.sentHeaders;
     const range = res.status === 206 ? parseContentRange(header(res.headers, 'content-range')) : null;
     const length = header(res.headers, 'content-length');
     const total = range ? range.total : length !== null && /^\d+$/.test(length) ? Number(length) : null;
@@ -179,7 +185,7 @@ class Engine {
    */
   private request(seg: Segment, meta: PartialMeta): Promise<Response> {
     seg.reqEnd = Math.min(seg.end, seg.pos + this.piece);
-    const h: Record<string, string> = { ...this.o.headers, range: `bytes=${seg.pos}-${seg.reqEnd - 1}` };
+    const h: Record<string, string> = { ...this.headers, range: `bytes=${seg.pos}-${seg.reqEnd - 1}` };
     const validator = meta.etag ?? meta.lastModified;
     if (validator) h['if-range'] = validator;
     return get(this.url, h, this.http());
@@ -255,7 +261,7 @@ class Engine {
               this.active.add(seg);
             }
             release = await this.o.limits.take(this.url.host, this.signal);
-            res = meta.ranges ? await this.request(seg, meta) : await get(this.url, this.o.headers, this.http());
+            res = meta.ranges ? await this.request(seg, meta) : await get(this.url, this.headers, this.http());
             if (meta.ranges) this.checkRange(res, seg, meta);
           }
           await this.pump(seg, res);
