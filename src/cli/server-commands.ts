@@ -87,6 +87,7 @@ async function runServer(flags: ServerFlags, loaded: LoadedConfig, log: Logger):
     maxBodyBytes: s.max_body,
     maxLongPollMs: parseDuration(s.long_poll, 'server.long_poll'),
     pollMs: parseDuration(s.poll_interval, 'server.poll_interval'),
+    downloadTimeLimitMs: parseDuration(s.download_time_limit, 'server.download_time_limit'),
     retentionMs: s.retention === undefined ? null : parseDuration(s.retention, 'server.retention'),
     pg: { poolSize: s.pg_pool_size, listen: s.pg_listen },
     logger: log,

@@ -58,6 +58,8 @@ const serverSchema = z
     pg_pool_size: z.number().int().positive().default(10),
     /** How often long polls look again when no notification can reach them. */
     poll_interval: duration.default('1s'),
+    /** Time limit of a download attempt when the job gives none (the seed's `time-limit`). */
+    download_time_limit: duration.default('30m'),
     /** Finished jobs older than this are deleted with their logs; unset keeps them forever. */
     retention: duration.optional(),
   })
@@ -84,6 +86,8 @@ const downloadSchema = z
     speed_limit: z.number().int().min(0).default(0),
     max_redirects: z.number().int().min(0).default(DOWNLOAD_DEFAULTS.maxRedirects),
     retries: z.number().int().min(0).default(DOWNLOAD_DEFAULTS.retries),
+    /** Partial downloads of jobs nobody retried are deleted after this, when the worker starts. */
+    temp_keep: duration.default('7d'),
   })
   .strict();
 
@@ -242,5 +246,6 @@ export function downloadSettingsOf(w: DroverConfig['worker']): DownloadSettings 
     speedLimit: d.speed_limit,
     maxRedirects: d.max_redirects,
     retries: d.retries,
+    tempKeepMs: parseDuration(d.temp_keep, 'worker.download.temp_keep'),
   };
 }

@@ -18,6 +18,8 @@ export interface CoordinatorOptions {
   heartbeatIntervalMs: number;
   /** On a shared store without a working subscription, long polls look again this often, ms. Default 1000. */
   pollMs?: number;
+  /** Time limit of a download attempt when the job gives none, ms. Default 30 min (the seed's). */
+  downloadTimeLimitMs?: number;
 }
 
 /** At most this many jobs in one enqueue call. */
@@ -85,7 +87,7 @@ export class Coordinator {
   validate(inputs: unknown[], now = this.opts.clock.now()): ResolvedNewJob[] {
     if (inputs.length === 0) throw new ValidationError('jobs: at least one job is required', 'jobs');
     if (inputs.length > MAX_BATCH) throw new ValidationError(`jobs: at most ${MAX_BATCH} jobs per request`, 'jobs');
-    const ctx = { templates: this.opts.templates, kinds: this.kinds, now };
+    const ctx = { templates: this.opts.templates, kinds: this.kinds, now, ...(this.opts.downloadTimeLimitMs ? { timeLimits: { download: this.opts.downloadTimeLimitMs } } : {}) };
     return inputs.map((j, i) => resolveNewJob(j, ctx, inputs.length > 1 ? `jobs[${i}].` : ''));
   }
 

@@ -22,6 +22,8 @@ export interface ResolveContext {
   /** Kinds some worker or the coordinator knows. */
   kinds: Set<string>;
   now: number;
+  /** Default time limits of built-in kinds that override KIND_SPECS, ms (server settings). */
+  timeLimits?: Record<string, number>;
 }
 
 /**
@@ -78,7 +80,7 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
   const maxAttempts = optInt(j.maxAttempts, f('maxAttempts')) ?? tpl?.maxAttempts ?? JOB_DEFAULTS.maxAttempts;
   if (maxAttempts < 1) fail('maxAttempts', 'must be at least 1');
   const backoffMs = j.backoff === undefined ? (tpl?.backoffMs ?? JOB_DEFAULTS.backoffMs) : durationOf(j.backoff, f('backoff'));
-  const timeLimitMs = j.timeLimit === undefined || j.timeLimit === null ? (tpl?.timeLimitMs ?? spec?.timeLimitMs ?? null) : durationOf(j.timeLimit, f('timeLimit'));
+  const timeLimitMs = j.timeLimit === undefined || j.timeLimit === null ? (tpl?.timeLimitMs ?? (spec ? (ctx.timeLimits?.[kind] ?? spec.timeLimitMs) : null)) : durationOf(j.timeLimit, f('timeLimit'));
   if (timeLimitMs !== null && timeLimitMs <= 0) fail('timeLimit', 'must be positive');
 
   let concurrencyKey = j.concurrencyKey === null ? null : (optString(j.concurrencyKey, f('concurrencyKey')) ?? null);

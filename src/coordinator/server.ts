@@ -44,6 +44,8 @@ export interface ServerOptions {
   maxLongPollMs?: number;
   /** Look-again period of long polls on a shared store that cannot notify, ms. Default 1000. */
   pollMs?: number;
+  /** Time limit of a download attempt when the job gives none, ms. Default 30 min. */
+  downloadTimeLimitMs?: number;
   clock?: Clock;
   logger: Logger;
 }
@@ -74,6 +76,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     leaseTtlMs: o.leaseTtlMs ?? 30_000,
     heartbeatIntervalMs: o.heartbeatIntervalMs ?? 10_000,
     ...(o.pollMs ? { pollMs: o.pollMs } : {}),
+    ...(o.downloadTimeLimitMs ? { downloadTimeLimitMs: o.downloadTimeLimitMs } : {}),
   });
   await coordinator.loadWorkerRegistry();
   await coordinator.subscribe();

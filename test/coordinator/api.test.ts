@@ -157,6 +157,17 @@ describe('coordinator HTTP API', () => {
     expect((await waiting).jobs.map((j) => j.id)).toEqual([nextId]);
   });
 
+  it('takes download jobs before any worker has connected: 30 min default time limit, secret headers, bad URLs refused', async () => {
+    const api = client(await server());
+    const { jobs } = await api.post<{ jobs: Job[] }>('/api/v1/jobs', { kind: 'download', params: { url: 'https://cdn.example.com/a.mp4', dest: 'archive:v', headers: 'Cookie: s=1' } });
+    expect(jobs[0]).toMatchObject({ kind: 'download', timeLimitMs: 30 * 60_000, secrets: ['headers'] });
+    expect(jobs[0]!.params.headers).toBe('***');
+    await expectApiError(api.post('/api/v1/jobs', { kind: 'download', params: { url: 'file:///etc/passwd', dest: 'archive' } }), 400, /params\.url: only http and https/);
+    const tuned = client(await server({ downloadTimeLimitMs: 600_000 }));
+    const again = await tuned.post<{ jobs: Job[] }>('/api/v1/jobs', { kind: 'download', params: { url: 'https://cdn.example.com/a.mp4', dest: 'archive' } });
+    expect(again.jobs[0]!.timeLimitMs).toBe(600_000);
+  });
+
   it('needs tokens: refuses to listen beyond loopback without them, 401 without a token, worker token only for worker routes', async () => {
     await expect(server({ host: '0.0.0.0' })).rejects.toThrow(/refusing to listen on 0\.0\.0\.0 without tokens/);
     const srv = await server({ tokens: { admin: 'admin-tok', worker: 'worker-tok' } });

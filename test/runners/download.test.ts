@@ -6,7 +6,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LeasedJob, Params, Progress } from '../../src/core/job.js';
-import { DownloadRunner } from '../../src/runners/download/download-runner.js';
+import { DownloadRunner, sweepStale } from '../../src/runners/download/download-runner.js';
 import { DOWNLOAD_DEFAULTS, type DownloadSettings } from '../../src/runners/download/settings.js';
 import type { AbortReason, RunResult } from '../../src/runners/runner.js';
 import { makeFile, startNginx } from '../support/nginx.js';
@@ -313,6 +313,20 @@ describe('download runner against a misbehaving server', () => {
     expect(res.error).toMatch(/disk full/);
     expect(fs.readdirSync(s.tempDir)).toEqual([]);
     expect(fs.existsSync(s.destinations.get('archive')!)).toBe(false);
+  });
+
+  it('deletes partial downloads nobody touched for temp_keep when the worker starts', () => {
+    const tmp = tempDir();
+    for (const name of ['old', 'fresh']) {
+      fs.mkdirSync(path.join(tmp, name));
+      fs.writeFileSync(path.join(tmp, name, 'data'), 'x');
+    }
+    const week = 7 * 24 * 3600_000;
+    const past = new Date(Date.now() - week - 60_000);
+    fs.utimesSync(path.join(tmp, 'old', 'data'), past, past);
+    fs.utimesSync(path.join(tmp, 'old'), past, past);
+    expect(sweepStale(tmp, week)).toEqual(['old']);
+    expect(fs.readdirSync(tmp)).toEqual(['fresh']);
   });
 
   it('fails at once naming an unknown destination', async () => {

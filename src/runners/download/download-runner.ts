@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { ValidationError } from '../../core/errors.js';
@@ -28,6 +29,7 @@ export class DownloadRunner implements Runner {
   constructor(private readonly s: DownloadSettings) {
     this.slots = new Semaphore(s.parallel);
     this.limits = new ConnectionLimits(s.maxConnections, s.perHost);
+    sweepStale(s.tempDir, s.tempKeepMs);
   }
 
   async run(ctx: RunContext): Promise<RunResult> {
@@ -167,6 +169,32 @@ export class DownloadRunner implements Runner {
     if (now - first.t < this.s.lowestSpeedWindowMs) return false;
     return ((stats.bytes - first.bytes) * 1000) / (now - first.t) < this.s.lowestSpeed;
   }
+}
+
+/**
+ * Deletes partial downloads nothing has touched for `keepMs` (a timed-out job nobody retried).
+ * Runs when the worker starts, before it runs any job.
+ */
+export function sweepStale(tempDir: string, keepMs: number, now = Date.now()): string[] {
+  const gone: string[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(tempDir);
+  } catch {
+    return gone;
+  }
+  for (const name of entries) {
+    const dir = path.join(tempDir, name);
+    try {
+      const newest = Math.max(fs.statSync(dir).mtimeMs, ...fs.readdirSync(dir).map((f) => fs.statSync(path.join(dir, f)).mtimeMs));
+      if (now - newest < keepMs) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+      gone.push(name);
+    } catch {
+      // Not a directory of ours, or gone meanwhile: leave it.
+    }
+  }
+  return gone;
 }
 
 function nameFromUrl(u: URL): string {

@@ -27,6 +27,8 @@ export interface DownloadSettings {
   maxRedirects: number;
   /** Tries of one range within an attempt before the attempt fails. Default 5. */
   retries: number;
+  /** Partial downloads untouched this long are deleted when the worker starts, ms. Default 7 days. */
+  tempKeepMs: number;
 }
 
 export const DOWNLOAD_DEFAULTS = {
@@ -42,6 +44,7 @@ export const DOWNLOAD_DEFAULTS = {
   speedLimit: 0,
   maxRedirects: 10,
   retries: 5,
+  tempKeepMs: 7 * 24 * 3600_000,
 } as const;
 
 /** Default time limit of a download attempt: the seed's 30 minutes. */

@@ -97,7 +97,7 @@ class Engine {
       return null;
     }
     this.url = res.url;
-    this.headers = res.sentHeaders;
+    this.headers = withoutRange(res.sentHeaders);
     this.o.log(`resuming at ${this.o.part.done()} of ${meta.total} bytes\n`);
     this.queue.push(...this.o.part.segments.filter((s) => s.pos < s.end && s !== first));
     return this.run({ seg: first, res, release });
@@ -113,7 +113,7 @@ class Engine {
       return get(this.url, this.headers, this.http());
     });
     this.url = res.url;
-    this.headers = res.sentHeaders;
+    this.headers = withoutRange(res.sentHeaders);
     const range = res.status === 206 ? parseContentRange(header(res.headers, 'content-range')) : null;
     const length = header(res.headers, 'content-length');
     const total = range ? range.total : length !== null && /^\d+$/.test(length) ? Number(length) : null;
@@ -322,6 +322,12 @@ class Engine {
     if (seg.pos < stopAt && seg.end !== UNKNOWN_END) throw new HttpError(`${showUrl(this.url)}: the connection ended at byte ${seg.pos} of ${stopAt}`, null, true);
     if (seg.end === UNKNOWN_END) this.o.part.setEnd(seg, seg.pos);
   }
+}
+
+/** The headers as they go with every request: the range of one request removed. */
+function withoutRange(h: Record<string, string>): Record<string, string> {
+  const { range: _range, 'if-range': _ifRange, ...rest } = h;
+  return rest;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
