@@ -329,6 +329,23 @@ describe('download runner against a misbehaving server', () => {
     expect(fs.readdirSync(tmp)).toEqual(['fresh']);
   });
 
+  it('downloads whole a file whose length the server does not tell (chunked, or a range of */*)', async () => {
+    const url = await faultServer((req, res) => {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+      if (m) {
+        const end = Math.min(Number(m[2]), body.length - 1);
+        res.writeHead(206, { 'content-range': `bytes ${m[1]}-${end}/*`, 'content-length': end - Number(m[1]) + 1 });
+        return res.end(body.subarray(Number(m[1]), end + 1));
+      }
+      // Chunked, no Content-Length.
+      res.writeHead(200);
+      res.write(body.subarray(0, MiB));
+      setTimeout(() => res.end(body.subarray(MiB)), 20);
+    });
+    const res = await run(new DownloadRunner(settings()), { url: `${url}/f.bin`, dest: 'archive', sha256: bodySha }).done;
+    expect(res).toMatchObject({ outcome: 'succeeded', result: { size: body.length, sha256: bodySha } });
+  });
+
   it('fails at once naming an unknown destination', async () => {
     const res = await run(new DownloadRunner(settings()), { url: 'http://127.0.0.1:1/x', dest: 'nosuch:dir' }).done;
     expect(res).toMatchObject({ outcome: 'failed', retryable: false });

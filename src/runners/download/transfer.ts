@@ -107,8 +107,10 @@ class Engine {
     const s = this.o.settings;
     const { res, release } = await this.retrying(async () => {
       const r = await get(this.url, { ...this.headers, range: `bytes=0-${s.minSplit - 1}` }, this.http());
-      if (r.status !== 416) return r;
-      // An empty file answers a range with 416: ask for it whole.
+      const total = r.status === 206 ? parseContentRange(header(r.headers, 'content-range'))?.total : undefined;
+      if (r.status === 200 || (r.status === 206 && total !== null && total !== undefined)) return r;
+      // An empty file answers a range with 416, and a range of a file of unknown length cannot
+      // be split: ask for it whole.
       r.body.destroy();
       return get(this.url, this.headers, this.http());
     });
