@@ -1,13 +1,13 @@
 import type { Params } from '../core/job.js';
-import { DOWNLOAD_SECRETS, parseDownloadParams } from '../runners/download/params.js';
+import { downloadSecretsOf, parseDownloadParams } from '../runners/download/params.js';
 import { DOWNLOAD_TIME_LIMIT_MS } from '../runners/download/settings.js';
 
 /** What the coordinator knows of a built-in kind without a template: its checks and defaults. */
 export interface KindSpec {
   /** Throws a ValidationError naming `${field}.PARAM` when the params cannot work. */
   check(params: Params, field: string): void;
-  /** Params that are secret whenever present. */
-  secrets: string[];
+  /** The params of these that are secret. */
+  secretsOf(params: Params): string[];
   /** Time limit of one attempt when the job gives none, ms. */
   timeLimitMs: number | null;
 }
@@ -15,7 +15,7 @@ export interface KindSpec {
 export const KIND_SPECS: Record<string, KindSpec> = {
   download: {
     check: (params, field) => void parseDownloadParams(params, field),
-    secrets: DOWNLOAD_SECRETS,
+    secretsOf: downloadSecretsOf,
     timeLimitMs: DOWNLOAD_TIME_LIMIT_MS,
   },
 };

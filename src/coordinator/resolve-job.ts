@@ -69,7 +69,7 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
 
   const spec = tpl ? undefined : KIND_SPECS[kind];
   spec?.check(params, f('params'));
-  const kindSecrets = spec ? spec.secrets.filter((name) => params[name] !== undefined) : [];
+  const kindSecrets = spec ? spec.secretsOf(params) : [];
   const secrets = [...new Set([...(tpl?.secrets ?? []), ...kindSecrets, ...optStringArray(j.secrets, f('secrets'))])];
   const queue = optString(j.queue, f('queue')) ?? JOB_DEFAULTS.queue;
   if (!NAME.test(queue)) fail('queue', 'letters, digits and _ . : @ - only, at most 128');

@@ -277,8 +277,10 @@ describe('download runner against a misbehaving server', () => {
 
   it('sends basic auth, and not to another origin it is redirected to', async () => {
     let seenElsewhere: string | undefined = 'unset';
+    let keyElsewhere: string | string[] | undefined = 'unset';
     const other = await faultServer((req, res) => {
       seenElsewhere = req.headers.authorization;
+      keyElsewhere = req.headers['x-api-key'];
       serveRanges(req, res, body, '"v1"');
     });
     const url = await faultServer((req, res) => {
@@ -289,9 +291,10 @@ describe('download runner against a misbehaving server', () => {
       res.writeHead(302, { location: `${other}/f.bin` });
       res.end();
     });
-    const res = await run(new DownloadRunner(settings()), { url: `${url}/f.bin`, dest: 'archive', auth_user: 'alice', auth_password: 's3cret' }).done;
+    const res = await run(new DownloadRunner(settings()), { url: `${url}/f.bin`, dest: 'archive', auth_user: 'alice', auth_password: 's3cret', headers: 'X-Api-Key: k1' }).done;
     expect(res.outcome).toBe('succeeded');
     expect(seenElsewhere).toBeUndefined();
+    expect(keyElsewhere).toBeUndefined();
     const denied = await run(new DownloadRunner(settings()), { url: `${url}/f.bin`, dest: 'archive', bearer: 'nope' }).done;
     expect(denied).toMatchObject({ outcome: 'failed', retryable: false });
     expect(denied.error).toMatch(/HTTP 401/);
@@ -317,16 +320,18 @@ describe('download runner against a misbehaving server', () => {
 
   it('deletes partial downloads nobody touched for temp_keep when the worker starts', () => {
     const tmp = tempDir();
-    for (const name of ['old', 'fresh']) {
-      fs.mkdirSync(path.join(tmp, name));
-      fs.writeFileSync(path.join(tmp, name, 'data'), 'x');
-    }
     const week = 7 * 24 * 3600_000;
     const past = new Date(Date.now() - week - 60_000);
-    fs.utimesSync(path.join(tmp, 'old', 'data'), past, past);
-    fs.utimesSync(path.join(tmp, 'old'), past, past);
+    for (const name of ['old', 'fresh', 'not-ours']) {
+      fs.mkdirSync(path.join(tmp, name));
+      for (const f of name === 'not-ours' ? ['notes.txt'] : ['data', 'segments']) {
+        fs.writeFileSync(path.join(tmp, name, f), 'x');
+        if (name !== 'fresh') fs.utimesSync(path.join(tmp, name, f), past, past);
+      }
+      if (name !== 'fresh') fs.utimesSync(path.join(tmp, name), past, past);
+    }
     expect(sweepStale(tmp, week)).toEqual(['old']);
-    expect(fs.readdirSync(tmp)).toEqual(['fresh']);
+    expect(fs.readdirSync(tmp).sort()).toEqual(['fresh', 'not-ours']);
   });
 
   it('downloads whole a file whose length the server does not tell (chunked, or a range of */*)', async () => {
@@ -344,6 +349,87 @@ describe('download runner against a misbehaving server', () => {
     });
     const res = await run(new DownloadRunner(settings()), { url: `${url}/f.bin`, dest: 'archive', sha256: bodySha }).done;
     expect(res).toMatchObject({ outcome: 'succeeded', result: { size: body.length, sha256: bodySha } });
+  });
+
+  it('downloads an empty file and a small over-size one without upsetting the worker, and frees their connections', async () => {
+    const url = await faultServer((req, res) => {
+      if (req.url === '/empty') {
+        if (req.headers.range) {
+          res.writeHead(416, { 'content-range': 'bytes */0' });
+          return res.end();
+        }
+        res.writeHead(200, { 'content-length': 0 });
+        return res.end();
+      }
+      serveRanges(req, res, body.subarray(0, 5_000), '"small"');
+    });
+    const runner = new DownloadRunner(settings({ perHost: 1 }));
+    const empty = await run(runner, { url: `${url}/empty`, dest: 'archive' }).done;
+    expect(empty).toMatchObject({ outcome: 'succeeded', result: { size: 0 } });
+    const big = await run(runner, { url: `${url}/small`, dest: 'archive', max_size: 1000 }).done;
+    expect(big).toMatchObject({ outcome: 'failed', retryable: false });
+    // With one connection per host, this waits forever if either kept its slot.
+    const again = await run(runner, { url: `${url}/small`, dest: 'archive' }).done;
+    expect(again).toMatchObject({ outcome: 'succeeded', result: { size: 5_000 } });
+  });
+
+  it('starts over instead of resuming when the server gives no validator (no ETag, no Last-Modified)', async () => {
+    let current = body;
+    const url = await faultServer((req, res) => {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+      if (!m) {
+        res.writeHead(200, { 'content-length': current.length });
+        return res.end(current);
+      }
+      const end = Math.min(Number(m[2]), current.length - 1);
+      res.writeHead(206, { 'content-length': end - Number(m[1]) + 1, 'content-range': `bytes ${m[1]}-${end}/${current.length}` });
+      res.end(current.subarray(Number(m[1]), end + 1));
+    });
+    const runner = new DownloadRunner(settings());
+    const first = run(runner, { url: `${url}/f.bin`, dest: 'archive' }, { id: 'noval' });
+    first.stop('timed_out');
+    await first.done;
+    current = Buffer.from(body.map((b) => b ^ 0x55));
+    const res = await run(runner, { url: `${url}/f.bin`, dest: 'archive' }, { id: 'noval', attempt: 2 }).done;
+    expect(fs.readFileSync((res.result as { path: string }).path).equals(current)).toBe(true);
+  });
+
+  it('follows the original URL again when the signed link it was redirected to expires', async () => {
+    let token = 0;
+    const used = new Set<number>();
+    const url = await faultServer((req, res) => {
+      const u = new URL(req.url!, 'http://x');
+      if (u.pathname === '/f.bin') {
+        res.writeHead(302, { location: `/signed?t=${++token}` });
+        return res.end();
+      }
+      // Each signed link is good for one request.
+      const t = Number(u.searchParams.get('t'));
+      if (used.has(t)) {
+        res.writeHead(403);
+        return res.end();
+      }
+      used.add(t);
+      serveRanges(req, res, body, '"v1"');
+    });
+    const res = await run(new DownloadRunner(settings()), { url: `${url}/f.bin`, dest: 'archive', sha256: bodySha, connections: 2 }).done;
+    expect(res.outcome).toBe('succeeded');
+  });
+
+  it('takes user:password in the URL as basic auth, and never shows the password', async () => {
+    const url = await faultServer((req, res) => {
+      if (req.headers.authorization !== `Basic ${Buffer.from('bob:pa ss').toString('base64')}`) {
+        res.writeHead(401);
+        return res.end();
+      }
+      serveRanges(req, res, body, '"v1"');
+    });
+    const withCreds = url.replace('http://', 'http://bob:pa%20ss@');
+    const r = run(new DownloadRunner(settings()), { url: `${withCreds}/f.bin`, dest: 'archive' });
+    const res = await r.done;
+    expect(res.outcome).toBe('succeeded');
+    expect(JSON.stringify(res)).not.toContain('pa%20ss');
+    expect(r.logs.join('')).not.toContain('pa%20ss');
   });
 
   it('fails at once naming an unknown destination', async () => {

@@ -18,37 +18,41 @@ export function deliver(file: string, dir: string, name: string, collision: Coll
   fs.mkdirSync(dir, { recursive: true });
   const target = path.join(dir, name);
   if (collision === 'skip' && fs.existsSync(target)) return { path: target, skipped: true };
-  const staged = sameFilesystem(file, dir) ? file : stageCopy(file, dir, name);
   try {
-    if (collision === 'overwrite' || collision === 'skip') {
-      fs.renameSync(staged, target);
-      return { path: target, skipped: false };
+    return place(file, dir, name, collision);
+  } catch (err) {
+    // Another filesystem, or another mount of the same one (bind mounts share a device number).
+    if ((err as { code?: string }).code !== 'EXDEV') throw err;
+    const staged = path.join(dir, `.${name}.drover-${process.pid}`);
+    try {
+      fs.copyFileSync(file, staged);
+      return place(staged, dir, name, collision);
+    } finally {
+      fs.rmSync(staged, { force: true });
     }
-    const ext = path.extname(name);
-    const base = name.slice(0, name.length - ext.length);
-    for (let i = 0; i < 10_000; i++) {
-      const candidate = i === 0 ? target : path.join(dir, `${base} (${i})${ext}`);
-      try {
-        // link fails if the name exists: no other writer can be overwritten between check and move.
-        fs.linkSync(staged, candidate);
-        fs.unlinkSync(staged);
-        return { path: candidate, skipped: false };
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'EEXIST') throw err;
-      }
-    }
-    throw new Error(`no free name for ${name} in ${dir}`);
-  } finally {
-    if (staged !== file) fs.rmSync(staged, { force: true });
   }
 }
 
-function sameFilesystem(file: string, dir: string): boolean {
-  return fs.statSync(file).dev === fs.statSync(dir).dev;
-}
-
-function stageCopy(file: string, dir: string, name: string): string {
-  const staged = path.join(dir, `.${name}.drover-${process.pid}`);
-  fs.copyFileSync(file, staged);
-  return staged;
+function place(file: string, dir: string, name: string, collision: Collision): Delivered {
+  const target = path.join(dir, name);
+  if (collision === 'overwrite') {
+    fs.renameSync(file, target);
+    return { path: target, skipped: false };
+  }
+  const ext = path.extname(name);
+  const base = name.slice(0, name.length - ext.length);
+  // `skip` links the target name only (no-clobber); `rename` tries "name (1).ext" and on.
+  for (let i = 0; i < (collision === 'skip' ? 1 : 10_000); i++) {
+    const candidate = i === 0 ? target : path.join(dir, `${base} (${i})${ext}`);
+    try {
+      // link fails if the name exists: no other writer can be overwritten between check and move.
+      fs.linkSync(file, candidate);
+      fs.unlinkSync(file);
+      return { path: candidate, skipped: false };
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      if (collision === 'skip') return { path: candidate, skipped: true };
+    }
+  }
+  throw new Error(`no free name for ${name} in ${dir}`);
 }

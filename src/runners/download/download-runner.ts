@@ -79,7 +79,7 @@ export class DownloadRunner implements Runner {
       });
       ticker.stop();
       ctx.progress({ bytes: size, total: size, percent: 100, message: 'verifying' });
-      const digest = hash.digest(part, size);
+      const digest = await hash.digest(part, size);
       if (p.checksum && digest !== p.checksum.hex) {
         part.remove();
         return { outcome: 'failed', error: `${algorithm} mismatch: expected ${p.checksum.hex}, got ${digest}; nothing delivered, the next attempt starts over`, retryable: true };
@@ -186,6 +186,8 @@ export function sweepStale(tempDir: string, keepMs: number, now = Date.now()): s
   for (const name of entries) {
     const dir = path.join(tempDir, name);
     try {
+      // Only what a download left: a tempdir set to a shared directory loses nothing else.
+      if (!fs.existsSync(path.join(dir, 'segments')) || !fs.existsSync(path.join(dir, 'data'))) continue;
       const newest = Math.max(fs.statSync(dir).mtimeMs, ...fs.readdirSync(dir).map((f) => fs.statSync(path.join(dir, f)).mtimeMs));
       if (now - newest < keepMs) continue;
       fs.rmSync(dir, { recursive: true, force: true });

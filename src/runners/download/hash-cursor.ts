@@ -11,12 +11,18 @@ const READ = 4 * 1024 * 1024;
  * is hashed entirely on the fly; a resumed download catches up once on what is already there.
  */
 export class HashCursor {
-  private readonly h: Hash;
+  private h: Hash;
   /** Bytes hashed: [0, at). */
   at = 0;
 
-  constructor(algorithm: string) {
+  constructor(private readonly algorithm: string) {
     this.h = createHash(algorithm);
+  }
+
+  /** Forgets everything hashed (the download starts over). */
+  reset(): void {
+    this.h = createHash(this.algorithm);
+    this.at = 0;
   }
 
   /** Offers bytes just received at `pos`; they are hashed now when they are next in order. */
@@ -26,8 +32,11 @@ export class HashCursor {
     this.at += buf.length;
   }
 
-  /** Moves the cursor over whatever is already written (flushing segments as it goes). */
-  catchUp(part: PartialDownload): void {
+  /**
+   * Moves the cursor over whatever is already written (flushing segments as it goes). Gives the
+   * event loop a turn between reads, so catching up on gigabytes does not hold up heartbeats.
+   */
+  async catchUp(part: PartialDownload): Promise<void> {
     for (;;) {
       const seg = part.segments.find((s) => s.start <= this.at && this.at < s.end);
       if (!seg || seg.pos <= this.at) return;
@@ -35,11 +44,12 @@ export class HashCursor {
       const to = Math.min(seg.pos, this.at + READ);
       this.h.update(part.read(this.at, to));
       this.at = to;
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
-  digest(part: PartialDownload, size: number): string {
-    this.catchUp(part);
+  async digest(part: PartialDownload, size: number): Promise<string> {
+    await this.catchUp(part);
     if (this.at !== size) throw new Error(`hashed ${this.at} of ${size} bytes`);
     return this.h.digest('hex');
   }

@@ -16,6 +16,8 @@ export class HttpError extends Error {
 /** Statuses that will not change on another try. */
 const PERMANENT = new Set([400, 401, 403, 404, 405, 410, 451]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
+/** Request headers that may follow a redirect to another origin. */
+const PUBLIC_HEADERS = new Set(['user-agent', 'range', 'if-range', 'accept', 'accept-encoding']);
 
 /** One dispatcher per worker; it honours HTTP(S)_PROXY and NO_PROXY when they are set. */
 export function makeDispatcher(s: DownloadSettings): Dispatcher {
@@ -68,10 +70,9 @@ export async function get(url: URL, headers: Record<string, string>, o: { dispat
       const next = new URL(loc, url);
       if (seen.has(next.href)) throw new HttpError(`redirect loop: ${showUrl(next)} was already visited`, status, false);
       if (hops + 1 > o.maxRedirects) throw new HttpError(`too many redirects (more than ${o.maxRedirects}) from ${showUrl(url)}`, status, false);
-      if (next.origin !== url.origin && hdrs.authorization) {
-        const { authorization: _auth, ...rest } = hdrs;
-        hdrs = rest;
-      }
+      // Another origin gets none of the job's headers (credentials, cookies, API keys), only
+      // what every request carries.
+      if (next.origin !== url.origin) hdrs = Object.fromEntries(Object.entries(hdrs).filter(([k]) => PUBLIC_HEADERS.has(k)));
       url = next;
       continue;
     }
@@ -80,6 +81,16 @@ export async function get(url: URL, headers: Record<string, string>, o: { dispat
     if (status === 429 || status === 408 || status >= 500) throw new HttpError(what, status, true, retryAfterMs(header(res.headers, 'retry-after')));
     throw new HttpError(what, status, false);
   }
+}
+
+/**
+ * Drops an answer whose body will not be read. The listener matters: destroying a body that
+ * has already arrived makes undici emit an error nobody would otherwise catch.
+ */
+export function discard(res: { body: Dispatcher.ResponseData['body'] } | null | undefined): void {
+  if (!res) return;
+  res.body.on('error', () => undefined);
+  res.body.destroy();
 }
 
 export function header(h: Record<string, string | string[] | undefined>, name: string): string | null {

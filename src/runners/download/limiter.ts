@@ -14,11 +14,17 @@ export class Semaphore {
       signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
         const done = () => {
-          signal?.removeEventListener('abort', done);
+          signal?.removeEventListener('abort', gone);
+          resolve();
+        };
+        // An aborted waiter leaves the line, so a release never wakes someone who has gone.
+        const gone = () => {
+          const i = this.waiters.indexOf(done);
+          if (i >= 0) this.waiters.splice(i, 1);
           resolve();
         };
         this.waiters.push(done);
-        signal?.addEventListener('abort', done, { once: true });
+        signal?.addEventListener('abort', gone, { once: true });
       });
     }
     signal?.throwIfAborted();

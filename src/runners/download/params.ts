@@ -23,6 +23,13 @@ export type Collision = 'rename' | 'overwrite' | 'skip';
 /** Params whose values are secret: shown as `***` everywhere but to the worker. */
 export const DOWNLOAD_SECRETS = ['auth_password', 'bearer', 'headers'];
 
+/** The secret params of these: DOWNLOAD_SECRETS given, and `url` when it carries a password. */
+export function downloadSecretsOf(p: Params): string[] {
+  const out = DOWNLOAD_SECRETS.filter((k) => p[k] !== undefined);
+  if (typeof p.url === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(p.url)) out.push('url');
+  return out;
+}
+
 const HEX = { sha256: 64, sha1: 40, md5: 32 } as const;
 
 /**
@@ -44,9 +51,14 @@ export function parseDownloadParams(p: Params, field = 'params'): DownloadParams
   try {
     url = new URL(raw);
   } catch {
-    return fail('url', `not a valid URL: ${JSON.stringify(raw.slice(0, 200))}`);
+    // Not echoed: it may carry a password.
+    return fail('url', 'not a valid URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('url', `only http and https are supported, not ${url.protocol.replace(':', '')}`);
+  // user:password@ in the URL becomes basic auth (fetch does not send it), and leaves the URL.
+  const userinfo = url.username || url.password ? { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : null;
+  url.username = '';
+  url.password = '';
 
   const destRaw = str('dest') ?? fail('dest', 'required: a destination of the worker, e.g. archive or archive:videos/2026');
   const colon = destRaw.indexOf(':');
@@ -83,6 +95,7 @@ export function parseDownloadParams(p: Params, field = 'params'): DownloadParams
   const bearer = str('bearer');
   if (bearer !== undefined && user !== undefined) fail('bearer', 'give either auth_user/auth_password or bearer');
   if (user !== undefined) headers.authorization = `Basic ${Buffer.from(`${user}:${password ?? ''}`).toString('base64')}`;
+  else if (userinfo && bearer === undefined) headers.authorization = `Basic ${Buffer.from(`${userinfo.user}:${userinfo.password}`).toString('base64')}`;
   if (bearer !== undefined) headers.authorization = `Bearer ${bearer}`;
 
   const int = (name: string, min: number, max: number): number | null => {
@@ -111,7 +124,8 @@ export function parseDownloadParams(p: Params, field = 'params'): DownloadParams
  * at most 200 bytes. Returns '' when nothing usable is left.
  */
 export function sanitizeFileName(name: string): string {
-  let s = name.replace(/[\u0000-\u001f\u007f]/g, '').replace(/[/\\]/g, '_').trim();
+  // C0 and C1 controls, and the bidirectional overrides that make a name read as another.
+  let s = name.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '').replace(/[/\\]/g, '_').trim();
   s = s.replace(/^\.+/, '');
   while (Buffer.byteLength(s) > 200) s = s.slice(0, -1);
   return s === '' || s === '.' || s === '..' ? '' : s;

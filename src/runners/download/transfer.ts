@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { get, header, HttpError, parseContentRange, showUrl, dispositionName, type Response } from './http.js';
+import { discard, dispositionName, get, header, HttpError, parseContentRange, showUrl, type Response } from './http.js';
 import type { HashCursor } from './hash-cursor.js';
 import type { ConnectionLimits } from './limiter.js';
 import type { PartialDownload, PartialMeta, Segment } from './partial.js';
@@ -36,6 +36,11 @@ export interface TransferResult {
   size: number;
 }
 
+/** Longest Retry-After waited out within an attempt, ms. */
+const MAX_RETRY_AFTER_MS = 60_000;
+/** Statuses a signed link gives once it has expired: the original URL is asked again. */
+const EXPIRED = new Set([401, 403, 404, 410]);
+
 /** An open-ended segment for a server that does not say how long the file is. */
 const UNKNOWN_END = Number.MAX_SAFE_INTEGER;
 
@@ -48,7 +53,10 @@ const UNKNOWN_END = Number.MAX_SAFE_INTEGER;
 export async function transfer(o: TransferOptions): Promise<TransferResult> {
   const part = o.part;
   const m = part.meta;
-  if (m && m.url === o.url.href && m.ranges && m.total !== null && part.segments.length > 0) {
+  // Resuming needs a validator (If-Range): without one a changed file of the same length would
+  // be spliced from two versions. The table must also tile the file: a worker killed while it
+  // split a range may have left it half-written.
+  if (m && m.url === o.url.href && m.ranges && m.total !== null && (m.etag ?? m.lastModified) && tiles(part.segments, m.total)) {
     const pending = part.segments.filter((s) => s.pos < s.end);
     if (pending.length === 0) return { meta: m, size: m.total };
     const resumed = await new Engine(o, m).resume(pending[0] as Segment);
@@ -92,7 +100,7 @@ class Engine {
     const range = parseContentRange(header(res.headers, 'content-range'));
     if (res.status !== 206 || !range || range.start !== first.pos || range.total !== meta.total) {
       release();
-      res.body.destroy();
+      discard(res);
       this.o.log(`the server's file changed or it no longer takes ranges (HTTP ${res.status}); starting over\n`);
       return null;
     }
@@ -108,10 +116,11 @@ class Engine {
     const { res, release } = await this.retrying(async () => {
       const r = await get(this.url, { ...this.headers, range: `bytes=0-${s.minSplit - 1}` }, this.http());
       const total = r.status === 206 ? parseContentRange(header(r.headers, 'content-range'))?.total : undefined;
-      if (r.status === 200 || (r.status === 206 && total !== null && total !== undefined)) return r;
+      const start = r.status === 206 ? parseContentRange(header(r.headers, 'content-range'))?.start : undefined;
+      if (r.status === 200 || (r.status === 206 && start === 0 && total !== null && total !== undefined)) return r;
       // An empty file answers a range with 416, and a range of a file of unknown length cannot
       // be split: ask for it whole.
-      r.body.destroy();
+      discard(r);
       return get(this.url, this.headers, this.http());
     });
     this.url = res.url;
@@ -132,7 +141,7 @@ class Engine {
     };
     if (total !== null && this.o.maxSize !== null && total > this.o.maxSize) {
       release();
-      res.body.destroy();
+      discard(res);
       throw new HttpError(`${showUrl(this.url)} is ${total} bytes, more than max_size ${this.o.maxSize}`, null, false);
     }
     this.meta = meta;
@@ -171,6 +180,8 @@ class Engine {
   }
 
   private async backoff(e: HttpError, failures: number): Promise<void> {
+    // A server asking for more than a minute ends the attempt; the job's own backoff takes over.
+    if (e.retryAfterMs !== null && e.retryAfterMs > MAX_RETRY_AFTER_MS) throw e;
     const delay = e.retryAfterMs ?? Math.min(30_000, 500 * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
     this.o.log(`${e.message}; retrying in ${Math.round(delay)} ms (${failures}/${this.o.settings.retries})\n`);
     await sleep(delay, this.signal);
@@ -238,9 +249,9 @@ class Engine {
     if (!victim || left(victim) < 2 * this.o.settings.minSplit) return null;
     const mid = Math.max(victim.reqEnd ?? victim.pos, victim.pos + Math.floor(left(victim) / 2));
     if (victim.end - mid < this.o.settings.minSplit) return null;
-    const taken = this.o.part.addSegment(mid, victim.end);
+    const end = victim.end;
     this.o.part.setEnd(victim, mid);
-    return taken;
+    return this.o.part.addSegment(mid, end);
   }
 
   private async runSegment(seg: Segment, opened: { res: Response; release: () => void } | null): Promise<void> {
@@ -258,6 +269,7 @@ class Engine {
             if (!meta.ranges && seg.pos > 0) {
               // No ranges: a broken stream starts over from byte 0.
               this.o.part.reset(meta);
+              this.o.hash.reset();
               this.active.delete(seg);
               seg = this.o.part.addSegment(0, meta.total ?? UNKNOWN_END);
               this.active.add(seg);
@@ -269,9 +281,16 @@ class Engine {
           await this.pump(seg, res);
           failures = 0;
         } catch (err) {
-          res?.body.destroy();
+          discard(res);
           if (this.signal.aborted) throw err;
           const e = err instanceof HttpError ? err : new HttpError(`${showUrl(this.url)}: ${(err as Error).message}`, null, true);
+          if (!e.retryable && e.status !== null && EXPIRED.has(e.status) && this.url.href !== this.o.url.href && ++failures <= this.o.settings.retries) {
+            // The link we were redirected to expired (signed URLs do): ask the original again.
+            this.url = this.o.url;
+            this.headers = this.o.headers;
+            this.o.log(`${e.message}; following the original URL's redirect again\n`);
+            continue;
+          }
           if (!e.retryable || ++failures > this.o.settings.retries) throw e;
           await this.backoff(e, failures);
         } finally {
@@ -279,6 +298,11 @@ class Engine {
         }
       }
     } finally {
+      // An answer handed in for a range with nothing to fetch (an empty file) is still closed.
+      if (opened) {
+        discard(opened.res);
+        opened.release();
+      }
       // What arrived stays: a time limit or a stop keeps it for the next attempt.
       this.o.part.flush(seg);
       this.active.delete(seg);
@@ -289,8 +313,9 @@ class Engine {
   /** A range answer must be 206 for exactly the bytes asked; 200 means the file changed. */
   private checkRange(res: Response, seg: Segment, meta: PartialMeta): void {
     const range = parseContentRange(header(res.headers, 'content-range'));
-    if (res.status === 206 && range && range.start === seg.pos && range.total === meta.total) return;
-    res.body.destroy();
+    const same = (name: 'etag' | 'last-modified', want: string | null) => want === null || header(res.headers, name) === want;
+    if (res.status === 206 && range && range.start === seg.pos && range.total === meta.total && same('etag', meta.etag) && same('last-modified', meta.lastModified)) return;
+    discard(res);
     throw new HttpError(`${showUrl(this.url)} changed while it was being downloaded (HTTP ${res.status}${range ? `, ${range.start}-${range.end}/${range.total}` : ''})`, res.status, true);
   }
 
@@ -320,10 +345,20 @@ class Engine {
       if (seg.pos >= stopAt) break;
     }
     this.o.part.flush(seg);
-    this.o.hash.catchUp(this.o.part);
+    await this.o.hash.catchUp(this.o.part);
     if (seg.pos < stopAt && seg.end !== UNKNOWN_END) throw new HttpError(`${showUrl(this.url)}: the connection ended at byte ${seg.pos} of ${stopAt}`, null, true);
     if (seg.end === UNKNOWN_END) this.o.part.setEnd(seg, seg.pos);
   }
+}
+
+/** Segments that cover [0, total) exactly, without gaps or overlaps. */
+function tiles(segs: Segment[], total: number): boolean {
+  let at = 0;
+  for (const s of [...segs].sort((a, b) => a.start - b.start)) {
+    if (s.start !== at || s.end < s.start || s.pos < s.start || s.pos > s.end) return false;
+    at = s.end;
+  }
+  return segs.length > 0 && at === total;
 }
 
 /** The headers as they go with every request: the range of one request removed. */
