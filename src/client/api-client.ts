@@ -122,7 +122,8 @@ export class ApiClient {
   }
 }
 
-function describeNetError(err: unknown): string {
+/** A network error in a few words: refused, not found, timed out, reset, or its own message. */
+export function describeNetError(err: unknown): string {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.code ?? e.cause?.code;
   switch (code) {

@@ -1,4 +1,5 @@
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { describeNetError } from '../../client/api-client.js';
 import type { DownloadSettings } from './settings.js';
 
 /** A failed request. `retryable`: another try may work (network, 5xx, 429); else it never will (404...). */
@@ -58,7 +59,7 @@ export async function get(url: URL, headers: Record<string, string>, o: { dispat
       res = await request(url, { method: 'GET', headers: hdrs, dispatcher: o.dispatcher, signal: o.signal });
     } catch (err) {
       if (o.signal.aborted) throw err;
-      throw new HttpError(`${showUrl(url)}: ${describe(err)}`, null, true);
+      throw new HttpError(`${showUrl(url)}: ${describeNetError(err)}`, null, true);
     }
     const status = res.statusCode;
     if (status === 200 || status === 206 || status === 416) return { status, headers: res.headers, body: res.body, url, sentHeaders: hdrs };
@@ -127,26 +128,3 @@ export function dispositionName(v: string | null): string | null {
   const plain = /filename\s*=\s*("([^"]*)"|[^;]+)/i.exec(v);
   return plain ? (plain[2] ?? plain[1]!).trim() : null;
 }
-
-function describe(err: unknown): string {
-  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  const code = e.code ?? e.cause?.code;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-      return 'host not found';
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connect timed out';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-      return 'no data in time';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection reset';
-    default:
-      return e.message ?? String(err);
-  }
-}
-
-export { describe as describeNetError };
