@@ -205,6 +205,33 @@ describe('download runner against a misbehaving server', () => {
     expect(fs.readFileSync((res.result as { path: string }).path).equals(changed)).toBe(true);
   });
 
+  it('starts over when a server that ignores If-Range now serves a file with another ETag', async () => {
+    let etag = '"v1"';
+    let current = body;
+    let slowRest = true;
+    // Always 206 for a range, whatever If-Range says; in the first attempt all but the first split lag.
+    const url = await faultServer((req, res) => {
+      delete req.headers['if-range'];
+      const later = !(req.headers.range ?? '').startsWith('bytes=0-');
+      setTimeout(() => serveRanges(req, res, current, etag), slowRest && later ? 3_000 : 0);
+    });
+    const s = settings();
+    const runner = new DownloadRunner(s);
+    const first = run(runner, { url: `${url}/f.bin`, dest: 'archive' }, { id: 'ignores-if-range' });
+    const table = path.join(s.tempDir, 'ignores-if-range', 'segments');
+    // The first split is written and recorded.
+    await waitFor(() => fs.existsSync(table) && fs.readFileSync(table).length >= 24 && fs.readFileSync(table).readDoubleLE(16) === MiB, 10_000, 'the first split on disk');
+    first.stop('timed_out');
+    expect((await first.done).error).toMatch(/1048576 bytes kept/);
+    slowRest = false;
+    current = Buffer.from(body.map((b) => b ^ 0x0f));
+    etag = '"v2"';
+    const second = run(runner, { url: `${url}/f.bin`, dest: 'archive' }, { id: 'ignores-if-range', attempt: 2 });
+    const res = await second.done;
+    expect(second.logs.join('')).toMatch(/file changed/);
+    expect(fs.readFileSync((res.result as { path: string }).path).equals(current)).toBe(true);
+  });
+
   it('fails a server that closes before the length it announced, after its retries', async () => {
     const url = await faultServer((_req, res) => {
       res.writeHead(200, { 'content-length': 10_000 });

@@ -98,7 +98,7 @@ class Engine {
     const meta = this.meta as PartialMeta;
     const { res, release } = await this.retrying(() => this.request(first, meta));
     const range = parseContentRange(header(res.headers, 'content-range'));
-    if (res.status !== 206 || !range || range.start !== first.pos || range.total !== meta.total) {
+    if (res.status !== 206 || !range || range.start !== first.pos || range.total !== meta.total || !sameFile(res, meta)) {
       release();
       discard(res);
       this.o.log(`the server's file changed or it no longer takes ranges (HTTP ${res.status}); starting over\n`);
@@ -313,8 +313,7 @@ class Engine {
   /** A range answer must be 206 for exactly the bytes asked; 200 means the file changed. */
   private checkRange(res: Response, seg: Segment, meta: PartialMeta): void {
     const range = parseContentRange(header(res.headers, 'content-range'));
-    const same = (name: 'etag' | 'last-modified', want: string | null) => want === null || header(res.headers, name) === want;
-    if (res.status === 206 && range && range.start === seg.pos && range.total === meta.total && same('etag', meta.etag) && same('last-modified', meta.lastModified)) return;
+    if (res.status === 206 && range && range.start === seg.pos && range.total === meta.total && sameFile(res, meta)) return;
     discard(res);
     throw new HttpError(`${showUrl(this.url)} changed while it was being downloaded (HTTP ${res.status}${range ? `, ${range.start}-${range.end}/${range.total}` : ''})`, res.status, true);
   }
@@ -349,6 +348,12 @@ class Engine {
     if (seg.pos < stopAt && seg.end !== UNKNOWN_END) throw new HttpError(`${showUrl(this.url)}: the connection ended at byte ${seg.pos} of ${stopAt}`, null, true);
     if (seg.end === UNKNOWN_END) this.o.part.setEnd(seg, seg.pos);
   }
+}
+
+/** The answer carries the validators we started with: catches a server that ignores If-Range. */
+function sameFile(res: Response, meta: PartialMeta): boolean {
+  const same = (name: 'etag' | 'last-modified', want: string | null) => want === null || header(res.headers, name) === want;
+  return same('etag', meta.etag) && same('last-modified', meta.lastModified);
 }
 
 /** Segments that cover [0, total) exactly, without gaps or overlaps. */
