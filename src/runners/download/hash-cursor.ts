@@ -33,15 +33,17 @@ export class HashCursor {
   }
 
   /**
-   * Moves the cursor over whatever is already written (flushing segments as it goes). Gives the
-   * event loop a turn between reads, so catching up on gigabytes does not hold up heartbeats.
+   * Moves the cursor over whatever is already in the data file; bytes still in a segment's memory
+   * wait for its own flush (every segment is flushed before the digest). It only reads, so a write
+   * failure always surfaces where the download writes. Gives the event loop a turn between reads,
+   * so catching up on gigabytes does not hold up heartbeats.
    */
   async catchUp(part: PartialDownload): Promise<void> {
     for (;;) {
       const seg = part.segments.find((s) => s.start <= this.at && this.at < s.end);
-      if (!seg || seg.pos <= this.at) return;
-      part.flush(seg);
-      const to = Math.min(seg.pos, this.at + READ);
+      const written = seg ? seg.pos - (seg.pendingBytes ?? 0) : 0;
+      if (!seg || written <= this.at) return;
+      const to = Math.min(written, this.at + READ);
       this.h.update(part.read(this.at, to));
       this.at = to;
       await new Promise((resolve) => setImmediate(resolve));

@@ -304,9 +304,23 @@ class Engine {
         opened.release();
       }
       // What arrived stays: a time limit or a stop keeps it for the next attempt.
-      this.o.part.flush(seg);
+      this.onDisk(() => this.o.part.flush(seg));
       this.active.delete(seg);
       this.o.stats.connections = this.active.size;
+    }
+  }
+
+  /**
+   * Runs a write of the partial file. Every write goes through here, wherever it happens (a chunk,
+   * the end of a piece, a stop): a failure ends the attempt for good (disk full, I/O error), it is
+   * not a network error to retry.
+   */
+  private onDisk<T>(write: () => T): T {
+    try {
+      return write();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      throw new HttpError(code === 'ENOSPC' ? `disk full writing ${this.o.part.dataPath}` : `cannot write ${this.o.part.dataPath}: ${(err as Error).message}`, null, false);
     }
   }
 
@@ -325,14 +339,9 @@ class Engine {
       const room = stopAt - seg.pos;
       const buf = chunk.length > room ? chunk.subarray(0, room) : chunk;
       if (buf.length > 0) {
-        try {
-          const at = seg.pos;
-          this.o.part.write(seg, buf);
-          this.o.hash.offer(at, buf);
-        } catch (err) {
-          const code = (err as { code?: string }).code;
-          throw new HttpError(code === 'ENOSPC' ? `disk full writing ${this.o.part.dataPath}` : `cannot write ${this.o.part.dataPath}: ${(err as Error).message}`, null, false);
-        }
+        const at = seg.pos;
+        this.onDisk(() => this.o.part.write(seg, buf));
+        this.o.hash.offer(at, buf);
         this.o.stats.bytes += buf.length;
         this.sent += buf.length;
         if (this.o.maxSize !== null && seg.pos > this.o.maxSize) throw new HttpError(`more than max_size ${this.o.maxSize} bytes`, null, false);
@@ -343,7 +352,7 @@ class Engine {
       }
       if (seg.pos >= stopAt) break;
     }
-    this.o.part.flush(seg);
+    this.onDisk(() => this.o.part.flush(seg));
     await this.o.hash.catchUp(this.o.part);
     if (seg.pos < stopAt && seg.end !== UNKNOWN_END) throw new HttpError(`${showUrl(this.url)}: the connection ended at byte ${seg.pos} of ${stopAt}`, null, true);
     if (seg.end === UNKNOWN_END) this.o.part.setEnd(seg, seg.pos);
