@@ -80,6 +80,8 @@ export class DownloadRunner implements Runner {
       ticker.stop();
       ctx.progress({ bytes: size, total: size, percent: 100, message: 'verifying' });
       const digest = await hash.digest(part, size);
+      // The last progress stays on the job: not "verifying" once that is over.
+      ctx.progress({ bytes: size, total: size, percent: 100 });
       if (p.checksum && digest !== p.checksum.hex) {
         part.remove();
         return { outcome: 'failed', error: `${algorithm} mismatch: expected ${p.checksum.hex}, got ${digest}; nothing delivered, the next attempt starts over`, retryable: true };
