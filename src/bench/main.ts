@@ -10,7 +10,9 @@ import { fmt } from './stats.js';
  * Options: --jobs N (default 100000), --samples N (latency samples, default 500),
  * --bullmq-concurrency N (default 16), --only drover|bullmq, --suite sqlite|pg|download|all (default
  * all: SQLite next to BullMQ, PostgreSQL with 1 and 3 coordinators next to Graphile Worker, then
- * downloads next to curl and aria2c; --big-mib / --slow-mib size the download files).
+ * downloads next to curl and aria2c; --big-mib / --slow-mib size the download files, --rounds N
+ * runs each download pair N times (default 5), --connections N is Drover's for the rate-limited
+ * file (default 32)).
  */
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, dflt: string) => {
@@ -44,7 +46,7 @@ async function main(argv: string[]): Promise<void> {
   if (drover) process.stdout.write(`drover p50 enqueue→start ${fmt(drover.p50Ms, 2)} ms (target ≤ 3 ms)\n`);
   }
   if (suite === 'all' || suite === 'pg') await pgSuite(jobs, samples);
-  if (suite === 'all' || suite === 'download') await downloadSuite({ bigMiB: Number(opt('big-mib', '1024')), slowMiB: Number(opt('slow-mib', '256')) });
+  if (suite === 'all' || suite === 'download') await downloadSuite({ bigMiB: Number(opt('big-mib', '1024')), slowMiB: Number(opt('slow-mib', '256')), rounds: Number(opt('rounds', '5')), connections: Number(opt('connections', '32')) });
   process.exit(0);
 }
 

@@ -88,6 +88,8 @@ const downloadSchema = z
     retries: z.number().int().min(0).default(DOWNLOAD_DEFAULTS.retries),
     /** Partial downloads of jobs nobody retried are deleted after this, when the worker starts. */
     temp_keep: duration.default('7d'),
+    /** A PEM file of CA certificates trusted for HTTPS besides Node's own list (a private CA). */
+    ca_file: z.string().optional(),
   })
   .strict();
 
@@ -247,5 +249,17 @@ export function downloadSettingsOf(w: DroverConfig['worker']): DownloadSettings 
     maxRedirects: d.max_redirects,
     retries: d.retries,
     tempKeepMs: parseDuration(d.temp_keep, 'worker.download.temp_keep'),
+    ca: d.ca_file === undefined ? null : readCa(d.ca_file),
   };
+}
+
+function readCa(file: string): string {
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`worker.download.ca_file: cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`worker.download.ca_file: ${file} holds no PEM certificate`);
+  return pem;
 }

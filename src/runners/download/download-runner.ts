@@ -1,16 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Dispatcher } from 'undici';
 import { ValidationError } from '../../core/errors.js';
 import type { RunContext, RunResult, Runner } from '../runner.js';
 import { deliver } from './deliver.js';
 import { HashCursor } from './hash-cursor.js';
-import { HttpError, makeDispatcher, showUrl } from './http.js';
+import { HashPool } from './hash-pool.js';
+import { HttpError, makeClient, showUrl } from './http.js';
 import { ConnectionLimits, Semaphore } from './limiter.js';
 import { parseDownloadParams, sanitizeFileName, type DownloadParams } from './params.js';
 import { PartialDownload } from './partial.js';
 import type { DownloadSettings } from './settings.js';
 import { transfer, type TransferStats } from './transfer.js';
+import type { WireClient } from './wire/client.js';
 
 /** How often progress is reported, ms. */
 const PROGRESS_MS = 500;
@@ -24,7 +25,8 @@ export class DownloadRunner implements Runner {
   readonly kind = 'download';
   private readonly slots: Semaphore;
   private readonly limits: ConnectionLimits;
-  private dispatcher: Dispatcher | null = null;
+  private client: WireClient | null = null;
+  private readonly hashers = new HashPool();
 
   constructor(private readonly s: DownloadSettings) {
     this.slots = new Semaphore(s.parallel);
@@ -60,8 +62,9 @@ export class DownloadRunner implements Runner {
     const signal = AbortSignal.any([ctx.signal, slow.signal]);
     const ticker = this.progressTicker(ctx, part, stats, () => slow.abort());
     const algorithm = p.checksum?.algorithm ?? 'sha256';
-    const hash = new HashCursor(algorithm);
+    const hash = new HashCursor(this.hashers.open(part.dataPath, algorithm));
     const log = (text: string) => ctx.log('drover', text);
+    const t0 = performance.now();
     try {
       const { meta, size } = await transfer({
         url: p.url,
@@ -70,7 +73,7 @@ export class DownloadRunner implements Runner {
         connections: p.connections ?? this.s.connections,
         settings: this.s,
         limits: this.limits,
-        dispatcher: (this.dispatcher ??= makeDispatcher(this.s)),
+        client: (this.client ??= makeClient(this.s)),
         signal,
         maxSize: p.maxSize,
         log,
@@ -78,8 +81,10 @@ export class DownloadRunner implements Runner {
         hash,
       });
       ticker.stop();
+      const fetched = performance.now();
       ctx.progress({ bytes: size, total: size, percent: 100, message: 'verifying' });
-      const digest = await hash.digest(part, size);
+      const digest = await hash.digest(size);
+      const verified = performance.now();
       // The last progress stays on the job: not "verifying" once that is over.
       ctx.progress({ bytes: size, total: size, percent: 100 });
       if (p.checksum && digest !== p.checksum.hex) {
@@ -90,7 +95,8 @@ export class DownloadRunner implements Runner {
       part.close();
       const out = deliver(part.dataPath, dir, name, p.collision);
       part.remove();
-      log(`${out.skipped ? 'kept the existing' : 'delivered'} ${out.path} (${size} bytes, ${algorithm} ${digest})\n`);
+      const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+      log(`${out.skipped ? 'kept the existing' : 'delivered'} ${out.path} (${size} bytes, ${algorithm} ${digest}); ${stats.bytes} bytes fetched in ${secs(fetched - t0)}, checksum ready ${secs(verified - fetched)} later\n`);
       return {
         outcome: 'succeeded',
         result: { path: out.path, size, [algorithm]: digest, contentType: meta.contentType, url: showUrl(p.url), ...(out.skipped ? { skipped: true } : {}) },
@@ -107,6 +113,8 @@ export class DownloadRunner implements Runner {
       if (!(err instanceof Error && /ENOSPC/.test(err.message))) throw err;
       part.remove();
       return { outcome: 'failed', error: `disk full: ${err.message}`, retryable: false };
+    } finally {
+      hash.close();
     }
   }
 

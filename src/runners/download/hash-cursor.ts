@@ -1,58 +1,48 @@
-import { createHash, type Hash } from 'node:crypto';
-import type { PartialDownload } from './partial.js';
-
-/** Largest read when catching up, bytes. */
-const READ = 4 * 1024 * 1024;
+import type { HashSession } from './hash-pool.js';
+import type { PartialDownload, Segment } from './partial.js';
 
 /**
- * Hashes the file in order while it arrives out of order. Bytes that land where the cursor is are
- * hashed as they come (no second pass over them); when the cursor reaches bytes another
- * connection wrote earlier, it reads them back from the data file. A single connection
- * is hashed entirely on the fly; a resumed download catches up once on what is already there.
+ * Hashes the file in order while it arrives out of order, on a hashing thread that reads the
+ * bytes back once they are written. The cursor tells it how far the file is written without a
+ * gap; a resumed download is hashed from byte 0, what an earlier attempt left included.
  */
 export class HashCursor {
-  private h: Hash;
-  /** Bytes hashed: [0, at). */
-  at = 0;
+  /** Bytes [0, posted) handed to the hashing thread. */
+  private posted = 0;
+  /** The segment the cursor is in, so most calls do not search the table. */
+  private cur: Segment | null = null;
 
-  constructor(private readonly algorithm: string) {
-    this.h = createHash(algorithm);
-  }
+  constructor(private readonly session: HashSession) {}
 
   /** Forgets everything hashed (the download starts over). */
   reset(): void {
-    this.h = createHash(this.algorithm);
-    this.at = 0;
+    this.posted = 0;
+    this.cur = null;
+    this.session.reset();
   }
 
-  /** Offers bytes just received at `pos`; they are hashed now when they are next in order. */
-  offer(pos: number, buf: Buffer): void {
-    if (pos !== this.at) return;
-    this.h.update(buf);
-    this.at += buf.length;
-  }
-
-  /**
-   * Moves the cursor over whatever is already in the data file; bytes still in a segment's memory
-   * wait for its own flush (every segment is flushed before the digest). It only reads, so a write
-   * failure always surfaces where the download writes. Gives the event loop a turn between reads,
-   * so catching up on gigabytes does not hold up heartbeats.
-   */
-  async catchUp(part: PartialDownload): Promise<void> {
-    for (;;) {
-      const seg = part.segments.find((s) => s.start <= this.at && this.at < s.end);
-      const written = seg ? seg.pos - (seg.pendingBytes ?? 0) : 0;
-      if (!seg || written <= this.at) return;
-      const to = Math.min(written, this.at + READ);
-      this.h.update(part.read(this.at, to));
-      this.at = to;
-      await new Promise((resolve) => setImmediate(resolve));
+  /** Hands on whatever the data file now holds, from the cursor up to the first gap. */
+  advance(part: PartialDownload): void {
+    let at = this.posted;
+    const find = (pos: number) => part.segments.find((s) => s.start <= pos && pos < s.end);
+    let seg = this.cur && this.cur.start <= at && at < this.cur.end ? this.cur : find(at);
+    while (seg && seg.pos > at) {
+      at = seg.pos;
+      if (seg.pos < seg.end) break;
+      seg = find(at);
     }
+    this.cur = seg ?? null;
+    if (at === this.posted) return;
+    this.posted = at;
+    this.session.to(at);
   }
 
-  async digest(part: PartialDownload, size: number): Promise<string> {
-    await this.catchUp(part);
-    if (this.at !== size) throw new Error(`hashed ${this.at} of ${size} bytes`);
-    return this.h.digest('hex');
+  /** The digest of the whole file; every byte of it must be written. */
+  digest(size: number): Promise<string> {
+    return this.session.digest(size);
+  }
+
+  close(): void {
+    this.session.close();
   }
 }

@@ -1,6 +1,6 @@
-import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { describeNetError } from '../../client/api-client.js';
 import type { DownloadSettings } from './settings.js';
+import { WireClient, type WireResponse } from './wire/client.js';
 
 /** A failed request. `retryable`: another try may work (network, 5xx, 429); else it never will (404...). */
 export class HttpError extends Error {
@@ -14,17 +14,28 @@ export class HttpError extends Error {
   }
 }
 
+/** TLS verification failures (Node's codes): permanent. */
+const BAD_CERT = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /** Statuses that will not change on another try. */
 const PERMANENT = new Set([400, 401, 403, 404, 405, 410, 451]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 /** Request headers that may follow a redirect to another origin. */
 const PUBLIC_HEADERS = new Set(['user-agent', 'range', 'if-range', 'accept', 'accept-encoding']);
 
-/** One dispatcher per worker; it honours HTTP(S)_PROXY and NO_PROXY when they are set. */
-export function makeDispatcher(s: DownloadSettings): Dispatcher {
-  const opts = { connect: { timeout: s.connectTimeoutMs }, headersTimeout: s.readTimeoutMs, bodyTimeout: s.readTimeoutMs, keepAliveTimeout: 30_000 };
-  const proxied = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].some((k) => process.env[k]);
-  return proxied ? new EnvHttpProxyAgent(opts) : new Agent(opts);
+/** One client per worker; it honours HTTP(S)_PROXY and NO_PROXY when they are set. */
+export function makeClient(s: DownloadSettings): WireClient {
+  return new WireClient({ connectTimeoutMs: s.connectTimeoutMs, readTimeoutMs: s.readTimeoutMs, ca: s.ca, userAgent: 'drover' });
 }
 
 /** The URL without user or password, for messages and results. */
@@ -39,7 +50,8 @@ export function showUrl(u: URL): string {
 export interface Response {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  /** The body, read with `body.pipe(sink)`. */
+  body: WireResponse;
   /** Where it came from after redirects. */
   url: URL;
   /** The headers that went there: credentials are dropped on the way to another origin. */
@@ -50,20 +62,23 @@ export interface Response {
  * GET with redirects followed (at most `maxRedirects`, loops refused). Credentials in headers are
  * not sent on to another origin. Answers 200, 206 and 416; anything else throws HttpError.
  */
-export async function get(url: URL, headers: Record<string, string>, o: { dispatcher: Dispatcher; signal: AbortSignal; maxRedirects: number }): Promise<Response> {
+export async function get(url: URL, headers: Record<string, string>, o: { client: WireClient; signal: AbortSignal; maxRedirects: number }): Promise<Response> {
   const seen = new Set<string>();
   let hdrs = headers;
   for (let hops = 0; ; hops++) {
-    let res: Dispatcher.ResponseData;
+    let res: WireResponse;
     try {
-      res = await request(url, { method: 'GET', headers: hdrs, dispatcher: o.dispatcher, signal: o.signal });
+      res = await o.client.get(url, hdrs, o.signal);
     } catch (err) {
       if (o.signal.aborted) throw err;
+      const code = (err as { code?: string }).code ?? '';
+      // A certificate that does not verify now will not on the next try either.
+      if (BAD_CERT.has(code)) throw new HttpError(`${showUrl(url)}: ${(err as Error).message} (a private CA can be trusted with worker.download.ca_file)`, null, false);
       throw new HttpError(`${showUrl(url)}: ${describeNetError(err)}`, null, true);
     }
-    const status = res.statusCode;
-    if (status === 200 || status === 206 || status === 416) return { status, headers: res.headers, body: res.body, url, sentHeaders: hdrs };
-    await res.body.dump().catch(() => undefined);
+    const status = res.status;
+    if (status === 200 || status === 206 || status === 416) return { status, headers: res.headers, body: res, url, sentHeaders: hdrs };
+    await drain(res);
     if (REDIRECT.has(status)) {
       const loc = header(res.headers, 'location');
       if (!loc) throw new HttpError(`${showUrl(url)}: HTTP ${status} without a Location`, status, false);
@@ -84,14 +99,18 @@ export async function get(url: URL, headers: Record<string, string>, o: { dispat
   }
 }
 
-/**
- * Drops an answer whose body will not be read. The listener matters: destroying a body that
- * has already arrived makes undici emit an error nobody would otherwise catch.
- */
-export function discard(res: { body: Dispatcher.ResponseData['body'] } | null | undefined): void {
-  if (!res) return;
-  res.body.on('error', () => undefined);
-  res.body.destroy();
+/** Drops an answer whose body will not be read (its connection is closed unless the body is over). */
+export function discard(res: { body: WireResponse } | null | undefined): void {
+  res?.body.discard();
+}
+
+/** Bytes of an error page or redirect read to keep the connection, at most; longer ones close it. */
+const DRAIN_BYTES = 64 * 1024;
+
+/** Reads a short body to its end, so the connection can carry the next request. */
+async function drain(res: WireResponse): Promise<void> {
+  let n = 0;
+  await res.pipe((view) => ((n += view.length) > DRAIN_BYTES ? 'stop' : undefined)).catch(() => undefined);
 }
 
 export function header(h: Record<string, string | string[] | undefined>, name: string): string | null {

@@ -23,13 +23,12 @@ export interface Segment {
   pos: number;
   /** End of the request in flight for this segment (not stored: a new attempt asks again). */
   reqEnd?: number;
-  /** Received, not yet written: [flushedPos, pos). */
-  pending?: Buffer[];
-  pendingBytes?: number;
+  /** `pos` as the table has it; behind `pos` by less than RECORD_BYTES. */
+  recorded?: number;
 }
 
-/** Bytes gathered per segment before one write: fewer system calls than a write per chunk. */
-const FLUSH_BYTES = 1024 * 1024;
+/** The table's position of a segment is updated at least this often, bytes (and at every flush). */
+const RECORD_BYTES = 1024 * 1024;
 
 const ENTRY = 24;
 
@@ -62,7 +61,8 @@ export class PartialDownload {
       this.meta = JSON.parse(fs.readFileSync(this.metaPath, 'utf8')) as PartialMeta;
       const table = fs.readFileSync(this.tablePath);
       for (let i = 0; i + ENTRY <= table.length; i += ENTRY) {
-        this.segments.push({ index: i / ENTRY, start: table.readDoubleLE(i), end: table.readDoubleLE(i + 8), pos: table.readDoubleLE(i + 16) });
+        const pos = table.readDoubleLE(i + 16);
+        this.segments.push({ index: i / ENTRY, start: table.readDoubleLE(i), end: table.readDoubleLE(i + 8), pos, recorded: pos });
       }
       if (!fs.existsSync(this.dataPath)) this.forget();
     } catch {
@@ -81,8 +81,9 @@ export class PartialDownload {
   /** Starts over: no meta, no segments, an empty data file. */
   reset(meta: PartialMeta): void {
     this.forget();
-    if (this.dataFd !== null) fs.ftruncateSync(this.dataFd, 0);
-    if (this.tableFd !== null) fs.ftruncateSync(this.tableFd, 0);
+    // Only a file with bytes in it is truncated: ext4 flushes a file truncated to zero when it
+    // is closed (auto_da_alloc), which costs a fresh gigabyte about a second at delivery.
+    for (const fd of [this.dataFd, this.tableFd]) if (fd !== null && fs.fstatSync(fd).size > 0) fs.ftruncateSync(fd, 0);
     this.setMeta(meta);
   }
 
@@ -93,8 +94,24 @@ export class PartialDownload {
     fs.renameSync(tmp, this.metaPath);
   }
 
+  /** Adds ranges in one write of the table. */
+  addSegments(ranges: Array<[number, number]>): Segment[] {
+    const first = this.segments.length;
+    const b = Buffer.alloc(ENTRY * ranges.length);
+    const added = ranges.map(([start, end], i) => {
+      b.writeDoubleLE(start, i * ENTRY);
+      b.writeDoubleLE(end, i * ENTRY + 8);
+      b.writeDoubleLE(start, i * ENTRY + 16);
+      const s: Segment = { index: first + i, start, end, pos: start, recorded: start };
+      this.segments.push(s);
+      return s;
+    });
+    if (b.length > 0) fs.writeSync(this.tableFd as number, b, 0, b.length, first * ENTRY);
+    return added;
+  }
+
   addSegment(start: number, end: number): Segment {
-    const s: Segment = { index: this.segments.length, start, end, pos: start };
+    const s: Segment = { index: this.segments.length, start, end, pos: start, recorded: start };
     this.segments.push(s);
     const b = Buffer.alloc(ENTRY);
     b.writeDoubleLE(start, 0);
@@ -105,32 +122,25 @@ export class PartialDownload {
   }
 
   /**
-   * Takes `buf` as the next bytes of the segment. They are written (one writev per MiB) and then
-   * recorded in the table, so the table never claims a byte that is not in the data file.
+   * Writes `buf` as the next bytes of the segment, at once (the caller's buffer is reused after
+   * this returns). The table is updated after the write, every RECORD_BYTES, so it never claims
+   * a byte that is not in the data file; a worker killed meanwhile fetches at most that again.
+   * True when the table was updated.
    */
-  write(s: Segment, buf: Buffer): void {
-    (s.pending ??= []).push(buf);
-    s.pendingBytes = (s.pendingBytes ?? 0) + buf.length;
+  write(s: Segment, buf: Buffer): boolean {
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(this.dataFd as number, buf, off, buf.length - off, s.pos + off);
     s.pos += buf.length;
-    if (s.pendingBytes >= FLUSH_BYTES) this.flush(s);
+    if (s.pos - (s.recorded ?? s.start) < RECORD_BYTES) return false;
+    this.flush(s);
+    return true;
   }
 
-  /** Writes what the segment holds in memory, and records it. */
+  /** Records the segment's position in the table. */
   flush(s: Segment): void {
-    const bufs = s.pending;
-    if (!bufs || bufs.length === 0) return;
-    let at = s.pos - (s.pendingBytes ?? 0);
-    s.pending = [];
-    s.pendingBytes = 0;
-    let i = 0;
-    while (i < bufs.length) {
-      let n = fs.writevSync(this.dataFd as number, bufs.slice(i), at);
-      at += n;
-      // A short write: drop what went, go on with the rest of the buffer it stopped in.
-      while (i < bufs.length && n >= (bufs[i] as Buffer).length) n -= (bufs[i++] as Buffer).length;
-      if (n > 0) bufs[i] = (bufs[i] as Buffer).subarray(n);
-    }
+    if (s.recorded === s.pos) return;
     this.writeCell(s.index, 16, s.pos);
+    s.recorded = s.pos;
   }
 
   flushAll(): void {

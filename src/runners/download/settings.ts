@@ -29,6 +29,8 @@ export interface DownloadSettings {
   retries: number;
   /** Partial downloads untouched this long are deleted when the worker starts, ms. Default 7 days. */
   tempKeepMs: number;
+  /** Extra CA certificates (PEM) trusted for HTTPS besides Node's list (`ca_file`). Default none. */
+  ca?: string | null;
 }
 
 export const DOWNLOAD_DEFAULTS = {

@@ -1,9 +1,9 @@
-import type { Dispatcher } from 'undici';
 import { discard, dispositionName, get, header, HttpError, parseContentRange, showUrl, type Response } from './http.js';
 import type { HashCursor } from './hash-cursor.js';
 import type { ConnectionLimits } from './limiter.js';
 import type { PartialDownload, PartialMeta, Segment } from './partial.js';
 import type { DownloadSettings } from './settings.js';
+import type { WireClient } from './wire/client.js';
 
 /** Live figures of a transfer, for progress. */
 export interface TransferStats {
@@ -21,13 +21,13 @@ export interface TransferOptions {
   connections: number;
   settings: DownloadSettings;
   limits: ConnectionLimits;
-  dispatcher: Dispatcher;
+  client: WireClient;
   signal: AbortSignal;
   maxSize: number | null;
   log: (text: string) => void;
   /** Updated as bytes arrive; the caller's progress ticker reads it. */
   stats: TransferStats;
-  /** Hashes the file in order as it arrives. */
+  /** Hashes the file in order as it is written. */
   hash: HashCursor;
 }
 
@@ -40,6 +40,9 @@ export interface TransferResult {
 const MAX_RETRY_AFTER_MS = 60_000;
 /** Statuses a signed link gives once it has expired: the original URL is asked again. */
 const EXPIRED = new Set([401, 403, 404, 410]);
+
+/** Ranges a file is cut into at most (their size grows with the file). */
+const MAX_SEGMENTS = 1024;
 
 /** An open-ended segment for a server that does not say how long the file is. */
 const UNKNOWN_END = Number.MAX_SAFE_INTEGER;
@@ -146,6 +149,7 @@ class Engine {
     }
     this.meta = meta;
     this.o.part.reset(meta);
+    this.o.hash.reset();
     this.o.stats.total = total;
     if (!meta.ranges || total === null) {
       // One stream, from the start: without ranges nothing can be resumed or split.
@@ -153,15 +157,13 @@ class Engine {
       return this.run({ seg, res, release });
     }
     const first = this.o.part.addSegment(0, Math.min(s.minSplit, total));
-    // The rest in equal ranges of at least minSplit, one per other connection.
-    const rest = total - first.end;
-    const n = Math.max(0, Math.min(this.o.connections - 1, Math.floor(rest / s.minSplit)));
-    if (rest > 0 && n === 0) this.queue.push(this.o.part.addSegment(first.end, total));
-    for (let i = 0; i < n; i++) {
-      const a = first.end + Math.floor((rest * i) / n);
-      const b = first.end + Math.floor((rest * (i + 1)) / n);
-      this.queue.push(this.o.part.addSegment(a, b));
-    }
+    // The rest in ranges of a split or more, taken from the front by whichever connection is
+    // free: the file fills in order, so it is hashed as it arrives rather than all at the end,
+    // and a slow connection holds up at most one range.
+    const size = Math.max(s.minSplit, Math.ceil((total - first.end) / MAX_SEGMENTS));
+    const ranges: Array<[number, number]> = [];
+    for (let a = first.end; a < total; a += size) ranges.push([a, Math.min(total, a + size)]);
+    this.queue.push(...this.o.part.addSegments(ranges));
     return this.run({ seg: first, res, release });
   }
 
@@ -188,7 +190,7 @@ class Engine {
   }
 
   private http() {
-    return { dispatcher: this.o.dispatcher, signal: this.signal, maxRedirects: this.o.settings.maxRedirects };
+    return { client: this.o.client, signal: this.signal, maxRedirects: this.o.settings.maxRedirects };
   }
 
   /**
@@ -264,6 +266,8 @@ class Engine {
         let release = opened?.release ?? null;
         let res = opened?.res ?? null;
         opened = null;
+        // The URL this request goes to: another connection may re-follow the redirect meanwhile.
+        const asked = this.url;
         try {
           if (!res) {
             if (!meta.ranges && seg.pos > 0) {
@@ -284,11 +288,13 @@ class Engine {
           discard(res);
           if (this.signal.aborted) throw err;
           const e = err instanceof HttpError ? err : new HttpError(`${showUrl(this.url)}: ${(err as Error).message}`, null, true);
-          if (!e.retryable && e.status !== null && EXPIRED.has(e.status) && this.url.href !== this.o.url.href && ++failures <= this.o.settings.retries) {
+          if (!e.retryable && e.status !== null && EXPIRED.has(e.status) && asked.href !== this.o.url.href && ++failures <= this.o.settings.retries) {
             // The link we were redirected to expired (signed URLs do): ask the original again.
-            this.url = this.o.url;
-            this.headers = this.o.headers;
-            this.o.log(`${e.message}; following the original URL's redirect again\n`);
+            if (this.url === asked) {
+              this.url = this.o.url;
+              this.headers = this.o.headers;
+              this.o.log(`${e.message}; following the original URL's redirect again\n`);
+            }
             continue;
           }
           if (!e.retryable || ++failures > this.o.settings.retries) throw e;
@@ -335,25 +341,26 @@ class Engine {
   private async pump(seg: Segment, res: Response): Promise<void> {
     const limit = this.o.settings.speedLimit;
     const stopAt = Math.min(seg.end, seg.reqEnd ?? seg.end);
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    // Each view is only valid during the call: it is written before the next read.
+    await res.body.pipe((chunk) => {
       const room = stopAt - seg.pos;
       const buf = chunk.length > room ? chunk.subarray(0, room) : chunk;
       if (buf.length > 0) {
-        const at = seg.pos;
-        this.onDisk(() => this.o.part.write(seg, buf));
-        this.o.hash.offer(at, buf);
+        // Once a MiB, the hashing thread hears how far the file is written.
+        if (this.onDisk(() => this.o.part.write(seg, buf))) this.o.hash.advance(this.o.part);
         this.o.stats.bytes += buf.length;
         this.sent += buf.length;
         if (this.o.maxSize !== null && seg.pos > this.o.maxSize) throw new HttpError(`more than max_size ${this.o.maxSize} bytes`, null, false);
-        if (limit > 0) {
-          const ahead = (this.sent / limit) * 1000 - (Date.now() - this.started);
-          if (ahead > 5) await sleep(ahead, this.signal);
-        }
       }
-      if (seg.pos >= stopAt) break;
-    }
+      if (seg.pos >= stopAt) return 'stop';
+      if (limit > 0) {
+        const ahead = (this.sent / limit) * 1000 - (Date.now() - this.started);
+        if (ahead > 5) return ahead;
+      }
+      return undefined;
+    });
     this.onDisk(() => this.o.part.flush(seg));
-    await this.o.hash.catchUp(this.o.part);
+    this.o.hash.advance(this.o.part);
     if (seg.pos < stopAt && seg.end !== UNKNOWN_END) throw new HttpError(`${showUrl(this.url)}: the connection ended at byte ${seg.pos} of ${stopAt}`, null, true);
     if (seg.end === UNKNOWN_END) this.o.part.setEnd(seg, seg.pos);
   }
