@@ -93,6 +93,27 @@ describe('the download HTTP client', () => {
     expect(await text(client(), `${url}/`)).toEqual({ status: 200, body: 'hello world' });
   });
 
+  it('does not take what a server says on an idle connection (a 408 before it hangs up) for the next answer', async () => {
+    const url = await rawServer(['HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst', 100, 'HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n']);
+    const c = client();
+    expect(await text(c, `${url}/1`)).toEqual({ status: 200, body: 'first' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await text(c, `${url}/2`)).toEqual({ status: 200, body: 'first' });
+  });
+
+  it('unfolds folded header lines, and refuses a name other parsers would read differently', async () => {
+    const folded = await rawServer(['HTTP/1.1 200 OK\r\nx-long: a\r\n\tcontent-length: 99\r\ncontent-length: 2\r\n\r\nok']);
+    const res = await client().get(new URL(`${folded}/`), {}, never);
+    expect(res.headers['x-long']).toBe('a content-length: 99');
+    expect(res.headers['content-length']).toBe('2');
+    res.discard();
+    const spaced = await rawServer(['HTTP/1.1 200 OK\r\ncontent-length : 3\r\n\r\nabc']);
+    await expect(text(client(), `${spaced}/`)).rejects.toThrow(/bad header line/);
+    // Transfer-Encoding wins over Content-Length, and such a connection is not used again.
+    const both = await rawServer(['HTTP/1.1 200 OK\r\ncontent-length: 100\r\ntransfer-encoding: chunked\r\n\r\n00003\r\nabc\r\n0\r\n\r\n']);
+    expect(await text(client(), `${both}/`)).toEqual({ status: 200, body: 'abc' });
+  });
+
   it('fails clearly on a server that breaks the protocol or goes quiet', async () => {
     const bad = await rawServer(['HTTP/1.1 200 OK\r\ncontent-length: 12, 13\r\n\r\n']);
     await expect(text(client(), `${bad}/`)).rejects.toThrow(/bad Content-Length/);
@@ -141,7 +162,7 @@ describe('the download HTTP client', () => {
         s.close(() => resolve(p));
       });
     });
-    fs.writeFileSync(path.join(dir, 'tinyproxy.conf'), `Port ${port}\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nLogLevel Info\nMaxClients 20\n`);
+    fs.writeFileSync(path.join(dir, 'tinyproxy.conf'), `Port ${port}\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nLogLevel Info\nMaxClients 20\nBasicAuth drover s3cret\n`);
     const proxy = spawn(TINYPROXY, ['-d', '-c', path.join(dir, 'tinyproxy.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     proxy.stdout.on('data', (d: Buffer) => (log += d.toString()));
@@ -157,7 +178,7 @@ describe('the download HTTP client', () => {
     const cert = fs.readFileSync(path.join(certDir, 'c.pem'), 'utf8');
     const secure = `https://localhost:${await listen(https.createServer({ key: fs.readFileSync(path.join(certDir, 'k.pem')), cert }, (req, res) => res.end(`secure ${req.url}`)))}`;
 
-    const env = { http_proxy: `http://127.0.0.1:${port}`, HTTPS_PROXY: `http://127.0.0.1:${port}` };
+    const env = { http_proxy: `http://drover:s3cret@127.0.0.1:${port}`, HTTPS_PROXY: `http://drover:s3cret@127.0.0.1:${port}` };
     const c = client({ env, ca: cert });
     expect(await text(c, `${plain}/a`)).toEqual({ status: 200, body: 'plain /a' });
     expect(await text(c, `${secure}/b`)).toEqual({ status: 200, body: 'secure /b' });
@@ -166,6 +187,20 @@ describe('the download HTTP client', () => {
     const direct = client({ env: { ...env, NO_PROXY: 'example.org, 127.0.0.1' }, ca: cert });
     expect(await text(direct, `${plain}/c`)).toEqual({ status: 200, body: 'plain /c' });
     expect(log).not.toContain(`${plain}/c`);
+    // Without the proxy's password: refused for good, both ways, and the password never shown.
+    const noAuth = client({ env: { http_proxy: `http://127.0.0.1:${port}`, https_proxy: `http://127.0.0.1:${port}` }, ca: cert });
+    const opts = { client: noAuth, signal: never, maxRedirects: 3 };
+    for (const u of [`${plain}/d`, `${secure}/e`]) {
+      const err = (await get(new URL(u), {}, opts).catch((e: unknown) => e)) as HttpError;
+      expect(err).toBeInstanceOf(HttpError);
+      expect(err.message).toMatch(/407/);
+      expect(err.retryable).toBe(false);
+    }
+    // Through the tunnel the certificate is checked against the server's name, not the proxy's:
+    // this one names localhost only, so https://127.0.0.1 must not pass.
+    const byIp = (await get(new URL(secure.replace('localhost', '127.0.0.1')), {}, { client: c, signal: never, maxRedirects: 3 }).catch((e: unknown) => e)) as HttpError;
+    expect(byIp).toBeInstanceOf(HttpError);
+    expect(byIp.message).toMatch(/IP: 127.0.0.1 is not in the cert's list/);
   });
 
   it('reads proxy settings as curl does', () => {
@@ -175,6 +210,9 @@ describe('the download HTTP client', () => {
     expect(proxyFor(new URL('https://files.internal/f'), env)).toBeNull();
     expect(proxyFor(new URL('https://cdn.example.com:8443/f'), env)).toBeNull();
     expect(proxyFor(new URL('https://cdn.example.com/f'), env)).not.toBeNull();
+    const ips = { https_proxy: 'http://p:3128', no_proxy: '::1, 10.0.0.0/8, [fd00::]/8' };
+    for (const direct of ['https://[::1]/', 'https://10.1.2.3/', 'https://[fd12::5]/']) expect(proxyFor(new URL(direct), ips)).toBeNull();
+    for (const proxied of ['https://11.1.2.3/', 'https://[fe80::1]/', 'https://ten.example/']) expect(proxyFor(new URL(proxied), ips)).not.toBeNull();
     expect(() => proxyFor(new URL('https://x.org/'), { https_proxy: 'socks5://u:hunter2@p:1080' })).toThrow(/https_proxy must be an http:\/\/ or https:\/\/ URL, not socks5:/);
     expect(() => proxyFor(new URL('https://x.org/'), { https_proxy: 'http://u:hunter2@[bad' })).toThrow(/^https_proxy is not a URL: http:\/\/\*\*\*@\[bad$/);
   });

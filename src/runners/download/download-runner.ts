@@ -60,9 +60,9 @@ export class DownloadRunner implements Runner {
     const stats: TransferStats = { bytes: 0, total: part.meta?.total ?? null, connections: 0 };
     const slow = new AbortController();
     const signal = AbortSignal.any([ctx.signal, slow.signal]);
-    const ticker = this.progressTicker(ctx, part, stats, () => slow.abort());
     const algorithm = p.checksum?.algorithm ?? 'sha256';
     const hash = new HashCursor(this.hashers.open(part.dataPath, algorithm));
+    const ticker = this.progressTicker(ctx, part, stats, () => slow.abort());
     const log = (text: string) => ctx.log('drover', text);
     const t0 = performance.now();
     try {

@@ -69,9 +69,10 @@ function hashThread(fs: Fs, crypto: Crypto, threads: Threads): void {
  * its checksum (sha256 of a GiB is 0.7 s of CPU here). Threads start on first use and do not
  * keep the process alive.
  */
+type Thread = { w: Worker; sessions: number; dead: string | null; waiting: Map<number, (r: HashReply) => void> };
+
 export class HashPool {
-  private readonly threads: Array<{ w: Worker; sessions: number }> = [];
-  private readonly waiting = new Map<number, (r: HashReply) => void>();
+  private readonly threads: Thread[] = [];
   private nextId = 1;
 
   /** `size` threads at most; default: one per core, at most 4. */
@@ -83,31 +84,39 @@ export class HashPool {
     const id = this.nextId++;
     t.sessions++;
     t.w.postMessage({ t: 'open', id, path, algorithm } satisfies HashRequest);
-    return new HashSession(id, (m) => t.w.postMessage(m), (end) => this.ask(t.w, id, end), () => t.sessions--);
+    return new HashSession(id, (m) => t.w.postMessage(m), (end) => this.ask(t, id, end), () => t.sessions--);
   }
 
-  private pick(): { w: Worker; sessions: number } {
+  private pick(): Thread {
     const idle = this.threads.find((t) => t.sessions === 0);
     if (idle || this.threads.length >= this.size) return idle ?? this.threads.reduce((a, b) => (b.sessions < a.sessions ? b : a));
     const w = new Worker(`(${hashThread.toString()})(require('node:fs'), require('node:crypto'), require('node:worker_threads'))`, { eval: true });
     w.unref();
+    const t: Thread = { w, sessions: 0, dead: null, waiting: new Map() };
     w.on('message', (r: HashReply) => {
-      this.waiting.get(r.id)?.(r);
-      this.waiting.delete(r.id);
+      t.waiting.get(r.id)?.(r);
+      t.waiting.delete(r.id);
     });
-    w.on('error', (err) => {
-      for (const [id, done] of this.waiting) done({ id, hex: null, error: `hashing thread failed: ${err.message}` });
-      this.waiting.clear();
-    });
-    const t = { w, sessions: 0 };
+    // A thread that dies takes its sessions with it: their digests fail (the download is retried),
+    // and new sessions go to a new thread.
+    const die = (why: string) => {
+      if (t.dead) return;
+      t.dead = why;
+      this.threads.splice(this.threads.indexOf(t), 1);
+      for (const [id, done] of t.waiting) done({ id, hex: null, error: why });
+      t.waiting.clear();
+    };
+    w.on('error', (err) => die(`hashing thread failed: ${err.message}`));
+    w.on('exit', (code) => die(`hashing thread exited (${code})`));
     this.threads.push(t);
     return t;
   }
 
-  private ask(w: Worker, id: number, end: number): Promise<HashReply> {
+  private ask(t: Thread, id: number, end: number): Promise<HashReply> {
+    if (t.dead) return Promise.resolve({ id, hex: null, error: t.dead });
     return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      w.postMessage({ t: 'digest', id, end } satisfies HashRequest);
+      t.waiting.set(id, resolve);
+      t.w.postMessage({ t: 'digest', id, end } satisfies HashRequest);
     });
   }
 }

@@ -147,15 +147,27 @@ class Engine {
       discard(res);
       throw new HttpError(`${showUrl(this.url)} is ${total} bytes, more than max_size ${this.o.maxSize}`, null, false);
     }
+    let start: Segment;
+    try {
+      start = this.onDisk(() => this.lay(meta, total));
+    } catch (err) {
+      // The slot and the answer go back: a disk error must not keep a connection slot forever.
+      release();
+      discard(res);
+      throw err;
+    }
+    return this.run({ seg: start, res, release });
+  }
+
+  /** Starts the partial file over for `meta` and lays out its ranges; returns the first. */
+  private lay(meta: PartialMeta, total: number | null): Segment {
+    const s = this.o.settings;
     this.meta = meta;
     this.o.part.reset(meta);
     this.o.hash.reset();
     this.o.stats.total = total;
-    if (!meta.ranges || total === null) {
-      // One stream, from the start: without ranges nothing can be resumed or split.
-      const seg = this.o.part.addSegment(0, total ?? UNKNOWN_END);
-      return this.run({ seg, res, release });
-    }
+    // One stream, from the start: without ranges nothing can be resumed or split.
+    if (!meta.ranges || total === null) return this.o.part.addSegment(0, total ?? UNKNOWN_END);
     const first = this.o.part.addSegment(0, Math.min(s.minSplit, total));
     // The rest in ranges of a split or more, taken from the front by whichever connection is
     // free: the file fills in order, so it is hashed as it arrives rather than all at the end,
@@ -164,7 +176,7 @@ class Engine {
     const ranges: Array<[number, number]> = [];
     for (let a = first.end; a < total; a += size) ranges.push([a, Math.min(total, a + size)]);
     this.queue.push(...this.o.part.addSegments(ranges));
-    return this.run({ seg: first, res, release });
+    return first;
   }
 
   /** Opens a first request with a connection slot, retrying what may pass (network, 5xx, 429). */

@@ -55,7 +55,13 @@ export class WireClient {
       const conn = reused ?? (await this.connect(key, url, proxy, signal));
       const ex = conn.send(head, signal);
       try {
-        return await ex.head();
+        const res = await ex.head();
+        // A server that timed the idle connection out may say so (408) just as we ask again.
+        if (reused && res.status === 408) {
+          res.discard();
+          continue;
+        }
+        return res;
       } catch (err) {
         // A kept-alive connection the server had closed meanwhile: once more on a new one.
         if (reused && !ex.answered && !signal.aborted) continue;
@@ -115,7 +121,9 @@ export class WireClient {
     const onAbort = () => conn.destroy(abortError(signal.reason));
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const tlsOpts = (host: string) => ({ servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ...(this.ca ? { ca: this.ca } : {}) });
+      // `host` is what the certificate is checked against; through a tunnel it would otherwise
+      // be the proxy's name.
+      const tlsOpts = (host: string) => ({ host, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ...(this.ca ? { ca: this.ca } : {}) });
       const target = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
       if (!proxy) {
         await conn.open(url.protocol === 'https:' ? { tls: { ...target, ...tlsOpts(target.host) } } : { tcp: target });
@@ -126,6 +134,9 @@ export class WireClient {
         else await conn.tunnel(via, target, proxy, tlsOpts(target.host));
       }
       return conn;
+    } catch (err) {
+      conn.destroy();
+      throw err;
     } finally {
       clearTimeout(deadline);
       signal.removeEventListener('abort', onAbort);
@@ -176,18 +187,22 @@ class Connection implements ExchangeHost {
       const onData = (d: Buffer) => {
         got += d.toString('latin1');
         const end = got.indexOf('\r\n\r\n');
-        if (end < 0) return got.length > 16_384 ? reject(new Error('the proxy answered CONNECT with too much')) : undefined;
+        if (end < 0) return got.length > 16_384 ? reject(Object.assign(new Error('the proxy answered CONNECT with too much'), { code: 'EPROXY' })) : undefined;
         raw.off('data', onData);
         raw.pause();
         const status = /^HTTP\/1\.[01] (\d{3})/.exec(got)?.[1];
         if (status?.startsWith('2') && end + 4 === got.length) return resolve();
-        reject(new Error(`the proxy ${proxy.host} refused the tunnel to ${hostPort}: ${got.split('\r\n')[0]}`));
+        const code = status === '407' ? 'EPROXYAUTH' : 'EPROXY';
+        reject(Object.assign(new Error(`the proxy ${proxy.host} refused the tunnel to ${hostPort}: ${got.split('\r\n')[0]}`), { code }));
       };
       raw.on('data', onData);
       raw.once('close', () => reject(this.error ?? new Error(`the proxy ${proxy.host} closed the connection`)));
     });
     raw.removeAllListeners('close');
     raw.removeAllListeners('error');
+    // The TLS socket reports the tunnel's failures from now on; this only keeps a late error on
+    // the raw socket from going unheard (which would end the process).
+    raw.on('error', () => undefined);
     // Node cannot read a TLS socket layered on another into a buffer of ours: 'data' events here.
     const s = tls.connect({ ...tlsOpts, socket: raw });
     s.on('data', (d: Buffer) => {
@@ -219,6 +234,12 @@ class Connection implements ExchangeHost {
     const s = this.socket as net.Socket;
     s.setTimeout(ms);
     s.unref();
+    // An idle connection still reads: a server closing it, or talking out of turn (a 408 before
+    // it hangs up), is noticed now, not taken for the answer to the next request. Deferred: the
+    // read callback that ended the last answer stops reading when it returns.
+    setImmediate(() => {
+      if (!this.current && this.usable()) s.resume();
+    });
   }
 
   pauseReading(): void {
@@ -232,6 +253,8 @@ class Connection implements ExchangeHost {
   pauseFor(ms: number): void {
     const s = this.socket as net.Socket;
     s.setTimeout(0);
+    // TLS may deliver a read or two after reading stopped: one pause at a time.
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
     this.pauseTimer = setTimeout(() => {
       this.pauseTimer = null;
       s.setTimeout(this.readTimeoutMs);

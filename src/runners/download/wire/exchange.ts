@@ -65,7 +65,11 @@ export class Exchange {
       const early = this.early;
       this.early = null;
       if (!early) return this.host.resumeReading();
-      if (this.take(early) && !this.outcome) this.host.resumeReading();
+      try {
+        if (this.take(early) && !this.outcome) this.host.resumeReading();
+      } catch (err) {
+        return this.fail(err as Error);
+      }
       if (this.eof) this.onClose(null);
     });
   }

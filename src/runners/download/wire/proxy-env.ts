@@ -1,8 +1,10 @@
+import net from 'node:net';
+
 /**
  * The proxy a URL goes through, from the environment as curl reads it: `http_proxy` /
  * `HTTP_PROXY` for http URLs, `https_proxy` / `HTTPS_PROXY` for https, and `no_proxy` /
  * `NO_PROXY` (comma-separated hosts, `.domain` or `domain` for a domain and its subdomains, an
- * optional `:port`, `*` for everything) to go direct. Null when the URL goes direct.
+ * optional `:port`, IP ranges as CIDR, `*` for everything) to go direct. Null when the URL goes direct.
  */
 export function proxyFor(url: URL, env: NodeJS.ProcessEnv = process.env): URL | null {
   const scheme = url.protocol === 'https:' ? 'https' : 'http';
@@ -22,9 +24,21 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv = process.env): URL | 
 function bypassed(url: URL, noProxy: string): boolean {
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  for (const entry of noProxy.split(/[\s,]+/).filter(Boolean)) {
+  const family = net.isIP(host);
+  for (const entry of noProxy.split(/[\s,]+/).filter(Boolean).map((e) => e.toLowerCase())) {
     if (entry === '*') return true;
-    const m = /^(.*?)(?::(\d+))?$/.exec(entry.toLowerCase()) as RegExpExecArray;
+    const cidr = /^\[?([0-9a-f.:]+)\]?\/(\d{1,3})$/.exec(entry);
+    if (cidr) {
+      const net6 = net.isIP(cidr[1] as string);
+      if (family !== 0 && net6 === family) {
+        const list = new net.BlockList();
+        list.addSubnet(cidr[1] as string, Number(cidr[2]), family === 6 ? 'ipv6' : 'ipv4');
+        if (list.check(host, family === 6 ? 'ipv6' : 'ipv4')) return true;
+      }
+      continue;
+    }
+    // A bare IPv6 address has colons of its own: only [addr]:port carries a port.
+    const m = net.isIP(entry) === 6 ? [entry, entry, undefined] : (/^(.*?)(?::(\d+))?$/.exec(entry) as RegExpExecArray);
     const name = (m[1] ?? '').replace(/^\[|\]$/g, '').replace(/^\*?\./, '');
     if (m[2] && m[2] !== port) continue;
     if (host === name || host.endsWith(`.${name}`)) return true;

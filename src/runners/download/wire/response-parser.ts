@@ -17,6 +17,7 @@ const MAX_HEAD = 64 * 1024;
 /** Largest chunk-size or trailer line accepted, bytes. */
 const MAX_LINE = 4096;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 type Framing = 'none' | 'length' | 'chunked' | 'close';
 
@@ -125,9 +126,12 @@ export class ResponseParser {
     const cl = head.headers['content-length'];
     if (head.status === 204 || head.status === 304) this.framing = 'none';
     else if (te !== undefined) {
-      const codings = String(te).toLowerCase().split(',').map((s) => s.trim());
-      if (codings[codings.length - 1] !== 'chunked') throw new ProtocolError(`unsupported Transfer-Encoding: ${String(te)}`);
-      this.framing = 'chunked';
+      // Transfer-Encoding wins over any Content-Length (RFC 9112 6.3); such an answer may be an
+      // attempt to desynchronise, so its connection is not used again. Without chunked last, the
+      // body runs to the connection's close.
+      const codings = String(te).toLowerCase().split(',').map((c) => c.trim());
+      this.framing = codings[codings.length - 1] === 'chunked' ? 'chunked' : 'close';
+      if (cl !== undefined || this.framing === 'close') head.keepAlive = false;
     } else if (cl !== undefined) {
       const values = new Set((Array.isArray(cl) ? cl : [cl]).flatMap((v) => v.split(',')).map((v) => v.trim()));
       const v = [...values][0] ?? '';
@@ -163,7 +167,7 @@ export class ResponseParser {
       if (line === '') this.done = true;
       return end;
     }
-    const m = /^([0-9a-fA-F]{1,13})(?:\s*;.*)?$/.exec(line.trim());
+    const m = /^0*([0-9a-fA-F]{1,13})(?:\s*;.*)?$/.exec(line.trim());
     if (!m) throw new ProtocolError(`bad chunk size: ${JSON.stringify(line.slice(0, 40))}`);
     this.left = parseInt(m[1] as string, 16);
     this.chunk = this.left === 0 ? 'trailer' : 'data';
@@ -176,10 +180,17 @@ function parseHeadText(text: string): ResponseHead {
   const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
   if (!m) throw new ProtocolError(`not an HTTP/1.x answer: ${JSON.stringify((lines[0] ?? '').slice(0, 60))}`);
   const headers: Record<string, string | string[]> = {};
+  // A folded line (obs-fold) continues the one before it, joined with a space (RFC 9112 5.2).
+  const unfolded: string[] = [];
   for (const line of lines.slice(1)) {
+    if (/^[ \t]/.test(line) && unfolded.length > 0) unfolded[unfolded.length - 1] += ` ${line.trim()}`;
+    else unfolded.push(line);
+  }
+  for (const line of unfolded) {
     const c = line.indexOf(':');
-    if (c <= 0) throw new ProtocolError(`bad header line: ${JSON.stringify(line.slice(0, 60))}`);
-    const name = line.slice(0, c).trim().toLowerCase();
+    const name = c > 0 ? line.slice(0, c).toLowerCase() : '';
+    // No space before the colon, no odd characters: other parsers would read the name otherwise.
+    if (!TOKEN.test(name)) throw new ProtocolError(`bad header line: ${JSON.stringify(line.slice(0, 60))}`);
     const value = line.slice(c + 1).trim();
     const had = headers[name];
     headers[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
