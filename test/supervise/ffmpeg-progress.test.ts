@@ -49,7 +49,7 @@ describe('ffmpeg -progress', () => {
         'total_size=100000', 'out_time=00:01:02.500000', 'speed=1.01x', 'progress=end',
       ].join('\r\n'),
       [1000, 2000, 3000],
-    ) as ProgressBlock[];
+    ) as [ProgressBlock, ProgressBlock, ProgressBlock];
     expect(a).toMatchObject({ frame: 0, fps: 0, bitrateKbps: null, totalSize: null, outTimeUs: null, speed: null, end: false, at: 1000 });
     expect(b).toMatchObject({ frame: 75, fps: 25, bitrateKbps: 240.4, totalSize: 90727, outTimeUs: 3018594, dupFrames: 0, dropFrames: 1, speed: 1, end: false });
     expect(b.raw.stream_0_0_q).toBe('-1.0');
@@ -60,7 +60,7 @@ describe('ffmpeg -progress', () => {
   });
 
   it('calls counters that stop moving a stall, though blocks keep coming', () => {
-    const [a, b, c, d] = read(['frame=10', 'out_time_us=400000', 'total_size=5000', 'progress=continue', 'frame=10', 'out_time_us=400000', 'total_size=5000', 'progress=continue', 'frame=10', 'out_time_us=400000', 'total_size=5100', 'progress=continue', 'progress=continue'].join('\n')) as ProgressBlock[];
+    const [a, b, c, d] = read(['frame=10', 'out_time_us=400000', 'total_size=5000', 'progress=continue', 'frame=10', 'out_time_us=400000', 'total_size=5000', 'progress=continue', 'frame=10', 'out_time_us=400000', 'total_size=5100', 'progress=continue', 'progress=continue'].join('\n')) as [ProgressBlock, ProgressBlock, ProgressBlock, ProgressBlock];
     expect(stalledBetween(a, b)).toBe(true);
     expect(stalledBetween(b, c)).toBe(false);
     // A block with no counters at all says nothing either way.
