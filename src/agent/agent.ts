@@ -18,6 +18,9 @@ import { reconnectDelay, sleep } from './retry.js';
 
 /** Workers with at least this many slots run two lease loops. */
 const LEASE_LOOPS_FROM = 64;
+/** Progress is sent at most this often, ms, and at most this long after it changed. */
+const PROGRESS_REPORT_MS = 1_000;
+
 /** How long a stopping worker tries to deliver outcomes still unreported, ms. */
 const REPORT_DRAIN_MS = 10_000;
 
@@ -79,6 +82,9 @@ export class Agent {
   private heartbeatMs = 10_000;
   /** Cuts the heartbeat loop's current wait short (the interval changed). */
   private kickHeartbeat: (() => void) | null = null;
+  /** A heartbeat is owed as soon as the current one is done (progress changed meanwhile). */
+  private kickPending = false;
+  private progressTimer: NodeJS.Timeout | null = null;
   private loops: Promise<void>[] = [];
   private readonly log: Logger;
   /** Jobs started since the agent began. */
@@ -247,6 +253,7 @@ export class Agent {
           },
           progress: (p) => {
             r.progress = p;
+            this.progressChanged();
           },
           log: (stream, text) => this.logs.add(job.id, stream, redactText(text, r.secrets)),
           outputRoot: this.outputRoot,
@@ -286,12 +293,28 @@ export class Agent {
     else this.log.debug({ job: job.id, outcome: item.outcome, state: answer?.status === 'ok' ? answer.state : undefined }, 'job done');
   }
 
+  /**
+   * Progress reaches the coordinator within PROGRESS_REPORT_MS of changing, not only with the
+   * next heartbeat (10 s by default): `drover jobs` shows a download's bytes and speed live.
+   */
+  private progressChanged(): void {
+    if (this.progressTimer) return;
+    this.progressTimer = setTimeout(() => {
+      this.progressTimer = null;
+      if (this.kickHeartbeat) this.kickHeartbeat();
+      else this.kickPending = true;
+    }, PROGRESS_REPORT_MS);
+    this.progressTimer.unref();
+  }
+
   private async heartbeatLoop(): Promise<void> {
     let failures = 0;
     const signal = this.stopAll.signal;
     while (!signal.aborted) {
       const kick = new AbortController();
       this.kickHeartbeat = () => kick.abort();
+      if (this.kickPending) kick.abort();
+      this.kickPending = false;
       const wait = failures > 0 ? Math.min(reconnectDelay(failures), this.heartbeatMs) : this.heartbeatMs;
       await sleep(wait, AbortSignal.any([signal, kick.signal]));
       this.kickHeartbeat = null;

@@ -84,6 +84,23 @@ worker:
     expect(shown.stdout).toContain(want);
   });
 
+  it('shows a download\'s progress within seconds, not only at the next heartbeat (10 s by default)', async () => {
+    const dir = tempDir();
+    const files = path.join(dir, 'www');
+    fs.mkdirSync(files);
+    makeFile(path.join(files, 'cam.mp4'), 64 * MiB);
+    const nginx = await startNginx(files, { limitRate: '1m' });
+    writeConfig(dir, `worker:\n  destinations: { archive: ${JSON.stringify(path.join(dir, 'archive'))} }\n  download: { tempdir: ${JSON.stringify(path.join(dir, 'dl-tmp'))}, connections: 1 }\n`);
+    const srv = await startServer(dir);
+    spawnDrover(['worker', '--server', srv.url, '--name', 'w1'], { cwd: dir });
+    const add = await runDrover(['add', 'download', `${nginx.url}/slow/cam.mp4`, '--dest', 'archive', '--server', srv.url], { cwd: dir });
+    const id = add.stdout.split(' ')[0] as string;
+    const t0 = Date.now();
+    await waitFor(async () => ((await show(srv.url, id)).job.progress?.bytes ?? 0) > 0, 20_000, 'progress on the coordinator');
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    await runDrover(['cancel', id, '--server', srv.url], { cwd: dir });
+  });
+
   it('imports a CSV with a url column and downloads every row for its owner', async () => {
     const dir = tempDir();
     const files = path.join(dir, 'www');
