@@ -97,7 +97,8 @@ worker:
     const id = add.stdout.split(' ')[0] as string;
     const t0 = Date.now();
     await waitFor(async () => ((await show(srv.url, id)).job.progress?.bytes ?? 0) > 0, 20_000, 'progress on the coordinator');
-    expect(Date.now() - t0).toBeLessThan(5_000);
+    // The first heartbeat comes 10 s after the worker starts; progress must not wait for it.
+    expect(Date.now() - t0).toBeLessThan(6_000);
     await runDrover(['cancel', id, '--server', srv.url], { cwd: dir });
   });
 
