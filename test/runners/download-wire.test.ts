@@ -130,6 +130,16 @@ describe('the download HTTP client', () => {
     await expect(text(client(), `${url}/`, { 'x-token': 'a\r\nhost: evil' })).rejects.toThrow(/header x-token has a line break/);
   });
 
+  it('fails for good, not after retries, on a bad header or proxy setting', async () => {
+    const url = await rawServer(['HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n']);
+    const opts = { signal: never, maxRedirects: 3 };
+    const badHeader = (await get(new URL(`${url}/`), { 'x-a': 'b\nc' }, { ...opts, client: client() }).catch((e: unknown) => e)) as HttpError;
+    expect(badHeader.retryable).toBe(false);
+    const badProxy = (await get(new URL(`${url}/`), {}, { ...opts, client: client({ env: { http_proxy: 'socks5://p:1' } }) }).catch((e: unknown) => e)) as HttpError;
+    expect(badProxy.message).toMatch(/http_proxy must be an http:\/\/ or https:\/\/ URL/);
+    expect(badProxy.retryable).toBe(false);
+  });
+
   it('stops at once when its signal aborts, mid-body', async () => {
     const url = await rawServer(['HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nabc', 10_000]);
     const abort = new AbortController();

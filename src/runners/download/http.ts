@@ -76,6 +76,7 @@ export async function get(url: URL, headers: Record<string, string>, o: { client
       const code = (err as { code?: string }).code ?? '';
       // A certificate that does not verify now will not on the next try either.
       if (BAD_CERT.has(code)) throw new HttpError(`${showUrl(url)}: ${(err as Error).message} (a private CA can be trusted with worker.download.ca_file)`, null, false);
+      if (code === 'EBADREQUEST') throw new HttpError(`${showUrl(url)}: ${(err as Error).message}`, null, false);
       if (code === PROXY_AUTH) throw new HttpError(`${showUrl(url)}: ${(err as Error).message} (give the proxy's user and password in its URL)`, null, false);
       throw new HttpError(`${showUrl(url)}: ${describeNetError(err)}`, null, true);
     }

@@ -47,8 +47,15 @@ export class WireClient {
   /** Sends a GET; resolves with the answer once its status line and headers are in. */
   async get(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<Exchange> {
     signal.throwIfAborted();
-    const proxy = proxyFor(url, this.o.env);
-    const head = this.requestHead(url, headers, proxy);
+    let proxy: URL | null;
+    let head: string;
+    try {
+      proxy = proxyFor(url, this.o.env);
+      head = this.requestHead(url, headers, proxy);
+    } catch (err) {
+      // A bad proxy setting or header will be just as bad on the next try.
+      throw Object.assign(err as Error, { code: 'EBADREQUEST' });
+    }
     const key = proxy ? `${proxy.href} ${url.origin}` : url.origin;
     for (;;) {
       const reused = this.takeIdle(key);
