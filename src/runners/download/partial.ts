@@ -24,7 +24,7 @@ export interface Segment {
   /** End of the request in flight for this segment (not stored: a new attempt asks again). */
   reqEnd?: number;
   /** `pos` as the table has it; behind `pos` by less than RECORD_BYTES. */
-  recorded?: number;
+  recorded: number;
 }
 
 /** The table's position of a segment is updated at least this often, bytes (and at every flush). */
@@ -111,14 +111,7 @@ export class PartialDownload {
   }
 
   addSegment(start: number, end: number): Segment {
-    const s: Segment = { index: this.segments.length, start, end, pos: start, recorded: start };
-    this.segments.push(s);
-    const b = Buffer.alloc(ENTRY);
-    b.writeDoubleLE(start, 0);
-    b.writeDoubleLE(end, 8);
-    b.writeDoubleLE(start, 16);
-    fs.writeSync(this.tableFd as number, b, 0, ENTRY, s.index * ENTRY);
-    return s;
+    return this.addSegments([[start, end]])[0] as Segment;
   }
 
   /**
@@ -131,7 +124,7 @@ export class PartialDownload {
     let off = 0;
     while (off < buf.length) off += fs.writeSync(this.dataFd as number, buf, off, buf.length - off, s.pos + off);
     s.pos += buf.length;
-    if (s.pos - (s.recorded ?? s.start) < RECORD_BYTES) return false;
+    if (s.pos - s.recorded < RECORD_BYTES) return false;
     this.flush(s);
     return true;
   }

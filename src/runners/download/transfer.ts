@@ -1,7 +1,9 @@
-import { discard, dispositionName, get, header, HttpError, parseContentRange, showUrl, type Response } from './http.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { discard, dispositionName, get, header, HttpError, showUrl, type Response } from './http.js';
 import type { HashCursor } from './hash-cursor.js';
 import type { ConnectionLimits } from './limiter.js';
 import type { PartialDownload, PartialMeta, Segment } from './partial.js';
+import { answersRange, contentRange, tiles, withoutRange } from './ranges.js';
 import type { DownloadSettings } from './settings.js';
 import type { WireClient } from './wire/client.js';
 
@@ -100,8 +102,7 @@ class Engine {
   async resume(first: Segment): Promise<TransferResult | null> {
     const meta = this.meta as PartialMeta;
     const { res, release } = await this.retrying(() => this.request(first, meta));
-    const range = parseContentRange(header(res.headers, 'content-range'));
-    if (res.status !== 206 || !range || range.start !== first.pos || range.total !== meta.total || !sameFile(res, meta)) {
+    if (!answersRange(res, first.pos, meta)) {
       release();
       discard(res);
       this.o.log(`the server's file changed or it no longer takes ranges (HTTP ${res.status}); starting over\n`);
@@ -118,9 +119,8 @@ class Engine {
     const s = this.o.settings;
     const { res, release } = await this.retrying(async () => {
       const r = await get(this.url, { ...this.headers, range: `bytes=0-${s.minSplit - 1}` }, this.http());
-      const total = r.status === 206 ? parseContentRange(header(r.headers, 'content-range'))?.total : undefined;
-      const start = r.status === 206 ? parseContentRange(header(r.headers, 'content-range'))?.start : undefined;
-      if (r.status === 200 || (r.status === 206 && start === 0 && total !== null && total !== undefined)) return r;
+      const range = r.status === 206 ? contentRange(r) : null;
+      if (r.status === 200 || (range && range.start === 0 && range.total !== null)) return r;
       // An empty file answers a range with 416, and a range of a file of unknown length cannot
       // be split: ask for it whole.
       discard(r);
@@ -128,7 +128,7 @@ class Engine {
     });
     this.url = res.url;
     this.headers = withoutRange(res.sentHeaders);
-    const range = res.status === 206 ? parseContentRange(header(res.headers, 'content-range')) : null;
+    const range = res.status === 206 ? contentRange(res) : null;
     const length = header(res.headers, 'content-length');
     const total = range ? range.total : length !== null && /^\d+$/.test(length) ? Number(length) : null;
     const etag = header(res.headers, 'etag');
@@ -196,9 +196,9 @@ class Engine {
   private async backoff(e: HttpError, failures: number): Promise<void> {
     // A server asking for more than a minute ends the attempt; the job's own backoff takes over.
     if (e.retryAfterMs !== null && e.retryAfterMs > MAX_RETRY_AFTER_MS) throw e;
-    const delay = e.retryAfterMs ?? Math.min(30_000, 500 * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
-    this.o.log(`${e.message}; retrying in ${Math.round(delay)} ms (${failures}/${this.o.settings.retries})\n`);
-    await sleep(delay, this.signal);
+    const wait = e.retryAfterMs ?? Math.min(30_000, 500 * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+    this.o.log(`${e.message}; retrying in ${Math.round(wait)} ms (${failures}/${this.o.settings.retries})\n`);
+    await delay(wait, undefined, { signal: this.signal });
   }
 
   private http() {
@@ -344,8 +344,8 @@ class Engine {
 
   /** A range answer must be 206 for exactly the bytes asked; 200 means the file changed. */
   private checkRange(res: Response, seg: Segment, meta: PartialMeta): void {
-    const range = parseContentRange(header(res.headers, 'content-range'));
-    if (res.status === 206 && range && range.start === seg.pos && range.total === meta.total && sameFile(res, meta)) return;
+    if (answersRange(res, seg.pos, meta)) return;
+    const range = contentRange(res);
     discard(res);
     throw new HttpError(`${showUrl(this.url)} changed while it was being downloaded (HTTP ${res.status}${range ? `, ${range.start}-${range.end}/${range.total}` : ''})`, res.status, true);
   }
@@ -376,41 +376,4 @@ class Engine {
     if (seg.pos < stopAt && seg.end !== UNKNOWN_END) throw new HttpError(`${showUrl(this.url)}: the connection ended at byte ${seg.pos} of ${stopAt}`, null, true);
     if (seg.end === UNKNOWN_END) this.o.part.setEnd(seg, seg.pos);
   }
-}
-
-/** The answer carries the validators we started with: catches a server that ignores If-Range. */
-function sameFile(res: Response, meta: PartialMeta): boolean {
-  const same = (name: 'etag' | 'last-modified', want: string | null) => want === null || header(res.headers, name) === want;
-  return same('etag', meta.etag) && same('last-modified', meta.lastModified);
-}
-
-/** Segments that cover [0, total) exactly, without gaps or overlaps. */
-function tiles(segs: Segment[], total: number): boolean {
-  let at = 0;
-  for (const s of [...segs].sort((a, b) => a.start - b.start)) {
-    if (s.start !== at || s.end < s.start || s.pos < s.start || s.pos > s.end) return false;
-    at = s.end;
-  }
-  return segs.length > 0 && at === total;
-}
-
-/** The headers as they go with every request: the range of one request removed. */
-function withoutRange(h: Record<string, string>): Record<string, string> {
-  const { range: _range, 'if-range': _ifRange, ...rest } = h;
-  return rest;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -249,10 +249,6 @@ class Connection implements ExchangeHost {
     });
   }
 
-  pauseReading(): void {
-    this.socket?.pause();
-  }
-
   resumeReading(): void {
     this.socket?.resume();
   }

@@ -11,7 +11,6 @@ export type BodySink = (view: Buffer) => BodyAction;
 
 /** The connection an exchange runs on, as the exchange sees it. */
 export interface ExchangeHost {
-  pauseReading(): void;
   resumeReading(): void;
   /** Pauses for `ms`, then reads on (the read timeout does not run meanwhile). */
   pauseFor(ms: number): void;
