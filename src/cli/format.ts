@@ -12,7 +12,7 @@ export function formatBytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
-/** One short line for a job's progress: bytes/total, speed, ETA, percent, fps, message. */
+/** One short line for a job's progress: bytes/total, percent, speed, ETA, fps, media speed and time, message. */
 export function formatProgress(p: Progress | null): string {
   if (!p) return '';
   const parts: string[] = [];
@@ -21,8 +21,17 @@ export function formatProgress(p: Progress | null): string {
   if (typeof p.speed === 'number') parts.push(`${formatBytes(p.speed)}/s`);
   if (typeof p.eta === 'number') parts.push(`ETA ${formatDuration(p.eta * 1000)}`);
   if (typeof p.fps === 'number') parts.push(`${p.fps} fps`);
+  if (typeof p.mediaSpeed === 'number') parts.push(`${p.mediaSpeed}x`);
+  if (typeof p.mediaSeconds === 'number') parts.push(`media ${mediaTime(p.mediaSeconds)}`);
+  if (typeof p.restarts === 'number') parts.push(`${p.restarts} restarts`);
   if (typeof p.message === 'string' && p.message.length > 0) parts.push(p.message);
   return parts.join('  ');
+}
+
+/** Media time as H:MM:SS (ffmpeg's out_time, to the second). */
+function mediaTime(seconds: number): string {
+  const t = Math.floor(seconds);
+  return `${Math.floor(t / 3600)}:${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`;
 }
 
 export function ago(t: number | null, now = Date.now()): string {

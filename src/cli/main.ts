@@ -5,6 +5,7 @@ import { VERSION } from '../core/version.js';
 import { registerImportCommand } from './import-command.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
+import { registerRunCommand } from './run-command.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerWaitCommand } from './wait-command.js';
 
@@ -12,12 +13,15 @@ export function buildProgram(): Command {
   const program = new Command('drover')
     .description('Drover: a distributed task server for video acquisition and media processing')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // `drover run -- ffmpeg -y ...`: options after the command belong to it.
+    .enablePositionalOptions();
   registerServerCommands(program);
   registerImportCommand(program);
   registerJobCommands(program);
   registerWaitCommand(program);
   registerMigrateCommand(program);
+  registerRunCommand(program);
   program.exitOverride();
   return program;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
-import { defaultWorkerName, downloadSettingsOf, type LoadedConfig } from '../config/config.js';
+import { defaultWorkerName, downloadSettingsOf, ffmpegSettingsOf, type LoadedConfig } from '../config/config.js';
 import { loadServerTokens, NO_TOKENS } from '../coordinator/auth.js';
 import { startServer, type RunningServer } from '../coordinator/server.js';
 import { redactUrl } from '../store/postgres/postgres-store.js';
@@ -103,7 +103,7 @@ function makeAgent(flags: WorkerFlags, loaded: LoadedConfig, servers: string, to
     ...(token ? { token } : {}),
     concurrency,
     queues: flags.queue ?? w.queues,
-    runners: builtinRunners(downloadSettingsOf(w)),
+    runners: builtinRunners(downloadSettingsOf(w), ffmpegSettingsOf(w)),
     templates: loaded.templates,
     outputRoot: path.resolve(flags.outputRoot ?? w.output_root),
     logDir: path.resolve(w.log_dir),

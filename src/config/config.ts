@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError, ValidationError } from '../core/errors.js';
 import { DOWNLOAD_DEFAULTS, type DownloadSettings } from '../runners/download/settings.js';
+import { MANAGER_DEFAULTS, type ManagerSettings } from '../supervise/encoding-manager.js';
+import type { Rotation } from '../supervise/rotating-log.js';
+import type { FfmpegSettings } from '../runners/ffmpeg/settings.js';
 import { placeholdersOf } from './placeholders.js';
 
 const duration = z.union([z.string(), z.number()]);
@@ -15,6 +18,32 @@ const paramSpec = z
     default: z.union([z.string(), z.number(), z.boolean()]).optional(),
     pattern: z.string().optional(),
     description: z.string().optional(),
+  })
+  .strict();
+
+/** The seed's manager settings, by its variable names in lower case (ENCODING_MIN_SPEED → min_speed). */
+const checksSchema = z
+  .object({
+    manager_start_delay: duration.optional(),
+    check_start_delay: duration.optional(),
+    /** false: no fps/speed checks (ENCODING_DISABLE_CHECK); hung and stall checks stay. */
+    enabled: z.boolean().optional(),
+    min_speed: z.number().min(0).optional(),
+    delta_speed: z.number().min(0).optional(),
+    delta_fps: z.number().min(0).optional(),
+    max_error_time: duration.optional(),
+    min_base_fps: z.number().min(0).optional(),
+    max_stuck_time: duration.optional(),
+    stall_time: duration.optional(),
+  })
+  .strict();
+
+const rotationSchema = z
+  .object({
+    mode: z.enum(['days', 'size']).default('size'),
+    days: z.number().positive().default(1),
+    max_kbytes: z.number().positive().default(25_000),
+    backups: z.number().int().min(0).default(5),
   })
   .strict();
 
@@ -39,6 +68,12 @@ const templateSchema = z
     cwd: z.string().optional(),
     /** Grace between SIGTERM and SIGKILL when stopping. Default 10s. */
     kill_grace: duration.optional(),
+    /** No output for this long stops the command (a no-output watchdog). Default: off. */
+    stall_timeout: duration.optional(),
+    /** Kind ffmpeg: a live recording, restarted with backoff when it fails or ends. */
+    live: z.boolean().optional(),
+    /** Kind ffmpeg: the manager's thresholds for this template, over the worker's. */
+    checks: checksSchema.optional(),
   })
   .strict();
 
@@ -93,6 +128,24 @@ const downloadSchema = z
   })
   .strict();
 
+/** The `ffmpeg` kind on a worker. */
+const ffmpegSchema = z
+  .object({
+    binary: z.string().default('ffmpeg'),
+    ffprobe: z.string().default('ffprobe'),
+    checks: checksSchema.default({}),
+    restart: z
+      .object({
+        backoff: duration.default('1s'),
+        max_backoff: duration.default('15s'),
+        stable_after: duration.default('30s'),
+        max_restarts: z.number().int().min(0).default(10),
+      })
+      .strict()
+      .default({ backoff: '1s', max_backoff: '15s', stable_after: '30s', max_restarts: 10 }),
+  })
+  .strict();
+
 const workerSchema = z
   .object({
     name: z.string().optional(),
@@ -106,6 +159,9 @@ const workerSchema = z
     /** Named directories download jobs may write below, e.g. `archive: /mnt/archive`. */
     destinations: z.record(z.string(), z.string()).default({}),
     download: downloadSchema.default(downloadSchema.parse({})),
+    /** Job log files (exec and ffmpeg) in log_dir. */
+    log_rotation: rotationSchema.default(rotationSchema.parse({})),
+    ffmpeg: ffmpegSchema.default(ffmpegSchema.parse({})),
   })
   .strict();
 
@@ -138,6 +194,12 @@ export interface Template {
   env: Record<string, string>;
   cwd: string | null;
   killGraceMs: number;
+  /** No-output watchdog, ms; null when off. */
+  stallTimeoutMs: number | null;
+  /** Kind ffmpeg: restarted with backoff when it fails or ends. */
+  live: boolean;
+  /** Kind ffmpeg: manager settings over the worker's. */
+  checks: Partial<ManagerSettings>;
 }
 
 /** Placeholders Drover fills itself; a template may use them without a param. */
@@ -176,6 +238,9 @@ export function compileTemplate(name: string, t: RawTemplate): Template {
       env: t.env,
       cwd: t.cwd ?? null,
       killGraceMs: t.kill_grace === undefined ? 10_000 : parseDuration(t.kill_grace, `${where}.kill_grace`),
+      stallTimeoutMs: t.stall_timeout === undefined ? null : parseDuration(t.stall_timeout, `${where}.stall_timeout`),
+      live: t.live ?? false,
+      checks: t.checks ? managerSettingsOf(t.checks, `${where}.checks`) : {},
     };
   } catch (err) {
     if (err instanceof ValidationError) throw new ConfigError(err.message.startsWith(where) ? err.message : `${where}: ${err.message}`);
@@ -251,6 +316,50 @@ export function downloadSettingsOf(w: DroverConfig['worker']): DownloadSettings 
     tempKeepMs: parseDuration(d.temp_keep, 'worker.download.temp_keep'),
     ca: d.ca_file === undefined ? null : readCa(d.ca_file),
   };
+}
+
+
+/** The seed's names to the manager's; only the keys given. */
+export function managerSettingsOf(c: z.infer<typeof checksSchema>, where: string): Partial<ManagerSettings> {
+  const ms = (v: string | number | undefined, k: string) => (v === undefined ? undefined : parseDuration(v, `${where}.${k}`));
+  const out: Partial<ManagerSettings> = {
+    startDelayMs: ms(c.manager_start_delay, 'manager_start_delay'),
+    checkStartDelayMs: ms(c.check_start_delay, 'check_start_delay'),
+    checkEnabled: c.enabled,
+    minSpeed: c.min_speed,
+    deltaSpeed: c.delta_speed,
+    deltaFps: c.delta_fps,
+    maxErrorMs: ms(c.max_error_time, 'max_error_time'),
+    minBaseFps: c.min_base_fps,
+    maxStuckMs: ms(c.max_stuck_time, 'max_stuck_time'),
+    stallMs: ms(c.stall_time, 'stall_time'),
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Partial<ManagerSettings>;
+}
+
+/** The worker's ffmpeg settings with durations in ms. */
+export function ffmpegSettingsOf(w: DroverConfig['worker']): FfmpegSettings {
+  const f = w.ffmpeg;
+  const r = f.restart;
+  return {
+    ffmpeg: f.binary,
+    ffprobe: f.ffprobe,
+    manager: { ...MANAGER_DEFAULTS, ...managerSettingsOf(f.checks, 'worker.ffmpeg.checks') },
+    restart: {
+      backoffMs: parseDuration(r.backoff, 'worker.ffmpeg.restart.backoff'),
+      maxBackoffMs: parseDuration(r.max_backoff, 'worker.ffmpeg.restart.max_backoff'),
+      stableMs: parseDuration(r.stable_after, 'worker.ffmpeg.restart.stable_after'),
+      maxRestarts: r.max_restarts,
+    },
+    destinations: new Map(Object.entries(w.destinations).map(([k, v]) => [k, path.resolve(v)])),
+    rotation: rotationOf(w),
+  };
+}
+
+/** The worker's job log rotation. */
+export function rotationOf(w: DroverConfig['worker']): Required<Rotation> {
+  const r = w.log_rotation;
+  return { mode: r.mode, days: r.days, maxBytes: Math.round(r.max_kbytes * 1024), backups: r.backups };
 }
 
 function readCa(file: string): string {

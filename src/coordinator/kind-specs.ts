@@ -1,6 +1,7 @@
 import type { Params } from '../core/job.js';
 import { downloadSecretsOf, parseDownloadParams } from '../runners/download/params.js';
 import { DOWNLOAD_TIME_LIMIT_MS } from '../runners/download/settings.js';
+import { ffmpegSecretsOf, parseFfmpegParams } from '../runners/ffmpeg/ffmpeg-params.js';
 
 /** What the coordinator knows of a built-in kind without a template: its checks and defaults. */
 export interface KindSpec {
@@ -17,5 +18,10 @@ export const KIND_SPECS: Record<string, KindSpec> = {
     check: (params, field) => void parseDownloadParams(params, field),
     secretsOf: downloadSecretsOf,
     timeLimitMs: DOWNLOAD_TIME_LIMIT_MS,
+  },
+  ffmpeg: {
+    check: (params, field) => void parseFfmpegParams(params, field),
+    secretsOf: ffmpegSecretsOf,
+    timeLimitMs: null,
   },
 };

@@ -8,7 +8,7 @@ import { KIND_SPECS } from './kind-specs.js';
 import type { TemplateCatalog, TemplateInfo } from './templates.js';
 
 /** Kinds the coordinator accepts even before a worker has advertised them. */
-export const BUILTIN_KINDS = ['noop', 'exec', 'download'] as const;
+export const BUILTIN_KINDS = ['noop', 'exec', 'download', 'ffmpeg'] as const;
 /** Kinds that need a template: their argv comes from the worker's config, never from the job. */
 const TEMPLATE_KINDS = new Set(['exec']);
 

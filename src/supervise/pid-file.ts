@@ -26,8 +26,11 @@ export function writePidFile(file: string, pid: number): void {
   fs.writeFileSync(file, `${pid} ${processStartTime(pid) ?? '?'} ${process.pid} ${processStartTime(process.pid) ?? '?'}\n`);
 }
 
-/** The same process, still running: a zombie (killed, not yet reaped) counts as gone. */
-function sameProcess(pid: number, start: string | undefined): boolean {
+/**
+ * The process `pid` that started at `start` (see processStartTime) is still running: a zombie
+ * (killed, not yet reaped) counts as gone, and so does another process that reused the pid.
+ */
+export function sameProcess(pid: number, start: string | undefined): boolean {
   if (!Number.isInteger(pid) || pid <= 1 || start === undefined) return false;
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

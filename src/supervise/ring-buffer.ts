@@ -1,6 +1,7 @@
 /** The last `capacity` items pushed; older ones are dropped. Memory is bounded by capacity. */
 export class RingBuffer<T> {
   private readonly items: T[] = [];
+  /** Index of the oldest item once the buffer is full. */
   private start = 0;
 
   constructor(readonly capacity: number) {
@@ -19,9 +20,18 @@ export class RingBuffer<T> {
     return this.items.length;
   }
 
-  /** The last `n` items (all when n is 0 or more than held), oldest first. */
+  /** The newest item, or undefined when empty. */
+  newest(): T | undefined {
+    if (this.items.length === 0) return undefined;
+    return this.items[(this.start + this.items.length - 1) % this.items.length];
+  }
+
+  /** The last `n` items (all when n is 0 or more than held), oldest first. Copies only those n. */
   last(n = 0): T[] {
-    const all = [...this.items.slice(this.start), ...this.items.slice(0, this.start)];
-    return n > 0 && n < all.length ? all.slice(all.length - n) : all;
+    const len = this.items.length;
+    const take = n > 0 && n < len ? n : len;
+    const out = new Array<T>(take);
+    for (let i = 0; i < take; i++) out[i] = this.items[(this.start + len - take + i) % len] as T;
+    return out;
   }
 }

@@ -1,17 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export interface RotatingLogOptions {
-  /** The live file; backups are FILE.1 (newest) to FILE.N. Its directory is created. */
-  file: string;
+/** How a log rotates (see RotatingLogOptions). */
+export interface Rotation {
   /** `days`: a new file every `days` days; `size`: when the next line would pass `maxBytes`. */
-  mode: 'days' | 'size';
+  mode?: 'days' | 'size';
   /** Days between rotations in `days` mode. Default 1 (the seed's LOG_ROTATION_DAYS). */
   days?: number;
   /** Largest file in `size` mode, bytes. Default 25,000 KiB (the seed's LOG_ROTATION_MAX_KBYTES). */
   maxBytes?: number;
   /** Backups kept; older ones are deleted. 0 keeps none. Default 5 (LOG_ROTATION_BACKUP). */
   backups?: number;
+}
+
+export interface RotatingLogOptions extends Rotation {
+  /** The live file; backups are FILE.1 (newest) to FILE.N. Its directory is created. */
+  file: string;
+  mode: 'days' | 'size';
   /** ms; injected so tests control time. Default Date.now. */
   clock?: () => number;
 }
@@ -24,6 +29,7 @@ const DAY_MS = 24 * 3600_000;
  * a rotation (SIGHUP). Lines are written at once, unbuffered: a crash loses none.
  */
 export class RotatingLog {
+  /** -1 once closed, or after a write error (a full disk must not stop the process it logs). */
   private fd: number;
   private size: number;
   private nextAt: number;
@@ -46,17 +52,24 @@ export class RotatingLog {
     this.nextAt = this.clock() + this.days * DAY_MS;
   }
 
-  /** Appends one line (a newline is added). */
+  /** Appends one line (a newline is added). After a write error, lines are dropped. */
   line(text: string): void {
+    if (this.fd < 0) return;
     const buf = Buffer.from(`${text}\n`);
-    if (this.o.mode === 'days' ? this.clock() >= this.nextAt : this.size > 0 && this.size + buf.length > this.maxBytes) this.rotate();
-    fs.writeSync(this.fd, buf);
-    this.size += buf.length;
+    try {
+      if (this.o.mode === 'days' ? this.clock() >= this.nextAt : this.size > 0 && this.size + buf.length > this.maxBytes) this.rotate();
+      fs.writeSync(this.fd, buf);
+      this.size += buf.length;
+    } catch {
+      this.close();
+    }
   }
 
   /** Starts a new file now: FILE becomes FILE.1, FILE.1 becomes FILE.2, ... and the oldest goes. */
   rotate(): void {
+    if (this.fd < 0) return;
     fs.closeSync(this.fd);
+    this.fd = -1;
     const f = this.o.file;
     fs.rmSync(`${f}.${this.backups}`, { force: true });
     for (let i = this.backups - 1; i >= 1; i--) if (fs.existsSync(`${f}.${i}`)) fs.renameSync(`${f}.${i}`, `${f}.${i + 1}`);
@@ -67,7 +80,14 @@ export class RotatingLog {
     this.nextAt = this.clock() + this.days * DAY_MS;
   }
 
+  /** Closes the file; later lines are dropped. Safe to call twice. */
   close(): void {
-    fs.closeSync(this.fd);
+    if (this.fd < 0) return;
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // Already gone; nothing to keep.
+    }
+    this.fd = -1;
   }
 }

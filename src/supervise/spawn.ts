@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { LineSplitter } from './line-splitter.js';
 import { signalGroup } from './process-group.js';
 import { RingBuffer } from './ring-buffer.js';
+import { RotatingLog, type Rotation } from './rotating-log.js';
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -17,6 +17,8 @@ export interface SuperviseOptions {
   env?: NodeJS.ProcessEnv;
   /** Every line of output is appended here (file opened in append mode, directory created). */
   logFile?: string;
+  /** How `logFile` rotates. Default: by size, 25,000 KiB, 5 backups (see RotatingLog). */
+  logRotation?: Rotation;
   /**
    * Applied to every line before it is logged, kept or passed on (e.g. to hide secrets). It sees
    * whole lines, so text cut between two reads is caught; only a value cut by the 64 KiB piece
@@ -25,6 +27,16 @@ export interface SuperviseOptions {
   redact?: (line: string) => string;
   /** Called for every line of stdout and stderr, without its line ending. */
   onLine?: (stream: OutputStream, line: string) => void;
+  /**
+   * Called for every line the child writes to its fd 3 (a pipe is opened there only when this is
+   * set): ffmpeg's `-progress pipe:3`, which keeps stdout free for media. Not logged, not in `tail`.
+   */
+  onFd3Line?: (line: string) => void;
+  /**
+   * No-output watchdog, ms: when no line comes on any stream (stdout, stderr, fd 3) for this long,
+   * the process is stopped with the reason "no output for N s". Default: off.
+   */
+  stallMs?: number;
   /** Lines kept for `tail`. Default 50. */
   tailLines?: number;
   /** Between SIGTERM and SIGKILL when stopping, ms. Default 10000. */
@@ -47,6 +59,11 @@ export interface SupervisedExit {
   stoppedBy: string | null;
   /** The last `tailLines` lines of output (stdout and stderr), oldest first. */
   tail: string[];
+  /**
+   * We stopped it and it ended as asked: exit 0, ffmpeg's 255 ("Exiting normally, received
+   * signal 15") or killed by the SIGTERM itself. False when it had to be SIGKILLed.
+   */
+  stoppedCleanly: boolean;
 }
 
 export interface Supervised {
@@ -54,8 +71,12 @@ export interface Supervised {
   readonly pid: number;
   /** Resolves when the leader has exited, its group is gone and all output is written. */
   readonly done: Promise<SupervisedExit>;
-  /** SIGTERM to the whole group, SIGKILL after `killGraceMs`. Only the first call counts. */
-  stop(reason: string): void;
+  /** `sig` (default SIGTERM) to the whole group, SIGKILL after `killGraceMs`. Only the first call counts. */
+  stop(reason: string, sig?: NodeJS.Signals): void;
+  /** Starts a new log file now (SIGHUP). No-op without `logFile`. */
+  rotateLog(): void;
+  /** When the last line of output came (any stream), or the start: ms, Date.now clock. */
+  readonly lastOutputAt: number;
 }
 
 /** A command that could not be started (not found, not executable, bad argument...). */
@@ -83,19 +104,21 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
   const [cmd, ...args] = o.argv;
   if (!cmd) throw new SpawnError('cannot start an empty command');
   const tail = new RingBuffer<string>(o.tailLines ?? 50);
-  const log = o.logFile === undefined ? null : openLog(o.logFile);
+  const log = o.logFile === undefined ? null : openLog(o.logFile, o.logRotation);
+  const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe'];
+  if (o.onFd3Line) stdio.push('pipe');
   let child: ChildProcess;
   try {
-    child = spawn(cmd, args, { cwd: o.cwd, env: o.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(cmd, args, { cwd: o.cwd, env: o.env, detached: true, stdio });
   } catch (err) {
     // Node throws at once for arguments it refuses, e.g. a NUL byte in an argument.
-    log?.end();
+    log?.close();
     throw new SpawnError(`cannot start "${cmd}": ${(err as Error).message}`, (err as NodeJS.ErrnoException).code);
   }
   const pid = await new Promise<number>((resolve, reject) => {
     child.once('spawn', () => resolve(child.pid as number));
     child.once('error', (err: NodeJS.ErrnoException) => {
-      log?.end();
+      log?.close();
       reject(new SpawnError(`cannot start "${cmd}": ${describeSpawnError(err, cmd, o.cwd)}`, err.code));
     });
   });
@@ -105,33 +128,43 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
   let stoppedBy: string | null = null;
   let exited = false;
   let killTimer: NodeJS.Timeout | null = null;
-  const stop = (reason: string): void => {
+  const stop = (reason: string, sig: NodeJS.Signals = 'SIGTERM'): void => {
     if (stoppedBy !== null || exited) return;
     stoppedBy = reason;
-    signalGroup(pid, 'SIGTERM');
+    signalGroup(pid, sig);
     killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), o.killGraceMs ?? 10_000);
   };
   const onAbort = () => stop(String(o.signal?.reason ?? 'aborted'));
 
-  const pipes = (['stdout', 'stderr'] as const).map((stream) => {
+  let lastOutputAt = Date.now();
+  const drain = (pipe: Readable, onLine: (raw: string) => void) => {
     const splitter = new LineSplitter((raw) => {
-      // Whole lines only: a secret cut in two by a read is still caught.
-      const line = o.redact ? o.redact(raw) : raw;
-      log?.write(line + '\n');
-      tail.push(line);
-      o.onLine?.(stream, line);
+      lastOutputAt = Date.now();
+      onLine(raw);
     });
-    const pipe = child[stream] as Readable;
     pipe.setEncoding('utf8');
     pipe.on('data', (text: string) => splitter.push(text));
     const closed = new Promise<void>((r) => pipe.once('close', () => r()));
     return { splitter, pipe, closed };
-  });
+  };
+  const pipes = (['stdout', 'stderr'] as const).map((stream) =>
+    drain(child[stream] as Readable, (raw) => {
+      // Whole lines only: a secret cut in two by a read is still caught.
+      const line = o.redact ? o.redact(raw) : raw;
+      log?.line(line);
+      tail.push(line);
+      o.onLine?.(stream, line);
+    }),
+  );
+  const onFd3 = o.onFd3Line;
+  if (onFd3) pipes.push(drain(child.stdio[3] as Readable, (raw) => onFd3(o.redact ? o.redact(raw) : raw)));
+  const watchdog = o.stallMs === undefined ? null : startWatchdog(o.stallMs, () => lastOutputAt, stop);
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
 
   const done = exit.then(async ({ code, signal }) => {
     exited = true;
     if (killTimer) clearTimeout(killTimer);
+    if (watchdog) clearInterval(watchdog);
     // The leader is gone; whatever is left of its group goes too (after a stop, or a leak).
     signalGroup(pid, 'SIGKILL');
     o.signal?.removeEventListener('abort', onAbort);
@@ -141,27 +174,41 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
     clearTimeout(timer);
     if (tooLate) for (const p of pipes) p.pipe.destroy();
     for (const p of pipes) p.splitter.end();
-    if (log) await new Promise<void>((r) => log.end(() => r()));
-    return { code, signal, stoppedBy, tail: tail.last() };
+    log?.close();
+    const stoppedCleanly = stoppedBy !== null && (code === 0 || code === 255 || signal === 'SIGTERM' || signal === 'SIGINT');
+    return { code, signal, stoppedBy, tail: tail.last(), stoppedCleanly };
   });
 
   if (o.signal?.aborted) onAbort();
   else o.signal?.addEventListener('abort', onAbort, { once: true });
-  return { pid, done, stop };
+  return {
+    pid,
+    done,
+    stop,
+    rotateLog: () => log?.rotate(),
+    get lastOutputAt() {
+      return lastOutputAt;
+    },
+  };
 }
 
-/** Opens `file` for appending (directory created); a write error later only ends the logging. */
-function openLog(file: string): fs.WriteStream {
-  let fd: number;
+/** Checks a few times per `stallMs` that output still comes; stops the process when it does not. */
+function startWatchdog(stallMs: number, lastOutputAt: () => number, stop: (reason: string) => void): NodeJS.Timeout {
+  if (!(stallMs > 0)) throw new RangeError(`stall timeout must be more than 0 ms, got ${stallMs}`);
+  const timer = setInterval(() => {
+    if (Date.now() - lastOutputAt() >= stallMs) stop(`no output for ${stallMs / 1000} s`);
+  }, Math.min(1000, Math.max(50, stallMs / 4)));
+  timer.unref();
+  return timer;
+}
+
+/** Opens `file` (directory created) as a rotating log; a write error later only ends the logging. */
+function openLog(file: string, rotation: Rotation | undefined): RotatingLog {
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fd = fs.openSync(file, 'a');
+    return new RotatingLog({ file, mode: 'size', ...rotation });
   } catch (err) {
     throw new Error(`cannot open log file ${file}: ${(err as Error).message}`);
   }
-  const stream = fs.createWriteStream('', { fd });
-  stream.on('error', () => {});
-  return stream;
 }
 
 function describeSpawnError(err: NodeJS.ErrnoException, cmd: string, cwd: string | undefined): string {

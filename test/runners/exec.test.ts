@@ -40,6 +40,11 @@ templates:
     argv: [/bin/sh, ${JSON.stringify(TREE)}]
     env: { PIDFILE: "{pidfile}" }
     kill_grace: 300ms
+  quiet:
+    argv: [/bin/sh, ${JSON.stringify(TREE)}]
+    env: { PIDFILE: "{pidfile}" }
+    kill_grace: 300ms
+    stall_timeout: 1s
   missing:
     argv: [no-such-hikload, "--server={server}"]
 `);
@@ -184,5 +189,29 @@ describe('ExecRunner', () => {
     if (reason === 'timed_out') expect(r.error).toMatch(/time limit of 1 s reached/);
     await waitFor(() => pids.every((pid) => !running(pid)), 5_000, 'every process of the group gone');
     expect(fs.existsSync(path.join(ctx.logDir, 'running', 'job1.pid'))).toBe(false);
+  });
+
+  it('stops a command that prints nothing for stall_timeout, with its whole group', async () => {
+    const pidFile = path.join(tempDir(), 'pids');
+    killAfter(() => readPids(pidFile));
+    const { ctx, text } = context(job({ pidfile: pidFile }, { template: 'quiet', secrets: [] }), tpl('quiet'));
+    const run = new ExecRunner().run(ctx);
+    await waitFor(() => text().includes('tree started\n'), 10_000, 'the tree to start');
+    const pids = readPids(pidFile);
+    const t0 = Date.now();
+    const r = await run;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(r).toMatchObject({ outcome: 'failed', error: 'stopped: no output for 1 s', retryable: true });
+    await waitFor(() => pids.every((pid) => !running(pid)), 5_000, 'every process of the group gone');
+  });
+
+  it('rotates the job\'s log file by size and keeps the configured backups', async () => {
+    const { ctx } = context(job({ password: 'pw' }, { template: 'ticker', secrets: ['password'] }), tpl('ticker'));
+    const r = await new ExecRunner({ mode: 'size', maxBytes: 4096, backups: 2 }).run(ctx);
+    expect(r.outcome).toBe('succeeded');
+    const files = fs.readdirSync(ctx.logDir).filter((n) => n.startsWith('job1.log')).sort();
+    expect(files).toEqual(['job1.log', 'job1.log.1', 'job1.log.2']);
+    for (const f of files) expect(fs.statSync(path.join(ctx.logDir, f)).size).toBeLessThanOrEqual(4096);
+    expect(fs.readFileSync(path.join(ctx.logDir, 'job1.log'), 'utf8')).toMatch(/tick 119 \*\*\* x+\n$/);
   });
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
+import { destinationDir } from '../destination.js';
 import type { RunContext, RunResult, Runner } from '../runner.js';
 import { deliver } from './deliver.js';
 import { HashCursor } from './hash-cursor.js';
@@ -39,7 +40,7 @@ export class DownloadRunner implements Runner {
     let dir: string;
     try {
       p = parseDownloadParams(ctx.job.params);
-      dir = this.destinationDir(p);
+      dir = destinationDir(this.s.destinations, p.dest);
     } catch (err) {
       if (err instanceof ValidationError) return { outcome: 'failed', error: err.message, retryable: false };
       throw err;
@@ -128,17 +129,6 @@ export class DownloadRunner implements Runner {
     const kept = part ? `; ${part.done()} bytes kept for the next attempt` : '';
     if (reason === 'timed_out') return { outcome: 'timed_out', error: `time limit reached${kept}` };
     return { outcome: 'failed', error: `stopped (${reason})${kept}`, retryable: true };
-  }
-
-  private destinationDir(p: DownloadParams): string {
-    const root = this.s.destinations.get(p.dest.name);
-    if (root === undefined) {
-      const known = [...this.s.destinations.keys()].join(', ') || 'none';
-      throw new ValidationError(`params.dest: this worker has no destination "${p.dest.name}" (it has: ${known})`, 'params.dest');
-    }
-    const dir = path.resolve(root, p.dest.subdir);
-    if (dir !== path.resolve(root) && !dir.startsWith(path.resolve(root) + path.sep)) throw new ValidationError(`params.dest: "${p.dest.subdir}" leaves the destination`, 'params.dest');
-    return dir;
   }
 
   private progressTicker(ctx: RunContext, part: PartialDownload, stats: TransferStats, tooSlow: () => void): { stop(): void } {

@@ -1,11 +1,11 @@
 import { ValidationError } from '../../core/errors.js';
 import type { Params } from '../../core/job.js';
+import { parseDest, type Dest } from '../destination.js';
 
 /** What a download job asks for, checked. Params are flat strings, numbers and booleans. */
 export interface DownloadParams {
   url: URL;
-  /** `NAME` or `NAME:sub/dir`: a destination of the worker's config, and a path below it. */
-  dest: { name: string; subdir: string };
+  dest: Dest;
   /** A file name instead of the one from Content-Disposition or the URL. */
   filename: string | null;
   checksum: { algorithm: 'sha256' | 'sha1' | 'md5'; hex: string } | null;
@@ -60,15 +60,7 @@ export function parseDownloadParams(p: Params, field = 'params'): DownloadParams
   url.username = '';
   url.password = '';
 
-  const destRaw = str('dest') ?? fail('dest', 'required: a destination of the worker, e.g. archive or archive:videos/2026');
-  const colon = destRaw.indexOf(':');
-  const name = colon < 0 ? destRaw : destRaw.slice(0, colon);
-  const subdir = colon < 0 ? '' : destRaw.slice(colon + 1);
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) fail('dest', `"${name}" is not a destination name (letters, digits, _ . -)`);
-  const parts = subdir.split('/').filter((s) => s.length > 0);
-  for (const part of parts) {
-    if (part === '..' || part === '.' || part.startsWith('.') || /[\u0000-\u001f\\]/.test(part)) fail('dest', `"${subdir}": no "..", hidden or control-character parts`);
-  }
+  const dest = parseDest(str('dest') ?? fail('dest', 'required: a destination of the worker, e.g. archive or archive:videos/2026'), field);
 
   const filename = str('filename') ?? null;
   if (filename !== null && sanitizeFileName(filename) !== filename) fail('filename', `"${filename}" is not a plain file name`);
@@ -109,7 +101,7 @@ export function parseDownloadParams(p: Params, field = 'params'): DownloadParams
   if (collision !== 'rename' && collision !== 'overwrite' && collision !== 'skip') fail('collision', 'rename, overwrite or skip');
   return {
     url,
-    dest: { name, subdir: parts.join('/') },
+    dest,
     filename,
     checksum,
     headers,

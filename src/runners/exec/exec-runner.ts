@@ -6,6 +6,7 @@ import { errorMessage, ValidationError } from '../../core/errors.js';
 import { redactText, secretValuesOf, type LeasedJob, type ParamValue } from '../../core/job.js';
 import { writePidFile } from '../../supervise/pid-file.js';
 import { spawnSupervised, SpawnError, type Supervised } from '../../supervise/spawn.js';
+import type { Rotation } from '../../supervise/rotating-log.js';
 import { throttleLatest } from '../../supervise/throttle.js';
 import type { AbortReason, RunContext, RunResult, Runner } from '../runner.js';
 import { formatCommandLine } from './command-line.js';
@@ -66,6 +67,9 @@ export function planExec(job: LeasedJob, template: Template, outputRoot: string)
 export class ExecRunner implements Runner {
   readonly kind = 'exec';
 
+  /** `rotation`: how job log files rotate. Default: by size, 25,000 KiB, 5 backups. */
+  constructor(private readonly rotation?: Rotation) {}
+
   async run(ctx: RunContext): Promise<RunResult> {
     const { job, template } = ctx;
     if (!template) return { outcome: 'failed', error: 'job has no template', retryable: false };
@@ -100,6 +104,8 @@ export class ExecRunner implements Runner {
         cwd,
         env: { ...process.env, ...plan.env },
         logFile,
+        logRotation: this.rotation,
+        stallMs: template.stallTimeoutMs ?? undefined,
         tailLines: TAIL_LINES,
         redact,
         killGraceMs: template.killGraceMs,

@@ -1,0 +1,195 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage, ValidationError } from '../../core/errors.js';
+import { redactText, secretValuesOf, type Progress } from '../../core/job.js';
+import { redactUrlSecrets } from '../../core/redact-url.js';
+import { startFfmpegSession, type FfmpegExit } from '../../supervise/ffmpeg-session.js';
+import type { ProgressBlock, Rates } from '../../supervise/ffmpeg-progress.js';
+import { SpawnError } from '../../supervise/spawn.js';
+import { throttleLatest } from '../../supervise/throttle.js';
+import { deliver } from '../download/deliver.js';
+import { destinationDir, parseDest } from '../destination.js';
+import { planExec } from '../exec/exec-runner.js';
+import { resolveOutdir } from '../exec/outdir.js';
+import type { AbortReason, RunContext, RunResult, Runner } from '../runner.js';
+import { ffmpegArgv, parseFfmpegParams } from './ffmpeg-params.js';
+import { inputAndLimit, probeDuration } from './probe.js';
+import type { FfmpegSettings } from './settings.js';
+
+/** Progress goes to the coordinator at most this often, ms. */
+const PROGRESS_EVERY_MS = 500;
+
+/** One job's ffmpeg, worked out on the worker. */
+interface FfmpegPlan {
+  argv: string[];
+  env: Record<string, string>;
+  outdir: string;
+  cwd: string;
+  /** Finished files move here; null leaves them in outdir. */
+  destDir: string | null;
+  live: boolean;
+}
+
+/**
+ * The `ffmpeg` kind: ffmpeg from a template (kind ffmpeg) or from the job's params (input,
+ * output, dest...), run under the seed's manager with live progress (fps, speed, media time,
+ * size, percent when ffprobe knows the input's duration). A failure names its reason (low_fps,
+ * low_speed, low_base_fps, stalled, hung, exit N). Live recordings restart with backoff within
+ * the attempt. Output files move to the job's destination after each run.
+ */
+export class FfmpegRunner implements Runner {
+  readonly kind = 'ffmpeg';
+
+  constructor(private readonly s: FfmpegSettings) {}
+
+  async run(ctx: RunContext): Promise<RunResult> {
+    const { job, template } = ctx;
+    const secrets = secretValuesOf(job.params, [...new Set([...job.secrets, ...(template?.secrets ?? [])])]);
+    const redact = (t: string) => redactUrlSecrets(redactText(t, secrets));
+    let plan: FfmpegPlan;
+    try {
+      plan = this.plan(ctx);
+      fs.mkdirSync(plan.outdir, { recursive: true });
+    } catch (err) {
+      if (err instanceof ValidationError) return { outcome: 'failed', error: redact(err.message), retryable: false };
+      return { outcome: 'failed', error: redact(`cannot prepare the job's directory: ${errorMessage(err)}`), retryable: true };
+    }
+    const { input, limit } = inputAndLimit(plan.argv);
+    const probed = input === null ? null : await probeDuration(this.s.ffprobe, input, ctx.signal);
+    const totalSeconds = probed !== null && limit !== null ? Math.min(probed, limit) : (probed ?? limit);
+    const manager = { ...this.s.manager, ...template?.checks };
+    const r = this.s.restart;
+    const files: string[] = [];
+    let restarts = 0;
+    let streak = 0;
+    let backoff = r.backoffMs;
+    for (;;) {
+      const startedAt = Date.now();
+      const run = await this.runOnce(ctx, plan, manager, totalSeconds, redact, restarts);
+      if ('outcome' in run) return run;
+      const moved = this.deliverOutputs(ctx, plan, files);
+      if (moved) return moved;
+      const exit = run.exit;
+      const why = exit.verdict ? `${exit.verdict.reason}: ${exit.verdict.message}` : exit.code === 0 ? null : exit.code === null ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+      const result = { exitCode: exit.code, outdir: plan.outdir, files, restarts, reason: exit.verdict?.reason ?? (exit.code === 0 ? null : 'exit') };
+      if (exit.stoppedBy !== null && ctx.signal.aborted) return stopped(ctx, result);
+      if (!plan.live) {
+        if (why === null) return { outcome: 'succeeded', result };
+        const tail = exit.tail.join('\n').slice(-2000);
+        return { outcome: 'failed', error: tail ? `${why}; last output:\n${tail}` : why, result, retryable: true };
+      }
+      // A live recording: whatever ended it, it starts again, with backoff.
+      if (Date.now() - startedAt >= r.stableMs) {
+        streak = 0;
+        backoff = r.backoffMs;
+      }
+      if (++streak > r.maxRestarts) return { outcome: 'failed', error: `${why ?? 'ended'}; gave up after ${r.maxRestarts} restarts without a stable run`, result, retryable: true };
+      restarts++;
+      ctx.log('drover', `${why ?? 'ended'}; restart ${restarts} in ${backoff / 1000} s\n`);
+      ctx.progress({ message: `restarting in ${backoff / 1000} s (${why ?? 'ended'})`, restarts });
+      try {
+        await sleep(backoff, undefined, { signal: ctx.signal });
+      } catch {
+        return stopped(ctx, result);
+      }
+      backoff = Math.min(r.maxBackoffMs, Math.round(backoff * 1.5));
+    }
+  }
+
+  private plan(ctx: RunContext): FfmpegPlan {
+    const { job, template } = ctx;
+    const dest = typeof job.params.dest === 'string' ? parseDest(job.params.dest, 'params') : null;
+    const destDir = dest ? destinationDir(this.s.destinations, dest) : null;
+    if (template) {
+      const p = planExec(job, template, ctx.outputRoot);
+      return { ...p, destDir, live: template.live || job.params.live === true || job.params.live === 'true' };
+    }
+    const p = parseFfmpegParams(job.params);
+    const outdir = resolveOutdir(ctx.outputRoot, '{template}_{id}', { template: 'ffmpeg', id: job.id });
+    return { argv: ffmpegArgv(this.s.ffmpeg, p, path.join(outdir, p.output)), env: {}, outdir, cwd: outdir, destDir, live: p.live };
+  }
+
+  /** One run of ffmpeg; a RunResult when it could not start. */
+  private async runOnce(ctx: RunContext, plan: FfmpegPlan, manager: FfmpegSettings['manager'], totalSeconds: number | null, redact: (t: string) => string, restarts: number): Promise<RunResult | { exit: FfmpegExit }> {
+    const progress = throttleLatest((p: Progress) => ctx.progress(p), PROGRESS_EVERY_MS);
+    const logFile = path.join(ctx.logDir, `${ctx.job.id}.log`);
+    try {
+      const session = await startFfmpegSession({
+        argv: plan.argv,
+        cwd: plan.cwd,
+        env: { ...process.env, ...plan.env },
+        redact,
+        logFile,
+        logRotation: this.s.rotation,
+        stdoutLines: 200,
+        progressLines: 200,
+        manager,
+        killGraceMs: ctx.template?.killGraceMs,
+        signal: ctx.signal,
+        onLine: (stream, line) => ctx.log(stream, line + '\n'),
+        onBlock: (b, rates) => progress.push(progressOf(b, rates, totalSeconds, restarts)),
+        onVerdict: (v) => ctx.log('drover', `stream failed (${v.reason}): ${v.message}; stopping ffmpeg\n`),
+      });
+      ctx.log('drover', `$ ${session.argv.map(redact).join(' ')}\nstarted pid ${session.pid}\n`);
+      const exit = await session.done;
+      return { exit };
+    } catch (err) {
+      const msg = redact(errorMessage(err));
+      ctx.log('drover', msg + '\n');
+      return { outcome: 'failed', error: err instanceof SpawnError && err.code === 'ENOENT' ? `${msg} (set worker.ffmpeg.binary, or install ffmpeg)` : msg, retryable: !(err instanceof SpawnError) };
+    } finally {
+      progress.cancel();
+    }
+  }
+
+  /** Moves the files ffmpeg wrote to the destination; a RunResult when that fails. */
+  private deliverOutputs(ctx: RunContext, plan: FfmpegPlan, files: string[]): RunResult | null {
+    if (plan.destDir === null) {
+      for (const name of listFiles(plan.outdir)) if (!files.includes(path.join(plan.outdir, name))) files.push(path.join(plan.outdir, name));
+      return null;
+    }
+    try {
+      for (const name of listFiles(plan.outdir)) {
+        const d = deliver(path.join(plan.outdir, name), plan.destDir, name, 'rename');
+        files.push(d.path);
+        ctx.log('drover', `delivered ${d.path}\n`);
+      }
+      return null;
+    } catch (err) {
+      return { outcome: 'failed', error: `cannot deliver to ${plan.destDir}: ${errorMessage(err)}`, retryable: true, result: { files } };
+    }
+  }
+}
+
+/** Regular, non-hidden files directly in `dir`. */
+function listFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+}
+
+function progressOf(b: ProgressBlock, rates: Rates, totalSeconds: number | null, restarts: number): Progress {
+  const media = b.outTimeUs === null ? null : b.outTimeUs / 1e6;
+  const p: Progress = {};
+  if (b.totalSize !== null) p.bytes = b.totalSize;
+  if (rates.bytesPerSec !== null) p.speed = Math.round(rates.bytesPerSec);
+  if (rates.fps !== null) p.fps = Math.round(rates.fps * 10) / 10;
+  if (rates.speed !== null) p.mediaSpeed = Math.round(rates.speed * 100) / 100;
+  if (media !== null) p.mediaSeconds = Math.round(media * 10) / 10;
+  if (media !== null && totalSeconds !== null) {
+    p.percent = Math.min(100, (media / totalSeconds) * 100);
+    if (rates.speed) p.eta = Math.max(0, Math.round((totalSeconds - media) / rates.speed));
+  }
+  if (restarts > 0) p.restarts = restarts;
+  return p;
+}
+
+function stopped(ctx: RunContext, result: unknown): RunResult {
+  const reason = ctx.signal.reason as AbortReason;
+  if (reason === 'canceled') return { outcome: 'canceled', error: 'canceled; ffmpeg stopped', result };
+  if (reason === 'timed_out') return { outcome: 'timed_out', error: 'time limit reached; ffmpeg stopped', result };
+  return { outcome: 'failed', error: `stopped: ${reason}`, result, retryable: true };
+}

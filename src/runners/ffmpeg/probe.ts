@@ -1,0 +1,28 @@
+import { execFile } from 'node:child_process';
+
+/**
+ * The input's duration in seconds from ffprobe, or null when it has none (a live stream), the
+ * probe fails or takes longer than `timeoutMs` (default 15 s). Never throws: percent is a nicety.
+ */
+export function probeDuration(ffprobe: string, input: string, signal: AbortSignal, timeoutMs = 15_000): Promise<number | null> {
+  return new Promise((resolve) => {
+    execFile(ffprobe, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'default=nw=1:nk=1', input], { timeout: timeoutMs, signal, killSignal: 'SIGKILL' }, (err, stdout) => {
+      const n = Number(String(stdout).trim());
+      resolve(!err && Number.isFinite(n) && n > 0 ? n : null);
+    });
+  });
+}
+
+/**
+ * What an ffmpeg argv reads and for how long: the first `-i` (null when it is a device or a
+ * filter graph, `-f lavfi` and the like, which ffprobe cannot open alone) and the last `-t`
+ * in seconds (null without one, or in a form other than plain seconds).
+ */
+export function inputAndLimit(argv: string[]): { input: string | null; limit: number | null } {
+  const i = argv.indexOf('-i');
+  const format = i > 1 && argv[i - 2] === '-f' ? argv[i - 1] : undefined;
+  const input = i >= 0 && format === undefined ? (argv[i + 1] ?? null) : null;
+  const t = argv.lastIndexOf('-t');
+  const limit = t >= 0 && t > i ? Number(argv[t + 1]) : NaN;
+  return { input, limit: Number.isFinite(limit) && limit > 0 ? limit : null };
+}

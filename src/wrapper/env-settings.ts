@@ -1,0 +1,120 @@
+import { ConfigError } from '../core/errors.js';
+import { MANAGER_DEFAULTS, type ManagerSettings } from '../supervise/encoding-manager.js';
+import type { Rotation } from '../supervise/rotating-log.js';
+
+/** Everything `drover run` takes from its environment: the seed's variables and Drover's few. */
+export interface WrapperSettings {
+  /** WORKDIR, default /tmp/ff_wrapper. */
+  workdir: string;
+  /** PROGRESS_BUFFER_LEN, lines, default 100,000. */
+  progressLines: number;
+  /** STDOUT_BUFFER_LEN, lines, default 100,000. */
+  stdoutLines: number;
+  /** NO_FILE_LOG set: no log files, only the buffers. */
+  noFileLog: boolean;
+  /** LOG_ROTATION_MODE (days | size, default days), _DAYS (1), _MAX_KBYTES (25,000), _BACKUP (5). */
+  rotation: Required<Rotation>;
+  /** IS_DEBUG set: the manager's view every tick on stderr. */
+  debug: boolean;
+  /** MANAGER_START_DELAY and the ENCODING_* variables. */
+  manager: ManagerSettings;
+  /** API_HOST, default 127.0.0.1. */
+  apiHost: string;
+  /** API_PORT, default 8000 (`--port` wins). 0 picks a free port. */
+  apiPort: number;
+  /** API_TOKEN: a bearer token the API asks for; required to listen beyond loopback. */
+  apiToken: string | null;
+  /** KILL_GRACE, seconds between SIGTERM and SIGKILL when stopping ffmpeg, default 10. */
+  killGraceMs: number;
+}
+
+/**
+ * Reads the settings from `env`. A value of the wrong form is a ConfigError naming the variable,
+ * the value and the form expected. A flag (NO_FILE_LOG, IS_DEBUG, ENCODING_DISABLE_CHECK) is on
+ * for any value but empty, 0, false, no and off.
+ */
+export function readWrapperSettings(env: NodeJS.ProcessEnv): WrapperSettings {
+  const r = new EnvReader(env);
+  const mode = r.text('LOG_ROTATION_MODE', 'days');
+  if (mode !== 'days' && mode !== 'size') throw new ConfigError(`LOG_ROTATION_MODE=${mode}: expected days or size`);
+  const maxStuckMs = r.seconds('ENCODING_MAX_STDOUT_STUCK_TIME', 15);
+  return {
+    workdir: r.text('WORKDIR', '/tmp/ff_wrapper'),
+    progressLines: r.count('PROGRESS_BUFFER_LEN', 100_000),
+    stdoutLines: r.count('STDOUT_BUFFER_LEN', 100_000),
+    noFileLog: r.flag('NO_FILE_LOG'),
+    rotation: {
+      mode,
+      days: r.positive('LOG_ROTATION_DAYS', 1),
+      maxBytes: Math.round(r.positive('LOG_ROTATION_MAX_KBYTES', 25_000) * 1024),
+      backups: r.count('LOG_ROTATION_BACKUP', 5, 0),
+    },
+    debug: r.flag('IS_DEBUG'),
+    manager: {
+      ...MANAGER_DEFAULTS,
+      startDelayMs: r.seconds('MANAGER_START_DELAY', 5),
+      checkStartDelayMs: r.seconds('ENCODING_CHECK_START_DELAY', 55),
+      checkEnabled: !r.flag('ENCODING_DISABLE_CHECK'),
+      minSpeed: r.number('ENCODING_MIN_SPEED', 0.85),
+      deltaSpeed: r.number('ENCODING_DELTA_SPEED', 0.1),
+      deltaFps: r.number('ENCODING_DELTA_FPS', 10),
+      maxErrorMs: r.seconds('ENCODING_MAX_ERROR_TIME', 10),
+      minBaseFps: r.number('ENCODING_MIN_BASE_FPS', 14),
+      maxStuckMs,
+      stallMs: r.seconds('ENCODING_MAX_STALL_TIME', maxStuckMs / 1000),
+    },
+    apiHost: r.text('API_HOST', '127.0.0.1'),
+    apiPort: r.port('API_PORT', 8000),
+    apiToken: r.text('API_TOKEN', '') || null,
+    killGraceMs: r.seconds('KILL_GRACE', 10),
+  };
+}
+
+class EnvReader {
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  text(name: string, dflt: string): string {
+    const v = this.env[name];
+    return v === undefined || v === '' ? dflt : v;
+  }
+
+  flag(name: string): boolean {
+    const v = (this.env[name] ?? '').trim().toLowerCase();
+    return !['', '0', 'false', 'no', 'off'].includes(v);
+  }
+
+  number(name: string, dflt: number, form = 'a number, e.g. 0.85'): number {
+    const v = this.env[name];
+    if (v === undefined || v.trim() === '') return dflt;
+    const n = Number(v.trim());
+    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name}=${v}: expected ${form} (not negative)`);
+    return n;
+  }
+
+  positive(name: string, dflt: number): number {
+    const n = this.number(name, dflt, 'a number above 0');
+    if (n <= 0) throw new ConfigError(`${name}=${this.env[name]}: expected a number above 0`);
+    return n;
+  }
+
+  /** Seconds (fractions allowed) in, ms out. */
+  seconds(name: string, dflt: number): number {
+    return Math.round(this.number(name, dflt, 'seconds, e.g. 10 or 2.5') * 1000);
+  }
+
+  count(name: string, dflt: number, min = 1): number {
+    const v = this.env[name];
+    if (v === undefined || v.trim() === '') return dflt;
+    const n = Number(v.trim());
+    if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name}=${v}: expected a whole number of ${min} or more`);
+    return n;
+  }
+
+  port(name: string, dflt: number): number {
+    const v = this.env[name];
+    if (v === undefined || v.trim() === '') return dflt;
+    const n = Number(v.trim());
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name}=${v}: expected a port number from 0 to 65535`);
+    return n;
+  }
+}

@@ -1,0 +1,157 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { errorMessage } from '../core/errors.js';
+import { redactUrlSecrets } from '../core/redact-url.js';
+import { startFfmpegSession, type FfmpegSession } from '../supervise/ffmpeg-session.js';
+import { SpawnError } from '../supervise/spawn.js';
+import { startZombieReaper, type ZombieReaper } from '../supervise/zombie-reaper.js';
+import type { WrapperSettings } from './env-settings.js';
+import { startStatusApi, type WrapperStatus, type WrapperView } from './status-api.js';
+import { claimPidFile, prepareWorkdir, type Workdir } from './workdir.js';
+
+/** Where the wrapper's own messages go (stderr in `drover run`). */
+export type Say = (text: string) => void;
+
+/**
+ * `drover run -- ffmpeg ...`: the seed's FF WRAPPER. Claims WORKDIR, listens on the API, starts
+ * ffmpeg under the manager and waits. Resolves to the exit code: 1 when ffmpeg ended by itself or
+ * was stopped as failed (as the seed), 0 when it was stopped by SIGTERM/SIGINT and ended cleanly.
+ * Throws a ConfigError (or SpawnError) for what stops it from starting, before ffmpeg runs.
+ */
+export async function runWrapper(argv: string[], s: WrapperSettings, say: Say): Promise<number> {
+  const dir = prepareWorkdir(s.workdir);
+  const releasePid = claimPidFile(dir.status);
+  const life: Life = { session: null, requested: null, ended: false };
+  const startTime = new Date();
+  const view = makeView(life, startTime, argv.map(redactUrlSecrets));
+  let api: Awaited<ReturnType<typeof startStatusApi>> | null = null;
+  const signals: Array<[NodeJS.Signals, () => void]> = [];
+  let reaper: ZombieReaper | null = null;
+  try {
+    api = await startStatusApi({ host: s.apiHost, port: s.apiPort, token: s.apiToken, view });
+    say(`status API on ${api.url}`);
+    try {
+      reaper = startZombieReaper({ ownChildren: () => (life.session ? [life.session.pid] : []) });
+      if (reaper) say('running as PID 1: reaping orphaned processes');
+    } catch (err) {
+      // ffmpeg still runs well without it; zombies only pile up if something orphans processes.
+      say(`warning: ${errorMessage(err)}`);
+    }
+    let sess: FfmpegSession;
+    try {
+      sess = await startFfmpegSession({
+        argv,
+        redact: redactUrlSecrets,
+        logFile: s.noFileLog ? null : path.join(dir.logs, 'ffmpeg.log'),
+        progressLogFile: s.noFileLog ? null : path.join(dir.logs, 'progress.log'),
+        logRotation: s.rotation,
+        stdoutLines: s.stdoutLines,
+        progressLines: s.progressLines,
+        manager: s.manager,
+        killGraceMs: s.killGraceMs,
+        onVerdict: (v) => say(`stream failed (${v.reason}): ${v.message}; stopping ffmpeg`),
+      });
+    } catch (err) {
+      if (err instanceof SpawnError && err.code === 'ENOENT') throw new SpawnError(`${err.message} (install it, or give its full path)`, err.code);
+      throw err;
+    }
+    life.session = sess;
+    writeStatusFiles(dir, sess, startTime, view.cmd());
+    say(`started pid ${sess.pid}: ${view.cmd().join(' ')}`);
+    const onStop = (sig: NodeJS.Signals) => () => {
+      life.requested ??= sig;
+      say(`${sig}: stopping ffmpeg`);
+      sess.stop(sig, sig);
+    };
+    signals.push(['SIGTERM', onStop('SIGTERM')], ['SIGINT', onStop('SIGINT')], ['SIGHUP', () => rotate(sess, say)]);
+    for (const [sig, fn] of signals) process.on(sig, fn);
+    const debug = s.debug ? setInterval(() => say(`debug: ${JSON.stringify(view.status())}`), 1000) : null;
+
+    const exit = await sess.done;
+    life.ended = true;
+    if (debug) clearInterval(debug);
+    const how = exit.code === null ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+    writeJson(path.join(dir.status, 'status.json'), view.status());
+    if (exit.verdict) {
+      say(`ffmpeg stopped as failed (${exit.verdict.reason}), ${how}`);
+      return 1;
+    }
+    if (life.requested && exit.stoppedCleanly) {
+      say(`ffmpeg stopped on ${life.requested}, ${how}`);
+      return 0;
+    }
+    say(`ffmpeg ended, ${how}`);
+    return 1;
+  } finally {
+    for (const [sig, fn] of signals) process.off(sig, fn);
+    reaper?.stop();
+    await api?.app.close();
+    releasePid();
+  }
+}
+
+function rotate(sess: FfmpegSession, say: Say): void {
+  try {
+    sess.rotateLogs();
+    say('SIGHUP: logs rotated');
+  } catch (err) {
+    say(`SIGHUP: cannot rotate logs: ${errorMessage(err)}`);
+  }
+}
+
+/** The wrapper's moving parts, as the API sees them. */
+interface Life {
+  session: FfmpegSession | null;
+  /** The signal that asked for a stop, or null. */
+  requested: string | null;
+  ended: boolean;
+}
+
+function makeView(life: Life, startTime: Date, given: string[]): WrapperView {
+  return {
+    progressLines: (n) => life.session?.progress.last(n) ?? [],
+    outputLines: (n) => life.session?.output.last(n) ?? [],
+    bufferedLines: () => (life.session?.progress.length ?? 0) + (life.session?.output.length ?? 0),
+    startTime,
+    cmd: () => life.session?.argv.map(redactUrlSecrets) ?? given,
+    pid: process.pid,
+    ffmpegPid: () => life.session?.pid ?? null,
+    status(): WrapperStatus {
+      const sess = life.session;
+      const m = sess?.status() ?? null;
+      const b = sess?.lastBlock() ?? null;
+      const r = sess?.rates() ?? { fps: null, speed: null, bytesPerSec: null };
+      return {
+        state: life.ended ? 'ended' : life.requested || m?.failure ? 'stopping' : 'running',
+        manager: m?.state ?? null,
+        baselineFps: m?.baselineFps ?? null,
+        minFps: m?.minFps ?? null,
+        minSpeed: m?.minSpeed ?? null,
+        fps: r.fps,
+        speed: r.speed,
+        bytesPerSec: r.bytesPerSec,
+        frame: b?.frame ?? null,
+        totalSize: b?.totalSize ?? null,
+        mediaSeconds: b?.outTimeUs == null ? null : b.outTimeUs / 1e6,
+        problems: m?.problems ?? [],
+        failureReason: m?.failure?.reason ?? null,
+        failure: m?.failure?.message ?? null,
+      };
+    },
+  };
+}
+
+/** WORKDIR/status: what the seed calls the current status, readable without the API. */
+function writeStatusFiles(dir: Workdir, sess: FfmpegSession, startTime: Date, cmd: string[]): void {
+  fs.writeFileSync(path.join(dir.status, 'FFMPEG_PID'), `${sess.pid}\n`);
+  fs.writeFileSync(path.join(dir.status, 'start_time'), `${startTime.toISOString()}\n`);
+  writeJson(path.join(dir.status, 'cmd.json'), cmd);
+}
+
+function writeJson(file: string, value: unknown): void {
+  try {
+    fs.writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
+  } catch {
+    // The status files are a convenience; the API is the record.
+  }
+}
