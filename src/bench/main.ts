@@ -4,13 +4,15 @@ import { benchGraphile } from './graphile-bench.js';
 import { withFreshDatabase } from './pg-db.js';
 import { benchDrover, type QueueFigures } from './queue-bench.js';
 import { fmt } from './stats.js';
+import { superviseSuite } from './supervise-bench.js';
 
 /**
  * `npm run bench`: Drover and BullMQ side by side in one run, on this machine.
  * Options: --jobs N (default 100000), --samples N (latency samples, default 500),
- * --bullmq-concurrency N (default 16), --only drover|bullmq, --suite sqlite|pg|download|all (default
+ * --bullmq-concurrency N (default 16), --only drover|bullmq, --suite sqlite|pg|download|supervise|all (default
  * all: SQLite next to BullMQ, PostgreSQL with 1 and 3 coordinators next to Graphile Worker, then
- * downloads next to curl and aria2c; --big-mib / --slow-mib size the download files, --rounds N
+ * downloads next to curl and aria2c, then `drover run`'s CPU and memory (--seconds N, CPU window,
+ * default 30; --mem-seconds N, default 20); --big-mib / --slow-mib size the download files, --rounds N
  * runs each download pair N times (default 5), --connections N is Drover's for the rate-limited
  * file (default 32)).
  */
@@ -47,6 +49,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (suite === 'all' || suite === 'pg') await pgSuite(jobs, samples);
   if (suite === 'all' || suite === 'download') await downloadSuite({ bigMiB: Number(opt('big-mib', '1024')), slowMiB: Number(opt('slow-mib', '256')), rounds: Number(opt('rounds', '5')), connections: Number(opt('connections', '32')) });
+  if (suite === 'all' || suite === 'supervise') await superviseSuite({ seconds: Number(opt('seconds', '30')), memSeconds: Number(opt('mem-seconds', '20')) });
   process.exit(0);
 }
 

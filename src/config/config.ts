@@ -238,7 +238,7 @@ export function compileTemplate(name: string, t: RawTemplate): Template {
       env: t.env,
       cwd: t.cwd ?? null,
       killGraceMs: t.kill_grace === undefined ? 10_000 : parseDuration(t.kill_grace, `${where}.kill_grace`),
-      stallTimeoutMs: t.stall_timeout === undefined ? null : parseDuration(t.stall_timeout, `${where}.stall_timeout`),
+      stallTimeoutMs: t.stall_timeout === undefined ? null : positive(parseDuration(t.stall_timeout, `${where}.stall_timeout`), `${where}.stall_timeout`),
       live: t.live ?? false,
       checks: t.checks ? managerSettingsOf(t.checks, `${where}.checks`) : {},
     };
@@ -322,6 +322,7 @@ export function downloadSettingsOf(w: DroverConfig['worker']): DownloadSettings 
 /** The seed's names to the manager's; only the keys given. */
 export function managerSettingsOf(c: z.infer<typeof checksSchema>, where: string): Partial<ManagerSettings> {
   const ms = (v: string | number | undefined, k: string) => (v === undefined ? undefined : parseDuration(v, `${where}.${k}`));
+  const stuck = c.max_stuck_time === undefined ? undefined : positive(parseDuration(c.max_stuck_time, `${where}.max_stuck_time`), `${where}.max_stuck_time`);
   const out: Partial<ManagerSettings> = {
     startDelayMs: ms(c.manager_start_delay, 'manager_start_delay'),
     checkStartDelayMs: ms(c.check_start_delay, 'check_start_delay'),
@@ -331,10 +332,16 @@ export function managerSettingsOf(c: z.infer<typeof checksSchema>, where: string
     deltaFps: c.delta_fps,
     maxErrorMs: ms(c.max_error_time, 'max_error_time'),
     minBaseFps: c.min_base_fps,
-    maxStuckMs: ms(c.max_stuck_time, 'max_stuck_time'),
-    stallMs: ms(c.stall_time, 'stall_time'),
+    maxStuckMs: stuck,
+    // Like ENCODING_MAX_STALL_TIME: the stuck time unless given.
+    stallMs: c.stall_time === undefined ? stuck : positive(parseDuration(c.stall_time, `${where}.stall_time`), `${where}.stall_time`),
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Partial<ManagerSettings>;
+}
+
+function positive(ms: number, where: string): number {
+  if (ms <= 0) throw new ConfigError(`${where}: must be more than 0`);
+  return ms;
 }
 
 /** The worker's ffmpeg settings with durations in ms. */

@@ -8,6 +8,8 @@ import { spawnSupervised, type OutputStream, type Supervised, type SupervisedExi
 export interface FfmpegSessionOptions {
   /** The command as given. For ffmpeg, `-nostdin -progress pipe:3` (and `-nostats`) are added; see `withProgressArgs`. */
   argv: string[];
+  /** argv[0] is ffmpeg whatever its name (the ffmpeg job kind). Default: judged by the name. */
+  isFfmpeg?: boolean;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Applied to every line before it is kept, logged or passed on. */
@@ -76,8 +78,8 @@ export function isFfmpeg(argv: string[]): boolean {
  * is given, since the progress pipe says the same twice a second. A command that already has
  * `-progress` is left alone. Other commands are returned as they are.
  */
-export function withProgressArgs(argv: string[]): string[] {
-  if (!isFfmpeg(argv) || argv.includes('-progress')) return argv;
+export function withProgressArgs(argv: string[], ffmpeg = isFfmpeg(argv)): string[] {
+  if (!ffmpeg || argv.includes('-progress')) return argv;
   const [cmd, ...rest] = argv as [string, ...string[]];
   const extra = ['-nostdin', '-progress', 'pipe:3'];
   if (!rest.includes('-stats') && !rest.includes('-nostats')) extra.push('-nostats');
@@ -92,8 +94,9 @@ export function withProgressArgs(argv: string[]): string[] {
  */
 export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<FfmpegSession> {
   const clock = o.clock ?? Date.now;
-  const argv = withProgressArgs(o.argv);
-  const wantsProgress = isFfmpeg(argv) && argv.includes('pipe:3');
+  const ffmpeg = o.isFfmpeg ?? isFfmpeg(o.argv);
+  const argv = withProgressArgs(o.argv, ffmpeg);
+  const wantsProgress = ffmpeg && argv.includes('pipe:3');
   const output = new RingBuffer<string>(o.stdoutLines ?? 100_000);
   const progress = new RingBuffer<string>(o.progressLines ?? 100_000);
   const progressLog = o.progressLogFile && wantsProgress ? openProgressLog(o.progressLogFile, o.logRotation) : null;
@@ -146,6 +149,11 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
   }
 
   let verdict: ManagerVerdict | null = null;
+  // Once a stop is asked for, the manager has nothing left to judge: a verdict now would turn a clean stop into a failure.
+  const quiet = () => {
+    if (timer) clearInterval(timer);
+  };
+  o.signal?.addEventListener('abort', quiet, { once: true });
   const timer = manager
     ? setInterval(() => {
         const v = manager.tick(clock());
@@ -159,7 +167,8 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
   timer?.unref();
 
   const done = proc.done.then((exit) => {
-    if (timer) clearInterval(timer);
+    quiet();
+    o.signal?.removeEventListener('abort', quiet);
     progressLog?.close();
     return { ...exit, verdict };
   });
@@ -172,7 +181,10 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
     lastBlock: () => last,
     status: () => manager?.status(clock()) ?? null,
     rates,
-    stop: (reason, sig) => proc.stop(reason, sig),
+    stop: (reason, sig) => {
+      quiet();
+      proc.stop(reason, sig);
+    },
     rotateLogs: () => {
       proc.rotateLog();
       progressLog?.rotate();

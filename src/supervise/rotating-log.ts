@@ -29,8 +29,9 @@ const DAY_MS = 24 * 3600_000;
  * a rotation (SIGHUP). Lines are written at once, unbuffered: a crash loses none.
  */
 export class RotatingLog {
-  /** -1 once closed, or after a write error (a full disk must not stop the process it logs). */
+  /** -1 once closed, or after a write error until the next rotation. */
   private fd: number;
+  private closed = false;
   private size: number;
   private nextAt: number;
   private readonly days: number;
@@ -52,7 +53,10 @@ export class RotatingLog {
     this.nextAt = this.clock() + this.days * DAY_MS;
   }
 
-  /** Appends one line (a newline is added). After a write error, lines are dropped. */
+  /**
+   * Appends one line (a newline is added). After a write error (a full disk must not stop the
+   * process it logs) lines are dropped until the next rotation opens the file again.
+   */
   line(text: string): void {
     if (this.fd < 0) return;
     const buf = Buffer.from(`${text}\n`);
@@ -61,19 +65,19 @@ export class RotatingLog {
       fs.writeSync(this.fd, buf);
       this.size += buf.length;
     } catch {
-      this.close();
+      this.drop();
     }
   }
 
   /** Starts a new file now: FILE becomes FILE.1, FILE.1 becomes FILE.2, ... and the oldest goes. */
   rotate(): void {
-    if (this.fd < 0) return;
-    fs.closeSync(this.fd);
-    this.fd = -1;
+    if (this.closed) return;
+    this.drop();
     const f = this.o.file;
     fs.rmSync(`${f}.${this.backups}`, { force: true });
     for (let i = this.backups - 1; i >= 1; i--) if (fs.existsSync(`${f}.${i}`)) fs.renameSync(`${f}.${i}`, `${f}.${i + 1}`);
-    if (this.backups > 0) fs.renameSync(f, `${f}.1`);
+    // The live file may have been deleted by hand: then there is nothing to keep.
+    if (this.backups > 0 && fs.existsSync(f)) fs.renameSync(f, `${f}.1`);
     else fs.rmSync(f, { force: true });
     this.fd = fs.openSync(f, 'a');
     this.size = 0;
@@ -82,6 +86,11 @@ export class RotatingLog {
 
   /** Closes the file; later lines are dropped. Safe to call twice. */
   close(): void {
+    this.closed = true;
+    this.drop();
+  }
+
+  private drop(): void {
     if (this.fd < 0) return;
     try {
       fs.closeSync(this.fd);

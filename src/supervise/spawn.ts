@@ -103,6 +103,7 @@ export class SpawnError extends Error {
 export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> {
   const [cmd, ...args] = o.argv;
   if (!cmd) throw new SpawnError('cannot start an empty command');
+  if (o.stallMs !== undefined && !(o.stallMs > 0)) throw new RangeError(`stall timeout must be more than 0 ms, got ${o.stallMs}`);
   const tail = new RingBuffer<string>(o.tailLines ?? 50);
   const log = o.logFile === undefined ? null : openLog(o.logFile, o.logRotation);
   const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe'];
@@ -132,6 +133,8 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
     if (stoppedBy !== null || exited) return;
     stoppedBy = reason;
     signalGroup(pid, sig);
+    // A stopped (SIGSTOP) or hung-in-a-debugger group holds the signal pending until continued.
+    signalGroup(pid, 'SIGCONT');
     killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), o.killGraceMs ?? 10_000);
   };
   const onAbort = () => stop(String(o.signal?.reason ?? 'aborted'));
@@ -194,7 +197,6 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
 
 /** Checks a few times per `stallMs` that output still comes; stops the process when it does not. */
 function startWatchdog(stallMs: number, lastOutputAt: () => number, stop: (reason: string) => void): NodeJS.Timeout {
-  if (!(stallMs > 0)) throw new RangeError(`stall timeout must be more than 0 ms, got ${stallMs}`);
   const timer = setInterval(() => {
     if (Date.now() - lastOutputAt() >= stallMs) stop(`no output for ${stallMs / 1000} s`);
   }, Math.min(1000, Math.max(50, stallMs / 4)));

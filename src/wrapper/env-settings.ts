@@ -37,7 +37,7 @@ export function readWrapperSettings(env: NodeJS.ProcessEnv): WrapperSettings {
   const r = new EnvReader(env);
   const mode = r.text('LOG_ROTATION_MODE', 'days');
   if (mode !== 'days' && mode !== 'size') throw new ConfigError(`LOG_ROTATION_MODE=${mode}: expected days or size`);
-  const maxStuckMs = r.seconds('ENCODING_MAX_STDOUT_STUCK_TIME', 15);
+  const maxStuckMs = r.seconds('ENCODING_MAX_STDOUT_STUCK_TIME', 15, true);
   return {
     workdir: r.text('WORKDIR', '/tmp/ff_wrapper'),
     progressLines: r.count('PROGRESS_BUFFER_LEN', 100_000),
@@ -61,7 +61,7 @@ export function readWrapperSettings(env: NodeJS.ProcessEnv): WrapperSettings {
       maxErrorMs: r.seconds('ENCODING_MAX_ERROR_TIME', 10),
       minBaseFps: r.number('ENCODING_MIN_BASE_FPS', 14),
       maxStuckMs,
-      stallMs: r.seconds('ENCODING_MAX_STALL_TIME', maxStuckMs / 1000),
+      stallMs: r.seconds('ENCODING_MAX_STALL_TIME', maxStuckMs / 1000, true),
     },
     apiHost: r.text('API_HOST', '127.0.0.1'),
     apiPort: r.port('API_PORT', 8000),
@@ -97,9 +97,11 @@ class EnvReader {
     return n;
   }
 
-  /** Seconds (fractions allowed) in, ms out. */
-  seconds(name: string, dflt: number): number {
-    return Math.round(this.number(name, dflt, 'seconds, e.g. 10 or 2.5') * 1000);
+  /** Seconds (fractions allowed) in, ms out. `above0`: 0 is refused too. */
+  seconds(name: string, dflt: number, above0 = false): number {
+    const n = this.number(name, dflt, 'seconds, e.g. 10 or 2.5');
+    if (above0 && n <= 0) throw new ConfigError(`${name}=${this.env[name]}: expected seconds above 0`);
+    return Math.round(n * 1000);
   }
 
   count(name: string, dflt: number, min = 1): number {

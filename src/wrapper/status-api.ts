@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import client from 'prom-client';
 import { isLoopback } from '../coordinator/auth.js';
 import { ConfigError } from '../core/errors.js';
+import type { ManagerState, ManagerStatus } from '../supervise/encoding-manager.js';
 
 /** What the API shows of a running wrapper. */
 export interface WrapperView {
@@ -21,23 +22,16 @@ export interface WrapperView {
   status(): WrapperStatus;
 }
 
-export interface WrapperStatus {
+/** `/status`: the manager's view (rates are current) with ffmpeg's own counters. */
+export interface WrapperStatus extends Pick<ManagerStatus, 'baselineFps' | 'minFps' | 'minSpeed' | 'fps' | 'speed' | 'bytesPerSec' | 'problems'> {
   /** running, then stopping (a stop was asked or the manager failed the stream), then ended. */
   state: 'running' | 'stopping' | 'ended';
   /** The manager: starting, watching, checking, failing, failed; null when it is off. */
-  manager: string | null;
-  baselineFps: number | null;
-  minFps: number | null;
-  minSpeed: number | null;
-  /** Current rates, from the change between recent blocks. */
-  fps: number | null;
-  speed: number | null;
-  bytesPerSec: number | null;
+  manager: ManagerState | null;
   /** ffmpeg's own counters from the last block. */
   frame: number | null;
   totalSize: number | null;
   mediaSeconds: number | null;
-  problems: string[];
   /** Why ffmpeg was stopped (low_fps, low_speed, stalled, hung...) or ended, or null. */
   failureReason: string | null;
   failure: string | null;

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
-import { processStartTime, sameProcess } from '../supervise/pid-file.js';
+import { processStartTime } from '../supervise/pid-file.js';
+import { signalGroup } from '../supervise/process-group.js';
 
 /** The wrapper's directories, as the seed lays them out. */
 export interface Workdir {
@@ -33,35 +34,89 @@ export function prepareWorkdir(root: string): Workdir {
  * Claims WORKDIR/status/PID for this process: the file holds the pid on its first line (as the
  * seed's) and the process start time on the second. While the process it names runs — same pid,
  * same start time, so a reused pid does not count — a second start is refused with a ConfigError.
- * A stale file (that process is gone) is taken over. Returns a function that removes the file
- * if it is still ours.
+ * A stale file (that process is gone) is taken over, and the ffmpeg its wrapper left running
+ * (WORKDIR/status/FFMPEG_PID, same check) is stopped first. Only an exclusive create counts as a
+ * claim, so of two starters racing for a stale file one wins. Returns a function that removes
+ * the file if it is still ours.
  */
-export function claimPidFile(statusDir: string): () => void {
+export function claimPidFile(statusDir: string, say: (text: string) => void = () => {}): () => void {
   const file = path.join(statusDir, 'PID');
   const mine = `${process.pid}\n${processStartTime(process.pid) ?? '?'}\n`;
-  for (let tries = 0; tries < 3; tries++) {
+  for (let tries = 0; tries < 10; tries++) {
     try {
       fs.writeFileSync(file, mine, { flag: 'wx' });
       return () => releasePidFile(file, mine);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConfigError(`cannot write ${file}: ${(err as Error).message}`);
     }
-    const [pidText = '', start] = readOr(file).split('\n');
+    const seen = readSettled(file);
+    if (seen === null) continue;
+    const [pidText = '', start] = seen.split('\n');
     const pid = Number(pidText.trim());
     // Our own pid in an old file is a previous life (a container restarted with the same WORKDIR).
-    const startText = start?.trim();
-    // A file with a pid only (the seed's form) cannot tell reuse apart: a live pid counts.
-    const alive = startText && startText !== '?' ? sameProcess(pid, startText) : Number.isInteger(pid) && pid > 1 && processStartTime(pid) !== null;
-    if (pid !== process.pid && alive) {
+    if (pid !== process.pid && isRunning(pid, start?.trim())) {
       throw new ConfigError(`WORKDIR ${path.dirname(statusDir)} is in use by another drover run (pid ${pid}, see ${file})`);
     }
-    // Stale: replace it atomically, then try the exclusive create again only if someone raced us.
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, mine);
-    fs.renameSync(tmp, file);
-    if (readOr(file) === mine) return () => releasePidFile(file, mine);
+    // Stale. Move it aside atomically; if what moved is not what was judged stale, it was another
+    // starter's fresh claim: put it back.
+    const aside = `${file}.stale-${process.pid}`;
+    try {
+      fs.renameSync(file, aside);
+    } catch {
+      continue;
+    }
+    const moved = readOr(aside);
+    if (moved !== seen) {
+      try {
+        fs.linkSync(aside, file);
+      } catch {
+        // Someone claimed it meanwhile; theirs stands.
+      }
+    } else {
+      stopLeftover(statusDir, say);
+    }
+    fs.rmSync(aside, { force: true });
   }
-  throw new ConfigError(`cannot claim ${file}: another process keeps replacing it`);
+  throw new ConfigError(`cannot claim ${file}: other processes keep claiming it`);
+}
+
+/**
+ * The pid `pid` started at `start` (see processStartTime) runs and is not a zombie. A file with a
+ * pid only (the seed's form) cannot tell reuse apart: a live pid counts. PID 1 counts too: the
+ * other wrapper may be a container's init.
+ */
+function isRunning(pid: number, start: string | undefined): boolean {
+  if (!Number.isInteger(pid) || pid < 1) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return false;
+    return start === undefined || start === '' || start === '?' || fields[19] === start;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops the ffmpeg a dead wrapper left running (FFMPEG_PID: pid, start time), SIGKILL after 5 s. */
+function stopLeftover(statusDir: string, say: (text: string) => void): void {
+  const [pidText = '', start] = readOr(path.join(statusDir, 'FFMPEG_PID')).split('\n');
+  const pid = Number(pidText.trim());
+  if (!start?.trim() || !isRunning(pid, start.trim()) || pid <= 1) return;
+  say(`stopping ffmpeg pid ${pid}, left running by a wrapper that is gone`);
+  signalGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + 5000;
+  while (isRunning(pid, start.trim()) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  if (isRunning(pid, start.trim())) signalGroup(pid, 'SIGKILL');
+}
+
+/** The file's text; an empty file is read again after a moment (a claim being written), null if still empty. */
+function readSettled(file: string): string | null {
+  for (let i = 0; i < 5; i++) {
+    const text = readOr(file);
+    if (text !== '') return text;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+  return readOr(file) === '' ? '' : null;
 }
 
 function readOr(file: string): string {

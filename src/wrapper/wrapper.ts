@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
-import { redactUrlSecrets } from '../core/redact-url.js';
+import { redactCommand, redactUrlSecrets } from '../core/redact-url.js';
 import { startFfmpegSession, type FfmpegSession } from '../supervise/ffmpeg-session.js';
+import { processStartTime } from '../supervise/pid-file.js';
 import { SpawnError } from '../supervise/spawn.js';
 import { startZombieReaper, type ZombieReaper } from '../supervise/zombie-reaper.js';
 import type { WrapperSettings } from './env-settings.js';
@@ -20,13 +21,24 @@ export type Say = (text: string) => void;
  */
 export async function runWrapper(argv: string[], s: WrapperSettings, say: Say): Promise<number> {
   const dir = prepareWorkdir(s.workdir);
-  const releasePid = claimPidFile(dir.status);
+  const releasePid = claimPidFile(dir.status, say);
   const life: Life = { session: null, requested: null, ended: false };
   const startTime = new Date();
-  const view = makeView(life, startTime, argv.map(redactUrlSecrets));
+  const view = makeView(life, startTime, redactCommand(argv));
   let api: Awaited<ReturnType<typeof startStatusApi>> | null = null;
-  const signals: Array<[NodeJS.Signals, () => void]> = [];
   let reaper: ZombieReaper | null = null;
+  // Installed first: a SIGTERM while starting must not kill us and orphan a fresh ffmpeg.
+  const onStop = (sig: NodeJS.Signals) => () => {
+    life.requested ??= sig;
+    say(`${sig}: stopping ffmpeg`);
+    life.session?.stop(sig, sig);
+  };
+  const signals: Array<[NodeJS.Signals, () => void]> = [
+    ['SIGTERM', onStop('SIGTERM')],
+    ['SIGINT', onStop('SIGINT')],
+    ['SIGHUP', () => (life.session ? rotate(life.session, say) : undefined)],
+  ];
+  for (const [sig, fn] of signals) process.on(sig, fn);
   try {
     api = await startStatusApi({ host: s.apiHost, port: s.apiPort, token: s.apiToken, view });
     say(`status API on ${api.url}`);
@@ -37,6 +49,7 @@ export async function runWrapper(argv: string[], s: WrapperSettings, say: Say): 
       // ffmpeg still runs well without it; zombies only pile up if something orphans processes.
       say(`warning: ${errorMessage(err)}`);
     }
+    if (life.requested) return 0;
     let sess: FfmpegSession;
     try {
       sess = await startFfmpegSession({
@@ -56,22 +69,16 @@ export async function runWrapper(argv: string[], s: WrapperSettings, say: Say): 
       throw err;
     }
     life.session = sess;
-    writeStatusFiles(dir, sess, startTime, view.cmd());
+    if (life.requested) sess.stop(life.requested, life.requested as NodeJS.Signals);
     say(`started pid ${sess.pid}: ${view.cmd().join(' ')}`);
-    const onStop = (sig: NodeJS.Signals) => () => {
-      life.requested ??= sig;
-      say(`${sig}: stopping ffmpeg`);
-      sess.stop(sig, sig);
-    };
-    signals.push(['SIGTERM', onStop('SIGTERM')], ['SIGINT', onStop('SIGINT')], ['SIGHUP', () => rotate(sess, say)]);
-    for (const [sig, fn] of signals) process.on(sig, fn);
+    writeStatusFiles(dir, sess, startTime, view.cmd());
     const debug = s.debug ? setInterval(() => say(`debug: ${JSON.stringify(view.status())}`), 1000) : null;
 
     const exit = await sess.done;
     life.ended = true;
     if (debug) clearInterval(debug);
     const how = exit.code === null ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
-    writeJson(path.join(dir.status, 'status.json'), view.status());
+    writeJson(path.join(dir.status, 'status.json'), { ...view.status(), exitCode: exit.code, exitSignal: exit.signal });
     if (exit.verdict) {
       say(`ffmpeg stopped as failed (${exit.verdict.reason}), ${how}`);
       return 1;
@@ -83,6 +90,11 @@ export async function runWrapper(argv: string[], s: WrapperSettings, say: Say): 
     say(`ffmpeg ended, ${how}`);
     return 1;
   } finally {
+    // An error after the start (a status file that cannot be written) must not orphan ffmpeg.
+    if (life.session && !life.ended) {
+      life.session.stop('wrapper error');
+      await life.session.done;
+    }
     for (const [sig, fn] of signals) process.off(sig, fn);
     reaper?.stop();
     await api?.app.close();
@@ -113,7 +125,7 @@ function makeView(life: Life, startTime: Date, given: string[]): WrapperView {
     outputLines: (n) => life.session?.output.last(n) ?? [],
     bufferedLines: () => (life.session?.progress.length ?? 0) + (life.session?.output.length ?? 0),
     startTime,
-    cmd: () => life.session?.argv.map(redactUrlSecrets) ?? given,
+    cmd: () => (life.session ? redactCommand(life.session.argv) : given),
     pid: process.pid,
     ffmpegPid: () => life.session?.pid ?? null,
     status(): WrapperStatus {
@@ -124,12 +136,12 @@ function makeView(life: Life, startTime: Date, given: string[]): WrapperView {
       return {
         state: life.ended ? 'ended' : life.requested || m?.failure ? 'stopping' : 'running',
         manager: m?.state ?? null,
-        baselineFps: m?.baselineFps ?? null,
-        minFps: m?.minFps ?? null,
-        minSpeed: m?.minSpeed ?? null,
-        fps: r.fps,
-        speed: r.speed,
-        bytesPerSec: r.bytesPerSec,
+        baselineFps: round2(m?.baselineFps ?? null),
+        minFps: round2(m?.minFps ?? null),
+        minSpeed: round2(m?.minSpeed ?? null),
+        fps: round2(r.fps),
+        speed: round2(r.speed),
+        bytesPerSec: r.bytesPerSec === null ? null : Math.round(r.bytesPerSec),
         frame: b?.frame ?? null,
         totalSize: b?.totalSize ?? null,
         mediaSeconds: b?.outTimeUs == null ? null : b.outTimeUs / 1e6,
@@ -141,9 +153,14 @@ function makeView(life: Life, startTime: Date, given: string[]): WrapperView {
   };
 }
 
+function round2(n: number | null): number | null {
+  return n === null ? null : Math.round(n * 100) / 100;
+}
+
 /** WORKDIR/status: what the seed calls the current status, readable without the API. */
 function writeStatusFiles(dir: Workdir, sess: FfmpegSession, startTime: Date, cmd: string[]): void {
-  fs.writeFileSync(path.join(dir.status, 'FFMPEG_PID'), `${sess.pid}\n`);
+  // The start time lets a later run stop this ffmpeg if we die without doing it (claimPidFile).
+  fs.writeFileSync(path.join(dir.status, 'FFMPEG_PID'), `${sess.pid}\n${processStartTime(sess.pid) ?? '?'}\n`);
   fs.writeFileSync(path.join(dir.status, 'start_time'), `${startTime.toISOString()}\n`);
   writeJson(path.join(dir.status, 'cmd.json'), cmd);
 }

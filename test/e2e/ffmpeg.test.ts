@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDrover, spawnDrover, startServer, writeConfig } from '../support/drover.js';
 import { startNginx } from '../support/nginx.js';
-import { tempDir, waitFor } from '../support/tmp.js';
+import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
 
 interface JobJson {
   job: { id: string; state: string; error: string | null; progress: Record<string, number> | null; result: { files: string[]; restarts: number; reason: string | null } | null };
@@ -91,7 +92,7 @@ describe('the ffmpeg job kind through a worker', () => {
   it('records why the manager failed a stream', async () => {
     const c = await cluster(`${recordTemplate}    time_limit: 1m
     max_attempts: 1
-    checks: { manager_start_delay: 500ms, check_start_delay: 1s, max_error_time: 1s, min_base_fps: 30 }
+    checks: { enabled: true, manager_start_delay: 500ms, check_start_delay: 1s, max_error_time: 1s, min_base_fps: 30 }
 `);
     const id = await c.add(['--template', 'record', '--param', 'name=slow.mp4', '--param', 'seconds=60']);
     const j = await c.done(id);
@@ -114,6 +115,24 @@ describe('the ffmpeg job kind through a worker', () => {
     expect(j.result?.restarts).toBe(2);
     // Every run's file was kept, none overwritten.
     expect(fs.readdirSync(c.archive).sort()).toEqual(['part (1).mp4', 'part (2).mp4', 'part.mp4']);
+  });
+
+  it('keeps a job\'s input from reaching local files through a playlist (a tcp input serving file: segments)', async () => {
+    const c = await cluster('  {}\n');
+    const secret = path.join(c.dir, 'private.ts');
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '2', '-c:v', 'mpeg2video', '-f', 'mpegts', secret]);
+    const playlist = `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nfile://${secret}\n#EXT-X-ENDLIST\n`;
+    const server = net.createServer((sock) => sock.end(playlist));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    onCleanup(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as net.AddressInfo).port;
+    const id = await c.add(['ffmpeg', '--param', `input=tcp://127.0.0.1:${port}/p.m3u8`, '--param', 'output=leak.mkv', '--param', 'dest=archive', '--max-attempts', '1']);
+    const j = await c.done(id);
+    expect(j.state).toBe('failed');
+    const logs = await runDrover(['logs', id, '--server', c.srv.url], { cwd: c.dir });
+    expect(logs.stdout).toMatch(/Protocol 'file' not on whitelist/);
+    const leaked = fs.existsSync(c.archive) ? fs.readdirSync(c.archive).map((n) => fs.statSync(path.join(c.archive, n)).size) : [];
+    expect(leaked.every((size) => size < 1000)).toBe(true);
   });
 
   it('refuses inputs a job may not read, naming the param', async () => {

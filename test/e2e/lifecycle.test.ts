@@ -175,11 +175,13 @@ describe('job lifecycle across real processes', () => {
     const ledger = path.join(dir, 'ledger.txt');
     writeConfig(dir, CONFIG.replace('lease_ttl: 2s', 'lease_ttl: 20s'));
     const srv = await startServer(dir);
-    const w = spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w1'], { cwd: dir, env: { LEDGER: ledger, SLEEP_MS: '300' } });
+    // Long enough that the job cannot end (and report) before the coordinator is dead, even on a loaded machine.
+    const w = spawnDrover(['worker', '--server', srv.url, '--concurrency', '1', '--name', 'w1'], { cwd: dir, env: { LEDGER: ledger, SLEEP_MS: '2000' } });
     const id = await add(srv.url, dir, ['--template', 'slow', '--param', 'server=nvr1']);
     await waitFor(() => fs.existsSync(ledger) && fs.readFileSync(ledger, 'utf8').includes(`start ${id}`), 15_000, 'start');
     srv.proc.kill('SIGKILL');
     await srv.exited;
+    expect(fs.readFileSync(ledger, 'utf8')).not.toContain(`done ${id}`);
     await waitFor(() => fs.readFileSync(ledger, 'utf8').includes(`done ${id}`), 15_000, 'the job to finish meanwhile');
     const t0 = Date.now();
     w.proc.kill('SIGTERM');

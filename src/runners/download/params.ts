@@ -1,5 +1,5 @@
-import { ValidationError } from '../../core/errors.js';
 import type { Params } from '../../core/job.js';
+import { paramReader } from '../param-reader.js';
 import { parseDest, type Dest } from '../destination.js';
 
 /** What a download job asks for, checked. Params are flat strings, numbers and booleans. */
@@ -37,15 +37,7 @@ const HEX = { sha256: 64, sha1: 40, md5: 32 } as const;
  * naming the field) and by the worker before it starts. Errors name `params.FIELD`.
  */
 export function parseDownloadParams(p: Params, field = 'params'): DownloadParams {
-  const fail = (name: string, msg: string): never => {
-    throw new ValidationError(`${field}.${name}: ${msg}`, `${field}.${name}`);
-  };
-  const str = (name: string): string | undefined => {
-    const v = p[name];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') fail(name, 'must be a string');
-    return v as string;
-  };
+  const { fail, str } = paramReader(p, field);
   const raw = str('url') ?? fail('url', 'required: the http(s) URL to download');
   let url: URL;
   try {

@@ -1,5 +1,5 @@
-import { ValidationError } from '../../core/errors.js';
 import type { Params } from '../../core/job.js';
+import { paramReader } from '../param-reader.js';
 import { parseDest, type Dest } from '../destination.js';
 import { sanitizeFileName } from '../download/params.js';
 
@@ -26,23 +26,22 @@ export interface FfmpegParams {
 /** Schemes a job may give as `input`. Not file:, not lavfi or the other devices of the worker. */
 const INPUT_SCHEMES = new Set(['http', 'https', 'rtsp', 'rtsps', 'rtmp', 'rtmps', 'srt', 'udp', 'tcp']);
 const NAME = /^[A-Za-z0-9_]{1,32}$/;
+/**
+ * What ffmpeg may open for a job's input, nested opens included: without it a `tcp://` input
+ * could hand over a playlist of `file:` segments (http sets such a list itself, tcp does not).
+ */
+export const INPUT_PROTOCOLS = 'http,https,tls,tcp,udp,rtp,rtsp,rtsps,rtmp,rtmps,srt,crypto,httpproxy';
+/** Output formats that write somewhere other than the output file. */
+const FORBIDDEN_FORMATS = new Set(['tee', 'rtp', 'rtsp', 'rtp_mpegts']);
 
-/** `input` is secret when it carries a password (rtsp://user:pass@camera/...). */
+/** `input` is secret when it carries a password (rtsp://user:pass@camera/...) or a query (?token=, ?passphrase=). */
 export function ffmpegSecretsOf(p: Params): string[] {
-  return typeof p.input === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(p.input) ? ['input'] : [];
+  return typeof p.input === 'string' && (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(p.input) || p.input.includes('?')) ? ['input'] : [];
 }
 
 /** Checks an ffmpeg job's params (enqueue and worker); errors name `params.FIELD`. */
 export function parseFfmpegParams(p: Params, field = 'params'): FfmpegParams {
-  const fail = (name: string, msg: string): never => {
-    throw new ValidationError(`${field}.${name}: ${msg}`, `${field}.${name}`);
-  };
-  const str = (name: string): string | undefined => {
-    const v = p[name];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') fail(name, 'must be a string');
-    return v as string;
-  };
+  const { fail, str } = paramReader(p, field);
   const input = str('input') ?? fail('input', 'required: the URL to read, e.g. rtsp://camera/stream');
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(input)?.[1]?.toLowerCase();
   // Not echoed: it may carry a password.
@@ -53,7 +52,7 @@ export function parseFfmpegParams(p: Params, field = 'params'): FfmpegParams {
   const output = str('output') ?? fail('output', 'required: the file name to write, e.g. cam1.mp4');
   if (sanitizeFileName(output) !== output || output.startsWith('-')) fail('output', `"${output}" is not a plain file name`);
   const format = str('format') ?? null;
-  if (format !== null && !NAME.test(format)) fail('format', `"${format}" is not a format name`);
+  if (format !== null && (!NAME.test(format) || FORBIDDEN_FORMATS.has(format))) fail('format', `"${format}" is not a format a job may write`);
   if (format === null && !/\.[A-Za-z0-9]{1,8}$/.test(output)) fail('output', 'needs an extension (e.g. .mp4, .mkv, .ts) or a `format` param');
 
   const codec = (name: string): string => {
@@ -88,7 +87,7 @@ export function parseFfmpegParams(p: Params, field = 'params'): FfmpegParams {
 export function ffmpegArgv(binary: string, p: FfmpegParams, outPath: string): string[] {
   const argv = [binary, '-hide_banner', '-y'];
   if (p.rtspTransport) argv.push('-rtsp_transport', p.rtspTransport);
-  argv.push('-i', p.input);
+  argv.push('-protocol_whitelist', INPUT_PROTOCOLS, '-i', p.input);
   if (p.duration !== null) argv.push('-t', String(p.duration));
   argv.push('-c:v', p.videoCodec, '-c:a', p.audioCodec);
   if (p.format !== null) argv.push('-f', p.format);

@@ -3,9 +3,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, ValidationError } from '../../core/errors.js';
 import { redactText, secretValuesOf, type Progress } from '../../core/job.js';
-import { redactUrlSecrets } from '../../core/redact-url.js';
+import { redactCommand, redactUrlSecrets } from '../../core/redact-url.js';
 import { startFfmpegSession, type FfmpegExit } from '../../supervise/ffmpeg-session.js';
 import type { ProgressBlock, Rates } from '../../supervise/ffmpeg-progress.js';
+import { writePidFile } from '../../supervise/pid-file.js';
 import { SpawnError } from '../../supervise/spawn.js';
 import { throttleLatest } from '../../supervise/throttle.js';
 import { deliver } from '../download/deliver.js';
@@ -13,7 +14,7 @@ import { destinationDir, parseDest } from '../destination.js';
 import { planExec } from '../exec/exec-runner.js';
 import { resolveOutdir } from '../exec/outdir.js';
 import type { AbortReason, RunContext, RunResult, Runner } from '../runner.js';
-import { ffmpegArgv, parseFfmpegParams } from './ffmpeg-params.js';
+import { ffmpegArgv, INPUT_PROTOCOLS, parseFfmpegParams } from './ffmpeg-params.js';
 import { inputAndLimit, probeDuration } from './probe.js';
 import type { FfmpegSettings } from './settings.js';
 
@@ -22,21 +23,28 @@ const PROGRESS_EVERY_MS = 500;
 
 /** One job's ffmpeg, worked out on the worker. */
 interface FfmpegPlan {
-  argv: string[];
+  /** The argv of one run; `run` counts from 0 (params jobs give each live run a file of its own). */
+  argv: (run: number) => string[];
   env: Record<string, string>;
   outdir: string;
   cwd: string;
   /** Finished files move here; null leaves them in outdir. */
   destDir: string | null;
   live: boolean;
+  /** The input for ffprobe, with ffprobe's options; null when it has no duration to find. */
+  probe: { input: string; args: string[] } | null;
+  /** -t, seconds, when given. */
+  limit: number | null;
 }
 
 /**
  * The `ffmpeg` kind: ffmpeg from a template (kind ffmpeg) or from the job's params (input,
  * output, dest...), run under the seed's manager with live progress (fps, speed, media time,
  * size, percent when ffprobe knows the input's duration). A failure names its reason (low_fps,
- * low_speed, low_base_fps, stalled, hung, exit N). Live recordings restart with backoff within
- * the attempt. Output files move to the job's destination after each run.
+ * low_speed, low_base_fps, stalled, hung, exit N). The fps and speed checks are for live
+ * recordings (a file transcodes at the encoder's pace, not the source's); hung and stall checks
+ * apply to all. Live recordings restart with backoff within the attempt. Output files move to the
+ * job's destination after each run.
  */
 export class FfmpegRunner implements Runner {
   readonly kind = 'ffmpeg';
@@ -55,10 +63,10 @@ export class FfmpegRunner implements Runner {
       if (err instanceof ValidationError) return { outcome: 'failed', error: redact(err.message), retryable: false };
       return { outcome: 'failed', error: redact(`cannot prepare the job's directory: ${errorMessage(err)}`), retryable: true };
     }
-    const { input, limit } = inputAndLimit(plan.argv);
-    const probed = input === null ? null : await probeDuration(this.s.ffprobe, input, ctx.signal);
-    const totalSeconds = probed !== null && limit !== null ? Math.min(probed, limit) : (probed ?? limit);
-    const manager = { ...this.s.manager, ...template?.checks };
+    const probed = plan.probe && !plan.live ? await probeDuration(this.s.ffprobe, plan.probe.input, plan.probe.args, ctx.signal) : null;
+    if (ctx.signal.aborted) return stopped(ctx, { outdir: plan.outdir, files: [], restarts: 0, reason: null });
+    const totalSeconds = probed !== null && plan.limit !== null ? Math.min(probed, plan.limit) : (probed ?? plan.limit);
+    const manager = { ...this.s.manager, ...(plan.live ? {} : { checkEnabled: false }), ...template?.checks };
     const r = this.s.restart;
     const files: string[] = [];
     let restarts = 0;
@@ -66,14 +74,15 @@ export class FfmpegRunner implements Runner {
     let backoff = r.backoffMs;
     for (;;) {
       const startedAt = Date.now();
-      const run = await this.runOnce(ctx, plan, manager, totalSeconds, redact, restarts);
+      const run = await this.runOnce(ctx, plan, restarts, manager, totalSeconds, redact);
       if ('outcome' in run) return run;
-      const moved = this.deliverOutputs(ctx, plan, files);
-      if (moved) return moved;
       const exit = run.exit;
+      const aborted = exit.stoppedBy !== null && ctx.signal.aborted;
       const why = exit.verdict ? `${exit.verdict.reason}: ${exit.verdict.message}` : exit.code === 0 ? null : exit.code === null ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
-      const result = { exitCode: exit.code, outdir: plan.outdir, files, restarts, reason: exit.verdict?.reason ?? (exit.code === 0 ? null : 'exit') };
-      if (exit.stoppedBy !== null && ctx.signal.aborted) return stopped(ctx, result);
+      const result = { exitCode: exit.code, outdir: plan.outdir, files, restarts, reason: aborted ? null : (exit.verdict?.reason ?? (exit.code === 0 ? null : 'exit')) };
+      const undelivered = this.deliverOutputs(ctx, plan, files);
+      if (aborted) return stopped(ctx, result, undelivered);
+      if (undelivered) return { outcome: 'failed', error: undelivered, retryable: true, result };
       if (!plan.live) {
         if (why === null) return { outcome: 'succeeded', result };
         const tail = exit.tail.join('\n').slice(-2000);
@@ -102,21 +111,28 @@ export class FfmpegRunner implements Runner {
     const dest = typeof job.params.dest === 'string' ? parseDest(job.params.dest, 'params') : null;
     const destDir = dest ? destinationDir(this.s.destinations, dest) : null;
     if (template) {
+      // Delivery moves every file of the outdir: it must be this job's alone.
+      if (destDir !== null && !template.outdir.includes('{id}')) throw new ValidationError(`params.dest: template ${template.name} has outdir "${template.outdir}", which other jobs may share; a dest needs an outdir with {id}`, 'params.dest');
       const p = planExec(job, template, ctx.outputRoot);
-      return { ...p, destDir, live: template.live || job.params.live === true || job.params.live === 'true' };
+      const { input, limit } = inputAndLimit(p.argv);
+      return { ...p, argv: () => p.argv, destDir, live: template.live || job.params.live === true || job.params.live === 'true', probe: input === null ? null : { input, args: [] }, limit };
     }
     const p = parseFfmpegParams(job.params);
     const outdir = resolveOutdir(ctx.outputRoot, '{template}_{id}', { template: 'ffmpeg', id: job.id });
-    return { argv: ffmpegArgv(this.s.ffmpeg, p, path.join(outdir, p.output)), env: {}, outdir, cwd: outdir, destDir, live: p.live };
+    const argv = (run: number) => ffmpegArgv(this.s.ffmpeg, p, path.join(outdir, p.live ? runFileName(p.output, run) : p.output));
+    const streaming = /^(rtsps?|rtmps?|srt|udp|tcp):/i.test(p.input);
+    return { argv, env: {}, outdir, cwd: outdir, destDir, live: p.live, probe: streaming ? null : { input: p.input, args: ['-protocol_whitelist', INPUT_PROTOCOLS] }, limit: p.duration };
   }
 
   /** One run of ffmpeg; a RunResult when it could not start. */
-  private async runOnce(ctx: RunContext, plan: FfmpegPlan, manager: FfmpegSettings['manager'], totalSeconds: number | null, redact: (t: string) => string, restarts: number): Promise<RunResult | { exit: FfmpegExit }> {
+  private async runOnce(ctx: RunContext, plan: FfmpegPlan, restarts: number, manager: FfmpegSettings['manager'], totalSeconds: number | null, redact: (t: string) => string): Promise<RunResult | { exit: FfmpegExit }> {
     const progress = throttleLatest((p: Progress) => ctx.progress(p), PROGRESS_EVERY_MS);
     const logFile = path.join(ctx.logDir, `${ctx.job.id}.log`);
+    const pidFile = path.join(ctx.logDir, 'running', `${ctx.job.id}.pid`);
     try {
       const session = await startFfmpegSession({
-        argv: plan.argv,
+        argv: plan.argv(restarts),
+        isFfmpeg: true,
         cwd: plan.cwd,
         env: { ...process.env, ...plan.env },
         redact,
@@ -131,7 +147,13 @@ export class FfmpegRunner implements Runner {
         onBlock: (b, rates) => progress.push(progressOf(b, rates, totalSeconds, restarts)),
         onVerdict: (v) => ctx.log('drover', `stream failed (${v.reason}): ${v.message}; stopping ffmpeg\n`),
       });
-      ctx.log('drover', `$ ${session.argv.map(redact).join(' ')}\nstarted pid ${session.pid}\n`);
+      ctx.log('drover', `$ ${redactCommand(session.argv).map(redact).join(' ')}\nstarted pid ${session.pid}\n`);
+      // If this worker dies without stopping ffmpeg, its next start kills the group (Agent.start).
+      try {
+        writePidFile(pidFile, session.pid);
+      } catch (err) {
+        ctx.log('drover', `cannot write ${pidFile}: ${errorMessage(err)}\n`);
+      }
       const exit = await session.done;
       return { exit };
     } catch (err) {
@@ -140,11 +162,12 @@ export class FfmpegRunner implements Runner {
       return { outcome: 'failed', error: err instanceof SpawnError && err.code === 'ENOENT' ? `${msg} (set worker.ffmpeg.binary, or install ffmpeg)` : msg, retryable: !(err instanceof SpawnError) };
     } finally {
       progress.cancel();
+      fs.rmSync(pidFile, { force: true });
     }
   }
 
-  /** Moves the files ffmpeg wrote to the destination; a RunResult when that fails. */
-  private deliverOutputs(ctx: RunContext, plan: FfmpegPlan, files: string[]): RunResult | null {
+  /** Moves the files ffmpeg wrote to the destination; what went wrong, or null. */
+  private deliverOutputs(ctx: RunContext, plan: FfmpegPlan, files: string[]): string | null {
     if (plan.destDir === null) {
       for (const name of listFiles(plan.outdir)) if (!files.includes(path.join(plan.outdir, name))) files.push(path.join(plan.outdir, name));
       return null;
@@ -157,7 +180,9 @@ export class FfmpegRunner implements Runner {
       }
       return null;
     } catch (err) {
-      return { outcome: 'failed', error: `cannot deliver to ${plan.destDir}: ${errorMessage(err)}`, retryable: true, result: { files } };
+      const msg = `cannot deliver to ${plan.destDir}: ${errorMessage(err)}`;
+      ctx.log('drover', msg + '\n');
+      return msg;
     }
   }
 }
@@ -187,9 +212,17 @@ function progressOf(b: ProgressBlock, rates: Rates, totalSeconds: number | null,
   return p;
 }
 
-function stopped(ctx: RunContext, result: unknown): RunResult {
+function stopped(ctx: RunContext, result: unknown, undelivered: string | null = null): RunResult {
   const reason = ctx.signal.reason as AbortReason;
-  if (reason === 'canceled') return { outcome: 'canceled', error: 'canceled; ffmpeg stopped', result };
-  if (reason === 'timed_out') return { outcome: 'timed_out', error: 'time limit reached; ffmpeg stopped', result };
-  return { outcome: 'failed', error: `stopped: ${reason}`, result, retryable: true };
+  const also = undelivered ? `; ${undelivered}` : '';
+  if (reason === 'canceled') return { outcome: 'canceled', error: `canceled; ffmpeg stopped${also}`, result };
+  if (reason === 'timed_out') return { outcome: 'timed_out', error: `time limit reached; ffmpeg stopped${also}`, result };
+  return { outcome: 'failed', error: `stopped: ${reason}${also}`, result, retryable: true };
+}
+
+/** `cam.ts` for run 0, then `cam-1.ts`, `cam-2.ts`...: each run of a live recording keeps its own file. */
+function runFileName(name: string, run: number): string {
+  if (run === 0) return name;
+  const ext = path.extname(name);
+  return `${name.slice(0, name.length - ext.length)}-${run}${ext}`;
 }

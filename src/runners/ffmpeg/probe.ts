@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 
 /**
- * The input's duration in seconds from ffprobe, or null when it has none (a live stream), the
+ * The input's duration in seconds from ffprobe (`options` before the input), or null when it has none (a live stream), the
  * probe fails or takes longer than `timeoutMs` (default 15 s). Never throws: percent is a nicety.
  */
-export function probeDuration(ffprobe: string, input: string, signal: AbortSignal, timeoutMs = 15_000): Promise<number | null> {
+export function probeDuration(ffprobe: string, input: string, options: string[], signal: AbortSignal, timeoutMs = 15_000): Promise<number | null> {
   return new Promise((resolve) => {
-    execFile(ffprobe, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'default=nw=1:nk=1', input], { timeout: timeoutMs, signal, killSignal: 'SIGKILL' }, (err, stdout) => {
+    execFile(ffprobe, ['-v', 'error', ...options, '-show_entries', 'format=duration', '-of', 'default=nw=1:nk=1', input], { timeout: timeoutMs, signal, killSignal: 'SIGKILL' }, (err, stdout) => {
       const n = Number(String(stdout).trim());
       resolve(!err && Number.isFinite(n) && n > 0 ? n : null);
     });
@@ -14,8 +14,8 @@ export function probeDuration(ffprobe: string, input: string, signal: AbortSigna
 }
 
 /**
- * What an ffmpeg argv reads and for how long: the first `-i` (null when it is a device or a
- * filter graph, `-f lavfi` and the like, which ffprobe cannot open alone) and the last `-t`
+ * What an ffmpeg argv reads and for how long: the first `-i` (null when a `-f` names its format:
+ * a device, a filter graph, raw input, which ffprobe cannot open alone) and the last `-t`
  * in seconds (null without one, or in a form other than plain seconds).
  */
 export function inputAndLimit(argv: string[]): { input: string | null; limit: number | null } {
