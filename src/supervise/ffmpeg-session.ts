@@ -118,6 +118,11 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
     return first && newest && first !== newest ? ratesBetween(first, newest) : { fps: null, speed: null, bytesPerSec: null };
   };
 
+  let blockLines: string[] = [];
+  const flushBlock = () => {
+    if (blockLines.length > 0) progressLog?.line(blockLines.join('\n'));
+    blockLines = [];
+  };
   let proc: Supervised;
   try {
     proc = await spawnSupervised({
@@ -138,7 +143,9 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
       onFd3Line: wantsProgress
         ? (line) => {
             progress.push(line);
-            progressLog?.line(line);
+            // One write per block (a dozen lines, twice a second), not one per line.
+            blockLines.push(line);
+            if (line.startsWith('progress=')) flushBlock();
             reader.line(line);
           }
         : undefined,
@@ -168,6 +175,7 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
 
   const done = proc.done.then((exit) => {
     quiet();
+    flushBlock();
     o.signal?.removeEventListener('abort', quiet);
     progressLog?.close();
     return { ...exit, verdict };
