@@ -4,26 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiClient } from '../client/api-client.js';
-import { startDrover, stopChild } from './drover-procs.js';
+import { cpuOf, startDrover, stopChild } from './drover-procs.js';
 import { makeFile, startNginx } from './nginx.js';
 import { fmt } from './stats.js';
 
 const MiB = 1024 * 1024;
-const TICK = (() => {
-  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-  return Number(r.stdout.trim()) || 100;
-})();
 
 interface Run {
   seconds: number;
   /** CPU seconds of the downloading process (user + system). */
   cpu: number;
-}
-
-/** CPU seconds of a live process, from /proc. */
-function cpuOf(pid: number): number {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
 }
 
 /** Runs a command under bash's `times`, so its CPU is measured whatever it forks. */

@@ -1,8 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { procStat } from '../supervise/pid-file.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/drover.js');
+
+/** Clock ticks per second of /proc/PID/stat's utime and stime. */
+export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU seconds (user + system, all threads) of a live process, from /proc/PID/stat. */
+export function cpuOf(pid: number): number {
+  const f = procStat(pid);
+  if (!f) throw new Error(`process ${pid} is gone`);
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
 
 export interface Proc {
   child: ChildProcess;

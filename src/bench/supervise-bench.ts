@@ -4,13 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'undici';
-import { stopChild } from './drover-procs.js';
+import { CLK_TCK as TICK, cpuOf, stopChild } from './drover-procs.js';
 import { fmt } from './stats.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/drover.js');
 const MiB = 1024 * 1024;
-/** Clock ticks per second of /proc/PID/stat's utime and stime. */
-const TICK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 /** Seconds of start-up left out of the CPU window (node loading, ffmpeg opening its input). */
 const SKIP_S = 3;
 /** Seconds per slice of the CPU window in the by-slice line. */
@@ -21,12 +19,6 @@ const GROWTH_LIMIT = 8 * MiB;
 /** The chatty command: lines written as fast as the pipe takes them, then lines/s from then on. */
 const BURST_LINES = 120_000;
 const STEADY_RATE = 10_000;
-
-/** CPU seconds (user + system, all threads) of a live process, from /proc/PID/stat. */
-function cpuOf(pid: number): number {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
-}
 
 /** Resident memory of a live process, bytes, from /proc/PID/status (VmRSS is in KiB). */
 function rssOf(pid: number): number {

@@ -295,11 +295,16 @@ export function defaultWorkerName(): string {
   return `${os.hostname()}-${process.pid}`;
 }
 
+/** The worker's named destinations, paths resolved. */
+function destinationsOf(w: DroverConfig['worker']): Map<string, string> {
+  return new Map(Object.entries(w.destinations).map(([k, v]) => [k, path.resolve(v)]));
+}
+
 /** The worker's download settings with paths resolved and durations in ms. */
 export function downloadSettingsOf(w: DroverConfig['worker']): DownloadSettings {
   const d = w.download;
   return {
-    destinations: new Map(Object.entries(w.destinations).map(([k, v]) => [k, path.resolve(v)])),
+    destinations: destinationsOf(w),
     tempDir: path.resolve(d.tempdir),
     parallel: d.workers,
     connections: d.connections,
@@ -358,7 +363,7 @@ export function ffmpegSettingsOf(w: DroverConfig['worker']): FfmpegSettings {
       stableMs: parseDuration(r.stable_after, 'worker.ffmpeg.restart.stable_after'),
       maxRestarts: r.max_restarts,
     },
-    destinations: new Map(Object.entries(w.destinations).map(([k, v]) => [k, path.resolve(v)])),
+    destinations: destinationsOf(w),
     rotation: rotationOf(w),
   };
 }

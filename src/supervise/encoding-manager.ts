@@ -1,4 +1,4 @@
-import { ratesBetween, stalledBetween, type ProgressBlock, type Rates } from './ffmpeg-progress.js';
+import { RateWindow, stalledBetween, type ProgressBlock, type Rates } from './ffmpeg-progress.js';
 
 /** The seed's manager settings (FF WRAPPER's environment variables), times in ms. */
 export interface ManagerSettings {
@@ -76,7 +76,7 @@ export interface ManagerStatus {
  * checked on speed only. Pure: the caller owns the clock and the timer.
  */
 export class EncodingManager {
-  private readonly window: ProgressBlock[] = [];
+  private readonly window: RateWindow;
   private lastOutputAt: number;
   private lastMoveAt: number;
   private lastBlockAt = -Infinity;
@@ -92,6 +92,7 @@ export class EncodingManager {
   ) {
     this.lastOutputAt = startedAt;
     this.lastMoveAt = startedAt;
+    this.window = new RateWindow(s.rateWindowMs);
   }
 
   /** A line of output (any stream) came at `at`. */
@@ -101,12 +102,10 @@ export class EncodingManager {
 
   block(b: ProgressBlock): void {
     this.output(b.at);
-    const prev = this.window.at(-1);
+    const prev = this.window.newest();
     if (!prev || !stalledBetween(prev, b)) this.lastMoveAt = b.at;
     this.lastBlockAt = b.at;
     this.window.push(b);
-    // Keep one block older than the window as the start of the rate measurement.
-    while (this.window.length > 2 && (this.window[1] as ProgressBlock).at <= b.at - this.s.rateWindowMs) this.window.shift();
   }
 
   /** Looks at everything at time `now`; returns the verdict once the stream has failed (and after). */
@@ -162,10 +161,7 @@ export class EncodingManager {
 
   /** Current rates over the window; null before two blocks. */
   rates(): Rates {
-    const first = this.window[0];
-    const last = this.window.at(-1);
-    if (!first || !last || first === last) return { fps: null, speed: null, bytesPerSec: null };
-    return ratesBetween(first, last);
+    return this.window.rates();
   }
 
   private findProblems(r: Rates): ManagerVerdict[] {

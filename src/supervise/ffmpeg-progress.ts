@@ -101,6 +101,30 @@ function outTime(raw: Record<string, string>): number | null {
   return m ? Math.round((Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1e6) : null;
 }
 
+/** The last blocks over about `windowMs` (and one before), for current rates. */
+export class RateWindow {
+  private readonly blocks: ProgressBlock[] = [];
+
+  constructor(private readonly windowMs: number) {}
+
+  push(b: ProgressBlock): void {
+    this.blocks.push(b);
+    // Keep one block older than the window as the start of the measurement.
+    while (this.blocks.length > 2 && (this.blocks[1] as ProgressBlock).at <= b.at - this.windowMs) this.blocks.shift();
+  }
+
+  newest(): ProgressBlock | undefined {
+    return this.blocks.at(-1);
+  }
+
+  /** Rates from the oldest block kept to the newest; null before two blocks. */
+  rates(): Rates {
+    const first = this.blocks[0];
+    const last = this.blocks.at(-1);
+    return first && last && first !== last ? ratesBetween(first, last) : { fps: null, speed: null, bytesPerSec: null };
+  }
+}
+
 /** The rates between `prev` and `cur`; null where a value is missing or no time passed. */
 export function ratesBetween(prev: ProgressBlock, cur: ProgressBlock): Rates {
   const dt = (cur.at - prev.at) / 1000;

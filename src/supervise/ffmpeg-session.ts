@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { EncodingManager, type ManagerSettings, type ManagerStatus, type ManagerVerdict } from './encoding-manager.js';
-import { ProgressReader, ratesBetween, type ProgressBlock, type Rates } from './ffmpeg-progress.js';
+import { EncodingManager, MANAGER_DEFAULTS, type ManagerSettings, type ManagerStatus, type ManagerVerdict } from './encoding-manager.js';
+import { ProgressReader, RateWindow, type ProgressBlock, type Rates } from './ffmpeg-progress.js';
 import { RingBuffer } from './ring-buffer.js';
-import { RotatingLog, type Rotation } from './rotating-log.js';
+import { openRotatingLog, type Rotation } from './rotating-log.js';
 import { spawnSupervised, type OutputStream, type Supervised, type SupervisedExit } from './spawn.js';
 
 export interface FfmpegSessionOptions {
@@ -99,24 +99,19 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
   const wantsProgress = ffmpeg && argv.includes('pipe:3');
   const output = new RingBuffer<string>(o.stdoutLines ?? 100_000);
   const progress = new RingBuffer<string>(o.progressLines ?? 100_000);
-  const progressLog = o.progressLogFile && wantsProgress ? openProgressLog(o.progressLogFile, o.logRotation) : null;
+  const progressLog = o.progressLogFile && wantsProgress ? openRotatingLog(o.progressLogFile, o.logRotation) : null;
   const startedAt = clock();
   const manager = o.manager ? new EncodingManager(o.manager, startedAt) : null;
   let last: ProgressBlock | null = null;
-  let prevBlocks: ProgressBlock[] = [];
+  // Without a manager, the session measures current rates itself.
+  const window = manager ? null : new RateWindow(MANAGER_DEFAULTS.rateWindowMs);
+  const rates = (): Rates => manager?.rates() ?? (window as RateWindow).rates();
   const reader = new ProgressReader((b) => {
     last = b;
     manager?.block(b);
-    prevBlocks.push(b);
-    if (prevBlocks.length > 8) prevBlocks = prevBlocks.slice(-4);
+    window?.push(b);
     o.onBlock?.(b, rates());
   }, clock);
-  const rates = (): Rates => {
-    if (manager) return manager.rates();
-    const first = prevBlocks.at(-4) ?? prevBlocks[0];
-    const newest = prevBlocks.at(-1);
-    return first && newest && first !== newest ? ratesBetween(first, newest) : { fps: null, speed: null, bytesPerSec: null };
-  };
 
   let blockLines: string[] = [];
   const flushBlock = () => {
@@ -199,12 +194,4 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
     },
     done,
   };
-}
-
-function openProgressLog(file: string, rotation: Rotation | undefined): RotatingLog {
-  try {
-    return new RotatingLog({ file, mode: 'size', ...rotation });
-  } catch (err) {
-    throw new Error(`cannot open log file ${file}: ${(err as Error).message}`);
-  }
 }

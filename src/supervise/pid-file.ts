@@ -3,18 +3,25 @@ import path from 'node:path';
 import { signalGroup } from './process-group.js';
 
 /**
+ * The fields of /proc/PID/stat after the command name — [0] is the state (field 3), [1] the
+ * parent pid, [11]/[12] utime/stime, [19] the start time — or null when the process is gone.
+ */
+export function procStat(pid: number | string): string[] | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The start time of a process (clock ticks since boot, field 22 of /proc/PID/stat), or null when
  * it does not exist. Together with the pid it names one process: pids are reused, this pair is not.
  */
 export function processStartTime(pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
+  return procStat(pid)?.[19] ?? null;
 }
 
 /**
@@ -32,13 +39,8 @@ export function writePidFile(file: string, pid: number): void {
  */
 export function sameProcess(pid: number, start: string | undefined): boolean {
   if (!Number.isInteger(pid) || pid <= 1 || start === undefined) return false;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] !== 'Z' && fields[0] !== 'X' && fields[19] === start;
-  } catch {
-    return false;
-  }
+  const fields = procStat(pid);
+  return fields !== null && fields[0] !== 'Z' && fields[0] !== 'X' && fields[19] === start;
 }
 
 /**

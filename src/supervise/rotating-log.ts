@@ -24,6 +24,18 @@ export interface RotatingLogOptions extends Rotation {
 const DAY_MS = 24 * 3600_000;
 
 /**
+ * Opens `file` (directory created) as a rotating log, by size unless `rotation` says otherwise.
+ * An Error naming the file when it cannot be opened.
+ */
+export function openRotatingLog(file: string, rotation: Rotation | undefined): RotatingLog {
+  try {
+    return new RotatingLog({ file, mode: 'size', ...rotation });
+  } catch (err) {
+    throw new Error(`cannot open log file ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
  * A log file that rotates by age or by size and keeps a fixed number of backups, so a process
  * that runs for months never fills the disk (pm2's most repeated complaint). `rotate()` forces
  * a rotation (SIGHUP). Lines are written at once, unbuffered: a crash loses none.

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { LineSplitter } from './line-splitter.js';
 import { signalGroup } from './process-group.js';
 import { RingBuffer } from './ring-buffer.js';
-import { RotatingLog, type Rotation } from './rotating-log.js';
+import { openRotatingLog, type Rotation } from './rotating-log.js';
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -75,8 +75,6 @@ export interface Supervised {
   stop(reason: string, sig?: NodeJS.Signals): void;
   /** Starts a new log file now (SIGHUP). No-op without `logFile`. */
   rotateLog(): void;
-  /** When the last line of output came (any stream), or the start: ms, Date.now clock. */
-  readonly lastOutputAt: number;
 }
 
 /** A command that could not be started (not found, not executable, bad argument...). */
@@ -105,7 +103,8 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
   if (!cmd) throw new SpawnError('cannot start an empty command');
   if (o.stallMs !== undefined && !(o.stallMs > 0)) throw new RangeError(`stall timeout must be more than 0 ms, got ${o.stallMs}`);
   const tail = new RingBuffer<string>(o.tailLines ?? 50);
-  const log = o.logFile === undefined ? null : openLog(o.logFile, o.logRotation);
+  // Opened (and its error thrown) before anything starts.
+  const log = o.logFile === undefined ? null : openRotatingLog(o.logFile, o.logRotation);
   const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe'];
   if (o.onFd3Line) stdio.push('pipe');
   let child: ChildProcess;
@@ -189,9 +188,6 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
     done,
     stop,
     rotateLog: () => log?.rotate(),
-    get lastOutputAt() {
-      return lastOutputAt;
-    },
   };
 }
 
@@ -204,14 +200,6 @@ function startWatchdog(stallMs: number, lastOutputAt: () => number, stop: (reaso
   return timer;
 }
 
-/** Opens `file` (directory created) as a rotating log; a write error later only ends the logging. */
-function openLog(file: string, rotation: Rotation | undefined): RotatingLog {
-  try {
-    return new RotatingLog({ file, mode: 'size', ...rotation });
-  } catch (err) {
-    throw new Error(`cannot open log file ${file}: ${(err as Error).message}`);
-  }
-}
 
 function describeSpawnError(err: NodeJS.ErrnoException, cmd: string, cwd: string | undefined): string {
   if (err.code === 'ENOENT') {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { errorMessage } from '../core/errors.js';
+import { procStat } from './pid-file.js';
 
 /** WNOHANG from <sys/wait.h>: the same value on every Linux architecture. */
 const WNOHANG = 1;
@@ -43,14 +44,8 @@ export function zombieChildren(ownChildren: Iterable<number>): number[] {
   const found: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name) || own.has(Number(name))) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // ended (and reaped) since the listing
-    }
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // null: ended (and reaped) since the listing.
+    const [state, ppid] = procStat(name) ?? [];
     if (state === 'Z' && Number(ppid) === process.pid) found.push(Number(name));
   }
   return found;

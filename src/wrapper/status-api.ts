@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import client from 'prom-client';
 import { isLoopback } from '../coordinator/auth.js';
 import { ConfigError } from '../core/errors.js';
+import { shellQuote } from '../runners/exec/command-line.js';
 import type { ManagerState, ManagerStatus } from '../supervise/encoding-manager.js';
 
 /** What the API shows of a running wrapper. */
@@ -77,7 +78,7 @@ export async function startStatusApi(o: StatusApiOptions): Promise<{ app: Fastif
   app.get('/last_progress', lines((n) => v.progressLines(n)));
   app.get('/last_stdout', lines((n) => v.outputLines(n)));
   app.get('/start_time', value('start_time', () => v.startTime.toISOString()));
-  app.get('/cmd', value('cmd', () => v.cmd(), (x) => (x as string[]).map(quote).join(' ')));
+  app.get('/cmd', value('cmd', () => v.cmd(), (x) => (x as string[]).map(shellQuote).join(' ')));
   app.get('/get_pid', value('pid', () => v.pid));
   app.get('/get_ffmpeg_pid', value('ffmpeg_pid', () => v.ffmpegPid()));
   app.get('/status', async () => ({ pid: v.pid, ffmpegPid: v.ffmpegPid(), startTime: v.startTime.toISOString(), ...v.status() }));
@@ -101,10 +102,6 @@ export async function startStatusApi(o: StatusApiOptions): Promise<{ app: Fastif
 /** `json`, `json=1`, `json=true` ask for JSON; `json=0` and `json=false` do not. */
 function wantsJson(q: Record<string, string | undefined>): boolean {
   return q.json !== undefined && !['0', 'false', 'no'].includes(q.json.toLowerCase());
-}
-
-function quote(a: string): string {
-  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Gauges read from the view when scraped; no timers of their own (the supervisor stays idle). */

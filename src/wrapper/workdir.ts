@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
-import { processStartTime } from '../supervise/pid-file.js';
+import { processStartTime, procStat } from '../supervise/pid-file.js';
 import { signalGroup } from '../supervise/process-group.js';
 
 /** The wrapper's directories, as the seed lays them out. */
@@ -87,14 +87,9 @@ export function claimPidFile(statusDir: string, say: (text: string) => void = ()
  */
 function isRunning(pid: number, start: string | undefined): boolean {
   if (!Number.isInteger(pid) || pid < 1) return false;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return false;
-    return start === undefined || start === '' || start === '?' || fields[19] === start;
-  } catch {
-    return false;
-  }
+  const fields = procStat(pid);
+  if (fields === null || fields[0] === 'Z' || fields[0] === 'X') return false;
+  return start === undefined || start === '' || start === '?' || fields[19] === start;
 }
 
 /** Stops the ffmpeg a dead wrapper left running (FFMPEG_PID: pid, start time), SIGKILL after 5 s. */
