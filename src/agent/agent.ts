@@ -2,15 +2,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Template } from '../config/config.js';
-import { ApiClient, ApiError } from '../client/api-client.js';
+import { ApiError } from '../client/api-client.js';
+import { DroverClient } from '../client/drover-client.js';
 import { errorMessage } from '../core/errors.js';
 import { redactText, secretValuesOf, type LeasedJob, type Progress } from '../core/job.js';
+import type { CompleteItem, WorkerInfo } from '../core/reports.js';
 import { VERSION } from '../core/version.js';
-import { summarizeTemplate } from '../coordinator/templates.js';
-import { killRecordedGroups } from '../supervise/pid-file.js';
 import type { AbortReason, RunResult, Runner } from '../runners/runner.js';
-import type { CompleteItem, HeartbeatAnswer, WorkerInfo } from '../store/store.js';
+import { runningDir } from '../runners/shared/pid-path.js';
+import { summarizeTemplate, type Template } from '../runners/template.js';
+import { killRecordedGroups } from '../supervise/pid-file.js';
+import { AGENT_DEFAULTS } from './defaults.js';
 import { LogShipper } from './log-shipper.js';
 import { OutcomeReporter } from './reporter.js';
 import { LazyAbort } from './lazy-abort.js';
@@ -41,7 +43,7 @@ export interface AgentOptions {
   /** Where per-job log files go. */
   logDir: string;
   /** After SIGTERM: how long running jobs may go on before they are stopped and given back, ms. Default 30000. */
-  shutdownGraceMs: number;
+  shutdownGraceMs?: number;
   /** Long-poll length of lease and stop requests, ms. Default 30000. */
   longPollMs?: number;
   logger: Logger;
@@ -64,7 +66,7 @@ interface Running {
  * heartbeats leases and progress, reports outcomes. It never touches a database.
  */
 export class Agent {
-  private readonly api: ApiClient;
+  private readonly api: DroverClient;
   private readonly reporter: OutcomeReporter;
   private readonly logs: LogShipper;
   private readonly runners: Map<string, Runner>;
@@ -79,7 +81,9 @@ export class Agent {
   private slotWaiters: Array<() => void> = [];
   /** Slots promised to lease requests in flight, so two loops never ask for the same slot. */
   private reserved = 0;
-  private heartbeatMs = 10_000;
+  private heartbeatMs: number = AGENT_DEFAULTS.heartbeatIntervalMs;
+  private readonly longPollMs: number;
+  private readonly shutdownGraceMs: number;
   /** Cuts the heartbeat loop's current wait short (the interval changed). */
   private kickHeartbeat: (() => void) | null = null;
   /** A heartbeat is owed as soon as the current one is done (progress changed meanwhile). */
@@ -91,7 +95,9 @@ export class Agent {
   started = 0;
 
   constructor(private readonly o: AgentOptions) {
-    this.api = new ApiClient({ servers: o.servers, ...(o.token ? { token: o.token } : {}) });
+    this.api = new DroverClient({ server: o.servers, ...(o.token ? { token: o.token } : {}) });
+    this.longPollMs = o.longPollMs ?? AGENT_DEFAULTS.longPollMs;
+    this.shutdownGraceMs = o.shutdownGraceMs ?? AGENT_DEFAULTS.shutdownGraceMs;
     this.log = o.logger.child({ worker: o.name });
     this.reporter = new OutcomeReporter(this.api, this.log);
     this.logs = new LogShipper(this.api, this.log);
@@ -102,7 +108,7 @@ export class Agent {
     fs.mkdirSync(this.logDir, { recursive: true });
   }
 
-  /** What the coordinator is told about this worker. */
+  /** What the coordinator is told about this worker, with each lease request. */
   info(): WorkerInfo {
     const kinds = [...this.runners.keys()];
     const templates = [...this.o.templates.values()].filter((t) => this.runners.has(t.kind)).map(summarizeTemplate);
@@ -112,7 +118,7 @@ export class Agent {
   start(): void {
     // Process groups a previous run of this worker left behind (it was killed) must not run on
     // beside the new attempts of their jobs elsewhere.
-    const orphans = killRecordedGroups(path.join(this.logDir, 'running'));
+    const orphans = killRecordedGroups(runningDir(this.logDir));
     if (orphans.length > 0) this.log.warn({ pids: orphans }, 'killed process groups left by an earlier run of this worker');
     // Two lease loops on a big worker: one request is in flight while the other's jobs start,
     // so neither this process nor the coordinator waits on the other.
@@ -126,13 +132,13 @@ export class Agent {
    */
   async shutdown(): Promise<void> {
     if (this.stopLeasing.signal.aborted) return this.finished();
-    this.log.info({ running: this.running.size, graceMs: this.o.shutdownGraceMs }, 'shutting down: no new jobs');
+    this.log.info({ running: this.running.size, graceMs: this.shutdownGraceMs }, 'shutting down: no new jobs');
     this.stopLeasing.abort();
     this.wakeLeasers();
     // Waits on the runs, not on their reports: with the coordinator unreachable a report may
     // never arrive, and the drain below bounds that wait.
     const all = this.allRan();
-    const inTime = await Promise.race([all.then(() => true), sleep(this.o.shutdownGraceMs).then(() => false)]);
+    const inTime = await Promise.race([all.then(() => true), sleep(this.shutdownGraceMs).then(() => false)]);
     if (!inTime) {
       this.log.warn({ running: this.running.size }, 'grace period over: stopping jobs and giving them back');
       for (const r of this.running.values()) r.abort.abort('shutdown' satisfies AbortReason);
@@ -177,11 +183,7 @@ export class Agent {
         this.wakeLeasers();
       };
       try {
-        const res = await this.api.post<{ jobs: LeasedJob[]; heartbeatIntervalMs: number }>(
-          '/api/v1/lease',
-          { worker: this.info(), queues: this.o.queues, limit, wait: this.o.longPollMs ?? 30_000 },
-          { timeoutMs: (this.o.longPollMs ?? 30_000) + 15_000, signal },
-        );
+        const res = await this.api.lease({ worker: this.info(), queues: this.o.queues, limit, wait: this.longPollMs }, { signal });
         if (failures > 0) this.log.info({ server: this.api.server }, 'coordinator reachable again');
         failures = 0;
         if (res.heartbeatIntervalMs !== this.heartbeatMs) {
@@ -321,8 +323,9 @@ export class Agent {
       if (signal.aborted) break;
       const held = [...this.running.values()];
       try {
-        const { answers } = await this.api.post<{ answers: HeartbeatAnswer[] }>('/api/v1/heartbeat', {
-          worker: this.info(),
+        // Only who and how busy: the templates go with the lease requests.
+        const { answers } = await this.api.heartbeat({
+          worker: { name: this.o.name, running: this.running.size },
           jobs: held.map((r) => ({ id: r.job.id, token: r.token, progress: r.progress })),
         });
         failures = 0;
@@ -344,11 +347,7 @@ export class Agent {
     const signal = this.stopAll.signal;
     while (!signal.aborted) {
       try {
-        const wait = this.o.longPollMs ?? 30_000;
-        const { stops } = await this.api.get<{ stops: Array<{ id: string; reason: AbortReason }> }>(
-          `/api/v1/workers/${encodeURIComponent(this.o.name)}/stops?wait=${wait}`,
-          { timeoutMs: wait + 15_000, signal },
-        );
+        const stops = await this.api.stops(this.o.name, { waitMs: this.longPollMs, signal });
         failures = 0;
         let acted = false;
         for (const s of stops) {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { ApiClient } from '../client/api-client.js';
+import type { DroverClient } from '../client/drover-client.js';
 import { errorMessage } from '../core/errors.js';
-import type { LogChunk } from '../store/store.js';
+import type { LogChunk } from '../core/reports.js';
 
 /** Most log text buffered per job while the coordinator is unreachable; older text is dropped. */
 const MAX_BUFFER_CHARS = 1024 * 1024;
@@ -16,7 +16,7 @@ export class LogShipper {
   private sending = false;
 
   constructor(
-    private readonly api: ApiClient,
+    private readonly api: DroverClient,
     private readonly log: Logger,
     private readonly intervalMs = 500,
   ) {}
@@ -58,7 +58,7 @@ export class LogShipper {
         this.buffers.delete(id);
         const chunks = b.dropped > 0 ? [{ stream: 'drover', text: `[${b.dropped} characters of output dropped while the coordinator was unreachable]\n`, ts: Date.now() }, ...b.chunks] : b.chunks;
         try {
-          await this.api.post(`/api/v1/jobs/${encodeURIComponent(id)}/logs`, { chunks });
+          await this.api.appendLogs(id, chunks);
         } catch (err) {
           this.log.debug({ job: id, err: errorMessage(err) }, 'cannot ship logs yet');
           const again = this.buffers.get(id);

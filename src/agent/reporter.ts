@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { ApiClient } from '../client/api-client.js';
 import { ApiError } from '../client/api-client.js';
+import type { DroverClient } from '../client/drover-client.js';
 import { errorMessage } from '../core/errors.js';
-import type { CompleteAnswer, CompleteItem } from '../store/store.js';
+import type { CompleteAnswer, CompleteItem } from '../core/reports.js';
 import { reconnectDelay, sleep } from './retry.js';
 
 /**
@@ -17,7 +17,7 @@ export class OutcomeReporter {
   private readonly stopped = new AbortController();
 
   constructor(
-    private readonly api: ApiClient,
+    private readonly api: DroverClient,
     private readonly log: Logger,
   ) {}
 
@@ -42,7 +42,7 @@ export class OutcomeReporter {
     while (this.pending.length > 0 && !this.stopped.signal.aborted) {
       const batch = this.pending.splice(0, 5000);
       try {
-        const { answers } = await this.api.post<{ answers: CompleteAnswer[] }>('/api/v1/complete', { items: batch.map((b) => b.item) });
+        const answers = await this.api.complete(batch.map((b) => b.item));
         this.failures = 0;
         batch.forEach((b, i) => b.done(answers[i] ?? null));
       } catch (err) {

@@ -1,5 +1,4 @@
 import { Command, CommanderError } from 'commander';
-import { ApiError } from '../client/api-client.js';
 import { DroverError, errorMessage } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { registerImportCommand } from './import-command.js';
@@ -9,6 +8,7 @@ import { registerRunCommand } from './run-command.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerWaitCommand } from './wait-command.js';
 
+/** The `drover` command: every definition, none of their actions (each loads when it runs). */
 export function buildProgram(): Command {
   const program = new Command('drover')
     .description('Drover: a distributed task server for video acquisition and media processing')
@@ -36,10 +36,11 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    const msg = err instanceof ApiError ? err.message : err instanceof DroverError ? err.message : errorMessage(err);
-    process.stderr.write(`drover: ${msg}\n`);
+    process.stderr.write(`drover: ${errorMessage(err)}\n`);
     if (process.env.DROVER_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-    process.exitCode = err instanceof ApiError && err.status === 409 ? 3 : 1;
+    // The coordinator's 409 (a state conflict, a stale token) is exit 3; any other failure 1.
+    // By name: the HTTP client (ApiError) is loaded only by the commands that talk to it.
+    process.exitCode = err instanceof DroverError && err.name === 'ApiError' && err.status === 409 ? 3 : 1;
     // Long-lived commands may have started timers; make sure we do exit.
     setTimeout(() => process.exit(), 100).unref();
   }

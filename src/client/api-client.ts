@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import { DroverError } from '../core/errors.js';
+import { describeNetError } from '../core/net.js';
 
 /** An HTTP error answer from the coordinator, with its message. */
 export class ApiError extends DroverError {
@@ -119,27 +120,5 @@ export class ApiClient {
 
   async close(): Promise<void> {
     await this.dispatcher.close();
-  }
-}
-
-/** A network error in a few words: refused, not found, timed out, reset, or its own message. */
-export function describeNetError(err: unknown): string {
-  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  const code = e.code ?? e.cause?.code;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused (is the server running?)';
-    case 'ENOTFOUND':
-      return 'host not found';
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connect timed out';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-      return 'no answer in time';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection reset';
-    default:
-      return e.message ?? String(err);
   }
 }

@@ -88,8 +88,3 @@ function readTokenFile(file: string): string | { admin?: string; worker?: string
   const pick = (k: string) => (typeof d[k] === 'string' || typeof d[k] === 'number' ? String(d[k]) : undefined);
   return { admin: pick('admin'), worker: pick('worker') };
 }
-
-/** True for addresses only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}

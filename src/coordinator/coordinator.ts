@@ -1,9 +1,14 @@
 import type { Clock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
-import { redactText, secretValuesOf, type Job } from '../core/job.js';
-import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, JobStore, LogChunk, ResolvedNewJob, Subscription, WorkerInfo } from '../store/store.js';
+import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
+import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo, WorkerInfo, WorkerRecord } from '../core/reports.js';
+import type { JobDetail, LogsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
+import { builtinKindNames } from '../runners/registry.js';
+import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
+import { SERVER_DEFAULTS } from './defaults.js';
 import type { Metrics } from './metrics.js';
-import { BUILTIN_KINDS, resolveNewJob } from './resolve-job.js';
+import { resolveNewJob } from './resolve-job.js';
 import type { TemplateCatalog } from './templates.js';
 import { KeyedWakeups, Wakeup } from './wakeups.js';
 
@@ -13,54 +18,67 @@ export interface CoordinatorOptions {
   templates: TemplateCatalog;
   metrics: Metrics;
   /** A lease not renewed within this many ms is void. Default 30000. */
-  leaseTtlMs: number;
+  leaseTtlMs?: number;
   /** How often workers should heartbeat, ms. Default 10000. */
-  heartbeatIntervalMs: number;
+  heartbeatIntervalMs?: number;
+  /** The longest any long poll waits, whatever a client asks, ms. Default 30000. */
+  maxLongPollMs?: number;
   /** On a shared store without a working subscription, long polls look again this often, ms. Default 1000. */
   pollMs?: number;
-  /** Time limit of a download attempt when the job gives none, ms. Default 30 min (the seed's). */
-  downloadTimeLimitMs?: number;
+  /** Per kind: an attempt's time limit when the job gives none, over the kind's own default (`server.download_time_limit`). */
+  kindTimeLimitsMs?: Record<string, number>;
 }
 
 /** At most this many jobs in one enqueue call. */
 export const MAX_BATCH = 50_000;
 /** A worker's registry row is rewritten at most this often, ms. */
 const REGISTRY_WRITE_MS = 2_000;
+/**
+ * Waits for a job's log or state look again at least this often, ms: a change made elsewhere
+ * (maintenance, another coordinator) wakes no one here.
+ */
+const JOB_LOOK_AGAIN_MS = 1_000;
 
 /**
  * The coordinator's logic, between the HTTP layer and the store: validates, fills defaults,
- * wakes long-polling workers, tells workers to stop. Knows nothing of HTTP.
+ * wakes long-polling workers, tells workers to stop, and owns every long poll (leases, stops,
+ * logs, job waits) on its clock. Knows nothing of HTTP.
  */
 export class Coordinator {
+  /** Woken when work may be claimable; its `waiting` and `generation` are test signals. */
   readonly workAvailable = new Wakeup();
-  readonly stops = new KeyedWakeups();
-  /** Per job: woken when its log grows or it gets an outcome (for `logs -f`). */
-  readonly jobChanged = new KeyedWakeups();
-  private readonly kinds = new Set<string>(BUILTIN_KINDS);
-  private readonly lastRegistryWrite = new Map<string, number>();
+  private readonly stops = new KeyedWakeups();
+  /** Per job: woken when its log grows, its progress or state changes. */
+  private readonly jobChanged = new KeyedWakeups();
+  private readonly kinds = new Set<string>(builtinKindNames());
+  /** Per worker: when its registry row was last written from a lease request, and from a heartbeat. */
+  private readonly lastUpsert = new Map<string, number>();
+  private readonly lastTouch = new Map<string, number>();
   private readonly closing = new AbortController();
   private subscription: Subscription | null = null;
+  private readonly store: JobStore;
+  private readonly clock: Clock;
+  readonly leaseTtlMs: number;
+  readonly heartbeatIntervalMs: number;
+  private readonly maxLongPollMs: number;
 
-  constructor(readonly opts: CoordinatorOptions) {}
+  constructor(private readonly o: CoordinatorOptions) {
+    this.store = o.store;
+    this.clock = o.clock;
+    this.leaseTtlMs = o.leaseTtlMs ?? SERVER_DEFAULTS.leaseTtlMs;
+    this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
+    this.maxLongPollMs = o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs;
+  }
 
   /** Hears of work and stops from other coordinators on a shared store, where it can. */
   async subscribe(): Promise<void> {
     if (!this.store.subscribe) return;
     try {
-      this.subscription = await this.store.subscribe({ work: () => this.workAvailable.notify(), stop: (w) => this.stops.notify(w) });
+      this.subscription = await this.store.subscribe({ work: () => this.notifyWork(), stop: (w) => this.notifyStop(w) });
     } catch {
       // No notifications (e.g. LISTEN through PgBouncer): long polls look again every pollMs.
       this.subscription = null;
     }
-  }
-
-  /**
-   * The longest a long poll may sleep before looking at the store again: unbounded when every
-   * change reaches this coordinator (its own store, or a healthy subscription), else `pollMs`.
-   */
-  pollSliceMs(): number {
-    if (!this.store.shared || this.subscription?.healthy()) return Infinity;
-    return this.opts.pollMs ?? 1000;
   }
 
   /** Ends every long poll now (shutdown): they answer with what they have. */
@@ -70,13 +88,14 @@ export class Coordinator {
     await this.subscription?.close();
   }
 
-  /** `signal` combined with the coordinator's own shutdown. */
-  untilClosed(signal?: AbortSignal): AbortSignal {
-    return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+  /** Work may be claimable (maintenance requeued or promoted jobs): wakes waiting lease requests. */
+  notifyWork(): void {
+    this.workAvailable.notify();
   }
 
-  get store(): JobStore {
-    return this.opts.store;
+  /** `worker` holds a job it must stop: wakes its stop long poll. */
+  notifyStop(worker: string): void {
+    this.stops.notify(worker);
   }
 
   async loadWorkerRegistry(): Promise<void> {
@@ -84,30 +103,32 @@ export class Coordinator {
   }
 
   /** Checks and fills defaults without creating anything. Throws on the first bad job. */
-  validate(inputs: unknown[], now = this.opts.clock.now()): ResolvedNewJob[] {
+  validate(inputs: unknown[], now = this.clock.now()): ResolvedNewJob[] {
     if (inputs.length === 0) throw new ValidationError('jobs: at least one job is required', 'jobs');
     if (inputs.length > MAX_BATCH) throw new ValidationError(`jobs: at most ${MAX_BATCH} jobs per request`, 'jobs');
-    const ctx = { templates: this.opts.templates, kinds: this.kinds, now, ...(this.opts.downloadTimeLimitMs ? { timeLimits: { download: this.opts.downloadTimeLimitMs } } : {}) };
+    const ctx = { templates: this.o.templates, kinds: this.kinds, now, timeLimits: this.o.kindTimeLimitsMs ?? {} };
     return inputs.map((j, i) => resolveNewJob(j, ctx, inputs.length > 1 ? `jobs[${i}].` : ''));
   }
 
   async enqueue(inputs: unknown[]): Promise<Job[]> {
-    const now = this.opts.clock.now();
+    const now = this.clock.now();
     const jobs = await this.store.enqueue({ jobs: this.validate(inputs, now), now });
-    this.opts.metrics.enqueued.inc(jobs.length);
+    this.o.metrics.enqueued.inc(jobs.length);
     if (jobs.some((j) => j.state === 'queued')) this.workAvailable.notify();
     return jobs;
   }
 
   async cancel(id: string): Promise<Job> {
-    const job = await this.store.cancel({ id, now: this.opts.clock.now() });
+    const job = await this.store.cancel({ id, now: this.clock.now() });
     if (job.state === 'running' && job.lease) this.stops.notify(job.lease.worker);
+    this.jobChanged.notify(id);
     return job;
   }
 
   async retry(id: string): Promise<Job> {
-    const job = await this.store.retry({ id, now: this.opts.clock.now() });
+    const job = await this.store.retry({ id, now: this.clock.now() });
     this.workAvailable.notify();
+    this.jobChanged.notify(id);
     return job;
   }
 
@@ -117,13 +138,46 @@ export class Coordinator {
     return job;
   }
 
+  /** A job and its attempts. */
+  async detail(id: string): Promise<JobDetail> {
+    const job = await this.mustGet(id);
+    return { job, attempts: await this.store.attempts({ jobId: id }) };
+  }
+
+  list(filter: ListFilter): Promise<JobPage> {
+    return this.store.list(filter);
+  }
+
+  counts(filter: CountFilter): Promise<Record<JobState, number>> {
+    return this.store.counts(filter);
+  }
+
+  workers(): Promise<WorkerRecord[]> {
+    return this.store.listWorkers();
+  }
+
+  templates(): TemplateInfo[] {
+    return this.o.templates.all();
+  }
+
+  /** The Prometheus exposition of this coordinator's metrics. */
+  async metricsText(): Promise<{ contentType: string; text: string }> {
+    const reg = this.o.metrics.registry;
+    return { contentType: reg.contentType, text: await reg.metrics() };
+  }
+
+  /** Kinds known to the coordinator: built in plus advertised by workers. */
+  knownKinds(): string[] {
+    return [...this.kinds].sort();
+  }
+
   /**
    * Claims up to `limit` jobs for the worker, waiting up to `waitMs` for work to arrive.
    * `signal` aborts the wait when the client goes away, so nothing is leased to a closed socket.
    */
   async lease(p: { worker: WorkerInfo; queues: string[]; limit: number; waitMs: number; signal?: AbortSignal }): Promise<Job[]> {
     await this.register(p.worker);
-    const deadline = this.opts.clock.now() + p.waitMs;
+    const deadline = this.clock.now() + this.capWait(p.waitMs);
     const signal = this.untilClosed(p.signal);
     for (;;) {
       if (signal.aborted) return [];
@@ -135,23 +189,25 @@ export class Coordinator {
         templates: p.worker.templates.map((t) => t.name),
         queues: p.queues,
         limit: p.limit,
-        leaseMs: this.opts.leaseTtlMs,
-        now: this.opts.clock.now(),
+        leaseMs: this.leaseTtlMs,
+        now: this.clock.now(),
       });
       if (jobs.length > 0) {
-        this.opts.metrics.started.inc(jobs.length);
+        this.o.metrics.started.inc(jobs.length);
         return jobs;
       }
-      const left = deadline - this.opts.clock.now();
+      const left = deadline - this.clock.now();
       if (left <= 0) return [];
       await this.workAvailable.wait(Math.min(left, this.pollSliceMs()), signal, seen);
     }
   }
 
-  async heartbeat(p: { worker: WorkerInfo; items: HeartbeatItem[] }): Promise<HeartbeatAnswer[]> {
-    await this.register(p.worker);
+  async heartbeat(p: { worker: WorkerPulse; items: HeartbeatItem[] }): Promise<HeartbeatAnswer[]> {
+    await this.pulse(p.worker);
     if (p.items.length === 0) return [];
-    return this.store.heartbeat({ worker: p.worker.name, items: p.items, leaseMs: this.opts.leaseTtlMs, now: this.opts.clock.now() });
+    const answers = await this.store.heartbeat({ worker: p.worker.name, items: p.items, leaseMs: this.leaseTtlMs, now: this.clock.now() });
+    for (const it of p.items) if (it.progress) this.jobChanged.notify(it.id);
+    return answers;
   }
 
   /**
@@ -161,11 +217,11 @@ export class Coordinator {
    * backoff is woken by the scheduler when it is due.
    */
   async complete(items: CompleteItem[]): Promise<CompleteAnswer[]> {
-    const answers = await this.store.complete({ items, now: this.opts.clock.now() });
+    const answers = await this.store.complete({ items, now: this.clock.now() });
     let wake = false;
     for (const a of answers) {
       if (a.status !== 'ok') continue;
-      this.opts.metrics.finished.inc({ state: a.state });
+      this.o.metrics.finished.inc({ state: a.state });
       this.jobChanged.notify(a.id);
       if (a.state === 'queued' || a.freesSlot) wake = true;
     }
@@ -179,26 +235,91 @@ export class Coordinator {
     const job = await this.mustGet(jobId);
     const secrets = secretValuesOf(job.params, job.secrets);
     const clean = secrets.length === 0 ? chunks : chunks.map((c) => ({ ...c, text: redactText(c.text, secrets) }));
-    await this.store.appendLog({ jobId, chunks: clean, now: this.opts.clock.now() });
+    await this.store.appendLog({ jobId, chunks: clean, now: this.clock.now() });
     this.jobChanged.notify(jobId);
   }
 
-  /** Kinds known to the coordinator: built in plus advertised by workers. */
-  knownKinds(): string[] {
-    return [...this.kinds].sort();
+  /** Log chunks after `after`; waits up to `waitMs` for some while the job is active. */
+  async readLogs(p: { jobId: string; after: number; limit: number; waitMs: number; signal?: AbortSignal }): Promise<LogsAnswer> {
+    const signal = this.untilClosed(p.signal);
+    const deadline = this.clock.now() + this.capWait(p.waitMs);
+    for (;;) {
+      const job = await this.mustGet(p.jobId);
+      const chunks = await this.store.readLog({ jobId: p.jobId, after: p.after, limit: p.limit });
+      const left = deadline - this.clock.now();
+      if (chunks.length > 0 || isFinalState(job.state) || left <= 0 || signal.aborted) {
+        return { chunks, next: chunks.length > 0 ? (chunks[chunks.length - 1] as { seq: number }).seq : p.after, state: job.state };
+      }
+      await this.jobChanged.wait(p.jobId, Math.min(left, JOB_LOOK_AGAIN_MS), signal);
+    }
   }
 
+  /** The job once it changed after `since` (its updatedAt, epoch ms) or is final; at the latest after `waitMs`. */
+  async waitForJob(p: { id: string; since: number; waitMs: number; signal?: AbortSignal }): Promise<Job> {
+    const signal = this.untilClosed(p.signal);
+    const deadline = this.clock.now() + this.capWait(p.waitMs);
+    for (;;) {
+      const job = await this.mustGet(p.id);
+      const left = deadline - this.clock.now();
+      if (job.updatedAt > p.since || isFinalState(job.state) || left <= 0 || signal.aborted) return job;
+      await this.jobChanged.wait(p.id, Math.min(left, JOB_LOOK_AGAIN_MS), signal);
+    }
+  }
+
+  /** Jobs `worker` must stop; waits up to `waitMs` for one. */
+  async waitForStops(p: { worker: string; waitMs: number; signal?: AbortSignal }): Promise<StopOrder[]> {
+    const signal = this.untilClosed(p.signal);
+    const deadline = this.clock.now() + this.capWait(p.waitMs);
+    let stops = await this.store.stopsFor({ worker: p.worker });
+    while (stops.length === 0 && !signal.aborted && this.clock.now() < deadline) {
+      await this.stops.wait(p.worker, Math.min(deadline - this.clock.now(), this.pollSliceMs()), signal);
+      stops = await this.store.stopsFor({ worker: p.worker });
+    }
+    return stops;
+  }
+
+  /**
+   * The longest a long poll may sleep before looking at the store again: unbounded when every
+   * change reaches this coordinator (its own store, or a healthy subscription), else `pollMs`.
+   */
+  private pollSliceMs(): number {
+    if (!this.store.shared || this.subscription?.healthy()) return Infinity;
+    return this.o.pollMs ?? SERVER_DEFAULTS.pollMs;
+  }
+
+  private capWait(ms: number): number {
+    return Math.max(0, Math.min(this.maxLongPollMs, ms));
+  }
+
+  /** `signal` combined with the coordinator's own shutdown. */
+  private untilClosed(signal?: AbortSignal): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+  }
+
+  /** A lease request: the worker's whole description, templates included. */
   private async register(w: WorkerInfo): Promise<void> {
-    const now = this.opts.clock.now();
-    const last = this.lastRegistryWrite.get(w.name);
     this.learnWorker(w);
-    if (last !== undefined && now - last < REGISTRY_WRITE_MS) return;
-    this.lastRegistryWrite.set(w.name, now);
-    await this.store.upsertWorker({ worker: w, now });
+    if (!this.due(this.lastUpsert, w.name)) return;
+    await this.store.upsertWorker({ worker: w, now: this.clock.now() });
+  }
+
+  /** A heartbeat: the worker is alive and this busy. */
+  private async pulse(w: WorkerPulse): Promise<void> {
+    if (!this.due(this.lastTouch, w.name)) return;
+    await this.store.touchWorker({ name: w.name, running: w.running, now: this.clock.now() });
+  }
+
+  /** True at most once per REGISTRY_WRITE_MS for each name. */
+  private due(last: Map<string, number>, name: string): boolean {
+    const now = this.clock.now();
+    const t = last.get(name);
+    if (t !== undefined && now - t < REGISTRY_WRITE_MS) return false;
+    last.set(name, now);
+    return true;
   }
 
   private learnWorker(w: WorkerInfo): void {
     for (const k of w.kinds) this.kinds.add(k);
-    this.opts.templates.learn(w.templates);
+    this.o.templates.learn(w.templates);
   }
 }

@@ -1,8 +1,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
 import { DroverError } from '../core/errors.js';
-import { allows, type Role, type Tokens } from './auth.js';
-import type { Coordinator } from './coordinator.js';
+import { ROUTES } from '../protocol/routes.js';
+import { allows, type Role } from './auth.js';
+import type { HttpOptions } from './http-context.js';
 import { openApiDocument } from './openapi.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { registerWorkerRoutes } from './routes-workers.js';
@@ -11,17 +11,6 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     role?: Role;
   }
-}
-
-export interface HttpOptions {
-  coordinator: Coordinator;
-  tokens: Tokens;
-  logger: Logger;
-  /** Largest request body in bytes; larger gets 413. Default 16 MiB. */
-  maxBodyBytes: number;
-  /** Longest long-poll a client may ask for, ms. Default 30000. */
-  maxLongPollMs: number;
-  version: string;
 }
 
 /** Builds the coordinator's HTTP API (JSON under /api/v1). Knows no SQL. */
@@ -74,32 +63,17 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
 
-  app.get('/healthz', { config: { role: 'public' } }, async () => ({ ok: true, version: o.version }));
-  app.get('/metrics', { config: { role: 'worker' } }, async (_req, reply) => {
-    const reg = o.coordinator.opts.metrics.registry;
-    reply.header('content-type', reg.contentType);
-    return reg.metrics();
+  app.get(ROUTES.health.pattern, { config: { role: 'public' } }, async () => ({ ok: true, version: o.version }));
+  app.get(ROUTES.metrics.pattern, { config: { role: 'worker' } }, async (_req, reply) => {
+    const { contentType, text } = await o.coordinator.metricsText();
+    reply.header('content-type', contentType);
+    return text;
   });
-  app.get('/api/v1/openapi.json', { config: { role: 'public' } }, async () => openApiDocument(o.version));
+  app.get(ROUTES.openapi.pattern, { config: { role: 'public' } }, async () => openApiDocument(o.version));
 
   registerJobRoutes(app, o);
   registerWorkerRoutes(app, o);
   return app;
-}
-
-/** An AbortSignal that fires when the client of this request goes away before the reply. */
-export function clientGone(reply: FastifyReply): AbortSignal {
-  const ac = new AbortController();
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) ac.abort();
-  });
-  return ac.signal;
-}
-
-/** Clamps a `wait` query/body value (ms) to [0, max]. */
-export function waitMsOf(v: unknown, max: number): number {
-  const n = typeof v === 'string' ? Number(v) : typeof v === 'number' ? v : 0;
-  return Number.isFinite(n) ? Math.max(0, Math.min(max, n)) : 0;
 }
 
 /** Connection failures to the database (refused, reset, terminated, PostgreSQL class 08 and 57P0x). */

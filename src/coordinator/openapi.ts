@@ -1,4 +1,13 @@
-/** The OpenAPI 3.1 description of the coordinator's HTTP API, served at /api/v1/openapi.json. */
+import { ROUTES } from '../protocol/routes.js';
+
+/** OpenAPI's `paths`: each route under its pattern in OpenAPI's form (`:id` → `{id}`), methods merged. */
+function pathsOf(ops: Array<[{ method: string; pattern: string }, object]>): Record<string, Record<string, object>> {
+  const out: Record<string, Record<string, object>> = {};
+  for (const [r, op] of ops) (out[r.pattern.replace(/:(\w+)/g, '{$1}')] ??= {})[r.method.toLowerCase()] = op;
+  return out;
+}
+
+/** The OpenAPI 3.1 description of the coordinator's HTTP API, served at ROUTES.openapi. */
 export function openApiDocument(version: string): object {
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
   const json = (schema: object) => ({ content: { 'application/json': { schema } } });
@@ -52,30 +61,27 @@ export function openApiDocument(version: string): object {
       },
     },
     security: [{ bearer: [] }],
-    paths: {
-      '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': ok({ type: 'object' }) } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } } },
-      '/api/v1/jobs': {
-        post: { summary: 'Create one job, or many atomically ({"jobs": [...]})', requestBody: json({ oneOf: [ref('NewJob'), { type: 'object', properties: { jobs: { type: 'array', items: ref('NewJob') } } }] }), responses: { '201': ok({ type: 'object', properties: { jobs: { type: 'array', items: ref('Job') } } }), ...errors } },
-        get: { summary: 'List jobs, oldest first, with cursor pagination', parameters: [q('state', 'Comma-separated states'), ...filters, q('cursor', 'nextCursor of the previous page'), q('limit', '1..1000, default 100', 'integer')], responses: { '200': ok({ type: 'object', properties: { jobs: { type: 'array', items: ref('Job') }, nextCursor: { type: ['string', 'null'] } } }), ...errors } },
-      },
-      '/api/v1/jobs/counts': { get: { summary: 'Jobs per state', parameters: filters, responses: { '200': ok({ type: 'object' }) } } },
-      '/api/v1/jobs/{id}': { get: { summary: 'One job with its attempts', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } } },
-      '/api/v1/jobs/{id}/cancel': { post: { summary: 'Cancel a waiting, queued or running job', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } } },
-      '/api/v1/jobs/{id}/retry': { post: { summary: 'Requeue a failed, timed-out or canceled job', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } } },
-      '/api/v1/jobs/{id}/logs': {
-        get: { summary: 'Log chunks after a sequence number; long-polls with wait (ms)', parameters: [idParam, q('after', 'Last seq seen', 'integer'), q('limit', 'Max chunks', 'integer'), q('wait', 'Long-poll ms', 'integer')], responses: { '200': ok({ type: 'object' }), ...errors } },
-        post: { summary: 'Worker: append log chunks', parameters: [idParam], responses: { '204': { description: 'Stored' }, ...errors } },
-      },
-      '/api/v1/jobs/{id}/complete': { post: { summary: 'Worker: report success, fenced by the lease token', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } } },
-      '/api/v1/jobs/{id}/fail': { post: { summary: 'Worker: report failed/timed_out/canceled, fenced by the lease token', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } } },
-      '/api/v1/lease': { post: { summary: 'Worker: claim up to limit jobs, long-polling up to wait ms', requestBody: json({ type: 'object', properties: { worker: ref('WorkerInfo'), limit: { type: 'integer' }, wait: { type: 'integer' }, queues: { type: 'array', items: { type: 'string' } } } }), responses: { '200': ok({ type: 'object' }), ...errors } } },
-      '/api/v1/heartbeat': { post: { summary: 'Worker: renew leases, report progress; answers ok, stop or lost per job', responses: { '200': ok({ type: 'object' }), ...errors } } },
-      '/api/v1/complete': { post: { summary: 'Worker: report many outcomes; answers ok or stale per job', responses: { '200': ok({ type: 'object' }), ...errors } } },
-      '/api/v1/workers': { get: { summary: 'Worker registry', responses: { '200': ok({ type: 'object' }) } } },
-      '/api/v1/workers/{name}/stops': { get: { summary: 'Worker: jobs it must stop; long-polls with wait (ms)', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }, q('wait', 'Long-poll ms', 'integer')], responses: { '200': ok({ type: 'object' }) } } },
-      '/api/v1/templates': { get: { summary: 'Templates known to the coordinator', responses: { '200': ok({ type: 'object' }) } } },
-      '/api/v1/kinds': { get: { summary: 'Job kinds known to the coordinator', responses: { '200': ok({ type: 'object' }) } } },
-    },
+    paths: pathsOf([
+      [ROUTES.health, { summary: 'Liveness', security: [], responses: { '200': ok({ type: 'object' }) } }],
+      [ROUTES.metrics, { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } }],
+      [ROUTES.enqueue, { summary: 'Create one job, or many atomically ({"jobs": [...]}); ?dryRun=true checks only, ?return=ids answers the ids', requestBody: json({ oneOf: [ref('NewJob'), { type: 'object', properties: { jobs: { type: 'array', items: ref('NewJob') } } }] }), responses: { '201': ok({ type: 'object', properties: { jobs: { type: 'array', items: ref('Job') } } }), ...errors } }],
+      [ROUTES.list, { summary: 'List jobs, oldest first, with cursor pagination', parameters: [q('state', 'Comma-separated states'), ...filters, q('cursor', 'nextCursor of the previous page'), q('limit', '1..1000, default 100', 'integer')], responses: { '200': ok({ type: 'object', properties: { jobs: { type: 'array', items: ref('Job') }, nextCursor: { type: ['string', 'null'] } } }), ...errors } }],
+      [ROUTES.counts, { summary: 'Jobs per state', parameters: filters, responses: { '200': ok({ type: 'object' }) } }],
+      [ROUTES.job, { summary: 'One job with its attempts', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } }],
+      [ROUTES.waitJob, { summary: 'The job once it changed after `since` (its updatedAt) or is final; long-polls with wait (ms)', parameters: [idParam, q('since', 'updatedAt last seen, epoch ms', 'integer'), q('wait', 'Long-poll ms', 'integer')], responses: { '200': ok({ type: 'object', properties: { job: ref('Job') } }), ...errors } }],
+      [ROUTES.cancel, { summary: 'Cancel a waiting, queued or running job', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } }],
+      [ROUTES.retry, { summary: 'Requeue a failed, timed-out or canceled job', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } }],
+      [ROUTES.readLogs, { summary: 'Log chunks after a sequence number; long-polls with wait (ms)', parameters: [idParam, q('after', 'Last seq seen', 'integer'), q('limit', 'Max chunks', 'integer'), q('wait', 'Long-poll ms', 'integer')], responses: { '200': ok({ type: 'object' }), ...errors } }],
+      [ROUTES.appendLogs, { summary: 'Worker: append log chunks', parameters: [idParam], responses: { '204': { description: 'Stored' }, ...errors } }],
+      [ROUTES.completeOne, { summary: 'Worker: report success, fenced by the lease token', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } }],
+      [ROUTES.failOne, { summary: 'Worker: report failed/timed_out/canceled, fenced by the lease token', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } }],
+      [ROUTES.lease, { summary: 'Worker: claim up to limit jobs, long-polling up to wait ms; the worker\'s templates travel here', requestBody: json({ type: 'object', properties: { worker: ref('WorkerInfo'), limit: { type: 'integer' }, wait: { type: 'integer' }, queues: { type: 'array', items: { type: 'string' } } } }), responses: { '200': ok({ type: 'object' }), ...errors } }],
+      [ROUTES.heartbeat, { summary: 'Worker: renew leases, report progress ({worker: {name, running}, jobs}); answers ok, stop or lost per job', responses: { '200': ok({ type: 'object' }), ...errors } }],
+      [ROUTES.complete, { summary: 'Worker: report many outcomes; answers ok or stale per job', responses: { '200': ok({ type: 'object' }), ...errors } }],
+      [ROUTES.workers, { summary: 'Worker registry', responses: { '200': ok({ type: 'object' }) } }],
+      [ROUTES.stops, { summary: 'Worker: jobs it must stop; long-polls with wait (ms)', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }, q('wait', 'Long-poll ms', 'integer')], responses: { '200': ok({ type: 'object' }) } }],
+      [ROUTES.templates, { summary: 'Templates known to the coordinator', responses: { '200': ok({ type: 'object' }) } }],
+      [ROUTES.kinds, { summary: 'Job kinds known to the coordinator', responses: { '200': ok({ type: 'object' }) } }],
+    ]),
   };
 }

@@ -1,19 +1,15 @@
-import { fillPlaceholders } from '../config/placeholders.js';
 import { parseDuration } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
 import { newJobId } from '../core/ids.js';
 import { JOB_DEFAULTS, type Params } from '../core/job.js';
+import { fillPlaceholders } from '../core/placeholders.js';
+import type { TemplateInfo } from '../core/reports.js';
+import { JOB_SPEC_FIELDS } from '../protocol/messages.js';
+import { kindModule } from '../runners/registry.js';
 import type { ResolvedNewJob } from '../store/store.js';
-import { KIND_SPECS } from './kind-specs.js';
-import type { TemplateCatalog, TemplateInfo } from './templates.js';
-
-/** Kinds the coordinator accepts even before a worker has advertised them. */
-export const BUILTIN_KINDS = ['noop', 'exec', 'download', 'ffmpeg'] as const;
-/** Kinds that need a template: their argv comes from the worker's config, never from the job. */
-const TEMPLATE_KINDS = new Set(['exec']);
+import type { TemplateCatalog } from './templates.js';
 
 const NAME = /^[A-Za-z0-9_.:@-]{1,128}$/;
-const KNOWN_FIELDS = new Set(['kind', 'template', 'params', 'secrets', 'owner', 'queue', 'tags', 'priority', 'runAt', 'maxAttempts', 'backoff', 'timeLimit', 'concurrencyKey', 'concurrencyLimit']);
 const MAX_PARAMS = 256;
 const MAX_VALUE = 64 * 1024;
 
@@ -22,7 +18,7 @@ export interface ResolveContext {
   /** Kinds some worker or the coordinator knows. */
   kinds: Set<string>;
   now: number;
-  /** Default time limits of built-in kinds that override KIND_SPECS, ms (server settings). */
+  /** Per kind: an attempt's time limit when the job gives none, over the kind module's default, ms (server settings). */
   timeLimits?: Record<string, number>;
 }
 
@@ -38,7 +34,7 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
   };
   if (typeof input !== 'object' || input === null || Array.isArray(input)) fail('job', 'must be a JSON object');
   const j = input as Record<string, unknown>;
-  for (const k in j) if (!KNOWN_FIELDS.has(k)) fail(k, `unknown field (known: ${[...KNOWN_FIELDS].join(', ')})`);
+  for (const k in j) if (!JOB_SPEC_FIELDS.has(k)) fail(k, `unknown field (known: ${[...JOB_SPEC_FIELDS].join(', ')})`);
 
   const templateName = optString(j.template, f('template'));
   let tpl: TemplateInfo | undefined;
@@ -50,7 +46,9 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
   if (kind === undefined) kind = tpl?.kind ?? fail('kind', 'required (or give a template)');
   if (tpl && tpl.kind !== kind) fail('kind', `template "${tpl.name}" is of kind ${tpl.kind}, not ${kind}`);
   if (!tpl && !ctx.kinds.has(kind)) fail('kind', `unknown kind "${kind}" (known: ${[...ctx.kinds].sort().join(', ')})`);
-  if (!tpl && TEMPLATE_KINDS.has(kind)) fail('template', `jobs of kind ${kind} need a template`);
+  // A kind's module checks jobs without a template; a template's kind runs only what the worker's config says.
+  const mod = tpl ? undefined : kindModule(kind);
+  if (mod?.needsTemplate) fail('template', `jobs of kind ${kind} need a template`);
 
   const params = checkParams(j.params, f('params'));
   if (tpl) {
@@ -67,9 +65,8 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
     }
   }
 
-  const spec = tpl ? undefined : KIND_SPECS[kind];
-  spec?.check(params, f('params'));
-  const kindSecrets = spec ? spec.secretsOf(params) : [];
+  mod?.check?.(params, f('params'));
+  const kindSecrets = mod?.secretsOf?.(params) ?? [];
   const secrets = [...new Set([...(tpl?.secrets ?? []), ...kindSecrets, ...optStringArray(j.secrets, f('secrets'))])];
   const queue = optString(j.queue, f('queue')) ?? JOB_DEFAULTS.queue;
   if (!NAME.test(queue)) fail('queue', 'letters, digits and _ . : @ - only, at most 128');
@@ -80,7 +77,7 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
   const maxAttempts = optInt(j.maxAttempts, f('maxAttempts')) ?? tpl?.maxAttempts ?? JOB_DEFAULTS.maxAttempts;
   if (maxAttempts < 1) fail('maxAttempts', 'must be at least 1');
   const backoffMs = j.backoff === undefined ? (tpl?.backoffMs ?? JOB_DEFAULTS.backoffMs) : durationOf(j.backoff, f('backoff'));
-  const timeLimitMs = j.timeLimit === undefined || j.timeLimit === null ? (tpl?.timeLimitMs ?? (spec ? (ctx.timeLimits?.[kind] ?? spec.timeLimitMs) : null)) : durationOf(j.timeLimit, f('timeLimit'));
+  const timeLimitMs = j.timeLimit === undefined || j.timeLimit === null ? (tpl ? tpl.timeLimitMs : (ctx.timeLimits?.[kind] ?? mod?.timeLimit?.defaultMs ?? null)) : durationOf(j.timeLimit, f('timeLimit'));
   if (timeLimitMs !== null && timeLimitMs <= 0) fail('timeLimit', 'must be positive');
 
   let concurrencyKey = j.concurrencyKey === null ? null : (optString(j.concurrencyKey, f('concurrencyKey')) ?? null);

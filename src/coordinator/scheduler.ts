@@ -1,8 +1,19 @@
 import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
-import type { Coordinator } from './coordinator.js';
+import type { JobStore } from '../store/store.js';
+import { SERVER_DEFAULTS } from './defaults.js';
+import type { Metrics } from './metrics.js';
 
 export interface SchedulerOptions {
+  store: JobStore;
+  clock: Clock;
+  metrics: Metrics;
+  log: Logger;
+  /** Jobs may have become claimable (requeued, promoted): wake waiting lease requests. */
+  onWork(): void;
+  /** `worker` holds a job past its time limit: wake its stop long poll. */
+  onStop(worker: string): void;
   /** How often maintenance runs, ms. Default 1000. */
   tickMs?: number;
   /** Finished jobs older than this (by finish time, ms) are deleted with their logs. Default: kept forever. */
@@ -27,15 +38,15 @@ export class Scheduler {
   /** Jobs deleted by retention since start. */
   deleted = 0;
 
-  constructor(
-    private readonly coord: Coordinator,
-    private readonly log: Logger,
-    private readonly opts: SchedulerOptions = {},
-  ) {}
+  private readonly log: Logger;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.log = opts.log;
+  }
 
   start(): void {
     if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => void this.tick(), this.opts.tickMs ?? 1000);
+    this.timer = setInterval(() => void this.tick(), this.opts.tickMs ?? SERVER_DEFAULTS.tickMs);
     this.timer.unref();
   }
 
@@ -58,7 +69,7 @@ export class Scheduler {
   }
 
   private async pass(): Promise<void> {
-    const { store, clock, metrics } = this.coord.opts;
+    const { store, clock, metrics } = this.opts;
     // On a shared store one coordinator at a time does this; the others stand by.
     if (store.tryLead && !(await store.tryLead())) {
       if (this.leading) this.log.info('no longer leading maintenance');
@@ -80,9 +91,9 @@ export class Scheduler {
     for (const j of overdue) {
       metrics.timedOut.inc();
       this.log.info({ job: j.id, worker: j.lease?.worker }, 'time limit reached; telling the worker to stop');
-      if (j.lease) this.coord.stops.notify(j.lease.worker);
+      if (j.lease) this.opts.onStop(j.lease.worker);
     }
-    if (wake) this.coord.workAvailable.notify();
+    if (wake) this.opts.onWork();
     if (this.opts.retentionMs && now - this.lastRetention >= RETENTION_EVERY_MS) {
       this.lastRetention = now;
       await this.retain(now - this.opts.retentionMs);
@@ -92,7 +103,7 @@ export class Scheduler {
   /** Deletes finished jobs older than `before`, a batch at a time (at most 50 batches a pass). */
   private async retain(before: number): Promise<void> {
     for (let i = 0; i < 50; i++) {
-      const n = await this.coord.opts.store.deleteFinished({ before, limit: RETENTION_BATCH });
+      const n = await this.opts.store.deleteFinished({ before, limit: RETENTION_BATCH });
       this.deleted += n;
       if (n < RETENTION_BATCH) break;
     }

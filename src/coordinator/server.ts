@@ -1,20 +1,22 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Template } from '../config/config.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
+import { isLoopback } from '../core/net.js';
 import { VERSION } from '../core/version.js';
-import { PostgresJobStore } from '../store/postgres/postgres-store.js';
-import { SqliteJobStore } from '../store/sqlite/sqlite-store.js';
+import type { Template } from '../runners/template.js';
+import { openStore } from '../store/open-store.js';
 import type { JobStore } from '../store/store.js';
-import { authEnabled, isLoopback, type Tokens } from './auth.js';
+import { authEnabled, type Tokens } from './auth.js';
 import { Coordinator } from './coordinator.js';
+import { SERVER_DEFAULTS } from './defaults.js';
 import { buildHttpApp } from './http-app.js';
 import { createMetrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
 import { TemplateCatalog } from './templates.js';
 
+/** A coordinator's options; every default is in SERVER_DEFAULTS. */
 export interface ServerOptions {
   /** Address to listen on. Default 127.0.0.1. Anything but loopback needs tokens. */
   host?: string;
@@ -44,8 +46,8 @@ export interface ServerOptions {
   maxLongPollMs?: number;
   /** Look-again period of long polls on a shared store that cannot notify, ms. Default 1000. */
   pollMs?: number;
-  /** Time limit of a download attempt when the job gives none, ms. Default 30 min. */
-  downloadTimeLimitMs?: number;
+  /** Per kind: an attempt's time limit when the job gives none, ms, over the kind's default (downloads: 30 min). */
+  kindTimeLimitsMs?: Record<string, number>;
   clock?: Clock;
   logger: Logger;
 }
@@ -61,11 +63,12 @@ export interface RunningServer {
 
 /** Opens the store, starts maintenance and listens. Throws ConfigError with a clear message. */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
-  const host = o.host ?? '127.0.0.1';
+  const host = o.host ?? SERVER_DEFAULTS.host;
+  const port = o.port ?? SERVER_DEFAULTS.port;
   if (!isLoopback(host) && !authEnabled(o.tokens)) {
     throw new ConfigError(`refusing to listen on ${host} without tokens: give --token-file FILE (created with random tokens if missing), or listen on 127.0.0.1`);
   }
-  const store = o.store ?? (await openStore(o.db ?? path.join(o.dataDir ?? './drover-data', 'drover.db'), o.pg));
+  const store = o.store ?? (await openStore(o.db ?? path.join(o.dataDir ?? SERVER_DEFAULTS.dataDir, 'drover.db'), o.pg));
   const clock = o.clock ?? systemClock;
   const metrics = createMetrics(() => store);
   const coordinator = new Coordinator({
@@ -73,35 +76,38 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     clock,
     templates: new TemplateCatalog(o.templates ?? []),
     metrics,
-    leaseTtlMs: o.leaseTtlMs ?? 30_000,
-    heartbeatIntervalMs: o.heartbeatIntervalMs ?? 10_000,
-    ...(o.pollMs ? { pollMs: o.pollMs } : {}),
-    ...(o.downloadTimeLimitMs ? { downloadTimeLimitMs: o.downloadTimeLimitMs } : {}),
+    ...(o.leaseTtlMs === undefined ? {} : { leaseTtlMs: o.leaseTtlMs }),
+    ...(o.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: o.heartbeatIntervalMs }),
+    ...(o.maxLongPollMs === undefined ? {} : { maxLongPollMs: o.maxLongPollMs }),
+    ...(o.pollMs === undefined ? {} : { pollMs: o.pollMs }),
+    ...(o.kindTimeLimitsMs ? { kindTimeLimitsMs: o.kindTimeLimitsMs } : {}),
   });
   await coordinator.loadWorkerRegistry();
   await coordinator.subscribe();
-  const scheduler = new Scheduler(coordinator, o.logger.child({ part: 'scheduler' }), { tickMs: o.tickMs ?? 1000, retentionMs: o.retentionMs ?? null });
-  const app = buildHttpApp({
-    coordinator,
-    tokens: o.tokens,
-    logger: o.logger,
-    maxBodyBytes: o.maxBodyBytes ?? 16 * 1024 * 1024,
-    maxLongPollMs: o.maxLongPollMs ?? 30_000,
-    version: VERSION,
+  const scheduler = new Scheduler({
+    store,
+    clock,
+    metrics,
+    log: o.logger.child({ part: 'scheduler' }),
+    onWork: () => coordinator.notifyWork(),
+    onStop: (w) => coordinator.notifyStop(w),
+    tickMs: o.tickMs ?? SERVER_DEFAULTS.tickMs,
+    retentionMs: o.retentionMs ?? null,
   });
+  const app = buildHttpApp({ coordinator, tokens: o.tokens, logger: o.logger, maxBodyBytes: o.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, version: VERSION });
   try {
-    await app.listen({ host, port: o.port ?? 7070 });
+    await app.listen({ host, port });
   } catch (err) {
     await store.close();
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') throw new ConfigError(`cannot listen on ${host}:${o.port}: the port is in use (another drover server?)`);
+    if (e.code === 'EADDRINUSE') throw new ConfigError(`cannot listen on ${host}:${port}: the port is in use (another drover server?)`);
     if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new ConfigError(`cannot listen on ${host}: no such local address`);
-    throw new ConfigError(`cannot listen on ${host}:${o.port}: ${e.message}`);
+    throw new ConfigError(`cannot listen on ${host}:${port}: ${e.message}`);
   }
   scheduler.start();
   const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : o.port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const bound = typeof addr === 'object' && addr ? addr.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
   o.logger.info({ url, auth: authEnabled(o.tokens) }, 'coordinator listening');
   let closed = false;
   return {
@@ -119,11 +125,4 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       await store.close();
     },
   };
-}
-
-/** Opens a store from a `--db` value: `postgres://...`, or a SQLite file path / `sqlite:PATH`. */
-export async function openStore(db: string, pg: { poolSize?: number; listen?: boolean } = {}): Promise<JobStore> {
-  if (/^postgres(ql)?:\/\//.test(db)) return PostgresJobStore.open({ url: db, ...pg });
-  const file = db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db;
-  return SqliteJobStore.open({ path: file });
 }

@@ -1,28 +1,5 @@
-import type { ParamSpec, Template } from '../config/config.js';
-import type { TemplateSummary } from '../store/store.js';
-
-/** What the coordinator needs to know of a template to validate and shape jobs. */
-export interface TemplateInfo extends TemplateSummary {
-  params: Record<string, ParamSpec>;
-  concurrency: { key: string; limit: number } | null;
-  timeLimitMs: number | null;
-  maxAttempts: number | null;
-  backoffMs: number | null;
-}
-
-export function summarizeTemplate(t: Template): TemplateInfo {
-  return {
-    name: t.name,
-    kind: t.kind,
-    required: t.required,
-    secrets: t.secrets,
-    params: t.params,
-    concurrency: t.concurrency,
-    timeLimitMs: t.timeLimitMs,
-    maxAttempts: t.maxAttempts,
-    backoffMs: t.backoffMs,
-  };
-}
+import type { TemplateInfo, TemplateSummary } from '../core/reports.js';
+import { summarizeTemplate, type Template } from '../runners/template.js';
 
 /**
  * Templates the coordinator knows: those of its own config first, then those advertised by

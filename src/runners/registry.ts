@@ -1,13 +1,27 @@
-import { DownloadRunner } from './download/download-runner.js';
-import type { DownloadSettings } from './download/settings.js';
-import { ExecRunner } from './exec/exec-runner.js';
-import { FfmpegRunner } from './ffmpeg/ffmpeg-runner.js';
-import { FFMPEG_DEFAULTS, type FfmpegSettings } from './ffmpeg/settings.js';
-import type { Rotation } from '../supervise/rotating-log.js';
-import { NoopRunner } from './noop/noop-runner.js';
+import { downloadKind } from './download/index.js';
+import { execKind } from './exec/index.js';
+import { ffmpegKind } from './ffmpeg/index.js';
+import type { AnyKindModule, WorkerSetup } from './kind.js';
+import { noopKind } from './noop/index.js';
 import type { Runner } from './runner.js';
 
-/** The runners every worker has, one per kind; `download` only with download settings. */
-export function builtinRunners(download?: DownloadSettings, ffmpeg: FfmpegSettings = FFMPEG_DEFAULTS, rotation?: Rotation): Runner[] {
-  return [new NoopRunner(), new ExecRunner(rotation ?? ffmpeg.rotation), new FfmpegRunner(ffmpeg), ...(download ? [new DownloadRunner(download)] : [])];
+/** Every job kind Drover has. Adding a kind is a folder with an index.ts and one line here. */
+export const KIND_MODULES: readonly AnyKindModule[] = [noopKind, execKind, downloadKind, ffmpegKind];
+
+/** The module of a built-in kind, or undefined. */
+export function kindModule(name: string): AnyKindModule | undefined {
+  return KIND_MODULES.find((m) => m.name === name);
+}
+
+/** The names of the built-in kinds. */
+export function builtinKindNames(): string[] {
+  return KIND_MODULES.map((m) => m.name);
+}
+
+/**
+ * One runner per kind for a worker. `settings` holds each kind's resolved `worker.<kind>`
+ * section; a kind missing from it runs on its defaults.
+ */
+export function createRunners(setup: WorkerSetup, settings: ReadonlyMap<string, unknown> = new Map()): Runner[] {
+  return KIND_MODULES.map((m) => m.createRunner(m.settings ? (settings.get(m.name) ?? m.settings.resolve({}, setup, `worker.${m.name}`)) : undefined, setup));
 }

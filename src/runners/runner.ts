@@ -1,4 +1,4 @@
-import type { Template } from '../config/config.js';
+import type { Template } from './template.js';
 import type { LeasedJob, Outcome, Progress } from '../core/job.js';
 
 /** Why a runner's signal was aborted. */

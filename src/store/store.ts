@@ -1,4 +1,6 @@
-import type { Attempt, Job, JobState, NewJob, Outcome, Progress, StopReason } from '../core/job.js';
+import type { Attempt, Job, JobState, NewJob, StopReason } from '../core/job.js';
+import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../core/reports.js';
 
 /**
  * The one interface every storage backend implements. Each method takes one parameters object
@@ -47,7 +49,10 @@ export interface JobStore {
   /** Running jobs past their deadline get `stopReason = timed_out`. Returns those newly marked. */
   markTimedOut(p: { now: number }): Promise<Job[]>;
 
+  /** Records what a worker is (its lease requests): kinds, templates, slots. */
   upsertWorker(p: { worker: WorkerInfo; now: number }): Promise<void>;
+  /** A worker's heartbeat: it is alive now with `running` jobs. A worker not registered yet is left out. */
+  touchWorker(p: { name: string; running: number; now: number }): Promise<void>;
   listWorkers(): Promise<WorkerRecord[]>;
 
   /**
@@ -103,28 +108,6 @@ export interface ResolvedNewJob extends Required<Omit<NewJob, 'runAt'>> {
   runAt: number;
 }
 
-export interface ListFilter {
-  state?: JobState[];
-  queue?: string;
-  owner?: string;
-  tag?: string;
-  template?: string;
-  kind?: string;
-  /** Only jobs that finished at or after this time (epoch ms). */
-  finishedSince?: number;
-  /** Return jobs with id > cursor (ascending) — the `nextCursor` of the previous page. */
-  cursor?: string;
-  /** Page size. Default 100, at most 1000. */
-  limit?: number;
-}
-export type CountFilter = Omit<ListFilter, 'cursor' | 'limit' | 'state'>;
-
-export interface JobPage {
-  jobs: Job[];
-  /** Pass as `cursor` for the next page; null on the last one. */
-  nextCursor: string | null;
-}
-
 export interface ClaimParams {
   worker: string;
   /** Kinds the worker runs for jobs without a template. */
@@ -138,67 +121,3 @@ export interface ClaimParams {
   now: number;
 }
 
-export interface HeartbeatItem {
-  id: string;
-  token: string;
-  progress?: Progress | null;
-}
-export type HeartbeatAnswer =
-  | { id: string; status: 'ok'; leaseExpiresAt: number }
-  | { id: string; status: 'stop'; reason: StopReason; leaseExpiresAt: number }
-  | { id: string; status: 'lost' };
-
-export interface CompleteItem {
-  id: string;
-  token: string;
-  outcome: Outcome;
-  result?: unknown;
-  error?: string | null;
-  /** A failure that may succeed on another attempt. Default true. */
-  retryable?: boolean;
-  /**
-   * The worker gives the job back unfinished (it is shutting down): the job is queued again at
-   * once and this attempt does not count against max attempts.
-   */
-  release?: boolean;
-  progress?: Progress | null;
-}
-/**
- * `freesSlot` is set when the settled job held a concurrency key: its end may let another job of
- * that key start. Coordinators wake waiting workers only then, or when a job was queued again.
- */
-export type CompleteAnswer = { id: string; status: 'ok'; state: JobState; freesSlot?: true } | { id: string; status: 'stale' };
-
-export interface LogChunk {
-  /** `stdout`, `stderr` or `drover` (the worker's own lines). */
-  stream: string;
-  text: string;
-  /** Epoch ms when the worker read it. */
-  ts?: number;
-}
-export interface StoredLogChunk extends Required<LogChunk> {
-  seq: number;
-}
-
-export interface WorkerInfo {
-  name: string;
-  host: string;
-  kinds: string[];
-  templates: TemplateSummary[];
-  slots: number;
-  running: number;
-  version: string;
-}
-export interface WorkerRecord extends WorkerInfo {
-  lastSeen: number;
-  firstSeen: number;
-}
-
-/** What a worker tells the coordinator about a template in its config. */
-export interface TemplateSummary {
-  name: string;
-  kind: string;
-  /** Params the template needs (placeholders without a default). */
-  required: string[];
-  secrets: string[];
-}

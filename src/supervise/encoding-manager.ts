@@ -1,6 +1,6 @@
 import { RateWindow, stalledBetween, type ProgressBlock, type Rates } from './ffmpeg-progress.js';
 
-/** The seed's manager settings (FF WRAPPER's environment variables), times in ms. */
+/** The FF WRAPPER manager's settings (its environment variables), times in ms. */
 export interface ManagerSettings {
   /** Nothing is checked before this, counted from the start of ffmpeg. MANAGER_START_DELAY, default 5 s. */
   startDelayMs: number;
@@ -22,9 +22,18 @@ export interface ManagerSettings {
   maxStuckMs: number;
   /** Blocks keep coming but no frame, media time or byte advances for this long: stalled. Default maxStuckMs. */
   stallMs: number;
+  /**
+   * `all` (FF WRAPPER's rule, the default): the stream is failing while fps and speed are both
+   * below their floors (of those the stream reports: speed alone with `-c copy`). `any`: while
+   * either is. A baseline below minBaseFps, hung and stalled fail the stream alone either way.
+   * ENCODING_FAIL_WHEN.
+   */
+  failWhen: FailWhen;
   /** Current fps and speed are measured over about this much recent time. Default 2 s. */
   rateWindowMs: number;
 }
+
+export type FailWhen = 'any' | 'all';
 
 export const MANAGER_DEFAULTS: ManagerSettings = {
   startDelayMs: 5_000,
@@ -37,6 +46,7 @@ export const MANAGER_DEFAULTS: ManagerSettings = {
   minBaseFps: 14,
   maxStuckMs: 15_000,
   stallMs: 15_000,
+  failWhen: 'all',
   rateWindowMs: 2_000,
 };
 
@@ -66,14 +76,15 @@ export interface ManagerStatus {
 }
 
 /**
- * The seed's manager, fed with output times and `-progress` blocks, asked for a verdict by `tick`.
- * From `startDelayMs` after the start it declares ffmpeg hung when nothing is printed for
+ * FF WRAPPER's manager, fed with output times and `-progress` blocks, asked for a verdict by
+ * `tick`. From `startDelayMs` after the start it declares ffmpeg hung when nothing is printed for
  * `maxStuckMs`, and stalled when blocks come but nothing advances for `stallMs` (ffmpeg 7 keeps
  * reporting through an input stall). From `checkStartDelayMs` later, the current fps becomes the
- * baseline and the stream fails when, for `maxErrorMs` without a break, any of these holds: fps
- * below baseline − deltaFps, baseline below minBaseFps, speed below minSpeed (or below the start
- * speed − deltaSpeed when it started slower). Streams without frame counts (`-c copy`) are
- * checked on speed only. Pure: the caller owns the clock and the timer.
+ * baseline and the stream fails when its problems last `maxErrorMs` without a break: a baseline
+ * below minBaseFps, or — both with `failWhen: 'all'`, either with `'any'` — fps below baseline −
+ * deltaFps and speed below minSpeed (or below the start speed − deltaSpeed when it started
+ * slower). Streams without frame counts (`-c copy`) are checked on speed only. Pure: the caller
+ * owns the clock and the timer.
  */
 export class EncodingManager {
   private readonly window: RateWindow;
@@ -164,13 +175,23 @@ export class EncodingManager {
     return this.window.rates();
   }
 
+  /** The problems that count now: the baseline's alone, then the rate checks by `failWhen`. */
   private findProblems(r: Rates): ManagerVerdict[] {
     const b = this.baseline;
+    if (!b) return [];
     const out: ManagerVerdict[] = [];
-    if (!b) return out;
     if (b.fps !== null && b.fps < this.s.minBaseFps) out.push({ reason: 'low_base_fps', message: `base fps ${fix(b.fps)} below ${this.s.minBaseFps}` });
-    if (b.minFps !== null && r.fps !== null && r.fps < b.minFps) out.push({ reason: 'low_fps', message: `fps ${fix(r.fps)} below ${fix(b.minFps)} (base ${fix(b.fps ?? 0)} − ${this.s.deltaFps})` });
-    if (b.minSpeed !== null && r.speed !== null && r.speed < b.minSpeed) out.push({ reason: 'low_speed', message: `speed ${fix(r.speed)}x below ${fix(b.minSpeed)}x` });
+    let checked = 0;
+    const low: ManagerVerdict[] = [];
+    if (b.minFps !== null && r.fps !== null) {
+      checked++;
+      if (r.fps < b.minFps) low.push({ reason: 'low_fps', message: `fps ${fix(r.fps)} below ${fix(b.minFps)} (base ${fix(b.fps ?? 0)} − ${this.s.deltaFps})` });
+    }
+    if (b.minSpeed !== null && r.speed !== null) {
+      checked++;
+      if (r.speed < b.minSpeed) low.push({ reason: 'low_speed', message: `speed ${fix(r.speed)}x below ${fix(b.minSpeed)}x` });
+    }
+    if (this.s.failWhen === 'any' || low.length === checked) out.push(...low);
     return out;
   }
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { SUPERVISE_DEFAULTS } from './defaults.js';
 import { EncodingManager, MANAGER_DEFAULTS, type ManagerSettings, type ManagerStatus, type ManagerVerdict } from './encoding-manager.js';
 import { ProgressReader, RateWindow, type ProgressBlock, type Rates } from './ffmpeg-progress.js';
 import { RingBuffer } from './ring-buffer.js';
@@ -97,8 +98,8 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
   const ffmpeg = o.isFfmpeg ?? isFfmpeg(o.argv);
   const argv = withProgressArgs(o.argv, ffmpeg);
   const wantsProgress = ffmpeg && argv.includes('pipe:3');
-  const output = new RingBuffer<string>(o.stdoutLines ?? 100_000);
-  const progress = new RingBuffer<string>(o.progressLines ?? 100_000);
+  const output = new RingBuffer<string>(o.stdoutLines ?? SUPERVISE_DEFAULTS.bufferLines);
+  const progress = new RingBuffer<string>(o.progressLines ?? SUPERVISE_DEFAULTS.bufferLines);
   const progressLog = o.progressLogFile && wantsProgress ? openRotatingLog(o.progressLogFile, o.logRotation) : null;
   const startedAt = clock();
   const manager = o.manager ? new EncodingManager(o.manager, startedAt) : null;
@@ -164,7 +165,7 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
           o.onVerdict?.(v);
           proc.stop(`${v.reason}: ${v.message}`);
         }
-      }, o.tickMs ?? 1000)
+      }, o.tickMs ?? SUPERVISE_DEFAULTS.managerTickMs)
     : null;
   timer?.unref();
 

@@ -5,13 +5,16 @@ import path from 'node:path';
 export interface Rotation {
   /** `days`: a new file every `days` days; `size`: when the next line would pass `maxBytes`. */
   mode?: 'days' | 'size';
-  /** Days between rotations in `days` mode. Default 1 (the seed's LOG_ROTATION_DAYS). */
+  /** Days between rotations in `days` mode. Default 1 (FF WRAPPER's LOG_ROTATION_DAYS). */
   days?: number;
-  /** Largest file in `size` mode, bytes. Default 25,000 KiB (the seed's LOG_ROTATION_MAX_KBYTES). */
+  /** Largest file in `size` mode, bytes. Default 25,000 KiB (FF WRAPPER's LOG_ROTATION_MAX_KBYTES). */
   maxBytes?: number;
   /** Backups kept; older ones are deleted. 0 keeps none. Default 5 (LOG_ROTATION_BACKUP). */
   backups?: number;
 }
+
+/** Job logs rotate by size unless told otherwise; `drover run` starts from FF WRAPPER's `days`. */
+export const ROTATION_DEFAULTS: Required<Rotation> = { mode: 'size', days: 1, maxBytes: 25_000 * 1024, backups: 5 };
 
 export interface RotatingLogOptions extends Rotation {
   /** The live file; backups are FILE.1 (newest) to FILE.N. Its directory is created. */
@@ -29,7 +32,7 @@ const DAY_MS = 24 * 3600_000;
  */
 export function openRotatingLog(file: string, rotation: Rotation | undefined): RotatingLog {
   try {
-    return new RotatingLog({ file, mode: 'size', ...rotation });
+    return new RotatingLog({ file, ...ROTATION_DEFAULTS, ...rotation });
   } catch (err) {
     throw new Error(`cannot open log file ${file}: ${(err as Error).message}`);
   }
@@ -52,9 +55,9 @@ export class RotatingLog {
   private readonly clock: () => number;
 
   constructor(private readonly o: RotatingLogOptions) {
-    this.days = o.days ?? 1;
-    this.maxBytes = o.maxBytes ?? 25_000 * 1024;
-    this.backups = o.backups ?? 5;
+    this.days = o.days ?? ROTATION_DEFAULTS.days;
+    this.maxBytes = o.maxBytes ?? ROTATION_DEFAULTS.maxBytes;
+    this.backups = o.backups ?? ROTATION_DEFAULTS.backups;
     this.clock = o.clock ?? Date.now;
     if (!(this.days > 0)) throw new RangeError(`log rotation days must be more than 0, got ${this.days}`);
     if (!(this.maxBytes > 0)) throw new RangeError(`log rotation size must be more than 0 bytes, got ${this.maxBytes}`);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { SUPERVISE_DEFAULTS } from './defaults.js';
 import { LineSplitter } from './line-splitter.js';
 import { signalGroup } from './process-group.js';
 import { RingBuffer } from './ring-buffer.js';
@@ -102,7 +103,7 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
   const [cmd, ...args] = o.argv;
   if (!cmd) throw new SpawnError('cannot start an empty command');
   if (o.stallMs !== undefined && !(o.stallMs > 0)) throw new RangeError(`stall timeout must be more than 0 ms, got ${o.stallMs}`);
-  const tail = new RingBuffer<string>(o.tailLines ?? 50);
+  const tail = new RingBuffer<string>(o.tailLines ?? SUPERVISE_DEFAULTS.tailLines);
   // Opened (and its error thrown) before anything starts.
   const log = o.logFile === undefined ? null : openRotatingLog(o.logFile, o.logRotation);
   const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe'];
@@ -134,7 +135,7 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
     signalGroup(pid, sig);
     // A stopped (SIGSTOP) or hung-in-a-debugger group holds the signal pending until continued.
     signalGroup(pid, 'SIGCONT');
-    killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), o.killGraceMs ?? 10_000);
+    killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), o.killGraceMs ?? SUPERVISE_DEFAULTS.killGraceMs);
   };
   const onAbort = () => stop(String(o.signal?.reason ?? 'aborted'));
 
@@ -171,7 +172,7 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
     signalGroup(pid, 'SIGKILL');
     o.signal?.removeEventListener('abort', onAbort);
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), o.drainMs ?? 2000)));
+    const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), o.drainMs ?? SUPERVISE_DEFAULTS.drainMs)));
     const tooLate = await Promise.race([Promise.all(pipes.map((p) => p.closed)).then(() => false), late]);
     clearTimeout(timer);
     if (tooLate) for (const p of pipes) p.pipe.destroy();

@@ -1,8 +1,9 @@
 import { ConfigError } from '../core/errors.js';
+import { SUPERVISE_DEFAULTS } from '../supervise/defaults.js';
 import { MANAGER_DEFAULTS, type ManagerSettings } from '../supervise/encoding-manager.js';
-import type { Rotation } from '../supervise/rotating-log.js';
+import { ROTATION_DEFAULTS, type Rotation } from '../supervise/rotating-log.js';
 
-/** Everything `drover run` takes from its environment: the seed's variables and Drover's few. */
+/** Everything `drover run` takes from its environment: FF WRAPPER's variables and Drover's few. */
 export interface WrapperSettings {
   /** WORKDIR, default /tmp/ff_wrapper. */
   workdir: string;
@@ -28,6 +29,17 @@ export interface WrapperSettings {
   killGraceMs: number;
 }
 
+/** `drover run`'s defaults: FF WRAPPER's documented ones (WORKDIR, buffers, daily rotation with 5 backups, port 8000). */
+export const WRAPPER_DEFAULTS = {
+  workdir: '/tmp/ff_wrapper',
+  progressLines: SUPERVISE_DEFAULTS.bufferLines,
+  stdoutLines: SUPERVISE_DEFAULTS.bufferLines,
+  rotation: { ...ROTATION_DEFAULTS, mode: 'days' },
+  apiHost: '127.0.0.1',
+  apiPort: 8000,
+  killGraceMs: SUPERVISE_DEFAULTS.killGraceMs,
+} as const;
+
 /**
  * Reads the settings from `env`. A value of the wrong form is a ConfigError naming the variable,
  * the value and the form expected. A flag (NO_FILE_LOG, IS_DEBUG, ENCODING_DISABLE_CHECK) is on
@@ -35,38 +47,43 @@ export interface WrapperSettings {
  */
 export function readWrapperSettings(env: NodeJS.ProcessEnv): WrapperSettings {
   const r = new EnvReader(env);
-  const mode = r.text('LOG_ROTATION_MODE', 'days');
+  const W = WRAPPER_DEFAULTS;
+  const M = MANAGER_DEFAULTS;
+  const mode = r.text('LOG_ROTATION_MODE', W.rotation.mode);
   if (mode !== 'days' && mode !== 'size') throw new ConfigError(`LOG_ROTATION_MODE=${mode}: expected days or size`);
-  const maxStuckMs = r.seconds('ENCODING_MAX_STDOUT_STUCK_TIME', 15, true);
+  const failWhen = r.text('ENCODING_FAIL_WHEN', M.failWhen);
+  if (failWhen !== 'all' && failWhen !== 'any') throw new ConfigError(`ENCODING_FAIL_WHEN=${failWhen}: expected all (fps and speed both low, FF WRAPPER's rule) or any`);
+  const maxStuckMs = r.seconds('ENCODING_MAX_STDOUT_STUCK_TIME', M.maxStuckMs / 1000, true);
   return {
-    workdir: r.text('WORKDIR', '/tmp/ff_wrapper'),
-    progressLines: r.count('PROGRESS_BUFFER_LEN', 100_000),
-    stdoutLines: r.count('STDOUT_BUFFER_LEN', 100_000),
+    workdir: r.text('WORKDIR', W.workdir),
+    progressLines: r.count('PROGRESS_BUFFER_LEN', W.progressLines),
+    stdoutLines: r.count('STDOUT_BUFFER_LEN', W.stdoutLines),
     noFileLog: r.flag('NO_FILE_LOG'),
     rotation: {
       mode,
-      days: r.positive('LOG_ROTATION_DAYS', 1),
-      maxBytes: Math.round(r.positive('LOG_ROTATION_MAX_KBYTES', 25_000) * 1024),
-      backups: r.count('LOG_ROTATION_BACKUP', 5, 0),
+      days: r.positive('LOG_ROTATION_DAYS', W.rotation.days),
+      maxBytes: Math.round(r.positive('LOG_ROTATION_MAX_KBYTES', W.rotation.maxBytes / 1024) * 1024),
+      backups: r.count('LOG_ROTATION_BACKUP', W.rotation.backups, 0),
     },
     debug: r.flag('IS_DEBUG'),
     manager: {
-      ...MANAGER_DEFAULTS,
-      startDelayMs: r.seconds('MANAGER_START_DELAY', 5),
-      checkStartDelayMs: r.seconds('ENCODING_CHECK_START_DELAY', 55),
+      ...M,
+      startDelayMs: r.seconds('MANAGER_START_DELAY', M.startDelayMs / 1000),
+      checkStartDelayMs: r.seconds('ENCODING_CHECK_START_DELAY', M.checkStartDelayMs / 1000),
       checkEnabled: !r.flag('ENCODING_DISABLE_CHECK'),
-      minSpeed: r.number('ENCODING_MIN_SPEED', 0.85),
-      deltaSpeed: r.number('ENCODING_DELTA_SPEED', 0.1),
-      deltaFps: r.number('ENCODING_DELTA_FPS', 10),
-      maxErrorMs: r.seconds('ENCODING_MAX_ERROR_TIME', 10),
-      minBaseFps: r.number('ENCODING_MIN_BASE_FPS', 14),
+      minSpeed: r.number('ENCODING_MIN_SPEED', M.minSpeed),
+      deltaSpeed: r.number('ENCODING_DELTA_SPEED', M.deltaSpeed),
+      deltaFps: r.number('ENCODING_DELTA_FPS', M.deltaFps),
+      maxErrorMs: r.seconds('ENCODING_MAX_ERROR_TIME', M.maxErrorMs / 1000),
+      minBaseFps: r.number('ENCODING_MIN_BASE_FPS', M.minBaseFps),
       maxStuckMs,
       stallMs: r.seconds('ENCODING_MAX_STALL_TIME', maxStuckMs / 1000, true),
+      failWhen,
     },
-    apiHost: r.text('API_HOST', '127.0.0.1'),
-    apiPort: r.port('API_PORT', 8000),
+    apiHost: r.text('API_HOST', W.apiHost),
+    apiPort: r.port('API_PORT', W.apiPort),
     apiToken: r.text('API_TOKEN', '') || null,
-    killGraceMs: r.seconds('KILL_GRACE', 10),
+    killGraceMs: r.seconds('KILL_GRACE', W.killGraceMs / 1000),
   };
 }
 

@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import client from 'prom-client';
-import { isLoopback } from '../coordinator/auth.js';
+import { isLoopback } from '../core/net.js';
 import { ConfigError } from '../core/errors.js';
-import { shellQuote } from '../runners/exec/command-line.js';
+import { shellQuote } from '../supervise/command-line.js';
 import type { ManagerState, ManagerStatus } from '../supervise/encoding-manager.js';
 
 /** What the API shows of a running wrapper. */

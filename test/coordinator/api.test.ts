@@ -167,7 +167,7 @@ describe('coordinator HTTP API', () => {
     const creds = await api.post<{ jobs: Job[] }>('/api/v1/jobs', { kind: 'download', params: { url: 'https://u:hunter2@cdn.example.com/a.mp4', dest: 'archive' } });
     expect(creds.jobs[0]!.secrets).toEqual(['url']);
     expect(JSON.stringify(await api.get(`/api/v1/jobs/${creds.jobs[0]!.id}`))).not.toContain('hunter2');
-    const tuned = client(await server({ downloadTimeLimitMs: 600_000 }));
+    const tuned = client(await server({ kindTimeLimitsMs: { download: 600_000 } }));
     const again = await tuned.post<{ jobs: Job[] }>('/api/v1/jobs', { kind: 'download', params: { url: 'https://cdn.example.com/a.mp4', dest: 'archive' } });
     expect(again.jobs[0]!.timeLimitMs).toBe(600_000);
   });

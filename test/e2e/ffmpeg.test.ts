@@ -101,6 +101,23 @@ describe('the ffmpeg job kind through a worker', () => {
     expect(j.result?.reason).toBe('low_base_fps');
   });
 
+  it('fails a stream on speed alone only with checks.fail_when: any; by default fps and speed must both fall', async () => {
+    // Real time for 2 s of media, then half speed; fps keeps above its floor (delta_fps 100).
+    const slowing = (name: string, extra: string) => `  ${name}:
+    kind: ffmpeg
+    max_attempts: 1
+    argv: [ffmpeg, -hide_banner, -f, lavfi, -i, "testsrc=size=160x120:rate=25,sendcmd=c='2.0 realtime speed 0.5',realtime", -t, "5", -stats_period, "0.2", -c:v, mpeg4, "{outdir}/out.mp4"]
+    checks: { enabled: true, manager_start_delay: 300ms, check_start_delay: 500ms, max_error_time: 1s, delta_fps: 100, min_base_fps: 0${extra} }
+`;
+    const c = await cluster(slowing('either', ', fail_when: any') + slowing('both', ''));
+    const [either, both] = await Promise.all([c.add(['--template', 'either']), c.add(['--template', 'both'])]);
+    const [e, b] = await Promise.all([c.done(either), c.done(both)]);
+    expect(e.state).toBe('failed');
+    expect(e.result?.reason).toBe('low_speed');
+    expect(e.error).toMatch(/^low_speed: speed 0\.\d+x below 0\.85x for \d/);
+    expect(b.state).toBe('succeeded');
+  });
+
   it('restarts a live recording with backoff, then gives up after max_restarts', async () => {
     const c = await cluster(`  live:
     kind: ffmpeg

@@ -5,7 +5,7 @@ import { PostgresJobStore } from '../../src/store/postgres/postgres-store.js';
 import { runDrover } from '../support/drover.js';
 import { freshDatabase } from '../support/pg.js';
 import { tempDir } from '../support/tmp.js';
-import { jobFixture, T0 } from '../store/contract.js';
+import { jobFixture, T0 } from '../store/contract/index.js';
 
 let db: { url: string; drop: () => Promise<void> };
 beforeAll(async () => {

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type Template } from '../../src/config/config.js';
+import { parseConfig } from '../../src/config/config.js';
 import type { LeasedJob, Progress } from '../../src/core/job.js';
-import { formatCommandLine } from '../../src/runners/exec/command-line.js';
+import { formatCommandLine } from '../../src/supervise/command-line.js';
 import { ExecRunner } from '../../src/runners/exec/exec-runner.js';
-import { resolveOutdir, sanitizeSegment } from '../../src/runners/exec/outdir.js';
 import type { AbortReason, RunContext } from '../../src/runners/runner.js';
+import { resolveOutdir, sanitizeSegment } from '../../src/runners/shared/outdir.js';
+import type { Template } from '../../src/runners/template.js';
 import { tempDir, waitFor } from '../support/tmp.js';
 import { killAfter, readPids, running } from '../supervise/procs.js';
 

@@ -5,7 +5,8 @@ import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { PostgresJobStore } from '../../src/store/postgres/postgres-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { freshDatabase } from '../support/pg.js';
-import { runStoreContract } from './contract.js';
+import type { JobStore } from '../../src/store/store.js';
+import { runStoreContract } from './contract/index.js';
 
 let db: { url: string; drop: () => Promise<void> };
 const url = () => db.url;
@@ -22,10 +23,19 @@ let n = 0;
 runStoreContract('postgres', async () => {
   const schema = `t${++n}`;
   const store = await PostgresJobStore.open({ url: url(), schema, poolSize: 4 });
+  const others: JobStore[] = [];
   return {
     store,
-    // The schema goes with the database at the end of the run.
-    cleanup: () => store.close(),
+    async another() {
+      const s = await PostgresJobStore.open({ url: url(), schema, poolSize: 2 });
+      others.push(s);
+      return s;
+    },
+    // The schema goes with the database at the end of the run; closing twice is allowed.
+    async cleanup() {
+      for (const s of others) await s.close();
+      await store.close();
+    },
   };
 });
 
@@ -75,16 +85,6 @@ describe('PostgreSQL store specifics', () => {
     } finally {
       await c.end();
     }
-  });
-
-  it('lets one coordinator at a time lead maintenance, and passes the lead on when the leader goes', async () => {
-    const [a, b] = await Promise.all([1, 2].map(() => PostgresJobStore.open({ url: url(), schema: 'lead', poolSize: 2 })));
-    expect(await a!.tryLead()).toBe(true);
-    expect(await a!.tryLead()).toBe(true);
-    expect(await b!.tryLead()).toBe(false);
-    await a!.close();
-    expect(await b!.tryLead()).toBe(true);
-    await b!.close();
   });
 });
 

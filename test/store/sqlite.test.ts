@@ -6,11 +6,24 @@ import { ConfigError } from '../../src/core/errors.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { SqliteJobStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../support/tmp.js';
-import { jobFixture, runStoreContract, T0 } from './contract.js';
+import { jobFixture, runStoreContract, T0 } from './contract/index.js';
 
 runStoreContract('sqlite', async () => {
-  const store = SqliteJobStore.open({ path: path.join(tempDir(), 'drover.db') });
-  return { store, cleanup: () => store.close() };
+  const file = path.join(tempDir(), 'drover.db');
+  const store = SqliteJobStore.open({ path: file });
+  const others: SqliteJobStore[] = [];
+  return {
+    store,
+    async another() {
+      const s = SqliteJobStore.open({ path: file });
+      others.push(s);
+      return s;
+    },
+    async cleanup() {
+      for (const s of others) await s.close();
+      await store.close();
+    },
+  };
 });
 
 const job = jobFixture;

@@ -29,9 +29,9 @@ function block(at: number, frame: number | null, us: number, size: number): Prog
   return { at, frame, fps: null, bitrateKbps: null, totalSize: size, outTimeUs: us, dupFrames: 0, dropFrames: 0, speed: null, end: false, raw: {} };
 }
 
-const fast: ManagerSettings = { ...MANAGER_DEFAULTS, startDelayMs: 1000, checkStartDelayMs: 2000, maxErrorMs: 3000, maxStuckMs: 4000, stallMs: 4000 };
+const fast: ManagerSettings = { ...MANAGER_DEFAULTS, failWhen: 'any', startDelayMs: 1000, checkStartDelayMs: 2000, maxErrorMs: 3000, maxStuckMs: 4000, stallMs: 4000 };
 
-describe('EncodingManager (the seed\'s manager)', () => {
+describe('EncodingManager (FF WRAPPER\'s manager)', () => {
   it('takes the fps at check start as the baseline and fails below baseline − delta after the error time', () => {
     const f = new Feed(new EncodingManager(fast, 0));
     expect(f.run(5000, 25, 1)).toBeNull();
@@ -82,6 +82,30 @@ describe('EncodingManager (the seed\'s manager)', () => {
     const late = new Feed(new EncodingManager({ ...fast, startDelayMs: 5000, checkStartDelayMs: 55_000 }, 0));
     expect(late.run(59_000, 5, 0.1)).toBeNull();
     expect(late.run(5000, 5, 0.1)?.reason).toBe('low_base_fps');
+  });
+
+  it('fails a stream by FF WRAPPER\'s rule by default: fps and speed both below their floors', () => {
+    const all: ManagerSettings = { ...fast, failWhen: MANAGER_DEFAULTS.failWhen };
+    expect(MANAGER_DEFAULTS.failWhen).toBe('all');
+    // Speed alone low, or fps alone low: problems of one kind do not count.
+    const speed = new Feed(new EncodingManager(all, 0));
+    speed.run(5000, 25, 1);
+    expect(speed.run(20_000, 25, 0.5)).toBeNull();
+    expect(speed.m.status(speed.t)).toMatchObject({ state: 'checking', problems: [] });
+    const fps = new Feed(new EncodingManager(all, 0));
+    fps.run(5000, 25, 1);
+    expect(fps.run(20_000, 12, 1)).toBeNull();
+    // Both low: failed after the error time, naming both.
+    const both = new Feed(new EncodingManager(all, 0));
+    both.run(5000, 25, 1);
+    const v = both.run(20_000, 12, 0.5);
+    expect(v?.reason).toBe('low_fps');
+    expect(v?.message).toMatch(/fps 12 below 15.*speed 0\.5x below 0\.85x for 3/);
+    // A low baseline and the checks ffmpeg cannot feed still stand alone.
+    expect(new Feed(new EncodingManager(all, 0)).run(20_000, 10, 1)?.reason).toBe('low_base_fps');
+    const copy = new Feed(new EncodingManager(all, 0));
+    copy.run(5000, 0, 1, { frames: false });
+    expect(copy.run(10_000, 0, 0.3, { frames: false })?.reason).toBe('low_speed');
   });
 
   it('declares ffmpeg hung when nothing is printed for maxStuckMs', () => {

@@ -1,7 +1,7 @@
-import { startNginx as start, type Nginx } from '../../src/bench/nginx.js';
+import { startNginx as start, type Nginx } from '../../bench/nginx.js';
 import { onCleanup } from './tmp.js';
 
-export { makeFile } from '../../src/bench/nginx.js';
+export { makeFile } from '../../bench/nginx.js';
 
 /** The bench's nginx, stopped when the test ends. */
 export async function startNginx(root: string, o: { limitRate?: string } = {}): Promise<Nginx> {

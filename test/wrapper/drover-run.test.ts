@@ -8,7 +8,7 @@ import { DROVER_BIN } from '../support/drover.js';
 import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
 import { failedStart, liveFfmpeg, readStatus, startWrapper } from './run-support.js';
 
-describe('drover run: the seed\'s API', () => {
+describe('drover run: FF WRAPPER\'s API', () => {
   it('serves progress, output, start time, command and pids; SIGTERM stops ffmpeg cleanly (exit 0)', async () => {
     const w = await startWrapper(liveFfmpeg(60, ['-stats_period', '0.2']), { MANAGER_START_DELAY: '1' });
     await waitFor(async () => (await w.get('/last_progress?count=0')).text.split('\n').filter((l) => l.startsWith('progress=')).length >= 3, 10_000, 'three progress blocks');
@@ -69,7 +69,7 @@ describe('drover run: the seed\'s API', () => {
     expect(readStatus(w.workdir).state).toBe('ended');
   });
 
-  it('exits 1 when ffmpeg ends by itself, as the seed does', async () => {
+  it('exits 1 when ffmpeg ends by itself, as FF WRAPPER does', async () => {
     const w = await startWrapper(['ffmpeg', '-hide_banner', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '1', '-f', 'null', '-']);
     expect(await w.exited).toBe(1);
     expect(w.output()).toMatch(/ffmpeg ended, exit code 0/);
@@ -92,7 +92,8 @@ describe('drover run: the manager', () => {
   it('stops a stream whose speed falls below ENCODING_MIN_SPEED for longer than the error time: exit 1, reason recorded', async () => {
     // Real time for 5 s of media, then half speed (the realtime filter, switched by sendcmd).
     const source = "testsrc=size=160x120:rate=25,sendcmd=c='5.0 realtime speed 0.5',realtime";
-    const w = await startWrapper(['ffmpeg', '-hide_banner', '-f', 'lavfi', '-i', source, '-stats_period', '0.2', '-f', 'null', '-'], { ...quick, ENCODING_DELTA_FPS: '100' });
+    // fps stays above its floor (delta 100): only `any` fails a stream on speed alone.
+    const w = await startWrapper(['ffmpeg', '-hide_banner', '-f', 'lavfi', '-i', source, '-stats_period', '0.2', '-f', 'null', '-'], { ...quick, ENCODING_DELTA_FPS: '100', ENCODING_FAIL_WHEN: 'any' });
     const base = await waitFor(async () => {
       const s = JSON.parse((await w.get('/status')).text) as { manager: string; baselineFps: number; minSpeed: number };
       return s.manager === 'checking' ? s : null;
@@ -103,6 +104,15 @@ describe('drover run: the manager', () => {
     expect(w.output()).toMatch(/stream failed \(low_speed\): speed 0\.[4-7]\d*x below 0\.85x for [1-3](\.\d)? s/);
     expect(readStatus(w.workdir)).toMatchObject({ state: 'ended', manager: 'failed', failureReason: 'low_speed' });
     expect(running(w.ffmpegPid)).toBe(false);
+  });
+
+  it('stops a stream whose fps and speed both fall, FF WRAPPER\'s rule and the default (ENCODING_FAIL_WHEN=all)', async () => {
+    // Half speed after 5 s of media: half the frames per second too.
+    const source = "testsrc=size=160x120:rate=25,sendcmd=c='5.0 realtime speed 0.5',realtime";
+    const w = await startWrapper(['ffmpeg', '-hide_banner', '-f', 'lavfi', '-i', source, '-stats_period', '0.2', '-f', 'null', '-'], quick);
+    expect(await w.exited).toBe(1);
+    expect(w.output()).toMatch(/stream failed \(low_fps\): fps 1[0-4](\.\d+)? below 1[0-9](\.\d+)? \(base 2\d(\.\d+)? − 10\); speed 0\.[4-7]\d*x below 0\.85x for [1-3](\.\d)? s/);
+    expect(readStatus(w.workdir)).toMatchObject({ state: 'ended', manager: 'failed', failureReason: 'low_fps' });
   });
 
   it('fails a baseline below ENCODING_MIN_BASE_FPS', async () => {
@@ -285,6 +295,9 @@ describe('drover run: bad input', () => {
     expect(r.output).toContain('ENCODING_MIN_SPEED=fast: expected a number, e.g. 0.85');
     const mode = await failedStart(['ffmpeg', '-version'], { LOG_ROTATION_MODE: 'weekly' });
     expect(mode.output).toContain('LOG_ROTATION_MODE=weekly: expected days or size');
+    const rule = await failedStart(['ffmpeg', '-version'], { ENCODING_FAIL_WHEN: 'both' });
+    expect(rule.code).toBe(2);
+    expect(rule.output).toContain('ENCODING_FAIL_WHEN=both: expected all');
   });
 
   it('refuses a port in use and an unwritable WORKDIR', async () => {

@@ -1,14 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
-import { destinationDir } from '../destination.js';
-import type { RunContext, RunResult, Runner } from '../runner.js';
-import { deliver } from './deliver.js';
+import type { AbortReason, RunContext, RunResult, Runner } from '../runner.js';
+import { deliver } from '../shared/deliver.js';
+import { destinationDir } from '../shared/destination.js';
+import { sanitizeFileName } from '../shared/file-name.js';
+import { stoppedResult } from '../shared/stop-result.js';
 import { HashCursor } from './hash-cursor.js';
 import { HashPool } from './hash-pool.js';
 import { HttpError, makeClient, showUrl } from './http.js';
 import { ConnectionLimits, Semaphore } from './limiter.js';
-import { parseDownloadParams, sanitizeFileName, type DownloadParams } from './params.js';
+import { parseDownloadParams, type DownloadParams } from './params.js';
 import { PartialDownload } from './partial.js';
 import type { DownloadSettings } from './settings.js';
 import { transfer, type TransferStats } from './transfer.js';
@@ -121,14 +123,13 @@ export class DownloadRunner implements Runner {
 
   /** A stopped attempt: a cancel discards the partial file; a time limit or shutdown keeps it. */
   private stopped(ctx: RunContext, part: PartialDownload | null): RunResult {
-    const reason = ctx.signal.reason as string;
+    const reason = ctx.signal.reason as AbortReason;
     if (reason === 'canceled') {
       part?.remove();
-      return { outcome: 'canceled', error: 'canceled' };
+      return stoppedResult(reason, 'canceled');
     }
     const kept = part ? `; ${part.done()} bytes kept for the next attempt` : '';
-    if (reason === 'timed_out') return { outcome: 'timed_out', error: `time limit reached${kept}` };
-    return { outcome: 'failed', error: `stopped (${reason})${kept}`, retryable: true };
+    return stoppedResult(reason, reason === 'timed_out' ? `time limit reached${kept}` : `stopped (${reason})${kept}`);
   }
 
   private progressTicker(ctx: RunContext, part: PartialDownload, stats: TransferStats, tooSlow: () => void): { stop(): void } {

@@ -1,4 +1,4 @@
-import { describeNetError } from '../../client/api-client.js';
+import { describeNetError } from '../../core/net.js';
 import type { DownloadSettings } from './settings.js';
 import { WireClient, type WireResponse } from './wire/client.js';
 

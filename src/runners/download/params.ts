@@ -1,6 +1,8 @@
 import type { Params } from '../../core/job.js';
-import { paramReader } from '../param-reader.js';
-import { parseDest, type Dest } from '../destination.js';
+import type { Collision } from '../shared/deliver.js';
+import { parseDest, type Dest } from '../shared/destination.js';
+import { sanitizeFileName } from '../shared/file-name.js';
+import { paramReader } from '../shared/param-reader.js';
 
 /** What a download job asks for, checked. Params are flat strings, numbers and booleans. */
 export interface DownloadParams {
@@ -17,8 +19,6 @@ export interface DownloadParams {
   /** Bytes; larger downloads fail. */
   maxSize: number | null;
 }
-
-export type Collision = 'rename' | 'overwrite' | 'skip';
 
 /** Params whose values are secret: shown as `***` everywhere but to the worker. */
 export const DOWNLOAD_SECRETS = ['auth_password', 'bearer', 'headers'];
@@ -101,16 +101,4 @@ export function parseDownloadParams(p: Params, field = 'params'): DownloadParams
     collision: collision as Collision,
     maxSize: int('max_size', 1, Number.MAX_SAFE_INTEGER),
   };
-}
-
-/**
- * A file name safe to create: no directories, no control characters, not hidden, not empty,
- * at most 200 bytes. Returns '' when nothing usable is left.
- */
-export function sanitizeFileName(name: string): string {
-  // C0 and C1 controls, and the bidirectional overrides that make a name read as another.
-  let s = name.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '').replace(/[/\\]/g, '_').trim();
-  s = s.replace(/^\.+/, '');
-  while (Buffer.byteLength(s) > 200) s = s.slice(0, -1);
-  return s === '' || s === '.' || s === '..' ? '' : s;
 }

@@ -4,7 +4,7 @@ export interface DownloadSettings {
   destinations: Map<string, string>;
   /** Partial downloads live in TEMPDIR/JOB_ID, kept across attempts and restarts. Absolute. */
   tempDir: string;
-  /** Download jobs at once on this worker; more wait for a slot. Default 10 (the seed's `workers`). */
+  /** Download jobs at once on this worker; more wait for a slot. Default 10 (`workers` of Seafile's offline download). */
   parallel: number;
   /** Connections per file. Default 8. */
   connections: number;
@@ -33,7 +33,10 @@ export interface DownloadSettings {
   ca?: string | null;
 }
 
+/** Every default of the download kind, once: the settings below, `worker.download` in drover.yaml and the README take these. */
 export const DOWNLOAD_DEFAULTS = {
+  /** Relative to the worker's working directory. */
+  tempDir: './drover-data/download-tmp',
   parallel: 10,
   connections: 8,
   minSplit: 4 * 1024 * 1024,
@@ -47,7 +50,6 @@ export const DOWNLOAD_DEFAULTS = {
   maxRedirects: 10,
   retries: 5,
   tempKeepMs: 7 * 24 * 3600_000,
+  /** An attempt's time limit when the job gives none (`server.download_time_limit`): Seafile's 30 minutes. */
+  timeLimitMs: 30 * 60_000,
 } as const;
-
-/** Default time limit of a download attempt: the seed's 30 minutes. */
-export const DOWNLOAD_TIME_LIMIT_MS = 30 * 60_000;

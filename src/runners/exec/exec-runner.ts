@@ -1,16 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Template } from '../../config/config.js';
-import { fillPlaceholders } from '../../config/placeholders.js';
 import { errorMessage, ValidationError } from '../../core/errors.js';
-import { redactText, secretValuesOf, type LeasedJob, type ParamValue } from '../../core/job.js';
+import { redactText, secretValuesOf } from '../../core/job.js';
+import { formatCommandLine } from '../../supervise/command-line.js';
 import { writePidFile } from '../../supervise/pid-file.js';
-import { spawnSupervised, SpawnError, type Supervised } from '../../supervise/spawn.js';
 import type { Rotation } from '../../supervise/rotating-log.js';
+import { spawnSupervised, SpawnError, type Supervised } from '../../supervise/spawn.js';
 import { throttleLatest } from '../../supervise/throttle.js';
 import type { AbortReason, RunContext, RunResult, Runner } from '../runner.js';
-import { formatCommandLine } from './command-line.js';
-import { resolveOutdir } from './outdir.js';
+import { planCommand, type CommandPlan } from '../shared/command-plan.js';
+import { jobPidFile } from '../shared/pid-path.js';
+import { stoppedResult } from '../shared/stop-result.js';
 
 /** Lines of output kept for the error of a failed run. */
 const TAIL_LINES = 20;
@@ -20,43 +20,6 @@ const TAIL_CHARS = 4096;
 const PROGRESS_EVERY_MS = 500;
 /** Cap on a progress message, characters. */
 const PROGRESS_CHARS = 200;
-
-/** What a job runs: worked out on the worker from its own template and the job's params. */
-export interface ExecPlan {
-  argv: string[];
-  /** Only the template's variables; the command gets them on top of the worker's environment. */
-  env: Record<string, string>;
-  /** Absolute, inside the output root. */
-  outdir: string;
-  /** Absolute: the template's `cwd` relative to `outdir`, or `outdir`. */
-  cwd: string;
-}
-
-/**
- * The values of a job's placeholders: the template's param defaults, the job's params, then the
- * builtins `id`, `attempt`, `template`, `queue` and `owner` (empty string without one). `outdir`
- * is added by `planExec`.
- */
-export function placeholderValues(job: LeasedJob, template: Template): Record<string, ParamValue | undefined> {
-  const values: Record<string, ParamValue | undefined> = {};
-  for (const [name, spec] of Object.entries(template.params)) if (spec.default !== undefined) values[name] = spec.default;
-  Object.assign(values, job.params);
-  Object.assign(values, { id: job.id, attempt: job.attempt, template: template.name, queue: job.queue, owner: job.owner ?? '' });
-  return values;
-}
-
-/** Builds the argv, env, outdir and cwd. Throws a ValidationError naming a missing param. */
-export function planExec(job: LeasedJob, template: Template, outputRoot: string): ExecPlan {
-  const values = placeholderValues(job, template);
-  const what = `template ${template.name}`;
-  const outdir = resolveOutdir(outputRoot, template.outdir, values);
-  values.outdir = outdir;
-  const argv = template.argv.map((a) => fillPlaceholders(a, values, what));
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(template.env)) env[k] = fillPlaceholders(v, values, `${what} env.${k}`);
-  const cwd = template.cwd === null ? outdir : path.resolve(outdir, fillPlaceholders(template.cwd, values, `${what} cwd`));
-  return { argv, env, outdir, cwd };
-}
 
 /**
  * Runs a template's command (kind `exec`): the argv is built here, on the worker, from the
@@ -76,9 +39,9 @@ export class ExecRunner implements Runner {
     const secrets = secretValuesOf(job.params, [...new Set([...job.secrets, ...template.secrets])]);
     const redact = (t: string) => redactText(t, secrets);
 
-    let plan: ExecPlan;
+    let plan: CommandPlan;
     try {
-      plan = planExec(job, template, ctx.outputRoot);
+      plan = planCommand(job, template, ctx.outputRoot);
     } catch (err) {
       if (err instanceof ValidationError) return { outcome: 'failed', error: redact(err.message), retryable: false };
       throw err;
@@ -124,7 +87,7 @@ export class ExecRunner implements Runner {
     }
     ctx.log('drover', `started pid ${proc.pid} in ${cwd}\n`);
     // If this worker dies without stopping the group, its next start kills it (Agent.start).
-    const pidFile = path.join(ctx.logDir, 'running', `${job.id}.pid`);
+    const pidFile = jobPidFile(ctx.logDir, job.id);
     try {
       writePidFile(pidFile, proc.pid);
     } catch (err) {
@@ -141,9 +104,7 @@ export class ExecRunner implements Runner {
       const reason = exit.stoppedBy as AbortReason;
       const why = reason === 'timed_out' ? `time limit of ${fmtMs(job.timeLimitMs)} reached; process group killed` : `stopped: ${reason}`;
       ctx.log('drover', why + '\n');
-      if (reason === 'canceled') return { outcome: 'canceled', error: why, result };
-      if (reason === 'timed_out') return { outcome: 'timed_out', error: why, result };
-      return { outcome: 'failed', error: why, result, retryable: true };
+      return stoppedResult(reason, why, result);
     }
     if (exit.code === 0) return { outcome: 'succeeded', result: { exitCode: 0, outdir } };
     const what = exit.code === null ? `killed by ${exit.signal}` : `exit code ${exit.code}`;

@@ -1,7 +1,7 @@
 import type { Params } from '../../core/job.js';
-import { paramReader } from '../param-reader.js';
-import { parseDest, type Dest } from '../destination.js';
-import { sanitizeFileName } from '../download/params.js';
+import { parseDest, type Dest } from '../shared/destination.js';
+import { sanitizeFileName } from '../shared/file-name.js';
+import { paramReader } from '../shared/param-reader.js';
 
 /** What an ffmpeg job without a template asks for, checked. */
 export interface FfmpegParams {

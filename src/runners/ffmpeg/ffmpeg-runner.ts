@@ -9,11 +9,13 @@ import type { ProgressBlock, Rates } from '../../supervise/ffmpeg-progress.js';
 import { writePidFile } from '../../supervise/pid-file.js';
 import { SpawnError } from '../../supervise/spawn.js';
 import { throttleLatest } from '../../supervise/throttle.js';
-import { deliver } from '../download/deliver.js';
-import { destinationDir, parseDest } from '../destination.js';
-import { planExec } from '../exec/exec-runner.js';
-import { resolveOutdir } from '../exec/outdir.js';
 import type { AbortReason, RunContext, RunResult, Runner } from '../runner.js';
+import { planCommand } from '../shared/command-plan.js';
+import { deliver } from '../shared/deliver.js';
+import { destinationDir, parseDest } from '../shared/destination.js';
+import { resolveOutdir } from '../shared/outdir.js';
+import { jobPidFile } from '../shared/pid-path.js';
+import { stoppedResult } from '../shared/stop-result.js';
 import { ffmpegArgv, INPUT_PROTOCOLS, parseFfmpegParams } from './ffmpeg-params.js';
 import { inputAndLimit, probeDuration } from './probe.js';
 import type { FfmpegSettings } from './settings.js';
@@ -39,7 +41,7 @@ interface FfmpegPlan {
 
 /**
  * The `ffmpeg` kind: ffmpeg from a template (kind ffmpeg) or from the job's params (input,
- * output, dest...), run under the seed's manager with live progress (fps, speed, media time,
+ * output, dest...), run under FF WRAPPER's manager with live progress (fps, speed, media time,
  * size, percent when ffprobe knows the input's duration). A failure names its reason (low_fps,
  * low_speed, low_base_fps, stalled, hung, exit N). The fps and speed checks are for live
  * recordings (a file transcodes at the encoder's pace, not the source's); hung and stall checks
@@ -113,7 +115,7 @@ export class FfmpegRunner implements Runner {
     if (template) {
       // Delivery moves every file of the outdir: it must be this job's alone.
       if (destDir !== null && !template.outdir.includes('{id}')) throw new ValidationError(`params.dest: template ${template.name} has outdir "${template.outdir}", which other jobs may share; a dest needs an outdir with {id}`, 'params.dest');
-      const p = planExec(job, template, ctx.outputRoot);
+      const p = planCommand(job, template, ctx.outputRoot);
       const { input, limit } = inputAndLimit(p.argv);
       return { ...p, argv: () => p.argv, destDir, live: template.live || job.params.live === true || job.params.live === 'true', probe: input === null ? null : { input, args: [] }, limit };
     }
@@ -128,7 +130,7 @@ export class FfmpegRunner implements Runner {
   private async runOnce(ctx: RunContext, plan: FfmpegPlan, restarts: number, manager: FfmpegSettings['manager'], totalSeconds: number | null, redact: (t: string) => string): Promise<RunResult | { exit: FfmpegExit }> {
     const progress = throttleLatest((p: Progress) => ctx.progress(p), PROGRESS_EVERY_MS);
     const logFile = path.join(ctx.logDir, `${ctx.job.id}.log`);
-    const pidFile = path.join(ctx.logDir, 'running', `${ctx.job.id}.pid`);
+    const pidFile = jobPidFile(ctx.logDir, ctx.job.id);
     try {
       const session = await startFfmpegSession({
         argv: plan.argv(restarts),
@@ -215,9 +217,8 @@ function progressOf(b: ProgressBlock, rates: Rates, totalSeconds: number | null,
 function stopped(ctx: RunContext, result: unknown, undelivered: string | null = null): RunResult {
   const reason = ctx.signal.reason as AbortReason;
   const also = undelivered ? `; ${undelivered}` : '';
-  if (reason === 'canceled') return { outcome: 'canceled', error: `canceled; ffmpeg stopped${also}`, result };
-  if (reason === 'timed_out') return { outcome: 'timed_out', error: `time limit reached; ffmpeg stopped${also}`, result };
-  return { outcome: 'failed', error: `stopped: ${reason}${also}`, result, retryable: true };
+  const what = reason === 'canceled' ? 'canceled; ffmpeg stopped' : reason === 'timed_out' ? 'time limit reached; ffmpeg stopped' : `stopped: ${reason}`;
+  return stoppedResult(reason, what + also, result);
 }
 
 /** `cam.ts` for run 0, then `cam-1.ts`, `cam-2.ts`...: each run of a live recording keeps its own file. */

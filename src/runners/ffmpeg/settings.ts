@@ -1,5 +1,5 @@
 import { MANAGER_DEFAULTS, type ManagerSettings } from '../../supervise/encoding-manager.js';
-import type { Rotation } from '../../supervise/rotating-log.js';
+import { ROTATION_DEFAULTS, type Rotation } from '../../supervise/rotating-log.js';
 
 /** How a live recording is restarted within one attempt (pm2's conventions). */
 export interface RestartPolicy {
@@ -19,7 +19,7 @@ export interface FfmpegSettings {
   ffmpeg: string;
   /** The ffprobe binary, used for the input's duration (percent). Default `ffprobe`. */
   ffprobe: string;
-  /** The seed's manager; templates may change any of it (`checks:`). */
+  /** FF WRAPPER's manager; templates may change any of it (`checks:`). */
   manager: ManagerSettings;
   restart: RestartPolicy;
   /** Named directories jobs may deliver to (the worker's `destinations`). */
@@ -36,5 +36,5 @@ export const FFMPEG_DEFAULTS: FfmpegSettings = {
   manager: MANAGER_DEFAULTS,
   restart: RESTART_DEFAULTS,
   destinations: new Map(),
-  rotation: { mode: 'size', maxBytes: 25_000 * 1024, backups: 5 },
+  rotation: ROTATION_DEFAULTS,
 };

@@ -1,22 +1,23 @@
 import type pg from 'pg';
 import type { Job } from '../../core/job.js';
+import type { CompleteAnswer, CompleteItem } from '../../core/reports.js';
 import { rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
-import type { CompleteAnswer, CompleteItem } from '../store.js';
-import { nextStateAfter } from '../transitions.js';
+import { settleExpiredLease, settleReport, successOf, type Settlement } from '../transitions.js';
 
-export const SETTLE = `UPDATE jobs SET state = $2, run_at = $3, result = $4, error = $5, progress = $6, lease_token = NULL,
+/** $6 NULL keeps the stored progress (see Settlement.progress). */
+const SETTLE = `UPDATE jobs SET state = $2, run_at = $3, result = $4, error = $5, progress = COALESCE($6, progress), lease_token = NULL,
     lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = $7, updated_at = $8 WHERE id = $1`;
 export const RECORD_ATTEMPT = `INSERT INTO job_attempts (job_id, attempt, worker, started_at, ended_at, outcome, error)
     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`;
 
 /**
  * Every success in one statement, fenced by the lease token: a success always ends the job, so
- * nothing about the row needs reading first. Returns the ids it settled with their keys.
+ * nothing about the row needs reading first (see successOf). Returns the ids it settled with their keys.
  */
-const SETTLE_SUCCESSES = `UPDATE jobs SET state = 'succeeded', result = u.result::text, error = NULL,
+const SETTLE_SUCCESSES = `UPDATE jobs SET state = u.state, result = u.result::text, error = u.error,
     progress = COALESCE(u.progress::text, jobs.progress), lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL,
-    stop_reason = NULL, finished_at = $2, updated_at = $2
-  FROM json_to_recordset($1::json) AS u(id text, token text, result json, progress json)
+    stop_reason = NULL, finished_at = u."finishedAt", updated_at = $2
+  FROM json_to_recordset($1::json) AS u(id text, token text, state text, result json, error text, progress json, "finishedAt" bigint)
   WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.state = 'running'
   RETURNING jobs.id, jobs.concurrency_key`;
 
@@ -43,7 +44,7 @@ export async function completeJobs(c: pg.PoolClient, items: CompleteItem[], now:
   let freed = false;
   if (fast.length > 0) {
     // As one JSON document (JSON null and absent fields both read as NULL).
-    const batch = JSON.stringify(fast.map((i) => items[i]));
+    const batch = JSON.stringify(fast.map((i) => ({ id: items[i]!.id, token: items[i]!.token, ...successOf(items[i] as CompleteItem, now) })));
     const { rows } = await c.query<{ id: string; concurrency_key: string | null }>(SETTLE_SUCCESSES, [batch, now]);
     const settled = new Map(rows.map((r) => [r.id, r.concurrency_key]));
     for (const i of fast) {
@@ -72,16 +73,29 @@ async function completeOne(c: pg.PoolClient, it: CompleteItem, now: number, rand
   const row = rows[0];
   if (!row) return { answer: { id: it.id, status: 'stale' }, freed: false };
   const job = rowToJob(row);
-  const { state, runAt } = nextStateAfter(job, it, now, random);
-  const error = state === 'succeeded' ? null : (it.error ?? (job.stopReason ? `stopped: ${job.stopReason}` : null));
-  if (it.release && state === 'queued') await c.query('UPDATE jobs SET max_attempts = max_attempts + 1 WHERE id = $1', [it.id]);
-  const progress = it.progress === undefined ? row.progress : (toJsonOrNull(it.progress) ?? row.progress);
-  const open = state === 'waiting' || state === 'queued';
-  await c.query(SETTLE, [it.id, state, runAt, toJsonOrNull(it.result), error, progress, open ? null : now, now]);
-  if (open) await recordAttempt(c, job, it.release ? 'released' : 'failed', error, now);
+  const s = settleReport(job, it, now, random);
+  await persist(c, job, s, now);
   // A finished keyed job frees a slot of its key; a released one is queued again.
-  const keyed = job.concurrencyKey !== null;
-  return { answer: keyed ? { id: it.id, status: 'ok', state, freesSlot: true } : { id: it.id, status: 'ok', state }, freed: state === 'queued' || keyed };
+  return { answer: s.freesSlot ? { id: it.id, status: 'ok', state: s.state, freesSlot: true } : { id: it.id, status: 'ok', state: s.state }, freed: s.state === 'queued' || s.freesSlot };
+}
+
+/** Voids expired leases (see settleExpiredLease) in the caller's transaction; returns the jobs as they are now. */
+export async function reapExpiredLeases(c: pg.PoolClient, now: number): Promise<Job[]> {
+  const { rows } = await c.query<JobRow>(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < $1 FOR UPDATE SKIP LOCKED`, [now]);
+  const out: Job[] = [];
+  for (const row of rows) {
+    const job = rowToJob(row);
+    await persist(c, job, settleExpiredLease(job, now), now);
+    out.push(rowToJob((await c.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [job.id])).rows[0] as JobRow));
+  }
+  return out;
+}
+
+/** Writes a settlement: the job row, its refunded attempt, its history. */
+async function persist(c: pg.PoolClient, job: Job, s: Settlement, now: number): Promise<void> {
+  if (s.refundAttempt) await c.query('UPDATE jobs SET max_attempts = max_attempts + 1 WHERE id = $1', [job.id]);
+  await c.query(SETTLE, [job.id, s.state, s.runAt, toJsonOrNull(s.result), s.error, toJsonOrNull(s.progress), s.finishedAt, now]);
+  if (s.history) await recordAttempt(c, job, s.history.outcome, s.history.error, now);
 }
 
 export async function recordAttempt(c: pg.PoolClient, job: Job, outcome: string, error: string | null, now: number): Promise<void> {

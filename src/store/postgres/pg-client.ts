@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { PG_DEFAULTS } from './defaults.js';
 
 /** bigint columns hold epoch milliseconds, well inside a JS number: parse them as numbers. */
 const types = {
@@ -22,7 +23,7 @@ export interface PgOptions {
 export function createPool(o: PgOptions): pg.Pool {
   return new pg.Pool({
     connectionString: o.url,
-    max: o.poolSize ?? 10,
+    max: o.poolSize ?? PG_DEFAULTS.poolSize,
     types: types as pg.CustomTypesConfig,
     ...(o.schema ? { options: `-c search_path=${o.schema}` } : {}),
   });

@@ -1,27 +1,13 @@
 import pg from 'pg';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
+import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../../core/job-filter.js';
 import { JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
 import { attemptsOf, JOB_COLUMNS, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
-import type {
-  ClaimParams,
-  CompleteAnswer,
-  CompleteItem,
-  CountFilter,
-  HeartbeatAnswer,
-  HeartbeatItem,
-  JobPage,
-  JobStore,
-  ListFilter,
-  LogChunk,
-  ResolvedNewJob,
-  StoredLogChunk,
-  StoreEvents,
-  Subscription,
-  WorkerInfo,
-  WorkerRecord,
-} from '../store.js';
+import type { ClaimParams, JobStore, ResolvedNewJob, StoreEvents, Subscription } from '../store.js';
+import { CANCELED_BEFORE_START, cancelAction, checkRetry } from '../transitions.js';
 import { claimJobs } from './claim.js';
-import { completeJobs, recordAttempt, RECORD_ATTEMPT, SETTLE } from './complete.js';
+import { completeJobs, reapExpiredLeases, recordAttempt, RECORD_ATTEMPT } from './complete.js';
 import { listen, STOP_CHANNEL, WORK_CHANNEL } from './listener.js';
 import { migratePostgres } from './migrations.js';
 import { createPool, inTransaction, redactUrl, type PgOptions } from './pg-client.js';
@@ -97,7 +83,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async list(f: ListFilter): Promise<JobPage> {
-    const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
+    const limit = Math.min(Math.max(f.limit ?? LIST_DEFAULTS.limit, 1), LIST_DEFAULTS.maxLimit);
     const w = whereOf(f);
     // One state as `=`, so the (state, id) index hands rows over in order; ANY would sort them all.
     if (f.state?.length === 1) w.add('state = $?', f.state[0]);
@@ -119,30 +105,26 @@ export class PostgresJobStore implements JobStore {
   async cancel(p: { id: string; now: number }): Promise<Job> {
     return inTransaction(this.pool, async (c) => {
       const job = await mustGetForUpdate(c, p.id);
-      if (job.state === 'waiting' || job.state === 'queued') {
+      const action = cancelAction(job);
+      if (action === 'finish') {
         const { rows } = await c.query<JobRow>(
-          `UPDATE jobs SET state = 'canceled', error = 'canceled before it started', finished_at = $2, updated_at = $2,
+          `UPDATE jobs SET state = 'canceled', error = $3, finished_at = $2, updated_at = $2,
               lease_token = NULL, lease_expires_at = NULL, stop_reason = NULL WHERE id = $1 RETURNING *`,
-          [p.id, p.now],
+          [p.id, p.now, CANCELED_BEFORE_START],
         );
         return rowToJob(rows[0] as JobRow);
       }
-      if (job.state === 'running') {
-        if (job.stopReason) return job;
-        const { rows } = await c.query<JobRow>(`UPDATE jobs SET stop_reason = 'canceled', updated_at = $2 WHERE id = $1 RETURNING *`, [p.id, p.now]);
-        if (job.lease) await c.query('SELECT pg_notify($1, $2)', [STOP_CHANNEL, job.lease.worker]);
-        return rowToJob(rows[0] as JobRow);
-      }
-      throw new ConflictError(`job ${p.id} is already ${job.state}`);
+      if (action === 'none') return job;
+      const { rows } = await c.query<JobRow>(`UPDATE jobs SET stop_reason = 'canceled', updated_at = $2 WHERE id = $1 RETURNING *`, [p.id, p.now]);
+      if (job.lease) await c.query('SELECT pg_notify($1, $2)', [STOP_CHANNEL, job.lease.worker]);
+      return rowToJob(rows[0] as JobRow);
     });
   }
 
   async retry(p: { id: string; now: number }): Promise<Job> {
     return inTransaction(this.pool, async (c) => {
       const job = await mustGetForUpdate(c, p.id);
-      if (job.state !== 'failed' && job.state !== 'timed_out' && job.state !== 'canceled') {
-        throw new ConflictError(`job ${p.id} is ${job.state}; only failed, timed_out or canceled jobs can be retried`);
-      }
+      checkRetry(job);
       if (job.attempt > 0 && job.startedAt !== null) await recordAttempt(c, job, job.state, job.error, job.finishedAt ?? p.now);
       const { rows } = await c.query<JobRow>(
         `UPDATE jobs SET state = 'queued', run_at = $2, max_attempts = GREATEST(max_attempts, attempt + 1), error = NULL,
@@ -238,16 +220,7 @@ export class PostgresJobStore implements JobStore {
 
   async reapExpiredLeases(p: { now: number }): Promise<Job[]> {
     return inTransaction(this.pool, async (c) => {
-      const { rows } = await c.query<JobRow>(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < $1 FOR UPDATE SKIP LOCKED`, [p.now]);
-      const out: Job[] = [];
-      for (const row of rows) {
-        const job = rowToJob(row);
-        const reason = `lease expired: worker ${job.lease?.worker ?? '?'} stopped sending heartbeats`;
-        const state: JobState = job.stopReason ?? (job.attempt < job.maxAttempts ? 'queued' : 'failed');
-        await c.query(SETTLE, [job.id, state, p.now, null, reason, row.progress, state === 'queued' ? null : p.now, p.now]);
-        await recordAttempt(c, job, 'lost', reason, p.now);
-        out.push(rowToJob((await c.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [job.id])).rows[0] as JobRow));
-      }
+      const out = await reapExpiredLeases(c, p.now);
       if (out.some((j) => j.state === 'queued')) await this.notifyWork(c);
       return out;
     });
@@ -315,6 +288,10 @@ export class PostgresJobStore implements JobStore {
         ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen = excluded.last_seen`,
       [p.worker.name, JSON.stringify(p.worker), p.now],
     );
+  }
+
+  async touchWorker(p: { name: string; running: number; now: number }): Promise<void> {
+    await this.pool.query(`UPDATE workers SET last_seen = $3, info = jsonb_set(info::jsonb, '{running}', to_jsonb($2::int))::text WHERE name = $1`, [p.name, p.running, p.now]);
   }
 
   async listWorkers(): Promise<WorkerRecord[]> {

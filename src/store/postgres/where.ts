@@ -1,4 +1,4 @@
-import type { CountFilter } from '../store.js';
+import type { CountFilter } from '../../core/job-filter.js';
 
 /** A WHERE clause built with numbered parameters: `$?` in `add` becomes the next `$n`. */
 export function whereOf(f: CountFilter) {

@@ -2,28 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
+import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../../core/job-filter.js';
 import { JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
-import type {
-  ClaimParams,
-  CompleteAnswer,
-  CompleteItem,
-  CountFilter,
-  HeartbeatAnswer,
-  HeartbeatItem,
-  JobPage,
-  JobStore,
-  ListFilter,
-  LogChunk,
-  ResolvedNewJob,
-  StoredLogChunk,
-  WorkerInfo,
-  WorkerRecord,
-} from '../store.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
+import { attemptsOf, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
+import type { ClaimParams, JobStore, ResolvedNewJob } from '../store.js';
+import { CANCELED_BEFORE_START, cancelAction, checkRetry } from '../transitions.js';
+import { claimJobs } from './claim.js';
+import { completeJobs, reapExpiredLeases, recordAttempt } from './complete.js';
 import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
-import { claimJobs } from './claim.js';
-import { nextStateAfter } from '../transitions.js';
-import { attemptsOf, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
+import { whereOf } from './where.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or `:memory:`. Its directory is created if missing. */
@@ -115,17 +104,9 @@ export class SqliteJobStore implements JobStore {
   }
 
   async list(f: ListFilter): Promise<JobPage> {
-    const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
-    const { where, args } = whereOf(f);
-    if (f.state && f.state.length > 0) {
-      where.push(`state IN (${f.state.map(() => '?').join(',')})`);
-      args.push(...f.state);
-    }
-    if (f.cursor) {
-      where.push('id > ?');
-      args.push(f.cursor);
-    }
-    const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
+    const limit = Math.min(Math.max(f.limit ?? LIST_DEFAULTS.limit, 1), LIST_DEFAULTS.maxLimit);
+    const { sql: where, args } = whereOf(f);
+    const sql = `SELECT * FROM jobs ${where} ORDER BY id LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, limit + 1) as JobRow[];
     const more = rows.length > limit;
     const jobs = rows.slice(0, limit).map(rowToJob);
@@ -133,8 +114,8 @@ export class SqliteJobStore implements JobStore {
   }
 
   async counts(f: CountFilter): Promise<Record<JobState, number>> {
-    const { where, args } = whereOf(f);
-    const sql = `SELECT state, COUNT(*) AS n FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} GROUP BY state`;
+    const { sql: where, args } = whereOf(f);
+    const sql = `SELECT state, COUNT(*) AS n FROM jobs ${where} GROUP BY state`;
     const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
     for (const r of this.db.prepare(sql).all(...args) as Array<{ state: JobState; n: number }>) out[r.state] = r.n;
     return out;
@@ -143,25 +124,19 @@ export class SqliteJobStore implements JobStore {
   async cancel(p: { id: string; now: number }): Promise<Job> {
     return this.db.transaction(() => {
       const job = this.mustGet(p.id);
-      if (job.state === 'waiting' || job.state === 'queued') {
-        return rowToJob(this.stmts.finish.get({ id: p.id, state: 'canceled', error: 'canceled before it started', now: p.now }) as JobRow);
-      }
-      if (job.state === 'running') {
-        if (job.stopReason) return job;
-        return rowToJob(this.stmts.requestStop.get({ id: p.id, reason: 'canceled', now: p.now }) as JobRow);
-      }
-      throw new ConflictError(`job ${p.id} is already ${job.state}`);
+      const action = cancelAction(job);
+      if (action === 'finish') return rowToJob(this.stmts.finish.get({ id: p.id, state: 'canceled', error: CANCELED_BEFORE_START, now: p.now }) as JobRow);
+      if (action === 'stop') return rowToJob(this.stmts.requestStop.get({ id: p.id, reason: 'canceled', now: p.now }) as JobRow);
+      return job;
     })();
   }
 
   async retry(p: { id: string; now: number }): Promise<Job> {
     return this.db.transaction(() => {
       const job = this.mustGet(p.id);
-      if (job.state !== 'failed' && job.state !== 'timed_out' && job.state !== 'canceled') {
-        throw new ConflictError(`job ${p.id} is ${job.state}; only failed, timed_out or canceled jobs can be retried`);
-      }
+      checkRetry(job);
       // The ended attempt leaves the job row now: keep it in the history.
-      if (job.attempt > 0 && job.startedAt !== null) this.recordAttempt(job, job.state, job.error, job.finishedAt ?? p.now);
+      if (job.attempt > 0 && job.startedAt !== null) recordAttempt(this.stmts, job, job.state, job.error, job.finishedAt ?? p.now);
       return rowToJob(this.stmts.retry.get({ id: p.id, now: p.now }) as JobRow);
     })();
   }
@@ -185,36 +160,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async complete(p: { items: CompleteItem[]; now: number; random?: () => number }): Promise<CompleteAnswer[]> {
-    return this.db.transaction(() =>
-      p.items.map((it): CompleteAnswer => {
-        if (it.outcome === 'succeeded') {
-          // The common case in one statement: no need to read the row first.
-          const r = this.stmts.succeed.get({ id: it.id, token: it.token, result: toJsonOrNull(it.result), progress: toJsonOrNull(it.progress), now: p.now }) as
-            | { key: string | null }
-            | undefined;
-          if (!r) return { id: it.id, status: 'stale' };
-          return r.key === null ? { id: it.id, status: 'ok', state: 'succeeded' } : { id: it.id, status: 'ok', state: 'succeeded', freesSlot: true };
-        }
-        const row = this.stmts.held.get({ id: it.id, token: it.token }) as JobRow | undefined;
-        if (!row) return { id: it.id, status: 'stale' };
-        const job = rowToJob(row);
-        const { state, runAt } = nextStateAfter(job, it, p.now, p.random);
-        const error = state === 'succeeded' ? null : (it.error ?? (job.stopReason ? `stopped: ${job.stopReason}` : null));
-        if (it.release && state === 'queued') this.stmts.allowOneMore.run({ id: it.id });
-        this.stmts.settle.run({
-          id: it.id,
-          state,
-          run_at: runAt,
-          result: toJsonOrNull(it.result),
-          error,
-          progress: it.progress === undefined ? row.progress : toJsonOrNull(it.progress),
-          finished: state === 'waiting' || state === 'queued' ? null : p.now,
-          now: p.now,
-        });
-        if (state === 'waiting' || state === 'queued') this.recordAttempt(job, it.release ? 'released' : 'failed', error, p.now);
-        return job.concurrencyKey === null ? { id: it.id, status: 'ok', state } : { id: it.id, status: 'ok', state, freesSlot: true };
-      }),
-    )();
+    return completeJobs(this.db, this.stmts, p.items, p.now, p.random);
   }
 
   async stopsFor(p: { worker: string }): Promise<Array<{ id: string; reason: StopReason }>> {
@@ -248,28 +194,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async reapExpiredLeases(p: { now: number }): Promise<Job[]> {
-    return this.db.transaction(() => {
-      const rows = this.stmts.expired.all({ now: p.now }) as JobRow[];
-      return rows.map((row) => {
-        const job = rowToJob(row);
-        const reason = `lease expired: worker ${job.lease?.worker ?? '?'} stopped sending heartbeats`;
-        let state: JobState;
-        if (job.stopReason) state = job.stopReason;
-        else state = job.attempt < job.maxAttempts ? 'queued' : 'failed';
-        this.stmts.settle.run({
-          id: job.id,
-          state,
-          run_at: p.now,
-          result: null,
-          error: reason,
-          progress: row.progress,
-          finished: state === 'queued' ? null : p.now,
-          now: p.now,
-        });
-        this.recordAttempt(job, 'lost', reason, p.now);
-        return rowToJob(this.stmts.get.get(job.id) as JobRow);
-      });
-    })();
+    return reapExpiredLeases(this.db, this.stmts, p.now);
   }
 
   async markTimedOut(p: { now: number }): Promise<Job[]> {
@@ -296,6 +221,10 @@ export class SqliteJobStore implements JobStore {
     this.stmts.upsertWorker.run({ name: p.worker.name, info: JSON.stringify(p.worker), now: p.now });
   }
 
+  async touchWorker(p: { name: string; running: number; now: number }): Promise<void> {
+    this.stmts.touchWorker.run(p);
+  }
+
   async listWorkers(): Promise<WorkerRecord[]> {
     const rows = this.stmts.workers.all() as Array<{ info: string; first_seen: number; last_seen: number }>;
     return rows.map((r) => ({ ...(JSON.parse(r.info) as WorkerInfo), firstSeen: r.first_seen, lastSeen: r.last_seen }));
@@ -305,37 +234,9 @@ export class SqliteJobStore implements JobStore {
     if (this.db.open) this.db.close();
   }
 
-  private recordAttempt(job: Job, outcome: string, error: string | null, now: number): void {
-    const worker = job.lease?.worker ?? (this.stmts.leaseWorker.get(job.id) as { w: string | null } | undefined)?.w ?? '?';
-    this.stmts.recordAttempt.run({ id: job.id, attempt: job.attempt, worker, started: job.startedAt ?? now, outcome, error, now });
-  }
-
   private mustGet(id: string): Job {
     const row = this.stmts.get.get(id) as JobRow | undefined;
     if (!row) throw new NotFoundError(`no job ${id}`);
     return rowToJob(row);
   }
-}
-
-function whereOf(f: CountFilter): { where: string[]; args: unknown[] } {
-  const where: string[] = [];
-  const args: unknown[] = [];
-  const eq = (col: string, v: string | undefined) => {
-    if (v === undefined) return;
-    where.push(`${col} = ?`);
-    args.push(v);
-  };
-  eq('queue', f.queue);
-  eq('owner', f.owner);
-  eq('template', f.template);
-  eq('kind', f.kind);
-  if (f.tag !== undefined) {
-    where.push('EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?)');
-    args.push(f.tag);
-  }
-  if (f.finishedSince !== undefined) {
-    where.push('finished_at >= ?');
-    args.push(f.finishedSince);
-  }
-  return { where, args };
 }

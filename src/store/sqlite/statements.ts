@@ -3,7 +3,7 @@ import { JOB_COLUMNS } from '../rows.js';
 
 /** Every statement of the SQLite store, prepared once per connection. */
 export function prepareStatements(db: Database.Database) {
-  return {
+  const statements = {
     insert: db.prepare(`INSERT INTO jobs (id, queue, kind, template, params, secrets, owner, tags, priority, state, run_at,
         max_attempts, backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, created_at, updated_at)
       VALUES (@id, @queue, @kind, @template, @params, @secrets, @owner, @tags, @priority, @state, @run_at,
@@ -36,11 +36,12 @@ export function prepareStatements(db: Database.Database) {
     renew: db.prepare(`UPDATE jobs SET lease_expires_at = @expires, progress = COALESCE(@progress, progress), updated_at = @now
       WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING stop_reason`),
     held: db.prepare(`SELECT * FROM jobs WHERE id = @id AND lease_token = @token AND state = 'running'`),
-    settle: db.prepare(`UPDATE jobs SET state = @state, run_at = @run_at, result = @result, error = @error, progress = @progress,
+    // @progress NULL keeps the stored progress (see Settlement.progress).
+    settle: db.prepare(`UPDATE jobs SET state = @state, run_at = @run_at, result = @result, error = @error, progress = COALESCE(@progress, progress),
         lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = @finished, updated_at = @now
       WHERE id = @id`),
-    succeed: db.prepare(`UPDATE jobs SET state = 'succeeded', result = @result, error = NULL, progress = COALESCE(@progress, progress),
-        lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = @now, updated_at = @now
+    succeed: db.prepare(`UPDATE jobs SET state = @state, result = @result, error = @error, progress = COALESCE(@progress, progress),
+        lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = @finished, updated_at = @now
       WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING concurrency_key AS key`),
     // An attempt's row is written once, when it ends; the running attempt is read from the job.
     recordAttempt: db.prepare(`INSERT OR IGNORE INTO job_attempts (job_id, attempt, worker, started_at, ended_at, outcome, error)
@@ -63,7 +64,10 @@ export function prepareStatements(db: Database.Database) {
     deleteFinished: db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
       WHERE state IN ('succeeded', 'failed', 'timed_out', 'canceled') AND finished_at < @before LIMIT @limit)`),
     workers: db.prepare('SELECT info, first_seen, last_seen FROM workers ORDER BY name'),
+    touchWorker: db.prepare(`UPDATE workers SET last_seen = @now, info = json_set(info, '$.running', @running) WHERE name = @name`),
   };
+  // Named by the driver's public type, so the store's declarations can be emitted.
+  return statements as Record<keyof typeof statements, Database.Statement>;
 }
 
 export type Statements = ReturnType<typeof prepareStatements>;

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ApiClient } from '../client/api-client.js';
+import { DroverClient } from '../src/client/drover-client.js';
+import type { Params } from '../src/core/job.js';
 import { cpuOf, startDrover, stopChild } from './drover-procs.js';
 import { makeFile, startNginx } from './nginx.js';
 import { fmt } from './stats.js';
@@ -94,7 +95,7 @@ export async function downloadSuite(o: { bigMiB?: number; slowMiB?: number; roun
   const server = await startDrover(['server', '--port', '0', '--data', path.join(dir, 'data')], dir, /coordinator on (http:\/\/\S+)/);
   const url = server.match[1] as string;
   const worker = await startDrover(['worker', '--server', url, '--name', 'bench', '--concurrency', '4'], dir, /pulling from/);
-  const api = new ApiClient({ servers: url });
+  const api = new DroverClient({ server: url });
   const clean = () => {
     for (const f of fs.readdirSync(out)) fs.rmSync(path.join(out, f), { force: true });
   };
@@ -104,11 +105,11 @@ export async function downloadSuite(o: { bigMiB?: number; slowMiB?: number; roun
     if (connections !== null) params.connections = connections;
     const cpu0 = cpuOf(worker.child.pid as number);
     const t0 = performance.now();
-    const { jobs } = await api.post<{ jobs: Array<{ id: string }> }>('/api/v1/jobs', { kind: 'download', params });
+    const { id } = await api.enqueue({ kind: 'download', params: params as Params });
     for (;;) {
-      const { job } = await api.get<{ job: { state: string; error: string | null; createdAt: number; startedAt: number; finishedAt: number } }>(`/api/v1/jobs/${jobs[0]!.id}`);
+      const { job } = await api.get(id);
       if (job.state === 'succeeded') {
-        if (process.env.DROVER_BENCH_DEBUG) process.stdout.write(`  job: queued→started ${job.startedAt - job.createdAt} ms, ran ${job.finishedAt - job.startedAt} ms, seen ${Date.now() - job.finishedAt} ms later\n`);
+        if (process.env.DROVER_BENCH_DEBUG) process.stdout.write(`  job: queued→started ${job.startedAt! - job.createdAt} ms, ran ${job.finishedAt! - job.startedAt!} ms, seen ${Date.now() - job.finishedAt!} ms later\n`);
         break;
       }
       if (job.state !== 'running' && job.state !== 'queued') throw new Error(`drover download ${job.state}: ${job.error}`);

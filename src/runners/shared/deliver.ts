@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Collision } from './params.js';
+
+/** What happens when the name is taken: "name (1).ext", replace it, or keep the old file. */
+export type Collision = 'rename' | 'overwrite' | 'skip';
 
 export interface Delivered {
   /** Where the file is now; for `skip`, the file that was already there. */

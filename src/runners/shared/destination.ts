@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ValidationError } from '../core/errors.js';
+import { ValidationError } from '../../core/errors.js';
 
 /** `NAME` or `NAME:sub/dir`: a destination of the worker's config, and a path below it. */
 export interface Dest {

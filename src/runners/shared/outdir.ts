@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { fillPlaceholders } from '../../config/placeholders.js';
+import { fillPlaceholders } from '../../core/placeholders.js';
 import { ValidationError } from '../../core/errors.js';
 import type { ParamValue } from '../../core/job.js';
 

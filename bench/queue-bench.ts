@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Agent } from '../agent/agent.js';
-import { ApiClient } from '../client/api-client.js';
-import { silentLogger } from '../core/logger.js';
-import type { RunContext, RunResult, Runner } from '../runners/runner.js';
+import { Agent } from '../src/agent/agent.js';
+import { DroverClient } from '../src/client/drover-client.js';
+import { silentLogger } from '../src/core/logger.js';
+import type { RunContext, RunResult, Runner } from '../src/runners/runner.js';
 import { startDrover } from './drover-procs.js';
 import { quantile } from './stats.js';
 
@@ -28,8 +28,8 @@ export async function benchDrover(jobs: number, samples: number, o: { db?: strin
   const servers = await Promise.all(Array.from({ length: o.coordinators ?? 1 }, () => startDrover(['server', '--port', '0', ...store], dir, /coordinator on (http:\/\/\S+)/)));
   const urls = servers.map((s) => s.match[1] as string);
   const url = urls[0] as string;
-  const api = new ApiClient({ servers: url });
-  const apis = urls.map((u) => new ApiClient({ servers: u }));
+  const api = new DroverClient({ server: url });
+  const apis = urls.map((u) => new DroverClient({ server: u }));
   try {
     // One worker process per coordinator, 2000 slots in all.
     const workers = await Promise.all(
@@ -38,14 +38,14 @@ export async function benchDrover(jobs: number, samples: number, o: { db?: strin
     const t0 = performance.now();
     for (let i = 0, k = 0; i < jobs; i += BATCH, k++) {
       const n = Math.min(BATCH, jobs - i);
-      await (apis[k % apis.length] as ApiClient).post('/api/v1/jobs?return=ids', { jobs: Array.from({ length: n }, () => ({ kind: 'noop' })) });
+      await (apis[k % apis.length] as DroverClient).enqueueManyIds(Array.from({ length: n }, () => ({ kind: 'noop' })));
     }
     // Poll cheaply (one state at a time is one step down an index) until nothing is left to
     // run, then check that every job succeeded.
     for (;;) {
       let left = 0;
-      for (const state of ['queued', 'running', 'waiting']) {
-        left += (await api.get<{ jobs: unknown[] }>(`/api/v1/jobs?state=${state}&limit=1`)).jobs.length;
+      for (const state of ['queued', 'running', 'waiting'] as const) {
+        left += (await api.list({ state: [state], limit: 1 })).jobs.length;
         if (left > 0) break;
       }
       if (left === 0) break;
@@ -53,7 +53,7 @@ export async function benchDrover(jobs: number, samples: number, o: { db?: strin
       await new Promise((r) => setTimeout(r, 100));
     }
     const seconds = (performance.now() - t0) / 1000;
-    const { counts } = await api.get<{ counts: Record<string, number> }>('/api/v1/jobs/counts');
+    const counts = await api.counts();
     if (counts.succeeded !== jobs) throw new Error(`bench: expected ${jobs} succeeded jobs, got ${JSON.stringify(counts)}`);
     await Promise.all(workers.map((w) => w.stop()));
     const lat = await latency(url, api, samples);
@@ -78,7 +78,7 @@ class StampRunner implements Runner {
   }
 }
 
-async function latency(url: string, api: ApiClient, samples: number): Promise<{ p50Ms: number; p99Ms: number }> {
+async function latency(url: string, api: DroverClient, samples: number): Promise<{ p50Ms: number; p99Ms: number }> {
   const runner = new StampRunner();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-bench-agent-'));
   const agent = new Agent({ name: 'latency', servers: [url], concurrency: 1, queues: [], runners: [runner], templates: new Map(), outputRoot: dir, logDir: dir, shutdownGraceMs: 1000, logger: silentLogger() });
@@ -90,9 +90,9 @@ async function latency(url: string, api: ApiClient, samples: number): Promise<{ 
       await new Promise((r) => setTimeout(r, 5));
       const started = new Promise<string>((r) => (runner.waiter = r));
       const t = performance.now();
-      const { jobs } = await api.post<{ jobs: Array<{ id: string }> }>('/api/v1/jobs', { kind: 'noop' });
+      const job = await api.enqueue({ kind: 'noop' });
       const id = await started;
-      if (id !== jobs[0]?.id) throw new Error('bench: unexpected job started');
+      if (id !== job.id) throw new Error('bench: unexpected job started');
       if (i >= 20) out.push((runner.started.get(id) as number) - t);
     }
   } finally {

@@ -1,5 +1,5 @@
-import { ValidationError } from '../core/errors.js';
-import type { Params } from '../core/job.js';
+import { ValidationError } from '../../core/errors.js';
+import type { Params } from '../../core/job.js';
 
 /** Helpers for checking a built-in kind's params; every error names `${field}.NAME`. */
 export function paramReader(p: Params, field: string) {

@@ -1,4 +1,4 @@
-import { REDACTED } from '../../core/job.js';
+import { REDACTED } from '../core/job.js';
 
 /**
  * The command line as a person would type it into a shell, for the job's log only (the command

@@ -1,0 +1,43 @@
+import { DroverClient } from '../client/drover-client.js';
+import { loadConfig, type LoadedConfig } from '../config/config.js';
+import { loadClientToken } from '../coordinator/auth.js';
+import { SERVER_DEFAULTS } from '../coordinator/defaults.js';
+import { DEFAULT_SERVER_URL } from '../protocol/defaults.js';
+import type { ClientFlags } from './flags.js';
+
+export function configOf(flags: { config?: string }): LoadedConfig {
+  return loadConfig(flags.config);
+}
+
+/** The token for `role`: --token-file, then $DROVER_TOKEN, then the config's token file. */
+export function tokenOf(flags: { tokenFile?: string }, role: 'admin' | 'worker', cfgTokenFile?: string): string | undefined {
+  if (flags.tokenFile) return loadClientToken(flags.tokenFile, role);
+  if (process.env.DROVER_TOKEN) return process.env.DROVER_TOKEN.trim();
+  if (cfgTokenFile) return loadClientToken(cfgTokenFile, role);
+  return undefined;
+}
+
+/** --server, then $DROVER_SERVER, then `fallback`. */
+export function serverOf(flags: { server?: string }, fallback = DEFAULT_SERVER_URL): string {
+  return flags.server ?? process.env.DROVER_SERVER ?? fallback;
+}
+
+/** A client of the coordinator the flags, the environment and drover.yaml point at. */
+export function clientOf(flags: ClientFlags): DroverClient {
+  const { config } = configOf(flags);
+  const token = tokenOf(flags, 'admin', config.server.token_file);
+  // The coordinator of this drover.yaml, as this machine reaches it.
+  const host = config.server.host ?? SERVER_DEFAULTS.host;
+  const own = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${config.server.port ?? SERVER_DEFAULTS.port}`;
+  return new DroverClient({ server: serverOf(flags, own), ...(token ? { token } : {}) });
+}
+
+/** Runs `fn` with a client and closes it after. */
+export async function withClient<T>(flags: ClientFlags, fn: (api: DroverClient) => Promise<T>): Promise<T> {
+  const api = clientOf(flags);
+  try {
+    return await fn(api);
+  } finally {
+    await api.close();
+  }
+}

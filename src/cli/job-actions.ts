@@ -1,0 +1,181 @@
+import type { DroverClient } from '../client/drover-client.js';
+import { ValidationError } from '../core/errors.js';
+import type { Attempt, Job, JobState } from '../core/job.js';
+import type { JobSpec } from '../protocol/messages.js';
+import { withClient } from './client-context.js';
+import { jobFieldsOf, type ClientFlags, type JobFieldFlags } from './flags.js';
+import { ago, formatProgress, JOB_HEADER, jobRow, jobWhat, table } from './format.js';
+
+interface AddFlags extends ClientFlags, JobFieldFlags {
+  template?: string;
+  dest?: string;
+  sha256?: string;
+  header?: string[];
+  connections?: string;
+  param?: Record<string, string>;
+  runAt?: string;
+  secret?: string[];
+  json?: boolean;
+}
+interface ListFlags extends ClientFlags {
+  state?: string;
+  owner?: string;
+  queue?: string;
+  tag?: string;
+  template?: string;
+  kind?: string;
+  limit?: string;
+  all?: boolean;
+  json?: boolean;
+}
+
+export async function addAction(kind: string | undefined, urls: string[], f: AddFlags): Promise<void> {
+  if (!kind && !f.template) throw new ValidationError('give a kind (e.g. `drover add noop`) or --template NAME');
+  const base: JobSpec = { ...jobFieldsOf(f), params: { ...(f.param ?? {}), ...downloadParamsOf(kind, urls, f) } };
+  if (kind) base.kind = kind;
+  if (f.template) base.template = f.template;
+  if (f.secret) base.secrets = f.secret;
+  if (f.runAt) base.runAt = f.runAt;
+  // One job per URL for downloads; one job otherwise.
+  const specs = kind === 'download' ? urls.map((url) => ({ ...base, params: { ...base.params, url } })) : [base];
+  await withClient(f, async (api) => {
+    const jobs = specs.length === 1 ? [await api.enqueue(specs[0] as JobSpec)] : await api.enqueueMany(specs);
+    for (const job of jobs) process.stdout.write(f.json ? JSON.stringify(job, null, 2) + '\n' : `${job.id} ${job.state}\n`);
+  });
+}
+
+export async function jobsAction(f: ListFlags): Promise<void> {
+  await withClient(f, async (api) => {
+    const want = f.all ? Infinity : Number(f.limit ?? 100);
+    if (!f.all && (!Number.isSafeInteger(want) || want < 1)) throw new ValidationError(`--limit: expected a positive integer, got "${f.limit}"`);
+    const filter = {
+      ...(f.state ? { state: f.state.split(',').map((s) => s.trim()) as JobState[] } : {}),
+      ...(f.owner ? { owner: f.owner } : {}),
+      ...(f.queue ? { queue: f.queue } : {}),
+      ...(f.tag ? { tag: f.tag } : {}),
+      ...(f.template ? { template: f.template } : {}),
+      ...(f.kind ? { kind: f.kind } : {}),
+    };
+    const jobs: Job[] = [];
+    let cursor: string | null = null;
+    let more = false;
+    do {
+      const page: { jobs: Job[]; nextCursor: string | null } = await api.list({ ...filter, limit: Math.min(1000, want - jobs.length), ...(cursor ? { cursor } : {}) });
+      jobs.push(...page.jobs);
+      cursor = page.nextCursor;
+      more = cursor !== null;
+    } while (more && jobs.length < want);
+    if (f.json) {
+      for (const j of jobs) process.stdout.write(JSON.stringify(j) + '\n');
+      return;
+    }
+    const now = Date.now();
+    process.stdout.write(table(JOB_HEADER, jobs.map((j) => jobRow(j, now))) + '\n');
+    if (more) process.stdout.write(`… more jobs match; use --limit N or --all\n`);
+  });
+}
+
+export async function showAction(id: string, f: ClientFlags & { json?: boolean }): Promise<void> {
+  await withClient(f, async (api) => {
+    const { job, attempts } = await api.get(id);
+    if (f.json) {
+      process.stdout.write(JSON.stringify({ job, attempts }, null, 2) + '\n');
+      return;
+    }
+    process.stdout.write(describeJob(job, attempts));
+  });
+}
+
+export async function logsAction(id: string, f: ClientFlags & { follow?: boolean }): Promise<void> {
+  await withClient(f, (api) => followLogs(api, id, f.follow === true));
+}
+
+export const cancelAction = (ids: string[], f: ClientFlags) => eachJob(ids, f, (api, id) => api.cancel(id));
+export const retryAction = (ids: string[], f: ClientFlags) => eachJob(ids, f, (api, id) => api.retry(id));
+
+/** Cancels or retries each of `ids`, saying what became of each; exit status 1 if any was refused. */
+async function eachJob(ids: string[], f: ClientFlags, act: (api: DroverClient, id: string) => Promise<Job>): Promise<void> {
+  await withClient(f, async (api) => {
+    let failed = 0;
+    for (const id of ids) {
+      try {
+        const job = await act(api, id);
+        process.stdout.write(`${job.id} ${job.state}${job.stopReason ? ` (stopping: ${job.stopReason})` : ''}\n`);
+      } catch (err) {
+        failed++;
+        process.stderr.write(`drover: ${id}: ${(err as Error).message}\n`);
+      }
+    }
+    if (failed > 0) process.exitCode = 1;
+  });
+}
+
+export async function workersAction(f: ClientFlags & { json?: boolean }): Promise<void> {
+  await withClient(f, async (api) => {
+    const workers = await api.workers();
+    if (f.json) return void process.stdout.write(JSON.stringify(workers, null, 2) + '\n');
+    const now = Date.now();
+    process.stdout.write(
+      table(
+        ['NAME', 'HOST', 'SLOTS', 'RUNNING', 'LAST SEEN', 'KINDS', 'TEMPLATES'],
+        workers.map((w) => [w.name, w.host, String(w.slots), String(w.running), ago(w.lastSeen, now), w.kinds.join(','), w.templates.map((t) => t.name).join(',')]),
+      ) + '\n',
+    );
+  });
+}
+
+function describeJob(j: Job, attempts: Attempt[]): string {
+  const t = (x: number | null) => (x === null ? '' : new Date(x).toISOString());
+  const lines = [
+    `id:        ${j.id}`,
+    `state:     ${j.state}${j.stopReason ? ` (stopping: ${j.stopReason})` : ''}`,
+    `kind:      ${jobWhat(j)}`,
+    `queue:     ${j.queue}   priority: ${j.priority}`,
+    `owner:     ${j.owner ?? ''}`,
+    `tags:      ${j.tags.join(', ')}`,
+    `params:    ${Object.entries(j.params).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+    `attempt:   ${j.attempt} of ${j.maxAttempts}`,
+    `created:   ${t(j.createdAt)}`,
+    `started:   ${t(j.startedAt)}`,
+    `finished:  ${t(j.finishedAt)}`,
+  ];
+  if (j.timeLimitMs !== null) lines.push(`limit:     ${j.timeLimitMs / 1000} s`);
+  if (j.concurrencyKey) lines.push(`key:       ${j.concurrencyKey} (at most ${j.concurrencyLimit} at once)`);
+  if (j.lease) lines.push(`worker:    ${j.lease.worker}`);
+  if (j.progress) lines.push(`progress:  ${formatProgress(j.progress)}`);
+  if (j.result !== null && j.result !== undefined) lines.push(`result:    ${JSON.stringify(j.result)}`);
+  if (j.error) lines.push(`error:     ${j.error.replace(/\n/g, '\n           ')}`);
+  if (attempts.length > 0) {
+    lines.push('attempts:');
+    for (const a of attempts) lines.push(`  #${a.attempt} ${a.worker} ${t(a.startedAt)} → ${t(a.endedAt)} ${a.outcome ?? 'running'}${a.error ? `: ${a.error.split('\n')[0]}` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function followLogs(api: DroverClient, id: string, follow: boolean): Promise<void> {
+  let after = 0;
+  for (;;) {
+    const res = await api.logs(id, { after, limit: 1000, waitMs: follow ? 25_000 : 0 });
+    for (const c of res.chunks) process.stdout.write(c.text);
+    after = res.next;
+    const active = res.state === 'running' || res.state === 'queued' || res.state === 'waiting';
+    if (res.chunks.length === 0 && (!follow || !active)) return;
+  }
+}
+
+/** The download flags as params; an error when they are given to another kind. */
+function downloadParamsOf(kind: string | undefined, urls: string[], f: AddFlags): Record<string, string> {
+  const given = (['dest', 'sha256', 'header', 'connections'] as const).filter((k) => f[k] !== undefined);
+  if (kind !== 'download') {
+    if (given.length > 0) throw new ValidationError(`--${given[0]} is for download jobs only`);
+    if (urls.length > 0) throw new ValidationError(`unexpected arguments: ${urls.join(' ')} (URLs are for \`drover add download\`)`);
+    return {};
+  }
+  if (urls.length === 0) throw new ValidationError('give at least one URL: drover add download URL... --dest NAME');
+  const out: Record<string, string> = {};
+  if (f.dest) out.dest = f.dest;
+  if (f.sha256) out.sha256 = f.sha256;
+  if (f.header) out.headers = f.header.join('\n');
+  if (f.connections) out.connections = f.connections;
+  return out;
+}

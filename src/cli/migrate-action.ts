@@ -1,0 +1,52 @@
+import { ValidationError } from '../core/errors.js';
+import type { Job } from '../core/job.js';
+import { openStore } from '../store/open-store.js';
+import { redactUrl } from '../store/postgres/pg-client.js';
+import type { JobStore } from '../store/store.js';
+
+/** Jobs copied per transaction. */
+const PAGE = 500;
+
+export async function migrateAction(f: { from: string; to: string }): Promise<void> {
+  if (f.from === f.to) throw new ValidationError('--from and --to name the same store');
+  const from = await openStore(f.from, { listen: false });
+  let to: JobStore | null = null;
+  try {
+    to = await openStore(f.to, { listen: false });
+    const { jobs, added } = await copyStore(from, to);
+    process.stdout.write(`copied ${added} of ${jobs} jobs from ${describeDb(f.from)} to ${describeDb(f.to)}${added < jobs ? ` (${jobs - added} were already there)` : ''}\n`);
+  } finally {
+    await from.close();
+    await to?.close();
+  }
+}
+
+export async function copyStore(from: JobStore, to: JobStore): Promise<{ jobs: number; added: number }> {
+  let cursor: string | undefined;
+  let jobs = 0;
+  let added = 0;
+  for (;;) {
+    const page = await from.list({ limit: PAGE, ...(cursor ? { cursor } : {}) });
+    const fresh: Job[] = [];
+    for (const j of page.jobs) if ((await to.get(j.id)) === null) fresh.push(j);
+    // Every ended attempt; a running one is rebuilt from the job's lease by the target.
+    const attempts = (await Promise.all(fresh.map((j) => from.attempts({ jobId: j.id })))).flat().filter((a) => a.outcome !== null);
+    added += await to.importJobs({ jobs: fresh, attempts });
+    for (const j of fresh) {
+      for (let after = 0; ; ) {
+        const chunks = await from.readLog({ jobId: j.id, after, limit: 1000 });
+        if (chunks.length === 0) break;
+        await to.appendLog({ jobId: j.id, chunks, now: Date.now() });
+        after = chunks[chunks.length - 1]!.seq;
+      }
+    }
+    jobs += page.jobs.length;
+    if (!page.nextCursor) return { jobs, added };
+    cursor = page.nextCursor;
+  }
+}
+
+/** A database as shown to people: a PostgreSQL URL without its password. */
+export function describeDb(db: string): string {
+  return /^postgres(ql)?:\/\//.test(db) ? redactUrl(db) : db;
+}

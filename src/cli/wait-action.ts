@@ -1,0 +1,61 @@
+import logUpdate from 'log-update';
+import { parseDuration } from '../core/duration.js';
+import type { CountFilter } from '../core/job-filter.js';
+import { withClient } from './client-context.js';
+import type { ClientFlags } from './flags.js';
+import { countsLine, formatProgress, jobTime, jobWhat, oneLine, table } from './format.js';
+
+interface WaitFlags extends ClientFlags {
+  owner?: string;
+  queue?: string;
+  tag?: string;
+  template?: string;
+  interval?: string;
+  quiet?: boolean;
+  since?: string;
+}
+
+/** Running jobs shown in the live display at most. */
+const SHOWN = 15;
+
+export async function waitAction(f: WaitFlags): Promise<void> {
+  await withClient(f, async (api) => {
+    const filter: CountFilter = {};
+    for (const k of ['owner', 'queue', 'tag', 'template'] as const) if (f[k]) filter[k] = f[k];
+    const interval = Math.max(100, Number(f.interval ?? 1000) || 1000);
+    const live = process.stdout.isTTY && !f.quiet;
+    const since = f.since === undefined ? 0 : sinceOf(f.since);
+    let lastLine = '';
+    for (;;) {
+      const counts = await api.counts(filter);
+      const active = counts.waiting + counts.queued + counts.running;
+      if (live || !f.quiet) {
+        const running = counts.running > 0 ? (await api.list({ ...filter, state: ['running'], limit: SHOWN })).jobs : [];
+        const now = Date.now();
+        const head = countsLine(counts);
+        if (live) {
+          const rows = running.map((j) => [j.id, jobWhat(j), j.lease?.worker ?? '', jobTime(j, now), oneLine(formatProgress(j.progress), 60)]);
+          logUpdate(head + (rows.length ? '\n' + table(['ID', 'KIND', 'WORKER', 'TIME', 'PROGRESS'], rows) : '') + (counts.running > SHOWN ? `\n… and ${counts.running - SHOWN} more running` : ''));
+        } else if (head !== lastLine) {
+          process.stdout.write(`${new Date().toISOString()} ${head}\n`);
+          lastLine = head;
+        }
+      }
+      if (active === 0) break;
+      await new Promise((r) => setTimeout(r, interval));
+    }
+    if (live) logUpdate.done();
+    const bad = await api.list({ ...filter, state: ['failed', 'timed_out'], finishedSince: since, limit: 1000 });
+    if (bad.jobs.length > 0) {
+      process.stdout.write(`${bad.jobs.length}${bad.jobs.length === 1000 ? '+' : ''} job(s) failed or timed out:\n`);
+      for (const j of bad.jobs.slice(0, 20)) process.stdout.write(`  ${j.id} ${j.state}: ${oneLine(j.error ?? '', 100)}\n`);
+      process.exitCode = 1;
+    }
+  });
+}
+
+function sinceOf(v: string): number {
+  const t = Date.parse(v);
+  if (!Number.isNaN(t) && /\d{4}-\d{2}-\d{2}/.test(v)) return t;
+  return Date.now() - parseDuration(v, '--since');
+}

@@ -1,0 +1,207 @@
+import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
+import { FINAL_STATES, type Job, type JobState } from '../core/job.js';
+import type { CompleteAnswer, CompleteItem, LogChunk, TemplateInfo, WorkerRecord } from '../core/reports.js';
+import { DEFAULT_SERVER_URL, PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
+import type {
+  CompleteReply,
+  CountsAnswer,
+  DryRunAnswer,
+  EnqueueAnswer,
+  EnqueueIdsAnswer,
+  HealthAnswer,
+  HeartbeatReply,
+  HeartbeatRequest,
+  JobAnswer,
+  JobDetail,
+  JobSpec,
+  KindsAnswer,
+  LeaseAnswer,
+  LeaseRequest,
+  LogsAnswer,
+  StopOrder,
+  StopsAnswer,
+  TemplatesAnswer,
+  WorkersAnswer,
+} from '../protocol/messages.js';
+import { filterQuery } from '../protocol/query.js';
+import { ROUTES } from '../protocol/routes.js';
+import { ApiClient } from './api-client.js';
+
+export interface DroverClientOptions {
+  /** The coordinator: a URL, a comma-separated list or an array; requests fail over in order. Default http://127.0.0.1:7070. */
+  server?: string | string[];
+  /** The admin token (everything) or the worker token (the worker calls). Default none (a loopback coordinator without tokens). */
+  token?: string;
+  /** Connect timeout, ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /** One request's timeout, ms; long polls get their wait on top. Default 60000. */
+  requestTimeoutMs?: number;
+}
+
+/** Extra time a long poll's HTTP request gets beyond the wait it asks for, ms. */
+const LONG_POLL_SLACK_MS = 15_000;
+
+/**
+ * The typed client of a Drover coordinator, for enqueuing from code and for workers. Every
+ * method is one HTTP call (`wait` and `listAll` loop over several). HTTP errors are thrown as
+ * ApiError (`status`, `code`, `field`, `message`); no coordinator reachable is UnreachableError.
+ *
+ * ```ts
+ * const drover = new DroverClient({ server: 'http://127.0.0.1:7070', token: process.env.DROVER_TOKEN });
+ * const job = await drover.enqueue({ kind: 'download', params: { url, dest: 'archive:videos' } });
+ * const done = await drover.wait(job.id);   // succeeded, failed, timed_out or canceled
+ * ```
+ */
+export class DroverClient {
+  private readonly http: ApiClient;
+
+  constructor(o: DroverClientOptions = {}) {
+    this.http = new ApiClient({
+      servers: o.server ?? DEFAULT_SERVER_URL,
+      ...(o.token ? { token: o.token } : {}),
+      ...(o.connectTimeoutMs ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+      ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
+    });
+  }
+
+  /** The coordinator URL requests go to now (it changes on failover). */
+  get server(): string {
+    return this.http.server;
+  }
+
+  /** Creates one job; resolves with it (secret params as `***`). */
+  async enqueue(job: JobSpec): Promise<Job> {
+    const { jobs } = await this.http.post<EnqueueAnswer>(ROUTES.enqueue.path(), job);
+    return jobs[0] as Job;
+  }
+
+  /** Creates all of these jobs or none (a bad one is an ApiError naming `jobs[i].field`). At most 50,000. */
+  async enqueueMany(jobs: JobSpec[]): Promise<Job[]> {
+    return (await this.http.post<EnqueueAnswer>(ROUTES.enqueue.path(), { jobs })).jobs;
+  }
+
+  /** As enqueueMany, answered with the new ids only: for big batches. */
+  async enqueueManyIds(jobs: JobSpec[]): Promise<string[]> {
+    return (await this.http.post<EnqueueIdsAnswer>(ROUTES.enqueue.path('ids'), { jobs })).ids;
+  }
+
+  /** Checks these jobs as enqueueMany would, creating nothing; resolves with how many are valid (all). */
+  async validate(jobs: JobSpec[]): Promise<number> {
+    return (await this.http.post<DryRunAnswer>(ROUTES.enqueue.path('dryRun'), { jobs })).valid;
+  }
+
+  /** One page of jobs, oldest first (`nextCursor` for the next). Default 100, at most 1000. */
+  list(filter: ListFilter = {}): Promise<JobPage> {
+    return this.http.get<JobPage>(ROUTES.list.path(filterQuery(filter)));
+  }
+
+  /** Every matching job, page after page. */
+  async *listAll(filter: Omit<ListFilter, 'cursor'> = {}): AsyncGenerator<Job> {
+    let cursor: string | null | undefined;
+    do {
+      const page = await this.list({ limit: 1000, ...filter, ...(cursor ? { cursor } : {}) });
+      yield* page.jobs;
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+
+  /** How many matching jobs are in each state. */
+  async counts(filter: CountFilter = {}): Promise<Record<JobState, number>> {
+    return (await this.http.get<CountsAnswer>(ROUTES.counts.path(filterQuery(filter)))).counts;
+  }
+
+  /** A job and its attempts; an ApiError with status 404 when there is none. */
+  get(id: string): Promise<JobDetail> {
+    return this.http.get<JobDetail>(ROUTES.job.path(id));
+  }
+
+  /** Cancels a waiting, queued or running job (a running one is stopped wherever it runs). */
+  async cancel(id: string): Promise<Job> {
+    return (await this.http.post<JobAnswer>(ROUTES.cancel.path(id), {})).job;
+  }
+
+  /** Puts a failed, timed-out or canceled job back in the queue. */
+  async retry(id: string): Promise<Job> {
+    return (await this.http.post<JobAnswer>(ROUTES.retry.path(id), {})).job;
+  }
+
+  /**
+   * A job's log chunks after seq `after` (default 0), at most `limit` (default 1000). With
+   * `waitMs`, waits up to that long for new output while the job is active.
+   */
+  logs(id: string, o: { after?: number; limit?: number; waitMs?: number; signal?: AbortSignal } = {}): Promise<LogsAnswer> {
+    const waitMs = o.waitMs ?? 0;
+    return this.http.get<LogsAnswer>(ROUTES.readLogs.path(id, o.after ?? 0, o.limit ?? 1000, waitMs), { timeoutMs: waitMs + LONG_POLL_SLACK_MS, ...(o.signal ? { signal: o.signal } : {}) });
+  }
+
+  /**
+   * Resolves with the job once it is final (succeeded, failed, timed_out or canceled). Each wait
+   * is a long poll answered as soon as the job changes; `onChange` sees the job each time (its
+   * live progress). Rejects on `signal`, and with an Error after `timeoutMs` (default: no limit).
+   */
+  async wait(id: string, o: { timeoutMs?: number; signal?: AbortSignal; onChange?: (job: Job) => void } = {}): Promise<Job> {
+    const deadline = o.timeoutMs === undefined ? Infinity : Date.now() + o.timeoutMs;
+    let since = 0;
+    for (;;) {
+      o.signal?.throwIfAborted();
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`job ${id} did not finish within ${o.timeoutMs} ms`);
+      const waitMs = Math.min(PROTOCOL_DEFAULTS.longPollMs, left);
+      const { job } = await this.http.get<JobAnswer>(ROUTES.waitJob.path(id, since, waitMs), { timeoutMs: waitMs + LONG_POLL_SLACK_MS, ...(o.signal ? { signal: o.signal } : {}) });
+      if (job.updatedAt > since) o.onChange?.(job);
+      if (FINAL_STATES.includes(job.state)) return job;
+      since = job.updatedAt;
+    }
+  }
+
+  /** Workers that have talked to the coordinator. */
+  async workers(): Promise<WorkerRecord[]> {
+    return (await this.http.get<WorkersAnswer>(ROUTES.workers.path())).workers;
+  }
+
+  /** Templates the coordinator knows (its own and the workers'). */
+  async templates(): Promise<TemplateInfo[]> {
+    return (await this.http.get<TemplatesAnswer>(ROUTES.templates.path())).templates;
+  }
+
+  /** Job kinds the coordinator accepts. */
+  async kinds(): Promise<string[]> {
+    return (await this.http.get<KindsAnswer>(ROUTES.kinds.path())).kinds;
+  }
+
+  health(): Promise<HealthAnswer> {
+    return this.http.get<HealthAnswer>(ROUTES.health.path());
+  }
+
+  // The worker protocol (the worker token is enough for these).
+
+  /** Claims up to `req.limit` jobs, waiting up to `req.wait` ms for work. */
+  lease(req: LeaseRequest, o: { signal?: AbortSignal } = {}): Promise<LeaseAnswer> {
+    return this.http.post<LeaseAnswer>(ROUTES.lease.path(), req, { timeoutMs: req.wait + LONG_POLL_SLACK_MS, ...(o.signal ? { signal: o.signal } : {}) });
+  }
+
+  /** Renews the leases of running jobs and reports their progress. */
+  heartbeat(req: HeartbeatRequest): Promise<HeartbeatReply> {
+    return this.http.post<HeartbeatReply>(ROUTES.heartbeat.path(), req);
+  }
+
+  /** Reports outcomes; one answer per item (`stale` when the lease was no longer the caller's). */
+  async complete(items: CompleteItem[]): Promise<CompleteAnswer[]> {
+    return (await this.http.post<CompleteReply>(ROUTES.complete.path(), { items })).answers;
+  }
+
+  /** Adds output to a job's log (the coordinator redacts its secrets once more). */
+  async appendLogs(id: string, chunks: LogChunk[]): Promise<void> {
+    await this.http.post(ROUTES.appendLogs.path(id), { chunks });
+  }
+
+  /** Jobs `worker` must stop, waiting up to `waitMs` for one. */
+  async stops(worker: string, o: { waitMs: number; signal?: AbortSignal }): Promise<StopOrder[]> {
+    return (await this.http.get<StopsAnswer>(ROUTES.stops.path(worker, o.waitMs), { timeoutMs: o.waitMs + LONG_POLL_SLACK_MS, ...(o.signal ? { signal: o.signal } : {}) })).stops;
+  }
+
+  /** Closes the keep-alive connections. */
+  close(): Promise<void> {
+    return this.http.close();
+  }
+}

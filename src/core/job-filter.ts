@@ -1,0 +1,27 @@
+import type { Job, JobState } from './job.js';
+
+/** Page sizes of a list: 100 unless asked, at most 1000. */
+export const LIST_DEFAULTS = { limit: 100, maxLimit: 1000 } as const;
+
+/** How jobs are looked up: by the API's list and count routes, and by every store. */
+export interface ListFilter {
+  state?: JobState[];
+  queue?: string;
+  owner?: string;
+  tag?: string;
+  template?: string;
+  kind?: string;
+  /** Only jobs that finished at or after this time (epoch ms). */
+  finishedSince?: number;
+  /** Return jobs with id > cursor (ascending) — the `nextCursor` of the previous page. */
+  cursor?: string;
+  /** Page size. Default 100, at most 1000. */
+  limit?: number;
+}
+export type CountFilter = Omit<ListFilter, 'cursor' | 'limit' | 'state'>;
+
+export interface JobPage {
+  jobs: Job[];
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor: string | null;
+}

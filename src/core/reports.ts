@@ -1,0 +1,90 @@
+import type { JobState, Outcome, Progress, StopReason } from './job.js';
+
+/**
+ * What workers and coordinators tell each other: progress and outcomes of leased jobs, log
+ * chunks, and what a worker is. The wire protocol carries these records and the stores keep them.
+ */
+
+export interface HeartbeatItem {
+  id: string;
+  token: string;
+  progress?: Progress | null;
+}
+export type HeartbeatAnswer =
+  | { id: string; status: 'ok'; leaseExpiresAt: number }
+  | { id: string; status: 'stop'; reason: StopReason; leaseExpiresAt: number }
+  | { id: string; status: 'lost' };
+
+export interface CompleteItem {
+  id: string;
+  token: string;
+  outcome: Outcome;
+  result?: unknown;
+  error?: string | null;
+  /** A failure that may succeed on another attempt. Default true. */
+  retryable?: boolean;
+  /**
+   * The worker gives the job back unfinished (it is shutting down): the job is queued again at
+   * once and this attempt does not count against max attempts.
+   */
+  release?: boolean;
+  progress?: Progress | null;
+}
+/**
+ * `freesSlot` is set when the settled job held a concurrency key: its end may let another job of
+ * that key start. Coordinators wake waiting workers only then, or when a job was queued again.
+ */
+export type CompleteAnswer = { id: string; status: 'ok'; state: JobState; freesSlot?: true } | { id: string; status: 'stale' };
+
+export interface LogChunk {
+  /** `stdout`, `stderr` or `drover` (the worker's own lines). */
+  stream: string;
+  text: string;
+  /** Epoch ms when the worker read it. */
+  ts?: number;
+}
+export interface StoredLogChunk extends Required<LogChunk> {
+  seq: number;
+}
+
+export interface WorkerInfo {
+  name: string;
+  host: string;
+  kinds: string[];
+  /** Its templates, with their params and defaults when the worker sends them. */
+  templates: Array<TemplateSummary & Partial<TemplateInfo>>;
+  slots: number;
+  running: number;
+  version: string;
+}
+export interface WorkerRecord extends WorkerInfo {
+  lastSeen: number;
+  firstSeen: number;
+}
+
+/** What a worker tells the coordinator about a template in its config. */
+export interface TemplateSummary {
+  name: string;
+  kind: string;
+  /** Params the template needs (placeholders without a default). */
+  required: string[];
+  secrets: string[];
+}
+
+/** A param's type, default and pattern, as a template declares it. */
+export interface ParamSpec {
+  /** Default `string`. */
+  type: 'string' | 'integer' | 'number' | 'boolean';
+  default?: string | number | boolean;
+  pattern?: string;
+  description?: string;
+}
+
+/** What the coordinator knows of a template to validate and shape jobs (advertised by workers). */
+export interface TemplateInfo extends TemplateSummary {
+  params: Record<string, ParamSpec>;
+  concurrency: { key: string; limit: number } | null;
+  timeLimitMs: number | null;
+  maxAttempts: number | null;
+  backoffMs: number | null;
+}

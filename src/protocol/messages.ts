@@ -1,0 +1,133 @@
+import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
+import type { Attempt, Job, JobState, LeasedJob, Params, StopReason } from '../core/job.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, TemplateInfo, WorkerInfo, WorkerRecord } from '../core/reports.js';
+
+export type { CountFilter, JobPage, ListFilter };
+
+/**
+ * A job as a client submits it (`POST /api/v1/jobs`, one or `{"jobs": [...]}`). Give a `kind`,
+ * a `template` (its kind is implied), or both. Missing fields take the template's values, then
+ * the defaults: queue `default`, priority 0, 3 attempts, backoff 5s, no time limit (30m for
+ * downloads). A bad field is a 400 naming it.
+ */
+export interface JobSpec {
+  kind?: string;
+  template?: string;
+  params?: Params;
+  /** More params to show as `***`. */
+  secrets?: string[];
+  owner?: string | null;
+  /** Default `default`. */
+  queue?: string;
+  tags?: string[];
+  /** Higher runs first. Default 0. */
+  priority?: number;
+  /** Not before this: an ISO 8601 time, epoch ms, or a Date. */
+  runAt?: string | number | Date;
+  /** Default 3, or the template's. */
+  maxAttempts?: number;
+  /** Base of the exponential backoff: "30s", or seconds. Default 5s. */
+  backoff?: string | number;
+  /** Of one attempt: "2h", or seconds. */
+  timeLimit?: string | number | null;
+  /** At most `concurrencyLimit` running jobs share this key (e.g. an NVR's address). */
+  concurrencyKey?: string | null;
+  concurrencyLimit?: number | null;
+}
+
+/** Every field a JobSpec may have; anything else is refused. */
+export const JOB_SPEC_FIELDS: ReadonlySet<string> = new Set(['kind', 'template', 'params', 'secrets', 'owner', 'queue', 'tags', 'priority', 'runAt', 'maxAttempts', 'backoff', 'timeLimit', 'concurrencyKey', 'concurrencyLimit']);
+
+export interface EnqueueAnswer {
+  jobs: Job[];
+}
+export interface EnqueueIdsAnswer {
+  ids: string[];
+}
+export interface DryRunAnswer {
+  valid: number;
+}
+export type ListAnswer = JobPage;
+export interface CountsAnswer {
+  counts: Record<JobState, number>;
+}
+/** `GET /jobs/{id}`: the job and its attempts, oldest first. */
+export interface JobDetail {
+  job: Job;
+  attempts: Attempt[];
+}
+export interface JobAnswer {
+  job: Job;
+}
+/** `GET /jobs/{id}/logs`: chunks after `after`; `next` is the `after` of the next call. */
+export interface LogsAnswer {
+  chunks: StoredLogChunk[];
+  next: number;
+  state: JobState;
+}
+export interface WorkersAnswer {
+  workers: WorkerRecord[];
+}
+export interface TemplatesAnswer {
+  templates: TemplateInfo[];
+}
+export interface KindsAnswer {
+  kinds: string[];
+}
+export interface HealthAnswer {
+  ok: boolean;
+  version: string;
+}
+/** Every error: 400 (with the field), 401, 404, 409, 413, 415, 503. */
+export interface ErrorAnswer {
+  error: { code: string; message: string; field?: string };
+}
+
+/** `POST /lease`: what the worker is (its templates travel here), and how many jobs it takes. */
+export interface LeaseRequest {
+  worker: WorkerInfo;
+  /** Empty: all queues. */
+  queues: string[];
+  /** Free slots, 0 to 10,000. Default 1. */
+  limit: number;
+  /** Long poll, ms; capped by the coordinator's `long_poll`. */
+  wait: number;
+}
+export interface LeaseAnswer {
+  jobs: LeasedJob[];
+  leaseTtlMs: number;
+  heartbeatIntervalMs: number;
+}
+/** What a heartbeat says of the worker: who it is, and how busy. */
+export interface WorkerPulse {
+  name: string;
+  running: number;
+}
+export interface HeartbeatRequest {
+  worker: WorkerPulse;
+  jobs: HeartbeatItem[];
+}
+export interface HeartbeatReply {
+  answers: HeartbeatAnswer[];
+  leaseTtlMs: number;
+}
+export interface CompleteRequest {
+  items: CompleteItem[];
+}
+export interface CompleteReply {
+  answers: CompleteAnswer[];
+}
+/** `POST /jobs/{id}/complete` and `/fail`. */
+export interface SingleCompleteAnswer {
+  state: JobState;
+}
+export interface AppendLogsRequest {
+  chunks: LogChunk[];
+}
+export interface StopOrder {
+  id: string;
+  reason: StopReason;
+}
+export interface StopsAnswer {
+  stops: StopOrder[];
+}

@@ -1,0 +1,16 @@
+import type { KindModule } from '../kind.js';
+import { downloadSettings } from './config.js';
+import { DownloadRunner } from './download-runner.js';
+import { downloadSecretsOf, parseDownloadParams } from './params.js';
+import { DOWNLOAD_DEFAULTS, type DownloadSettings } from './settings.js';
+
+/** `download`: resumable, segmented HTTP(S) downloads into a worker's destination (Seafile's offline download). */
+export const downloadKind: KindModule<DownloadSettings, unknown> = {
+  name: 'download',
+  needsTemplate: false,
+  check: (params, field) => void parseDownloadParams(params, field),
+  secretsOf: downloadSecretsOf,
+  timeLimit: { defaultMs: DOWNLOAD_DEFAULTS.timeLimitMs, serverKey: 'download_time_limit' },
+  settings: downloadSettings as KindModule<DownloadSettings, unknown>['settings'],
+  createRunner: (settings) => new DownloadRunner(settings),
+};

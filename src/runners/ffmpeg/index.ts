@@ -1,0 +1,15 @@
+import type { KindModule } from '../kind.js';
+import { ffmpegSettings } from './config.js';
+import { ffmpegSecretsOf, parseFfmpegParams } from './ffmpeg-params.js';
+import { FfmpegRunner } from './ffmpeg-runner.js';
+import type { FfmpegSettings } from './settings.js';
+
+/** `ffmpeg`: ffmpeg under FF WRAPPER's manager, from the job's params or a template of kind ffmpeg. */
+export const ffmpegKind: KindModule<FfmpegSettings, unknown> = {
+  name: 'ffmpeg',
+  needsTemplate: false,
+  check: (params, field) => void parseFfmpegParams(params, field),
+  secretsOf: ffmpegSecretsOf,
+  settings: ffmpegSettings as KindModule<FfmpegSettings, unknown>['settings'],
+  createRunner: (settings) => new FfmpegRunner(settings),
+};

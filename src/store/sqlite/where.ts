@@ -1,0 +1,33 @@
+import type { CountFilter, ListFilter } from '../../core/job-filter.js';
+
+/** The WHERE clause of a filter, with `?` parameters in order. */
+export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor'>): { sql: string; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  const eq = (col: string, v: string | undefined) => {
+    if (v === undefined) return;
+    where.push(`${col} = ?`);
+    args.push(v);
+  };
+  eq('queue', f.queue);
+  eq('owner', f.owner);
+  eq('template', f.template);
+  eq('kind', f.kind);
+  if (f.tag !== undefined) {
+    where.push('EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?)');
+    args.push(f.tag);
+  }
+  if (f.finishedSince !== undefined) {
+    where.push('finished_at >= ?');
+    args.push(f.finishedSince);
+  }
+  if (f.state && f.state.length > 0) {
+    where.push(`state IN (${f.state.map(() => '?').join(',')})`);
+    args.push(...f.state);
+  }
+  if (f.cursor) {
+    where.push('id > ?');
+    args.push(f.cursor);
+  }
+  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+}

@@ -1,0 +1,13 @@
+/** Defaults of supervised processes, once: spawn, the ffmpeg session, templates and `drover run` take these. */
+export const SUPERVISE_DEFAULTS = {
+  /** Between SIGTERM and SIGKILL when stopping, ms. */
+  killGraceMs: 10_000,
+  /** Lines of output kept for the error of a failed run. */
+  tailLines: 50,
+  /** After the leader exits, how long its pipes may stay open, ms. */
+  drainMs: 2_000,
+  /** Lines (and progress blocks) kept in memory: FF WRAPPER's STDOUT_BUFFER_LEN and PROGRESS_BUFFER_LEN. */
+  bufferLines: 100_000,
+  /** How often the manager looks, ms. */
+  managerTickMs: 1_000,
+} as const;

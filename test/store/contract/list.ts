@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import type { JobStore } from '../../../src/store/store.js';
+import { type Harness, T0 } from './harness.js';
+
+/** The contract, get, list and counts: filters, pages, counts. */
+export function listContract(h: Harness): void {
+  const { job, enqueue, enqueueOne, claim, tokenOf, ids, sortedIds, zeroCounts } = h;
+  describe('get and list', () => {
+    it('get of an unknown id is null', async () => {
+      expect(await h.store.get('nosuchjob')).toBeNull();
+      await enqueueOne();
+      expect(await h.store.get('nosuchjob')).toBeNull();
+    });
+
+    it('lists every job ascending by id, with no cursor when all fit', async () => {
+      await h.store.enqueue({ jobs: [job({ id: 'm0002' }), job({ id: 'z0003' }), job({ id: 'a0001' })], now: T0 });
+      const page = await h.store.list({});
+      expect(ids(page.jobs)).toEqual(['a0001', 'm0002', 'z0003']);
+      expect(page.nextCursor).toBeNull();
+      expect(page.jobs[0]).toEqual(await h.store.get('a0001'));
+    });
+
+    /**
+     * a: default/noop, alice, [x], queued           e: default/noop, bob, succeeded at T0+100
+     * b: media/exec(dl), bob, [x,y], queued         f: media/exec(dl), alice, [y], failed at T0+200
+     * c: media/ffmpeg, alice, waiting               g: default/noop, canceled at T0+300
+     * d: default/noop, [y], running
+     */
+    async function population(): Promise<void> {
+      await h.store.enqueue({
+        now: T0,
+        jobs: [
+          job({ id: 'pd', tags: ['y'] }),
+          job({ id: 'pe', owner: 'bob' }),
+          job({ id: 'pf', queue: 'media', kind: 'exec', template: 'dl', owner: 'alice', tags: ['y'], maxAttempts: 1 }),
+        ],
+      });
+      const running = await claim({ kinds: ['noop'], templates: ['dl'], limit: 3 });
+      expect(sortedIds(running)).toEqual(['pd', 'pe', 'pf']);
+      const tok = (id: string) => tokenOf(running.find((j) => j.id === id)!);
+      await h.store.complete({ items: [{ id: 'pe', token: tok('pe'), outcome: 'succeeded' }], now: T0 + 100 });
+      await h.store.complete({ items: [{ id: 'pf', token: tok('pf'), outcome: 'failed', error: 'boom', retryable: false }], now: T0 + 200 });
+      await h.store.enqueue({
+        now: T0,
+        jobs: [
+          job({ id: 'pa', owner: 'alice', tags: ['x'] }),
+          job({ id: 'pb', queue: 'media', kind: 'exec', template: 'dl', owner: 'bob', tags: ['x', 'y'] }),
+          job({ id: 'pc', queue: 'media', kind: 'ffmpeg', owner: 'alice', runAt: T0 + 3_600_000 }),
+          job({ id: 'pg' }),
+        ],
+      });
+      await h.store.cancel({ id: 'pg', now: T0 + 300 });
+    }
+
+    async function listIds(f: Parameters<JobStore['list']>[0]): Promise<string[]> {
+      const page = await h.store.list(f);
+      expect(page.nextCursor).toBeNull();
+      return ids(page.jobs);
+    }
+
+    it('filters by a list of states', async () => {
+      await population();
+      expect(await listIds({ state: ['queued'] })).toEqual(['pa', 'pb']);
+      expect(await listIds({ state: ['queued', 'waiting'] })).toEqual(['pa', 'pb', 'pc']);
+      expect(await listIds({ state: ['running'] })).toEqual(['pd']);
+      expect(await listIds({ state: ['succeeded', 'failed', 'canceled'] })).toEqual(['pe', 'pf', 'pg']);
+      expect(await listIds({ state: ['timed_out'] })).toEqual([]);
+      expect(await listIds({})).toEqual(['pa', 'pb', 'pc', 'pd', 'pe', 'pf', 'pg']);
+    });
+
+    it('filters by queue, owner, tag, template and kind', async () => {
+      await population();
+      expect(await listIds({ queue: 'media' })).toEqual(['pb', 'pc', 'pf']);
+      expect(await listIds({ queue: 'nosuch' })).toEqual([]);
+      expect(await listIds({ owner: 'alice' })).toEqual(['pa', 'pc', 'pf']);
+      expect(await listIds({ owner: 'bob' })).toEqual(['pb', 'pe']);
+      expect(await listIds({ tag: 'x' })).toEqual(['pa', 'pb']);
+      expect(await listIds({ tag: 'y' })).toEqual(['pb', 'pd', 'pf']);
+      expect(await listIds({ tag: 'z' })).toEqual([]);
+      expect(await listIds({ template: 'dl' })).toEqual(['pb', 'pf']);
+      expect(await listIds({ kind: 'exec' })).toEqual(['pb', 'pf']);
+      expect(await listIds({ kind: 'noop' })).toEqual(['pa', 'pd', 'pe', 'pg']);
+    });
+
+    it('filters by finishedSince (inclusive), leaving out unfinished jobs', async () => {
+      await population();
+      expect(await listIds({ finishedSince: T0 })).toEqual(['pe', 'pf', 'pg']);
+      expect(await listIds({ finishedSince: T0 + 100 })).toEqual(['pe', 'pf', 'pg']);
+      expect(await listIds({ finishedSince: T0 + 101 })).toEqual(['pf', 'pg']);
+      expect(await listIds({ finishedSince: T0 + 300 })).toEqual(['pg']);
+      expect(await listIds({ finishedSince: T0 + 301 })).toEqual([]);
+    });
+
+    it('combines filters with AND', async () => {
+      await population();
+      expect(await listIds({ queue: 'media', owner: 'alice' })).toEqual(['pc', 'pf']);
+      expect(await listIds({ state: ['queued'], tag: 'x' })).toEqual(['pa', 'pb']);
+      expect(await listIds({ state: ['queued', 'failed'], tag: 'y', template: 'dl' })).toEqual(['pb', 'pf']);
+      expect(await listIds({ queue: 'default', state: ['running', 'canceled'] })).toEqual(['pd', 'pg']);
+      expect(await listIds({ kind: 'noop', owner: 'bob', finishedSince: T0 })).toEqual(['pe']);
+    });
+
+    it('pages with a cursor over more jobs than the limit, without gaps or repeats', async () => {
+      const all = await h.store.enqueue({ jobs: Array.from({ length: 25 }, () => job()), now: T0 });
+      const p1 = await h.store.list({ limit: 10 });
+      expect(p1.jobs).toHaveLength(10);
+      expect(p1.nextCursor).not.toBeNull();
+      const p2 = await h.store.list({ limit: 10, cursor: p1.nextCursor! });
+      expect(p2.jobs).toHaveLength(10);
+      expect(p2.nextCursor).not.toBeNull();
+      const p3 = await h.store.list({ limit: 10, cursor: p2.nextCursor! });
+      expect(p3.jobs).toHaveLength(5);
+      expect(p3.nextCursor).toBeNull();
+      expect([...ids(p1.jobs), ...ids(p2.jobs), ...ids(p3.jobs)]).toEqual(sortedIds(all));
+    });
+
+    it('gives no cursor on a full last page', async () => {
+      const all = await h.store.enqueue({ jobs: Array.from({ length: 20 }, () => job()), now: T0 });
+      const p1 = await h.store.list({ limit: 10 });
+      expect(p1.nextCursor).not.toBeNull();
+      const p2 = await h.store.list({ limit: 10, cursor: p1.nextCursor! });
+      expect(p2.jobs).toHaveLength(10);
+      expect(p2.nextCursor).toBeNull();
+      expect([...ids(p1.jobs), ...ids(p2.jobs)]).toEqual(sortedIds(all));
+    });
+
+    it('pages through a filtered list', async () => {
+      const all = await h.store.enqueue({
+        jobs: Array.from({ length: 31 }, (_, i) => job({ queue: i % 2 === 0 ? 'even' : 'odd' })),
+        now: T0,
+      });
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; ; pages++) {
+        expect(pages).toBeLessThan(10);
+        const page = await h.store.list({ queue: 'even', limit: 4, ...(cursor ? { cursor } : {}) });
+        expect(page.jobs.length).toBeLessThanOrEqual(4);
+        for (const j of page.jobs) expect(j.queue).toBe('even');
+        seen.push(...ids(page.jobs));
+        if (page.nextCursor === null) break;
+        cursor = page.nextCursor;
+      }
+      expect(seen).toEqual(sortedIds(all.filter((j) => j.queue === 'even')));
+      expect(seen).toHaveLength(16);
+    });
+
+    it('a cursor past the last id gives an empty page', async () => {
+      await enqueue({}, {});
+      expect(await h.store.list({ cursor: 'zzzzzzzz' })).toEqual({ jobs: [], nextCursor: null });
+    });
+
+    it('defaults the page size to 100 and caps it at 1000', async () => {
+      const all = await h.store.enqueue({ jobs: Array.from({ length: 1001 }, (_, i) => job({ id: `k${String(i).padStart(5, '0')}` })), now: T0 });
+      const byDefault = await h.store.list({});
+      expect(byDefault.jobs).toHaveLength(100);
+      expect(byDefault.nextCursor).not.toBeNull();
+      const capped = await h.store.list({ limit: 5_000 });
+      expect(capped.jobs).toHaveLength(1000);
+      expect(capped.nextCursor).not.toBeNull();
+      const rest = await h.store.list({ limit: 5_000, cursor: capped.nextCursor! });
+      expect(ids(rest.jobs)).toEqual([all[1000]!.id]);
+      expect(rest.nextCursor).toBeNull();
+    });
+
+    it('counts jobs per state, every state present', async () => {
+      expect(await h.store.counts({})).toEqual(zeroCounts());
+      await population();
+      expect(await h.store.counts({})).toEqual({ ...zeroCounts(), queued: 2, waiting: 1, running: 1, succeeded: 1, failed: 1, canceled: 1 });
+    });
+
+    it('counts with queue, owner, tag, template, kind and finishedSince filters', async () => {
+      await population();
+      expect(await h.store.counts({ queue: 'media' })).toEqual({ ...zeroCounts(), queued: 1, waiting: 1, failed: 1 });
+      expect(await h.store.counts({ owner: 'alice' })).toEqual({ ...zeroCounts(), queued: 1, waiting: 1, failed: 1 });
+      expect(await h.store.counts({ tag: 'y' })).toEqual({ ...zeroCounts(), queued: 1, running: 1, failed: 1 });
+      expect(await h.store.counts({ template: 'dl' })).toEqual({ ...zeroCounts(), queued: 1, failed: 1 });
+      expect(await h.store.counts({ kind: 'noop' })).toEqual({ ...zeroCounts(), queued: 1, running: 1, succeeded: 1, canceled: 1 });
+      expect(await h.store.counts({ finishedSince: T0 + 150 })).toEqual({ ...zeroCounts(), failed: 1, canceled: 1 });
+      expect(await h.store.counts({ queue: 'default', owner: 'bob' })).toEqual({ ...zeroCounts(), succeeded: 1 });
+      expect(await h.store.counts({ queue: 'nosuch' })).toEqual(zeroCounts());
+    });
+  });
+}
