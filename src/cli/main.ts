@@ -1,15 +1,18 @@
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { DroverError, errorMessage } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
-import { registerImportCommand } from './import-command.js';
-import { registerJobCommands } from './job-commands.js';
-import { registerMigrateCommand } from './migrate-command.js';
-import { registerRunCommand } from './run-command.js';
-import { registerServerCommands } from './server-commands.js';
-import { registerWaitCommand } from './wait-command.js';
 
 /** The `drover` command: every definition, none of their actions (each loads when it runs). */
-export function buildProgram(): Command {
+export async function buildProgram(): Promise<Command> {
+  const [{ Command }, { registerServerCommands }, { registerImportCommand }, { registerJobCommands }, { registerWaitCommand }, { registerMigrateCommand }, { registerRunCommand }] = await Promise.all([
+    import('commander'),
+    import('./server-commands.js'),
+    import('./import-command.js'),
+    import('./job-commands.js'),
+    import('./wait-command.js'),
+    import('./migrate-command.js'),
+    import('./run-command.js'),
+  ]);
   const program = new Command('drover')
     .description('Drover: a distributed task server for video acquisition and media processing')
     .version(VERSION)
@@ -28,12 +31,14 @@ export function buildProgram(): Command {
 
 /** Entry point of the `drover` command. Errors are one clear line on stderr, never a stack trace. */
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    if (argv[2] === 'run' && (await import('./run-fast.js').then((m) => m.runFast(argv.slice(3))))) return;
+    await (await buildProgram()).parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
+    // commander's own errors (a bad option, --help, --version) are already printed.
+    const c = err as { code?: unknown; exitCode?: unknown };
+    if (typeof c.code === 'string' && c.code.startsWith('commander.') && typeof c.exitCode === 'number') {
+      process.exitCode = c.exitCode;
       return;
     }
     process.stderr.write(`drover: ${errorMessage(err)}\n`);

@@ -8,6 +8,4 @@ export const SUPERVISE_DEFAULTS = {
   drainMs: 2_000,
   /** Lines (and progress blocks) kept in memory: FF WRAPPER's STDOUT_BUFFER_LEN and PROGRESS_BUFFER_LEN. */
   bufferLines: 100_000,
-  /** How often the manager looks, ms. */
-  managerTickMs: 1_000,
 } as const;

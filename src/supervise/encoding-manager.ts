@@ -119,6 +119,15 @@ export class EncodingManager {
     this.window.push(b);
   }
 
+  /**
+   * The earliest time `tick` could fail the stream without any new output: the hung deadline.
+   * Every other verdict (stall, the encoding checks) follows a progress block, so a caller may
+   * tick on each block and set one timer for this time instead of ticking every second.
+   */
+  hungAt(): number {
+    return Math.max(this.startedAt + this.s.startDelayMs, this.lastOutputAt + this.s.maxStuckMs);
+  }
+
   /** Looks at everything at time `now`; returns the verdict once the stream has failed (and after). */
   tick(now: number): ManagerVerdict | null {
     if (this.failure) return this.failure;

@@ -1,10 +1,11 @@
 import path from 'node:path';
+import { progressEntry } from './progress-entry.js';
 import { SUPERVISE_DEFAULTS } from './defaults.js';
 import { EncodingManager, MANAGER_DEFAULTS, type ManagerSettings, type ManagerStatus, type ManagerVerdict } from './encoding-manager.js';
 import { ProgressReader, RateWindow, type ProgressBlock, type Rates } from './ffmpeg-progress.js';
-import { RingBuffer } from './ring-buffer.js';
 import { openRotatingLog, type Rotation } from './rotating-log.js';
 import { spawnSupervised, type OutputStream, type Supervised, type SupervisedExit } from './spawn.js';
+import { TimedLines } from './timed-lines.js';
 
 export interface FfmpegSessionOptions {
   /** The command as given. For ffmpeg, `-nostdin -progress pipe:3` (and `-nostats`) are added; see `withProgressArgs`. */
@@ -23,12 +24,10 @@ export interface FfmpegSessionOptions {
   logRotation?: Rotation;
   /** Lines of stdout and stderr kept in memory (STDOUT_BUFFER_LEN). Default 100,000. */
   stdoutLines?: number;
-  /** Lines of `-progress` kept in memory (PROGRESS_BUFFER_LEN). Default 100,000. */
+  /** `-progress` blocks kept in memory, one entry each (PROGRESS_BUFFER_LEN). Default 100,000. */
   progressLines?: number;
-  /** The seed's manager; null runs without one (no hung, stall or encoding checks). */
+  /** FF WRAPPER's manager; null runs without one (no hung, stall or encoding checks). */
   manager: ManagerSettings | null;
-  /** How often the manager looks, ms. Default 1000. */
-  tickMs?: number;
   /** Between SIGTERM and SIGKILL, ms. Default 10000. */
   killGraceMs?: number;
   /** Aborting it stops ffmpeg with `signal.reason` as the reason. */
@@ -54,8 +53,10 @@ export interface FfmpegSession {
   readonly argv: string[];
   /** ms on the session clock. */
   readonly startedAt: number;
-  readonly output: RingBuffer<string>;
-  readonly progress: RingBuffer<string>;
+  /** stdout and stderr lines with their arrival (clock ms). */
+  readonly output: TimedLines;
+  /** One entry per `-progress` block: its `key=value` pairs on one line, FF WRAPPER's way (see progressEntry). */
+  readonly progress: TimedLines;
   lastBlock(): ProgressBlock | null;
   /** The manager's view, or null without a manager. */
   status(): ManagerStatus | null;
@@ -88,9 +89,10 @@ export function withProgressArgs(argv: string[], ffmpeg = isFfmpeg(argv)): strin
 }
 
 /**
- * Starts ffmpeg (or any command) in its own process group under the seed's supervision: every
+ * Starts ffmpeg (or any command) in its own process group under FF WRAPPER's supervision: every
  * pipe drained; output and `-progress` lines kept in ring buffers and rotating log files; the
- * manager asked every `tickMs` and ffmpeg stopped (SIGTERM to the group, SIGKILL after the grace)
+ * manager asked at every progress block and at its hung deadline (no timer ticking while all is
+ * well: a hundred supervisors on one host should sleep), and ffmpeg stopped (SIGTERM to the group, SIGKILL after the grace)
  * when it fails the stream. Rejects with a SpawnError when the command cannot start.
  */
 export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<FfmpegSession> {
@@ -98,8 +100,8 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
   const ffmpeg = o.isFfmpeg ?? isFfmpeg(o.argv);
   const argv = withProgressArgs(o.argv, ffmpeg);
   const wantsProgress = ffmpeg && argv.includes('pipe:3');
-  const output = new RingBuffer<string>(o.stdoutLines ?? SUPERVISE_DEFAULTS.bufferLines);
-  const progress = new RingBuffer<string>(o.progressLines ?? SUPERVISE_DEFAULTS.bufferLines);
+  const output = new TimedLines(o.stdoutLines ?? SUPERVISE_DEFAULTS.bufferLines);
+  const progress = new TimedLines(o.progressLines ?? SUPERVISE_DEFAULTS.bufferLines);
   const progressLog = o.progressLogFile && wantsProgress ? openRotatingLog(o.progressLogFile, o.logRotation) : null;
   const startedAt = clock();
   const manager = o.manager ? new EncodingManager(o.manager, startedAt) : null;
@@ -107,11 +109,14 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
   // Without a manager, the session measures current rates itself.
   const window = manager ? null : new RateWindow(MANAGER_DEFAULTS.rateWindowMs);
   const rates = (): Rates => manager?.rates() ?? (window as RateWindow).rates();
+  // Set once the session exists: the manager's verdicts stop it.
+  let judge: (() => void) | null = null;
   const reader = new ProgressReader((b) => {
     last = b;
     manager?.block(b);
     window?.push(b);
     o.onBlock?.(b, rates());
+    judge?.();
   }, clock);
 
   let blockLines: string[] = [];
@@ -132,16 +137,19 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
       killGraceMs: o.killGraceMs,
       signal: o.signal,
       onLine: (stream, line) => {
-        output.push(line);
-        manager?.output(clock());
+        const at = clock();
+        output.push(line, at);
+        manager?.output(at);
         o.onLine?.(stream, line);
       },
       onFd3Line: wantsProgress
         ? (line) => {
-            progress.push(line);
-            // One write per block (a dozen lines, twice a second), not one per line.
+            // One entry and one log write per block (a dozen lines, twice a second), not one per line.
             blockLines.push(line);
-            if (line.startsWith('progress=')) flushBlock();
+            if (line.startsWith('progress=')) {
+              progress.push(progressEntry(blockLines), clock());
+              flushBlock();
+            }
             reader.line(line);
           }
         : undefined,
@@ -152,22 +160,36 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
   }
 
   let verdict: ManagerVerdict | null = null;
+  let quietNow = false;
+  let hungTimer: NodeJS.Timeout | null = null;
   // Once a stop is asked for, the manager has nothing left to judge: a verdict now would turn a clean stop into a failure.
   const quiet = () => {
-    if (timer) clearInterval(timer);
+    quietNow = true;
+    if (hungTimer) clearTimeout(hungTimer);
+    hungTimer = null;
   };
   o.signal?.addEventListener('abort', quiet, { once: true });
-  const timer = manager
-    ? setInterval(() => {
-        const v = manager.tick(clock());
-        if (v && !verdict) {
-          verdict = v;
-          o.onVerdict?.(v);
-          proc.stop(`${v.reason}: ${v.message}`);
-        }
-      }, o.tickMs ?? SUPERVISE_DEFAULTS.managerTickMs)
-    : null;
-  timer?.unref();
+  if (manager) {
+    judge = () => {
+      if (quietNow || verdict) return;
+      const v = manager.tick(clock());
+      if (!v) return;
+      verdict = v;
+      quiet();
+      o.onVerdict?.(v);
+      proc.stop(`${v.reason}: ${v.message}`);
+    };
+    // The one timer: at the hung deadline; output since then moves the deadline, so look again.
+    const armHung = () => {
+      if (quietNow) return;
+      hungTimer = setTimeout(() => {
+        judge?.();
+        armHung();
+      }, Math.max(1, manager.hungAt() - clock()));
+      hungTimer.unref();
+    };
+    armHung();
+  }
 
   const done = proc.done.then((exit) => {
     quiet();

@@ -77,8 +77,10 @@ export interface ZombieReaper {
 export interface ZombieReaperOptions {
   /** Pids this process spawned through child_process (libuv reaps those): never touched. */
   ownChildren: () => Iterable<number>;
-  /** Milliseconds between scans of /proc. Default 1000. */
+  /** A scan of /proc this often besides the ones SIGCHLD brings, ms. Default 30000. */
   intervalMs?: number;
+  /** A zombie first seen by a scan is reaped by one this much later, ms. Default 100. */
+  confirmMs?: number;
   /** Reap even when this process is not PID 1 (tests; a child subreaper). Default false. */
   force?: boolean;
   /** Called with each pid reaped. */
@@ -87,21 +89,24 @@ export interface ZombieReaperOptions {
 
 /**
  * Returns null (and does nothing) unless this process is PID 1 or `force` is set. Otherwise scans
- * /proc every `intervalMs` on an unref'd timer (it never keeps the process alive) and reaps the
- * orphans re-parented to us that died. Throws an Error saying why when koffi, libc's waitpid() or
- * /proc is unavailable.
+ * /proc when a child dies (SIGCHLD) and every `intervalMs`, on unref'd timers (it never keeps the
+ * process alive), and reaps the orphans re-parented to us that died. No timer ticks while nothing
+ * dies. Throws an Error saying why when koffi, libc's waitpid() or /proc is unavailable.
  *
- * A zombie is reaped only when seen in two consecutive scans: libuv reaps its own children as soon
- * as the event loop handles SIGCHLD, well within one interval, so a child that `ownChildren` does
- * not list yet (spawned, pid not yet recorded by the caller) still keeps its exit status.
+ * A zombie is reaped only when seen in two scans, `confirmMs` apart: libuv reaps its own children
+ * as soon as the event loop handles SIGCHLD, well within that time, so a child that `ownChildren`
+ * does not list yet (spawned, pid not yet recorded by the caller) still keeps its exit status.
  */
 export function startZombieReaper(o: ZombieReaperOptions): ZombieReaper | null {
   if (process.pid !== 1 && !o.force) return null;
   loadWaitpid();
-  zombieChildren([]); // fails here, not in the timer, without a readable /proc
+  zombieChildren([]); // fails here, not in a timer, without a readable /proc
   let reaped = 0;
   let seen = new Set<number>();
-  const timer = setInterval(() => {
+  let confirm: NodeJS.Timeout | null = null;
+  const scan = () => {
+    if (confirm) clearTimeout(confirm);
+    confirm = null;
     try {
       const found = zombieChildren(o.ownChildren());
       const done = new Set(reap(found.filter((pid) => seen.has(pid))));
@@ -109,14 +114,26 @@ export function startZombieReaper(o: ZombieReaperOptions): ZombieReaper | null {
       reaped += done.size;
       for (const pid of done) o.onReap?.(pid);
     } catch {
-      // A failed scan (e.g. onReap threw) is retried at the next tick.
+      // A failed scan (e.g. onReap threw) is retried by the next one.
     }
-  }, o.intervalMs ?? 1000);
+    if (seen.size > 0) soon();
+  };
+  const soon = () => {
+    if (confirm) return;
+    confirm = setTimeout(scan, o.confirmMs ?? 100);
+    confirm.unref();
+  };
+  process.on('SIGCHLD', soon);
+  const timer = setInterval(scan, o.intervalMs ?? 30_000);
   timer.unref();
   return {
     get reaped() {
       return reaped;
     },
-    stop: () => clearInterval(timer),
+    stop: () => {
+      clearInterval(timer);
+      if (confirm) clearTimeout(confirm);
+      process.off('SIGCHLD', soon);
+    },
   };
 }

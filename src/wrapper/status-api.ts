@@ -1,24 +1,26 @@
-import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import client from 'prom-client';
-import { isLoopback } from '../core/net.js';
+import http from 'node:http';
 import { ConfigError } from '../core/errors.js';
+import { isLoopback } from '../core/net.js';
 import { shellQuote } from '../supervise/command-line.js';
 import type { ManagerState, ManagerStatus } from '../supervise/encoding-manager.js';
+import { linesJson, linesQuery, linesText, localTime } from './ff-wrapper-format.js';
+import { metricsText } from './metrics-text.js';
 
 /** What the API shows of a running wrapper. */
 export interface WrapperView {
-  /** The last `n` lines of `-progress` output (all for 0), oldest first. */
-  progressLines(n: number): string[];
-  /** The last `n` lines of stdout and stderr (all for 0), oldest first. */
-  outputLines(n: number): string[];
+  /** The last `n` `-progress` blocks (all for 0), oldest first, as [epoch ms, key=value line]. */
+  progressLines(n: number): Array<[number, string]>;
+  /** The last `n` lines of stdout and stderr (all for 0), oldest first, as [epoch ms, line]. */
+  outputLines(n: number): Array<[number, string]>;
   startTime: Date;
   /** The command as run (with the progress arguments added), secrets hidden. */
   cmd(): string[];
   /** The wrapper's own pid. */
   pid: number;
   ffmpegPid(): number | null;
-  /** Lines held in both ring buffers. */
+  /** The container this runs in, '' outside one. */
+  containerId: string;
+  /** Lines held in both buffers. */
   bufferedLines(): number;
   status(): WrapperStatus;
 }
@@ -46,92 +48,88 @@ export interface StatusApiOptions {
   view: WrapperView;
 }
 
+type Answer = { status: number; type: string; body: string };
+const text = (body: string, status = 200): Answer => ({ status, type: 'text/plain', body });
+const json = (value: unknown): Answer => ({ status: 200, type: 'application/json; charset=utf-8', body: JSON.stringify(value) });
+
 /**
- * The seed's HTTP API: `/last_progress` and `/last_stdout` (`count`, default 20, 0 = all; `json`),
- * `/start_time`, `/cmd`, `/get_pid`, `/get_ffmpeg_pid`; plus `/status` (JSON) and `/metrics`
- * (Prometheus). Plain text unless `json` is given. Throws a ConfigError when it cannot listen.
+ * FF WRAPPER's HTTP API, answered as it answers (see ff-wrapper-format.ts): `/last_stdout`,
+ * `/last_progress` (`count`, default 20, 0 = all; `json`), `/start_time`, `/cmd`,
+ * `/get_container_id`, `/get_pid`, `/get_ffmpeg_pid`, matched by prefix as it matches them; plus
+ * Drover's `/status` (JSON) and `/metrics` (Prometheus). On node:http alone: one `drover run`
+ * per container, a hundred per host, so no framework. Throws a ConfigError when it cannot listen.
  */
-export async function startStatusApi(o: StatusApiOptions): Promise<{ app: FastifyInstance; url: string }> {
+export async function startStatusApi(o: StatusApiOptions): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
   if (!isLoopback(o.host) && !o.token) {
     throw new ConfigError(`API_HOST=${o.host} is not a loopback address: set API_TOKEN to a secret the API will ask for (Authorization: Bearer TOKEN), or listen on 127.0.0.1`);
   }
-  const app = Fastify({ logger: false });
-  const v = o.view;
-  if (o.token) {
-    const want = Buffer.from(`Bearer ${o.token}`);
-    app.addHook('onRequest', async (req, reply) => {
-      const got = Buffer.from(req.headers.authorization ?? '');
-      if (got.length !== want.length || !timingSafeEqual(got, want)) await reply.code(401).send({ error: 'missing or wrong token (Authorization: Bearer API_TOKEN)' });
-    });
-  }
-  const lines = (get: (n: number) => string[]) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const q = req.query as Record<string, string | undefined>;
-    const count = q.count === undefined || q.count === '' ? 20 : Number(q.count);
-    if (!Number.isInteger(count) || count < 0) return reply.code(400).send({ error: `count must be a whole number of 0 or more (0 = all), got "${q.count}"` });
-    const out = get(count);
-    return wantsJson(q) ? out : reply.type('text/plain; charset=utf-8').send(out.length ? out.join('\n') + '\n' : '');
-  };
-  const value = (name: string, get: () => unknown, text: (x: unknown) => string = String) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const x = get();
-    return wantsJson(req.query as Record<string, string | undefined>) ? { [name]: x } : reply.type('text/plain; charset=utf-8').send(`${x === null ? '' : text(x)}\n`);
-  };
-  app.get('/last_progress', lines((n) => v.progressLines(n)));
-  app.get('/last_stdout', lines((n) => v.outputLines(n)));
-  app.get('/start_time', value('start_time', () => v.startTime.toISOString()));
-  app.get('/cmd', value('cmd', () => v.cmd(), (x) => (x as string[]).map(shellQuote).join(' ')));
-  app.get('/get_pid', value('pid', () => v.pid));
-  app.get('/get_ffmpeg_pid', value('ffmpeg_pid', () => v.ffmpegPid()));
-  app.get('/status', async () => ({ pid: v.pid, ffmpegPid: v.ffmpegPid(), startTime: v.startTime.toISOString(), ...v.status() }));
-  const registry = wrapperMetrics(v);
-  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-
+  const want = o.token ? Buffer.from(`Bearer ${o.token}`) : null;
+  // Loaded only when a token is set (beyond loopback): the supervisor stays small.
+  const { timingSafeEqual } = want ? await import('node:crypto') : { timingSafeEqual: null };
+  const server = http.createServer((req, res) => {
+    const got = Buffer.from(req.headers.authorization ?? '');
+    const a: Answer =
+      want && timingSafeEqual && (got.length !== want.length || !timingSafeEqual(got, want))
+        ? { status: 401, type: 'application/json; charset=utf-8', body: JSON.stringify({ error: 'missing or wrong token (Authorization: Bearer API_TOKEN)' }) }
+        : req.method !== 'GET'
+          ? text('only GET\n', 405)
+          : route(o.view, req.url ?? '/');
+    res.writeHead(a.status, { 'content-type': a.type, 'content-length': Buffer.byteLength(a.body) });
+    res.end(a.body);
+  });
+  server.keepAliveTimeout = 5_000;
   try {
-    await app.listen({ host: o.host, port: o.port });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, o.host, () => resolve());
+    });
   } catch (err) {
-    await app.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw new ConfigError(`cannot listen on ${o.host}:${o.port}: the port is in use (set API_PORT or --port)`);
     if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new ConfigError(`API_HOST=${o.host}: no such local address`);
     throw new ConfigError(`cannot listen on ${o.host}:${o.port}: ${e.message}`);
   }
-  const addr = app.server.address();
+  const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
-  return { app, url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}` };
+  return {
+    server,
+    url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
-/** `json`, `json=1`, `json=true` ask for JSON; `json=0` and `json=false` do not. */
-function wantsJson(q: Record<string, string | undefined>): boolean {
-  return q.json !== undefined && !['0', 'false', 'no'].includes(q.json.toLowerCase());
+/** The answer to a GET of `url`: FF WRAPPER's routes by prefix, in its order; Drover's by name. */
+function route(v: WrapperView, url: string): Answer {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const search = q < 0 ? '' : url.slice(q + 1);
+  if (path.startsWith('/last_stdout')) return lines(search, (n) => v.outputLines(n));
+  if (path.startsWith('/last_progress')) return lines(search, (n) => v.progressLines(n));
+  if (path.startsWith('/start_time')) return wantsJson(search) ? json({ start_time: localTime(v.startTime.getTime()) }) : text(localTime(v.startTime.getTime()));
+  if (path.startsWith('/cmd')) return wantsJson(search) ? json({ cmd: v.cmd() }) : text(v.cmd().map(shellQuote).join(' '));
+  if (path.startsWith('/get_container_id')) return text(v.containerId);
+  if (path.startsWith('/get_pid')) return wantsJson(search) ? json({ pid: v.pid }) : text(String(v.pid));
+  if (path.startsWith('/get_ffmpeg_pid')) {
+    const pid = v.ffmpegPid();
+    return wantsJson(search) ? json({ ffmpeg_pid: pid }) : text(pid === null ? '' : String(pid));
+  }
+  if (path === '/status') return json({ pid: v.pid, ffmpegPid: v.ffmpegPid(), startTime: v.startTime.toISOString(), ...v.status() });
+  if (path === '/metrics') return { status: 200, type: 'text/plain; version=0.0.4; charset=utf-8', body: metricsText(v) };
+  return { status: 404, type: 'application/json; charset=utf-8', body: JSON.stringify({ error: `no route ${path}` }) };
 }
 
-/** Gauges read from the view when scraped; no timers of their own (the supervisor stays idle). */
-function wrapperMetrics(v: WrapperView): client.Registry {
-  const registry = new client.Registry();
-  const gauge = (name: string, help: string, get: (s: WrapperStatus) => number | null) =>
-    new client.Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        const x = get(v.status());
-        if (x !== null) this.set(x);
-        else this.reset();
-      },
-    });
-  gauge('drover_ffmpeg_up', '1 while ffmpeg runs', (s) => (s.state === 'ended' ? 0 : 1));
-  gauge('drover_ffmpeg_fps', 'Current frames per second (from recent progress blocks)', (s) => s.fps);
-  gauge('drover_ffmpeg_speed', 'Current speed, media seconds per second', (s) => s.speed);
-  gauge('drover_ffmpeg_output_bytes_per_second', 'Current output rate', (s) => s.bytesPerSec);
-  gauge('drover_ffmpeg_frames', 'Frames written', (s) => s.frame);
-  gauge('drover_ffmpeg_output_bytes', 'Bytes written', (s) => s.totalSize);
-  gauge('drover_ffmpeg_media_seconds', 'Media time written', (s) => s.mediaSeconds);
-  gauge('drover_ffmpeg_baseline_fps', 'The manager\'s baseline fps', (s) => s.baselineFps);
-  gauge('drover_ffmpeg_failing', '1 while a problem holds or after the stream failed', (s) => (s.manager === 'failing' || s.manager === 'failed' ? 1 : 0));
-  gauge('drover_wrapper_cpu_seconds', 'CPU used by the wrapper itself (user + system)', () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
-  });
-  gauge('drover_wrapper_resident_bytes', 'Resident memory of the wrapper', () => process.memoryUsage.rss());
-  gauge('drover_wrapper_buffered_lines', 'Lines held in the ring buffers', () => v.bufferedLines());
-  return registry;
+function lines(search: string, get: (n: number) => Array<[number, string]>): Answer {
+  const q = linesQuery(search);
+  if ('error' in q) return text(q.error, 400);
+  const entries = get(q.count);
+  return q.json ? { status: 200, type: 'text/json', body: linesJson(entries) } : text(linesText(entries));
+}
+
+/** Drover's JSON forms of the other routes, asked for with `json` (FF WRAPPER's clients never do). */
+function wantsJson(search: string): boolean {
+  return search.split('&').some((p) => p === 'json' || p.startsWith('json='));
 }

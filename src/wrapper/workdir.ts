@@ -4,10 +4,10 @@ import { ConfigError } from '../core/errors.js';
 import { processStartTime, procStat } from '../supervise/pid-file.js';
 import { signalGroup } from '../supervise/process-group.js';
 
-/** The wrapper's directories, as the seed lays them out. */
+/** The wrapper's directories, as FF WRAPPER lays them out. */
 export interface Workdir {
   root: string;
-  /** Reserved for the seed's service pipes: Drover reads progress on fd 3 and needs none. */
+  /** Reserved for FF WRAPPER's service pipes: Drover reads progress on fd 3 and needs none. */
   pipes: string;
   /** ffmpeg.log (stdout and stderr), progress.log (-progress), rotated. */
   logs: string;
@@ -32,7 +32,7 @@ export function prepareWorkdir(root: string): Workdir {
 
 /**
  * Claims WORKDIR/status/PID for this process: the file holds the pid on its first line (as the
- * seed's) and the process start time on the second. While the process it names runs — same pid,
+ * FF WRAPPER's) and the process start time on the second. While the process it names runs — same pid,
  * same start time, so a reused pid does not count — a second start is refused with a ConfigError.
  * A stale file (that process is gone) is taken over, and the ffmpeg its wrapper left running
  * (WORKDIR/status/FFMPEG_PID, same check) is stopped first. Only an exclusive create counts as a
@@ -82,7 +82,7 @@ export function claimPidFile(statusDir: string, say: (text: string) => void = ()
 
 /**
  * The pid `pid` started at `start` (see processStartTime) runs and is not a zombie. A file with a
- * pid only (the seed's form) cannot tell reuse apart: a live pid counts. PID 1 counts too: the
+ * pid only (FF WRAPPER's form) cannot tell reuse apart: a live pid counts. PID 1 counts too: the
  * other wrapper may be a container's init.
  */
 function isRunning(pid: number, start: string | undefined): boolean {

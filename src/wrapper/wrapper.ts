@@ -7,6 +7,7 @@ import { processStartTime } from '../supervise/pid-file.js';
 import { SpawnError } from '../supervise/spawn.js';
 import { startZombieReaper, type ZombieReaper } from '../supervise/zombie-reaper.js';
 import type { WrapperSettings } from './env-settings.js';
+import { containerId } from './container-id.js';
 import { startStatusApi, type WrapperStatus, type WrapperView } from './status-api.js';
 import { claimPidFile, prepareWorkdir, type Workdir } from './workdir.js';
 
@@ -14,9 +15,9 @@ import { claimPidFile, prepareWorkdir, type Workdir } from './workdir.js';
 export type Say = (text: string) => void;
 
 /**
- * `drover run -- ffmpeg ...`: the seed's FF WRAPPER. Claims WORKDIR, listens on the API, starts
- * ffmpeg under the manager and waits. Resolves to the exit code: 1 when ffmpeg ended by itself or
- * was stopped as failed (as the seed), 0 when it was stopped by SIGTERM/SIGINT and ended cleanly.
+ * `drover run -- ffmpeg ...`: an FF WRAPPER-compatible supervisor. Claims WORKDIR, listens on the
+ * API, starts ffmpeg under the manager and waits. Resolves to the exit code: 1 when ffmpeg ended
+ * by itself or was stopped as failed (as FF WRAPPER), 0 when it was stopped by SIGTERM/SIGINT and ended cleanly.
  * Throws a ConfigError (or SpawnError) for what stops it from starting, before ffmpeg runs.
  */
 export async function runWrapper(argv: string[], s: WrapperSettings, say: Say): Promise<number> {
@@ -97,7 +98,7 @@ export async function runWrapper(argv: string[], s: WrapperSettings, say: Say): 
     }
     for (const [sig, fn] of signals) process.off(sig, fn);
     reaper?.stop();
-    await api?.app.close();
+    await api?.close();
     releasePid();
   }
 }
@@ -123,6 +124,7 @@ function makeView(life: Life, startTime: Date, given: string[]): WrapperView {
   return {
     progressLines: (n) => life.session?.progress.last(n) ?? [],
     outputLines: (n) => life.session?.output.last(n) ?? [],
+    containerId: containerId(),
     bufferedLines: () => (life.session?.progress.length ?? 0) + (life.session?.output.length ?? 0),
     startTime,
     cmd: () => (life.session ? redactCommand(life.session.argv) : given),
@@ -157,7 +159,7 @@ function round2(n: number | null): number | null {
   return n === null ? null : Math.round(n * 100) / 100;
 }
 
-/** WORKDIR/status: what the seed calls the current status, readable without the API. */
+/** WORKDIR/status: what FF WRAPPER calls the current status, readable without the API. */
 function writeStatusFiles(dir: Workdir, sess: FfmpegSession, startTime: Date, cmd: string[]): void {
   // The start time lets a later run stop this ffmpeg if we die without doing it (claimPidFile).
   fs.writeFileSync(path.join(dir.status, 'FFMPEG_PID'), `${sess.pid}\n${processStartTime(sess.pid) ?? '?'}\n`);

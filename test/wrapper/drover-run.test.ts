@@ -3,44 +3,76 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { containerId } from '../../src/wrapper/container-id.js';
 import { running } from '../supervise/procs.js';
 import { DROVER_BIN } from '../support/drover.js';
 import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
 import { failedStart, liveFfmpeg, readStatus, startWrapper } from './run-support.js';
 
+/** A `YYYY-MM-DD HH:MM:SS` local time as epoch ms. */
+function localDate(t: string): number {
+  const [d, h] = t.split(' ') as [string, string];
+  const [y, mo, da] = d.split('-').map(Number) as [number, number, number];
+  const [hh, mm, ss] = h.split(':').map(Number) as [number, number, number];
+  return new Date(y, mo - 1, da, hh, mm, ss).getTime();
+}
+
 describe('drover run: FF WRAPPER\'s API', () => {
   it('serves progress, output, start time, command and pids; SIGTERM stops ffmpeg cleanly (exit 0)', async () => {
     const w = await startWrapper(liveFfmpeg(60, ['-stats_period', '0.2']), { MANAGER_START_DELAY: '1' });
-    await waitFor(async () => (await w.get('/last_progress?count=0')).text.split('\n').filter((l) => l.startsWith('progress=')).length >= 3, 10_000, 'three progress blocks');
+    await waitFor(async () => (await w.get('/last_progress?count=0')).text.split('\n').filter((l) => l.endsWith(' progress=continue')).length >= 25, 20_000, '25 progress blocks');
 
+    // FF WRAPPER's answers: `<YYYY-MM-DD HH:MM:SS> line` in local time, one entry per -progress
+    // block with its key=value pairs on one line (spaces gone), text/plain.
     const five = await w.get('/last_progress?count=5');
-    expect(five.type).toMatch(/^text\/plain/);
-    expect(five.text.trimEnd().split('\n')).toHaveLength(5);
+    expect(five.type).toBe('text/plain');
+    const fiveLines = five.text.trimEnd().split('\n');
+    expect(fiveLines).toHaveLength(5);
+    for (const l of fiveLines) expect(l).toMatch(/^<\d{4}-\d\d-\d\d \d\d:\d\d:\d\d> frame=\d+ fps=\S+ .*total_size=\S+ out_time_us=\d+ .*speed=\S+ progress=continue$/);
+    expect(Math.abs(localDate((/^<([^>]+)>/.exec(fiveLines[4]!) as RegExpExecArray)[1]!) - Date.now())).toBeLessThan(30_000);
     const dflt = (await w.get('/last_progress')).text.trimEnd().split('\n');
     expect(dflt).toHaveLength(20);
-    const all = JSON.parse((await w.get('/last_progress?count=0&json')).text) as string[];
+    const allText = await w.get('/last_progress?count=0&json');
+    expect(allText.type).toBe('text/json');
+    // Written as Python's json.dumps writes it: ", " between items.
+    expect(allText.text).toMatch(/^\[\["\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "frame=\d+ /);
+    const all = JSON.parse(allText.text) as Array<[string, string]>;
     expect(all.length).toBeGreaterThan(20);
-    expect(all).toContain('progress=continue');
-    expect(all.some((l) => /^out_time_us=\d+$/.test(l))).toBe(true);
-    const jsonFive = JSON.parse((await w.get('/last_progress?count=5&json=1')).text) as string[];
+    expect(all.every(([t, l]) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(t) && l.endsWith('progress=continue'))).toBe(true);
+    expect(all.some(([, l]) => / out_time_us=\d+ /.test(l))).toBe(true);
+    const jsonFive = JSON.parse((await w.get('/last_progress?count=5&json=1')).text) as unknown[];
     expect(jsonFive).toHaveLength(5);
-    expect((await w.get('/last_progress?count=-1')).status).toBe(400);
-    expect((await w.get('/last_progress?count=abc')).text).toMatch(/count must be a whole number/);
+    // Any value of json asks for JSON, as in FF WRAPPER; a count of 0 or less is everything.
+    expect(JSON.parse((await w.get('/last_progress?count=2&json=0')).text)).toHaveLength(2);
+    expect((await w.get('/last_progress?count=-1')).text.trimEnd().split('\n').length).toBeGreaterThanOrEqual(all.length);
+    const bad = await w.get('/last_progress?count=abc');
+    expect(bad.status).toBe(400);
+    expect(bad.text).toBe('count must be int\n');
 
     // ffmpeg's banner-less stderr: the input and output descriptions.
-    const out = JSON.parse((await w.get('/last_stdout?count=0&json')).text) as string[];
-    expect(out.some((l) => l.includes('Input #0, lavfi'))).toBe(true);
-    expect((await w.get('/last_stdout?count=2')).text.trimEnd().split('\n')).toHaveLength(2);
+    const out = JSON.parse((await w.get('/last_stdout?count=0&json')).text) as Array<[string, string]>;
+    expect(out.some(([, l]) => l.startsWith('Input #0, lavfi'))).toBe(true);
+    const two = (await w.get('/last_stdout?count=2')).text.trimEnd().split('\n');
+    expect(two).toHaveLength(2);
+    for (const l of two) expect(l).toMatch(/^<\d{4}-\d\d-\d\d \d\d:\d\d:\d\d> \S/);
+    // Paths match by prefix, as in FF WRAPPER.
+    expect((await w.get('/last_stdout_and_more?count=1')).text.trimEnd().split('\n')).toHaveLength(1);
 
-    const start = (await w.get('/start_time')).text.trim();
-    expect(Math.abs(Date.parse(start) - Date.now())).toBeLessThan(30_000);
+    const start = (await w.get('/start_time')).text;
+    expect(start).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(Math.abs(localDate(start) - Date.now())).toBeLessThan(30_000);
     expect(JSON.parse((await w.get('/start_time?json')).text)).toEqual({ start_time: start });
     const cmd = JSON.parse((await w.get('/cmd?json')).text) as { cmd: string[] };
     expect(cmd.cmd.slice(0, 4)).toEqual(['ffmpeg', '-nostdin', '-progress', 'pipe:3']);
     expect((await w.get('/cmd')).text).toMatch(/^ffmpeg -nostdin -progress pipe:3 -nostats -hide_banner -re -f lavfi/);
-    expect(Number((await w.get('/get_pid')).text)).toBe(w.proc.pid);
+    expect((await w.get('/get_pid')).text).toBe(String(w.proc.pid));
+    expect((await w.get('/get_ffmpeg_pid')).text).toBe(String(w.ffmpegPid));
     expect(JSON.parse((await w.get('/get_ffmpeg_pid?json')).text)).toEqual({ ffmpeg_pid: w.ffmpegPid });
     expect(fs.readFileSync(`/proc/${w.ffmpegPid}/cmdline`, 'utf8')).toMatch(/^ffmpeg\0/);
+    // This machine's answer, whatever it is ('' outside a container).
+    const container = await w.get('/get_container_id');
+    expect(container.status).toBe(200);
+    expect(container.text).toBe(containerId());
 
     const status = await waitFor(async () => {
       const s = JSON.parse((await w.get('/status')).text) as Record<string, number | string | null>;
@@ -131,7 +163,9 @@ describe('drover run: the manager', () => {
     expect(took).toBeGreaterThanOrEqual(1900);
     // 2 s stuck + up to 1 s until the next look + 2 s grace before SIGKILL, with room for a busy machine.
     expect(took).toBeLessThan(12_000);
-    expect(w.output()).toMatch(/stream failed \(hung\): no output for 2(\.\d)? s/);
+    // The silence it names is at least the stuck time; how much more depends on when the 1 s look fell.
+    const silence = /stream failed \(hung\): no output for (\d+(?:\.\d)?) s/.exec(w.output());
+    expect(Number(silence?.[1])).toBeGreaterThanOrEqual(2);
     expect(running(w.ffmpegPid)).toBe(false);
   });
 
@@ -325,7 +359,7 @@ describe('drover run: bad input', () => {
     const w = await startWrapper(['sleep', '60'], { API_HOST: '0.0.0.0', API_TOKEN: 's3cret' });
     const url = w.url.replace('0.0.0.0', '127.0.0.1');
     expect((await fetch(`${url}/get_pid`)).status).toBe(401);
-    expect(await (await fetch(`${url}/get_pid`, { headers: { authorization: 'Bearer s3cret' } })).text()).toBe(`${w.proc.pid}\n`);
+    expect(await (await fetch(`${url}/get_pid`, { headers: { authorization: 'Bearer s3cret' } })).text()).toBe(String(w.proc.pid));
     w.proc.kill('SIGTERM');
     await w.exited;
   });
