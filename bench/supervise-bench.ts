@@ -150,6 +150,29 @@ async function cpuPart(seconds: number, dir: string): Promise<void> {
   if (code !== 0) say(`cpu: drover run exited ${code} on SIGTERM (expected 0)`);
 }
 
+/**
+ * Each parent alone, one after the other, with the same real-time ffmpeg: without the other
+ * ffmpeg and parent on the same two cores, what one supervisor costs.
+ */
+async function alonePart(seconds: number, dir: string): Promise<void> {
+  const ff = ['-hide_banner', '-re', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-t', String(seconds + SKIP_S + 5), '-c:v', 'mpeg4', '-f', 'null', '-'];
+  const measure = async (p: Parent) => {
+    await sleep(SKIP_S * 1000);
+    const t0 = performance.now();
+    const c0 = cpuOf(p.child.pid!);
+    await sleep(seconds * 1000);
+    const c = cpuOf(p.child.pid!) - c0;
+    const rss = rssOf(p.child.pid!);
+    p.child.kill('SIGTERM');
+    await p.exitCode;
+    return { c, s: (performance.now() - t0) / 1000, rss };
+  };
+  const d = await measure(await startDroverRun(['ffmpeg', ...ff], path.join(dir, 'alone')));
+  const b = await measure(await startParent(['-e', BARE, '--', '-nostdin', '-progress', 'pipe:3', '-nostats', ...ff], process.env, /bare pid (\d+)/, false));
+  say(`alone, one after the other: drover run cpu ${pct(d.c, d.s)} of one core, rss ${mib(d.rss)}; bare parent cpu ${pct(b.c, b.s)}, rss ${mib(b.rss)}`);
+  say(`drover run alone cpu ${pct(d.c, d.s)} of one core (target ≤ ${CPU_TARGET_PCT} %): ${(100 * d.c) / d.s <= CPU_TARGET_PCT ? 'PASS' : 'FAIL'}`);
+}
+
 /** A V8 inspector session on `url`: forces a full GC and reads process.memoryUsage() there. */
 async function inspect(url: string) {
   const ws = new WebSocket(url);
@@ -249,6 +272,8 @@ export async function superviseSuite(o: { seconds?: number; memSeconds?: number 
   try {
     say(`supervise benchmark: ${process.version}, ${os.availableParallelism()} cores, CLK_TCK ${TICK}`);
     await cpuPart(o.seconds ?? 30, dir);
+    await stopAll();
+    await alonePart(o.seconds ?? 30, dir);
     await stopAll();
     await memoryPart(o.memSeconds ?? 20, dir);
   } finally {

@@ -11,6 +11,8 @@ const SRC = path.resolve(import.meta.dirname, '../src');
 interface Edge {
   from: string;
   to: string;
+  /** `import(...)`: loaded when that code runs, not with the module. */
+  lazy?: true;
 }
 
 function sourceFiles(dir: string): string[] {
@@ -21,10 +23,10 @@ function sourceFiles(dir: string): string[] {
 const edges: Edge[] = sourceFiles(SRC).flatMap((file) => {
   const text = fs.readFileSync(file, 'utf8');
   const from = path.relative(SRC, file).replace(/\.ts$/, '');
-  return [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => {
-    const spec = m[1] as string;
+  return [...text.matchAll(/(from|import)\s*(\()?\s*'([^']+)'/g)].map((m): Edge => {
+    const spec = m[3] as string;
     const to = spec.startsWith('.') ? path.relative(SRC, path.resolve(path.dirname(file), spec)).replace(/\.js$/, '') : spec;
-    return { from, to };
+    return m[2] ? { from, to, lazy: true } : { from, to };
   });
 });
 
@@ -36,6 +38,7 @@ describe('the architecture of src/', () => {
   it('reads the imports (the check itself works)', () => {
     expect(edges.length).toBeGreaterThan(300);
     expect(edges).toContainEqual({ from: 'agent/agent', to: 'client/drover-client' });
+    expect(edges).toContainEqual({ from: 'runners/download/index', to: 'runners/download/download-runner', lazy: true });
   });
 
   it('core imports nothing of Drover outside core; the store only core', () => {
@@ -64,6 +67,21 @@ describe('the architecture of src/', () => {
     expect(kinds.sort()).toEqual(['download', 'exec', 'ffmpeg', 'noop']);
     const kindOf = (p: string) => (p.startsWith('runners/') && kinds.includes(p.split('/')[1] as string) ? (p.split('/')[1] as string) : null);
     expect(offending((e) => local(e) && kindOf(e.to) !== null && kindOf(e.from) !== kindOf(e.to) && e.from !== 'runners/registry')).toEqual([]);
+  });
+
+  it('the kinds\' code loads only on a worker: what the coordinator and the CLI read of them is light', () => {
+    const loaded = (start: string) => {
+      const seen = new Set<string>();
+      const visit = (m: string) => {
+        if (seen.has(m)) return;
+        seen.add(m);
+        for (const e of edges) if (e.from === m && !e.lazy) visit(e.to);
+      };
+      visit(start);
+      return [...seen];
+    };
+    const runnerCode = (m: string) => /^runners\/[a-z]+\/(.*-runner|wire\/|transfer|hash-pool|partial)/.test(m) || /^supervise\/(spawn|ffmpeg-session)$/.test(m);
+    for (const start of ['config/config', 'coordinator/server', 'cli/job-actions', 'cli/main']) expect(loaded(start).filter(runnerCode), start).toEqual([]);
   });
 
   it('drover run loads the supervisor, not the coordinator, the store or the HTTP client', () => {

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
+import { JOB_DEFAULTS } from '../core/job.js';
+import { DEFAULT_SERVER_URL } from '../protocol/defaults.js';
 
 /**
  * What every command definition needs, and nothing heavy: the definitions are loaded on every
@@ -15,7 +17,7 @@ export interface ClientFlags {
 
 export function addClientFlags(cmd: Command): Command {
   return cmd
-    .option('--server <urls>', 'coordinator URL(s), comma-separated (default $DROVER_SERVER, else http://127.0.0.1:7070)')
+    .option('--server <urls>', `coordinator URL(s), comma-separated (default $DROVER_SERVER, else ${DEFAULT_SERVER_URL})`)
     .option('--token-file <file>', 'file with the token (default $DROVER_TOKEN)')
     .option('--config <file>', 'config file (default $DROVER_CONFIG, else ./drover.yaml)');
 }
@@ -33,11 +35,11 @@ export interface JobFieldFlags {
 export function jobOptions(cmd: Command): Command {
   return cmd
     .option('--owner <name>', 'owner of the job(s)')
-    .option('--queue <name>', 'queue (default "default")')
-    .option('--priority <n>', 'higher runs first (default 0)')
+    .option('--queue <name>', `queue (default "${JOB_DEFAULTS.queue}")`)
+    .option('--priority <n>', `higher runs first (default ${JOB_DEFAULTS.priority})`)
     .option('--tag <tag>', 'tag (repeatable)', collectList)
     .option('--time-limit <duration>', 'time limit of one attempt, e.g. 30m, 2h')
-    .option('--max-attempts <n>', "attempts in all (default 3, or the template's)");
+    .option('--max-attempts <n>', `attempts in all (default ${JOB_DEFAULTS.maxAttempts}, or the template's)`);
 }
 
 /** Common job fields from flags shared by `add` and `import`. */

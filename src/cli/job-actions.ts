@@ -1,5 +1,6 @@
 import type { DroverClient } from '../client/drover-client.js';
 import { ValidationError } from '../core/errors.js';
+import { LIST_DEFAULTS } from '../core/job-filter.js';
 import type { Attempt, Job, JobState } from '../core/job.js';
 import type { JobSpec } from '../protocol/messages.js';
 import { withClient } from './client-context.js';
@@ -46,7 +47,7 @@ export async function addAction(kind: string | undefined, urls: string[], f: Add
 
 export async function jobsAction(f: ListFlags): Promise<void> {
   await withClient(f, async (api) => {
-    const want = f.all ? Infinity : Number(f.limit ?? 100);
+    const want = f.all ? Infinity : Number(f.limit ?? LIST_DEFAULTS.limit);
     if (!f.all && (!Number.isSafeInteger(want) || want < 1)) throw new ValidationError(`--limit: expected a positive integer, got "${f.limit}"`);
     const filter = {
       ...(f.state ? { state: f.state.split(',').map((s) => s.trim()) as JobState[] } : {}),
@@ -60,7 +61,7 @@ export async function jobsAction(f: ListFlags): Promise<void> {
     let cursor: string | null = null;
     let more = false;
     do {
-      const page: { jobs: Job[]; nextCursor: string | null } = await api.list({ ...filter, limit: Math.min(1000, want - jobs.length), ...(cursor ? { cursor } : {}) });
+      const page: { jobs: Job[]; nextCursor: string | null } = await api.list({ ...filter, limit: Math.min(LIST_DEFAULTS.maxLimit, want - jobs.length), ...(cursor ? { cursor } : {}) });
       jobs.push(...page.jobs);
       cursor = page.nextCursor;
       more = cursor !== null;
@@ -152,10 +153,13 @@ function describeJob(j: Job, attempts: Attempt[]): string {
   return lines.join('\n') + '\n';
 }
 
+/** `logs -f`: each long poll for more output waits this long, ms. */
+const FOLLOW_WAIT_MS = 25_000;
+
 async function followLogs(api: DroverClient, id: string, follow: boolean): Promise<void> {
   let after = 0;
   for (;;) {
-    const res = await api.logs(id, { after, limit: 1000, waitMs: follow ? 25_000 : 0 });
+    const res = await api.logs(id, { after, waitMs: follow ? FOLLOW_WAIT_MS : 0 });
     for (const c of res.chunks) process.stdout.write(c.text);
     after = res.next;
     const active = res.state === 'running' || res.state === 'queued' || res.state === 'waiting';

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { LIST_DEFAULTS } from '../core/job-filter.js';
 import { addClientFlags, collectList, collectParam, jobOptions, lazy } from './flags.js';
 
 const actions = () => import('./job-actions.js');
@@ -13,7 +14,7 @@ export function registerJobCommands(program: Command): void {
     .option('--dest <name[:dir]>', 'download: a destination of the worker, and a directory below it')
     .option('--sha256 <hex>', "download: the file's expected SHA-256 (also --param sha1=/md5=)")
     .option('--header <"K: V">', 'download: a request header (repeatable; kept secret)', collectList)
-    .option('--connections <n>', "download: connections for the file (default: the worker's, 8)")
+    .option('--connections <n>', "download: connections for the file (default: the worker's download.connections)")
     .option('--json', 'print the job(s) as JSON')
     .action(lazy(actions, 'addAction'));
 
@@ -25,7 +26,7 @@ export function registerJobCommands(program: Command): void {
     .option('--tag <tag>', 'only jobs with this tag')
     .option('--template <name>', 'only this template')
     .option('--kind <kind>', 'only this kind')
-    .option('--limit <n>', 'at most this many (default 100)')
+    .option('--limit <n>', `at most this many (default ${LIST_DEFAULTS.limit})`)
     .option('--all', 'every matching job')
     .option('--json', 'JSON lines, one job per line')
     .action(lazy(actions, 'jobsAction'));

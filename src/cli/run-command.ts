@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { WRAPPER_DEFAULTS } from '../wrapper/defaults.js';
 import { lazy } from './flags.js';
 
 /**
@@ -12,7 +13,7 @@ export function registerRunCommand(program: Command): void {
     .command('run')
     .description('run ffmpeg (or any command) under an FF WRAPPER-compatible supervisor: logs, manager, status API; settings from WORKDIR, API_PORT, ENCODING_* ...')
     .argument('<command...>', 'the command and its arguments, after --')
-    .option('--port <n>', 'status API port (default $API_PORT, else 8000)')
+    .option('--port <n>', `status API port (default $API_PORT, else ${WRAPPER_DEFAULTS.apiPort})`)
     .passThroughOptions()
     .action(lazy(() => import('./run-action.js'), 'runAction'));
 }

@@ -41,7 +41,7 @@ export async function workerAction(flags: WorkerFlags): Promise<void> {
   const log = createLogger('drover-worker');
   const w = workerSettingsOf(loaded.config.worker);
   const token = tokenOf(flags, 'worker', w.tokenFile);
-  const agent = makeAgent(flags, loaded, serverOf(flags, w.server), token, log);
+  const agent = await makeAgent(flags, loaded, serverOf(flags, w.server), token, log);
   agent.start();
   process.stderr.write(`drover: worker ${agent.info().name} pulling from ${serverOf(flags, w.server)} with ${agent.info().slots} slots\n`);
   onSignals(() => agent.shutdown());
@@ -55,7 +55,7 @@ export async function upAction(flags: ServerFlags & WorkerFlags & { worker: bool
   const tokenFile = flags.tokenFile ?? loaded.config.server.token_file;
   const token = tokenFile ? tokenOf({ tokenFile }, 'worker') : undefined;
   if (flags.worker) {
-    agent = makeAgent(flags, loaded, srv.url, token, log);
+    agent = await makeAgent(flags, loaded, srv.url, token, log);
     agent.start();
   }
   const s = serverSettingsOf(loaded.config.server);
@@ -108,7 +108,7 @@ async function runServer(flags: ServerFlags, loaded: LoadedConfig, log: Logger):
   });
 }
 
-function makeAgent(flags: WorkerFlags, loaded: LoadedConfig, servers: string, token: string | undefined, log: Logger): Agent {
+async function makeAgent(flags: WorkerFlags, loaded: LoadedConfig, servers: string, token: string | undefined, log: Logger): Promise<Agent> {
   const w = workerSettingsOf(loaded.config.worker);
   return new Agent({
     name: flags.name ?? w.name ?? defaultWorkerName(),
@@ -116,7 +116,7 @@ function makeAgent(flags: WorkerFlags, loaded: LoadedConfig, servers: string, to
     ...(token ? { token } : {}),
     concurrency: intFlag(flags.concurrency, 'concurrency', w.concurrency ?? defaultConcurrency(), 1),
     queues: flags.queue ?? w.queues,
-    runners: createRunners(w.setup, w.kinds),
+    runners: await createRunners(w.setup, w.kinds),
     templates: loaded.templates,
     outputRoot: flags.outputRoot ?? w.outputRoot,
     logDir: w.logDir,

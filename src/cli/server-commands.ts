@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
+import { AGENT_DEFAULTS } from '../agent/defaults.js';
+import { SERVER_DEFAULTS } from '../coordinator/defaults.js';
 import { collectList, lazy } from './flags.js';
 
 const actions = () => import('./server-actions.js');
 
 function serverFlags(cmd: Command): Command {
   return cmd
-    .option('--host <addr>', 'address to listen on (default 127.0.0.1; others need --token-file)')
-    .option('--port <n>', 'port (default 7070)')
-    .option('--data <dir>', 'data directory of the embedded SQLite store (default ./drover-data)')
+    .option('--host <addr>', `address to listen on (default ${SERVER_DEFAULTS.host}; others need --token-file)`)
+    .option('--port <n>', `port (default ${SERVER_DEFAULTS.port})`)
+    .option('--data <dir>', `data directory of the embedded SQLite store (default ${SERVER_DEFAULTS.dataDir})`)
     .option('--db <url>', 'database: postgres://USER@HOST/DB or a SQLite file (default $DROVER_DB; overrides --data)')
     .option('--token-file <file>', 'tokens file (admin: / worker:), created with random tokens if missing')
     .option('--config <file>', 'config file (default $DROVER_CONFIG, else ./drover.yaml)');
@@ -19,7 +21,7 @@ function workerFlags(cmd: Command, withServer: boolean): Command {
     .option('--concurrency <n>', 'jobs run at once (default: number of CPUs)')
     .option('--name <name>', 'worker name (default HOST-PID)')
     .option('--queue <name>', 'take jobs only from this queue (repeatable; default all)', collectList)
-    .option('--output-root <dir>', 'where job output directories go (default ./downloads)');
+    .option('--output-root <dir>', `where job output directories go (default ${AGENT_DEFAULTS.outputRoot})`);
 }
 
 export function registerServerCommands(program: Command): void {

@@ -1,7 +1,7 @@
-import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
+import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../core/job-filter.js';
 import { FINAL_STATES, type Job, type JobState } from '../core/job.js';
 import type { CompleteAnswer, CompleteItem, LogChunk, TemplateInfo, WorkerRecord } from '../core/reports.js';
-import { DEFAULT_SERVER_URL, PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
+import { DEFAULT_SERVER_URL, LOGS_DEFAULTS, PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
 import type {
   CompleteReply,
   CountsAnswer,
@@ -25,7 +25,7 @@ import type {
 } from '../protocol/messages.js';
 import { filterQuery } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
-import { ApiClient } from './api-client.js';
+import { ApiClient, ApiError } from './api-client.js';
 
 export interface DroverClientOptions {
   /** The coordinator: a URL, a comma-separated list or an array; requests fail over in order. Default http://127.0.0.1:7070. */
@@ -99,7 +99,7 @@ export class DroverClient {
   async *listAll(filter: Omit<ListFilter, 'cursor'> = {}): AsyncGenerator<Job> {
     let cursor: string | null | undefined;
     do {
-      const page = await this.list({ limit: 1000, ...filter, ...(cursor ? { cursor } : {}) });
+      const page = await this.list({ limit: LIST_DEFAULTS.maxLimit, ...filter, ...(cursor ? { cursor } : {}) });
       yield* page.jobs;
       cursor = page.nextCursor;
     } while (cursor);
@@ -126,12 +126,15 @@ export class DroverClient {
   }
 
   /**
-   * A job's log chunks after seq `after` (default 0), at most `limit` (default 1000). With
+   * A job's log chunks after seq `after` (default 0), at most `limit` (default 1000, at most 10,000). With
    * `waitMs`, waits up to that long for new output while the job is active.
    */
   logs(id: string, o: { after?: number; limit?: number; waitMs?: number; signal?: AbortSignal } = {}): Promise<LogsAnswer> {
     const waitMs = o.waitMs ?? 0;
-    return this.http.get<LogsAnswer>(ROUTES.readLogs.path(id, o.after ?? 0, o.limit ?? 1000, waitMs), { timeoutMs: waitMs + LONG_POLL_SLACK_MS, ...(o.signal ? { signal: o.signal } : {}) });
+    return this.http.get<LogsAnswer>(ROUTES.readLogs.path(id, o.after ?? 0, o.limit ?? LOGS_DEFAULTS.limit, waitMs), {
+      ...(waitMs > 0 ? { timeoutMs: waitMs + LONG_POLL_SLACK_MS } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
   }
 
   /**
@@ -142,16 +145,29 @@ export class DroverClient {
   async wait(id: string, o: { timeoutMs?: number; signal?: AbortSignal; onChange?: (job: Job) => void } = {}): Promise<Job> {
     const deadline = o.timeoutMs === undefined ? Infinity : Date.now() + o.timeoutMs;
     let since = 0;
+    let longPoll = true;
     for (;;) {
       o.signal?.throwIfAborted();
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`job ${id} did not finish within ${o.timeoutMs} ms`);
-      const waitMs = Math.min(PROTOCOL_DEFAULTS.longPollMs, left);
-      const { job } = await this.http.get<JobAnswer>(ROUTES.waitJob.path(id, since, waitMs), { timeoutMs: waitMs + LONG_POLL_SLACK_MS, ...(o.signal ? { signal: o.signal } : {}) });
+      const waitMs = Math.max(0, Math.min(PROTOCOL_DEFAULTS.longPollMs, deadline - Date.now()));
+      let job: Job;
+      try {
+        job = longPoll ? await this.waitOnce(id, since, waitMs, o.signal) : (await this.get(id)).job;
+      } catch (err) {
+        // A coordinator older than the wait route: look every second instead.
+        if (!(longPoll && err instanceof ApiError && err.status === 404 && err.message.startsWith('no route'))) throw err;
+        longPoll = false;
+        continue;
+      }
       if (job.updatedAt > since) o.onChange?.(job);
       if (FINAL_STATES.includes(job.state)) return job;
       since = job.updatedAt;
+      if (Date.now() >= deadline) throw new Error(`job ${id} did not finish within ${o.timeoutMs} ms`);
+      if (!longPoll) await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, deadline - Date.now()))));
     }
+  }
+
+  private async waitOnce(id: string, since: number, waitMs: number, signal?: AbortSignal): Promise<Job> {
+    return (await this.http.get<JobAnswer>(ROUTES.waitJob.path(id, since, waitMs), { timeoutMs: waitMs + LONG_POLL_SLACK_MS, ...(signal ? { signal } : {}) })).job;
   }
 
   /** Workers that have talked to the coordinator. */

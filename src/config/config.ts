@@ -149,11 +149,17 @@ export interface ServerSettings {
 
 export function serverSettingsOf(s: ServerConfig): ServerSettings {
   const ms = (v: string | number | undefined, key: string) => (v === undefined ? undefined : parseDuration(v, `server.${key}`));
+  // Durations that cannot be 0: a lease void at once, polls without a pause, a limit hit at start.
+  const above0 = (v: string | number | undefined, key: string) => {
+    const n = ms(v, key);
+    if (n === 0) throw new ConfigError(`server.${key}: must be more than 0`);
+    return n;
+  };
   return withConfigErrors(() => {
     const kindTimeLimitsMs: Record<string, number> = {};
     for (const m of KIND_MODULES) {
       const v = m.timeLimit ? (s as Record<string, string | number | undefined>)[m.timeLimit.serverKey] : undefined;
-      if (m.timeLimit && v !== undefined) kindTimeLimitsMs[m.name] = parseDuration(v, `server.${m.timeLimit.serverKey}`);
+      if (m.timeLimit && v !== undefined) kindTimeLimitsMs[m.name] = above0(v, m.timeLimit.serverKey) as number;
     }
     return {
       host: s.host ?? SERVER_DEFAULTS.host,
@@ -161,11 +167,11 @@ export function serverSettingsOf(s: ServerConfig): ServerSettings {
       dataDir: s.data ?? SERVER_DEFAULTS.dataDir,
       db: s.db,
       tokenFile: s.token_file,
-      leaseTtlMs: ms(s.lease_ttl, 'lease_ttl'),
-      heartbeatIntervalMs: ms(s.heartbeat_interval, 'heartbeat_interval'),
+      leaseTtlMs: above0(s.lease_ttl, 'lease_ttl'),
+      heartbeatIntervalMs: above0(s.heartbeat_interval, 'heartbeat_interval'),
       maxBodyBytes: s.max_body,
       maxLongPollMs: ms(s.long_poll, 'long_poll'),
-      pollMs: ms(s.poll_interval, 'poll_interval'),
+      pollMs: above0(s.poll_interval, 'poll_interval'),
       retentionMs: ms(s.retention, 'retention') ?? null,
       pg: { ...(s.pg_pool_size === undefined ? {} : { poolSize: s.pg_pool_size }), ...(s.pg_listen === undefined ? {} : { listen: s.pg_listen }) },
       kindTimeLimitsMs,

@@ -203,10 +203,10 @@ export class Coordinator {
   }
 
   async heartbeat(p: { worker: WorkerPulse; items: HeartbeatItem[] }): Promise<HeartbeatAnswer[]> {
-    await this.pulse(p.worker);
-    if (p.items.length === 0) return [];
-    const answers = await this.store.heartbeat({ worker: p.worker.name, items: p.items, leaseMs: this.leaseTtlMs, now: this.clock.now() });
+    // The leases first: the registry row is a convenience, a failure to write it must cost no lease.
+    const answers = p.items.length === 0 ? [] : await this.store.heartbeat({ worker: p.worker.name, items: p.items, leaseMs: this.leaseTtlMs, now: this.clock.now() });
     for (const it of p.items) if (it.progress) this.jobChanged.notify(it.id);
+    await this.pulse(p.worker).catch(() => undefined);
     return answers;
   }
 

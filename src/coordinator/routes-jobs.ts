@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { redactJob } from '../core/job.js';
+import { LOGS_DEFAULTS } from '../protocol/defaults.js';
 import { countFilterOf, intOf, listFilterOf, waitOf } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
 import { enqueueBodyOf } from '../protocol/validate.js';
@@ -49,7 +50,7 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
     return c.readLogs({
       jobId: (req.params as IdParams).id,
       after: intOf(q.after, 'after', 0),
-      limit: Math.min(intOf(q.limit, 'limit', 1000), 10_000),
+      limit: Math.min(intOf(q.limit, 'limit', LOGS_DEFAULTS.limit), LOGS_DEFAULTS.maxLimit),
       waitMs: waitOf(q.wait),
       signal: clientGone(reply),
     });

@@ -13,5 +13,8 @@ export const PROTOCOL_DEFAULTS = {
   port: 7070,
 } as const;
 
+/** Log chunks in one answer: 1000 unless asked, at most 10,000. */
+export const LOGS_DEFAULTS = { limit: 1000, maxLimit: 10_000 } as const;
+
 /** Where clients and workers look for the coordinator when told nothing. */
 export const DEFAULT_SERVER_URL = `http://127.0.0.1:${PROTOCOL_DEFAULTS.port}`;

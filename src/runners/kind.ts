@@ -23,7 +23,8 @@ export interface KindSettings<S, R> {
  * Everything Drover knows of one job kind, in one place (`src/runners/<kind>/index.ts`); the
  * registry lists them and nothing else names a kind. The coordinator uses `needsTemplate`,
  * `check`, `secretsOf` and `timeLimit` to accept jobs; the config composes `worker.<kind>`
- * from `settings`; the worker builds the runner with `createRunner`.
+ * from `settings`; the worker builds the runner with `createRunner`. Keep index.ts light: it is
+ * loaded by every command; the runner's code is imported by `createRunner` alone.
  */
 export interface KindModule<S = unknown, R = unknown> {
   readonly name: string;
@@ -36,7 +37,8 @@ export interface KindModule<S = unknown, R = unknown> {
   /** An attempt's time limit when the job gives none, and the server setting that changes it. */
   readonly timeLimit?: { defaultMs: number; serverKey: string };
   readonly settings?: KindSettings<S, R>;
-  createRunner(settings: S, worker: WorkerSetup): Runner;
+  /** The kind's runner, loaded here and only here: the coordinator and the CLI read the rest of the module, never a runner's code. */
+  createRunner(settings: S, worker: WorkerSetup): Promise<Runner>;
 }
 
 /** A module of any kind, as the registry holds them. */

@@ -22,6 +22,6 @@ export function builtinKindNames(): string[] {
  * One runner per kind for a worker. `settings` holds each kind's resolved `worker.<kind>`
  * section; a kind missing from it runs on its defaults.
  */
-export function createRunners(setup: WorkerSetup, settings: ReadonlyMap<string, unknown> = new Map()): Runner[] {
-  return KIND_MODULES.map((m) => m.createRunner(m.settings ? (settings.get(m.name) ?? m.settings.resolve({}, setup, `worker.${m.name}`)) : undefined, setup));
+export function createRunners(setup: WorkerSetup, settings: ReadonlyMap<string, unknown> = new Map()): Promise<Runner[]> {
+  return Promise.all(KIND_MODULES.map((m) => m.createRunner(m.settings ? (settings.get(m.name) ?? m.settings.resolve({}, setup, `worker.${m.name}`)) : undefined, setup)));
 }

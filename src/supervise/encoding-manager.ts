@@ -120,12 +120,18 @@ export class EncodingManager {
   }
 
   /**
-   * The earliest time `tick` could fail the stream without any new output: the hung deadline.
-   * Every other verdict (stall, the encoding checks) follows a progress block, so a caller may
-   * tick on each block and set one timer for this time instead of ticking every second.
+   * The earliest time `tick` could fail the stream with no new progress block: the hung
+   * deadline, a pending stall's, a problem's error time. Otherwise a verdict can only follow a
+   * block, so a caller may tick on each block and set one timer for this time instead of ticking
+   * every second. Infinity once the stream has failed.
    */
-  hungAt(): number {
-    return Math.max(this.startedAt + this.s.startDelayMs, this.lastOutputAt + this.s.maxStuckMs);
+  nextDeadline(): number {
+    if (this.failure) return Infinity;
+    const managerAt = this.startedAt + this.s.startDelayMs;
+    let at = Math.max(managerAt, this.lastOutputAt + this.s.maxStuckMs);
+    if (this.lastBlockAt > this.lastMoveAt) at = Math.min(at, Math.max(managerAt, this.lastMoveAt + this.s.stallMs));
+    if (this.errorSince !== null) at = Math.min(at, this.errorSince + this.s.maxErrorMs);
+    return at;
   }
 
   /** Looks at everything at time `now`; returns the verdict once the stream has failed (and after). */

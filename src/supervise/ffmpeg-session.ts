@@ -69,6 +69,9 @@ export interface FfmpegSession {
   readonly done: Promise<FfmpegExit>;
 }
 
+/** The longest delay a Node timer takes (2^31 − 1 ms, 24.8 days); a later deadline is looked at again then. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** True when argv[0] is ffmpeg (any path, e.g. /usr/bin/ffmpeg or ffmpeg-7). */
 export function isFfmpeg(argv: string[]): boolean {
   return /^ffmpeg(?:[-.]|$)/.test(path.basename(argv[0] ?? ''));
@@ -133,7 +136,7 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
       redact: o.redact,
       logFile: o.logFile ?? undefined,
       logRotation: o.logRotation,
-      tailLines: 20,
+      tailLines: SUPERVISE_DEFAULTS.errorTailLines,
       killGraceMs: o.killGraceMs,
       signal: o.signal,
       onLine: (stream, line) => {
@@ -170,25 +173,35 @@ export async function startFfmpegSession(o: FfmpegSessionOptions): Promise<Ffmpe
   };
   o.signal?.addEventListener('abort', quiet, { once: true });
   if (manager) {
+    let armedFor = Infinity;
+    // The one timer: at the manager's next deadline (hung, a stall, a problem's error time);
+    // what came since then may move it, so look again. Capped: Node cuts longer delays to 1 ms.
+    const arm = () => {
+      if (hungTimer) clearTimeout(hungTimer);
+      hungTimer = null;
+      if (quietNow || verdict) return;
+      armedFor = manager.nextDeadline();
+      hungTimer = setTimeout(() => {
+        hungTimer = null;
+        judge?.();
+        if (!hungTimer) arm();
+      }, Math.min(MAX_TIMER_MS, Math.max(1, armedFor - clock())));
+      hungTimer.unref();
+    };
     judge = () => {
       if (quietNow || verdict) return;
       const v = manager.tick(clock());
-      if (!v) return;
-      verdict = v;
-      quiet();
-      o.onVerdict?.(v);
-      proc.stop(`${v.reason}: ${v.message}`);
+      if (v) {
+        verdict = v;
+        quiet();
+        o.onVerdict?.(v);
+        proc.stop(`${v.reason}: ${v.message}`);
+        return;
+      }
+      // A problem or a stall began: its deadline is sooner than the one armed.
+      if (manager.nextDeadline() < armedFor) arm();
     };
-    // The one timer: at the hung deadline; output since then moves the deadline, so look again.
-    const armHung = () => {
-      if (quietNow) return;
-      hungTimer = setTimeout(() => {
-        judge?.();
-        armHung();
-      }, Math.max(1, manager.hungAt() - clock()));
-      hungTimer.unref();
-    };
-    armHung();
+    arm();
   }
 
   const done = proc.done.then((exit) => {

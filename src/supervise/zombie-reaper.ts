@@ -107,16 +107,20 @@ export function startZombieReaper(o: ZombieReaperOptions): ZombieReaper | null {
   const scan = () => {
     if (confirm) clearTimeout(confirm);
     confirm = null;
+    let fresh = false;
     try {
       const found = zombieChildren(o.ownChildren());
       const done = new Set(reap(found.filter((pid) => seen.has(pid))));
+      fresh = found.some((pid) => !seen.has(pid));
       seen = new Set(found.filter((pid) => !done.has(pid)));
       reaped += done.size;
       for (const pid of done) o.onReap?.(pid);
     } catch {
       // A failed scan (e.g. onReap threw) is retried by the next one.
     }
-    if (seen.size > 0) soon();
+    // Zombies seen for the first time are reaped by a look soon after; one that waitpid would
+    // not take (a leader whose threads still run) waits for the next periodic scan.
+    if (fresh) soon();
   };
   const soon = () => {
     if (confirm) return;
@@ -126,6 +130,8 @@ export function startZombieReaper(o: ZombieReaperOptions): ZombieReaper | null {
   process.on('SIGCHLD', soon);
   const timer = setInterval(scan, o.intervalMs ?? 30_000);
   timer.unref();
+  // Orphans that died before we started.
+  soon();
   return {
     get reaped() {
       return reaped;

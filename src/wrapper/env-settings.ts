@@ -1,7 +1,7 @@
 import { ConfigError } from '../core/errors.js';
-import { SUPERVISE_DEFAULTS } from '../supervise/defaults.js';
 import { MANAGER_DEFAULTS, type ManagerSettings } from '../supervise/encoding-manager.js';
-import { ROTATION_DEFAULTS, type Rotation } from '../supervise/rotating-log.js';
+import type { Rotation } from '../supervise/rotating-log.js';
+import { WRAPPER_DEFAULTS } from './defaults.js';
 
 /** Everything `drover run` takes from its environment: FF WRAPPER's variables and Drover's few. */
 export interface WrapperSettings {
@@ -28,17 +28,6 @@ export interface WrapperSettings {
   /** KILL_GRACE, seconds between SIGTERM and SIGKILL when stopping ffmpeg, default 10. */
   killGraceMs: number;
 }
-
-/** `drover run`'s defaults: FF WRAPPER's documented ones (WORKDIR, buffers, daily rotation with 5 backups, port 8000). */
-export const WRAPPER_DEFAULTS = {
-  workdir: '/tmp/ff_wrapper',
-  progressLines: SUPERVISE_DEFAULTS.bufferLines,
-  stdoutLines: SUPERVISE_DEFAULTS.bufferLines,
-  rotation: { ...ROTATION_DEFAULTS, mode: 'days' },
-  apiHost: '127.0.0.1',
-  apiPort: 8000,
-  killGraceMs: SUPERVISE_DEFAULTS.killGraceMs,
-} as const;
 
 /**
  * Reads the settings from `env`. A value of the wrong form is a ConfigError naming the variable,

@@ -1,6 +1,6 @@
 import type { WrapperStatus, WrapperView } from './status-api.js';
 
-/** [name, help, value]; a null value leaves the sample out (Prometheus reads that as absent). */
+/** [name, help, value]; a value not known yet (null) is written as 0, as prom-client's reset gauges were. */
 type Gauge = [string, string, (s: WrapperStatus) => number | null];
 
 const GAUGES: Gauge[] = [
@@ -31,7 +31,7 @@ export function metricsText(v: WrapperView): string {
   let out = '';
   for (const [name, help, value] of [...GAUGES.map(([n, h, f]): [string, string, number | null] => [n, h, f(s)]), ...own]) {
     out += `# HELP ${name} ${help}\n# TYPE ${name} gauge\n`;
-    if (value !== null && Number.isFinite(value)) out += `${name} ${value}\n`;
+    out += `${name} ${value !== null && Number.isFinite(value) ? value : 0}\n`;
   }
   return out;
 }

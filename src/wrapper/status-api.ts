@@ -71,11 +71,12 @@ export async function startStatusApi(o: StatusApiOptions): Promise<{ server: htt
     const a: Answer =
       want && timingSafeEqual && (got.length !== want.length || !timingSafeEqual(got, want))
         ? { status: 401, type: 'application/json; charset=utf-8', body: JSON.stringify({ error: 'missing or wrong token (Authorization: Bearer API_TOKEN)' }) }
-        : req.method !== 'GET'
+        : req.method !== 'GET' && req.method !== 'HEAD'
           ? text('only GET\n', 405)
           : route(o.view, req.url ?? '/');
     res.writeHead(a.status, { 'content-type': a.type, 'content-length': Buffer.byteLength(a.body) });
-    res.end(a.body);
+    // HEAD (health checks such as `wget --spider`): the headers alone.
+    res.end(req.method === 'HEAD' ? undefined : a.body);
   });
   server.keepAliveTimeout = 5_000;
   try {
@@ -129,7 +130,7 @@ function lines(search: string, get: (n: number) => Array<[number, string]>): Ans
   return q.json ? { status: 200, type: 'text/json', body: linesJson(entries) } : text(linesText(entries));
 }
 
-/** Drover's JSON forms of the other routes, asked for with `json` (FF WRAPPER's clients never do). */
+/** Drover's JSON forms of the other routes: `json`, `json=1`, `json=true`; not `json=0`, `false` or `no` (FF WRAPPER's clients never ask). */
 function wantsJson(search: string): boolean {
-  return search.split('&').some((p) => p === 'json' || p.startsWith('json='));
+  return search.split('&').some((p) => p === 'json' || (p.startsWith('json=') && !['0', 'false', 'no'].includes(p.slice(5).toLowerCase())));
 }

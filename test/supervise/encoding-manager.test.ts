@@ -108,6 +108,24 @@ describe('EncodingManager (FF WRAPPER\'s manager)', () => {
     expect(copy.run(10_000, 0, 0.3, { frames: false })?.reason).toBe('low_speed');
   });
 
+  it('names its next deadline: hung while well, a pending stall, a problem\'s error time; none once failed', () => {
+    const f = new Feed(new EncodingManager({ ...fast, checkEnabled: true }, 0));
+    f.run(5000, 25, 1);
+    expect(f.m.nextDeadline()).toBe(f.t + fast.maxStuckMs);
+    // A problem began (the current speed fell below its floor): it fails maxErrorMs later unless it ends.
+    expect(f.run(2000, 25, 0.5)).toBeNull();
+    const since = f.m.status(f.t).errorSince as number;
+    expect(since).not.toBeNull();
+    expect(f.m.nextDeadline()).toBe(since + fast.maxErrorMs);
+    // A block that does not move: the stall's deadline.
+    const still = new EncodingManager({ ...fast, checkEnabled: false }, 0);
+    still.block(block(1000, 10, 400_000, 1000));
+    still.block(block(1500, 10, 400_000, 1000));
+    expect(still.nextDeadline()).toBe(1000 + fast.stallMs);
+    expect(still.tick(1000 + fast.stallMs)?.reason).toBe('stalled');
+    expect(still.nextDeadline()).toBe(Infinity);
+  });
+
   it('declares ffmpeg hung when nothing is printed for maxStuckMs', () => {
     const m = new EncodingManager(fast, 0);
     m.output(2000);

@@ -73,6 +73,10 @@ describe('drover run: FF WRAPPER\'s API', () => {
     const container = await w.get('/get_container_id');
     expect(container.status).toBe(200);
     expect(container.text).toBe(containerId());
+    // A health check's HEAD: the headers, no body.
+    const head = await fetch(w.url + '/status', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
 
     const status = await waitFor(async () => {
       const s = JSON.parse((await w.get('/status')).text) as Record<string, number | string | null>;

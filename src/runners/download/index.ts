@@ -1,6 +1,5 @@
 import type { KindModule } from '../kind.js';
 import { downloadSettings } from './config.js';
-import { DownloadRunner } from './download-runner.js';
 import { downloadSecretsOf, parseDownloadParams } from './params.js';
 import { DOWNLOAD_DEFAULTS, type DownloadSettings } from './settings.js';
 
@@ -12,5 +11,5 @@ export const downloadKind: KindModule<DownloadSettings, unknown> = {
   secretsOf: downloadSecretsOf,
   timeLimit: { defaultMs: DOWNLOAD_DEFAULTS.timeLimitMs, serverKey: 'download_time_limit' },
   settings: downloadSettings as KindModule<DownloadSettings, unknown>['settings'],
-  createRunner: (settings) => new DownloadRunner(settings),
+  createRunner: async (settings) => new (await import('./download-runner.js')).DownloadRunner(settings),
 };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { errorMessage, ValidationError } from '../../core/errors.js';
 import { redactText, secretValuesOf } from '../../core/job.js';
 import { formatCommandLine } from '../../supervise/command-line.js';
+import { SUPERVISE_DEFAULTS } from '../../supervise/defaults.js';
 import { writePidFile } from '../../supervise/pid-file.js';
 import type { Rotation } from '../../supervise/rotating-log.js';
 import { spawnSupervised, SpawnError, type Supervised } from '../../supervise/spawn.js';
@@ -12,8 +13,6 @@ import { planCommand, type CommandPlan } from '../shared/command-plan.js';
 import { jobPidFile } from '../shared/pid-path.js';
 import { stoppedResult } from '../shared/stop-result.js';
 
-/** Lines of output kept for the error of a failed run. */
-const TAIL_LINES = 20;
 /** Cap on that error text, characters (the newest are kept). */
 const TAIL_CHARS = 4096;
 /** Progress (the last output line) is reported at most this often, ms. */
@@ -69,7 +68,7 @@ export class ExecRunner implements Runner {
         logFile,
         logRotation: this.rotation,
         stallMs: template.stallTimeoutMs ?? undefined,
-        tailLines: TAIL_LINES,
+        tailLines: SUPERVISE_DEFAULTS.errorTailLines,
         redact,
         killGraceMs: template.killGraceMs,
         signal: ctx.signal,

@@ -1,7 +1,6 @@
 import type { KindModule } from '../kind.js';
 import { ffmpegSettings } from './config.js';
 import { ffmpegSecretsOf, parseFfmpegParams } from './ffmpeg-params.js';
-import { FfmpegRunner } from './ffmpeg-runner.js';
 import type { FfmpegSettings } from './settings.js';
 
 /** `ffmpeg`: ffmpeg under FF WRAPPER's manager, from the job's params or a template of kind ffmpeg. */
@@ -11,5 +10,5 @@ export const ffmpegKind: KindModule<FfmpegSettings, unknown> = {
   check: (params, field) => void parseFfmpegParams(params, field),
   secretsOf: ffmpegSecretsOf,
   settings: ffmpegSettings as KindModule<FfmpegSettings, unknown>['settings'],
-  createRunner: (settings) => new FfmpegRunner(settings),
+  createRunner: async (settings) => new (await import('./ffmpeg-runner.js')).FfmpegRunner(settings),
 };

@@ -64,7 +64,7 @@ export function prepareStatements(db: Database.Database) {
     deleteFinished: db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
       WHERE state IN ('succeeded', 'failed', 'timed_out', 'canceled') AND finished_at < @before LIMIT @limit)`),
     workers: db.prepare('SELECT info, first_seen, last_seen FROM workers ORDER BY name'),
-    touchWorker: db.prepare(`UPDATE workers SET last_seen = @now, info = json_set(info, '$.running', @running) WHERE name = @name`),
+    touchWorker: db.prepare(`UPDATE workers SET last_seen = @now, info = json_set(info, '$.running', CAST(@running AS INTEGER)) WHERE name = @name`),
   };
   // Named by the driver's public type, so the store's declarations can be emitted.
   return statements as Record<keyof typeof statements, Database.Statement>;
