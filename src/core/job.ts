@@ -1,9 +1,15 @@
 /**
  * The job model. Glossary:
  * - job: one unit of work with parameters, run by a worker through the runner of its kind.
- * - kind: the runner that executes a job (`exec`, `noop`, ...).
+ * - kind: the runner that executes a job (`noop`, `exec`, `download`, `ffmpeg`).
+ * - kind module: everything Drover knows of a kind in one place (src/runners/<kind>/index.ts):
+ *   its enqueue check, secret params, default time limit, worker settings and runner.
  * - template: a named command (argv with `{param}` placeholders) from the worker's config;
  *   a job of kind `exec` names one and carries only its parameters.
+ * - destination: a named directory of a worker's config (`archive: /mnt/archive`) below which a
+ *   job may deliver files (`dest: archive:videos`); a job never names a path of its own.
+ * - manager: FF WRAPPER's watch over a running ffmpeg (hung, stalled, fps and speed below their
+ *   floors), which stops a failing stream.
  * - attempt: one run of a job on a worker, from lease to outcome.
  * - lease: a worker's time-limited claim on a running job, renewed by heartbeats and fenced
  *   by a random token: only the holder of the current token may report progress or an outcome.
