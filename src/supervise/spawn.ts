@@ -30,7 +30,8 @@ export interface SuperviseOptions {
   onLine?: (stream: OutputStream, line: string) => void;
   /**
    * Called for every line the child writes to its fd 3 (a pipe is opened there only when this is
-   * set): ffmpeg's `-progress pipe:3`, which keeps stdout free for media. Not logged, not in `tail`.
+   * set): ffmpeg's `-progress pipe:3`, which keeps stdout free for media. Not logged, not in
+   * `tail`, not redacted (counters only).
    */
   onFd3Line?: (line: string) => void;
   /**
@@ -160,7 +161,10 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
     }),
   );
   const onFd3 = o.onFd3Line;
-  if (onFd3) pipes.push(drain(child.stdio[3] as Readable, (raw) => onFd3(o.redact ? o.redact(raw) : raw)));
+  // Not redacted: fd 3 carries ffmpeg's progress counters (frame=, speed=...), never text of the
+  // command, and a dozen lines twice a second through the secret patterns were most of the
+  // supervisor's own work.
+  if (onFd3) pipes.push(drain(child.stdio[3] as Readable, onFd3));
   const watchdog = o.stallMs === undefined ? null : startWatchdog(o.stallMs, () => lastOutputAt, stop);
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
 
