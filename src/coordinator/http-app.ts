@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { DroverError } from '../core/errors.js';
+import type { HealthAnswer } from '../protocol/messages.js';
 import { ROUTES } from '../protocol/routes.js';
 import { allows, type Role } from './auth.js';
 import type { HttpOptions } from './http-context.js';
@@ -63,7 +64,7 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
 
-  app.get(ROUTES.health.pattern, { config: { role: 'public' } }, async () => ({ ok: true, version: o.version }));
+  app.get(ROUTES.health.pattern, { config: { role: 'public' } }, async (): Promise<HealthAnswer> => ({ ok: true, version: o.version }));
   app.get(ROUTES.metrics.pattern, { config: { role: 'worker' } }, async (_req, reply) => {
     const { contentType, text } = await o.coordinator.metricsText();
     reply.header('content-type', contentType);

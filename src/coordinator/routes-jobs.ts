@@ -3,6 +3,7 @@ import { redactJob } from '../core/job.js';
 import { LOGS_DEFAULTS } from '../protocol/defaults.js';
 import { countFilterOf, intOf, listFilterOf, waitOf } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
+import type { CountsAnswer, DryRunAnswer, EnqueueAnswer, EnqueueIdsAnswer, JobAnswer, JobDetail, KindsAnswer, ListAnswer, LogsAnswer, TemplatesAnswer, WorkersAnswer } from '../protocol/messages.js';
 import { enqueueBodyOf } from '../protocol/validate.js';
 import { clientGone, type HttpOptions } from './http-context.js';
 
@@ -13,7 +14,7 @@ type IdParams = { id: string };
 export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
   const c = o.coordinator;
 
-  app.post(ROUTES.enqueue.pattern, async (req, reply) => {
+  app.post(ROUTES.enqueue.pattern, async (req, reply): Promise<EnqueueAnswer | EnqueueIdsAnswer | DryRunAnswer> => {
     const inputs = enqueueBodyOf(req.body);
     const q = req.query as Query;
     if (q.dryRun === 'true') return { valid: c.validate(inputs).length };
@@ -24,28 +25,28 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
     return { jobs: jobs.map(redactJob) };
   });
 
-  app.get(ROUTES.list.pattern, async (req) => {
+  app.get(ROUTES.list.pattern, async (req): Promise<ListAnswer> => {
     const page = await c.list(listFilterOf(req.query as Query));
     return { jobs: page.jobs.map(redactJob), nextCursor: page.nextCursor };
   });
 
-  app.get(ROUTES.counts.pattern, async (req) => ({ counts: await c.counts(countFilterOf(req.query as Query)) }));
+  app.get(ROUTES.counts.pattern, async (req): Promise<CountsAnswer> => ({ counts: await c.counts(countFilterOf(req.query as Query)) }));
 
-  app.get(ROUTES.job.pattern, async (req) => {
+  app.get(ROUTES.job.pattern, async (req): Promise<JobDetail> => {
     const { job, attempts } = await c.detail((req.params as IdParams).id);
     return { job: redactJob(job), attempts };
   });
 
-  app.get(ROUTES.waitJob.pattern, async (req, reply) => {
+  app.get(ROUTES.waitJob.pattern, async (req, reply): Promise<JobAnswer> => {
     const q = req.query as Query;
     const job = await c.waitForJob({ id: (req.params as IdParams).id, since: intOf(q.since, 'since', 0), waitMs: waitOf(q.wait), signal: clientGone(reply) });
     return { job: redactJob(job) };
   });
 
-  app.post(ROUTES.cancel.pattern, async (req) => ({ job: redactJob(await c.cancel((req.params as IdParams).id)) }));
-  app.post(ROUTES.retry.pattern, async (req) => ({ job: redactJob(await c.retry((req.params as IdParams).id)) }));
+  app.post(ROUTES.cancel.pattern, async (req): Promise<JobAnswer> => ({ job: redactJob(await c.cancel((req.params as IdParams).id)) }));
+  app.post(ROUTES.retry.pattern, async (req): Promise<JobAnswer> => ({ job: redactJob(await c.retry((req.params as IdParams).id)) }));
 
-  app.get(ROUTES.readLogs.pattern, async (req, reply) => {
+  app.get(ROUTES.readLogs.pattern, async (req, reply): Promise<LogsAnswer> => {
     const q = req.query as Query;
     return c.readLogs({
       jobId: (req.params as IdParams).id,
@@ -56,7 +57,7 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
     });
   });
 
-  app.get(ROUTES.templates.pattern, async () => ({ templates: c.templates() }));
-  app.get(ROUTES.kinds.pattern, async () => ({ kinds: c.knownKinds() }));
-  app.get(ROUTES.workers.pattern, async () => ({ workers: await c.workers() }));
+  app.get(ROUTES.templates.pattern, async (): Promise<TemplatesAnswer> => ({ templates: c.templates() }));
+  app.get(ROUTES.kinds.pattern, async (): Promise<KindsAnswer> => ({ kinds: c.knownKinds() }));
+  app.get(ROUTES.workers.pattern, async (): Promise<WorkersAnswer> => ({ workers: await c.workers() }));
 }

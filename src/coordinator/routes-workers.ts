@@ -3,6 +3,7 @@ import { ConflictError } from '../core/errors.js';
 import { toLeasedJob, type Outcome } from '../core/job.js';
 import { waitOf } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
+import type { CompleteReply, HeartbeatReply, LeaseAnswer, SingleCompleteAnswer, StopsAnswer } from '../protocol/messages.js';
 import { appendLogsRequestOf, completeRequestOf, heartbeatRequestOf, leaseRequestOf, singleCompleteOf } from '../protocol/validate.js';
 import { clientGone, type HttpOptions } from './http-context.js';
 
@@ -12,20 +13,20 @@ const worker = { config: { role: 'worker' as const } };
 export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void {
   const c = o.coordinator;
 
-  app.post(ROUTES.lease.pattern, worker, async (req, reply) => {
+  app.post(ROUTES.lease.pattern, worker, async (req, reply): Promise<LeaseAnswer> => {
     const r = leaseRequestOf(req.body);
     const jobs = await c.lease({ worker: r.worker, queues: r.queues, limit: r.limit, waitMs: r.wait, signal: clientGone(reply) });
     return { jobs: jobs.map(toLeasedJob), leaseTtlMs: c.leaseTtlMs, heartbeatIntervalMs: c.heartbeatIntervalMs };
   });
 
-  app.post(ROUTES.heartbeat.pattern, worker, async (req) => {
+  app.post(ROUTES.heartbeat.pattern, worker, async (req): Promise<HeartbeatReply> => {
     const r = heartbeatRequestOf(req.body);
     return { answers: await c.heartbeat({ worker: r.worker, items: r.jobs }), leaseTtlMs: c.leaseTtlMs };
   });
 
-  app.post(ROUTES.complete.pattern, worker, async (req) => ({ answers: await c.complete(completeRequestOf(req.body).items) }));
+  app.post(ROUTES.complete.pattern, worker, async (req): Promise<CompleteReply> => ({ answers: await c.complete(completeRequestOf(req.body).items) }));
 
-  const single = (outcome: Outcome | null) => async (req: { params: unknown; body: unknown }) => {
+  const single = (outcome: Outcome | null) => async (req: { params: unknown; body: unknown }): Promise<SingleCompleteAnswer> => {
     const { id } = req.params as { id: string };
     const [answer] = await c.complete([singleCompleteOf(id, req.body, outcome)]);
     if (!answer || answer.status === 'stale') throw new ConflictError(`job ${id}: the lease token is stale (the job was reassigned, canceled or already reported)`);
@@ -39,7 +40,7 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
     reply.code(204);
   });
 
-  app.get(ROUTES.stops.pattern, worker, async (req, reply) => {
+  app.get(ROUTES.stops.pattern, worker, async (req, reply): Promise<StopsAnswer> => {
     const stops = await c.waitForStops({ worker: (req.params as { name: string }).name, waitMs: waitOf((req.query as { wait?: string }).wait), signal: clientGone(reply) });
     return { stops };
   });
