@@ -31,6 +31,7 @@ export async function buildProgram(): Promise<Command> {
 
 /** Entry point of the `drover` command. Errors are one clear line on stderr, never a stack trace. */
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnClosedOutput();
   try {
     if (argv[2] === 'run' && (await import('./run-fast.js').then((m) => m.runFast(argv.slice(3))))) return;
     await (await buildProgram()).parseAsync(argv);
@@ -48,5 +49,18 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = err instanceof DroverError && err.name === 'ApiError' && err.status === 409 ? 3 : 1;
     // Long-lived commands may have started timers; make sure we do exit.
     setTimeout(() => process.exit(), 100).unref();
+  }
+}
+
+/**
+ * `drover jobs --all | head -1`: once the reader has gone, the command ends at once and quietly,
+ * exit 0 as git and ls do, instead of an unhandled EPIPE with a stack trace.
+ */
+function endQuietlyOnClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(0);
+      throw err;
+    });
   }
 }
