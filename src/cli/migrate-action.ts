@@ -1,6 +1,9 @@
 import { ValidationError } from '../core/errors.js';
 import type { Job } from '../core/job.js';
-import { openStore } from '../store/open-store.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { openStore, sqliteLockFile, sqlitePathOf } from '../store/open-store.js';
+import { lockHolder } from '../supervise/lock-file.js';
 import { redactUrl } from '../store/postgres/pg-client.js';
 import type { JobStore } from '../store/store.js';
 
@@ -9,6 +12,14 @@ const PAGE = 500;
 
 export async function migrateAction(f: { from: string; to: string }): Promise<void> {
   if (f.from === f.to) throw new ValidationError('--from and --to name the same store');
+  const source = sqlitePathOf(f.from);
+  // A missing source is a mistake, not an empty store: opening it would create the file.
+  if (source !== null && !fs.existsSync(source)) throw new ValidationError(`--from ${f.from}: there is no SQLite database at ${path.resolve(source)}`);
+  for (const [flag, db] of [['--from', f.from], ['--to', f.to]] as const) {
+    const file = sqlitePathOf(db);
+    const holder = file === null ? null : lockHolder(sqliteLockFile(path.resolve(file)));
+    if (holder) throw new ValidationError(`${flag} ${db}: a running drover coordinator uses it (pid ${holder.pid}); stop it first, jobs would change under the copy`);
+  }
   const from = await openStore(f.from, { listen: false });
   let to: JobStore | null = null;
   try {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -6,7 +7,8 @@ import { ConfigError } from '../core/errors.js';
 import { isLoopback } from '../core/net.js';
 import { VERSION } from '../core/version.js';
 import type { Template } from '../runners/template.js';
-import { openStore } from '../store/open-store.js';
+import { claimLockFile } from '../supervise/lock-file.js';
+import { openStore, sqliteLockFile, sqlitePathOf } from '../store/open-store.js';
 import type { JobStore } from '../store/store.js';
 import { authEnabled, type Tokens } from './auth.js';
 import { Coordinator } from './coordinator.js';
@@ -68,7 +70,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if (!isLoopback(host) && !authEnabled(o.tokens)) {
     throw new ConfigError(`refusing to listen on ${host} without tokens: give --token-file FILE (created with random tokens if missing), or listen on 127.0.0.1`);
   }
-  const store = o.store ?? (await openStore(o.db ?? path.join(o.dataDir ?? SERVER_DEFAULTS.dataDir, 'drover.db'), o.pg));
+  const db = o.db ?? path.join(o.dataDir ?? SERVER_DEFAULTS.dataDir, 'drover.db');
+  // One coordinator per SQLite file: a second one would serve jobs the first never hears of.
+  const release = o.store ? () => {} : lockSqlite(db);
+  let store: JobStore;
+  try {
+    store = o.store ?? (await openStore(db, o.pg));
+  } catch (err) {
+    release();
+    throw err;
+  }
   const clock = o.clock ?? systemClock;
   const metrics = createMetrics(() => store);
   const coordinator = new Coordinator({
@@ -99,6 +110,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     await app.listen({ host, port });
   } catch (err) {
     await store.close();
+    release();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw new ConfigError(`cannot listen on ${host}:${port}: the port is in use (another drover server?)`);
     if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new ConfigError(`cannot listen on ${host}: no such local address`);
@@ -123,6 +135,24 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       await coordinator.close();
       await app.close();
       await store.close();
+      release();
     },
   };
+}
+
+/** Claims the lock of the SQLite file `db` names (nothing for PostgreSQL); a ConfigError names the coordinator holding it. */
+function lockSqlite(db: string): () => void {
+  const file = sqlitePathOf(db);
+  if (file === null || file === ':memory:') return () => {};
+  const lock = sqliteLockFile(path.resolve(file));
+  try {
+    fs.mkdirSync(path.dirname(lock), { recursive: true });
+  } catch {
+    // The store's open names what is wrong with the directory.
+    return () => {};
+  }
+  return claimLockFile(lock, {
+    inUse: (h) => new ConfigError(`${file} is in use by another drover coordinator (pid ${h.pid}, see ${lock}): stop it first, or give this one another --data`),
+    cannotWrite: (err) => new ConfigError(`cannot lock ${file}: ${err.message}`),
+  });
 }

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DroverClient } from '../../src/client/drover-client.js';
-import { DROVER_BIN, startServer } from '../support/drover.js';
+import { DROVER_BIN, runDrover, spawnDrover, startServer, stopProcess } from '../support/drover.js';
 import { onCleanup, tempDir } from '../support/tmp.js';
 
 /** Runs `drover ARGS` and closes its stdout after the first chunk, as `| head -1` does. */
@@ -36,5 +38,38 @@ describe('the first ten minutes, from the command line', () => {
     expect(logs.first).toMatch(/^line of output/);
     expect([0, 141]).toContain(logs.code ?? 141);
     expect(logs.stderr).toBe('');
+  });
+
+  it('refuses a second coordinator on the same SQLite data, naming the first; takes over after one killed outright', async () => {
+    const cwd = tempDir('drover-lock-');
+    const first = await startServer(cwd, ['--data', 'data']);
+    const second = spawnDrover(['server', '--port', '0', '--data', 'data'], { cwd });
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain(`data/drover.db is in use by another drover coordinator (pid ${first.proc.pid}`);
+    expect(second.output()).not.toMatch(/\n\s+at /);
+    // Killed with SIGKILL, it leaves its lock behind: the next start takes it over.
+    await stopProcess(first.proc, 'SIGKILL');
+    expect(fs.existsSync(path.join(cwd, 'data', 'drover.db.lock'))).toBe(true);
+    const third = await startServer(cwd, ['--data', 'data']);
+    expect(fs.readFileSync(path.join(cwd, 'data', 'drover.db.lock'), 'utf8').split('\n')[0]).toBe(String(third.proc.pid));
+  });
+
+  it('migrate-store: a missing source is an error that creates nothing; a source a coordinator holds is refused', async () => {
+    const cwd = tempDir('drover-migrate-');
+    const missing = await runDrover(['migrate-store', '--from', 'sqlite:nope/drover.db', '--to', 'sqlite:copy.db'], { cwd });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`--from sqlite:nope/drover.db: there is no SQLite database at ${path.join(cwd, 'nope', 'drover.db')}`);
+    expect(fs.existsSync(path.join(cwd, 'nope'))).toBe(false);
+    expect(fs.existsSync(path.join(cwd, 'copy.db'))).toBe(false);
+
+    const srv = await startServer(cwd, ['--data', 'data']);
+    const held = await runDrover(['migrate-store', '--from', 'sqlite:data/drover.db', '--to', 'sqlite:copy.db'], { cwd });
+    expect(held.code).toBe(1);
+    expect(held.stderr).toContain(`--from sqlite:data/drover.db: a running drover coordinator uses it (pid ${srv.proc.pid})`);
+    expect(fs.existsSync(path.join(cwd, 'copy.db'))).toBe(false);
+    await stopProcess(srv.proc);
+    const copied = await runDrover(['migrate-store', '--from', 'sqlite:data/drover.db', '--to', 'sqlite:copy.db'], { cwd });
+    expect(copied.stdout).toMatch(/^copied 0 of 0 jobs/);
+    expect(copied.code).toBe(0);
   });
 });
