@@ -2,7 +2,8 @@ import path from 'node:path';
 import { ApiError } from '../client/api-client.js';
 import type { DroverClient } from '../client/drover-client.js';
 import { ValidationError } from '../core/errors.js';
-import { describeCell, readTable, type TableRow } from '../importers/index.js';
+import { closest } from '../core/suggest.js';
+import { describeCell, readTable, tableColumns, type TableRow } from '../importers/index.js';
 import type { JobSpec } from '../protocol/messages.js';
 import { withClient } from './client-context.js';
 import { jobFieldsOf, type ClientFlags, type JobFieldFlags } from './flags.js';
@@ -25,12 +26,25 @@ export async function importAction(file: string, f: ImportFlags): Promise<void> 
   const rows = await readTable(file, { ...(f.format ? { format: f.format } : {}), ...(f.sheet ? { sheet: f.sheet } : {}) });
   if (rows.length === 0) throw new ValidationError(`${path.basename(file)}: no data rows below the header`);
   await withClient(f, async (api) => {
-    if (f.template) await checkRequired(api, f.template, rows, f.param ?? {});
-    const common = { ...jobFieldsOf(f), tags: [...(f.tag ?? []), `import:${path.basename(file)}`] };
+    const table = { name: path.basename(file), columns: tableColumns(rows) };
+    let required: string[] = [];
+    let known: string[] = [];
+    if (f.template) {
+      const templates = await api.templates();
+      const t = templates.find((x) => x.name === f.template);
+      if (!t) throw new ValidationError(`unknown template "${f.template}" (known: ${templates.map((x) => x.name).join(', ') || 'none'})`);
+      required = t.required;
+      known = [...t.required, ...Object.keys(t.params)];
+    } else known = (await api.kindParams())[f.kind as string] ?? [];
+    // A header names a param whatever its case: "Server" is the template's `server`.
+    const columnOf = matchColumns(rows, table.columns, known);
     const given = { ...(f.param ?? {}), ...(f.dest ? { dest: f.dest } : {}) };
+    if (f.template) checkRequired(table, f.template, required, rows, columnOf, given);
+    const common = { ...jobFieldsOf(f), tags: [...(f.tag ?? []), `import:${table.name}`] };
     const jobs: JobSpec[] = rows.map((r) => ({ ...common, ...(f.template ? { template: f.template } : { kind: f.kind as string }), params: { ...given, ...r.params } }));
+    const context = { table, rows, columnOf };
     // Everything is validated before anything is created, so a bad row leaves no job behind.
-    if (f.dryRun || jobs.length > CHUNK) for (let i = 0; i < jobs.length; i += CHUNK) await send(api, jobs, rows, i, true);
+    if (f.dryRun || jobs.length > CHUNK) for (let i = 0; i < jobs.length; i += CHUNK) await send(api, jobs, context, i, true);
     if (f.dryRun) {
       process.stdout.write(`${jobs.length} rows are valid; nothing created (--dry-run)\n`);
       return;
@@ -38,15 +52,48 @@ export async function importAction(file: string, f: ImportFlags): Promise<void> 
     let first: string | undefined;
     let last: string | undefined;
     for (let i = 0; i < jobs.length; i += CHUNK) {
-      const created = await send(api, jobs, rows, i, false);
+      const created = await send(api, jobs, context, i, false);
       first ??= created[0];
       last = created[created.length - 1] ?? last;
     }
-    process.stdout.write(`created ${jobs.length} jobs (${first} … ${last}), tagged import:${path.basename(file)}\n`);
+    process.stdout.write(`created ${jobs.length} jobs (${first} … ${last}), tagged import:${table.name}\n`);
   });
 }
 
-async function send(api: DroverClient, jobs: JobSpec[], rows: TableRow[], offset: number, dryRun: boolean): Promise<string[]> {
+interface Table {
+  name: string;
+  /** The file's column names, as written. */
+  columns: string[];
+}
+
+/**
+ * Renames the rows' params whose column matches a known param but for case ("Password" →
+ * `password`); returns param → the column it came from, for naming cells in errors.
+ */
+function matchColumns(rows: TableRow[], columns: string[], known: string[]): Map<string, string> {
+  const columnOf = new Map(columns.map((c) => [c, c]));
+  for (const column of columns) {
+    if (known.includes(column)) continue;
+    const name = known.find((k) => k.toLowerCase() === column.toLowerCase());
+    if (name === undefined || columns.includes(name)) continue;
+    columnOf.delete(column);
+    columnOf.set(name, column);
+    for (const r of rows) {
+      if (r.params[column] === undefined) continue;
+      r.params[name] = r.params[column] as string;
+      delete r.params[column];
+    }
+  }
+  return columnOf;
+}
+
+/** `column "password" missing (the file has user, pasword, server — did you mean "pasword"?)`. */
+function missingColumn(table: Table, name: string, why: string): ValidationError {
+  const like = closest(name, table.columns);
+  return new ValidationError(`${table.name}: column "${name}" missing, ${why} (the file has ${table.columns.join(', ')}${like ? ` — did you mean "${like}"?` : ''})`);
+}
+
+async function send(api: DroverClient, jobs: JobSpec[], c: { table: Table; rows: TableRow[]; columnOf: Map<string, string> }, offset: number, dryRun: boolean): Promise<string[]> {
   const slice = jobs.slice(offset, offset + CHUNK);
   try {
     if (dryRun) {
@@ -55,23 +102,25 @@ async function send(api: DroverClient, jobs: JobSpec[], rows: TableRow[], offset
     }
     return await api.enqueueManyIds(slice);
   } catch (err) {
-    // Map `jobs[i].params.x: ...` back to the row and column it came from.
-    const m = err instanceof ApiError ? /^jobs\[(\d+)\]\.(?:params\.([A-Za-z0-9_-]+))?/.exec(err.message) : null;
-    if (!m || !(err instanceof ApiError)) throw err;
-    const row = rows[offset + Number(m[1])];
+    // Map `jobs[i].params.x: ...` (`params.x: ...` for a batch of one) back to the row and column it came from.
+    const m = err instanceof ApiError ? /^(?:jobs\[(\d+)\]\.)?(?:params\.([A-Za-z0-9_-]+))?/.exec(err.message) : null;
+    if (!m || !(err instanceof ApiError) || (m[1] === undefined && (slice.length !== 1 || m[2] === undefined))) throw err;
+    const row = c.rows[offset + Number(m[1] ?? 0)];
     if (!row) throw err;
     const rest = err.message.slice(err.message.indexOf(':') + 1).trim();
-    throw new ValidationError(`${m[2] ? describeCell(row, m[2]) : `row ${row.row}`}: ${rest}`);
+    const param = m[2];
+    // A param no column of the file holds, that the kind requires: the column is missing.
+    if (param !== undefined && !c.columnOf.has(param) && /^required\b/.test(rest)) throw missingColumn(c.table, param, rest);
+    throw new ValidationError(`${param ? describeCell(row, c.columnOf.get(param) ?? param) : `row ${row.row}`}: ${rest}`);
   }
 }
 
-async function checkRequired(api: DroverClient, template: string, rows: TableRow[], common: Record<string, string>): Promise<void> {
-  const templates = await api.templates();
-  const t = templates.find((x) => x.name === template);
-  if (!t) throw new ValidationError(`unknown template "${template}" (known: ${templates.map((x) => x.name).join(', ') || 'none'})`);
-  for (const row of rows) {
-    for (const name of t.required) {
-      if (row.params[name] === undefined && common[name] === undefined) throw new ValidationError(`${describeCell(row, name)}: missing, required by template ${template}`);
+function checkRequired(table: Table, template: string, required: string[], rows: TableRow[], columnOf: Map<string, string>, common: Record<string, string>): void {
+  for (const name of required) {
+    if (common[name] !== undefined) continue;
+    if (!columnOf.has(name)) throw missingColumn(table, name, `required by template ${template}`);
+    for (const row of rows) {
+      if (row.params[name] === undefined) throw new ValidationError(`${describeCell(row, columnOf.get(name) ?? name)}: missing, required by template ${template}`);
     }
   }
 }

@@ -185,6 +185,11 @@ export class DroverClient {
     return (await this.http.get<KindsAnswer>(ROUTES.kinds.path())).kinds;
   }
 
+  /** Per built-in kind, the params its jobs may have without a template (an older coordinator: none known). */
+  async kindParams(): Promise<Record<string, string[]>> {
+    return (await this.http.get<KindsAnswer>(ROUTES.kinds.path())).params ?? {};
+  }
+
   health(): Promise<HealthAnswer> {
     return this.http.get<HealthAnswer>(ROUTES.health.path());
   }

@@ -4,7 +4,7 @@ import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo, WorkerInfo, WorkerRecord } from '../core/reports.js';
 import type { JobDetail, LogsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
-import { builtinKindNames } from '../runners/registry.js';
+import { builtinKindNames, KIND_MODULES } from '../runners/registry.js';
 import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import type { Metrics } from './metrics.js';
@@ -169,6 +169,11 @@ export class Coordinator {
   /** Kinds known to the coordinator: built in plus advertised by workers. */
   knownKinds(): string[] {
     return [...this.kinds].sort();
+  }
+
+  /** The params each built-in kind takes without a template, where it checks them. */
+  kindParams(): Record<string, string[]> {
+    return Object.fromEntries(KIND_MODULES.flatMap((m) => (m.params ? [[m.name, [...m.params]]] : [])));
   }
 
   /**

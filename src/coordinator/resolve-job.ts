@@ -3,6 +3,7 @@ import { ValidationError } from '../core/errors.js';
 import { newJobId } from '../core/ids.js';
 import { JOB_DEFAULTS, type Params } from '../core/job.js';
 import { fillPlaceholders } from '../core/placeholders.js';
+import { closest } from '../core/suggest.js';
 import type { TemplateInfo } from '../core/reports.js';
 import { JOB_SPEC_FIELDS } from '../protocol/messages.js';
 import { kindModule } from '../runners/registry.js';
@@ -67,6 +68,17 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
 
   mod?.check?.(params, f('params'));
   const kindSecrets = mod?.secretsOf?.(params) ?? [];
+  // After what is missing or malformed: a typo is named once the rest is known to be right.
+  const known = tpl ? [...new Set([...tpl.required, ...Object.keys(tpl.params), ...(kindModule(tpl.kind)?.templateParams ?? [])])] : mod?.params;
+  if (known) {
+    for (const name of Object.keys(params)) {
+      if (known.includes(name)) continue;
+      const like = closest(name, known);
+      const takes = `${tpl ? `template ${tpl.name}` : `kind ${kind}`} takes ${known.join(', ') || 'none'}`;
+      fail(`params.${name}`, `unknown param${like ? ` — did you mean "${like}"?` : ''} (${takes})`);
+    }
+  }
+
   const secrets = [...new Set([...(tpl?.secrets ?? []), ...kindSecrets, ...optStringArray(j.secrets, f('secrets'))])];
   const queue = optString(j.queue, f('queue')) ?? JOB_DEFAULTS.queue;
   if (!NAME.test(queue)) fail('queue', 'letters, digits and _ . : @ - only, at most 128');

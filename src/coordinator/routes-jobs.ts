@@ -58,6 +58,6 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
   });
 
   app.get(ROUTES.templates.pattern, async (): Promise<TemplatesAnswer> => ({ templates: c.templates() }));
-  app.get(ROUTES.kinds.pattern, async (): Promise<KindsAnswer> => ({ kinds: c.knownKinds() }));
+  app.get(ROUTES.kinds.pattern, async (): Promise<KindsAnswer> => ({ kinds: c.knownKinds(), params: c.kindParams() }));
   app.get(ROUTES.workers.pattern, async (): Promise<WorkersAnswer> => ({ workers: await c.workers() }));
 }

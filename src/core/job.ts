@@ -184,12 +184,33 @@ export function redactJob(job: Job): Job {
   return { ...job, params };
 }
 
-/** Replaces every occurrence of each secret value in `text` with `***`. */
+/** Below this length a secret is hidden only where it stands as a token of its own, not inside other words. */
+export const SHORT_SECRET = 4;
+
+/** Per short secret value, the pattern of its whole-token occurrences. */
+const shortSecretPatterns = new Map<string, RegExp>();
+
+/**
+ * Replaces each secret value in `text` with `***`. A value of 4 characters or more goes wherever
+ * it occurs; a shorter one only where it stands as a token, with no letter or digit right before
+ * or after it: `--password=x`, `admin:ab@cam`, but not the `x` of `/srv/exports`, which a
+ * substring rule would turn into `/srv/e***ports`.
+ */
 export function redactText(text: string, secretValues: readonly string[]): string {
   let out = text;
   for (const v of secretValues) {
-    if (v.length === 0) continue;
-    out = out.split(v).join(REDACTED);
+    if (v.length === 0 || !out.includes(v)) continue;
+    if (v.length >= SHORT_SECRET) {
+      out = out.split(v).join(REDACTED);
+      continue;
+    }
+    let re = shortSecretPatterns.get(v);
+    if (!re) {
+      re = new RegExp(`(?<![\\p{L}\\p{N}])${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}\\p{N}])`, 'gu');
+      if (shortSecretPatterns.size > 1000) shortSecretPatterns.clear();
+      shortSecretPatterns.set(v, re);
+    }
+    out = out.replace(re, REDACTED);
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { readJsonl } from './jsonl.js';
 import { TABLE_FORMATS, type ReadTableOptions, type TableFormat, type TableRow } from './table.js';
 import { readXlsx } from './xlsx.js';
 
-export { describeCell, PARAM_NAME_RE, TABLE_FORMATS } from './table.js';
+export { describeCell, PARAM_NAME_RE, TABLE_FORMATS, tableColumns } from './table.js';
 export type { ReadTableOptions, TableFormat, TableRow } from './table.js';
 
 /** Extension (lower case) → format. `.tsv` is CSV with tab delimiters. */

@@ -38,6 +38,8 @@ export interface TableSource {
   file: string;
   /** "row 14, column C (password)" — where `param` is, or would be, in row `row`. */
   place(row: number, param: string): string;
+  /** The column (or field) names the table has, in order; undefined where only the rows tell (JSON Lines). */
+  columns?(): string[];
 }
 
 const sources = new WeakMap<TableRow, TableSource>();
@@ -62,6 +64,14 @@ export function describeCell(row: TableRow, param: string): string {
   if (cell === undefined) return `row ${row.row}`;
   const m = /^([A-Z]+)(\d+)$/.exec(cell);
   return m ? `row ${m[2]}, column ${m[1]} (${param})` : cell;
+}
+
+/** The names of a table's columns, in order: its header's, or (JSON Lines) every field some row has. */
+export function tableColumns(rows: readonly TableRow[]): string[] {
+  const first = rows[0];
+  const fromHeader = first ? sources.get(first)?.columns?.() : undefined;
+  if (fromHeader) return fromHeader;
+  return [...new Set(rows.flatMap((r) => Object.keys(r.params)))];
 }
 
 /** 1 → A, 27 → AA. */
@@ -137,6 +147,10 @@ export class Header implements TableSource {
   place(row: number, param: string): string {
     const pos = this.positions.get(param);
     return pos === undefined ? `row ${row}` : this.at(row, pos, param);
+  }
+
+  columns(): string[] {
+    return [...this.names.entries()].sort(([a], [b]) => a - b).map(([, n]) => n);
   }
 
   /** A ValidationError at a cell: "cameras.xlsx row 14, column C (password): <message>". */

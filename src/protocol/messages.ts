@@ -73,6 +73,8 @@ export interface TemplatesAnswer {
 }
 export interface KindsAnswer {
   kinds: string[];
+  /** Per built-in kind, the params a job of it may have without a template (kinds that check them). */
+  params: Record<string, string[]>;
 }
 export interface HealthAnswer {
   ok: boolean;

@@ -34,6 +34,10 @@ export interface KindModule<S = unknown, R = unknown> {
   check?(params: Params, field: string): void;
   /** The params of these that are secret (jobs without a template). */
   secretsOf?(params: Params): string[];
+  /** Every param a job without a template may have; another is refused at enqueue. Absent: any. */
+  readonly params?: readonly string[];
+  /** Params the kind itself reads from a template's jobs, beside the template's own (ffmpeg: dest, live). */
+  readonly templateParams?: readonly string[];
   /** An attempt's time limit when the job gives none, and the server setting that changes it. */
   readonly timeLimit?: { defaultMs: number; serverKey: string };
   readonly settings?: KindSettings<S, R>;

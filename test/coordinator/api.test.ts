@@ -87,6 +87,23 @@ describe('coordinator HTTP API', () => {
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
   });
 
+  it('refuses a param nobody takes, naming it and the one meant', async () => {
+    const api = client(await server());
+    await expectApiError(
+      api.post('/api/v1/jobs', { kind: 'ffmpeg', params: { input: 'rtsp://cam/1', output: 'a.mkv', duraton: 5 } }),
+      400,
+      /^params\.duraton: unknown param — did you mean "duration"\? \(kind ffmpeg takes input, output, dest, duration, /,
+    );
+    await expectApiError(api.post('/api/v1/jobs', { template: 'hikload', params: { server: 'a', password: 'p', cameras: '1', camera: '5' } }), 400, /^params\.camera: unknown param — did you mean "cameras"\? \(template hikload takes server, password, cameras\)/);
+    await expectApiError(api.post('/api/v1/jobs', { kind: 'download', params: { url: 'https://h/a', dest: 'archive', sha265: '0' } }), 400, /^params\.sha265: unknown param — did you mean "sha256"\?/);
+    await expectApiError(api.post('/api/v1/jobs', { kind: 'noop', params: { colour: 'red' } }), 400, /^params\.colour: unknown param \(kind noop takes echo\)$/);
+    // What each takes: the kind's own params, a template's placeholders and declared params.
+    expect((await api.post<{ jobs: Job[] }>('/api/v1/jobs', { template: 'hikload', params: { server: 'a', password: 'p', cameras: '1' } })).jobs).toHaveLength(1);
+    const { params } = await api.get<{ params: Record<string, string[]> }>('/api/v1/kinds');
+    expect(params.noop).toEqual(['echo']);
+    expect(params.download).toContain('sha256');
+  });
+
   it('answers 413 to an oversized body and 409 to a stale lease token', async () => {
     const srv = await server({ maxBodyBytes: 10_000 });
     const api = client(srv);

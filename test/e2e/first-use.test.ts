@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DroverClient } from '../../src/client/drover-client.js';
-import { DROVER_BIN, runDrover, spawnDrover, startServer, stopProcess } from '../support/drover.js';
+import { DROVER_BIN, runDrover, spawnDrover, startServer, stopProcess, writeConfig } from '../support/drover.js';
 import { onCleanup, tempDir } from '../support/tmp.js';
 
 /** Runs `drover ARGS` and closes its stdout after the first chunk, as `| head -1` does. */
@@ -71,5 +71,40 @@ describe('the first ten minutes, from the command line', () => {
     const copied = await runDrover(['migrate-store', '--from', 'sqlite:data/drover.db', '--to', 'sqlite:copy.db'], { cwd });
     expect(copied.stdout).toMatch(/^copied 0 of 0 jobs/);
     expect(copied.code).toBe(0);
+  });
+
+  it('import: a missing column is named, with the columns the file has and the one meant; headers match whatever their case', async () => {
+    const cwd = tempDir('drover-import-');
+    writeConfig(cwd, `templates:
+  hikload:
+    argv: [hikload, "--server={server}", "--user={user}", "--password={password}", "--cameras={cameras}"]
+    secrets: [password]
+`);
+    const srv = await startServer(cwd);
+    const importing = (file: string, text: string, args: string[]) => {
+      fs.writeFileSync(path.join(cwd, file), text);
+      return runDrover(['import', file, ...args, '--server', srv.url], { cwd });
+    };
+    const typo = await importing('cameras.csv', 'user,pasword,Server,cameras\nadmin,S3cret,10.0.0.11,101\n', ['--template', 'hikload']);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toBe('drover: cameras.csv: column "password" missing, required by template hikload (the file has user, pasword, Server, cameras — did you mean "pasword"?)\n');
+
+    const cased = await importing('cased.csv', 'User,PASSWORD,Server,Cameras\nadmin,S3cret,10.0.0.11,101\nadmin,Pa55,10.0.0.12,101\n', ['--template', 'hikload']);
+    expect(cased.stderr).toBe('');
+    expect(cased.stdout).toMatch(/^created 2 jobs/);
+    const drover = new DroverClient({ server: srv.url });
+    onCleanup(() => drover.close());
+    const { jobs } = await drover.list({ tag: 'import:cased.csv' });
+    expect(jobs.map((j) => j.params)).toEqual([
+      { user: 'admin', password: '***', server: '10.0.0.11', cameras: '101' },
+      { user: 'admin', password: '***', server: '10.0.0.12', cameras: '101' },
+    ]);
+
+    // A built-in kind: its params match whatever their case too, and a missing one is named.
+    const links = await importing('links.csv', 'URL\nhttps://cdn.example.com/a.mp4\n', ['--kind', 'download', '--dest', 'archive']);
+    expect(links.stderr).toBe('');
+    expect((await drover.list({ tag: 'import:links.csv' })).jobs[0]?.params.url).toBe('https://cdn.example.com/a.mp4');
+    const nourl = await importing('nourl.csv', 'link\nhttps://cdn.example.com/a.mp4\n', ['--kind', 'download', '--dest', 'archive']);
+    expect(nourl.stderr).toMatch(/^drover: nourl\.csv: column "url" missing, required: the http\(s\) URL to download \(the file has link\)\n$/);
   });
 });

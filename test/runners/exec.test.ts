@@ -103,6 +103,20 @@ describe('ExecRunner', () => {
     expect(formatCommandLine(['x', 'a hunter2 b', '--pw=hunter2'], (t) => t.split('hunter2').join('***'))).toBe(`x 'a '***' b' --pw=***`);
   });
 
+  it('hides a 1-, 2- or 3-character password where it stands, and leaves every other word as it was', async () => {
+    for (const pw of ['x', 'ex', 'exp']) {
+      const { ctx, text } = context(job({ server: 'nvr-exports', password: pw, lines: 1, note: `/srv/exports/${pw}` }), tpl('probe'));
+      const r = await new ExecRunner().run(ctx);
+      expect(r.outcome).toBe('succeeded');
+      const log = text();
+      expect(log).toContain('line 0 pw --password=***');
+      expect(log).toContain(' nvr-exports --password=*** /srv/exports/*** job1 ');
+      expect(log).toContain('"nvr-exports","--password=***","/srv/exports/***"');
+      expect(log).not.toMatch(/e\*\*\*ports|\*\*\*ports|nvr-\*\*\*/);
+      expect(fs.readFileSync(path.join(ctx.logDir, 'job1.log'), 'utf8')).toContain('--password=*** /srv/exports/***');
+    }
+  });
+
   it('fails without retry when the job has no template or a param is missing', async () => {
     expect(await new ExecRunner().run(context(job({}), null).ctx)).toEqual({ outcome: 'failed', error: 'job has no template', retryable: false });
     const { ctx } = context(job({ server: 'a' }), tpl('probe'));

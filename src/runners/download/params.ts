@@ -20,6 +20,9 @@ export interface DownloadParams {
   maxSize: number | null;
 }
 
+/** Every param a download job may have. */
+export const DOWNLOAD_PARAMS = ['url', 'dest', 'filename', 'sha256', 'sha1', 'md5', 'headers', 'auth_user', 'auth_password', 'bearer', 'connections', 'collision', 'max_size'] as const;
+
 /** Params whose values are secret: shown as `***` everywhere but to the worker. */
 export const DOWNLOAD_SECRETS = ['auth_password', 'bearer', 'headers'];
 

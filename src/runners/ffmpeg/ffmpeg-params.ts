@@ -23,6 +23,11 @@ export interface FfmpegParams {
   live: boolean;
 }
 
+/** Every param an ffmpeg job without a template may have. */
+export const FFMPEG_PARAMS = ['input', 'output', 'dest', 'duration', 'video_codec', 'audio_codec', 'format', 'rtsp_transport', 'live'] as const;
+/** What an ffmpeg job from a template may give beside the template's own params: where its files go, and whether it is live. */
+export const FFMPEG_TEMPLATE_PARAMS = ['dest', 'live'] as const;
+
 /** Schemes a job may give as `input`. Not file:, not lavfi or the other devices of the worker. */
 const INPUT_SCHEMES = new Set(['http', 'https', 'rtsp', 'rtsps', 'rtmp', 'rtmps', 'srt', 'udp', 'tcp']);
 const NAME = /^[A-Za-z0-9_]{1,32}$/;

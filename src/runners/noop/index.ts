@@ -4,5 +4,6 @@ import type { KindModule } from '../kind.js';
 export const noopKind: KindModule = {
   name: 'noop',
   needsTemplate: false,
+  params: ['echo'],
   createRunner: async () => new (await import('./noop-runner.js')).NoopRunner(),
 };
