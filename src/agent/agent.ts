@@ -42,6 +42,8 @@ export interface AgentOptions {
   outputRoot: string;
   /** Where per-job log files go. */
   logDir: string;
+  /** The names of this worker's destinations, told to the coordinator (it warns of jobs naming another). */
+  destinations?: string[];
   /** After SIGTERM: how long running jobs may go on before they are stopped and given back, ms. Default 30000. */
   shutdownGraceMs?: number;
   /** Long-poll length of lease and stop requests, ms. Default 30000. */
@@ -112,7 +114,7 @@ export class Agent {
   info(): WorkerInfo {
     const kinds = [...this.runners.keys()];
     const templates = [...this.o.templates.values()].filter((t) => this.runners.has(t.kind)).map(summarizeTemplate);
-    return { name: this.o.name, host: os.hostname(), kinds, templates, slots: this.o.concurrency, running: this.running.size, version: VERSION };
+    return { name: this.o.name, host: os.hostname(), kinds, templates, slots: this.o.concurrency, running: this.running.size, version: VERSION, ...(this.o.destinations ? { destinations: this.o.destinations } : {}) };
   }
 
   start(): void {

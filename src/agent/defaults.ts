@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { DEFAULT_SERVER_URL, PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
+import { DEFAULT_DESTINATION } from '../runners/shared/destination.js';
 
 /** Every default of a worker, once: the Agent, `worker:` in drover.yaml and the README take these. */
 export const AGENT_DEFAULTS = {
@@ -8,6 +9,8 @@ export const AGENT_DEFAULTS = {
   outputRoot: './downloads',
   /** One log file per job, and `running/` for its process group's pid file. */
   logDir: './drover-data/worker-logs',
+  /** When the config names none: downloads without a `dest` land here. */
+  destinations: { [DEFAULT_DESTINATION]: './downloads' } as Readonly<Record<string, string>>,
   /** After SIGTERM, running jobs get this long before they are stopped and given back, ms. */
   shutdownGraceMs: 30_000,
   /** Length of the lease and stop long polls, ms. */

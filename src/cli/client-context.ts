@@ -29,7 +29,7 @@ export function clientOf(flags: ClientFlags): DroverClient {
   // The coordinator of this drover.yaml, as this machine reaches it.
   const host = config.server.host ?? SERVER_DEFAULTS.host;
   const own = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${config.server.port ?? SERVER_DEFAULTS.port}`;
-  return new DroverClient({ server: serverOf(flags, own), ...(token ? { token } : {}) });
+  return new DroverClient({ server: serverOf(flags, own), ...(token ? { token } : {}), onWarning: (w) => void process.stderr.write(`drover: warning: ${w}\n`) });
 }
 
 /** Runs `fn` with a client and closes it after. */

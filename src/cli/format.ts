@@ -60,8 +60,9 @@ export function jobTime(j: Job, now = Date.now()): string {
   return '';
 }
 
-export function jobRow(j: Job, now = Date.now()): string[] {
-  const detail = j.state === 'running' ? formatProgress(j.progress) + (j.stopReason ? ` (stopping: ${j.stopReason})` : '') : (j.error ?? '');
+/** A row of `drover jobs`; `waiting`: why a queued job waits (no online worker can run it). */
+export function jobRow(j: Job, now = Date.now(), waiting?: string): string[] {
+  const detail = j.state === 'running' ? formatProgress(j.progress) + (j.stopReason ? ` (stopping: ${j.stopReason})` : '') : waiting !== undefined ? `waiting: ${waiting}` : (j.error ?? '');
   return [j.id, j.state, jobWhat(j), j.owner ?? '', `${j.attempt}/${j.maxAttempts}`, jobTime(j, now), oneLine(detail, 70)];
 }
 export const JOB_HEADER = ['ID', 'STATE', 'KIND', 'OWNER', 'TRY', 'TIME', 'PROGRESS / ERROR'];

@@ -58,11 +58,13 @@ export async function jobsAction(f: ListFlags): Promise<void> {
       ...(f.kind ? { kind: f.kind } : {}),
     };
     const jobs: Job[] = [];
+    const waiting: Record<string, string> = {};
     let cursor: string | null = null;
     let more = false;
     do {
-      const page: { jobs: Job[]; nextCursor: string | null } = await api.list({ ...filter, limit: Math.min(LIST_DEFAULTS.maxLimit, want - jobs.length), ...(cursor ? { cursor } : {}) });
+      const page = await api.list({ ...filter, limit: Math.min(LIST_DEFAULTS.maxLimit, want - jobs.length), ...(cursor ? { cursor } : {}) });
       jobs.push(...page.jobs);
+      Object.assign(waiting, page.waiting);
       cursor = page.nextCursor;
       more = cursor !== null;
     } while (more && jobs.length < want);
@@ -71,19 +73,19 @@ export async function jobsAction(f: ListFlags): Promise<void> {
       return;
     }
     const now = Date.now();
-    process.stdout.write(table(JOB_HEADER, jobs.map((j) => jobRow(j, now))) + '\n');
+    process.stdout.write(table(JOB_HEADER, jobs.map((j) => jobRow(j, now, waiting[j.id]))) + '\n');
     if (more) process.stdout.write(`… more jobs match; use --limit N or --all\n`);
   });
 }
 
 export async function showAction(id: string, f: ClientFlags & { json?: boolean }): Promise<void> {
   await withClient(f, async (api) => {
-    const { job, attempts } = await api.get(id);
+    const detail = await api.get(id);
     if (f.json) {
-      process.stdout.write(JSON.stringify({ job, attempts }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify(detail, null, 2) + '\n');
       return;
     }
-    process.stdout.write(describeJob(job, attempts));
+    process.stdout.write(describeJob(detail.job, detail.attempts, detail.waiting));
   });
 }
 
@@ -111,25 +113,30 @@ async function eachJob(ids: string[], f: ClientFlags, act: (api: DroverClient, i
   });
 }
 
-export async function workersAction(f: ClientFlags & { json?: boolean }): Promise<void> {
+export async function workersAction(what: string | undefined, f: ClientFlags & { json?: boolean; all?: boolean }): Promise<void> {
   await withClient(f, async (api) => {
-    const workers = await api.workers();
+    if (what === 'prune') return void process.stdout.write(`forgot ${await api.pruneWorkers()} workers gone for longer than the worker retention\n`);
+    if (what !== undefined) throw new ValidationError(`workers ${what}: unknown (drover workers [prune] [--all])`);
+    const workers = await api.workers({ all: f.all === true });
     if (f.json) return void process.stdout.write(JSON.stringify(workers, null, 2) + '\n');
     const now = Date.now();
+    // Online first, each group by name.
+    workers.sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name));
     process.stdout.write(
       table(
-        ['NAME', 'HOST', 'SLOTS', 'RUNNING', 'LAST SEEN', 'KINDS', 'TEMPLATES'],
-        workers.map((w) => [w.name, w.host, String(w.slots), String(w.running), ago(w.lastSeen, now), w.kinds.join(','), w.templates.map((t) => t.name).join(',')]),
+        ['NAME', 'HOST', 'STATE', 'SLOTS', 'RUNNING', 'LAST SEEN', 'KINDS', 'TEMPLATES'],
+        workers.map((w) => [w.name, w.host, w.online ? 'online' : 'offline', String(w.slots), String(w.running), ago(w.lastSeen, now), w.kinds.join(','), w.templates.map((t) => t.name).join(',')]),
       ) + '\n',
     );
   });
 }
 
-function describeJob(j: Job, attempts: Attempt[]): string {
+function describeJob(j: Job, attempts: Attempt[], waiting: string | undefined): string {
   const t = (x: number | null) => (x === null ? '' : new Date(x).toISOString());
   const lines = [
     `id:        ${j.id}`,
     `state:     ${j.state}${j.stopReason ? ` (stopping: ${j.stopReason})` : ''}`,
+    ...(waiting ? [`waiting:   ${waiting}`] : []),
     `kind:      ${jobWhat(j)}`,
     `queue:     ${j.queue}   priority: ${j.priority}`,
     `owner:     ${j.owner ?? ''}`,

@@ -49,8 +49,9 @@ export function registerJobCommands(program: Command): void {
     .description('put failed, timed-out or canceled jobs back in the queue')
     .action(lazy(actions, 'retryAction'));
 
-  addClientFlags(program.command('workers'))
-    .description('workers that have talked to the coordinator')
+  addClientFlags(program.command('workers [prune]'))
+    .description('workers online, and those gone less than an hour; `drover workers prune` forgets the others')
+    .option('--all', 'also the workers gone longer')
     .option('--json', 'as JSON')
     .action(lazy(actions, 'workersAction'));
 }

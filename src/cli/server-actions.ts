@@ -120,6 +120,7 @@ async function makeAgent(flags: WorkerFlags, loaded: LoadedConfig, servers: stri
     templates: loaded.templates,
     outputRoot: flags.outputRoot ?? w.outputRoot,
     logDir: w.logDir,
+    destinations: [...w.setup.destinations.keys()],
     shutdownGraceMs: w.shutdownGraceMs,
     logger: log,
   });

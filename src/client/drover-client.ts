@@ -1,6 +1,6 @@
-import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../core/job-filter.js';
+import { LIST_DEFAULTS, type CountFilter, type ListFilter } from '../core/job-filter.js';
 import { FINAL_STATES, type Job, type JobState } from '../core/job.js';
-import type { CompleteAnswer, CompleteItem, LogChunk, TemplateInfo, WorkerRecord } from '../core/reports.js';
+import type { CompleteAnswer, CompleteItem, LogChunk, TemplateInfo, WorkerView } from '../core/reports.js';
 import { DEFAULT_SERVER_URL, LOGS_DEFAULTS, PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
 import type {
   CompleteReply,
@@ -17,7 +17,9 @@ import type {
   KindsAnswer,
   LeaseAnswer,
   LeaseRequest,
+  ListAnswer,
   LogsAnswer,
+  PruneAnswer,
   StopOrder,
   StopsAnswer,
   TemplatesAnswer,
@@ -36,6 +38,8 @@ export interface DroverClientOptions {
   connectTimeoutMs?: number;
   /** One request's timeout, ms; long polls get their wait on top. Default 60000. */
   requestTimeoutMs?: number;
+  /** Called with each warning an enqueue's answer carries (`no online worker offers template "ghost"`). Default: none. */
+  onWarning?: (message: string) => void;
 }
 
 /** Extra time a long poll's HTTP request gets beyond the wait it asks for, ms. */
@@ -54,8 +58,10 @@ const LONG_POLL_SLACK_MS = 15_000;
  */
 export class DroverClient {
   private readonly http: ApiClient;
+  private readonly onWarning: (message: string) => void;
 
   constructor(o: DroverClientOptions = {}) {
+    this.onWarning = o.onWarning ?? (() => {});
     this.http = new ApiClient({
       servers: o.server ?? DEFAULT_SERVER_URL,
       ...(o.token ? { token: o.token } : {}),
@@ -71,18 +77,23 @@ export class DroverClient {
 
   /** Creates one job; resolves with it (secret params as `***`). */
   async enqueue(job: JobSpec): Promise<Job> {
-    const { jobs } = await this.http.post<EnqueueAnswer>(ROUTES.enqueue.path(), job);
-    return jobs[0] as Job;
+    return (await this.warned(this.http.post<EnqueueAnswer>(ROUTES.enqueue.path(), job))).jobs[0] as Job;
   }
 
   /** Creates all of these jobs or none (a bad one is an ApiError naming `jobs[i].field`). At most 50,000. */
   async enqueueMany(jobs: JobSpec[]): Promise<Job[]> {
-    return (await this.http.post<EnqueueAnswer>(ROUTES.enqueue.path(), { jobs })).jobs;
+    return (await this.warned(this.http.post<EnqueueAnswer>(ROUTES.enqueue.path(), { jobs }))).jobs;
   }
 
   /** As enqueueMany, answered with the new ids only: for big batches. */
   async enqueueManyIds(jobs: JobSpec[]): Promise<string[]> {
-    return (await this.http.post<EnqueueIdsAnswer>(ROUTES.enqueue.path('ids'), { jobs })).ids;
+    return (await this.warned(this.http.post<EnqueueIdsAnswer>(ROUTES.enqueue.path('ids'), { jobs }))).ids;
+  }
+
+  private async warned<A extends { warnings?: string[] }>(answer: Promise<A>): Promise<A> {
+    const a = await answer;
+    for (const w of a.warnings ?? []) this.onWarning(w);
+    return a;
   }
 
   /** Checks these jobs as enqueueMany would, creating nothing; resolves with how many are valid (all). */
@@ -90,9 +101,9 @@ export class DroverClient {
     return (await this.http.post<DryRunAnswer>(ROUTES.enqueue.path('dryRun'), { jobs })).valid;
   }
 
-  /** One page of jobs, oldest first (`nextCursor` for the next). Default 100, at most 1000. */
-  list(filter: ListFilter = {}): Promise<JobPage> {
-    return this.http.get<JobPage>(ROUTES.list.path(filterQuery(filter)));
+  /** One page of jobs, oldest first (`nextCursor` for the next; `waiting`: why queued ones no worker can run wait). Default 100, at most 1000. */
+  list(filter: ListFilter = {}): Promise<ListAnswer> {
+    return this.http.get<ListAnswer>(ROUTES.list.path(filterQuery(filter)));
   }
 
   /** Every matching job, page after page. */
@@ -170,9 +181,14 @@ export class DroverClient {
     return (await this.http.get<JobAnswer>(ROUTES.waitJob.path(id, since, waitMs), { timeoutMs: waitMs + LONG_POLL_SLACK_MS, ...(signal ? { signal } : {}) })).job;
   }
 
-  /** Workers that have talked to the coordinator. */
-  async workers(): Promise<WorkerRecord[]> {
-    return (await this.http.get<WorkersAnswer>(ROUTES.workers.path())).workers;
+  /** Workers online, and those gone for less than the coordinator's worker retention (1 h); `all`: every one. */
+  async workers(o: { all?: boolean } = {}): Promise<WorkerView[]> {
+    return (await this.http.get<WorkersAnswer>(ROUTES.workers.path(o.all))).workers;
+  }
+
+  /** Forgets the workers gone longer than the worker retention; resolves with how many. */
+  async pruneWorkers(): Promise<number> {
+    return (await this.http.post<PruneAnswer>(ROUTES.pruneWorkers.path(), {})).deleted;
   }
 
   /** Templates the coordinator knows (its own and the workers'). */

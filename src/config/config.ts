@@ -198,7 +198,7 @@ export function workerSettingsOf(w: WorkerConfig): WorkerSettings {
   return withConfigErrors(() => {
     const r = w.log_rotation ?? {};
     const setup: WorkerSetup = {
-      destinations: new Map(Object.entries(w.destinations ?? {}).map(([k, v]) => [k, path.resolve(v)])),
+      destinations: new Map(Object.entries(w.destinations ?? AGENT_DEFAULTS.destinations).map(([k, v]) => [k, path.resolve(v)])),
       rotation: {
         mode: r.mode ?? ROTATION_DEFAULTS.mode,
         days: r.days ?? ROTATION_DEFAULTS.days,

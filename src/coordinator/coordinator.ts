@@ -2,13 +2,14 @@ import type { Clock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
-import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo, WorkerInfo, WorkerRecord } from '../core/reports.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo, WorkerInfo, WorkerRecord, WorkerView } from '../core/reports.js';
 import type { JobDetail, LogsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
 import { builtinKindNames, KIND_MODULES } from '../runners/registry.js';
 import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import type { Metrics } from './metrics.js';
 import { resolveNewJob } from './resolve-job.js';
+import { Cached, waitReason } from './wait-reason.js';
 import type { TemplateCatalog } from './templates.js';
 import { KeyedWakeups, Wakeup } from './wakeups.js';
 
@@ -27,7 +28,12 @@ export interface CoordinatorOptions {
   pollMs?: number;
   /** Per kind: an attempt's time limit when the job gives none, over the kind's own default (`server.download_time_limit`). */
   kindTimeLimitsMs?: Record<string, number>;
+  /** The worker list leaves out workers gone longer than this, ms. Default 1 h. */
+  workerRetentionMs?: number;
 }
+
+/** The online workers are looked up again after this long, ms. */
+const ONLINE_LOOK_MS = 1_000;
 
 /** At most this many jobs in one enqueue call. */
 export const MAX_BATCH = 50_000;
@@ -61,6 +67,9 @@ export class Coordinator {
   readonly leaseTtlMs: number;
   readonly heartbeatIntervalMs: number;
   private readonly maxLongPollMs: number;
+  private readonly workerRetentionMs: number;
+  /** The workers online now, read at most once a second (enqueues and listings ask). */
+  private readonly online: Cached<WorkerRecord[]>;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.store = o.store;
@@ -68,6 +77,11 @@ export class Coordinator {
     this.leaseTtlMs = o.leaseTtlMs ?? SERVER_DEFAULTS.leaseTtlMs;
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
     this.maxLongPollMs = o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs;
+    this.workerRetentionMs = o.workerRetentionMs ?? SERVER_DEFAULTS.workerRetentionMs;
+    this.online = new Cached(ONLINE_LOOK_MS, this.clock, async () => {
+      const now = this.clock.now();
+      return (await this.store.listWorkers()).filter((w) => now - w.lastSeen <= this.leaseTtlMs);
+    });
   }
 
   /** Hears of work and stops from other coordinators on a shared store, where it can. */
@@ -110,12 +124,25 @@ export class Coordinator {
     return inputs.map((j, i) => resolveNewJob(j, ctx, inputs.length > 1 ? `jobs[${i}].` : ''));
   }
 
-  async enqueue(inputs: unknown[]): Promise<Job[]> {
+  /** Creates the jobs; `warnings` say what no online worker can run yet (accepted all the same). */
+  async enqueue(inputs: unknown[]): Promise<{ jobs: Job[]; warnings: string[] }> {
     const now = this.clock.now();
     const jobs = await this.store.enqueue({ jobs: this.validate(inputs, now), now });
     this.o.metrics.enqueued.inc(jobs.length);
     if (jobs.some((j) => j.state === 'queued')) this.workAvailable.notify();
-    return jobs;
+    const online = await this.online.get();
+    return { jobs, warnings: [...new Set(jobs.map((j) => waitReason(j, online)).filter((w): w is string => w !== null))] };
+  }
+
+  /** Why each of these queued or waiting jobs cannot start on any online worker, by id (jobs that can are left out). */
+  async waitReasons(jobs: readonly Job[]): Promise<Record<string, string>> {
+    const pending = jobs.filter((j) => j.state === 'queued' || j.state === 'waiting');
+    if (pending.length === 0) return {};
+    const online = await this.online.get();
+    return Object.fromEntries(pending.flatMap((j) => {
+      const why = waitReason(j, online);
+      return why === null ? [] : [[j.id, why]];
+    }));
   }
 
   async cancel(id: string): Promise<Job> {
@@ -152,8 +179,21 @@ export class Coordinator {
     return this.store.counts(filter);
   }
 
-  workers(): Promise<WorkerRecord[]> {
-    return this.store.listWorkers();
+  /**
+   * The workers that talked to a coordinator: online (within the lease TTL) or gone for less than
+   * the worker retention, or every one with `all`; `running` counts the leases each holds.
+   */
+  async workers(o: { all?: boolean } = {}): Promise<WorkerView[]> {
+    const now = this.clock.now();
+    const [records, leases] = await Promise.all([this.store.listWorkers(), this.store.runningByWorker()]);
+    return records
+      .map((w) => ({ ...w, online: now - w.lastSeen <= this.leaseTtlMs, running: leases[w.name] ?? 0 }))
+      .filter((w) => o.all || w.online || now - w.lastSeen <= this.workerRetentionMs);
+  }
+
+  /** Forgets the workers gone longer than the worker retention; returns how many. */
+  pruneWorkers(): Promise<number> {
+    return this.store.deleteWorkers({ before: this.clock.now() - this.workerRetentionMs });
   }
 
   templates(): TemplateInfo[] {

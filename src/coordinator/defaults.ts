@@ -17,6 +17,8 @@ export const SERVER_DEFAULTS = {
   pollMs: 1_000,
   /** Maintenance runs this often, ms. */
   tickMs: 1_000,
+  /** `GET /workers` leaves out workers gone longer than this, ms (`?all=true` shows them). */
+  workerRetentionMs: 3_600_000,
   /** PostgreSQL connections per coordinator. */
   pgPoolSize: PG_DEFAULTS.poolSize,
   /** LISTEN/NOTIFY between coordinators on PostgreSQL. */

@@ -3,7 +3,7 @@ import { redactJob } from '../core/job.js';
 import { LOGS_DEFAULTS } from '../protocol/defaults.js';
 import { countFilterOf, intOf, listFilterOf, waitOf } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
-import type { CountsAnswer, DryRunAnswer, EnqueueAnswer, EnqueueIdsAnswer, JobAnswer, JobDetail, KindsAnswer, ListAnswer, LogsAnswer, TemplatesAnswer, WorkersAnswer } from '../protocol/messages.js';
+import type { CountsAnswer, DryRunAnswer, EnqueueAnswer, EnqueueIdsAnswer, JobAnswer, JobDetail, KindsAnswer, ListAnswer, LogsAnswer, PruneAnswer, TemplatesAnswer, WorkersAnswer } from '../protocol/messages.js';
 import { enqueueBodyOf } from '../protocol/validate.js';
 import { clientGone, type HttpOptions } from './http-context.js';
 
@@ -18,23 +18,26 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
     const inputs = enqueueBodyOf(req.body);
     const q = req.query as Query;
     if (q.dryRun === 'true') return { valid: c.validate(inputs).length };
-    const jobs = await c.enqueue(inputs);
+    const { jobs, warnings } = await c.enqueue(inputs);
     reply.code(201);
+    const warned = warnings.length > 0 ? { warnings } : {};
     // Big batches need not come back whole: `?return=ids` answers with the new ids only.
-    if (q.return === 'ids') return { ids: jobs.map((j) => j.id) };
-    return { jobs: jobs.map(redactJob) };
+    if (q.return === 'ids') return { ids: jobs.map((j) => j.id), ...warned };
+    return { jobs: jobs.map(redactJob), ...warned };
   });
 
   app.get(ROUTES.list.pattern, async (req): Promise<ListAnswer> => {
     const page = await c.list(listFilterOf(req.query as Query));
-    return { jobs: page.jobs.map(redactJob), nextCursor: page.nextCursor };
+    const waiting = await c.waitReasons(page.jobs);
+    return { jobs: page.jobs.map(redactJob), nextCursor: page.nextCursor, ...(Object.keys(waiting).length > 0 ? { waiting } : {}) };
   });
 
   app.get(ROUTES.counts.pattern, async (req): Promise<CountsAnswer> => ({ counts: await c.counts(countFilterOf(req.query as Query)) }));
 
   app.get(ROUTES.job.pattern, async (req): Promise<JobDetail> => {
     const { job, attempts } = await c.detail((req.params as IdParams).id);
-    return { job: redactJob(job), attempts };
+    const waiting = (await c.waitReasons([job]))[job.id];
+    return { job: redactJob(job), attempts, ...(waiting ? { waiting } : {}) };
   });
 
   app.get(ROUTES.waitJob.pattern, async (req, reply): Promise<JobAnswer> => {
@@ -59,5 +62,6 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
 
   app.get(ROUTES.templates.pattern, async (): Promise<TemplatesAnswer> => ({ templates: c.templates() }));
   app.get(ROUTES.kinds.pattern, async (): Promise<KindsAnswer> => ({ kinds: c.knownKinds(), params: c.kindParams() }));
-  app.get(ROUTES.workers.pattern, async (): Promise<WorkersAnswer> => ({ workers: await c.workers() }));
+  app.get(ROUTES.workers.pattern, async (req): Promise<WorkersAnswer> => ({ workers: await c.workers({ all: (req.query as Query).all === 'true' }) }));
+  app.post(ROUTES.pruneWorkers.pattern, async (): Promise<PruneAnswer> => ({ deleted: await c.pruneWorkers() }));
 }

@@ -56,10 +56,20 @@ export interface WorkerInfo {
   slots: number;
   running: number;
   version: string;
+  /** The names of its destinations (`worker.destinations`); absent from workers older than that. */
+  destinations?: string[];
 }
 export interface WorkerRecord extends WorkerInfo {
   lastSeen: number;
   firstSeen: number;
+}
+
+/** A worker as `GET /workers` shows it: its record, whether it is alive, and what it holds now. */
+export interface WorkerView extends WorkerRecord {
+  /** It talked to a coordinator within the lease TTL. */
+  online: boolean;
+  /** Running jobs it holds a lease on (not what it last said). */
+  running: number;
 }
 
 /** What a worker tells the coordinator about a template in its config. */

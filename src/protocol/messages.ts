@@ -1,6 +1,6 @@
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import type { Attempt, Job, JobState, LeasedJob, Params, StopReason } from '../core/job.js';
-import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, TemplateInfo, WorkerInfo, WorkerRecord } from '../core/reports.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, TemplateInfo, WorkerInfo, WorkerView } from '../core/reports.js';
 
 export type { CountFilter, JobPage, ListFilter };
 
@@ -40,14 +40,20 @@ export const JOB_SPEC_FIELDS: ReadonlySet<string> = new Set(['kind', 'template',
 
 export interface EnqueueAnswer {
   jobs: Job[];
+  /** What no online worker can run yet (the jobs are created all the same): `no online worker offers template "ghost"`. */
+  warnings?: string[];
 }
 export interface EnqueueIdsAnswer {
   ids: string[];
+  warnings?: string[];
 }
 export interface DryRunAnswer {
   valid: number;
 }
-export type ListAnswer = JobPage;
+/** A page of jobs; `waiting` says, by id, why a queued job no online worker can run waits. */
+export interface ListAnswer extends JobPage {
+  waiting?: Record<string, string>;
+}
 export interface CountsAnswer {
   counts: Record<JobState, number>;
 }
@@ -55,6 +61,8 @@ export interface CountsAnswer {
 export interface JobDetail {
   job: Job;
   attempts: Attempt[];
+  /** Why it waits, when it is queued or waiting and no online worker can run it. */
+  waiting?: string;
 }
 export interface JobAnswer {
   job: Job;
@@ -66,7 +74,11 @@ export interface LogsAnswer {
   state: JobState;
 }
 export interface WorkersAnswer {
-  workers: WorkerRecord[];
+  workers: WorkerView[];
+}
+export interface PruneAnswer {
+  /** Workers forgotten: gone longer than the worker retention. */
+  deleted: number;
 }
 export interface TemplatesAnswer {
   templates: TemplateInfo[];

@@ -22,7 +22,8 @@ export const ROUTES = {
     pattern: `${V1}/jobs/:id/logs`,
     path: (id: string, after: number, limit: number, waitMs: number) => `${V1}/jobs/${enc(id)}/logs?after=${after}&limit=${limit}${waitMs > 0 ? `&wait=${waitMs}` : ''}`,
   },
-  workers: { method: 'GET', pattern: `${V1}/workers`, path: () => `${V1}/workers` },
+  workers: { method: 'GET', pattern: `${V1}/workers`, path: (all = false) => `${V1}/workers${all ? '?all=true' : ''}` },
+  pruneWorkers: { method: 'POST', pattern: `${V1}/workers/prune`, path: () => `${V1}/workers/prune` },
   templates: { method: 'GET', pattern: `${V1}/templates`, path: () => `${V1}/templates` },
   kinds: { method: 'GET', pattern: `${V1}/kinds`, path: () => `${V1}/kinds` },
 

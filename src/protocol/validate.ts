@@ -91,6 +91,7 @@ function workerInfoOf(x: unknown): WorkerInfo {
     slots: typeof w.slots === 'number' ? w.slots : 0,
     running: typeof w.running === 'number' ? w.running : 0,
     version: typeof w.version === 'string' ? w.version : '',
+    ...(w.destinations === undefined ? {} : { destinations: stringArray(w.destinations, 'worker.destinations') }),
   };
 }
 

@@ -54,6 +54,10 @@ export interface JobStore {
   /** A worker's heartbeat: it is alive now with `running` jobs. A worker not registered yet is left out. */
   touchWorker(p: { name: string; running: number; now: number }): Promise<void>;
   listWorkers(): Promise<WorkerRecord[]>;
+  /** Per worker, the running jobs it holds a lease on. Workers holding none are left out. */
+  runningByWorker(): Promise<Record<string, number>>;
+  /** Deletes the registry rows of workers last seen before `before` (epoch ms); returns how many went. */
+  deleteWorkers(p: { before: number }): Promise<number>;
 
   /**
    * Copies jobs as they are (state, lease, progress, timestamps) and their past attempts into

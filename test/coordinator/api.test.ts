@@ -4,6 +4,7 @@ import { Agent } from '../../src/agent/agent.js';
 import { ApiClient, ApiError } from '../../src/client/api-client.js';
 import { parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/coordinator/server.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { Job, LeasedJob } from '../../src/core/job.js';
 import { NoopRunner } from '../../src/runners/noop/noop-runner.js';
@@ -102,6 +103,41 @@ describe('coordinator HTTP API', () => {
     const { params } = await api.get<{ params: Record<string, string[]> }>('/api/v1/kinds');
     expect(params.noop).toEqual(['echo']);
     expect(params.download).toContain('sha256');
+  });
+
+  it('lists workers online or offline by their last word, running by their leases; hides the long gone; warns of work no online worker can do', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const srv = await server({ clock });
+    const api = client(srv);
+    const worker = (name: string, running = 0) => ({ name, kinds: ['noop', 'download'], templates: [], slots: 4, running, destinations: ['archive'] });
+    await api.post('/api/v1/jobs', { jobs: [{ kind: 'noop' }, { kind: 'noop' }] });
+    // It says 0 running, and holds two leases.
+    await api.post('/api/v1/lease', { worker: worker('busy', 0), limit: 2 });
+    await api.post('/api/v1/lease', { worker: worker('idle'), limit: 0 });
+    clock.advance(20_000);
+    await api.post('/api/v1/heartbeat', { worker: { name: 'busy', running: 0 }, jobs: [] });
+    clock.advance(15_000);
+    type W = { name: string; online: boolean; running: number };
+    const listed = (await api.get<{ workers: W[] }>('/api/v1/workers')).workers.map((w) => [w.name, w.online, w.running]);
+    expect(listed).toEqual([['busy', true, 2], ['idle', false, 0]]);
+    // Gone for over an hour: left out unless asked for, then forgotten.
+    clock.advance(3_600_000);
+    await api.post('/api/v1/heartbeat', { worker: { name: 'busy', running: 2 }, jobs: [] });
+    expect((await api.get<{ workers: W[] }>('/api/v1/workers')).workers.map((w) => w.name)).toEqual(['busy']);
+    expect((await api.get<{ workers: W[] }>('/api/v1/workers?all=true')).workers.map((w) => w.name)).toEqual(['busy', 'idle']);
+    expect(await api.post<{ deleted: number }>('/api/v1/workers/prune', {})).toEqual({ deleted: 1 });
+    expect((await api.get<{ workers: W[] }>('/api/v1/workers?all=true')).workers.map((w) => w.name)).toEqual(['busy']);
+
+    // Accepted, with the reason no online worker can run it; the job says so while it waits.
+    clock.advance(2_000);
+    const ghost = await api.post<{ jobs: Job[]; warnings: string[] }>('/api/v1/jobs', { template: 'hikload', params: { server: 's', password: 'p', cameras: '1' } });
+    expect(ghost.warnings).toEqual(['no online worker offers template "hikload"']);
+    expect((await api.get<{ waiting: string }>(`/api/v1/jobs/${ghost.jobs[0]!.id}`)).waiting).toBe('no online worker offers template "hikload"');
+    expect((await api.get<{ waiting: Record<string, string> }>('/api/v1/jobs?state=queued')).waiting).toEqual({ [ghost.jobs[0]!.id]: 'no online worker offers template "hikload"' });
+    const nowhere = await api.post<{ warnings: string[] }>('/api/v1/jobs', { kind: 'download', params: { url: 'https://h/a.mp4', dest: 'vault:x' } });
+    expect(nowhere.warnings).toEqual(['no online worker has destination "vault" (they have: archive)']);
+    const fine = await api.post<{ warnings?: string[] }>('/api/v1/jobs', { kind: 'download', params: { url: 'https://h/a.mp4', dest: 'archive:x' } });
+    expect(fine.warnings).toBeUndefined();
   });
 
   it('answers 413 to an oversized body and 409 to a stale lease token', async () => {

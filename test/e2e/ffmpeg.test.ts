@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runDrover, spawnDrover, startServer, writeConfig } from '../support/drover.js';
+import { runDrover, spawnDrover, startServer, stderrBeyondNoWorker, writeConfig } from '../support/drover.js';
 import { startNginx } from '../support/nginx.js';
 import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
 
@@ -34,7 +34,7 @@ ${templates}`,
   spawnDrover(['worker', '--server', srv.url], { cwd: dir });
   const add = async (args: string[]) => {
     const r = await runDrover(['add', ...args, '--server', srv.url], { cwd: dir });
-    expect(r.stderr).toBe('');
+    expect(stderrBeyondNoWorker(r.stderr)).toBe('');
     return r.stdout.split(' ')[0] as string;
   };
   const done = (id: string) => waitFor(async () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DroverClient } from '../../src/client/drover-client.js';
 import { DROVER_BIN, runDrover, spawnDrover, startServer, stopProcess, writeConfig } from '../support/drover.js';
-import { onCleanup, tempDir } from '../support/tmp.js';
+import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
 
 /** Runs `drover ARGS` and closes its stdout after the first chunk, as `| head -1` does. */
 function firstChunkThenClose(args: string[], cwd: string): Promise<{ code: number | null; signal: string | null; stderr: string; first: string }> {
@@ -90,7 +90,8 @@ describe('the first ten minutes, from the command line', () => {
     expect(typo.stderr).toBe('drover: cameras.csv: column "password" missing, required by template hikload (the file has user, pasword, Server, cameras — did you mean "pasword"?)\n');
 
     const cased = await importing('cased.csv', 'User,PASSWORD,Server,Cameras\nadmin,S3cret,10.0.0.11,101\nadmin,Pa55,10.0.0.12,101\n', ['--template', 'hikload']);
-    expect(cased.stderr).toBe('');
+    // No worker runs yet: the jobs are taken all the same, with a warning that says so.
+    expect(cased.stderr).toBe('drover: warning: no online worker offers template "hikload"\n');
     expect(cased.stdout).toMatch(/^created 2 jobs/);
     const drover = new DroverClient({ server: srv.url });
     onCleanup(() => drover.close());
@@ -102,9 +103,45 @@ describe('the first ten minutes, from the command line', () => {
 
     // A built-in kind: its params match whatever their case too, and a missing one is named.
     const links = await importing('links.csv', 'URL\nhttps://cdn.example.com/a.mp4\n', ['--kind', 'download', '--dest', 'archive']);
-    expect(links.stderr).toBe('');
+    expect(links.stderr).toBe('drover: warning: no online worker runs kind download\n');
     expect((await drover.list({ tag: 'import:links.csv' })).jobs[0]?.params.url).toBe('https://cdn.example.com/a.mp4');
     const nourl = await importing('nourl.csv', 'link\nhttps://cdn.example.com/a.mp4\n', ['--kind', 'download', '--dest', 'archive']);
     expect(nourl.stderr).toMatch(/^drover: nourl\.csv: column "url" missing, required: the http\(s\) URL to download \(the file has link\)\n$/);
   });
+
+  it('warns at once of a job no online worker can run, and shows why it waits; `drover workers` tells online from offline', async () => {
+    const cwd = tempDir('drover-ghost-');
+    writeConfig(cwd, `server:
+  lease_ttl: 2s
+  heartbeat_interval: 300ms
+templates:
+  ghost:
+    argv: [ghost, "{what}"]
+`);
+    const srv = await startServer(cwd);
+    const added = await runDrover(['add', '--template', 'ghost', '--param', 'what=1', '--server', srv.url], { cwd });
+    expect(added.code).toBe(0);
+    expect(added.stderr).toBe('drover: warning: no online worker offers template "ghost"\n');
+    const id = added.stdout.split(' ')[0] as string;
+    expect((await runDrover(['show', id, '--server', srv.url], { cwd })).stdout).toContain('waiting:   no online worker offers template "ghost"');
+    expect((await runDrover(['jobs', '--server', srv.url], { cwd })).stdout).toContain('waiting: no online worker offers template "ghost"');
+
+    // A worker without the template: still waiting. Its own kinds and destinations are known now.
+    const w = spawnDrover(['worker', '--server', srv.url, '--name', 'w1'], { cwd });
+    const drover = new DroverClient({ server: srv.url });
+    onCleanup(() => drover.close());
+    await waitForWorkers(drover, (ws) => ws.some((x) => x.name === 'w1' && x.online));
+    const dl = await runDrover(['add', 'download', 'https://example.com/a.mp4', '--dest', 'vault', '--server', srv.url], { cwd });
+    expect(dl.stderr).toBe('drover: warning: no online worker has destination "vault" (they have: default)\n');
+    const table = (await runDrover(['workers', '--server', srv.url], { cwd })).stdout;
+    expect(table).toMatch(/^NAME\s+HOST\s+STATE\s+SLOTS\s+RUNNING/);
+    expect(table).toMatch(/\nw1\s+\S+\s+online\s/);
+    await stopProcess(w.proc, 'SIGKILL');
+    await waitForWorkers(drover, (ws) => ws.some((x) => x.name === 'w1' && !x.online));
+    expect((await runDrover(['workers', '--server', srv.url], { cwd })).stdout).toMatch(/\nw1\s+\S+\s+offline\s/);
+  });
 });
+
+async function waitForWorkers(drover: DroverClient, ok: (ws: Array<{ name: string; online: boolean }>) => boolean): Promise<void> {
+  await waitFor(async () => ok(await drover.workers()), 20_000, 'the workers to be as expected');
+}

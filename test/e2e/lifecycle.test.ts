@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, runDrover, spawnDrover, startServer, writeConfig } from '../support/drover.js';
+import { alive, runDrover, spawnDrover, startServer, stderrBeyondNoWorker, writeConfig } from '../support/drover.js';
 import { tempDir, waitFor } from '../support/tmp.js';
 
 const FAKE = path.resolve(import.meta.dirname, '../fixtures/fake-hikload.mjs');
@@ -32,7 +32,7 @@ async function show(url: string, id: string): Promise<JobJson> {
 
 async function add(url: string, dir: string, args: string[]): Promise<string> {
   const r = await runDrover(['add', ...args, '--server', url], { cwd: dir });
-  expect(r.stderr).toBe('');
+  expect(stderrBeyondNoWorker(r.stderr)).toBe('');
   return r.stdout.split(' ')[0] as string;
 }
 

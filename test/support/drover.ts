@@ -81,6 +81,14 @@ export async function runDrover(args: string[], opts: { cwd: string; env?: Recor
   return { code, stdout, stderr };
 }
 
+/**
+ * stderr without the warnings that no online worker can run a job yet: a test that adds jobs while
+ * its worker is still starting gets them or not, depending on which comes first.
+ */
+export function stderrBeyondNoWorker(stderr: string): string {
+  return stderr.replace(/^drover: warning: no online worker .*\n/gm, '');
+}
+
 export async function stopProcess(p: ChildProcess, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const done = new Promise<void>((r) => p.once('exit', () => r()));

@@ -1,6 +1,6 @@
 import type { Params } from '../../core/job.js';
 import type { Collision } from '../shared/deliver.js';
-import { parseDest, type Dest } from '../shared/destination.js';
+import { DEFAULT_DESTINATION, parseDest, type Dest } from '../shared/destination.js';
 import { sanitizeFileName } from '../shared/file-name.js';
 import { paramReader } from '../shared/param-reader.js';
 
@@ -55,7 +55,8 @@ export function parseDownloadParams(p: Params, field = 'params'): DownloadParams
   url.username = '';
   url.password = '';
 
-  const dest = parseDest(str('dest') ?? fail('dest', 'required: a destination of the worker, e.g. archive or archive:videos/2026'), field);
+  // Without one, the worker's `default` destination (./downloads unless its config names others).
+  const dest = parseDest(str('dest') ?? DEFAULT_DESTINATION, field);
 
   const filename = str('filename') ?? null;
   if (filename !== null && sanitizeFileName(filename) !== filename) fail('filename', `"${filename}" is not a plain file name`);

@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
 
+/** The destination a download goes to when its job names none; a worker without `destinations` has it (AGENT_DEFAULTS). */
+export const DEFAULT_DESTINATION = 'default';
+
 /** `NAME` or `NAME:sub/dir`: a destination of the worker's config, and a path below it. */
 export interface Dest {
   name: string;

@@ -294,6 +294,15 @@ export class PostgresJobStore implements JobStore {
     await this.pool.query(`UPDATE workers SET last_seen = $3, info = jsonb_set(info::jsonb, '{running}', to_jsonb($2::int))::text WHERE name = $1`, [p.name, p.running, p.now]);
   }
 
+  async runningByWorker(): Promise<Record<string, number>> {
+    const { rows } = await this.pool.query<{ w: string; n: string }>(`SELECT lease_worker AS w, count(*) AS n FROM jobs WHERE state = 'running' AND lease_worker IS NOT NULL GROUP BY lease_worker`);
+    return Object.fromEntries(rows.map((r) => [r.w, Number(r.n)]));
+  }
+
+  async deleteWorkers(p: { before: number }): Promise<number> {
+    return (await this.pool.query('DELETE FROM workers WHERE last_seen < $1', [p.before])).rowCount ?? 0;
+  }
+
   async listWorkers(): Promise<WorkerRecord[]> {
     const { rows } = await this.pool.query<{ info: string; first_seen: number; last_seen: number }>('SELECT info, first_seen, last_seen FROM workers ORDER BY name');
     return rows.map((r) => ({ ...(JSON.parse(r.info) as WorkerInfo), firstSeen: r.first_seen, lastSeen: r.last_seen }));

@@ -225,6 +225,14 @@ export class SqliteJobStore implements JobStore {
     this.stmts.touchWorker.run(p);
   }
 
+  async runningByWorker(): Promise<Record<string, number>> {
+    return Object.fromEntries((this.stmts.runningByWorker.all() as Array<{ w: string; n: number }>).map((r) => [r.w, r.n]));
+  }
+
+  async deleteWorkers(p: { before: number }): Promise<number> {
+    return this.stmts.deleteWorkers.run(p).changes;
+  }
+
   async listWorkers(): Promise<WorkerRecord[]> {
     const rows = this.stmts.workers.all() as Array<{ info: string; first_seen: number; last_seen: number }>;
     return rows.map((r) => ({ ...(JSON.parse(r.info) as WorkerInfo), firstSeen: r.first_seen, lastSeen: r.last_seen }));

@@ -64,6 +64,8 @@ export function prepareStatements(db: Database.Database) {
     deleteFinished: db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
       WHERE state IN ('succeeded', 'failed', 'timed_out', 'canceled') AND finished_at < @before LIMIT @limit)`),
     workers: db.prepare('SELECT info, first_seen, last_seen FROM workers ORDER BY name'),
+    runningByWorker: db.prepare(`SELECT lease_worker AS w, COUNT(*) AS n FROM jobs WHERE state = 'running' AND lease_worker IS NOT NULL GROUP BY lease_worker`),
+    deleteWorkers: db.prepare('DELETE FROM workers WHERE last_seen < @before'),
     touchWorker: db.prepare(`UPDATE workers SET last_seen = @now, info = json_set(info, '$.running', CAST(@running AS INTEGER)) WHERE name = @name`),
   };
   // Named by the driver's public type, so the store's declarations can be emitted.

@@ -36,6 +36,19 @@ export function workersContract(h: Harness): void {
       expect(await h.store.listWorkers()).toEqual([{ ...info({ running: 3 }), firstSeen: T0, lastSeen: T0 + 10_000 }]);
     });
 
+    it('counts the running jobs each worker holds a lease on, and forgets workers gone before a time', async () => {
+      await h.enqueue({}, {}, {}, {});
+      await h.claim({ worker: 'wa', limit: 2 });
+      const [c] = await h.claim({ worker: 'wb', limit: 1 });
+      await h.store.complete({ items: [{ id: c!.id, token: h.tokenOf(c!), outcome: 'succeeded' }], now: T0 + 1 });
+      await h.claim({ worker: 'wb', limit: 1 });
+      expect(await h.store.runningByWorker()).toEqual({ wa: 2, wb: 1 });
+      await h.store.upsertWorker({ worker: info({ name: 'old' }), now: T0 });
+      await h.store.upsertWorker({ worker: info({ name: 'new' }), now: T0 + 60_000 });
+      expect(await h.store.deleteWorkers({ before: T0 + 1 })).toBe(1);
+      expect((await h.store.listWorkers()).map((w) => w.name)).toEqual(['new']);
+    });
+
     it('lists every worker', async () => {
       await h.store.upsertWorker({ worker: info({ name: 'wb' }), now: T0 });
       await h.store.upsertWorker({ worker: info({ name: 'wa', slots: 1 }), now: T0 + 1 });
