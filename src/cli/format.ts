@@ -38,15 +38,32 @@ export function ago(t: number | null, now = Date.now()): string {
   return t === null ? '' : `${formatDuration(Math.max(0, now - t))} ago`;
 }
 
-/** A plain text table; columns padded to their widest cell, the last column unpadded. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+/**
+ * A plain text table; columns padded to their widest cell, the last column unpadded. Given a
+ * `width` (a terminal's columns), the `flexible` columns are cut (with …), widest first, down to
+ * 8 characters or their header, until the lines fit; the others are never cut.
+ */
+export function table(header: string[], rows: string[][], fit?: { width: number; flexible: number[] }): string {
+  const widths = header.map((h, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), h.length));
+  if (fit) shrink(widths, header, fit.width, fit.flexible);
+  const cell = (c: string, i: number) => (c.length > (widths[i] as number) ? c.slice(0, (widths[i] as number) - 1) + '…' : c);
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .map((c, i) => (i === cells.length - 1 ? cell(c, i) : cell(c, i).padEnd(widths[i] as number)))
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+function shrink(widths: number[], header: string[], width: number, flexible: number[]): void {
+  const min = (i: number) => Math.max(8, (header[i] ?? '').length);
+  let over = widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1) - width;
+  while (over > 0) {
+    const i = flexible.filter((c) => (widths[c] as number) > min(c)).sort((a, b) => (widths[b] as number) - (widths[a] as number))[0];
+    if (i === undefined) return;
+    widths[i] = (widths[i] as number) - 1;
+    over--;
+  }
 }
 
 export function jobWhat(j: Job): string {
@@ -60,12 +77,24 @@ export function jobTime(j: Job, now = Date.now()): string {
   return '';
 }
 
-/** A row of `drover jobs`; `waiting`: why a queued job waits (no online worker can run it). */
+/**
+ * A row of `drover jobs` (JOB_HEADER); `waiting`: why a queued job waits (no online worker can
+ * run it). Params and detail are one line each, at most 70 characters (a terminal may cut more).
+ */
 export function jobRow(j: Job, now = Date.now(), waiting?: string): string[] {
   const detail = j.state === 'running' ? formatProgress(j.progress) + (j.stopReason ? ` (stopping: ${j.stopReason})` : '') : waiting !== undefined ? `waiting: ${waiting}` : (j.error ?? '');
-  return [j.id, j.state, jobWhat(j), j.owner ?? '', `${j.attempt}/${j.maxAttempts}`, jobTime(j, now), oneLine(detail, 70)];
+  return [j.id, j.state, jobWhat(j), j.owner ?? '', `${j.attempt}/${j.maxAttempts}`, jobTime(j, now), oneLine(paramsText(j.params), 70), oneLine(detail, 70)];
 }
-export const JOB_HEADER = ['ID', 'STATE', 'KIND', 'OWNER', 'TRY', 'TIME', 'PROGRESS / ERROR'];
+export const JOB_HEADER = ['ID', 'STATE', 'KIND', 'OWNER', 'TRY', 'TIME', 'PARAMS', 'PROGRESS / ERROR'];
+/** The columns of JOB_HEADER a narrow terminal may cut: params, then progress/error. */
+export const JOB_FLEXIBLE = [6, 7];
+
+/** `key=value` pairs as the coordinator shows them (secrets already hidden). */
+export function paramsText(params: Record<string, unknown>): string {
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+}
 
 export function oneLine(s: string, max: number): string {
   const l = s.replace(/\s+/g, ' ').trim();

@@ -1,11 +1,12 @@
 import type { DroverClient } from '../client/drover-client.js';
 import { ValidationError } from '../core/errors.js';
-import { LIST_DEFAULTS } from '../core/job-filter.js';
+import { parseTime } from '../core/duration.js';
+import { LIST_DEFAULTS, type CountFilter } from '../core/job-filter.js';
 import type { Attempt, Job, JobState } from '../core/job.js';
 import type { JobSpec } from '../protocol/messages.js';
 import { withClient } from './client-context.js';
 import { jobFieldsOf, type ClientFlags, type JobFieldFlags } from './flags.js';
-import { ago, formatProgress, JOB_HEADER, jobRow, jobWhat, table } from './format.js';
+import { ago, countsLine, formatProgress, JOB_FLEXIBLE, JOB_HEADER, jobRow, jobWhat, table } from './format.js';
 
 interface AddFlags extends ClientFlags, JobFieldFlags {
   template?: string;
@@ -27,6 +28,8 @@ interface ListFlags extends ClientFlags {
   kind?: string;
   limit?: string;
   all?: boolean;
+  oldest?: boolean;
+  since?: string;
   json?: boolean;
 }
 
@@ -45,24 +48,34 @@ export async function addAction(kind: string | undefined, urls: string[], f: Add
   });
 }
 
+/** A terminal's columns, or COLUMNS when set (as `ls` takes it); undefined: lines are not cut. */
+function terminalWidth(): number | undefined {
+  const env = Number(process.env.COLUMNS);
+  if (Number.isInteger(env) && env > 0) return env;
+  return process.stdout.isTTY ? process.stdout.columns : undefined;
+}
+
 export async function jobsAction(f: ListFlags): Promise<void> {
   await withClient(f, async (api) => {
     const want = f.all ? Infinity : Number(f.limit ?? LIST_DEFAULTS.limit);
     if (!f.all && (!Number.isSafeInteger(want) || want < 1)) throw new ValidationError(`--limit: expected a positive integer, got "${f.limit}"`);
-    const filter = {
-      ...(f.state ? { state: f.state.split(',').map((s) => s.trim()) as JobState[] } : {}),
+    const now = Date.now();
+    const filter: CountFilter = {
       ...(f.owner ? { owner: f.owner } : {}),
       ...(f.queue ? { queue: f.queue } : {}),
       ...(f.tag ? { tag: f.tag } : {}),
       ...(f.template ? { template: f.template } : {}),
       ...(f.kind ? { kind: f.kind } : {}),
+      ...(f.since !== undefined ? { since: parseTime(f.since, '--since', now, -1) } : {}),
     };
+    const states = f.state ? (f.state.split(',').map((s) => s.trim()) as JobState[]) : undefined;
+    const order = f.oldest ? 'asc' : 'desc';
     const jobs: Job[] = [];
     const waiting: Record<string, string> = {};
     let cursor: string | null = null;
     let more = false;
     do {
-      const page = await api.list({ ...filter, limit: Math.min(LIST_DEFAULTS.maxLimit, want - jobs.length), ...(cursor ? { cursor } : {}) });
+      const page = await api.list({ ...filter, ...(states ? { state: states } : {}), order, limit: Math.min(LIST_DEFAULTS.maxLimit, want - jobs.length), ...(cursor ? { cursor } : {}) });
       jobs.push(...page.jobs);
       Object.assign(waiting, page.waiting);
       cursor = page.nextCursor;
@@ -72,9 +85,15 @@ export async function jobsAction(f: ListFlags): Promise<void> {
       for (const j of jobs) process.stdout.write(JSON.stringify(j) + '\n');
       return;
     }
-    const now = Date.now();
-    process.stdout.write(table(JOB_HEADER, jobs.map((j) => jobRow(j, now, waiting[j.id]))) + '\n');
-    if (more) process.stdout.write(`… more jobs match; use --limit N or --all\n`);
+    // Counts of every state under the other filters: what the list is a part of.
+    const counts = await api.counts(filter);
+    const matching = states ? states.reduce((n, s) => n + (counts[s] ?? 0), 0) : Object.values(counts).reduce((a, b) => a + b, 0);
+    process.stdout.write(countsLine(counts) + '\n');
+    if (jobs.length === 0) return;
+    const width = terminalWidth();
+    const fit = width ? { width, flexible: JOB_FLEXIBLE } : undefined;
+    process.stdout.write(table(JOB_HEADER, jobs.map((j) => jobRow(j, now, waiting[j.id])), fit) + '\n');
+    if (more) process.stdout.write(`${order === 'desc' ? 'the newest' : 'the oldest'} ${jobs.length} of ${matching}; --limit N or --all for more${order === 'desc' ? ', --oldest for the first' : ''}\n`);
   });
 }
 

@@ -1,5 +1,5 @@
 import logUpdate from 'log-update';
-import { parseDuration } from '../core/duration.js';
+import { parseTime } from '../core/duration.js';
 import type { CountFilter } from '../core/job-filter.js';
 import { withClient } from './client-context.js';
 import type { ClientFlags } from './flags.js';
@@ -24,7 +24,7 @@ export async function waitAction(f: WaitFlags): Promise<void> {
     for (const k of ['owner', 'queue', 'tag', 'template'] as const) if (f[k]) filter[k] = f[k];
     const interval = Math.max(100, Number(f.interval ?? 1000) || 1000);
     const live = process.stdout.isTTY && !f.quiet;
-    const since = f.since === undefined ? 0 : sinceOf(f.since);
+    const since = f.since === undefined ? 0 : parseTime(f.since, '--since', Date.now(), -1);
     let lastLine = '';
     for (;;) {
       const counts = await api.counts(filter);
@@ -52,10 +52,4 @@ export async function waitAction(f: WaitFlags): Promise<void> {
       process.exitCode = 1;
     }
   });
-}
-
-function sinceOf(v: string): number {
-  const t = Date.parse(v);
-  if (!Number.isNaN(t) && /\d{4}-\d{2}-\d{2}/.test(v)) return t;
-  return Date.now() - parseDuration(v, '--since');
 }

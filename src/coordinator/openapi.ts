@@ -28,6 +28,7 @@ export function openApiDocument(version: string): object {
     q('template', 'Only this template'),
     q('kind', 'Only this kind'),
     q('finishedSince', 'Only jobs finished at or after this epoch ms', 'integer'),
+    q('since', 'Only jobs created or finished at or after this epoch ms', 'integer'),
   ];
   return {
     openapi: '3.1.0',
@@ -65,7 +66,7 @@ export function openApiDocument(version: string): object {
       [ROUTES.health, { summary: 'Liveness', security: [], responses: { '200': ok({ type: 'object' }) } }],
       [ROUTES.metrics, { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } }],
       [ROUTES.enqueue, { summary: 'Create one job, or many atomically ({"jobs": [...]}); ?dryRun=true checks only, ?return=ids answers the ids', requestBody: json({ oneOf: [ref('NewJob'), { type: 'object', properties: { jobs: { type: 'array', items: ref('NewJob') } } }] }), responses: { '201': ok({ type: 'object', properties: { jobs: { type: 'array', items: ref('Job') } } }), ...errors } }],
-      [ROUTES.list, { summary: 'List jobs, oldest first, with cursor pagination', parameters: [q('state', 'Comma-separated states'), ...filters, q('cursor', 'nextCursor of the previous page'), q('limit', '1..1000, default 100', 'integer')], responses: { '200': ok({ type: 'object', properties: { jobs: { type: 'array', items: ref('Job') }, nextCursor: { type: ['string', 'null'] } } }), ...errors } }],
+      [ROUTES.list, { summary: 'List jobs, oldest first (newest first with order=desc), with cursor pagination', parameters: [q('state', 'Comma-separated states'), ...filters, q('order', 'asc (default) or desc'), q('cursor', 'nextCursor of the previous page'), q('limit', '1..1000, default 100', 'integer')], responses: { '200': ok({ type: 'object', properties: { jobs: { type: 'array', items: ref('Job') }, nextCursor: { type: ['string', 'null'] } } }), ...errors } }],
       [ROUTES.counts, { summary: 'Jobs per state', parameters: filters, responses: { '200': ok({ type: 'object' }) } }],
       [ROUTES.job, { summary: 'One job with its attempts', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } }],
       [ROUTES.waitJob, { summary: 'The job once it changed after `since` (its updatedAt) or is final; long-polls with wait (ms)', parameters: [idParam, q('since', 'updatedAt last seen, epoch ms', 'integer'), q('wait', 'Long-poll ms', 'integer')], responses: { '200': ok({ type: 'object', properties: { job: ref('Job') } }), ...errors } }],

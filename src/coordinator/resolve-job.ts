@@ -1,4 +1,4 @@
-import { parseDuration } from '../core/duration.js';
+import { parseDuration, parseTime } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
 import { newJobId } from '../core/ids.js';
 import { JOB_DEFAULTS, type Params } from '../core/job.js';
@@ -167,9 +167,6 @@ function durationOf(v: unknown, field: string): number {
 function runAtOf(v: unknown, field: string, now: number): number {
   if (v === undefined || v === null) return now;
   if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string') {
-    const t = Date.parse(v);
-    if (!Number.isNaN(t)) return t;
-  }
-  throw new ValidationError(`${field}: must be an ISO 8601 time or epoch milliseconds, got ${JSON.stringify(v)}`, field);
+  if (typeof v === 'string') return parseTime(v, field, now, 1);
+  throw new ValidationError(`${field}: must be an ISO 8601 time, a duration from now such as "10m", or epoch milliseconds, got ${JSON.stringify(v)}`, field);
 }

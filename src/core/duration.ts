@@ -26,6 +26,25 @@ export function parseDuration(input: string | number, field = 'duration'): numbe
   return Math.round(total);
 }
 
+/**
+ * A time given as an ISO 8601 date or time (`2026-12-01T18:00`, local unless it says a zone) or
+ * as a duration from `now`: ahead with `dir` 1 (`--run-at 10m`), ago with -1 (`--since 1h`).
+ * Returns epoch ms; anything else is a ValidationError naming `field`.
+ */
+export function parseTime(input: string, field: string, now: number, dir: 1 | -1): number {
+  const text = input.trim();
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    const t = Date.parse(text);
+    if (!Number.isNaN(t)) return t;
+  }
+  try {
+    return now + dir * parseDuration(text, field);
+  } catch {
+    const eg = dir === 1 ? '10m (from now)' : '1h (ago)';
+    throw new ValidationError(`${field}: "${input}" is not a time (expected an ISO 8601 time such as 2026-12-01T18:00, or a duration such as ${eg})`, field);
+  }
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const s = Math.round(ms / 1000);

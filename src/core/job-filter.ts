@@ -13,12 +13,16 @@ export interface ListFilter {
   kind?: string;
   /** Only jobs that finished at or after this time (epoch ms). */
   finishedSince?: number;
-  /** Return jobs with id > cursor (ascending) — the `nextCursor` of the previous page. */
+  /** Only jobs created or finished at or after this time (epoch ms): what happened since. */
+  since?: number;
+  /** By id (creation order): `asc` (the default, oldest first) or `desc` (newest first). */
+  order?: 'asc' | 'desc';
+  /** Return jobs after the cursor in the order asked (id > cursor ascending, id < cursor descending) — the `nextCursor` of the previous page. */
   cursor?: string;
   /** Page size. Default 100, at most 1000. */
   limit?: number;
 }
-export type CountFilter = Omit<ListFilter, 'cursor' | 'limit' | 'state'>;
+export type CountFilter = Omit<ListFilter, 'cursor' | 'limit' | 'state' | 'order'>;
 
 export interface JobPage {
   jobs: Job[];

@@ -12,6 +12,8 @@ export function filterQuery(f: ListFilter = {}): URLSearchParams {
   if (f.state && f.state.length > 0) q.set('state', f.state.join(','));
   for (const k of TEXT_KEYS) if (f[k] !== undefined) q.set(k, f[k] as string);
   if (f.finishedSince !== undefined) q.set('finishedSince', String(f.finishedSince));
+  if (f.since !== undefined) q.set('since', String(f.since));
+  if (f.order !== undefined) q.set('order', f.order);
   if (f.cursor !== undefined) q.set('cursor', f.cursor);
   if (f.limit !== undefined) q.set('limit', String(f.limit));
   return q;
@@ -22,6 +24,7 @@ export function countFilterOf(q: Query): CountFilter {
   const f: CountFilter = {};
   for (const k of TEXT_KEYS) if (q[k]) f[k] = q[k];
   if (q.finishedSince) f.finishedSince = intOf(q.finishedSince, 'finishedSince', 0);
+  if (q.since) f.since = intOf(q.since, 'since', 0);
   return f;
 }
 
@@ -32,6 +35,10 @@ export function listFilterOf(q: Query): ListFilter {
     const states = q.state.split(',').map((s) => s.trim());
     for (const s of states) if (!isJobState(s)) throw new ValidationError(`state: unknown state "${s}" (${JOB_STATES.join(', ')})`, 'state');
     f.state = states as JobState[];
+  }
+  if (q.order) {
+    if (q.order !== 'asc' && q.order !== 'desc') throw new ValidationError(`order: expected asc or desc, got "${q.order}"`, 'order');
+    f.order = q.order;
   }
   if (q.cursor) f.cursor = q.cursor;
   if (q.limit) {

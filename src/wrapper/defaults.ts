@@ -10,4 +10,7 @@ export const WRAPPER_DEFAULTS = {
   apiHost: '127.0.0.1',
   apiPort: 8000,
   killGraceMs: SUPERVISE_DEFAULTS.killGraceMs,
+  logToStderr: true,
+  /** Lines of the command's output shown when it fails and its output was not passed through. */
+  failureTailLines: SUPERVISE_DEFAULTS.errorTailLines,
 } as const;

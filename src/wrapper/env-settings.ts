@@ -27,12 +27,14 @@ export interface WrapperSettings {
   apiToken: string | null;
   /** KILL_GRACE, seconds between SIGTERM and SIGKILL when stopping ffmpeg, default 10. */
   killGraceMs: number;
+  /** LOG_TO_STDERR, default on: the command's stdout and stderr lines are passed to ours (the container log). */
+  logToStderr: boolean;
 }
 
 /**
  * Reads the settings from `env`. A value of the wrong form is a ConfigError naming the variable,
- * the value and the form expected. A flag (NO_FILE_LOG, IS_DEBUG, ENCODING_DISABLE_CHECK) is on
- * for any value but empty, 0, false, no and off.
+ * the value and the form expected. A flag (NO_FILE_LOG, IS_DEBUG, ENCODING_DISABLE_CHECK, LOG_TO_STDERR) is
+ * on for any value but 0, false, no and off; unset or empty, it keeps its default.
  */
 export function readWrapperSettings(env: NodeJS.ProcessEnv): WrapperSettings {
   const r = new EnvReader(env);
@@ -73,6 +75,7 @@ export function readWrapperSettings(env: NodeJS.ProcessEnv): WrapperSettings {
     apiPort: r.port('API_PORT', W.apiPort),
     apiToken: r.text('API_TOKEN', '') || null,
     killGraceMs: r.seconds('KILL_GRACE', W.killGraceMs / 1000),
+    logToStderr: r.flag('LOG_TO_STDERR', W.logToStderr),
   };
 }
 
@@ -84,9 +87,11 @@ class EnvReader {
     return v === undefined || v === '' ? dflt : v;
   }
 
-  flag(name: string): boolean {
+  /** Unset or empty: `dflt`. */
+  flag(name: string, dflt = false): boolean {
     const v = (this.env[name] ?? '').trim().toLowerCase();
-    return !['', '0', 'false', 'no', 'off'].includes(v);
+    if (v === '') return dflt;
+    return !['0', 'false', 'no', 'off'].includes(v);
   }
 
   number(name: string, dflt: number, form = 'a number, e.g. 0.85'): number {

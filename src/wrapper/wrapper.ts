@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import { redactCommand, redactUrlSecrets } from '../core/redact-url.js';
-import { startFfmpegSession, type FfmpegSession } from '../supervise/ffmpeg-session.js';
+import { isFfmpeg, startFfmpegSession, type FfmpegSession } from '../supervise/ffmpeg-session.js';
 import { processStartTime } from '../supervise/pid-file.js';
 import { SpawnError } from '../supervise/spawn.js';
 import { startZombieReaper, type ZombieReaper } from '../supervise/zombie-reaper.js';
 import type { WrapperSettings } from './env-settings.js';
 import { containerId } from './container-id.js';
+import { WRAPPER_DEFAULTS } from './defaults.js';
 import { startStatusApi, type WrapperStatus, type WrapperView } from './status-api.js';
 import { claimPidFile, prepareWorkdir, type Workdir } from './workdir.js';
 
@@ -15,12 +16,31 @@ import { claimPidFile, prepareWorkdir, type Workdir } from './workdir.js';
 export type Say = (text: string) => void;
 
 /**
+ * Where the command's own output lines go with LOG_TO_STDERR on: our stderr, as they come. The
+ * lines of one chunk of output leave in one write.
+ */
+let pending = '';
+const toStderr = (line: string): void => {
+  if (pending === '') queueMicrotask(flushStderr);
+  pending += line + '\n';
+};
+function flushStderr(): void {
+  const text = pending;
+  pending = '';
+  process.stderr.write(text);
+}
+
+/**
  * `drover run -- ffmpeg ...`: an FF WRAPPER-compatible supervisor. Claims WORKDIR, listens on the
  * API, starts ffmpeg under the manager and waits. Resolves to the exit code: 1 when ffmpeg ended
  * by itself or was stopped as failed (as FF WRAPPER), 0 when it was stopped by SIGTERM/SIGINT and ended cleanly.
  * Throws a ConfigError (or SpawnError) for what stops it from starting, before ffmpeg runs.
+ * The command's output lines (redacted) go to `pass` unless LOG_TO_STDERR is off; then its last
+ * lines are said when it fails.
  */
-export async function runWrapper(argv: string[], s: WrapperSettings, say: Say): Promise<number> {
+export async function runWrapper(argv: string[], s: WrapperSettings, say: Say, pass: (line: string) => void = toStderr): Promise<number> {
+  // Any command runs under the manager; the messages name ffmpeg only when it is ffmpeg.
+  const what = isFfmpeg(argv) ? 'ffmpeg' : 'the command';
   const dir = prepareWorkdir(s.workdir);
   const releasePid = claimPidFile(dir.status, say);
   const life: Life = { session: null, requested: null, ended: false };
@@ -31,7 +51,7 @@ export async function runWrapper(argv: string[], s: WrapperSettings, say: Say): 
   // Installed first: a SIGTERM while starting must not kill us and orphan a fresh ffmpeg.
   const onStop = (sig: NodeJS.Signals) => () => {
     life.requested ??= sig;
-    say(`${sig}: stopping ffmpeg`);
+    say(`${sig}: stopping ${what}`);
     life.session?.stop(sig, sig);
   };
   const signals: Array<[NodeJS.Signals, () => void]> = [
@@ -63,7 +83,8 @@ export async function runWrapper(argv: string[], s: WrapperSettings, say: Say): 
         progressLines: s.progressLines,
         manager: s.manager,
         killGraceMs: s.killGraceMs,
-        onVerdict: (v) => say(`stream failed (${v.reason}): ${v.message}; stopping ffmpeg`),
+        onVerdict: (v) => say(`stream failed (${v.reason}): ${v.message}; stopping ${what}`),
+        onLine: s.logToStderr ? (_stream, line) => pass(line) : undefined,
       });
     } catch (err) {
       if (err instanceof SpawnError && err.code === 'ENOENT') throw new SpawnError(`${err.message} (install it, or give its full path)`, err.code);
@@ -80,15 +101,12 @@ export async function runWrapper(argv: string[], s: WrapperSettings, say: Say): 
     if (debug) clearInterval(debug);
     const how = exit.code === null ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
     writeJson(path.join(dir.status, 'status.json'), { ...view.status(), exitCode: exit.code, exitSignal: exit.signal });
-    if (exit.verdict) {
-      say(`ffmpeg stopped as failed (${exit.verdict.reason}), ${how}`);
-      return 1;
-    }
-    if (life.requested && exit.stoppedCleanly) {
-      say(`ffmpeg stopped on ${life.requested}, ${how}`);
+    if (life.requested && exit.stoppedCleanly && !exit.verdict) {
+      say(`${what} stopped on ${life.requested}, ${how}`);
       return 0;
     }
-    say(`ffmpeg ended, ${how}`);
+    if (!s.logToStderr) sayTail(sess, what, say);
+    say(exit.verdict ? `${what} stopped as failed (${exit.verdict.reason}), ${how}` : `${what} ended, ${how}`);
     return 1;
   } finally {
     // An error after the start (a status file that cannot be written) must not orphan ffmpeg.
@@ -101,6 +119,14 @@ export async function runWrapper(argv: string[], s: WrapperSettings, say: Say): 
     await api?.close();
     releasePid();
   }
+}
+
+/** The command's last output lines, for a failure whose output was not passed through. */
+function sayTail(sess: FfmpegSession, what: string, say: Say): void {
+  const tail = sess.output.last(WRAPPER_DEFAULTS.failureTailLines);
+  if (tail.length === 0) return say(`${what} wrote nothing`);
+  say(`${what}'s last ${tail.length === 1 ? 'line' : `${tail.length} lines`}:`);
+  for (const [, line] of tail) say(`  ${line}`);
 }
 
 function rotate(sess: FfmpegSession, say: Say): void {

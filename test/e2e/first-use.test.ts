@@ -28,7 +28,7 @@ describe('the first ten minutes, from the command line', () => {
     // No worker: the jobs stay queued, and there are more of them than a pipe holds.
     await drover.enqueueManyIds(Array.from({ length: 3000 }, (_, i) => ({ kind: 'noop', params: { echo: `job ${i} ${'x'.repeat(50)}` } })));
     const jobs = await firstChunkThenClose(['jobs', '--all', '--server', srv.url], cwd);
-    expect(jobs.first).toMatch(/^ID\s+STATE/);
+    expect(jobs.first).toBe('queued 3000');
     expect([0, 141]).toContain(jobs.code ?? 141);
     expect(jobs.stderr).toBe('');
 
@@ -107,6 +107,51 @@ describe('the first ten minutes, from the command line', () => {
     expect((await drover.list({ tag: 'import:links.csv' })).jobs[0]?.params.url).toBe('https://cdn.example.com/a.mp4');
     const nourl = await importing('nourl.csv', 'link\nhttps://cdn.example.com/a.mp4\n', ['--kind', 'download', '--dest', 'archive']);
     expect(nourl.stderr).toMatch(/^drover: nourl\.csv: column "url" missing, required: the http\(s\) URL to download \(the file has link\)\n$/);
+  });
+
+  it('jobs: newest first under a count per state, --oldest, --state with --since, lines fitted to COLUMNS; --run-at takes a duration', async () => {
+    const cwd = tempDir('drover-jobs-');
+    const srv = await startServer(cwd);
+    const drover = new DroverClient({ server: srv.url });
+    onCleanup(() => drover.close());
+    const ids: string[] = [];
+    for (const name of ['a', 'b', 'c', 'd', 'e']) ids.push((await drover.enqueue({ kind: 'noop', params: { echo: `${name} ${'long text '.repeat(20)}` } })).id);
+    for (const i of [1, 3]) await drover.cancel(ids[i] as string);
+    const jobs = async (...args: string[]) => {
+      const r = await runDrover(['jobs', ...args, '--server', srv.url], { cwd });
+      expect(r.stderr).toBe('');
+      const [counts, header, ...rows] = r.stdout.trimEnd().split('\n');
+      return { counts, header, ids: rows.map((l) => l.split(' ')[0]), rows, stdout: r.stdout };
+    };
+    const all = await jobs();
+    expect(all.counts).toBe('queued 3, canceled 2');
+    expect(all.header).toMatch(/^ID\s+STATE\s+KIND\s+OWNER\s+TRY\s+TIME\s+PARAMS\s+PROGRESS \/ ERROR$/);
+    expect(all.ids).toEqual([...ids].reverse());
+    expect(all.rows[0]).toContain('echo=e long text');
+    expect((await jobs('--oldest')).ids).toEqual(ids);
+    const two = await jobs('--limit', '2');
+    expect(two.ids.slice(0, 2)).toEqual([ids[4], ids[3]]);
+    expect(two.rows[2]).toBe('the newest 2 of 5; --limit N or --all for more, --oldest for the first');
+    const canceled = await jobs('--state', 'canceled', '--since', '1h');
+    expect(canceled.counts).toBe('queued 3, canceled 2');
+    expect(canceled.ids).toEqual([ids[3], ids[1]]);
+    expect((await jobs('--since', '2099-01-01')).stdout).toBe('no jobs\n');
+    const bad = await runDrover(['jobs', '--since', 'yesterday', '--server', srv.url], { cwd });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('drover: --since: "yesterday" is not a time (expected an ISO 8601 time such as 2026-12-01T18:00, or a duration such as 1h (ago))\n');
+
+    // A narrow terminal: params and progress are cut, the ids never.
+    const narrow = await runDrover(['jobs', '--server', srv.url], { cwd, env: { COLUMNS: '80' } });
+    const lines = narrow.stdout.trimEnd().split('\n');
+    for (const l of lines.slice(1)) expect(l.length).toBeLessThanOrEqual(80);
+    expect(lines.slice(2).map((l) => l.split(' ')[0])).toEqual([...ids].reverse());
+    expect(lines[2]).toMatch(/  echo=e[^…]*…/);
+
+    const later = await runDrover(['add', 'noop', '--run-at', '10m', '--server', srv.url], { cwd });
+    expect(later.stdout).toMatch(/ waiting\n$/);
+    const runAt = (await drover.get(later.stdout.split(' ')[0] as string)).job.runAt;
+    expect(runAt).toBeGreaterThan(Date.now() + 9 * 60_000);
+    expect(runAt).toBeLessThanOrEqual(Date.now() + 10 * 60_000);
   });
 
   it('warns at once of a job no online worker can run, and shows why it waits; `drover workers` tells online from offline', async () => {

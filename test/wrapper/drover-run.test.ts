@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { containerId } from '../../src/wrapper/container-id.js';
 import { running } from '../supervise/procs.js';
-import { DROVER_BIN } from '../support/drover.js';
+import { DROVER_BIN, runDrover } from '../support/drover.js';
 import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
 import { failedStart, liveFfmpeg, readStatus, startWrapper } from './run-support.js';
 
@@ -117,8 +117,46 @@ describe('drover run: FF WRAPPER\'s API', () => {
     const seen = (await w.get('/last_stdout')).text + (await w.get('/cmd')).text + fs.readFileSync(path.join(w.workdir, 'logs', 'ffmpeg.log'), 'utf8');
     expect(seen).toContain('rtsp://admin:***@cam');
     expect(seen).not.toContain('hunter2');
+    // Passed through to stderr, hidden as well.
+    expect(w.output()).toContain('opening rtsp://admin:***@cam/stream');
+    expect(w.output()).not.toContain('hunter2');
     w.proc.kill('SIGINT');
     expect(await w.exited).toBe(0);
+  });
+});
+
+describe('drover run: the command\'s output', () => {
+  const run = (command: string[], env: Record<string, string> = {}) => {
+    const cwd = tempDir('drover-run-');
+    return runDrover(['run', '--', ...command], { cwd, env: { WORKDIR: path.join(cwd, 'wd'), API_PORT: '0', ...env } });
+  };
+
+  it('passes ffmpeg\'s output to stderr, so a container log shows why it failed', async () => {
+    const r = await run(['ffmpeg', '-hide_banner', '-i', '/nonexistent.mp4', '-f', 'null', '-']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^\/nonexistent\.mp4: No such file or directory\ndrover run: ffmpeg ended, exit code 1\n$/m);
+  });
+
+  it('with LOG_TO_STDERR=0 keeps it off stderr while it runs, and says its last lines when it fails', async () => {
+    const r = await run(['sh', '-c', 'for i in $(seq 1 30); do echo "line $i"; done; echo "bad thing" >&2; exit 3'], { LOG_TO_STDERR: '0' });
+    expect(r.code).toBe(1);
+    const lines = r.stderr.split('\n');
+    expect(lines).not.toContain('line 30');
+    const tail = lines.indexOf("drover run: the command's last 20 lines:");
+    expect(tail).toBeGreaterThan(-1);
+    // The last 20 of 31 lines, in order (stdout and stderr as they came), then the end.
+    expect(lines.slice(tail + 1, tail + 22)).toEqual([...Array.from({ length: 19 }, (_, i) => `drover run:   line ${i + 12}`), 'drover run:   bad thing', 'drover run: the command ended, exit code 3']);
+  });
+
+  it('names "the command" when it is not ffmpeg, and passes both its streams through', async () => {
+    const r = await run(['sh', '-c', 'echo to-stdout; echo to-stderr >&2; exit 4']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('to-stdout\n');
+    expect(r.stderr).toContain('to-stderr\n');
+    expect(r.stderr).toContain('drover run: the command ended, exit code 4\n');
+    expect(r.stderr).not.toContain('ffmpeg');
   });
 });
 
@@ -315,7 +353,7 @@ describe('drover run as PID 1 of a container (unshare --pid)', () => {
     }, 10_000, 'only the child left, no zombies');
     process.kill(drover, 'SIGTERM');
     expect(await exited).toBe(0);
-    expect(out).toMatch(/SIGTERM: stopping ffmpeg[\s\S]*stopped on SIGTERM, killed by SIGTERM/);
+    expect(out).toMatch(/SIGTERM: stopping the command[\s\S]*the command stopped on SIGTERM, killed by SIGTERM/);
   });
 });
 

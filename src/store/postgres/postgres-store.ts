@@ -88,8 +88,9 @@ export class PostgresJobStore implements JobStore {
     // One state as `=`, so the (state, id) index hands rows over in order; ANY would sort them all.
     if (f.state?.length === 1) w.add('state = $?', f.state[0]);
     else if (f.state && f.state.length > 0) w.add('state = ANY($?)', f.state);
-    if (f.cursor) w.add('id > $?', f.cursor);
-    const { rows } = await this.pool.query<JobRow>(`SELECT * FROM jobs ${w.sql()} ORDER BY id LIMIT ${limit + 1}`, w.args);
+    const desc = f.order === 'desc';
+    if (f.cursor) w.add(desc ? 'id < $?' : 'id > $?', f.cursor);
+    const { rows } = await this.pool.query<JobRow>(`SELECT * FROM jobs ${w.sql()} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ${limit + 1}`, w.args);
     const jobs = rows.slice(0, limit).map(rowToJob);
     return { jobs, nextCursor: rows.length > limit ? (jobs[jobs.length - 1]?.id ?? null) : null };
   }

@@ -1,6 +1,6 @@
 import type { CountFilter } from '../../core/job-filter.js';
 
-/** A WHERE clause built with numbered parameters: `$?` in `add` becomes the next `$n`. */
+/** A WHERE clause built with numbered parameters: each `$?` in one `add` becomes the next `$n`. */
 export function whereOf(f: CountFilter) {
   const parts: string[] = [];
   const args: unknown[] = [];
@@ -8,7 +8,7 @@ export function whereOf(f: CountFilter) {
     args,
     add(cond: string, value: unknown) {
       args.push(value);
-      parts.push(cond.replace('$?', `$${args.length}`));
+      parts.push(cond.replaceAll('$?', `$${args.length}`));
     },
     sql: () => (parts.length ? `WHERE ${parts.join(' AND ')}` : ''),
   };
@@ -18,5 +18,6 @@ export function whereOf(f: CountFilter) {
   if (f.kind !== undefined) w.add('kind = $?', f.kind);
   if (f.tag !== undefined) w.add('tags::jsonb ? $?', f.tag);
   if (f.finishedSince !== undefined) w.add('finished_at >= $?', f.finishedSince);
+  if (f.since !== undefined) w.add('(created_at >= $? OR finished_at >= $?)', f.since);
   return w;
 }

@@ -106,7 +106,7 @@ export class SqliteJobStore implements JobStore {
   async list(f: ListFilter): Promise<JobPage> {
     const limit = Math.min(Math.max(f.limit ?? LIST_DEFAULTS.limit, 1), LIST_DEFAULTS.maxLimit);
     const { sql: where, args } = whereOf(f);
-    const sql = `SELECT * FROM jobs ${where} ORDER BY id LIMIT ?`;
+    const sql = `SELECT * FROM jobs ${where} ORDER BY id ${f.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, limit + 1) as JobRow[];
     const more = rows.length > limit;
     const jobs = rows.slice(0, limit).map(rowToJob);

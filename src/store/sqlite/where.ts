@@ -1,7 +1,7 @@
 import type { CountFilter, ListFilter } from '../../core/job-filter.js';
 
 /** The WHERE clause of a filter, with `?` parameters in order. */
-export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor'>): { sql: string; args: unknown[] } {
+export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | 'order'>): { sql: string; args: unknown[] } {
   const where: string[] = [];
   const args: unknown[] = [];
   const eq = (col: string, v: string | undefined) => {
@@ -21,12 +21,16 @@ export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor'>): 
     where.push('finished_at >= ?');
     args.push(f.finishedSince);
   }
+  if (f.since !== undefined) {
+    where.push('(created_at >= ? OR finished_at >= ?)');
+    args.push(f.since, f.since);
+  }
   if (f.state && f.state.length > 0) {
     where.push(`state IN (${f.state.map(() => '?').join(',')})`);
     args.push(...f.state);
   }
   if (f.cursor) {
-    where.push('id > ?');
+    where.push(f.order === 'desc' ? 'id < ?' : 'id > ?');
     args.push(f.cursor);
   }
   return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args };

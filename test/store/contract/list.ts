@@ -82,6 +82,28 @@ export function listContract(h: Harness): void {
       expect(await listIds({ kind: 'noop' })).toEqual(['pa', 'pd', 'pe', 'pg']);
     });
 
+    it('lists newest first with order desc, its cursor going on down', async () => {
+      await population();
+      expect(await listIds({ order: 'desc' })).toEqual(['pg', 'pf', 'pe', 'pd', 'pc', 'pb', 'pa']);
+      expect(await listIds({ order: 'desc', state: ['queued', 'waiting'] })).toEqual(['pc', 'pb', 'pa']);
+      const first = await h.store.list({ order: 'desc', limit: 3 });
+      expect(ids(first.jobs)).toEqual(['pg', 'pf', 'pe']);
+      expect(first.nextCursor).toBe('pe');
+      const second = await h.store.list({ order: 'desc', limit: 3, cursor: 'pe' });
+      expect(ids(second.jobs)).toEqual(['pd', 'pc', 'pb']);
+      expect(ids((await h.store.list({ order: 'desc', limit: 3, cursor: second.nextCursor! })).jobs)).toEqual(['pa']);
+    });
+
+    it('filters by since: created or finished at or after it', async () => {
+      await population();
+      await h.store.enqueue({ jobs: [job({ id: 'ph' })], now: T0 + 250 });
+      expect(await listIds({ since: T0 })).toEqual(['pa', 'pb', 'pc', 'pd', 'pe', 'pf', 'pg', 'ph']);
+      expect(await listIds({ since: T0 + 101 })).toEqual(['pf', 'pg', 'ph']);
+      expect(await listIds({ since: T0 + 250, state: ['queued'] })).toEqual(['ph']);
+      expect(await listIds({ since: T0 + 301 })).toEqual([]);
+      expect(await h.store.counts({ since: T0 + 101 })).toEqual({ ...zeroCounts(), failed: 1, canceled: 1, queued: 1 });
+    });
+
     it('filters by finishedSince (inclusive), leaving out unfinished jobs', async () => {
       await population();
       expect(await listIds({ finishedSince: T0 })).toEqual(['pe', 'pf', 'pg']);
