@@ -51,6 +51,12 @@ export interface AgentOptions {
   logger: Logger;
 }
 
+/**
+ * What a reload (SIGHUP) changes in a running worker. Jobs already running keep the runner and
+ * template they started with; the rest (name, servers, output root, log dir) takes a restart.
+ */
+export type AgentReload = Pick<AgentOptions, 'concurrency' | 'queues' | 'runners' | 'templates' | 'destinations' | 'shutdownGraceMs'>;
+
 interface Running {
   job: LeasedJob;
   token: string;
@@ -71,7 +77,7 @@ export class Agent {
   private readonly api: DroverClient;
   private readonly reporter: OutcomeReporter;
   private readonly logs: LogShipper;
-  private readonly runners: Map<string, Runner>;
+  private runners: Map<string, Runner>;
   private readonly running = new Map<string, Running>();
   private readonly stopLeasing = new AbortController();
   private readonly stopAll = new AbortController();
@@ -85,7 +91,9 @@ export class Agent {
   private reserved = 0;
   private heartbeatMs: number = AGENT_DEFAULTS.heartbeatIntervalMs;
   private readonly longPollMs: number;
-  private readonly shutdownGraceMs: number;
+  private shutdownGraceMs: number;
+  /** The description changed (a reload): the next heartbeat carries it, and goes at once. */
+  private infoChanged = false;
   /** Cuts the heartbeat loop's current wait short (the interval changed). */
   private kickHeartbeat: (() => void) | null = null;
   /** A heartbeat is owed as soon as the current one is done (progress changed meanwhile). */
@@ -96,7 +104,7 @@ export class Agent {
   /** Jobs started since the agent began. */
   started = 0;
 
-  constructor(private readonly o: AgentOptions) {
+  constructor(private o: AgentOptions) {
     this.api = new DroverClient({ server: o.servers, ...(o.token ? { token: o.token } : {}) });
     this.longPollMs = o.longPollMs ?? AGENT_DEFAULTS.longPollMs;
     this.shutdownGraceMs = o.shutdownGraceMs ?? AGENT_DEFAULTS.shutdownGraceMs;
@@ -115,6 +123,18 @@ export class Agent {
     const kinds = [...this.runners.keys()];
     const templates = [...this.o.templates.values()].filter((t) => this.runners.has(t.kind)).map(summarizeTemplate);
     return { name: this.o.name, host: os.hostname(), kinds, templates, slots: this.o.concurrency, running: this.running.size, version: VERSION, ...(this.o.destinations ? { destinations: this.o.destinations } : {}) };
+  }
+
+  /** Applies a reload: new jobs see it at once, running ones go on as they started; the coordinator hears of it with the next heartbeat, sent now. */
+  reconfigure(next: AgentReload): void {
+    this.o = { ...this.o, ...next };
+    this.runners = new Map(next.runners.map((r) => [r.kind, r]));
+    this.shutdownGraceMs = next.shutdownGraceMs ?? AGENT_DEFAULTS.shutdownGraceMs;
+    this.infoChanged = true;
+    this.log.info({ slots: next.concurrency, running: this.running.size, templates: [...next.templates.keys()], destinations: next.destinations ?? [] }, 'configuration reloaded');
+    this.wakeLeasers();
+    if (this.kickHeartbeat) this.kickHeartbeat();
+    else this.kickPending = true;
   }
 
   start(): void {
@@ -324,10 +344,12 @@ export class Agent {
       this.kickHeartbeat = null;
       if (signal.aborted) break;
       const held = [...this.running.values()];
+      // Only who and how busy: the templates go with the lease requests, or here once after a reload.
+      const changed = this.infoChanged;
+      this.infoChanged = false;
       try {
-        // Only who and how busy: the templates go with the lease requests.
         const { answers } = await this.api.heartbeat({
-          worker: { name: this.o.name, running: this.running.size },
+          worker: { name: this.o.name, running: this.running.size, ...(changed ? { info: this.info() } : {}) },
           jobs: held.map((r) => ({ id: r.job.id, token: r.token, progress: r.progress })),
         });
         failures = 0;
@@ -339,6 +361,7 @@ export class Agent {
         }
       } catch (err) {
         failures++;
+        if (changed) this.infoChanged = true;
         this.log.warn({ err: errorMessage(err), running: held.length }, 'heartbeat failed; jobs keep running');
       }
     }

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import { Agent } from '../agent/agent.js';
+import { Agent, type AgentOptions, type AgentReload } from '../agent/agent.js';
 import { defaultConcurrency, defaultWorkerName } from '../agent/defaults.js';
 import { serverSettingsOf, workerSettingsOf, type LoadedConfig } from '../config/config.js';
 import { loadServerTokens, NO_TOKENS } from '../coordinator/auth.js';
 import { startServer, type RunningServer } from '../coordinator/server.js';
-import { ValidationError } from '../core/errors.js';
+import { errorMessage, ValidationError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { createRunners } from '../runners/registry.js';
 import { configOf, serverOf, tokenOf } from './client-context.js';
@@ -17,6 +17,7 @@ interface ServerFlags {
   db?: string;
   tokenFile?: string;
   config?: string;
+  logFormat?: string;
 }
 interface WorkerFlags {
   server?: string;
@@ -26,40 +27,49 @@ interface WorkerFlags {
   name?: string;
   queue?: string[];
   outputRoot?: string;
+  logFormat?: string;
 }
 
 export async function serverAction(flags: ServerFlags): Promise<void> {
   const loaded = configOf(flags);
-  const log = createLogger('drover-server');
+  const log = createLogger('drover-server', { format: flags.logFormat });
   const srv = await runServer(flags, loaded, log);
   process.stderr.write(`drover: coordinator on ${srv.url}\n`);
+  onReload(flags, log, loaded, async (next, prev) => reloadServer(srv, next, prev, log));
   onSignals(() => srv.close());
 }
 
 export async function workerAction(flags: WorkerFlags): Promise<void> {
   const loaded = configOf(flags);
-  const log = createLogger('drover-worker');
+  const log = createLogger('drover-worker', { format: flags.logFormat });
   const w = workerSettingsOf(loaded.config.worker);
   const token = tokenOf(flags, 'worker', w.tokenFile);
-  const agent = await makeAgent(flags, loaded, serverOf(flags, w.server), token, log);
+  const agent = new Agent({ ...(await agentOptionsOf(flags, loaded, log)), servers: serverOf(flags, w.server).split(','), ...(token ? { token } : {}) });
   agent.start();
   process.stderr.write(`drover: worker ${agent.info().name} pulling from ${serverOf(flags, w.server)} with ${agent.info().slots} slots\n`);
+  onReload(flags, log, loaded, async (next, prev) => reloadAgent(agent, flags, next, prev, log));
   onSignals(() => agent.shutdown());
 }
 
 export async function upAction(flags: ServerFlags & WorkerFlags & { worker: boolean }): Promise<void> {
   const loaded = configOf(flags);
-  const log = createLogger('drover');
+  const log = createLogger('drover', { format: flags.logFormat });
+  // The worker's settings are checked before the coordinator listens: a bad one binds nothing.
+  const agentOptions = flags.worker ? await agentOptionsOf(flags, loaded, log) : null;
   const srv = await runServer(flags, loaded, log);
   let agent: Agent | null = null;
   const tokenFile = flags.tokenFile ?? loaded.config.server.token_file;
   const token = tokenFile ? tokenOf({ tokenFile }, 'worker') : undefined;
-  if (flags.worker) {
-    agent = await makeAgent(flags, loaded, srv.url, token, log);
+  if (agentOptions) {
+    agent = new Agent({ ...agentOptions, servers: [srv.url], ...(token ? { token } : {}) });
     agent.start();
   }
   const s = serverSettingsOf(loaded.config.server);
   process.stderr.write(`drover: coordinator on ${srv.url}${agent ? ` with local worker ${agent.info().name} (${agent.info().slots} slots)` : ''}; data in ${describeDb(dbOf(flags, loaded) ?? flags.data ?? s.dataDir)}\n`);
+  onReload(flags, log, loaded, async (next, prev) => {
+    await reloadServer(srv, next, prev, log);
+    if (agent) await reloadAgent(agent, flags, next, prev, log);
+  });
   onSignals(async () => {
     await agent?.shutdown();
     await srv.close();
@@ -108,21 +118,71 @@ async function runServer(flags: ServerFlags, loaded: LoadedConfig, log: Logger):
   });
 }
 
-async function makeAgent(flags: WorkerFlags, loaded: LoadedConfig, servers: string, token: string | undefined, log: Logger): Promise<Agent> {
+/** Everything of a worker but its servers and token, from the flags over drover.yaml. */
+async function agentOptionsOf(flags: WorkerFlags, loaded: LoadedConfig, log: Logger): Promise<Omit<AgentOptions, 'servers'>> {
   const w = workerSettingsOf(loaded.config.worker);
-  return new Agent({
+  return {
     name: flags.name ?? w.name ?? defaultWorkerName(),
-    servers: servers.split(','),
-    ...(token ? { token } : {}),
+    ...(await agentReloadOf(flags, loaded)),
+    outputRoot: flags.outputRoot ?? w.outputRoot,
+    logDir: w.logDir,
+    logger: log,
+  };
+}
+
+/** What a reload may change in a worker (flags still win over drover.yaml). */
+async function agentReloadOf(flags: WorkerFlags, loaded: LoadedConfig): Promise<AgentReload> {
+  const w = workerSettingsOf(loaded.config.worker);
+  return {
     concurrency: intFlag(flags.concurrency, 'concurrency', w.concurrency ?? defaultConcurrency(), 1),
     queues: flags.queue ?? w.queues,
     runners: await createRunners(w.setup, w.kinds),
     templates: loaded.templates,
-    outputRoot: flags.outputRoot ?? w.outputRoot,
-    logDir: w.logDir,
     destinations: [...w.setup.destinations.keys()],
     shutdownGraceMs: w.shutdownGraceMs,
-    logger: log,
+  };
+}
+
+/** drover.yaml keys a reload cannot apply to a running process: all of `server` (only templates reload there), these of `worker`. */
+const WORKER_RESTART_ONLY = ['name', 'server', 'token_file', 'output_root', 'log_dir'];
+
+async function reloadServer(srv: RunningServer, next: LoadedConfig, prev: LoadedConfig, log: Logger): Promise<void> {
+  srv.coordinator.reloadTemplates(next.templates.values());
+  const later = changedKeys('server', prev, next);
+  log.info({ templates: [...next.templates.keys()] }, 'coordinator: templates reloaded');
+  if (later.length > 0) log.warn({ keys: later }, 'coordinator: these settings changed and take effect at the next start');
+}
+
+async function reloadAgent(agent: Agent, flags: WorkerFlags, next: LoadedConfig, prev: LoadedConfig, log: Logger): Promise<void> {
+  agent.reconfigure(await agentReloadOf(flags, next));
+  const later = changedKeys('worker', prev, next);
+  if (later.length > 0) log.warn({ keys: later }, 'worker: these settings changed and take effect at the next start');
+}
+
+function changedKeys(section: 'server' | 'worker', prev: LoadedConfig, next: LoadedConfig): string[] {
+  const a = prev.config[section] as Record<string, unknown>;
+  const b = next.config[section] as Record<string, unknown>;
+  const keys = section === 'worker' ? WORKER_RESTART_ONLY : [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${section}.${k}`);
+}
+
+/**
+ * On SIGHUP drover.yaml is read again and `apply` given it with the one before; a config that
+ * does not load is refused with its error and the running one stays. Reloads run one at a time.
+ */
+function onReload(flags: { config?: string }, log: Logger, first: LoadedConfig, apply: (next: LoadedConfig, prev: LoadedConfig) => Promise<void>): void {
+  let current = first;
+  let queue = Promise.resolve();
+  process.on('SIGHUP', () => {
+    queue = queue.then(async () => {
+      try {
+        const next = configOf(flags);
+        await apply(next, current);
+        current = next;
+      } catch (err) {
+        log.error({ err: errorMessage(err) }, 'reload refused; the configuration in use stays');
+      }
+    });
   });
 }
 

@@ -24,19 +24,24 @@ function workerFlags(cmd: Command, withServer: boolean): Command {
     .option('--output-root <dir>', `where job output directories go (default ${AGENT_DEFAULTS.outputRoot})`);
 }
 
+/** Every long-running command: its log lines' form. */
+function logFlag(cmd: Command): Command {
+  return cmd.option('--log-format <form>', 'human or json (default $DROVER_LOG_FORMAT, else human on a terminal, json otherwise)');
+}
+
 export function registerServerCommands(program: Command): void {
-  serverFlags(program.command('server'))
-    .description('run the coordinator (HTTP API, scheduler, store)')
+  logFlag(serverFlags(program.command('server')))
+    .description('run the coordinator (HTTP API, scheduler, store); SIGHUP reloads its templates')
     .action(lazy(actions, 'serverAction'));
 
-  workerFlags(program.command('worker'), true)
-    .description('run a worker agent that pulls jobs from the coordinator')
+  logFlag(workerFlags(program.command('worker'), true))
+    .description('run a worker agent that pulls jobs from the coordinator; SIGHUP reloads templates, destinations and settings')
     .option('--token-file <file>', 'file with the worker token (default $DROVER_TOKEN)')
     .option('--config <file>', 'config file (default $DROVER_CONFIG, else ./drover.yaml)')
     .action(lazy(actions, 'workerAction'));
 
-  workerFlags(serverFlags(program.command('up')), false)
-    .description('run a coordinator and one local worker (the embedded default)')
+  logFlag(workerFlags(serverFlags(program.command('up')), false))
+    .description('run a coordinator and one local worker (the embedded default); SIGHUP reloads drover.yaml')
     .option('--no-worker', 'run the coordinator only')
     .action(lazy(actions, 'upAction'));
 }

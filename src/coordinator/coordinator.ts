@@ -11,6 +11,7 @@ import type { Metrics } from './metrics.js';
 import { resolveNewJob } from './resolve-job.js';
 import { Cached, waitReason } from './wait-reason.js';
 import type { TemplateCatalog } from './templates.js';
+import type { Template } from '../runners/template.js';
 import { KeyedWakeups, Wakeup } from './wakeups.js';
 
 export interface CoordinatorOptions {
@@ -196,6 +197,11 @@ export class Coordinator {
     return this.store.deleteWorkers({ before: this.clock.now() - this.workerRetentionMs });
   }
 
+  /** Its own templates from drover.yaml, read again (SIGHUP); jobs already created keep theirs. */
+  reloadTemplates(templates: Iterable<Template>): void {
+    this.o.templates.replaceOwn(templates);
+  }
+
   templates(): TemplateInfo[] {
     return this.o.templates.all();
   }
@@ -348,8 +354,14 @@ export class Coordinator {
     await this.store.upsertWorker({ worker: w, now: this.clock.now() });
   }
 
-  /** A heartbeat: the worker is alive and this busy. */
+  /** A heartbeat: the worker is alive and this busy; with `info`, it was reconfigured: recorded at once. */
   private async pulse(w: WorkerPulse): Promise<void> {
+    if (w.info && w.info.name === w.name) {
+      this.learnWorker(w.info);
+      this.lastUpsert.set(w.name, this.clock.now());
+      this.online.forget();
+      return this.store.upsertWorker({ worker: w.info, now: this.clock.now() });
+    }
     if (!this.due(this.lastTouch, w.name)) return;
     await this.store.touchWorker({ name: w.name, running: w.running, now: this.clock.now() });
   }

@@ -14,6 +14,12 @@ export class TemplateCatalog {
     for (const t of templates) this.own.set(t.name, summarizeTemplate(t));
   }
 
+  /** The coordinator's own templates, replaced (a reload on SIGHUP). */
+  replaceOwn(templates: Iterable<Template>): void {
+    this.own.clear();
+    for (const t of templates) this.own.set(t.name, summarizeTemplate(t));
+  }
+
   /** Records templates a worker advertised. The coordinator's own definitions win. */
   learn(templates: Array<TemplateSummary & Partial<TemplateInfo>>): void {
     for (const t of templates) {

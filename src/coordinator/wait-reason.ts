@@ -29,6 +29,11 @@ export class Cached<T> {
     private readonly read: () => Promise<T>,
   ) {}
 
+  /** The next `get` reads again. */
+  forget(): void {
+    this.value = null;
+  }
+
   get(): Promise<T> {
     const now = this.clock.now();
     if (!this.value || now - this.at >= this.ttlMs) {

@@ -116,6 +116,8 @@ export interface LeaseAnswer {
 export interface WorkerPulse {
   name: string;
   running: number;
+  /** The worker's whole description, sent once when it changed (a reload on SIGHUP). */
+  info?: WorkerInfo;
 }
 export interface HeartbeatRequest {
   worker: WorkerPulse;

@@ -98,7 +98,8 @@ function workerInfoOf(x: unknown): WorkerInfo {
 /** A heartbeat's worker: its name and running count (a full WorkerInfo from an older worker reads the same). */
 function workerPulseOf(x: unknown): WorkerPulse {
   const w = obj(x, 'worker');
-  return { name: workerNameOf(w.name, 'worker.name'), running: Number.isSafeInteger(w.running) && (w.running as number) >= 0 ? (w.running as number) : 0 };
+  const info = w.info === undefined ? {} : { info: workerInfoOf(w.info) };
+  return { name: workerNameOf(w.name, 'worker.name'), running: Number.isSafeInteger(w.running) && (w.running as number) >= 0 ? (w.running as number) : 0, ...info };
 }
 
 function obj(x: unknown, at: string): Record<string, unknown> {

@@ -154,6 +154,28 @@ describe('the first ten minutes, from the command line', () => {
     expect(runAt).toBeLessThanOrEqual(Date.now() + 10 * 60_000);
   });
 
+  it('up: human log lines with --log-format human (a terminal\'s default), JSON lines when piped; a bad --concurrency binds nothing', async () => {
+    const cwd = tempDir('drover-logs-');
+    const info = { DROVER_LOG_LEVEL: 'info' };
+    const human = spawnDrover(['up', '--port', '0', '--log-format', 'human'], { cwd, env: info });
+    await waitFor(() => /coordinator on http/.test(human.output()), 15_000, 'up started');
+    await waitFor(() => /^\d\d:\d\d:\d\d info  coordinator listening url=http:\/\/127\.0\.0\.1:\d+ auth=false$/m.test(human.output()), 5_000, 'a human line');
+    expect(human.output()).not.toContain('{"level"');
+    await stopProcess(human.proc);
+    expect(human.output()).toMatch(/^\d\d:\d\d:\d\d info  shutting down: no new jobs worker=\S+ running=0 graceMs=30000$/m);
+
+    const json = spawnDrover(['up', '--port', '0'], { cwd, env: info });
+    await waitFor(() => /"msg":"coordinator listening"/.test(json.output()), 15_000, 'a JSON line');
+    await stopProcess(json.proc);
+
+    // Checked before the coordinator listens: the port stays free and nothing is left running.
+    const bad = await runDrover(['up', '--port', '0', '--concurrency', '0'], { cwd, env: info });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('drover: --concurrency: expected an integer ≥ 1, got "0"\n');
+    const format = await runDrover(['up', '--log-format', 'xml'], { cwd });
+    expect(format.stderr).toBe('drover: --log-format: expected json or human, got "xml"\n');
+  });
+
   it('warns at once of a job no online worker can run, and shows why it waits; `drover workers` tells online from offline', async () => {
     const cwd = tempDir('drover-ghost-');
     writeConfig(cwd, `server:

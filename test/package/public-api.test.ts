@@ -57,4 +57,18 @@ await drover.close();
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
     expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
   });
+
+  it('bundles fastify with dependencies that all run on this Node, so `npm install -g` warns of no engine', () => {
+    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' })) as Array<{ files: Array<{ path: string }>; bundled: string[] }>;
+    expect(pack!.bundled).toContain('fastify');
+    const manifests = pack!.files.map((f) => f.path).filter((f) => /^node_modules\/(?:(?:@[^/]+\/)?[^/]+\/node_modules\/)*(?:@[^/]+\/)?[^/]+\/package\.json$/.test(f));
+    expect(manifests).toContain('node_modules/fastify/node_modules/light-my-request/package.json');
+    const major = Number(process.versions.node.split('.')[0]);
+    const tooNew = manifests.flatMap((m) => {
+      const { name, version, engines } = JSON.parse(fs.readFileSync(path.join(ROOT, m), 'utf8')) as { name: string; version: string; engines?: { node?: string } };
+      const floor = /^>=\s*(\d+)/.exec(engines?.node ?? '');
+      return floor && Number(floor[1]) > major ? [`${name}@${version} needs node ${engines?.node}`] : [];
+    });
+    expect(tooNew).toEqual([]);
+  });
 });
