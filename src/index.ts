@@ -8,5 +8,5 @@ export { DroverError } from './core/errors.js';
 export { JOB_STATES, FINAL_STATES, ACTIVE_STATES, isJobState } from './core/job.js';
 export type { Attempt, Job, JobState, LeasedJob, Lease, Outcome, Params, ParamValue, Progress, StopReason } from './core/job.js';
 export type { CountFilter, JobPage, ListFilter } from './core/job-filter.js';
-export type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, ParamSpec, StoredLogChunk, TemplateInfo, TemplateSummary, WorkerInfo, WorkerRecord } from './core/reports.js';
-export type { ErrorAnswer, JobDetail, JobSpec, LeaseAnswer, LeaseRequest, LogsAnswer, HeartbeatRequest, HeartbeatReply, StopOrder, WorkerPulse } from './protocol/messages.js';
+export type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, ParamSpec, StoredLogChunk, TemplateInfo, TemplateSummary, WorkerInfo, WorkerRecord, WorkerView } from './core/reports.js';
+export type { ErrorAnswer, JobDetail, JobSpec, LeaseAnswer, LeaseRequest, LogsAnswer, HeartbeatRequest, HeartbeatReply, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from './protocol/messages.js';

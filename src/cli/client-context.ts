@@ -3,7 +3,9 @@ import { loadConfig, type LoadedConfig } from '../config/config.js';
 import { loadClientToken } from '../coordinator/auth.js';
 import { SERVER_DEFAULTS } from '../coordinator/defaults.js';
 import { DEFAULT_SERVER_URL } from '../protocol/defaults.js';
-import type { ClientFlags } from './flags.js';
+import { parseDuration } from '../core/duration.js';
+import { ValidationError } from '../core/errors.js';
+import { CLIENT_TIMEOUT, type ClientFlags } from './flags.js';
 
 export function configOf(flags: { config?: string }): LoadedConfig {
   return loadConfig(flags.config);
@@ -29,7 +31,10 @@ export function clientOf(flags: ClientFlags): DroverClient {
   // The coordinator of this drover.yaml, as this machine reaches it.
   const host = config.server.host ?? SERVER_DEFAULTS.host;
   const own = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${config.server.port ?? SERVER_DEFAULTS.port}`;
-  return new DroverClient({ server: serverOf(flags, own), ...(token ? { token } : {}), onWarning: (w) => void process.stderr.write(`drover: warning: ${w}\n`) });
+  const timeout = flags.timeout ?? process.env.DROVER_TIMEOUT ?? CLIENT_TIMEOUT;
+  const requestTimeoutMs = parseDuration(timeout, flags.timeout !== undefined ? '--timeout' : 'DROVER_TIMEOUT');
+  if (requestTimeoutMs <= 0) throw new ValidationError(`--timeout: must be more than 0, got "${timeout}"`);
+  return new DroverClient({ server: serverOf(flags, own), ...(token ? { token } : {}), requestTimeoutMs, onWarning: (w) => void process.stderr.write(`drover: warning: ${w}\n`) });
 }
 
 /** Runs `fn` with a client and closes it after. */

@@ -13,13 +13,25 @@ export interface ClientFlags {
   server?: string;
   tokenFile?: string;
   config?: string;
+  timeout?: string;
 }
+
+/** Only the flags that say how to reach the coordinator, to hand on to another command. */
+export function clientFlagsOf(f: ClientFlags): ClientFlags {
+  const out: ClientFlags = {};
+  for (const k of ['server', 'tokenFile', 'config', 'timeout'] as const) if (f[k] !== undefined) out[k] = f[k];
+  return out;
+}
+
+/** How long a client command waits for one answer (long polls excepted). */
+export const CLIENT_TIMEOUT = '15s';
 
 export function addClientFlags(cmd: Command): Command {
   return cmd
     .option('--server <urls>', `coordinator URL(s), comma-separated (default $DROVER_SERVER, else ${DEFAULT_SERVER_URL})`)
     .option('--token-file <file>', 'file with the token (default $DROVER_TOKEN)')
-    .option('--config <file>', 'config file (default $DROVER_CONFIG, else ./drover.yaml)');
+    .option('--config <file>', 'config file (default $DROVER_CONFIG, else ./drover.yaml)')
+    .option('--timeout <duration>', `wait this long for each answer (default $DROVER_TIMEOUT, else ${CLIENT_TIMEOUT}; long polls wait their own time)`);
 }
 
 /** The flags of `jobOptions`, shared by `add` and `import`. */

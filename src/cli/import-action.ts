@@ -6,7 +6,8 @@ import { closest } from '../core/suggest.js';
 import { describeCell, readTable, tableColumns, type TableRow } from '../importers/index.js';
 import type { JobSpec } from '../protocol/messages.js';
 import { withClient } from './client-context.js';
-import { jobFieldsOf, type ClientFlags, type JobFieldFlags } from './flags.js';
+import { clientFlagsOf, jobFieldsOf, type ClientFlags, type JobFieldFlags } from './flags.js';
+import { waitAction } from './wait-action.js';
 
 interface ImportFlags extends ClientFlags, JobFieldFlags {
   template?: string;
@@ -16,6 +17,7 @@ interface ImportFlags extends ClientFlags, JobFieldFlags {
   format?: 'xlsx' | 'csv' | 'jsonl';
   dryRun?: boolean;
   dest?: string;
+  wait?: boolean;
 }
 
 /** Rows per request. Up to this many rows go in one atomic request. */
@@ -40,7 +42,8 @@ export async function importAction(file: string, f: ImportFlags): Promise<void> 
     const columnOf = matchColumns(rows, table.columns, known);
     const given = { ...(f.param ?? {}), ...(f.dest ? { dest: f.dest } : {}) };
     if (f.template) checkRequired(table, f.template, required, rows, columnOf, given);
-    const common = { ...jobFieldsOf(f), tags: [...(f.tag ?? []), `import:${table.name}`] };
+    const tag = f.dryRun ? `import:${table.name}` : await freshImportTag(api, table.name);
+    const common = { ...jobFieldsOf(f), tags: [...(f.tag ?? []), tag] };
     const jobs: JobSpec[] = rows.map((r) => ({ ...common, ...(f.template ? { template: f.template } : { kind: f.kind as string }), params: { ...given, ...r.params } }));
     const context = { table, rows, columnOf };
     // Everything is validated before anything is created, so a bad row leaves no job behind.
@@ -56,8 +59,18 @@ export async function importAction(file: string, f: ImportFlags): Promise<void> 
       first ??= created[0];
       last = created[created.length - 1] ?? last;
     }
-    process.stdout.write(`created ${jobs.length} jobs (${first} … ${last}), tagged import:${table.name}\n`);
+    process.stdout.write(`created ${jobs.length} jobs (${first} … ${last}), tagged ${tag}\n`);
+    if (f.wait) await waitAction({ ...clientFlagsOf(f), tag });
   });
+}
+
+/** `import:NAME`, or `import:NAME#2`, `#3`... when an earlier import of a file of that name has it. */
+async function freshImportTag(api: DroverClient, name: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const tag = n === 1 ? `import:${name}` : `import:${name}#${n}`;
+    const counts = await api.counts({ tag });
+    if (Object.values(counts).every((c) => c === 0)) return tag;
+  }
 }
 
 interface Table {

@@ -6,7 +6,8 @@ import type { Attempt, Job, JobState } from '../core/job.js';
 import type { JobSpec } from '../protocol/messages.js';
 import { withClient } from './client-context.js';
 import { jobFieldsOf, type ClientFlags, type JobFieldFlags } from './flags.js';
-import { ago, countsLine, formatProgress, JOB_FLEXIBLE, JOB_HEADER, jobRow, jobWhat, table } from './format.js';
+import { eachMatching, type FilterFlags } from './manage-actions.js';
+import { ago, countsLine, formatProgress, JOB_FLEXIBLE, JOB_HEADER, jobRow, jobWhat, oneLine, table } from './format.js';
 
 interface AddFlags extends ClientFlags, JobFieldFlags {
   template?: string;
@@ -17,6 +18,8 @@ interface AddFlags extends ClientFlags, JobFieldFlags {
   param?: Record<string, string>;
   runAt?: string;
   secret?: string[];
+  kind?: string;
+  wait?: boolean;
   json?: boolean;
 }
 interface ListFlags extends ClientFlags {
@@ -33,8 +36,12 @@ interface ListFlags extends ClientFlags {
   json?: boolean;
 }
 
-export async function addAction(kind: string | undefined, urls: string[], f: AddFlags): Promise<void> {
-  if (!kind && !f.template) throw new ValidationError('give a kind (e.g. `drover add noop`) or --template NAME');
+export async function addAction(positional: string | undefined, rest: string[], f: AddFlags): Promise<void> {
+  // `add --kind download URL`: the first word is then a URL, not the kind.
+  const kind = f.kind ?? positional;
+  const urls = f.kind !== undefined && positional !== undefined ? [positional, ...rest] : rest;
+  if (f.kind !== undefined && f.template) throw new ValidationError('give --kind or --template, not both');
+  if (!kind && !f.template) throw new ValidationError('give a kind (e.g. `drover add noop` or --kind noop) or --template NAME');
   const base: JobSpec = { ...jobFieldsOf(f), params: { ...(f.param ?? {}), ...downloadParamsOf(kind, urls, f) } };
   if (kind) base.kind = kind;
   if (f.template) base.template = f.template;
@@ -45,6 +52,7 @@ export async function addAction(kind: string | undefined, urls: string[], f: Add
   await withClient(f, async (api) => {
     const jobs = specs.length === 1 ? [await api.enqueue(specs[0] as JobSpec)] : await api.enqueueMany(specs);
     for (const job of jobs) process.stdout.write(f.json ? JSON.stringify(job, null, 2) + '\n' : `${job.id} ${job.state}\n`);
+    if (f.wait) await waitForAll(api, jobs, f.json === true);
   });
 }
 
@@ -53,6 +61,13 @@ function terminalWidth(): number | undefined {
   const env = Number(process.env.COLUMNS);
   if (Number.isInteger(env) && env > 0) return env;
   return process.stdout.isTTY ? process.stdout.columns : undefined;
+}
+
+/** `add --wait`: each job's end as it comes; exit status 1 unless all succeeded. */
+async function waitForAll(api: DroverClient, jobs: Job[], json: boolean): Promise<void> {
+  const ends = await Promise.all(jobs.map((j) => api.wait(j.id)));
+  for (const j of ends) process.stdout.write(json ? JSON.stringify(j, null, 2) + '\n' : `${j.id} ${j.state}${j.error ? `: ${oneLine(j.error, 200)}` : ''}\n`);
+  if (ends.some((j) => j.state !== 'succeeded')) process.exitCode = 1;
 }
 
 export async function jobsAction(f: ListFlags): Promise<void> {
@@ -108,29 +123,54 @@ export async function showAction(id: string, f: ClientFlags & { json?: boolean }
   });
 }
 
-export async function logsAction(id: string, f: ClientFlags & { follow?: boolean }): Promise<void> {
-  await withClient(f, (api) => followLogs(api, id, f.follow === true));
-}
-
-export const cancelAction = (ids: string[], f: ClientFlags) => eachJob(ids, f, (api, id) => api.cancel(id));
-export const retryAction = (ids: string[], f: ClientFlags) => eachJob(ids, f, (api, id) => api.retry(id));
-
-/** Cancels or retries each of `ids`, saying what became of each; exit status 1 if any was refused. */
-async function eachJob(ids: string[], f: ClientFlags, act: (api: DroverClient, id: string) => Promise<Job>): Promise<void> {
+export async function logsAction(id: string, f: ClientFlags & { follow?: boolean; tail?: string }): Promise<void> {
+  const tail = f.tail === undefined ? undefined : Number(f.tail);
+  if (tail !== undefined && (!Number.isSafeInteger(tail) || tail < 0)) throw new ValidationError(`--tail: expected a whole number of lines, got "${f.tail}"`);
   await withClient(f, async (api) => {
-    let failed = 0;
-    for (const id of ids) {
-      try {
-        const job = await act(api, id);
-        process.stdout.write(`${job.id} ${job.state}${job.stopReason ? ` (stopping: ${job.stopReason})` : ''}\n`);
-      } catch (err) {
-        failed++;
-        process.stderr.write(`drover: ${id}: ${(err as Error).message}\n`);
-      }
-    }
-    if (failed > 0) process.exitCode = 1;
+    const from = tail === undefined ? 0 : await printTail(api, id, tail);
+    await followLogs(api, id, f.follow === true, from);
   });
 }
+
+/** Prints the last `n` lines of what the job wrote so far; returns where the log goes on. */
+async function printTail(api: DroverClient, id: string, n: number): Promise<number> {
+  const kept = new LastLines(n);
+  let after = 0;
+  for (;;) {
+    const res = await api.logs(id, { after });
+    for (const c of res.chunks) kept.push(c.text);
+    after = res.next;
+    if (res.chunks.length === 0) break;
+  }
+  process.stdout.write(kept.text());
+  return after;
+}
+
+/** The last `max` lines of text given in pieces (a piece may end mid-line). */
+class LastLines {
+  private lines: string[] = [];
+  private partial = '';
+  constructor(private readonly max: number) {}
+
+  push(text: string): void {
+    const parts = (this.partial + text).split('\n');
+    this.partial = parts.pop() ?? '';
+    this.lines.push(...parts);
+    if (this.lines.length > this.max) this.lines = this.lines.slice(-this.max);
+  }
+
+  text(): string {
+    const all = this.partial === '' ? this.lines : [...this.lines, this.partial];
+    const last = all.slice(all.length - Math.min(this.max, all.length));
+    return last.length === 0 ? '' : last.join('\n') + (this.partial === '' ? '\n' : '');
+  }
+}
+
+const ACTIVE: JobState[] = ['waiting', 'queued', 'running'];
+export const cancelAction = (ids: string[], f: FilterFlags) => eachMatching(ids, f, { command: 'cancel', verb: 'canceled', states: ACTIVE, defaults: ACTIVE }, (api, id) => api.cancel(id));
+// Canceled jobs only when asked (--state canceled): a cancel is usually meant to last.
+export const retryAction = (ids: string[], f: FilterFlags) =>
+  eachMatching(ids, f, { command: 'retry', verb: 'retried', states: ['failed', 'timed_out', 'canceled'], defaults: ['failed', 'timed_out'] }, (api, id) => api.retry(id));
 
 export async function workersAction(what: string | undefined, f: ClientFlags & { json?: boolean; all?: boolean }): Promise<void> {
   await withClient(f, async (api) => {
@@ -182,8 +222,8 @@ function describeJob(j: Job, attempts: Attempt[], waiting: string | undefined): 
 /** `logs -f`: each long poll for more output waits this long, ms. */
 const FOLLOW_WAIT_MS = 25_000;
 
-async function followLogs(api: DroverClient, id: string, follow: boolean): Promise<void> {
-  let after = 0;
+async function followLogs(api: DroverClient, id: string, follow: boolean, from = 0): Promise<void> {
+  let after = from;
   for (;;) {
     const res = await api.logs(id, { after, waitMs: follow ? FOLLOW_WAIT_MS : 0 });
     for (const c of res.chunks) process.stdout.write(c.text);

@@ -3,6 +3,18 @@ import { LIST_DEFAULTS } from '../core/job-filter.js';
 import { addClientFlags, collectList, collectParam, jobOptions, lazy } from './flags.js';
 
 const actions = () => import('./job-actions.js');
+const manage = () => import('./manage-actions.js');
+
+/** The filters of a bulk cancel or retry; `states`: the states it takes by default. */
+function filterFlags(cmd: Command, states: string): Command {
+  return cmd
+    .option('--state <states>', `only these states, comma-separated (default ${states})`)
+    .option('--owner <name>', 'only this owner')
+    .option('--queue <name>', 'only this queue')
+    .option('--tag <tag>', 'only jobs with this tag')
+    .option('--template <name>', 'only this template')
+    .option('--kind <kind>', 'only this kind');
+}
 
 export function registerJobCommands(program: Command): void {
   addClientFlags(jobOptions(program.command('add [kind] [urls...]')))
@@ -15,6 +27,8 @@ export function registerJobCommands(program: Command): void {
     .option('--sha256 <hex>', "download: the file's expected SHA-256 (also --param sha1=/md5=)")
     .option('--header <"K: V">', 'download: a request header (repeatable; kept secret)', collectList)
     .option('--connections <n>', "download: connections for the file (default: the worker's download.connections)")
+    .option('--kind <kind>', 'the kind, as the first word would give it (`--kind download URL...`)')
+    .option('--wait', 'then wait until the job(s) end; exit 1 unless all succeeded')
     .option('--json', 'print the job(s) as JSON')
     .action(lazy(actions, 'addAction'));
 
@@ -41,15 +55,32 @@ export function registerJobCommands(program: Command): void {
   addClientFlags(program.command('logs <id>'))
     .description("print a job's output")
     .option('-f, --follow', 'keep printing until the job ends')
+    .option('-n, --tail <lines>', 'only the last lines so far (then, with -f, what comes)')
     .action(lazy(actions, 'logsAction'));
 
-  addClientFlags(program.command('cancel <ids...>'))
-    .description('cancel jobs (waiting, queued or running)')
+  filterFlags(addClientFlags(program.command('cancel [ids...]')), 'waiting,queued,running')
+    .description('cancel jobs (waiting, queued or running): these ids, or every one matching the filters')
     .action(lazy(actions, 'cancelAction'));
 
-  addClientFlags(program.command('retry <ids...>'))
-    .description('put failed, timed-out or canceled jobs back in the queue')
+  filterFlags(addClientFlags(program.command('retry [ids...]')), 'failed,timed_out; canceled too if named')
+    .description('put failed, timed-out or canceled jobs back in the queue: these ids, or every one matching the filters')
     .action(lazy(actions, 'retryAction'));
+
+  addClientFlags(program.command('purge'))
+    .description('delete finished jobs, with their logs: `drover purge --state succeeded --before 7d`')
+    .option('--before <time>', 'finished before this: a duration ago (7d, 12h) or an ISO 8601 time (required)')
+    .option('--state <states>', 'only these final states, comma-separated (default all: succeeded,failed,timed_out,canceled)')
+    .action(lazy(manage, 'purgeAction'));
+
+  addClientFlags(program.command('stats'))
+    .description('jobs per state and per queue, finished in the last hour, workers online')
+    .option('--json', 'as JSON')
+    .action(lazy(manage, 'statsAction'));
+
+  addClientFlags(program.command('templates'))
+    .description('the templates the coordinator knows: their params, secrets and limits')
+    .option('--json', 'as JSON')
+    .action(lazy(manage, 'templatesAction'));
 
   addClientFlags(program.command('workers [prune]'))
     .description('workers online, and those gone less than an hour; `drover workers prune` forgets the others')

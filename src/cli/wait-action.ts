@@ -26,8 +26,14 @@ export async function waitAction(f: WaitFlags): Promise<void> {
     const live = process.stdout.isTTY && !f.quiet;
     const since = f.since === undefined ? 0 : parseTime(f.since, '--since', Date.now(), -1);
     let lastLine = '';
-    for (;;) {
+    for (let first = true; ; first = false) {
       const counts = await api.counts(filter);
+      // A filter nothing matches is most likely a typo: say so, instead of waiting on nothing.
+      if (first && Object.keys(filter).length > 0 && Object.values(counts).every((n) => n === 0)) {
+        process.stderr.write(`drover: no jobs match ${describeFilter(filter)}\n`);
+        process.exitCode = 2;
+        return;
+      }
       const active = counts.waiting + counts.queued + counts.running;
       if (live || !f.quiet) {
         const running = counts.running > 0 ? (await api.list({ ...filter, state: ['running'], limit: SHOWN })).jobs : [];
@@ -52,4 +58,10 @@ export async function waitAction(f: WaitFlags): Promise<void> {
       process.exitCode = 1;
     }
   });
+}
+
+function describeFilter(f: CountFilter): string {
+  return Object.entries(f)
+    .map(([k, v]) => `--${k} ${String(v)}`)
+    .join(' ');
 }

@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import { DroverError } from '../core/errors.js';
+import { formatDuration } from '../core/duration.js';
 import { describeNetError } from '../core/net.js';
 
 /** An HTTP error answer from the coordinator, with its message. */
@@ -95,7 +96,7 @@ export class ApiClient {
         });
       } catch (err) {
         if (opts.signal?.aborted) throw err;
-        errors.push(`${base}: ${describeNetError(err)}`);
+        errors.push(`${base}: ${timedOut(err) ? `no answer within ${formatDuration(opts.timeoutMs ?? this.requestTimeoutMs)}` : describeNetError(err)}`);
         this.current = (this.current + 1) % this.servers.length;
         continue;
       }
@@ -121,4 +122,9 @@ export class ApiClient {
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
+}
+
+function timedOut(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }

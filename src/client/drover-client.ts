@@ -20,6 +20,9 @@ import type {
   ListAnswer,
   LogsAnswer,
   PruneAnswer,
+  PurgeAnswer,
+  PurgeRequest,
+  StatsAnswer,
   StopOrder,
   StopsAnswer,
   TemplatesAnswer,
@@ -187,6 +190,16 @@ export class DroverClient {
   }
 
   /** Forgets the workers gone longer than the worker retention; resolves with how many. */
+  /** Jobs per state, per queue and finished in the last hour; the workers online, their slots and running jobs. */
+  stats(): Promise<StatsAnswer> {
+    return this.http.get<StatsAnswer>(ROUTES.stats.path());
+  }
+
+  /** Deletes finished jobs (in `states`, default all final ones) that finished before `before` (epoch ms), with their logs; resolves with how many. */
+  async purge(p: PurgeRequest): Promise<number> {
+    return (await this.http.post<PurgeAnswer>(ROUTES.purge.path(), p)).deleted;
+  }
+
   async pruneWorkers(): Promise<number> {
     return (await this.http.post<PruneAnswer>(ROUTES.pruneWorkers.path(), {})).deleted;
   }

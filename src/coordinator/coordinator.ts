@@ -3,7 +3,7 @@ import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo, WorkerInfo, WorkerRecord, WorkerView } from '../core/reports.js';
-import type { JobDetail, LogsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
+import type { JobDetail, LogsAnswer, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
 import { builtinKindNames, KIND_MODULES } from '../runners/registry.js';
 import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
 import { SERVER_DEFAULTS } from './defaults.js';
@@ -35,6 +35,9 @@ export interface CoordinatorOptions {
 
 /** The online workers are looked up again after this long, ms. */
 const ONLINE_LOOK_MS = 1_000;
+
+/** Jobs deleted per statement by a purge: short write locks between batches. */
+const PURGE_BATCH = 1_000;
 
 /** At most this many jobs in one enqueue call. */
 export const MAX_BATCH = 50_000;
@@ -190,6 +193,29 @@ export class Coordinator {
     return records
       .map((w) => ({ ...w, online: now - w.lastSeen <= this.leaseTtlMs, running: leases[w.name] ?? 0 }))
       .filter((w) => o.all || w.online || now - w.lastSeen <= this.workerRetentionMs);
+  }
+
+  /** Jobs per state, per queue and finished in the last hour; the workers online and their slots. */
+  async stats(): Promise<StatsAnswer> {
+    const now = this.clock.now();
+    const [counts, queues, lastHour, workers] = await Promise.all([this.store.counts({}), this.store.countsByQueue({}), this.store.counts({ finishedSince: now - 3_600_000 }), this.workers()]);
+    const online = workers.filter((w) => w.online);
+    return {
+      counts,
+      queues,
+      lastHour,
+      workers: { online: online.length, offline: workers.length - online.length, slots: online.reduce((n, w) => n + w.slots, 0), running: online.reduce((n, w) => n + w.running, 0) },
+    };
+  }
+
+  /** Deletes the jobs in `states` (final ones; default all) that finished before `before`, with their logs; returns how many. */
+  async purge(p: PurgeRequest): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.store.deleteFinished({ before: p.before, limit: PURGE_BATCH, ...(p.states ? { states: p.states } : {}) });
+      total += n;
+      if (n < PURGE_BATCH) return total;
+    }
   }
 
   /** Forgets the workers gone longer than the worker retention; returns how many. */
@@ -350,8 +376,11 @@ export class Coordinator {
   /** A lease request: the worker's whole description, templates included. */
   private async register(w: WorkerInfo): Promise<void> {
     this.learnWorker(w);
+    const first = !this.lastUpsert.has(w.name);
     if (!this.due(this.lastUpsert, w.name)) return;
     await this.store.upsertWorker({ worker: w, now: this.clock.now() });
+    // A worker new to this coordinator: an add right after must not warn from a list that lacks it.
+    if (first) this.online.forget();
   }
 
   /** A heartbeat: the worker is alive and this busy; with `info`, it was reconfigured: recorded at once. */

@@ -3,8 +3,8 @@ import { redactJob } from '../core/job.js';
 import { LOGS_DEFAULTS } from '../protocol/defaults.js';
 import { countFilterOf, intOf, listFilterOf, waitOf } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
-import type { CountsAnswer, DryRunAnswer, EnqueueAnswer, EnqueueIdsAnswer, JobAnswer, JobDetail, KindsAnswer, ListAnswer, LogsAnswer, PruneAnswer, TemplatesAnswer, WorkersAnswer } from '../protocol/messages.js';
-import { enqueueBodyOf } from '../protocol/validate.js';
+import type { CountsAnswer, DryRunAnswer, EnqueueAnswer, EnqueueIdsAnswer, JobAnswer, JobDetail, KindsAnswer, ListAnswer, LogsAnswer, PruneAnswer, PurgeAnswer, StatsAnswer, TemplatesAnswer, WorkersAnswer } from '../protocol/messages.js';
+import { enqueueBodyOf, purgeRequestOf } from '../protocol/validate.js';
 import { clientGone, type HttpOptions } from './http-context.js';
 
 type Query = Record<string, string | undefined>;
@@ -64,4 +64,6 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
   app.get(ROUTES.kinds.pattern, async (): Promise<KindsAnswer> => ({ kinds: c.knownKinds(), params: c.kindParams() }));
   app.get(ROUTES.workers.pattern, async (req): Promise<WorkersAnswer> => ({ workers: await c.workers({ all: (req.query as Query).all === 'true' }) }));
   app.post(ROUTES.pruneWorkers.pattern, async (): Promise<PruneAnswer> => ({ deleted: await c.pruneWorkers() }));
+  app.get(ROUTES.stats.pattern, async (): Promise<StatsAnswer> => c.stats());
+  app.post(ROUTES.purge.pattern, async (req): Promise<PurgeAnswer> => ({ deleted: await c.purge(purgeRequestOf(req.body)) }));
 }

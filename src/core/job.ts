@@ -27,6 +27,21 @@ export const ACTIVE_STATES: readonly JobState[] = ['waiting', 'queued', 'running
 export function isJobState(s: string): s is JobState {
   return (JOB_STATES as readonly string[]).includes(s);
 }
+/** Counts per state from (queue, state, n) rows, every state present (0 when none). */
+export function byQueue(rows: ReadonlyArray<{ queue: string; state: JobState; n: number | string }>): Record<string, Record<JobState, number>> {
+  const out: Record<string, Record<JobState, number>> = {};
+  for (const r of rows) {
+    out[r.queue] ??= Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    out[r.queue]![r.state] = Number(r.n);
+  }
+  return out;
+}
+
+/** The final states among `states` (all of them when none are given): what may be deleted. */
+export function finalOnly(states?: readonly JobState[]): JobState[] {
+  return FINAL_STATES.filter((s) => states === undefined || states.includes(s));
+}
+
 export function isFinalState(s: JobState): boolean {
   return FINAL_STATES.includes(s);
 }

@@ -76,6 +76,24 @@ export interface LogsAnswer {
 export interface WorkersAnswer {
   workers: WorkerView[];
 }
+/** `GET /stats`: the jobs per state, per queue and finished in the last hour; the workers. */
+export interface StatsAnswer {
+  counts: Record<JobState, number>;
+  queues: Record<string, Record<JobState, number>>;
+  /** Jobs that finished in the hour before the answer, per final state. */
+  lastHour: Record<JobState, number>;
+  workers: { online: number; offline: number; slots: number; running: number };
+}
+/** `POST /jobs/purge`: deletes finished jobs (with their logs) that finished before `before`. */
+export interface PurgeRequest {
+  /** Final states to delete; default all four. */
+  states?: JobState[];
+  /** Epoch ms: only jobs finished before it. */
+  before: number;
+}
+export interface PurgeAnswer {
+  deleted: number;
+}
 export interface PruneAnswer {
   /** Workers forgotten: gone longer than the worker retention. */
   deleted: number;

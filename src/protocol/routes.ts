@@ -25,6 +25,8 @@ export const ROUTES = {
   workers: { method: 'GET', pattern: `${V1}/workers`, path: (all = false) => `${V1}/workers${all ? '?all=true' : ''}` },
   pruneWorkers: { method: 'POST', pattern: `${V1}/workers/prune`, path: () => `${V1}/workers/prune` },
   templates: { method: 'GET', pattern: `${V1}/templates`, path: () => `${V1}/templates` },
+  stats: { method: 'GET', pattern: `${V1}/stats`, path: () => `${V1}/stats` },
+  purge: { method: 'POST', pattern: `${V1}/jobs/purge`, path: () => `${V1}/jobs/purge` },
   kinds: { method: 'GET', pattern: `${V1}/kinds`, path: () => `${V1}/kinds` },
 
   // The worker protocol.

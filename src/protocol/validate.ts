@@ -1,7 +1,7 @@
 import { ValidationError } from '../core/errors.js';
-import type { Outcome } from '../core/job.js';
+import { FINAL_STATES, type JobState, type Outcome } from '../core/job.js';
 import type { CompleteItem, HeartbeatItem, LogChunk, WorkerInfo } from '../core/reports.js';
-import type { AppendLogsRequest, CompleteRequest, HeartbeatRequest, LeaseRequest, WorkerPulse } from './messages.js';
+import type { AppendLogsRequest, CompleteRequest, HeartbeatRequest, LeaseRequest, PurgeRequest, WorkerPulse } from './messages.js';
 import { waitOf } from './query.js';
 
 /**
@@ -51,6 +51,17 @@ export function appendLogsRequestOf(body: unknown): AppendLogsRequest {
     return { stream: str(ch.stream, `chunks[${i}].stream`), text: typeof ch.text === 'string' ? ch.text : '', ...(typeof ch.ts === 'number' ? { ts: ch.ts } : {}) };
   });
   return { chunks };
+}
+
+/** `POST /jobs/purge`: `before` (epoch ms) and, optionally, final `states`. */
+export function purgeRequestOf(body: unknown): PurgeRequest {
+  const b = obj(body, 'body');
+  const before = b.before;
+  if (typeof before !== 'number' || !Number.isSafeInteger(before) || before < 0) throw new ValidationError('before: expected epoch milliseconds', 'before');
+  if (b.states === undefined) return { before };
+  const states = stringArray(b.states, 'states');
+  for (const s of states) if (!(FINAL_STATES as readonly string[]).includes(s)) throw new ValidationError(`states: "${s}" is not a final state (${FINAL_STATES.join(', ')}); only finished jobs are purged`, 'states');
+  return { before, states: states as JobState[] };
 }
 
 function completeItemOf(x: unknown, at: string): CompleteItem {

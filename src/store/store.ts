@@ -15,6 +15,8 @@ export interface JobStore {
   list(p: ListFilter): Promise<JobPage>;
   /** Number of jobs per state among those matching the filter. */
   counts(p: CountFilter): Promise<Record<JobState, number>>;
+  /** Jobs per queue and state, for the queues that have any. */
+  countsByQueue(p: CountFilter): Promise<Record<string, Record<JobState, number>>>;
   /**
    * Cancels a job: waiting/queued → canceled at once; running → `stopReason = canceled` and the
    * holder is told to stop. A final job is a ConflictError.
@@ -68,9 +70,10 @@ export interface JobStore {
 
   /**
    * Deletes up to `limit` jobs that finished before `before` (epoch ms), with their logs and
-   * attempts. Returns how many went; call again while it returns `limit`.
+   * attempts; only those in `states` when given (final states only: others are never deleted).
+   * Returns how many went; call again while it returns `limit`.
    */
-  deleteFinished(p: { before: number; limit: number }): Promise<number>;
+  deleteFinished(p: { before: number; limit: number; states?: JobState[] }): Promise<number>;
 
   /**
    * On a shared store: whether this process leads maintenance now (taking the lead when it is

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -87,6 +88,27 @@ describe('the ffmpeg job kind through a worker', () => {
     const out = path.join(c.archive, 'copy.mkv');
     expect(j.result?.files).toEqual([out]);
     expect(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', out]).toString().trim()).toBe('mpeg4');
+  });
+
+  it('fails a copy whose input ended early (a server that takes no Range and closes mid-file) and keeps the short file from the destination', async () => {
+    const c = await cluster('  {}\n');
+    const clip = path.join(c.dir, 'clip.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '10', '-c:v', 'mpeg4', '-movflags', '+faststart', clip]);
+    const bytes = fs.readFileSync(clip);
+    // Every request, Range or not, gets the first tenth of the file and then the end of the connection.
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'video/mp4', connection: 'close' });
+      res.end(bytes.subarray(0, Math.floor(bytes.length / 10)));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    onCleanup(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as net.AddressInfo).port;
+    const id = await c.add(['ffmpeg', '--param', `input=http://127.0.0.1:${port}/clip.mp4`, '--param', 'output=copy.mkv', '--param', 'dest=archive', '--max-attempts', '1']);
+    const j = await c.done(id);
+    expect(j.state).toBe('failed');
+    expect(j.result?.reason).toBe('short_output');
+    expect(j.error).toMatch(/^output has \d\.\d s of media where 10\.0 s were expected \(the input's duration\)/);
+    expect(fs.existsSync(path.join(c.archive, 'copy.mkv'))).toBe(false);
   });
 
   it('records why the manager failed a stream', async () => {

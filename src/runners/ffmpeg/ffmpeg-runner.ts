@@ -17,7 +17,8 @@ import { resolveOutdir } from '../shared/outdir.js';
 import { jobPidFile } from '../shared/pid-path.js';
 import { stoppedResult } from '../shared/stop-result.js';
 import { ffmpegArgv, INPUT_PROTOCOLS, parseFfmpegParams } from './ffmpeg-params.js';
-import { inputAndLimit, probeDuration } from './probe.js';
+import { checkOutputs } from './output-check.js';
+import { changesLength, inputAndLimit, probeDuration } from './probe.js';
 import type { FfmpegSettings } from './settings.js';
 
 /** Progress goes to the coordinator at most this often, ms. */
@@ -37,6 +38,8 @@ interface FfmpegPlan {
   probe: { input: string; args: string[] } | null;
   /** -t, seconds, when given. */
   limit: number | null;
+  /** Whether the output should hold the input's duration (or -t): false when a template seeks, trims, filters or loops. */
+  lengthKnown: boolean;
 }
 
 /**
@@ -68,6 +71,7 @@ export class FfmpegRunner implements Runner {
     const probed = plan.probe && !plan.live ? await probeDuration(this.s.ffprobe, plan.probe.input, plan.probe.args, ctx.signal) : null;
     if (ctx.signal.aborted) return stopped(ctx, { outdir: plan.outdir, files: [], restarts: 0, reason: null });
     const totalSeconds = probed !== null && plan.limit !== null ? Math.min(probed, plan.limit) : (probed ?? plan.limit);
+    const expected = totalSeconds === null || !plan.lengthKnown ? null : { seconds: totalSeconds, from: expectedFrom(probed, plan.limit) };
     const manager = { ...this.s.manager, ...(plan.live ? {} : { checkEnabled: false }), ...template?.checks };
     const r = this.s.restart;
     const files: string[] = [];
@@ -82,6 +86,15 @@ export class FfmpegRunner implements Runner {
       const aborted = exit.stoppedBy !== null && ctx.signal.aborted;
       const why = exit.verdict ? `${exit.verdict.reason}: ${exit.verdict.message}` : exit.code === 0 ? null : exit.code === null ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
       const result = { exitCode: exit.code, outdir: plan.outdir, files, restarts, reason: aborted ? null : (exit.verdict?.reason ?? (exit.code === 0 ? null : 'exit')) };
+      // A file that ends early is kept back from the destination: it would pass for a finished one there.
+      if (!plan.live && !aborted && why === null) {
+        const bad = await checkOutputs({ ffprobe: this.s.ffprobe, files: listFiles(plan.outdir).map((n) => path.join(plan.outdir, n)), expected, signal: ctx.signal });
+        if (bad !== null) {
+          ctx.log('drover', `${bad}\n`);
+          const tail = exit.tail.join('\n').slice(-2000);
+          return { outcome: 'failed', error: tail ? `${bad}; last output:\n${tail}` : bad, result: { ...result, reason: 'short_output' }, retryable: true };
+        }
+      }
       const undelivered = this.deliverOutputs(ctx, plan, files);
       if (aborted) return stopped(ctx, result, undelivered);
       if (undelivered) return { outcome: 'failed', error: undelivered, retryable: true, result };
@@ -117,13 +130,14 @@ export class FfmpegRunner implements Runner {
       if (destDir !== null && !template.outdir.includes('{id}')) throw new ValidationError(`params.dest: template ${template.name} has outdir "${template.outdir}", which other jobs may share; a dest needs an outdir with {id}`, 'params.dest');
       const p = planCommand(job, template, ctx.outputRoot);
       const { input, limit } = inputAndLimit(p.argv);
-      return { ...p, argv: () => p.argv, destDir, live: template.live || job.params.live === true || job.params.live === 'true', probe: input === null ? null : { input, args: [] }, limit };
+      const live = template.live || job.params.live === true || job.params.live === 'true';
+      return { ...p, argv: () => p.argv, destDir, live, probe: input === null ? null : { input, args: [] }, limit, lengthKnown: !changesLength(p.argv) };
     }
     const p = parseFfmpegParams(job.params);
     const outdir = resolveOutdir(ctx.outputRoot, '{template}_{id}', { template: 'ffmpeg', id: job.id });
     const argv = (run: number) => ffmpegArgv(this.s.ffmpeg, p, path.join(outdir, p.live ? runFileName(p.output, run) : p.output));
     const streaming = /^(rtsps?|rtmps?|srt|udp|tcp):/i.test(p.input);
-    return { argv, env: {}, outdir, cwd: outdir, destDir, live: p.live, probe: streaming ? null : { input: p.input, args: ['-protocol_whitelist', INPUT_PROTOCOLS] }, limit: p.duration };
+    return { argv, env: {}, outdir, cwd: outdir, destDir, live: p.live, probe: streaming ? null : { input: p.input, args: ['-protocol_whitelist', INPUT_PROTOCOLS] }, limit: p.duration, lengthKnown: true };
   }
 
   /** One run of ffmpeg; a RunResult when it could not start. */
@@ -187,6 +201,12 @@ export class FfmpegRunner implements Runner {
       return msg;
     }
   }
+}
+
+/** Where the expected media time came from, for the message of a short output. */
+function expectedFrom(probed: number | null, limit: number | null): string {
+  if (probed !== null && (limit === null || probed <= limit)) return "the input's duration";
+  return `-t ${limit}`;
 }
 
 /** Regular, non-hidden files directly in `dir`. */

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../../core/job-filter.js';
-import { JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
+import { byQueue, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
 import { attemptsOf, JOB_COLUMNS, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 import type { ClaimParams, JobStore, ResolvedNewJob, StoreEvents, Subscription } from '../store.js';
@@ -101,6 +101,12 @@ export class PostgresJobStore implements JobStore {
     const { rows } = await this.pool.query<{ state: JobState; n: number }>(`SELECT state, count(*)::bigint AS n FROM jobs ${w.sql()} GROUP BY state`, w.args);
     for (const r of rows) out[r.state] = r.n;
     return out;
+  }
+
+  async countsByQueue(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
+    const w = whereOf(f);
+    const { rows } = await this.pool.query<{ queue: string; state: JobState; n: number }>(`SELECT queue, state, count(*)::bigint AS n FROM jobs ${w.sql()} GROUP BY queue, state`, w.args);
+    return byQueue(rows);
   }
 
   async cancel(p: { id: string; now: number }): Promise<Job> {
@@ -251,11 +257,11 @@ export class PostgresJobStore implements JobStore {
     });
   }
 
-  async deleteFinished(p: { before: number; limit: number }): Promise<number> {
+  async deleteFinished(p: { before: number; limit: number; states?: JobState[] }): Promise<number> {
     const r = await this.pool.query(
-      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('succeeded', 'failed', 'timed_out', 'canceled')
+      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = ANY($3)
         AND finished_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-      [p.before, p.limit],
+      [p.before, p.limit, finalOnly(p.states)],
     );
     return r.rowCount ?? 0;
   }

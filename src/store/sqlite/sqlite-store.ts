@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../../core/job-filter.js';
-import { JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
+import { byQueue, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
 import { attemptsOf, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 import type { ClaimParams, JobStore, ResolvedNewJob } from '../store.js';
@@ -121,6 +121,12 @@ export class SqliteJobStore implements JobStore {
     return out;
   }
 
+  async countsByQueue(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
+    const { sql: where, args } = whereOf(f);
+    const rows = this.db.prepare(`SELECT queue, state, COUNT(*) AS n FROM jobs ${where} GROUP BY queue, state`).all(...args) as Array<{ queue: string; state: JobState; n: number }>;
+    return byQueue(rows);
+  }
+
   async cancel(p: { id: string; now: number }): Promise<Job> {
     return this.db.transaction(() => {
       const job = this.mustGet(p.id);
@@ -212,9 +218,9 @@ export class SqliteJobStore implements JobStore {
     })();
   }
 
-  async deleteFinished(p: { before: number; limit: number }): Promise<number> {
+  async deleteFinished(p: { before: number; limit: number; states?: JobState[] }): Promise<number> {
     // Logs and attempts go with their job (ON DELETE CASCADE); small batches keep the write lock short.
-    return this.stmts.deleteFinished.run({ before: p.before, limit: p.limit }).changes;
+    return this.stmts.deleteFinished.run({ before: p.before, limit: p.limit, states: JSON.stringify(finalOnly(p.states)) }).changes;
   }
 
   async upsertWorker(p: { worker: WorkerInfo; now: number }): Promise<void> {

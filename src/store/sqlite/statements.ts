@@ -62,7 +62,7 @@ export function prepareStatements(db: Database.Database) {
       ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen = excluded.last_seen`),
     importJob: db.prepare(`INSERT OR IGNORE INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${JOB_COLUMNS.map((c) => '@' + c).join(', ')})`),
     deleteFinished: db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
-      WHERE state IN ('succeeded', 'failed', 'timed_out', 'canceled') AND finished_at < @before LIMIT @limit)`),
+      WHERE state IN (SELECT value FROM json_each(@states)) AND finished_at < @before LIMIT @limit)`),
     workers: db.prepare('SELECT info, first_seen, last_seen FROM workers ORDER BY name'),
     runningByWorker: db.prepare(`SELECT lease_worker AS w, COUNT(*) AS n FROM jobs WHERE state = 'running' AND lease_worker IS NOT NULL GROUP BY lease_worker`),
     deleteWorkers: db.prepare('DELETE FROM workers WHERE last_seen < @before'),

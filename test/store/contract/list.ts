@@ -190,6 +190,17 @@ export function listContract(h: Harness): void {
       expect(await h.store.counts({})).toEqual({ ...zeroCounts(), queued: 2, waiting: 1, running: 1, succeeded: 1, failed: 1, canceled: 1 });
     });
 
+    it('counts per queue and state, under the same filters', async () => {
+      await population();
+      const zero = zeroCounts();
+      expect(await h.store.countsByQueue({})).toEqual({
+        default: { ...zero, queued: 1, running: 1, succeeded: 1, canceled: 1 },
+        media: { ...zero, queued: 1, waiting: 1, failed: 1 },
+      });
+      expect(await h.store.countsByQueue({ owner: 'alice' })).toEqual({ default: { ...zero, queued: 1 }, media: { ...zero, waiting: 1, failed: 1 } });
+      expect(await h.store.countsByQueue({ owner: 'nobody' })).toEqual({});
+    });
+
     it('counts with queue, owner, tag, template, kind and finishedSince filters', async () => {
       await population();
       expect(await h.store.counts({ queue: 'media' })).toEqual({ ...zeroCounts(), queued: 1, waiting: 1, failed: 1 });

@@ -18,5 +18,19 @@ export function retentionContract(h: Harness): void {
       expect(left).toEqual([jobs[3]!.id, jobs[4]!.id].sort());
       expect(await h.store.readLog({ jobId: jobs[0]!.id, after: 0, limit: 10 })).toEqual([]);
     });
+
+    it('deletes only the final states asked for, and never a job that has not finished', async () => {
+      const jobs = await enqueue({}, {}, {}, {});
+      await h.store.cancel({ id: jobs[0]!.id, now: T0 + 10 });
+      const [running] = await h.claim({ limit: 1 });
+      await h.store.complete({ items: [{ id: running!.id, token: h.tokenOf(running!), outcome: 'succeeded' }], now: T0 + 10 });
+      expect(await h.store.deleteFinished({ before: T0 + 50, limit: 10, states: ['succeeded', 'queued', 'running'] })).toBe(1);
+      expect(await h.store.get(running!.id)).toBeNull();
+      expect((await h.store.get(jobs[0]!.id))?.state).toBe('canceled');
+      expect(await h.store.deleteFinished({ before: T0 + 50, limit: 10, states: ['queued'] })).toBe(0);
+      expect(await h.store.deleteFinished({ before: T0 + 50, limit: 10, states: [] })).toBe(0);
+      expect(await h.store.deleteFinished({ before: T0 + 50, limit: 10 })).toBe(1);
+      expect((await h.store.list({})).jobs).toHaveLength(2);
+    });
   });
 }
