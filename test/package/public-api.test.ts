@@ -52,7 +52,7 @@ await drover.close();
   it('ships the library with its typings and without the benchmarks or the tests', () => {
     const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' })) as Array<{ files: Array<{ path: string }> }>;
     const files = pack!.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'bin/drover.js', 'dist/index.js', 'dist/index.d.ts', 'dist/client/drover-client.d.ts']));
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'bin/drover.js', 'dist/index.js', 'dist/index.d.ts', 'dist/client/drover-client.d.ts', 'deploy/systemd/drover-worker.service', 'deploy/systemd/worker.env']));
     expect(files.filter((f) => /^(bench|test|src|build)\//.test(f) || f.startsWith('dist/bench'))).toEqual([]);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
     expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });

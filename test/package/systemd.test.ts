@@ -1,0 +1,96 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DroverClient } from '../../src/client/drover-client.js';
+import { spawnDrover, writeConfig } from '../support/drover.js';
+import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
+
+const UNITS = path.resolve(import.meta.dirname, '../../deploy/systemd');
+
+/** The [Service] section of a unit: each key's values in order. */
+function serviceOf(unit: string): Map<string, string[]> {
+  const text = fs.readFileSync(path.join(UNITS, unit), 'utf8');
+  const section = text.split(/^\[Service\]$/m)[1]?.split(/^\[/m)[0] ?? '';
+  const keys = new Map<string, string[]>();
+  for (const line of section.split('\n')) {
+    const m = /^(\w+)=(.*)$/.exec(line.trim());
+    if (m) keys.set(m[1] as string, [...(keys.get(m[1] as string) ?? []), m[2] as string]);
+  }
+  return keys;
+}
+
+/** The unit's environment (Environment= and its EnvironmentFile=, read from `files`) and ExecStart's arguments after `drover`. */
+function commandOf(unit: string, rewrite: (p: string) => string): { args: string[]; env: Record<string, string>; cwd: string } {
+  const s = serviceOf(unit);
+  const env: Record<string, string> = {};
+  const assign = (a: string) => {
+    const i = a.indexOf('=');
+    if (i > 0) env[a.slice(0, i)] = rewrite(a.slice(i + 1));
+  };
+  for (const file of s.get('EnvironmentFile') ?? []) for (const line of fs.readFileSync(rewrite(file), 'utf8').split('\n')) if (!line.startsWith('#')) assign(line.trim());
+  for (const e of s.get('Environment') ?? []) e.split(/\s+/).forEach(assign);
+  const [bin, ...args] = (s.get('ExecStart')?.[0] ?? '').split(/\s+/);
+  expect(bin).toBe('drover');
+  return { args: args.map(rewrite), env, cwd: rewrite(s.get('WorkingDirectory')?.[0] ?? '/') };
+}
+
+describe('the systemd units in deploy/systemd', () => {
+  it('pass systemd-analyze verify', () => {
+    // A root of its own: the units where systemd looks for them and a drover on its search path.
+    const root = tempDir('drover-systemd-root-');
+    fs.cpSync('/usr/lib/systemd', path.join(root, 'usr/lib/systemd'), { recursive: true, verbatimSymlinks: true });
+    fs.mkdirSync(path.join(root, 'usr/bin'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'usr/bin/drover'), '#!/bin/sh\n', { mode: 0o755 });
+    fs.mkdirSync(path.join(root, 'bin'));
+    fs.copyFileSync('/bin/kill', path.join(root, 'bin/kill'));
+    fs.mkdirSync(path.join(root, 'etc/systemd/system'), { recursive: true });
+    const units = fs.readdirSync(UNITS).filter((n) => n.endsWith('.service'));
+    expect(units.sort()).toEqual(['drover-server.service', 'drover-worker.service']);
+    for (const u of units) fs.copyFileSync(path.join(UNITS, u), path.join(root, 'etc/systemd/system', u));
+    const r = spawnSync('systemd-analyze', ['verify', `--root=${root}`, ...units], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it("run a coordinator and a worker as their ExecStart, environment and directories say; reload is the worker's SIGHUP; stop is a clean SIGTERM", async () => {
+    const dir = tempDir('drover-systemd-');
+    const state = path.join(dir, 'var/lib/drover');
+    const etc = path.join(dir, 'etc/drover');
+    fs.mkdirSync(state, { recursive: true });
+    fs.mkdirSync(etc, { recursive: true });
+    const rewrite = (p: string) => p.replaceAll('/var/lib/drover', state).replaceAll('/etc/drover', etc);
+    writeConfig(etc, 'server:\n  heartbeat_interval: 500ms\n');
+
+    const server = commandOf('drover-server.service', rewrite);
+    const srv = spawnDrover([...server.args, '--port', '0'], { cwd: server.cwd, env: server.env });
+    const url = await waitFor(() => /coordinator on http:\/\/0\.0\.0\.0:(\d+)/.exec(srv.output())?.[1], 60_000, 'the coordinator to listen').then((port) => `http://127.0.0.1:${port}`);
+    const tokens = fs.readFileSync(path.join(state, 'tokens.yaml'), 'utf8');
+    const token = (role: string) => new RegExp(`^${role}: (\\S+)$`, 'm').exec(tokens)?.[1] as string;
+
+    // worker.env as the README says to fill it in.
+    const envFile = fs.readFileSync(path.join(UNITS, 'worker.env'), 'utf8').replace(/^DROVER_SERVER=.*$/m, `DROVER_SERVER=${url}`).replace(/^DROVER_TOKEN=.*$/m, `DROVER_TOKEN=${token('worker')}`);
+    fs.writeFileSync(path.join(etc, 'worker.env'), envFile, { mode: 0o600 });
+    const worker = commandOf('drover-worker.service', rewrite);
+    const w = spawnDrover([...worker.args, '--name', 'unit'], { cwd: worker.cwd, env: { ...worker.env, DROVER_LOG_LEVEL: 'info' } });
+
+    const drover = new DroverClient({ server: url, token: token('admin') });
+    onCleanup(() => drover.close());
+    await waitFor(async () => (await drover.workers()).some((x) => x.name === 'unit' && x.online), 60_000, 'the worker to come online');
+    const job = await drover.enqueue({ kind: 'noop', params: {} });
+    expect((await drover.wait(job.id)).state).toBe('succeeded');
+    expect(fs.existsSync(path.join(state, 'data'))).toBe(true);
+
+    // ExecReload: kill -HUP $MAINPID.
+    expect(serviceOf('drover-worker.service').get('ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
+    execFileSync('/bin/kill', ['-HUP', String(w.proc.pid)]);
+    await waitFor(() => w.output().includes('"msg":"configuration reloaded"'), 60_000, 'the worker to reload');
+
+    // KillMode=mixed: the worker alone gets SIGTERM and ends cleanly well within TimeoutStopSec.
+    expect(serviceOf('drover-worker.service').get('KillMode')).toEqual(['mixed']);
+    w.proc.kill('SIGTERM');
+    srv.proc.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    expect(await srv.exited).toBe(0);
+  });
+});
