@@ -92,7 +92,7 @@ export async function downloadSuite(o: { bigMiB?: number; slowMiB?: number; roun
     path.join(dir, 'drover.yaml'),
     `worker:\n  destinations: { out: ${JSON.stringify(out)} }\n  download: { tempdir: ${JSON.stringify(path.join(dir, 'tmp'))}, per_host: 64, max_connections: 64 }\n`,
   );
-  const server = await startDrover(['server', '--port', '0', '--data', path.join(dir, 'data')], dir, /coordinator on (http:\/\/\S+)/);
+  const server = await startDrover(['server', '--port', '0', '--data', path.join(dir, 'data')], dir, /coordinator on (http:\/\/[^\s"]+)/);
   const url = server.match[1] as string;
   const worker = await startDrover(['worker', '--server', url, '--name', 'bench', '--concurrency', '4'], dir, /pulling from/);
   const api = new DroverClient({ server: url });

@@ -25,7 +25,7 @@ const BATCH = 5_000;
 export async function benchDrover(jobs: number, samples: number, o: { db?: string; coordinators?: number } = {}): Promise<QueueFigures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-bench-'));
   const store = o.db ? ['--db', o.db] : ['--data', path.join(dir, 'data')];
-  const servers = await Promise.all(Array.from({ length: o.coordinators ?? 1 }, () => startDrover(['server', '--port', '0', ...store], dir, /coordinator on (http:\/\/\S+)/)));
+  const servers = await Promise.all(Array.from({ length: o.coordinators ?? 1 }, () => startDrover(['server', '--port', '0', ...store], dir, /coordinator on (http:\/\/[^\s"]+)/)));
   const urls = servers.map((s) => s.match[1] as string);
   const url = urls[0] as string;
   const api = new DroverClient({ server: url });

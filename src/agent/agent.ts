@@ -169,6 +169,8 @@ export class Agent {
     const reported = Promise.all([...this.running.values()].map((r) => r.done));
     const delivered = await Promise.race([reported.then(() => true), sleep(REPORT_DRAIN_MS).then(() => false)]);
     if (!delivered) this.log.error({ undelivered: this.reporter.backlog }, 'coordinator unreachable: outcomes not delivered before exit; their leases will expire and the jobs run again');
+    // So that lists show it offline now, not a lease TTL later; the coordinator may be gone already.
+    else await this.api.heartbeat({ worker: { name: this.o.name, running: 0, info: { ...this.info(), stopped: true } }, jobs: [] }).catch(() => undefined);
     return this.finished();
   }
 
@@ -295,6 +297,11 @@ export class Agent {
       this.logs.drop(job.id);
       this.log.warn({ job: job.id }, 'lease lost; outcome not reported');
       return;
+    }
+    // The job's log says how each attempt ended, so `drover logs` of a failure is not blank.
+    if (result.outcome !== 'succeeded') {
+      const why = reason === 'shutdown' ? `worker ${this.o.name} shut down; given back` : (result.error ?? '').split('\n')[0];
+      this.logs.add(job.id, 'drover', redactText(`attempt ${job.attempt} ${reason === 'shutdown' ? 'stopped' : result.outcome}${why ? `: ${why}` : ''}\n`, r.secrets));
     }
     await this.logs.flush(job.id);
     const item: CompleteItem = {

@@ -1,5 +1,6 @@
 import { formatDuration } from '../core/duration.js';
 import type { Job, JobState, Progress } from '../core/job.js';
+import type { CountFilter } from '../core/job-filter.js';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -23,7 +24,7 @@ export function formatProgress(p: Progress | null): string {
   if (typeof p.fps === 'number') parts.push(`${p.fps} fps`);
   if (typeof p.mediaSpeed === 'number') parts.push(`${p.mediaSpeed}x`);
   if (typeof p.mediaSeconds === 'number') parts.push(`media ${mediaTime(p.mediaSeconds)}`);
-  if (typeof p.restarts === 'number') parts.push(`${p.restarts} restarts`);
+  if (typeof p.restarts === 'number') parts.push(plural(p.restarts, 'restart'));
   if (typeof p.message === 'string' && p.message.length > 0) parts.push(p.message);
   return parts.join('  ');
 }
@@ -70,8 +71,9 @@ export function jobWhat(j: Job): string {
   return j.template ? `${j.kind}:${j.template}` : j.kind;
 }
 
-/** Elapsed for running jobs, run time for finished ones. */
+/** Elapsed for running jobs, run time for finished ones, the time left for waiting ones. */
 export function jobTime(j: Job, now = Date.now()): string {
+  if (j.state === 'waiting') return `in ${formatDuration(Math.max(0, j.runAt - now))}`;
   if (j.state === 'running' && j.startedAt !== null) return formatDuration(now - j.startedAt);
   if (j.finishedAt !== null && j.startedAt !== null) return formatDuration(j.finishedAt - j.startedAt);
   return '';
@@ -89,9 +91,14 @@ export const JOB_HEADER = ['ID', 'STATE', 'KIND', 'OWNER', 'TRY', 'TIME', 'PARAM
 /** The columns of JOB_HEADER a narrow terminal may cut: params, then progress/error. */
 export const JOB_FLEXIBLE = [6, 7];
 
-/** `key=value` pairs as the coordinator shows them (secrets already hidden). */
+/** Params that tell one job from its neighbours: shown first, so a narrow column keeps them. */
+const LEADING_PARAMS = ['url', 'input', 'output', 'name'];
+
+/** `key=value` pairs as the coordinator shows them (secrets already hidden), the telling ones first. */
 export function paramsText(params: Record<string, unknown>): string {
+  const rank = (k: string) => (LEADING_PARAMS.includes(k) ? LEADING_PARAMS.indexOf(k) : LEADING_PARAMS.length);
   return Object.entries(params)
+    .sort(([a], [b]) => rank(a) - rank(b))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
 }
@@ -106,4 +113,16 @@ export function countsLine(c: Record<JobState, number>): string {
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${s} ${n}`)
     .join(', ') || 'no jobs';
+}
+
+/** A filter as the flags that give it (`--tag T --since 2026-…`), for "no jobs match …". */
+export function describeFilter(f: CountFilter & { state?: readonly string[] }): string {
+  return Object.entries(f)
+    .map(([k, v]) => `--${k} ${k === 'since' ? new Date(v as number).toISOString() : Array.isArray(v) ? v.join(',') : String(v)}`)
+    .join(' ');
+}
+
+/** `1 row`, `2 rows`: a count and its noun, `word` + s unless it is one. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

@@ -49,7 +49,7 @@ export async function importAction(file: string, f: ImportFlags): Promise<void> 
     // Everything is validated before anything is created, so a bad row leaves no job behind.
     if (f.dryRun || jobs.length > CHUNK) for (let i = 0; i < jobs.length; i += CHUNK) await send(api, jobs, context, i, true);
     if (f.dryRun) {
-      process.stdout.write(`${jobs.length} rows are valid; nothing created (--dry-run)\n`);
+      process.stdout.write(`${jobs.length === 1 ? '1 row is' : `${jobs.length} rows are`} valid; nothing created (--dry-run)\n`);
       return;
     }
     let first: string | undefined;

@@ -1,13 +1,13 @@
 import type { DroverClient } from '../client/drover-client.js';
 import { ValidationError } from '../core/errors.js';
-import { parseTime } from '../core/duration.js';
+import { formatDuration, parseTime } from '../core/duration.js';
 import { LIST_DEFAULTS, type CountFilter } from '../core/job-filter.js';
 import type { Attempt, Job, JobState } from '../core/job.js';
 import type { JobSpec } from '../protocol/messages.js';
 import { withClient } from './client-context.js';
 import { jobFieldsOf, type ClientFlags, type JobFieldFlags } from './flags.js';
 import { eachMatching, type FilterFlags } from './manage-actions.js';
-import { ago, countsLine, formatProgress, JOB_FLEXIBLE, JOB_HEADER, jobRow, jobWhat, oneLine, table } from './format.js';
+import { ago, countsLine, describeFilter, formatProgress, JOB_FLEXIBLE, JOB_HEADER, jobRow, jobWhat, oneLine, plural, table } from './format.js';
 
 interface AddFlags extends ClientFlags, JobFieldFlags {
   template?: string;
@@ -22,13 +22,7 @@ interface AddFlags extends ClientFlags, JobFieldFlags {
   wait?: boolean;
   json?: boolean;
 }
-interface ListFlags extends ClientFlags {
-  state?: string;
-  owner?: string;
-  queue?: string;
-  tag?: string;
-  template?: string;
-  kind?: string;
+interface ListFlags extends FilterFlags {
   limit?: string;
   all?: boolean;
   oldest?: boolean;
@@ -103,7 +97,11 @@ export async function jobsAction(f: ListFlags): Promise<void> {
     // Counts of every state under the other filters: what the list is a part of.
     const counts = await api.counts(filter);
     const matching = states ? states.reduce((n, s) => n + (counts[s] ?? 0), 0) : Object.values(counts).reduce((a, b) => a + b, 0);
-    process.stdout.write(countsLine(counts) + '\n');
+    const head = countsLine(counts);
+    const given = { ...filter, ...(states ? { state: states } : {}) };
+    // Nothing matches: the counts (when there are any) are what the other filters leave.
+    if (jobs.length === 0 && Object.keys(given).length > 0) return void process.stdout.write(`${head === 'no jobs' ? '' : head + '\n'}no jobs match ${describeFilter(given)}\n`);
+    process.stdout.write(head + '\n');
     if (jobs.length === 0) return;
     const width = terminalWidth();
     const fit = width ? { width, flexible: JOB_FLEXIBLE } : undefined;
@@ -174,7 +172,7 @@ export const retryAction = (ids: string[], f: FilterFlags) =>
 
 export async function workersAction(what: string | undefined, f: ClientFlags & { json?: boolean; all?: boolean }): Promise<void> {
   await withClient(f, async (api) => {
-    if (what === 'prune') return void process.stdout.write(`forgot ${await api.pruneWorkers()} workers gone for longer than the worker retention\n`);
+    if (what === 'prune') return void process.stdout.write(`forgot ${plural(await api.pruneWorkers(), 'worker')} gone for over an hour\n`);
     if (what !== undefined) throw new ValidationError(`workers ${what}: unknown (drover workers [prune] [--all])`);
     const workers = await api.workers({ all: f.all === true });
     if (f.json) return void process.stdout.write(JSON.stringify(workers, null, 2) + '\n');
@@ -203,6 +201,7 @@ function describeJob(j: Job, attempts: Attempt[], waiting: string | undefined): 
     `params:    ${Object.entries(j.params).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     `attempt:   ${j.attempt} of ${j.maxAttempts}`,
     `created:   ${t(j.createdAt)}`,
+    ...(j.state === 'waiting' ? [`run at:    ${t(j.runAt)} (in ${formatDuration(Math.max(0, j.runAt - Date.now()))})`] : []),
     `started:   ${t(j.startedAt)}`,
     `finished:  ${t(j.finishedAt)}`,
   ];
@@ -244,6 +243,7 @@ function downloadParamsOf(kind: string | undefined, urls: string[], f: AddFlags)
   if (urls.length === 0) throw new ValidationError('give at least one URL: drover add download URL... --dest NAME');
   const out: Record<string, string> = {};
   if (f.dest) out.dest = f.dest;
+  if (f.sha256 && urls.length > 1) throw new ValidationError(`--sha256: one checksum for ${urls.length} URLs; add each file with its own --sha256 (or import a file with a sha256 column)`);
   if (f.sha256) out.sha256 = f.sha256;
   if (f.header) out.headers = f.header.join('\n');
   if (f.connections) out.connections = f.connections;

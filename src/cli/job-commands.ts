@@ -5,10 +5,10 @@ import { addClientFlags, collectList, collectParam, jobOptions, lazy } from './f
 const actions = () => import('./job-actions.js');
 const manage = () => import('./manage-actions.js');
 
-/** The filters of a bulk cancel or retry; `states`: the states it takes by default. */
-function filterFlags(cmd: Command, states: string): Command {
+/** The filters of a list, a bulk cancel or retry; `states`: the states it takes by default (null: all). */
+function filterFlags(cmd: Command, states: string | null): Command {
   return cmd
-    .option('--state <states>', `only these states, comma-separated (default ${states})`)
+    .option('--state <states>', `only these states, comma-separated${states === null ? '' : ` (default ${states})`}`)
     .option('--owner <name>', 'only this owner')
     .option('--queue <name>', 'only this queue')
     .option('--tag <tag>', 'only jobs with this tag')
@@ -32,14 +32,8 @@ export function registerJobCommands(program: Command): void {
     .option('--json', 'print the job(s) as JSON')
     .action(lazy(actions, 'addAction'));
 
-  addClientFlags(program.command('jobs'))
+  filterFlags(addClientFlags(program.command('jobs').aliases(['list', 'ls'])), null)
     .description('list jobs, newest first, under a count per state')
-    .option('--state <states>', 'only these states, comma-separated')
-    .option('--owner <name>', 'only this owner')
-    .option('--queue <name>', 'only this queue')
-    .option('--tag <tag>', 'only jobs with this tag')
-    .option('--template <name>', 'only this template')
-    .option('--kind <kind>', 'only this kind')
     .option('--since <time>', 'only jobs created or finished since then: a duration ago (1h, 30m) or an ISO 8601 time')
     .option('--oldest', 'oldest first')
     .option('--limit <n>', `at most this many (default ${LIST_DEFAULTS.limit})`)

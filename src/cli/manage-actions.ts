@@ -65,7 +65,7 @@ export async function purgeAction(f: ClientFlags & { state?: string; before?: st
   const states = f.state === undefined ? undefined : statesOf(f.state);
   await withClient(f, async (api) => {
     const deleted = await api.purge({ before, ...(states ? { states } : {}) });
-    process.stdout.write(`deleted ${deleted} ${states ? states.join('/') : 'finished'} jobs that finished before ${new Date(before).toISOString()}, with their logs\n`);
+    process.stdout.write(`deleted ${deleted} ${states ? states.join('/') : 'finished'} ${deleted === 1 ? 'job' : 'jobs'} that finished before ${new Date(before).toISOString()}, with their logs\n`);
   });
 }
 
@@ -86,7 +86,8 @@ export async function eachMatching(ids: string[], f: FilterFlags, o: { command: 
           if (!filter) process.stdout.write(`${job.id} ${job.state}${job.stopReason ? ` (stopping: ${job.stopReason})` : ''}\n`);
         } catch (err) {
           failed++;
-          process.stderr.write(`drover: ${id}: ${(err as Error).message}\n`);
+          const message = (err as Error).message;
+          process.stderr.write(`drover: ${message.includes(id) ? message : `${id}: ${message}`}\n`);
         }
       }
     };

@@ -5,7 +5,8 @@ import { serverSettingsOf, workerSettingsOf, type LoadedConfig } from '../config
 import { loadServerTokens, NO_TOKENS } from '../coordinator/auth.js';
 import { startServer, type RunningServer } from '../coordinator/server.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
-import { createLogger } from '../core/logger.js';
+import { announce, createLogger } from '../core/logger.js';
+import { plural } from './format.js';
 import { createRunners } from '../runners/registry.js';
 import { configOf, serverOf, tokenOf } from './client-context.js';
 import { describeDb } from './migrate-action.js';
@@ -34,9 +35,10 @@ export async function serverAction(flags: ServerFlags): Promise<void> {
   const loaded = configOf(flags);
   const log = createLogger('drover-server', { format: flags.logFormat });
   const srv = await runServer(flags, loaded, log);
-  process.stderr.write(`drover: coordinator on ${srv.url}\n`);
   onReload(flags, log, loaded, async (next, prev) => reloadServer(srv, next, prev, log));
   onSignals(() => srv.close());
+  // Last: whoever waits for this line may signal at once.
+  announce('drover-server', flags.logFormat, `coordinator on ${srv.url}`);
 }
 
 export async function workerAction(flags: WorkerFlags): Promise<void> {
@@ -46,9 +48,9 @@ export async function workerAction(flags: WorkerFlags): Promise<void> {
   const token = tokenOf(flags, 'worker', w.tokenFile);
   const agent = new Agent({ ...(await agentOptionsOf(flags, loaded, log)), servers: serverOf(flags, w.server).split(','), ...(token ? { token } : {}) });
   agent.start();
-  process.stderr.write(`drover: worker ${agent.info().name} pulling from ${serverOf(flags, w.server)} with ${agent.info().slots} slots\n`);
   onReload(flags, log, loaded, async (next, prev) => reloadAgent(agent, flags, next, prev, log));
   onSignals(() => agent.shutdown());
+  announce('drover-worker', flags.logFormat, `worker ${agent.info().name} pulling from ${serverOf(flags, w.server)} with ${slots(agent.info().slots)}`);
 }
 
 export async function upAction(flags: ServerFlags & WorkerFlags & { worker: boolean }): Promise<void> {
@@ -64,8 +66,6 @@ export async function upAction(flags: ServerFlags & WorkerFlags & { worker: bool
     agent = new Agent({ ...agentOptions, servers: [srv.url], ...(token ? { token } : {}) });
     agent.start();
   }
-  const s = serverSettingsOf(loaded.config.server);
-  process.stderr.write(`drover: coordinator on ${srv.url}${agent ? ` with local worker ${agent.info().name} (${agent.info().slots} slots)` : ''}; data in ${describeDb(dbOf(flags, loaded) ?? flags.data ?? s.dataDir)}\n`);
   onReload(flags, log, loaded, async (next, prev) => {
     await reloadServer(srv, next, prev, log);
     if (agent) await reloadAgent(agent, flags, next, prev, log);
@@ -74,12 +74,19 @@ export async function upAction(flags: ServerFlags & WorkerFlags & { worker: bool
     await agent?.shutdown();
     await srv.close();
   });
+  const s = serverSettingsOf(loaded.config.server);
+  announce('drover', flags.logFormat, `coordinator on ${srv.url}${agent ? ` with local worker ${agent.info().name} (${slots(agent.info().slots)})` : ''}; data in ${describeDb(dbOf(flags, loaded) ?? flags.data ?? s.dataDir)}`);
 }
 
-function intFlag(v: string | undefined, name: string, dflt: number, min = 0): number {
+function slots(n: number): string {
+  return plural(n, 'slot');
+}
+
+function intFlag(v: string | undefined, name: string, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return dflt;
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < min) throw new ValidationError(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
+  if (n > max) throw new ValidationError(`--${name}: expected at most ${max}, got "${v}"`);
   return n;
 }
 
@@ -95,13 +102,13 @@ async function runServer(flags: ServerFlags, loaded: LoadedConfig, log: Logger):
   if (tokenFile) {
     const t = loadServerTokens(tokenFile);
     tokens = t.tokens;
-    if (t.created) process.stderr.write(`drover: created ${tokenFile} with new admin and worker tokens\n`);
+    if (t.created) announce('drover-server', flags.logFormat, `created ${tokenFile} with new admin and worker tokens`);
   }
   const db = dbOf(flags, loaded);
   const given = <T>(v: T | undefined, key: string) => (v === undefined ? {} : { [key]: v });
   return startServer({
     host: flags.host ?? s.host,
-    port: intFlag(flags.port, 'port', s.port),
+    port: intFlag(flags.port, 'port', s.port, 0, 65535),
     dataDir: flags.data ?? s.dataDir,
     ...(db ? { db } : {}),
     tokens,

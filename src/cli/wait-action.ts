@@ -3,7 +3,7 @@ import { parseTime } from '../core/duration.js';
 import type { CountFilter } from '../core/job-filter.js';
 import { withClient } from './client-context.js';
 import type { ClientFlags } from './flags.js';
-import { countsLine, formatProgress, jobTime, jobWhat, oneLine, table } from './format.js';
+import { countsLine, describeFilter, formatProgress, jobTime, jobWhat, oneLine, table } from './format.js';
 
 interface WaitFlags extends ClientFlags {
   owner?: string;
@@ -60,8 +60,3 @@ export async function waitAction(f: WaitFlags): Promise<void> {
   });
 }
 
-function describeFilter(f: CountFilter): string {
-  return Object.entries(f)
-    .map(([k, v]) => `--${k} ${String(v)}`)
-    .join(' ');
-}

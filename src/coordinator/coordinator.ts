@@ -84,7 +84,7 @@ export class Coordinator {
     this.workerRetentionMs = o.workerRetentionMs ?? SERVER_DEFAULTS.workerRetentionMs;
     this.online = new Cached(ONLINE_LOOK_MS, this.clock, async () => {
       const now = this.clock.now();
-      return (await this.store.listWorkers()).filter((w) => now - w.lastSeen <= this.leaseTtlMs);
+      return (await this.store.listWorkers()).filter((w) => this.isOnline(w, now));
     });
   }
 
@@ -191,7 +191,7 @@ export class Coordinator {
     const now = this.clock.now();
     const [records, leases] = await Promise.all([this.store.listWorkers(), this.store.runningByWorker()]);
     return records
-      .map((w) => ({ ...w, online: now - w.lastSeen <= this.leaseTtlMs, running: leases[w.name] ?? 0 }))
+      .map((w) => ({ ...w, online: this.isOnline(w, now), running: leases[w.name] ?? 0 }))
       .filter((w) => o.all || w.online || now - w.lastSeen <= this.workerRetentionMs);
   }
 
@@ -387,12 +387,19 @@ export class Coordinator {
   private async pulse(w: WorkerPulse): Promise<void> {
     if (w.info && w.info.name === w.name) {
       this.learnWorker(w.info);
-      this.lastUpsert.set(w.name, this.clock.now());
+      // A worker that stopped and comes back under its name must be written again at its first lease.
+      if (w.info.stopped) this.lastUpsert.delete(w.name);
+      else this.lastUpsert.set(w.name, this.clock.now());
       this.online.forget();
       return this.store.upsertWorker({ worker: w.info, now: this.clock.now() });
     }
     if (!this.due(this.lastTouch, w.name)) return;
     await this.store.touchWorker({ name: w.name, running: w.running, now: this.clock.now() });
+  }
+
+  /** It talked to a coordinator within the lease TTL and did not say it stopped. */
+  private isOnline(w: WorkerRecord, now: number): boolean {
+    return w.stopped !== true && now - w.lastSeen <= this.leaseTtlMs;
   }
 
   /** True at most once per REGISTRY_WRITE_MS for each name. */

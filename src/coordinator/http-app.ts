@@ -30,9 +30,9 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
     const h = req.headers.authorization;
     const bearer = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
     if (!allows(o.tokens, role, bearer)) {
-      reply.code(401).header('www-authenticate', 'Bearer').send({
-        error: { code: 'unauthorized', message: bearer ? 'the token is not valid for this request' : 'a bearer token is required (DROVER_TOKEN or --token-file)' },
-      });
+      // The worker token where the admin one is needed is the likely mistake: name it.
+      const why = !bearer ? 'a bearer token is required (DROVER_TOKEN or --token-file)' : allows(o.tokens, 'worker', bearer) ? 'this request needs the admin token; the worker token only runs workers' : 'the token is not valid for this request';
+      reply.code(401).header('www-authenticate', 'Bearer').send({ error: { code: 'unauthorized', message: why } });
     }
   });
 

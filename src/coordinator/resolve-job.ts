@@ -52,9 +52,14 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
   if (mod?.needsTemplate) fail('template', `jobs of kind ${kind} need a template`);
 
   const params = checkParams(j.params, f('params'));
+  const known = tpl ? [...new Set([...tpl.required, ...Object.keys(tpl.params), ...(kindModule(tpl.kind)?.templateParams ?? [])])] : mod?.params;
   if (tpl) {
+    const unknown = Object.keys(params).filter((n) => !known?.includes(n));
     for (const name of tpl.required) {
-      if (params[name] === undefined) fail(`params.${name}`, `required by template ${tpl.name}`);
+      if (params[name] !== undefined) continue;
+      // A required param missing beside an unknown one like it: the same typo, named as such.
+      const typo = closest(name, unknown);
+      fail(`params.${name}`, `required by template ${tpl.name}${typo ? ` (the job gives "${typo}": a typo of "${name}"?)` : ''}`);
     }
     for (const [name, spec] of Object.entries(tpl.params)) {
       const v = params[name];
@@ -69,7 +74,6 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
   mod?.check?.(params, f('params'));
   const kindSecrets = mod?.secretsOf?.(params) ?? [];
   // After what is missing or malformed: a typo is named once the rest is known to be right.
-  const known = tpl ? [...new Set([...tpl.required, ...Object.keys(tpl.params), ...(kindModule(tpl.kind)?.templateParams ?? [])])] : mod?.params;
   if (known) {
     for (const name of Object.keys(params)) {
       if (known.includes(name)) continue;

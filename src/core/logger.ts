@@ -17,6 +17,16 @@ export function createLogger(name: string, o: { level?: string; format?: string 
   return pino(opts, pino.destination({ dest: 2, sync: false }));
 }
 
+/**
+ * What the program says once at start (where it listens, the tokens it made), whatever the
+ * level: `drover: TEXT` in human format, a JSON line like the log's own in json format, so a
+ * collector of JSON lines gets nothing else.
+ */
+export function announce(name: string, format: string | undefined, text: string): void {
+  if (logFormatOf(format ?? process.env.DROVER_LOG_FORMAT) === 'human') return void process.stderr.write(`drover: ${text}\n`);
+  process.stderr.write(JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, name, msg: text }) + '\n');
+}
+
 export function logFormatOf(v: string | undefined): LogFormat {
   if (v === undefined || v === '') return process.stderr.isTTY ? 'human' : 'json';
   if (v === 'json' || v === 'human') return v;

@@ -58,6 +58,8 @@ export interface WorkerInfo {
   version: string;
   /** The names of its destinations (`worker.destinations`); absent from workers older than that. */
   destinations?: string[];
+  /** It said it stopped (a clean shutdown): offline at once, until it leases again. */
+  stopped?: boolean;
 }
 export interface WorkerRecord extends WorkerInfo {
   lastSeen: number;

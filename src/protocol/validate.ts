@@ -103,6 +103,7 @@ function workerInfoOf(x: unknown): WorkerInfo {
     running: typeof w.running === 'number' ? w.running : 0,
     version: typeof w.version === 'string' ? w.version : '',
     ...(w.destinations === undefined ? {} : { destinations: stringArray(w.destinations, 'worker.destinations') }),
+    ...(w.stopped === true ? { stopped: true } : {}),
   };
 }
 

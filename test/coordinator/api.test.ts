@@ -96,6 +96,7 @@ describe('coordinator HTTP API', () => {
       400,
       /^params\.duraton: unknown param — did you mean "duration"\? \(kind ffmpeg takes input, output, dest, duration, /,
     );
+    await expectApiError(api.post('/api/v1/jobs', { template: 'hikload', params: { server: 'a', pasword: 'p', cameras: '1' } }), 400, /^params\.password: required by template hikload \(the job gives "pasword": a typo of "password"\?\)$/);
     await expectApiError(api.post('/api/v1/jobs', { template: 'hikload', params: { server: 'a', password: 'p', cameras: '1', camera: '5' } }), 400, /^params\.camera: unknown param — did you mean "cameras"\? \(template hikload takes server, password, cameras\)/);
     await expectApiError(api.post('/api/v1/jobs', { kind: 'download', params: { url: 'https://h/a', dest: 'archive', sha265: '0' } }), 400, /^params\.sha265: unknown param — did you mean "sha256"\?/);
     await expectApiError(api.post('/api/v1/jobs', { kind: 'noop', params: { colour: 'red' } }), 400, /^params\.colour: unknown param \(kind noop takes echo\)$/);
@@ -231,7 +232,7 @@ describe('coordinator HTTP API', () => {
     const srv = await server({ tokens: { admin: 'admin-tok', worker: 'worker-tok' } });
     await expectApiError(client(srv).get('/api/v1/jobs'), 401, /bearer token is required/);
     await expectApiError(client(srv, 'wrong').get('/api/v1/jobs'), 401, /not valid/);
-    await expectApiError(client(srv, 'worker-tok').get('/api/v1/jobs'), 401, /not valid/);
+    await expectApiError(client(srv, 'worker-tok').get('/api/v1/jobs'), 401, /needs the admin token; the worker token only runs workers/);
     const w = await client(srv, 'worker-tok').post<{ jobs: Job[] }>('/api/v1/lease', { worker: { name: 'w', kinds: ['noop'] }, limit: 1 });
     expect(w.jobs).toEqual([]);
     const a = await client(srv, 'admin-tok').get<{ jobs: Job[] }>('/api/v1/jobs');

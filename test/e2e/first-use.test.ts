@@ -135,7 +135,8 @@ describe('the first ten minutes, from the command line', () => {
     const canceled = await jobs('--state', 'canceled', '--since', '1h');
     expect(canceled.counts).toBe('queued 3, canceled 2');
     expect(canceled.ids).toEqual([ids[3], ids[1]]);
-    expect((await jobs('--since', '2099-01-01')).stdout).toBe('no jobs\n');
+    expect((await jobs('--since', '2099-01-01')).stdout).toBe('no jobs match --since 2099-01-01T00:00:00.000Z\n');
+    expect((await jobs('--state', 'failed')).stdout).toBe('queued 3, canceled 2\nno jobs match --state failed\n');
     const bad = await runDrover(['jobs', '--since', 'yesterday', '--server', srv.url], { cwd });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe('drover: --since: "yesterday" is not a time (expected an ISO 8601 time such as 2026-12-01T18:00, or a duration such as 1h (ago))\n');
@@ -152,6 +153,17 @@ describe('the first ten minutes, from the command line', () => {
     const runAt = (await drover.get(later.stdout.split(' ')[0] as string)).job.runAt;
     expect(runAt).toBeGreaterThan(Date.now() + 9 * 60_000);
     expect(runAt).toBeLessThanOrEqual(Date.now() + 10 * 60_000);
+    const laterId = later.stdout.split(' ')[0] as string;
+    expect((await jobs('--state', 'waiting')).rows[0]).toMatch(new RegExp(`^${laterId}\\s+waiting\\s+noop\\s+\\d/\\d+\\s+in (9m\\d\\ds|10m00s)\\s`));
+    expect((await runDrover(['show', laterId, '--server', srv.url], { cwd })).stdout).toMatch(/^run at: +\d{4}-\d\d-\d\dT[\d:.]+Z \(in (9m\d\ds|10m00s)\)$/m);
+
+    // One checksum cannot be right for two files; a download's row leads with its URL.
+    const twoUrls = ['add', 'download', 'https://cdn.example.com/day1.mp4', 'https://cdn.example.com/day2.mp4', '--dest', 'default:videos/2026', '--server', srv.url];
+    const both = await runDrover([...twoUrls, '--sha256', 'a'.repeat(64)], { cwd });
+    expect(both.code).toBe(1);
+    expect(both.stderr).toBe('drover: --sha256: one checksum for 2 URLs; add each file with its own --sha256 (or import a file with a sha256 column)\n');
+    await runDrover(twoUrls, { cwd });
+    expect((await jobs('--kind', 'download')).rows.map((r) => /url=\S+ dest=/.exec(r)?.[0])).toEqual(['url=https://cdn.example.com/day2.mp4 dest=', 'url=https://cdn.example.com/day1.mp4 dest=']);
   });
 
   it('up: human log lines with --log-format human (a terminal\'s default), JSON lines when piped; a bad --concurrency binds nothing', async () => {
@@ -167,6 +179,10 @@ describe('the first ten minutes, from the command line', () => {
     const json = spawnDrover(['up', '--port', '0'], { cwd, env: info });
     await waitFor(() => /"msg":"coordinator listening"/.test(json.output()), 15_000, 'a JSON line');
     await stopProcess(json.proc);
+    // Every line JSON, what up announces too: a collector of JSON lines gets nothing else.
+    const lines = json.output().trim().split('\n');
+    expect(lines.filter((l) => !l.startsWith('{')).join('\n')).toBe('');
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContainEqual(expect.stringMatching(/^coordinator on http:\/\/127\.0\.0\.1:\d+ with local worker \S+ \(\d+ slots?\); data in /));
 
     // Checked before the coordinator listens: the port stays free and nothing is left running.
     const bad = await runDrover(['up', '--port', '0', '--concurrency', '0'], { cwd, env: info });
@@ -206,6 +222,14 @@ templates:
     await stopProcess(w.proc, 'SIGKILL');
     await waitForWorkers(drover, (ws) => ws.some((x) => x.name === 'w1' && !x.online));
     expect((await runDrover(['workers', '--server', srv.url], { cwd })).stdout).toMatch(/\nw1\s+\S+\s+offline\s/);
+
+    // A worker stopped cleanly says so on its way out: offline at once, not a lease TTL later.
+    const w2 = spawnDrover(['worker', '--server', srv.url, '--name', 'w2'], { cwd });
+    await waitForWorkers(drover, (ws) => ws.some((x) => x.name === 'w2' && x.online));
+    w2.proc.kill('SIGTERM');
+    expect(await w2.exited).toBe(0);
+    expect((await drover.workers()).find((x) => x.name === 'w2')?.online).toBe(false);
+    expect((await runDrover(['stats', '--server', srv.url], { cwd })).stdout).toMatch(/workers\s+0 online/);
   });
 });
 

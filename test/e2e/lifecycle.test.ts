@@ -217,7 +217,9 @@ describe('job lifecycle across real processes', () => {
     expect(added.code).toBe(0);
     // The worker token may not read jobs, but it may run them.
     const asWorker = await runDrover(['jobs'], { cwd: dir, env: { ...env, DROVER_TOKEN: tokens.worker as string } });
-    expect(asWorker.stderr).toMatch(/not valid for this request/);
+    expect(asWorker.stderr).toMatch(/this request needs the admin token; the worker token only runs workers/);
+    const wrong = await runDrover(['jobs'], { cwd: dir, env: { ...env, DROVER_TOKEN: 'not-a-token-of-this-server' } });
+    expect(wrong.stderr).toMatch(/the token is not valid for this request/);
     spawnDrover(['worker', '--concurrency', '1', '--name', 'w1'], { cwd: dir, env: { DROVER_SERVER: srv.url, DROVER_TOKEN: tokens.worker as string } });
     const w = await runDrover(['wait', '--quiet'], { cwd: dir, env });
     expect(w.code).toBe(0);

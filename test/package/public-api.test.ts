@@ -44,7 +44,7 @@ await drover.close();
     // The user's compiler reads Drover's shipped typings through package.json's exports.
     execFileSync(process.execPath, [TSC, '-p', dir], { encoding: 'utf8' });
     const up = spawnDrover(['up', '--port', '0', '--concurrency', '1'], { cwd: tempDir('drover-up-') });
-    const url = await waitFor(() => /coordinator on (http:\/\/\S+)/.exec(up.output())?.[1], 15_000, 'drover up');
+    const url = await waitFor(() => /coordinator on (http:\/\/[^\s"]+)/.exec(up.output())?.[1], 15_000, 'drover up');
     const out = execFileSync(process.execPath, [path.join(dir, 'out', 'main.js'), url], { cwd: dir, encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual({ state: 'succeeded', result: { echo: 'from code' }, seen: 'succeeded', refused: '400 params.url', succeeded: 1 });
   });

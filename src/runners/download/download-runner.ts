@@ -92,7 +92,7 @@ export class DownloadRunner implements Runner {
       ctx.progress({ bytes: size, total: size, percent: 100 });
       if (p.checksum && digest !== p.checksum.hex) {
         part.remove();
-        return { outcome: 'failed', error: `${algorithm} mismatch: expected ${p.checksum.hex}, got ${digest}; nothing delivered, the next attempt starts over`, retryable: true };
+        return { outcome: 'failed', error: `${algorithm} mismatch: expected ${p.checksum.hex}, got ${digest}; nothing delivered (a retry downloads it again)`, retryable: true };
       }
       const name = p.filename ?? (sanitizeFileName(meta.suggestedName ?? '') || nameFromUrl(p.url) || `download-${ctx.job.id}`);
       part.close();
