@@ -56,6 +56,10 @@ describe('the architecture of src/', () => {
     expect(offending((e) => room(e.from) === 'client' && local(e) && !['client', 'protocol', 'core'].includes(room(e.to)))).toEqual([]);
   });
 
+  it("segment trees (serving, mirroring) are core and themselves: a worker may carry them without the coordinator", () => {
+    expect(offending((e) => room(e.from) === 'segments' && local(e) && !['segments', 'core'].includes(room(e.to)))).toEqual([]);
+  });
+
   it('config reads the kinds through the registry, never a kind\'s internals', () => {
     const publicRunners = new Set(['runners/registry', 'runners/kind', 'runners/template']);
     expect(offending((e) => room(e.from) === 'config' && local(e) && room(e.to) === 'runners' && !publicRunners.has(e.to))).toEqual([]);

@@ -1,6 +1,6 @@
 import { DroverClient } from '../client/drover-client.js';
 import { loadConfig, type LoadedConfig } from '../config/config.js';
-import { loadClientToken } from '../coordinator/auth.js';
+import { loadClientToken } from '../core/tokens.js';
 import { SERVER_DEFAULTS } from '../coordinator/defaults.js';
 import { DEFAULT_SERVER_URL } from '../protocol/defaults.js';
 import { parseDuration } from '../core/duration.js';

@@ -4,7 +4,7 @@ import { VERSION } from '../core/version.js';
 
 /** The `drover` command: every definition, none of their actions (each loads when it runs). */
 export async function buildProgram(): Promise<Command> {
-  const [{ Command }, { registerServerCommands }, { registerImportCommand }, { registerJobCommands }, { registerWaitCommand }, { registerMigrateCommand }, { registerRunCommand }] = await Promise.all([
+  const [{ Command }, { registerServerCommands }, { registerImportCommand }, { registerJobCommands }, { registerWaitCommand }, { registerMigrateCommand }, { registerRunCommand }, { registerSegmentsCommand }] = await Promise.all([
     import('commander'),
     import('./server-commands.js'),
     import('./import-command.js'),
@@ -12,6 +12,7 @@ export async function buildProgram(): Promise<Command> {
     import('./wait-command.js'),
     import('./migrate-command.js'),
     import('./run-command.js'),
+    import('./segments-command.js'),
   ]);
   const program = new Command('drover')
     .description('Drover: a distributed task server for video acquisition and media processing')
@@ -25,6 +26,7 @@ export async function buildProgram(): Promise<Command> {
   registerWaitCommand(program);
   registerMigrateCommand(program);
   registerRunCommand(program);
+  registerSegmentsCommand(program);
   program.exitOverride();
   return program;
 }

@@ -2,11 +2,12 @@ import type { Logger } from 'pino';
 import { Agent, type AgentOptions, type AgentReload } from '../agent/agent.js';
 import { defaultConcurrency, defaultWorkerName } from '../agent/defaults.js';
 import { serverSettingsOf, workerSettingsOf, type LoadedConfig } from '../config/config.js';
-import { loadServerTokens, NO_TOKENS } from '../coordinator/auth.js';
+import { loadServerTokens, NO_TOKENS } from '../core/tokens.js';
 import { startServer, type RunningServer } from '../coordinator/server.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
 import { announce, createLogger } from '../core/logger.js';
 import { plural } from './format.js';
+import { onSignals } from './signals.js';
 import { createRunners } from '../runners/registry.js';
 import { configOf, serverOf, tokenOf } from './client-context.js';
 import { describeDb } from './migrate-action.js';
@@ -191,25 +192,4 @@ function onReload(flags: { config?: string }, log: Logger, first: LoadedConfig, 
       }
     });
   });
-}
-
-/** Stops `stop` on SIGTERM/SIGINT; a second signal exits at once. */
-function onSignals(stop: () => Promise<void>): void {
-  let stopping = false;
-  const handler = (sig: NodeJS.Signals) => {
-    if (stopping) {
-      process.stderr.write(`drover: ${sig} again, exiting now\n`);
-      process.exit(130);
-    }
-    stopping = true;
-    stop().then(
-      () => process.exit(0),
-      (err) => {
-        process.stderr.write(`drover: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
 }

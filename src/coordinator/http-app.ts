@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { DroverError } from '../core/errors.js';
 import type { HealthAnswer } from '../protocol/messages.js';
 import { ROUTES } from '../protocol/routes.js';
-import { allows, type Role } from './auth.js';
+import { allows, type Role } from '../core/tokens.js';
 import type { HttpOptions } from './http-context.js';
 import { openApiDocument } from './openapi.js';
 import { registerJobRoutes } from './routes-jobs.js';

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import type { Tokens } from './auth.js';
+import type { Tokens } from '../core/tokens.js';
 import type { Coordinator } from './coordinator.js';
 
 /** What the HTTP layer is built from. */

@@ -4,13 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
-import { isLoopback } from '../core/net.js';
+import { httpUrl, isLoopback, listenErrorMessage } from '../core/net.js';
 import { VERSION } from '../core/version.js';
 import type { Template } from '../runners/template.js';
 import { claimLockFile } from '../supervise/lock-file.js';
 import { openStore, sqliteLockFile, sqlitePathOf } from '../store/open-store.js';
 import type { JobStore } from '../store/store.js';
-import { authEnabled, type Tokens } from './auth.js';
+import { authEnabled, type Tokens } from '../core/tokens.js';
 import { Coordinator } from './coordinator.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { buildHttpApp } from './http-app.js';
@@ -111,15 +111,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   } catch (err) {
     await store.close();
     release();
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') throw new ConfigError(`cannot listen on ${host}:${port}: the port is in use (another drover server?)`);
-    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new ConfigError(`cannot listen on ${host}: no such local address`);
-    throw new ConfigError(`cannot listen on ${host}:${port}: ${e.message}`);
+    throw new ConfigError(listenErrorMessage(err, host, port, 'another drover server?'));
   }
   scheduler.start();
   const addr = app.server.address();
   const bound = typeof addr === 'object' && addr ? addr.port : port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  const url = httpUrl(host, bound);
   o.logger.info({ url, auth: authEnabled(o.tokens) }, 'coordinator listening');
   let closed = false;
   return {

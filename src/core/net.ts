@@ -24,3 +24,16 @@ export function describeNetError(err: unknown): string {
       return e.message ?? String(err);
   }
 }
+
+/** Why a server could not listen on host:port, in words; `what` names the server ("another drover server?"). */
+export function listenErrorMessage(err: unknown, host: string, port: number, what: string): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE') return `cannot listen on ${host}:${port}: the port is in use (${what})`;
+  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') return `cannot listen on ${host}: no such local address`;
+  return `cannot listen on ${host}:${port}: ${e.message}`;
+}
+
+/** `http://host:port`, with brackets around an IPv6 host. */
+export function httpUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}

@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import YAML from 'yaml';
-import { ConfigError } from '../core/errors.js';
-import { newToken } from '../core/ids.js';
+import { ConfigError } from './errors.js';
+import { newToken } from './ids.js';
 
 /** Who may call a route: anyone, a worker (or admin), or an admin only. */
 export type Role = 'public' | 'worker' | 'admin';

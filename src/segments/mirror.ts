@@ -1,0 +1,277 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../core/errors.js';
+import { Peer, PeerError } from './peer.js';
+import { hourOf, hourStart, parseSegmentName, segmentOfTombstone, tombstoneOf } from './segment-name.js';
+import { SegmentTree } from './tree.js';
+
+/** What one pass mirrors, from where, and how. */
+export interface MirrorOptions {
+  /** The local tree's root. */
+  base: string;
+  /** Peers' segment server URLs (may carry `user:TOKEN@`). */
+  from: string[];
+  channels: string[];
+  qualities: string[];
+  /** 'all' (every hour a peer lists), the last N hours, or these hours. Default 'all'. */
+  hours?: 'all' | number | string[];
+  /** Hours that start before this (ms since the epoch) are left out. */
+  start?: number;
+  /** Order of a hour's missing segments. Default random, so that nodes do not fetch the same one at once. */
+  order?: 'random' | 'forward' | 'reverse';
+  /** Segments that started less than this long ago are left to the live recorder, ms. Default 120000. */
+  recentCutoffMs?: number;
+  /** Fetches at once from each peer. Default 8. */
+  concurrency?: number;
+  /** First wait after a peer's failure, ms, doubled up to 4 times (jittered). Default 5000. */
+  backoffMs?: number;
+  now?: () => number;
+  signal?: AbortSignal;
+  onProgress?: (p: MirrorProgress) => void;
+}
+
+export interface MirrorProgress {
+  hoursDone: number;
+  hoursTotal: number;
+  fetched: number;
+  bytes: number;
+}
+
+/** One peer's part of a pass. */
+export interface PeerSummary {
+  peer: string;
+  /** Every listing it was asked for answered. */
+  listed: boolean;
+  hours: number;
+  /** Segments it had that were missing here (after the cut-off and tombstones). */
+  missing: number;
+  fetched: number;
+  bytes: number;
+  hashMismatches: number;
+  tombstones: number;
+  /** Names it listed that are not segment names (skipped). */
+  invalid: number;
+  errors: string[];
+}
+
+export interface MirrorSummary {
+  peers: PeerSummary[];
+  /** Wanted segments still missing at the end: none when the pass is complete. */
+  stillMissing: string[];
+  ok: boolean;
+}
+
+export const MIRROR_DEFAULTS = { concurrency: 8, recentCutoffMs: 120_000, backoffMs: 5_000, order: 'random' } as const;
+/** Retries of a peer's request after the first failure (5 s, 10 s, 20 s, 40 s, 80 s). */
+const RETRIES = 4;
+
+/** One mirror pass: every peer in parallel, each channel × quality, hours newest first. */
+export async function mirrorPass(o: MirrorOptions): Promise<MirrorSummary> {
+  const tree = new SegmentTree(path.resolve(o.base));
+  const now = o.now ?? Date.now;
+  const progress = { hoursDone: 0, hoursTotal: 0, fetched: 0, bytes: 0 };
+  // One fetch of a segment at a time across peers; a failed one lets the next peer try.
+  const inFlight = new Map<string, Promise<boolean>>();
+  const wanted = new Set<string>();
+  const peers = o.from.map((u) => new Peer(u, o.concurrency ?? MIRROR_DEFAULTS.concurrency));
+  try {
+    const summaries = await Promise.all(peers.map((peer) => mirrorPeer(peer, { o, tree, now, progress, inFlight, wanted })));
+    const stillMissing: string[] = [];
+    for (const rel of wanted) {
+      if (!(await exists(path.join(tree.base, rel)))) stillMissing.push(rel);
+    }
+    stillMissing.sort();
+    return { peers: summaries, stillMissing, ok: stillMissing.length === 0 && summaries.every((s) => s.listed) };
+  } finally {
+    await Promise.all(peers.map((p) => p.close()));
+  }
+}
+
+interface PassState {
+  o: MirrorOptions;
+  tree: SegmentTree;
+  now: () => number;
+  progress: MirrorProgress;
+  inFlight: Map<string, Promise<boolean>>;
+  wanted: Set<string>;
+}
+
+async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
+  const sum: PeerSummary = { peer: peer.name, listed: true, hours: 0, missing: 0, fetched: 0, bytes: 0, hashMismatches: 0, tombstones: 0, invalid: 0, errors: [] };
+  const { o } = s;
+  let failures = 0;
+  /** A request with the peer's backoff; null when it kept failing (the peer is given up for this pass). */
+  const withRetry = async <T>(what: () => Promise<T>): Promise<T | null> => {
+    for (;;) {
+      if (o.signal?.aborted) return null;
+      try {
+        const v = await what();
+        failures = 0;
+        return v;
+      } catch (err) {
+        if (!(err instanceof PeerError) || failures >= RETRIES) {
+          sum.errors.push(errorMessage(err));
+          return null;
+        }
+        const wait = (o.backoffMs ?? MIRROR_DEFAULTS.backoffMs) * 2 ** failures * (0.5 + Math.random());
+        failures++;
+        await sleep(wait, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined);
+      }
+    }
+  };
+  for (const channel of o.channels) {
+    for (const quality of o.qualities) {
+      const hours = await hoursToMirror(peer, channel, quality, s, withRetry);
+      if (hours === null) {
+        sum.listed = false;
+        return sum;
+      }
+      s.progress.hoursTotal += hours.length;
+      for (const hour of hours) {
+        const listed = await withRetry(() => peer.list(channel, quality, hour));
+        if (listed === null) {
+          // A listing that failed deletes nothing and fetches nothing: the peer is left for this pass.
+          sum.listed = false;
+          return sum;
+        }
+        await mirrorHour(peer, channel, quality, hour, listed, s, sum, withRetry);
+        sum.hours++;
+        s.progress.hoursDone++;
+        o.onProgress?.({ ...s.progress });
+      }
+    }
+  }
+  return sum;
+}
+
+async function hoursToMirror(peer: Peer, channel: string, quality: string, s: PassState, withRetry: <T>(f: () => Promise<T>) => Promise<T | null>): Promise<string[] | null> {
+  const want = s.o.hours ?? 'all';
+  let hours: string[];
+  if (want === 'all') {
+    const listed = await withRetry(() => peer.list(channel, quality));
+    if (listed === null) return null;
+    hours = listed;
+  } else if (typeof want === 'number') {
+    hours = Array.from({ length: want }, (_, i) => hourOf(s.now() - i * 3_600_000));
+  } else hours = want;
+  return [...new Set(hours)]
+    .filter((h) => {
+      const t = hourStart(h);
+      return t !== null && (s.o.start === undefined || t + 3_600_000 > s.o.start);
+    })
+    .sort()
+    .reverse();
+}
+
+async function mirrorHour(peer: Peer, channel: string, quality: string, hour: string, remote: string[], s: PassState, sum: PeerSummary, withRetry: <T>(f: () => Promise<T>) => Promise<T | null>): Promise<void> {
+  const dir = s.tree.hourDir(channel, quality, hour);
+  const local = await s.tree.hour(channel, quality, hour);
+  const localTombstones = new Set(local.tombstones);
+  const have = new Set(local.segments);
+  // Two nodes cut the same segment with timestamps a little apart: the same hash within 1 ms is the same segment.
+  const byHash = new Map<string, number[]>();
+  for (const n of local.segments) {
+    const p = parseSegmentName(n);
+    if (p?.hash) byHash.set(p.hash, [...(byHash.get(p.hash) ?? []), p.offsetMs]);
+  }
+  const hourMs = hourStart(hour) as number;
+  const remoteTombstones = new Set<string>();
+  for (const n of remote) {
+    if (!n.endsWith('.tombstone')) continue;
+    if (segmentOfTombstone(n) !== null) remoteTombstones.add(n);
+    else sum.invalid++;
+  }
+  for (const t of remoteTombstones) {
+    if (localTombstones.has(t)) continue;
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, t), '', { flag: 'a' });
+    localTombstones.add(t);
+    sum.tombstones++;
+  }
+  const missing: string[] = [];
+  for (const n of remote) {
+    if (n.endsWith('.tombstone')) continue;
+    const p = parseSegmentName(n);
+    if (p === null) {
+      if (!n.endsWith('.json')) sum.invalid++;
+      continue;
+    }
+    if (p.type === 'temp' || have.has(n) || localTombstones.has(tombstoneOf(n))) continue;
+    if (p.hash !== null && (byHash.get(p.hash) ?? []).some((ms) => Math.abs(ms - p.offsetMs) <= 1)) continue;
+    if (s.now() - (hourMs + p.offsetMs) < (s.o.recentCutoffMs ?? MIRROR_DEFAULTS.recentCutoffMs)) continue;
+    missing.push(n);
+  }
+  order(missing, s.o.order ?? MIRROR_DEFAULTS.order);
+  sum.missing += missing.length;
+  let next = 0;
+  const fetchOne = async (name: string): Promise<void> => {
+    const rel = path.join(channel, quality, hour, name);
+    s.wanted.add(rel);
+    const target = path.join(dir, name);
+    for (;;) {
+      const other = s.inFlight.get(rel);
+      if (other === undefined) break;
+      if (await other) return;
+    }
+    // Claimed before the first await, so no other peer starts the same segment meanwhile.
+    const attempt = exists(target).then((there) => there || fetchInto(peer, [channel, quality, hour, name], target, sum, s, withRetry));
+    s.inFlight.set(rel, attempt);
+    try {
+      await attempt;
+    } finally {
+      s.inFlight.delete(rel);
+    }
+  };
+  const lane = async () => {
+    while (next < missing.length && !s.o.signal?.aborted) await fetchOne(missing[next++] as string);
+  };
+  if (missing.length > 0) await fs.mkdir(dir, { recursive: true });
+  await Promise.all(Array.from({ length: Math.min(s.o.concurrency ?? MIRROR_DEFAULTS.concurrency, missing.length) }, lane));
+}
+
+/** Fetches, checks the hash, renames into place; true when the segment is there at the end. */
+async function fetchInto(peer: Peer, parts: [string, string, string, string], target: string, sum: PeerSummary, s: PassState, withRetry: <T>(f: () => Promise<T>) => Promise<T | null>): Promise<boolean> {
+  const got = await withRetry(() => peer.fetch(parts, target));
+  if (got === null) return false;
+  const want = parseSegmentName(parts[3])?.hash;
+  if (got.hash !== want) {
+    await fs.rm(got.temp, { force: true });
+    // Not an error of the pass: another peer may have the good copy; still missing at the end, it is named.
+    sum.hashMismatches++;
+    return false;
+  }
+  try {
+    // A link fails when the name exists already: a copy that arrived meanwhile wins (names are content-addressed).
+    await fs.link(got.temp, target);
+    sum.fetched++;
+    sum.bytes += got.bytes;
+    s.progress.fetched++;
+    s.progress.bytes += got.bytes;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    await fs.rm(got.temp, { force: true });
+  }
+  return true;
+}
+
+function order(names: string[], how: 'random' | 'forward' | 'reverse'): void {
+  if (how === 'forward') names.sort();
+  else if (how === 'reverse') names.sort().reverse();
+  else {
+    for (let i = names.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [names[i], names[j]] = [names[j] as string, names[i] as string];
+    }
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,119 @@
+import path from 'node:path';
+import send from '@fastify/send';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { ConfigError } from '../core/errors.js';
+import { httpUrl, isLoopback, listenErrorMessage } from '../core/net.js';
+import { allows, authEnabled, NO_TOKENS, type Tokens } from '../core/tokens.js';
+import { isPathPart, SegmentTree } from './tree.js';
+
+/** A segment server's options. */
+export interface SegmentServerOptions {
+  /** The tree's root: `DIR/CHANNEL/QUALITY/HOUR/NAME`. */
+  dir: string;
+  /** Default 127.0.0.1. Anything else needs tokens, unless `public`. */
+  host?: string;
+  /** Default 8003, wubloader's restreamer port behind its nginx; 0 picks a free one. */
+  port?: number;
+  /** Readers need one of these (admin or worker) as a bearer token or as the password of basic auth. */
+  tokens?: Tokens;
+  /** Serve beyond loopback without tokens, on purpose. Default false. */
+  public?: boolean;
+  logger: Logger;
+}
+
+export interface RunningSegmentServer {
+  url: string;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export const SEGMENT_PORT = 8003;
+
+/** A bearer token, or the password of basic auth (`http://user:TOKEN@host/`, which wubloader's backfiller can send). */
+function credentialOf(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (h?.startsWith('Bearer ')) return h.slice(7).trim();
+  if (h?.startsWith('Basic ')) {
+    const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 ? decoded.slice(colon + 1) : decoded;
+  }
+  return undefined;
+}
+
+function json(reply: FastifyReply, names: string[]): FastifyReply {
+  return reply.type('application/json').send(JSON.stringify(names));
+}
+
+/** 403 for a part that is hidden, `..`, or holds a separator or control character, as the restreamer does for a leading dot. */
+function refusedPart(parts: Record<string, string>): string | null {
+  for (const [k, v] of Object.entries(parts)) if (!isPathPart(v)) return `Bad ${k}: May not start with a period`;
+  return null;
+}
+
+/** The HTTP app of a segment tree: wubloader's restreamer routes (listings and segments). */
+export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: Logger }): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: o.logger.child({ part: 'segments' }) as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    keepAliveTimeout: 75_000,
+  });
+  // Headers and a small body leave in separate writes; without this each keep-alive request waits ~40 ms on delayed ACKs.
+  app.server.on('connection', (socket) => socket.setNoDelay(true));
+  app.addHook('onRequest', async (req, reply) => {
+    if (!allows(o.tokens, 'worker', credentialOf(req))) {
+      reply.code(401).header('www-authenticate', 'Basic realm="segments", charset="UTF-8"').send({ error: { code: 'unauthorized', message: 'a token is required (Bearer TOKEN, or http://user:TOKEN@host/)' } });
+    }
+  });
+  const { tree } = o;
+  app.get('/files', async (_req, reply) => json(reply, await tree.channels()));
+  app.get<{ Params: { channel: string } }>('/files/:channel', async (req, reply) => {
+    const bad = refusedPart(req.params);
+    return bad ? reply.code(403).send(bad) : json(reply, await tree.qualities(req.params.channel));
+  });
+  app.get<{ Params: { channel: string; quality: string } }>('/files/:channel/:quality', async (req, reply) => {
+    const bad = refusedPart(req.params);
+    return bad ? reply.code(403).send(bad) : json(reply, await tree.hours(req.params.channel, req.params.quality));
+  });
+  app.get<{ Params: { channel: string; quality: string; hour: string }; Querystring: { tombstones?: string } }>('/files/:channel/:quality/:hour', async (req, reply) => {
+    const bad = refusedPart(req.params);
+    if (bad) return reply.code(403).send(bad);
+    const t = (req.query.tombstones ?? 'false').toLowerCase();
+    if (t !== 'true' && t !== 'false') return reply.code(400).send('tombstones must be one of: true, false');
+    const { channel, quality, hour } = req.params;
+    return json(reply, await tree.listing(channel, quality, hour, t === 'true'));
+  });
+  app.get<{ Params: { channel: string; quality: string; hour: string; name: string } }>('/segments/:channel/:quality/:hour/:name', async (req, reply) => {
+    const bad = refusedPart(req.params);
+    if (bad) return reply.code(403).send(bad);
+    const { channel, quality, hour, name } = req.params;
+    if (!(await tree.servable(channel, quality, hour, name))) return reply.code(404).send('Not Found');
+    const file = path.join(channel, quality, hour, name);
+    const r = await send(req.raw, file, { root: tree.base, dotfiles: 'deny', index: false, cacheControl: false });
+    reply.code(r.statusCode).headers(r.headers);
+    if (r.statusCode === 404) return reply.send('Not Found');
+    return reply.send(r.stream);
+  });
+  return app;
+}
+
+/** Serves a segment tree. Throws ConfigError with a clear message. */
+export async function startSegmentServer(o: SegmentServerOptions): Promise<RunningSegmentServer> {
+  const host = o.host ?? '127.0.0.1';
+  const port = o.port ?? SEGMENT_PORT;
+  const tokens = o.tokens ?? NO_TOKENS;
+  if (!isLoopback(host) && !authEnabled(tokens) && !o.public) {
+    throw new ConfigError(`refusing to serve segments on ${host} without tokens: give --token-file FILE (created with random tokens if missing), --public to serve them to anyone, or listen on 127.0.0.1`);
+  }
+  const app = buildSegmentApp({ tree: new SegmentTree(path.resolve(o.dir)), tokens, logger: o.logger });
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    throw new ConfigError(listenErrorMessage(err, host, port, 'another segment server?'));
+  }
+  const addr = app.server.address();
+  const url = httpUrl(host, typeof addr === 'object' && addr ? addr.port : port);
+  o.logger.info({ url, dir: o.dir, auth: authEnabled(tokens) }, 'serving segments');
+  return { url, app, close: () => app.close() };
+}
