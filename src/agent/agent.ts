@@ -44,6 +44,10 @@ export interface AgentOptions {
   logDir: string;
   /** The names of this worker's destinations, told to the coordinator (it warns of jobs naming another). */
   destinations?: string[];
+  /** This worker's node (`worker.segments.node`): it also runs the jobs for it. */
+  node?: string;
+  /** Its segment server, told to the coordinator with the channels of `dir` (a mirror's peers come from there). */
+  segments?: { url: string; dir: string };
   /** After SIGTERM: how long running jobs may go on before they are stopped and given back, ms. Default 30000. */
   shutdownGraceMs?: number;
   /** Long-poll length of lease and stop requests, ms. Default 30000. */
@@ -122,7 +126,18 @@ export class Agent {
   info(): WorkerInfo {
     const kinds = [...this.runners.keys()];
     const templates = [...this.o.templates.values()].filter((t) => this.runners.has(t.kind)).map(summarizeTemplate);
-    return { name: this.o.name, host: os.hostname(), kinds, templates, slots: this.o.concurrency, running: this.running.size, version: VERSION, ...(this.o.destinations ? { destinations: this.o.destinations } : {}) };
+    return {
+      name: this.o.name,
+      host: os.hostname(),
+      kinds,
+      templates,
+      slots: this.o.concurrency,
+      running: this.running.size,
+      version: VERSION,
+      ...(this.o.destinations ? { destinations: this.o.destinations } : {}),
+      ...(this.o.node ? { node: this.o.node } : {}),
+      ...(this.o.segments ? { segments: { url: this.o.segments.url, channels: channelsOf(this.o.segments.dir) } } : {}),
+    };
   }
 
   /** Applies a reload: new jobs see it at once, running ones go on as they started; the coordinator hears of it with the next heartbeat, sent now. */
@@ -284,6 +299,8 @@ export class Agent {
           log: (stream, text) => this.logs.add(job.id, stream, redactText(text, r.secrets)),
           outputRoot: this.outputRoot,
           logDir: this.logDir,
+          segmentNodes: () => this.api.segmentNodes(),
+          ...(this.o.token ? { token: this.o.token } : {}),
         });
       }
     } catch (err) {
@@ -397,5 +414,14 @@ export class Agent {
         await sleep(reconnectDelay(++failures), signal);
       }
     }
+  }
+}
+
+/** The channels of a segment tree: its visible directories (none while it does not exist). */
+function channelsOf(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  } catch {
+    return [];
   }
 }

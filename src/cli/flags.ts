@@ -42,6 +42,7 @@ export interface JobFieldFlags {
   tag?: string[];
   timeLimit?: string;
   maxAttempts?: string;
+  node?: string;
 }
 
 export function jobOptions(cmd: Command): Command {
@@ -51,7 +52,8 @@ export function jobOptions(cmd: Command): Command {
     .option('--priority <n>', `higher runs first (default ${JOB_DEFAULTS.priority})`)
     .option('--tag <tag>', 'tag (repeatable)', collectList)
     .option('--time-limit <duration>', 'time limit of one attempt, e.g. 30m, 2h')
-    .option('--max-attempts <n>', `attempts in all (default ${JOB_DEFAULTS.maxAttempts}, or the template's)`);
+    .option('--max-attempts <n>', `attempts in all (default ${JOB_DEFAULTS.maxAttempts}, or the template's)`)
+    .option('--node <name>', "only the worker of this node runs it (its worker.segments.node), e.g. a mirror into that node's tree");
 }
 
 /** Common job fields from flags shared by `add` and `import`. */
@@ -65,6 +67,7 @@ export function jobFieldsOf(f: JobFieldFlags): Record<string, unknown> {
     out.priority = n;
   }
   if (f.tag) out.tags = f.tag;
+  if (f.node) out.node = f.node;
   if (f.timeLimit) out.timeLimit = f.timeLimit;
   if (f.maxAttempts !== undefined) {
     const n = Number(f.maxAttempts);

@@ -207,6 +207,7 @@ function describeJob(j: Job, attempts: Attempt[], waiting: string | undefined): 
   ];
   if (j.timeLimitMs !== null) lines.push(`limit:     ${j.timeLimitMs / 1000} s`);
   if (j.concurrencyKey) lines.push(`key:       ${j.concurrencyKey} (at most ${j.concurrencyLimit} at once)`);
+  if (j.node) lines.push(`node:      ${j.node}`);
   if (j.lease) lines.push(`worker:    ${j.lease.worker}`);
   if (j.progress) lines.push(`progress:  ${formatProgress(j.progress)}`);
   if (j.result !== null && j.result !== undefined) lines.push(`result:    ${JSON.stringify(j.result)}`);

@@ -1,74 +1,25 @@
 import fs from 'node:fs';
-import { parseDuration, parseTime } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
 import { mirrorPass, type MirrorOptions, type MirrorSummary } from '../segments/mirror.js';
-import { hourStart } from '../segments/segment-name.js';
-import { isPathPart } from '../segments/tree.js';
+import { mirrorSettingsOf, peerUrlsOf, type MirrorFields } from '../segments/mirror-options.js';
 import { table } from './format.js';
 
-interface MirrorFlags {
-  from?: string;
+interface MirrorFlags extends MirrorFields {
   base?: string;
-  channels?: string;
-  qualities?: string;
-  hours?: string;
-  start?: string;
-  order?: string;
-  recentCutoff?: string;
-  concurrency?: string;
-  backoff?: string;
   json?: boolean;
 }
 
-/** The names of a comma-separated flag, each a plain path part. */
-function namesOf(v: string | undefined, flag: string): string[] {
-  if (v === undefined) throw new ValidationError(`${flag}: required (comma-separated, e.g. ${flag} source,480p)`);
-  const names = v.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new ValidationError(`${flag}: give at least one name`);
-  for (const n of names) if (!isPathPart(n)) throw new ValidationError(`${flag}: "${n}" is not a plain name`);
-  return names;
-}
+const FLAGS: Record<keyof MirrorFields, string> = {
+  from: '--from', channels: '--channels', qualities: '--qualities', hours: '--hours', start: '--start', order: '--order',
+  recentCutoff: '--recent-cutoff', concurrency: '--concurrency', backoff: '--backoff',
+};
 
 export function mirrorOptionsOf(f: MirrorFlags, now = Date.now()): MirrorOptions {
-  if (!f.from) throw new ValidationError('--from: required: the peers\' segment server URLs, comma-separated');
-  const from = f.from.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const u of from) {
-    let url: URL;
-    try {
-      url = new URL(u);
-    } catch {
-      throw new ValidationError(`--from: "${u.replace(/\/\/[^/@]*@/, '//***@')}" is not a URL (expected http://HOST:PORT)`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ValidationError(`--from: ${url.protocol} is not http: or https:`);
-  }
+  if (!f.from) throw new ValidationError("--from: required: the peers' segment server URLs, comma-separated");
+  const from = peerUrlsOf(f.from, '--from');
   if (!f.base) throw new ValidationError('--base: required: the local segment tree (DIR/CHANNEL/QUALITY/HOUR/NAME.ts)');
   if (fs.existsSync(f.base) && !fs.statSync(f.base).isDirectory()) throw new ValidationError(`--base: ${f.base} is not a directory`);
-  let hours: MirrorOptions['hours'] = 'all';
-  if (f.hours !== undefined && f.hours !== 'all') {
-    if (/^\d+$/.test(f.hours)) {
-      hours = Number(f.hours);
-      if (hours < 1) throw new ValidationError('--hours: a number of hours must be 1 or more');
-    } else {
-      hours = f.hours.split(',').map((h) => h.trim());
-      for (const h of hours) if (hourStart(h) === null) throw new ValidationError(`--hours: "${h}" is not an hour (expected all, a number, or hours like 2019-11-13T02)`);
-    }
-  }
-  const order = f.order ?? 'random';
-  if (order !== 'random' && order !== 'forward' && order !== 'reverse') throw new ValidationError(`--order: expected random, forward or reverse, got "${order}"`);
-  const concurrency = f.concurrency === undefined ? undefined : Number(f.concurrency);
-  if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 64)) throw new ValidationError(`--concurrency: expected an integer from 1 to 64, got "${f.concurrency}"`);
-  return {
-    base: f.base,
-    from,
-    channels: namesOf(f.channels, '--channels'),
-    qualities: namesOf(f.qualities, '--qualities'),
-    hours,
-    order,
-    ...(f.start !== undefined ? { start: parseTime(f.start, '--start', now, -1) } : {}),
-    ...(f.recentCutoff !== undefined ? { recentCutoffMs: parseDuration(f.recentCutoff, '--recent-cutoff') } : {}),
-    ...(concurrency !== undefined ? { concurrency } : {}),
-    ...(f.backoff !== undefined ? { backoffMs: parseDuration(f.backoff, '--backoff') } : {}),
-  };
+  return { base: f.base, from, ...mirrorSettingsOf(f, (k) => FLAGS[k], now) };
 }
 
 export async function mirrorAction(f: MirrorFlags): Promise<void> {

@@ -8,6 +8,7 @@ import { errorMessage, ValidationError } from '../core/errors.js';
 import { announce, createLogger } from '../core/logger.js';
 import { plural } from './format.js';
 import { onSignals } from './signals.js';
+import { startWorkerSegments } from './worker-segments.js';
 import { createRunners } from '../runners/registry.js';
 import { configOf, serverOf, tokenOf } from './client-context.js';
 import { describeDb } from './migrate-action.js';
@@ -47,10 +48,15 @@ export async function workerAction(flags: WorkerFlags): Promise<void> {
   const log = createLogger('drover-worker', { format: flags.logFormat });
   const w = workerSettingsOf(loaded.config.worker);
   const token = tokenOf(flags, 'worker', w.tokenFile);
-  const agent = new Agent({ ...(await agentOptionsOf(flags, loaded, log)), servers: serverOf(flags, w.server).split(','), ...(token ? { token } : {}) });
+  const options = await agentOptionsOf(flags, loaded, log);
+  const segments = await startWorkerSegments(w.kinds, token, log);
+  const agent = new Agent({ ...options, ...segments.agent, servers: serverOf(flags, w.server).split(','), ...(token ? { token } : {}) });
   agent.start();
   onReload(flags, log, loaded, async (next, prev) => reloadAgent(agent, flags, next, prev, log));
-  onSignals(() => agent.shutdown());
+  onSignals(async () => {
+    await agent.shutdown();
+    await segments.close();
+  });
   announce('drover-worker', flags.logFormat, `worker ${agent.info().name} pulling from ${serverOf(flags, w.server)} with ${slots(agent.info().slots)}`);
 }
 
@@ -63,8 +69,9 @@ export async function upAction(flags: ServerFlags & WorkerFlags & { worker: bool
   let agent: Agent | null = null;
   const tokenFile = flags.tokenFile ?? loaded.config.server.token_file;
   const token = tokenFile ? tokenOf({ tokenFile }, 'worker') : undefined;
+  const segments = agentOptions ? await startWorkerSegments(workerSettingsOf(loaded.config.worker).kinds, token, log) : null;
   if (agentOptions) {
-    agent = new Agent({ ...agentOptions, servers: [srv.url], ...(token ? { token } : {}) });
+    agent = new Agent({ ...agentOptions, ...segments?.agent, servers: [srv.url], ...(token ? { token } : {}) });
     agent.start();
   }
   onReload(flags, log, loaded, async (next, prev) => {
@@ -73,6 +80,7 @@ export async function upAction(flags: ServerFlags & WorkerFlags & { worker: bool
   });
   onSignals(async () => {
     await agent?.shutdown();
+    await segments?.close();
     await srv.close();
   });
   const s = serverSettingsOf(loaded.config.server);
@@ -152,7 +160,7 @@ async function agentReloadOf(flags: WorkerFlags, loaded: LoadedConfig): Promise<
 }
 
 /** drover.yaml keys a reload cannot apply to a running process: all of `server` (only templates reload there), these of `worker`. */
-const WORKER_RESTART_ONLY = ['name', 'server', 'token_file', 'output_root', 'log_dir'];
+const WORKER_RESTART_ONLY = ['name', 'server', 'token_file', 'output_root', 'log_dir', 'segments'];
 
 async function reloadServer(srv: RunningServer, next: LoadedConfig, prev: LoadedConfig, log: Logger): Promise<void> {
   srv.coordinator.reloadTemplates(next.templates.values());

@@ -1,6 +1,6 @@
 import { LIST_DEFAULTS, type CountFilter, type ListFilter } from '../core/job-filter.js';
 import { FINAL_STATES, type Job, type JobState } from '../core/job.js';
-import type { CompleteAnswer, CompleteItem, LogChunk, TemplateInfo, WorkerView } from '../core/reports.js';
+import type { CompleteAnswer, CompleteItem, LogChunk, SegmentNode, TemplateInfo, WorkerView } from '../core/reports.js';
 import { DEFAULT_SERVER_URL, LOGS_DEFAULTS, PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
 import type {
   CompleteReply,
@@ -22,6 +22,7 @@ import type {
   PruneAnswer,
   PurgeAnswer,
   PurgeRequest,
+  SegmentNodesAnswer,
   StatsAnswer,
   StopOrder,
   StopsAnswer,
@@ -189,7 +190,6 @@ export class DroverClient {
     return (await this.http.get<WorkersAnswer>(ROUTES.workers.path(o.all))).workers;
   }
 
-  /** Forgets the workers gone longer than the worker retention; resolves with how many. */
   /** Jobs per state, per queue and finished in the last hour; the workers online, their slots and running jobs. */
   stats(): Promise<StatsAnswer> {
     return this.http.get<StatsAnswer>(ROUTES.stats.path());
@@ -200,6 +200,12 @@ export class DroverClient {
     return (await this.http.post<PurgeAnswer>(ROUTES.purge.path(), p)).deleted;
   }
 
+  /** The online workers with a segment server (the worker token may ask). */
+  async segmentNodes(): Promise<SegmentNode[]> {
+    return (await this.http.get<SegmentNodesAnswer>(ROUTES.segmentNodes.path())).nodes;
+  }
+
+  /** Forgets the workers gone longer than the worker retention; resolves with how many. */
   async pruneWorkers(): Promise<number> {
     return (await this.http.post<PruneAnswer>(ROUTES.pruneWorkers.path(), {})).deleted;
   }

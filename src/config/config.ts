@@ -55,7 +55,7 @@ const serverSchema = z
   .strict();
 
 /** `worker.<kind>` sections, one per kind module with settings. */
-const kindSections = Object.fromEntries(KIND_MODULES.flatMap((m) => (m.settings ? [[m.name, m.settings.schema.optional()]] : [])));
+const kindSections = Object.fromEntries(KIND_MODULES.flatMap((m) => (m.settings ? [[m.settingsKey ?? m.name, m.settings.schema.optional()]] : [])));
 
 const workerSchema = z
   .object({
@@ -208,7 +208,10 @@ export function workerSettingsOf(w: WorkerConfig): WorkerSettings {
     };
     const sections = w as Record<string, unknown>;
     const kinds = new Map<string, unknown>();
-    for (const m of KIND_MODULES) if (m.settings) kinds.set(m.name, m.settings.resolve(sections[m.name] ?? {}, setup, `worker.${m.name}`));
+    for (const m of KIND_MODULES) {
+      const key = m.settingsKey ?? m.name;
+      if (m.settings) kinds.set(m.name, m.settings.resolve(sections[key] ?? {}, setup, `worker.${key}`));
+    }
     return {
       name: w.name,
       server: w.server ?? AGENT_DEFAULTS.server,

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
-import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo, WorkerInfo, WorkerRecord, WorkerView } from '../core/reports.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, SegmentNode, TemplateInfo, WorkerInfo, WorkerRecord, WorkerView } from '../core/reports.js';
 import type { JobDetail, LogsAnswer, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
 import { builtinKindNames, KIND_MODULES } from '../runners/registry.js';
 import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
@@ -195,6 +195,11 @@ export class Coordinator {
       .filter((w) => o.all || w.online || now - w.lastSeen <= this.workerRetentionMs);
   }
 
+  /** The online workers with a segment server: a mirror's peers when it takes them from the registry. */
+  async segmentNodes(): Promise<SegmentNode[]> {
+    return (await this.online.get()).flatMap((w) => (w.segments ? [{ node: w.node ?? w.name, url: w.segments.url, channels: w.segments.channels }] : []));
+  }
+
   /** Jobs per state, per queue and finished in the last hour; the workers online and their slots. */
   async stats(): Promise<StatsAnswer> {
     const now = this.clock.now();
@@ -265,6 +270,7 @@ export class Coordinator {
         kinds: p.worker.kinds,
         templates: p.worker.templates.map((t) => t.name),
         queues: p.queues,
+        node: p.worker.node ?? null,
         limit: p.limit,
         leaseMs: this.leaseTtlMs,
         now: this.clock.now(),

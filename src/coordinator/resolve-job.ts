@@ -105,6 +105,8 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
   if (concurrencyKey !== null && concurrencyLimit === null) fail('concurrencyLimit', 'required with concurrencyKey');
   if (concurrencyLimit !== null && concurrencyLimit < 1) fail('concurrencyLimit', 'must be at least 1');
   if (concurrencyKey === null) concurrencyLimit = null;
+  const node = j.node === null ? null : (optString(j.node, f('node')) ?? null);
+  if (node !== null && !NAME.test(node)) fail('node', 'letters, digits and _ . : @ - only, at most 128');
 
   return {
     id: newJobId(ctx.now),
@@ -123,6 +125,7 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
     timeLimitMs,
     concurrencyKey,
     concurrencyLimit,
+    node,
   };
 }
 

@@ -3,7 +3,7 @@ import { ConflictError } from '../core/errors.js';
 import { toLeasedJob, type Outcome } from '../core/job.js';
 import { waitOf } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
-import type { CompleteReply, HeartbeatReply, LeaseAnswer, SingleCompleteAnswer, StopsAnswer } from '../protocol/messages.js';
+import type { CompleteReply, HeartbeatReply, LeaseAnswer, SegmentNodesAnswer, SingleCompleteAnswer, StopsAnswer } from '../protocol/messages.js';
 import { appendLogsRequestOf, completeRequestOf, heartbeatRequestOf, leaseRequestOf, singleCompleteOf } from '../protocol/validate.js';
 import { clientGone, type HttpOptions } from './http-context.js';
 
@@ -23,6 +23,8 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
     const r = heartbeatRequestOf(req.body);
     return { answers: await c.heartbeat({ worker: r.worker, items: r.jobs }), leaseTtlMs: c.leaseTtlMs };
   });
+
+  app.get(ROUTES.segmentNodes.pattern, worker, async (): Promise<SegmentNodesAnswer> => ({ nodes: await c.segmentNodes() }));
 
   app.post(ROUTES.complete.pattern, worker, async (req): Promise<CompleteReply> => ({ answers: await c.complete(completeRequestOf(req.body).items) }));
 

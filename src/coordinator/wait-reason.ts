@@ -8,8 +8,10 @@ import type { WorkerRecord } from '../core/reports.js';
  * say its destinations is taken to have them.
  */
 export function waitReason(job: Job, online: readonly WorkerRecord[]): string | null {
-  const able = online.filter((w) => (job.template !== null ? w.templates.some((t) => t.name === job.template) : w.kinds.includes(job.kind)));
-  if (able.length === 0) return job.template !== null ? `no online worker offers template "${job.template}"` : `no online worker runs kind ${job.kind}`;
+  const here = job.node === null ? online : online.filter((w) => w.node === job.node);
+  if (job.node !== null && here.length === 0) return `no online worker is node "${job.node}"`;
+  const able = here.filter((w) => (job.template !== null ? w.templates.some((t) => t.name === job.template) : w.kinds.includes(job.kind)));
+  if (able.length === 0) return job.template !== null ? `no online worker${job.node === null ? '' : ` of node "${job.node}"`} offers template "${job.template}"` : `no online worker${job.node === null ? '' : ` of node "${job.node}"`} runs kind ${job.kind}`;
   const dest = typeof job.params.dest === 'string' ? (job.params.dest.split(':')[0] as string) : null;
   if (dest !== null && able.every((w) => w.destinations !== undefined && !w.destinations.includes(dest))) {
     const have = [...new Set(able.flatMap((w) => w.destinations ?? []))].sort();

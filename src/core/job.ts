@@ -109,6 +109,8 @@ export interface Job {
   timeLimitMs: number | null;
   concurrencyKey: string | null;
   concurrencyLimit: number | null;
+  /** Only the worker of this node runs it (`worker.segments.node`); null: any worker. */
+  node: string | null;
   lease: Lease | null;
   /** Set while a running job has been asked to stop and the worker has not yet confirmed. */
   stopReason: StopReason | null;
@@ -179,6 +181,7 @@ export interface NewJob {
   timeLimitMs?: number | null;
   concurrencyKey?: string | null;
   concurrencyLimit?: number | null;
+  node?: string | null;
 }
 
 export const JOB_DEFAULTS = {

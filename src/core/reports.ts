@@ -58,12 +58,23 @@ export interface WorkerInfo {
   version: string;
   /** The names of its destinations (`worker.destinations`); absent from workers older than that. */
   destinations?: string[];
+  /** Its node (`worker.segments.node`): it also runs the jobs for this node. */
+  node?: string;
+  /** Where its segment server answers (`worker.segments.listen`, as peers reach it), with the channels it holds. */
+  segments?: { url: string; channels: string[] };
   /** It said it stopped (a clean shutdown): offline at once, until it leases again. */
   stopped?: boolean;
 }
 export interface WorkerRecord extends WorkerInfo {
   lastSeen: number;
   firstSeen: number;
+}
+
+/** A worker's segment server as the coordinator lists it (`GET /segment-nodes`). */
+export interface SegmentNode {
+  node: string;
+  url: string;
+  channels: string[];
 }
 
 /** A worker as `GET /workers` shows it: its record, whether it is alive, and what it holds now. */

@@ -1,6 +1,6 @@
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import type { Attempt, Job, JobState, LeasedJob, Params, StopReason } from '../core/job.js';
-import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, TemplateInfo, WorkerInfo, WorkerView } from '../core/reports.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, SegmentNode, TemplateInfo, WorkerInfo, WorkerView } from '../core/reports.js';
 
 export type { CountFilter, JobPage, ListFilter };
 
@@ -33,10 +33,12 @@ export interface JobSpec {
   /** At most `concurrencyLimit` running jobs share this key (e.g. an NVR's address). */
   concurrencyKey?: string | null;
   concurrencyLimit?: number | null;
+  /** Only the worker of this node runs it (`worker.segments.node`), e.g. a mirror into that node's tree. */
+  node?: string | null;
 }
 
 /** Every field a JobSpec may have; anything else is refused. */
-export const JOB_SPEC_FIELDS: ReadonlySet<string> = new Set(['kind', 'template', 'params', 'secrets', 'owner', 'queue', 'tags', 'priority', 'runAt', 'maxAttempts', 'backoff', 'timeLimit', 'concurrencyKey', 'concurrencyLimit']);
+export const JOB_SPEC_FIELDS: ReadonlySet<string> = new Set(['kind', 'template', 'params', 'secrets', 'owner', 'queue', 'tags', 'priority', 'runAt', 'maxAttempts', 'backoff', 'timeLimit', 'concurrencyKey', 'concurrencyLimit', 'node']);
 
 export interface EnqueueAnswer {
   jobs: Job[];
@@ -77,6 +79,11 @@ export interface WorkersAnswer {
   workers: WorkerView[];
 }
 /** `GET /stats`: the jobs per state, per queue and finished in the last hour; the workers. */
+/** `GET /segment-nodes`: the online workers with a segment server. */
+export interface SegmentNodesAnswer {
+  nodes: SegmentNode[];
+}
+
 export interface StatsAnswer {
   counts: Record<JobState, number>;
   queues: Record<string, Record<JobState, number>>;

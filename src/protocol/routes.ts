@@ -26,6 +26,7 @@ export const ROUTES = {
   pruneWorkers: { method: 'POST', pattern: `${V1}/workers/prune`, path: () => `${V1}/workers/prune` },
   templates: { method: 'GET', pattern: `${V1}/templates`, path: () => `${V1}/templates` },
   stats: { method: 'GET', pattern: `${V1}/stats`, path: () => `${V1}/stats` },
+  segmentNodes: { method: 'GET', pattern: `${V1}/segment-nodes`, path: () => `${V1}/segment-nodes` },
   purge: { method: 'POST', pattern: `${V1}/jobs/purge`, path: () => `${V1}/jobs/purge` },
   kinds: { method: 'GET', pattern: `${V1}/kinds`, path: () => `${V1}/kinds` },
 

@@ -104,7 +104,14 @@ function workerInfoOf(x: unknown): WorkerInfo {
     version: typeof w.version === 'string' ? w.version : '',
     ...(w.destinations === undefined ? {} : { destinations: stringArray(w.destinations, 'worker.destinations') }),
     ...(w.stopped === true ? { stopped: true } : {}),
+    ...(typeof w.node === 'string' && w.node !== '' ? { node: w.node } : {}),
+    ...(w.segments === undefined ? {} : { segments: segmentsOf(w.segments) }),
   };
+}
+
+function segmentsOf(x: unknown): { url: string; channels: string[] } {
+  const s = obj(x, 'worker.segments');
+  return { url: str(s.url, 'worker.segments.url'), channels: stringArray(s.channels ?? [], 'worker.segments.channels') };
 }
 
 /** A heartbeat's worker: its name and running count (a full WorkerInfo from an older worker reads the same). */

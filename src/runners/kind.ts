@@ -41,6 +41,10 @@ export interface KindModule<S = unknown, R = unknown> {
   /** An attempt's time limit when the job gives none, and the server setting that changes it. */
   readonly timeLimit?: { defaultMs: number; serverKey: string };
   readonly settings?: KindSettings<S, R>;
+  /** The `worker.<key>` section of `settings`. Default the kind's name. */
+  readonly settingsKey?: string;
+  /** Whether a worker with these settings runs the kind (and says so to the coordinator). Default yes. */
+  enabled?(settings: S): boolean;
   /** The kind's runner, loaded here and only here: the coordinator and the CLI read the rest of the module, never a runner's code. */
   createRunner(settings: S, worker: WorkerSetup): Promise<Runner>;
 }

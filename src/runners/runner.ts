@@ -1,5 +1,6 @@
 import type { Template } from './template.js';
 import type { LeasedJob, Outcome, Progress } from '../core/job.js';
+import type { SegmentNode } from '../core/reports.js';
 
 /** Why a runner's signal was aborted. */
 export type AbortReason = 'canceled' | 'timed_out' | 'shutdown' | 'lost';
@@ -23,7 +24,12 @@ export interface RunContext {
   outputRoot: string;
   /** Directory for this job's local log files, absolute, created by the agent. */
   logDir: string;
+  /** The other online workers with a segment server, as the coordinator knows them now (a mirror's `from: registry`). */
+  segmentNodes?(): Promise<SegmentNode[]>;
+  /** The worker's own token, which its fellow workers' segment servers take. */
+  token?: string;
 }
+
 
 export interface RunResult {
   outcome: Outcome;

@@ -12,6 +12,8 @@ export interface MirrorOptions {
   base: string;
   /** Peers' segment server URLs (may carry `user:TOKEN@`). */
   from: string[];
+  /** Sent as a bearer token to peers whose URL carries no credentials (a worker's token, for its fellow nodes). */
+  token?: string;
   channels: string[];
   qualities: string[];
   /** 'all' (every hour a peer lists), the last N hours, or these hours. Default 'all'. */
@@ -74,7 +76,7 @@ export async function mirrorPass(o: MirrorOptions): Promise<MirrorSummary> {
   // One fetch of a segment at a time across peers; a failed one lets the next peer try.
   const inFlight = new Map<string, Promise<boolean>>();
   const wanted = new Set<string>();
-  const peers = o.from.map((u) => new Peer(u, o.concurrency ?? MIRROR_DEFAULTS.concurrency));
+  const peers = o.from.map((u) => new Peer(u, o.concurrency ?? MIRROR_DEFAULTS.concurrency, o.token));
   try {
     const summaries = await Promise.all(peers.map((peer) => mirrorPeer(peer, { o, tree, now, progress, inFlight, wanted })));
     const stillMissing: string[] = [];

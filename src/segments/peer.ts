@@ -24,9 +24,10 @@ export class Peer {
   private readonly auth: string | undefined;
   private readonly agent: Agent;
 
-  constructor(url: string, connections: number) {
+  /** `token`: sent as a bearer token when the URL carries no credentials of its own. */
+  constructor(url: string, connections: number, token?: string) {
     const u = new URL(url);
-    this.auth = u.username || u.password ? `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` : undefined;
+    this.auth = u.username || u.password ? `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` : token ? `Bearer ${token}` : undefined;
     u.username = '';
     u.password = '';
     this.origin = u.toString().replace(/\/$/, '');

@@ -123,6 +123,8 @@ export interface ClaimParams {
   templates: string[];
   /** Queues to take from; empty means all. */
   queues: string[];
+  /** The worker's node: it also takes the jobs for this node. Null: only jobs for any node. */
+  node?: string | null;
   limit: number;
   leaseMs: number;
   now: number;

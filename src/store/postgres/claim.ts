@@ -6,9 +6,11 @@ import type { ClaimParams } from '../store.js';
 import { inTransaction } from './pg-client.js';
 
 /** Queued jobs this worker may run: its kinds (no template) or its templates, in its queues. */
-const ELIGIBLE = `state = 'queued'
+/** Queued, of a kind or template the worker has, in its queues; $N the worker's node (jobs for no node, or for it). */
+const eligible = (node: number) => `state = 'queued'
   AND ((template IS NULL AND kind = ANY($1)) OR (template IS NOT NULL AND template = ANY($2)))
-  AND (cardinality($3::text[]) = 0 OR queue = ANY($3))`;
+  AND (cardinality($3::text[]) = 0 OR queue = ANY($3))
+  AND (node IS NULL OR node = $${node}::text)`;
 
 /** The best first: what every claim orders by. */
 const ORDER = 'ORDER BY priority DESC, run_at, id';
@@ -25,7 +27,7 @@ const leaseSet = (a: number, b: number, cExp: number, d: number) => `state = 'ru
  * JSON.parse rather than thirty thousand fields parsed one by one.
  */
 const CLAIM_UNKEYED = `WITH c AS (
-    SELECT id, concurrency_key, concurrency_limit FROM jobs WHERE ${ELIGIBLE} ${ORDER} LIMIT $4 FOR UPDATE SKIP LOCKED),
+    SELECT id, concurrency_key, concurrency_limit FROM jobs WHERE ${eligible(9)} ${ORDER} LIMIT $4 FOR UPDATE SKIP LOCKED),
   u AS (UPDATE jobs SET ${leaseSet(5, 6, 7, 8)}
     FROM c WHERE jobs.id = c.id AND (c.concurrency_key IS NULL OR c.concurrency_limit IS NULL) RETURNING jobs.*)
   SELECT (SELECT COALESCE(json_agg(u), '[]') FROM u) AS claimed,
@@ -53,7 +55,7 @@ export async function claimJobs(pool: pg.Pool, p: ClaimParams): Promise<Job[]> {
   const rows = await inTransaction(
     pool,
     async (c) => {
-      const first = await c.query<{ claimed: JobRow[]; keyed: number }>(CLAIM_UNKEYED, [p.kinds, p.templates, p.queues, p.limit, p.worker, newToken(), p.now + p.leaseMs, p.now]);
+      const first = await c.query<{ claimed: JobRow[]; keyed: number }>(CLAIM_UNKEYED, [p.kinds, p.templates, p.queues, p.limit, p.worker, newToken(), p.now + p.leaseMs, p.now, p.node ?? null]);
       const { claimed, keyed } = first.rows[0] ?? { claimed: [], keyed: 0 };
       if (keyed > 0) claimed.push(...(await claimKeyed(c, { ...p, limit: p.limit - claimed.length }, claimed.map((r) => r.id))));
       return claimed;
@@ -71,9 +73,9 @@ async function claimKeyed(c: pg.PoolClient, p: ClaimParams, exclude: string[]): 
   while (picked.length < p.limit) {
     const { rows } = await c.query<Pick<JobRow, 'id' | 'concurrency_key' | 'concurrency_limit'>>(
       `SELECT id, concurrency_key, concurrency_limit FROM jobs
-        WHERE ${ELIGIBLE} AND NOT (id = ANY($4)) AND (concurrency_key IS NULL OR NOT (concurrency_key = ANY($5)))
+        WHERE ${eligible(7)} AND NOT (id = ANY($4)) AND (concurrency_key IS NULL OR NOT (concurrency_key = ANY($5)))
         ${ORDER} LIMIT $6 FOR UPDATE SKIP LOCKED`,
-      [p.kinds, p.templates, p.queues, [...exclude, ...picked], [...fullKeys], p.limit - picked.length],
+      [p.kinds, p.templates, p.queues, [...exclude, ...picked], [...fullKeys], p.limit - picked.length, p.node ?? null],
     );
     if (rows.length === 0) break;
     for (const r of rows) {

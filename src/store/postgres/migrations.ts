@@ -88,6 +88,11 @@ DROP INDEX jobs_state;
 CREATE INDEX jobs_state ON jobs (state, id) WHERE state <> 'succeeded';
 `,
   },
+  {
+    version: 3,
+    name: 'jobs for one node',
+    sql: 'ALTER TABLE jobs ADD COLUMN node text;',
+  },
 ];
 
 /** Arbitrary but fixed: the advisory lock that makes coordinators starting together migrate one at a time. */

@@ -20,13 +20,13 @@ const LEADER_LOCK = 7_070_002;
 
 /** Inserts a JSON array of ResolvedNewJob ($1) at time $2; json columns keep their text as sent. */
 const INSERT_JOBS = `INSERT INTO jobs (id, queue, kind, template, params, secrets, owner, tags, priority, state, run_at, max_attempts,
-    backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, created_at, updated_at)
+    backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, node, created_at, updated_at)
   SELECT x.id, x.queue, x.kind, x.template, x.params::text, x.secrets::text, x.owner, x.tags::text, x.priority,
     CASE WHEN x."runAt" > $2 THEN 'waiting' ELSE 'queued' END, x."runAt", x."maxAttempts", x."backoffMs", x."backoffMaxMs",
-    x."timeLimitMs", x."concurrencyKey", x."concurrencyLimit", $2, $2
+    x."timeLimitMs", x."concurrencyKey", x."concurrencyLimit", x.node, $2, $2
   FROM json_to_recordset($1::json) AS x(id text, queue text, kind text, template text, params json, secrets json, owner text,
     tags json, priority int, "runAt" bigint, "maxAttempts" int, "backoffMs" bigint, "backoffMaxMs" bigint, "timeLimitMs" bigint,
-    "concurrencyKey" text, "concurrencyLimit" int)`;
+    "concurrencyKey" text, "concurrencyLimit" int, node text)`;
 
 /** The PostgreSQL store, for several coordinators sharing one database. */
 export class PostgresJobStore implements JobStore {

@@ -28,6 +28,7 @@ export function claimJobs(db: Database.Database, stmts: Statements, p: ClaimPara
         templates: JSON.stringify(p.templates),
         queues: JSON.stringify(p.queues),
         anyQueue: p.queues.length === 0 ? 1 : 0,
+        node: p.node ?? null,
         picked: JSON.stringify(picked),
         pickedPerKey: JSON.stringify(Object.fromEntries(pickedPerKey)),
         limit: p.limit - picked.length,

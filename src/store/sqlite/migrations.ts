@@ -96,6 +96,11 @@ CREATE TABLE workers (
     // versions in step.
     sql: '',
   },
+  {
+    version: 3,
+    name: 'jobs for one node',
+    sql: 'ALTER TABLE jobs ADD COLUMN node TEXT;',
+  },
 ];
 
 /** Applies the migrations the database lacks, each in its own transaction. */

@@ -82,6 +82,7 @@ export class SqliteJobStore implements JobStore {
           time_limit_ms: j.timeLimitMs,
           concurrency_key: j.concurrencyKey,
           concurrency_limit: j.concurrencyLimit,
+          node: j.node,
           now: p.now,
         });
         out.push(newJobOf(j, p.now));

@@ -5,9 +5,9 @@ import { JOB_COLUMNS } from '../rows.js';
 export function prepareStatements(db: Database.Database) {
   const statements = {
     insert: db.prepare(`INSERT INTO jobs (id, queue, kind, template, params, secrets, owner, tags, priority, state, run_at,
-        max_attempts, backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, created_at, updated_at)
+        max_attempts, backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, node, created_at, updated_at)
       VALUES (@id, @queue, @kind, @template, @params, @secrets, @owner, @tags, @priority, @state, @run_at,
-        @max_attempts, @backoff_ms, @backoff_max_ms, @time_limit_ms, @concurrency_key, @concurrency_limit, @now, @now)`),
+        @max_attempts, @backoff_ms, @backoff_max_ms, @time_limit_ms, @concurrency_key, @concurrency_limit, @node, @now, @now)`),
     get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
     exists: db.prepare('SELECT 1 FROM jobs WHERE id = ?'),
     finish: db.prepare(`UPDATE jobs SET state = @state, error = @error, finished_at = @now, updated_at = @now,
@@ -23,6 +23,7 @@ export function prepareStatements(db: Database.Database) {
         AND ((template IS NULL AND kind IN (SELECT value FROM json_each(@kinds)))
           OR (template IS NOT NULL AND template IN (SELECT value FROM json_each(@templates))))
         AND (@anyQueue = 1 OR queue IN (SELECT value FROM json_each(@queues)))
+        AND (node IS NULL OR node = @node)
         AND id NOT IN (SELECT value FROM json_each(@picked))
         AND (concurrency_key IS NULL OR concurrency_limit IS NULL OR concurrency_limit >
           (SELECT COUNT(*) FROM jobs r WHERE r.state = 'running' AND r.concurrency_key = jobs.concurrency_key)

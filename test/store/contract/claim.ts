@@ -27,6 +27,15 @@ export function claimContract(h: Harness): void {
       ]);
     });
 
+    it('gives a job for a node only to a worker of that node; jobs for no node to any worker', async () => {
+      const [forB, any] = await enqueue({ node: 'node-b' }, {});
+      expect((await mustGet(forB!.id)).node).toBe('node-b');
+      expect(ids(await claim({ worker: 'wa', node: 'node-a' }))).toEqual([any!.id]);
+      expect(await claim({ worker: 'w0' })).toEqual([]);
+      const [b] = await claim({ worker: 'wb', node: 'node-b' });
+      expect(b).toMatchObject({ id: forB!.id, node: 'node-b', state: 'running' });
+    });
+
     it('hands a job to one worker only', async () => {
       await enqueueOne();
       await claimOne({ worker: 'w1' });

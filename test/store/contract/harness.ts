@@ -42,6 +42,7 @@ export function jobFixture(id: string, over: Partial<ResolvedNewJob> = {}): Reso
     timeLimitMs: null,
     concurrencyKey: null,
     concurrencyLimit: null,
+    node: null,
     ...over,
   };
 }

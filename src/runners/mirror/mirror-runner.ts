@@ -1,0 +1,46 @@
+import { mirrorPass } from '../../segments/mirror.js';
+import type { RunContext, RunResult, Runner } from '../runner.js';
+import { parseMirrorParams } from './params.js';
+import type { SegmentsSettings } from './settings.js';
+
+/** Runs a mirror pass into the worker's tree, with live progress; the result is the pass's summary. */
+export class MirrorRunner implements Runner {
+  readonly kind = 'mirror';
+
+  constructor(private readonly s: SegmentsSettings) {}
+
+  async run(ctx: RunContext): Promise<RunResult> {
+    if (this.s.dir === null) return { outcome: 'failed', error: 'this worker has no segment tree (worker.segments.dir)', retryable: false };
+    const p = parseMirrorParams(ctx.job.params);
+    let from: string[];
+    if (p.from === 'registry') {
+      if (!ctx.segmentNodes) return { outcome: 'failed', error: 'from: registry needs a coordinator that lists segment nodes', retryable: false };
+      // Every other node that serves one of the channels; refreshed each run.
+      const nodes = (await ctx.segmentNodes()).filter((n) => n.node !== this.s.node && n.channels.some((c) => p.settings.channels.includes(c)));
+      from = nodes.map((n) => n.url);
+      ctx.log('drover', `peers from the registry: ${nodes.map((n) => `${n.node} ${n.url}`).join(', ') || 'none'}\n`);
+      if (from.length === 0) return { outcome: 'succeeded', result: { peers: [], stillMissing: [], ok: true } };
+    } else from = p.from;
+    const started = Date.now();
+    const summary = await mirrorPass({
+      ...p.settings,
+      base: this.s.dir,
+      from,
+      ...(ctx.token ? { token: ctx.token } : {}),
+      signal: ctx.signal,
+      onProgress: (g) => {
+        const secs = (Date.now() - started) / 1000;
+        ctx.progress({ percent: g.hoursTotal > 0 ? Math.round((1000 * g.hoursDone) / g.hoursTotal) / 10 : 0, bytes: g.bytes, speed: secs > 0 ? Math.round(g.bytes / secs) : 0, message: `hours ${g.hoursDone}/${g.hoursTotal}, ${g.fetched} segments fetched`, hoursDone: g.hoursDone, hoursTotal: g.hoursTotal, fetched: g.fetched });
+      },
+    });
+    for (const peer of summary.peers) {
+      ctx.log('drover', `${peer.peer}: ${peer.listed ? 'listed' : 'NOT listed'}, ${peer.hours} hours, ${peer.missing} missing, ${peer.fetched} fetched (${peer.bytes} bytes), ${peer.hashMismatches} hash mismatches, ${peer.tombstones} tombstones\n`);
+      for (const e of peer.errors.slice(0, 10)) ctx.log('drover', `${peer.peer}: ${e}\n`);
+    }
+    if (ctx.signal.aborted) return { outcome: 'canceled', result: summary };
+    if (summary.ok) return { outcome: 'succeeded', result: summary };
+    const unlisted = summary.peers.filter((x) => !x.listed).map((x) => x.peer);
+    const why = [unlisted.length > 0 ? `not listed: ${unlisted.join(', ')}` : '', summary.stillMissing.length > 0 ? `${summary.stillMissing.length} segments still missing (first: ${summary.stillMissing[0]})` : ''].filter(Boolean).join('; ');
+    return { outcome: 'failed', error: `mirror incomplete: ${why}`, result: summary, retryable: true };
+  }
+}

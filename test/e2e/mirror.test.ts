@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DroverClient } from '../../src/client/drover-client.js';
+import type { Job } from '../../src/core/job.js';
+import type { MirrorSummary } from '../../src/segments/mirror.js';
+import { tombstoneOf } from '../../src/segments/segment-name.js';
+import { runDrover, spawnDrover, startServer } from '../support/drover.js';
+import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
+import { writeSegment } from '../segments/tree-fixture.js';
+
+const H = '2019-11-13T02';
+
+/** Every file below `dir`, relative, sorted. */
+function files(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+}
+
+describe('mirror jobs between three nodes through one coordinator', () => {
+  it('each node fills its gaps from the others (peers from the registry), tombstones too; a second round fetches nothing', async () => {
+    const dir = tempDir('drover-nodes-');
+    const srv = await startServer(dir, [], {});
+    const drover = new DroverClient({ server: srv.url });
+    onCleanup(() => drover.close());
+    const trees: Record<string, string> = {};
+    for (const node of ['a', 'b', 'c']) {
+      trees[node] = path.join(dir, `tree-${node}`);
+      fs.mkdirSync(trees[node] as string);
+      const config = path.join(dir, `${node}.yaml`);
+      fs.writeFileSync(config, `worker:\n  segments: { dir: ${JSON.stringify(trees[node])}, listen: "127.0.0.1:0", node: ${node} }\n`);
+      spawnDrover(['worker', '--server', srv.url, '--name', `w${node}`, '--config', config], { cwd: dir });
+    }
+    // Different gaps: each segment on one or two nodes; a deletion on c.
+    const t = trees as { a: string; b: string; c: string };
+    const s1 = writeSegment(t.a, 'desertbus', 'source', H, '00:00.000000', 'one');
+    const s2 = writeSegment(t.b, 'desertbus', 'source', H, '00:02.000000', 'two');
+    writeSegment(t.c, 'desertbus', 'source', H, '00:02.000000', 'two');
+    const s3 = writeSegment(t.c, 'desertbus', 'source', '2019-11-13T03', '00:00.000000', 'three');
+    const gone = writeSegment(t.a, 'desertbus', 'source', H, '00:04.000000', 'gone');
+    fs.writeFileSync(path.join(t.c, 'desertbus/source', H, tombstoneOf(gone)), '');
+    writeSegment(t.b, 'desertbus', '480p', H, '00:00.000000', 'low');
+
+    const nodes = await waitFor(async () => {
+      const n = await drover.segmentNodes();
+      return n.length === 3 && n.every((x) => x.channels.includes('desertbus')) ? n : null;
+    }, 60_000, 'three segment nodes online');
+    expect(nodes.map((n) => n.node).sort()).toEqual(['a', 'b', 'c']);
+
+    const round = async (): Promise<Job[]> => {
+      const ids: string[] = [];
+      for (const node of ['a', 'b', 'c']) {
+        const r = await runDrover(['add', 'mirror', '--node', node, '--param', 'from=registry', '--param', 'channels=desertbus', '--param', 'qualities=source,480p', '--param', 'backoff=50ms', '--server', srv.url], { cwd: dir });
+        expect(r.stderr).toBe('');
+        ids.push(r.stdout.split(' ')[0] as string);
+      }
+      return Promise.all(ids.map((id) => drover.wait(id)));
+    };
+    const first = await round();
+    for (const j of first) expect(j.state, j.error ?? '').toBe('succeeded');
+    // Each ran on its own node's worker.
+    expect(await Promise.all(first.map(async (j) => (await drover.get(j.id)).attempts[0]?.worker))).toEqual(['wa', 'wb', 'wc']);
+    const want = [
+      `desertbus/480p/${H}/${fs.readdirSync(path.join(t.b, 'desertbus/480p', H))[0]}`,
+      `desertbus/source/${H}/${s1}`,
+      `desertbus/source/${H}/${s2}`,
+      `desertbus/source/${H}/${tombstoneOf(gone)}`,
+      `desertbus/source/2019-11-13T03/${s3}`,
+    ].sort();
+    // a keeps its own deleted segment's file (hidden by the tombstone it now has); b and c never fetched it.
+    expect(files(t.a)).toEqual([...want, `desertbus/source/${H}/${gone}`].sort());
+    expect(files(t.b)).toEqual(want);
+    expect(files(t.c)).toEqual(want);
+
+    const second = await round();
+    for (const j of second) {
+      expect(j.state).toBe('succeeded');
+      const r = j.result as MirrorSummary;
+      expect(r.peers.map((p) => p.fetched + p.tombstones)).toEqual([0, 0]);
+    }
+  });
+
+  it('a mirror job for a node no worker is waits, saying so; bad params are a 400 naming the param', async () => {
+    const dir = tempDir('drover-nodes-');
+    const srv = await startServer(dir, [], {});
+    const r = await runDrover(['add', 'mirror', '--node', 'ghost', '--param', 'channels=desertbus', '--param', 'qualities=source', '--server', srv.url], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('drover: warning: no online worker is node "ghost"\n');
+    const bad = await runDrover(['add', 'mirror', '--param', 'channels=../x', '--param', 'qualities=source', '--server', srv.url], { cwd: dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('drover: params.channels: "../x" is not a plain name\n');
+    const hours = await runDrover(['add', 'mirror', '--param', 'channels=a', '--param', 'qualities=source', '--param', 'hours=soon', '--server', srv.url], { cwd: dir });
+    expect(hours.stderr).toMatch(/^drover: params\.hours: "soon" is not an hour/);
+  });
+});
