@@ -26,9 +26,9 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-/** Starts `drover ARGS` and resolves once `ready` matches its stderr. */
-export function startDrover(args: string[], cwd: string, ready: RegExp): Promise<Proc & { match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, DROVER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+/** Starts `drover ARGS` (`bin`, default bin/drover.js) and resolves once `ready` matches its stderr. */
+export function startDrover(args: string[], cwd: string, ready: RegExp, bin = BIN): Promise<Proc & { match: RegExpExecArray }> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, DROVER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   child.once('exit', () => live.delete(child));
   let err = '';

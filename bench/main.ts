@@ -1,20 +1,27 @@
 import { benchBullmq } from './bullmq-bench.js';
 import { downloadSuite } from './download-bench.js';
 import { benchGraphile } from './graphile-bench.js';
+import { mirrorSuite } from './mirror-bench.js';
 import { withFreshDatabase } from './pg-db.js';
 import { benchDrover, type QueueFigures } from './queue-bench.js';
 import { fmt } from './stats.js';
 import { superviseSuite } from './supervise-bench.js';
 
 /**
- * `npm run bench`: Drover and BullMQ side by side in one run, on this machine.
- * Options: --jobs N (default 100000), --samples N (latency samples, default 500),
- * --bullmq-concurrency N (default 16), --only drover|bullmq, --suite sqlite|pg|download|supervise|all (default
- * all: SQLite next to BullMQ, PostgreSQL with 1 and 3 coordinators next to Graphile Worker, then
- * downloads next to curl and aria2c, then `drover run`'s CPU and memory (--seconds N, CPU window,
- * default 30; --mem-seconds N, default 20); --big-mib / --slow-mib size the download files, --rounds N
- * runs each download pair N times (default 5), --connections N is Drover's for the rate-limited
- * file (default 32)).
+ * `npm run bench`: Drover and its anchors side by side in one run, on this machine.
+ * --suite sqlite|pg|download|supervise|mirror|all (default all, in that order):
+ * - sqlite: Drover on SQLite next to BullMQ; pg: PostgreSQL with 1 and 3 coordinators next to
+ *   Graphile Worker. --jobs N (default 100000), --samples N (latency samples, default 500),
+ *   --bullmq-concurrency N (default 16), --only drover|bullmq.
+ * - download: downloads next to curl and aria2c. --big-mib / --slow-mib size the files, --rounds N
+ *   runs each pair N times (default 5), --connections N is Drover's for the rate-limited file
+ *   (default 32).
+ * - supervise: `drover run`'s CPU and memory. --seconds N (CPU window, default 30), --mem-seconds N
+ *   (default 20).
+ * - mirror: `drover mirror` from `drover segments serve` next to `rclone copy` from nginx's
+ *   autoindex on a wubloader segment tree (full pass, nothing missing, 1 % missing), and `cp -r`.
+ *   --rounds N (default 3), --segments N (default 10000), --segment-kib N (default 20),
+ *   --mirror-concurrency N (default 8), --sweep 1,4,16 (then one full pass at each concurrency).
  */
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, dflt: string) => {
@@ -50,6 +57,10 @@ async function main(argv: string[]): Promise<void> {
   if (suite === 'all' || suite === 'pg') await pgSuite(jobs, samples);
   if (suite === 'all' || suite === 'download') await downloadSuite({ bigMiB: Number(opt('big-mib', '1024')), slowMiB: Number(opt('slow-mib', '256')), rounds: Number(opt('rounds', '5')), connections: Number(opt('connections', '32')) });
   if (suite === 'all' || suite === 'supervise') await superviseSuite({ seconds: Number(opt('seconds', '30')), memSeconds: Number(opt('mem-seconds', '20')) });
+  if (suite === 'all' || suite === 'mirror') {
+    const sweep = opt('sweep', '').split(',').filter(Boolean).map(Number);
+    await mirrorSuite({ rounds: Number(opt('rounds', '3')), segments: Number(opt('segments', '10000')), sizeKiB: Number(opt('segment-kib', '20')), concurrency: Number(opt('mirror-concurrency', '8')), sweep });
+  }
   process.exit(0);
 }
 

@@ -9,6 +9,8 @@ export const NGINX = '/usr/sbin/nginx';
 export interface Nginx {
   /** http://127.0.0.1:PORT — `/files/NAME` at full speed, `/slow/NAME` at `limitRate` per request. */
   url: string;
+  /** The master's pid (its one worker is its child). */
+  pid: number;
   /** Body bytes nginx sent, per request logged so far (a request is logged when it ends). */
   sent(): Array<{ uri: string; status: number; bytes: number; range: string }>;
   stop(): Promise<void>;
@@ -25,9 +27,10 @@ async function freePort(): Promise<number> {
 /**
  * A real nginx (Debian's nginx-light) serving `root` with ranges and ETags, in a directory of
  * its own, on a free port. `/slow/` applies `limit_rate` (per request, as nginx does: the first
- * second's worth goes at once).
+ * second's worth goes at once). `autoindex` lists directories under `/files/` as HTML;
+ * `accessLog: false` logs no requests (`sent()` is then empty).
  */
-export async function startNginx(root: string, o: { limitRate?: string } = {}): Promise<Nginx> {
+export async function startNginx(root: string, o: { limitRate?: string; autoindex?: boolean; accessLog?: boolean } = {}): Promise<Nginx> {
   if (!fs.existsSync(NGINX)) throw new Error(`${NGINX} not found: apt-get install -y nginx-light`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-nginx-'));
   const port = await freePort();
@@ -42,12 +45,12 @@ error_log ${dir}/error.log warn;
 events { worker_connections 512; }
 http {
   log_format sent '$uri $status $body_bytes_sent "$http_range"';
-  access_log ${log} sent;
+  access_log ${o.accessLog === false ? 'off' : `${log} sent`};
   sendfile on;
   default_type application/octet-stream;
   server {
     listen 127.0.0.1:${port};
-    location /files/ { alias ${root}/; }
+    location /files/ { alias ${root}/;${o.autoindex ? ' autoindex on;' : ''} }
     location /slow/ { alias ${root}/; limit_rate ${o.limitRate ?? '20m'}; }
   }
 }
@@ -77,6 +80,7 @@ http {
   }
   return {
     url,
+    pid: proc.pid as number,
     stop,
     sent: () =>
       (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '')

@@ -45,3 +45,15 @@ export async function startLatency(samples: number, add: () => Promise<unknown>,
   }
   return { p50Ms: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99) };
 }
+
+/** Median (the upper one of an even count), least and greatest of `xs`. */
+export function spread(xs: number[]): { median: number; min: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)] ?? NaN, min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN };
+}
+
+/** E.g. `3.21 s (2.90–3.50, ±9 %)`: the median, the range and half the range as a share of the median. */
+export function describeSpread(xs: number[], unit: string, digits = 2): string {
+  const { median, min, max } = spread(xs);
+  return `${fmt(median, digits)} ${unit} (${fmt(min, digits)}–${fmt(max, digits)}, ±${fmt((50 * (max - min)) / median)} %)`;
+}

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -78,10 +79,11 @@ export async function mirrorPass(o: MirrorOptions): Promise<MirrorSummary> {
   const wanted = new Set<string>();
   const peers = o.from.map((u) => new Peer(u, o.concurrency ?? MIRROR_DEFAULTS.concurrency, o.token));
   try {
-    const summaries = await Promise.all(peers.map((peer) => mirrorPeer(peer, { o, tree, now, progress, inFlight, wanted })));
+    const state: PassState = { o, tree, now, progress, inFlight, wanted, done: new Set() };
+    const summaries = await Promise.all(peers.map((peer) => mirrorPeer(peer, state)));
     const stillMissing: string[] = [];
     for (const rel of wanted) {
-      if (!(await exists(path.join(tree.base, rel)))) stillMissing.push(rel);
+      if (!state.done.has(rel) && !(await exists(path.join(tree.base, rel)))) stillMissing.push(rel);
     }
     stillMissing.sort();
     return { peers: summaries, stillMissing, ok: stillMissing.length === 0 && summaries.every((s) => s.listed) };
@@ -97,6 +99,8 @@ interface PassState {
   progress: MirrorProgress;
   inFlight: Map<string, Promise<boolean>>;
   wanted: Set<string>;
+  /** Fetched in this pass, by any peer. */
+  done: Set<string>;
 }
 
 async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
@@ -217,7 +221,8 @@ async function mirrorHour(peer: Peer, channel: string, quality: string, hour: st
       if (await other) return;
     }
     // Claimed before the first await, so no other peer starts the same segment meanwhile.
-    const attempt = exists(target).then((there) => there || fetchInto(peer, [channel, quality, hour, name], target, sum, s, withRetry));
+    if (s.done.has(rel)) return;
+    const attempt = fetchInto(peer, [channel, quality, hour, name], target, sum, s, withRetry);
     s.inFlight.set(rel, attempt);
     try {
       await attempt;
@@ -232,29 +237,29 @@ async function mirrorHour(peer: Peer, channel: string, quality: string, hour: st
   await Promise.all(Array.from({ length: Math.min(s.o.concurrency ?? MIRROR_DEFAULTS.concurrency, missing.length) }, lane));
 }
 
-/** Fetches, checks the hash, renames into place; true when the segment is there at the end. */
+/** Fetches, checks the hash, writes a temp file and renames it into place; true when the segment is there at the end. */
 async function fetchInto(peer: Peer, parts: [string, string, string, string], target: string, sum: PeerSummary, s: PassState, withRetry: <T>(f: () => Promise<T>) => Promise<T | null>): Promise<boolean> {
-  const got = await withRetry(() => peer.fetch(parts, target));
+  const got = await withRetry(() => peer.fetch(parts));
   if (got === null) return false;
-  const want = parseSegmentName(parts[3])?.hash;
-  if (got.hash !== want) {
-    await fs.rm(got.temp, { force: true });
-    // Not an error of the pass: another peer may have the good copy; still missing at the end, it is named.
+  if (got.hash !== parseSegmentName(parts[3])?.hash) {
     sum.hashMismatches++;
     return false;
   }
+  const [time, duration] = parts[3].split('-');
+  const temp = path.join(path.dirname(target), `${time}-${duration}-temp-${randomUUID()}.ts`);
   try {
-    // A link fails when the name exists already: a copy that arrived meanwhile wins (names are content-addressed).
-    await fs.link(got.temp, target);
-    sum.fetched++;
-    sum.bytes += got.bytes;
-    s.progress.fetched++;
-    s.progress.bytes += got.bytes;
+    await fs.writeFile(temp, got.data, { flag: 'wx' });
+    // Over a copy that arrived meanwhile, if any: its name says its bytes, which are these.
+    await fs.rename(temp, target);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    await fs.rm(got.temp, { force: true });
+    await fs.rm(temp, { force: true });
+    throw err;
   }
+  s.done.add(path.relative(s.tree.base, target));
+  sum.fetched++;
+  sum.bytes += got.data.length;
+  s.progress.fetched++;
+  s.progress.bytes += got.data.length;
   return true;
 }
 

@@ -1,8 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { createHash } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { describeNetError } from '../core/net.js';
 import { encodeHash } from './segment-name.js';
@@ -10,6 +6,8 @@ import { encodeHash } from './segment-name.js';
 /** A listing or a segment a peer could not give. */
 export class PeerError extends Error {}
 
+/** Larger answers to a segment request are refused: a segment is seconds of video. */
+const MAX_SEGMENT_BYTES = 256 * 1024 * 1024;
 /** Seconds a peer has to answer and to keep a body flowing. */
 const TIMEOUT_MS = 10_000;
 
@@ -62,37 +60,29 @@ export class Peer {
   }
 
   /**
-   * Fetches a segment into a temp file beside `target` (`TIME-DURATION-temp-UUID.ts`) while hashing
-   * it; returns the temp file, its size and its hash. The temp file is gone when this throws.
+   * A segment's bytes and their hash. Held in memory (a segment is seconds of video), so that a
+   * copy whose hash is wrong never reaches the disk, and a good one is written in one call.
    */
-  async fetch(parts: [string, string, string, string], target: string): Promise<{ temp: string; bytes: number; hash: string }> {
-    const [time, duration] = (parts[3] as string).split('-');
-    const temp = path.join(path.dirname(target), `${time}-${duration}-temp-${randomUUID()}.ts`);
+  async fetch(parts: [string, string, string, string]): Promise<{ data: Buffer; hash: string }> {
     const p = `/segments/${parts.map(encodeURIComponent).join('/')}`;
     const res = await this.get(p);
     if (res.statusCode !== 200) {
       await res.body.dump().catch(() => undefined);
       throw new PeerError(`${this.name}${p}: HTTP ${res.statusCode}`);
     }
-    const hash = createHash('sha256');
-    let bytes = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        done(null, chunk);
-      },
-    });
-    // Opened first, so that the file exists to be removed whenever the body fails.
-    const file = await fsp.open(temp, 'wx');
+    const length = Number(res.headers['content-length']);
+    if (length > MAX_SEGMENT_BYTES) {
+      await res.body.dump().catch(() => undefined);
+      throw new PeerError(`${this.name}${p}: ${length} bytes, more than a segment may have (${MAX_SEGMENT_BYTES})`);
+    }
+    let data: Buffer;
     try {
-      await pipeline(res.body, tap, file.createWriteStream());
+      data = Buffer.from(await res.body.arrayBuffer());
     } catch (err) {
-      await file.close().catch(() => undefined);
-      await fsp.rm(temp, { force: true });
       throw new PeerError(`${this.name}${p}: ${describeNetError(err)}`);
     }
-    return { temp, bytes, hash: encodeHash(hash.digest()) };
+    if (Number.isFinite(length) && data.length !== length) throw new PeerError(`${this.name}${p}: ${data.length} of ${length} bytes`);
+    return { data, hash: encodeHash(createHash('sha256').update(data).digest()) };
   }
 
   close(): Promise<void> {
