@@ -4,7 +4,7 @@ import { VERSION } from '../core/version.js';
 
 /** The `drover` command: every definition, none of their actions (each loads when it runs). */
 export async function buildProgram(): Promise<Command> {
-  const [{ Command }, { registerServerCommands }, { registerImportCommand }, { registerJobCommands }, { registerWaitCommand }, { registerMigrateCommand }, { registerRunCommand }, { registerSegmentsCommand }] = await Promise.all([
+  const [{ Command }, { registerServerCommands }, { registerImportCommand }, { registerJobCommands }, { registerWaitCommand }, { registerMigrateCommand }, { registerRunCommand }, { registerSegmentsCommand }, { registerScheduleCommand }] = await Promise.all([
     import('commander'),
     import('./server-commands.js'),
     import('./import-command.js'),
@@ -13,6 +13,7 @@ export async function buildProgram(): Promise<Command> {
     import('./migrate-command.js'),
     import('./run-command.js'),
     import('./segments-command.js'),
+    import('./schedule-command.js'),
   ]);
   const program = new Command('drover')
     .description('Drover: a distributed task server for video acquisition and media processing')
@@ -27,6 +28,7 @@ export async function buildProgram(): Promise<Command> {
   registerMigrateCommand(program);
   registerRunCommand(program);
   registerSegmentsCommand(program);
+  registerScheduleCommand(program);
   program.exitOverride();
   return program;
 }

@@ -8,6 +8,7 @@ import { errorMessage, ValidationError } from '../core/errors.js';
 import { announce, createLogger } from '../core/logger.js';
 import { plural } from './format.js';
 import { onSignals } from './signals.js';
+import type { ScheduleInput } from '../coordinator/schedules.js';
 import { startWorkerSegments } from './worker-segments.js';
 import { createRunners } from '../runners/registry.js';
 import { configOf, serverOf, tokenOf } from './client-context.js';
@@ -116,6 +117,7 @@ async function runServer(flags: ServerFlags, loaded: LoadedConfig, log: Logger):
   const db = dbOf(flags, loaded);
   const given = <T>(v: T | undefined, key: string) => (v === undefined ? {} : { [key]: v });
   return startServer({
+    schedules: configSchedules(loaded),
     host: flags.host ?? s.host,
     port: intFlag(flags.port, 'port', s.port, 0, 65535),
     dataDir: flags.data ?? s.dataDir,
@@ -162,8 +164,14 @@ async function agentReloadOf(flags: WorkerFlags, loaded: LoadedConfig): Promise<
 /** drover.yaml keys a reload cannot apply to a running process: all of `server` (only templates reload there), these of `worker`. */
 const WORKER_RESTART_ONLY = ['name', 'server', 'token_file', 'output_root', 'log_dir', 'segments'];
 
+/** drover.yaml's `schedules:` as the coordinator takes them. */
+function configSchedules(loaded: LoadedConfig): ScheduleInput[] {
+  return Object.entries(loaded.config.schedules).map(([name, s]) => ({ name, ...s }) as ScheduleInput);
+}
+
 async function reloadServer(srv: RunningServer, next: LoadedConfig, prev: LoadedConfig, log: Logger): Promise<void> {
   srv.coordinator.reloadTemplates(next.templates.values());
+  await srv.coordinator.schedules.syncConfig(configSchedules(next));
   const later = changedKeys('server', prev, next);
   log.info({ templates: [...next.templates.keys()] }, 'coordinator: templates reloaded');
   if (later.length > 0) log.warn({ keys: later }, 'coordinator: these settings changed and take effect at the next start');

@@ -76,7 +76,11 @@ export class ApiClient {
     return this.call<T>('POST', path, body, opts);
   }
 
-  async call<T>(method: 'GET' | 'POST', path: string, body: unknown, opts: { timeoutMs?: number; signal?: AbortSignal }): Promise<T> {
+  delete<T>(path: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+    return this.call<T>('DELETE', path, undefined, opts);
+  }
+
+  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, opts: { timeoutMs?: number; signal?: AbortSignal }): Promise<T> {
     const errors: string[] = [];
     for (let i = 0; i < this.servers.length; i++) {
       const base = this.server;

@@ -22,6 +22,9 @@ import type {
   PruneAnswer,
   PurgeAnswer,
   PurgeRequest,
+  ScheduleAnswer,
+  SchedulesAnswer,
+  ScheduleView,
   SegmentNodesAnswer,
   StatsAnswer,
   StopOrder,
@@ -198,6 +201,24 @@ export class DroverClient {
   /** Deletes finished jobs (in `states`, default all final ones) that finished before `before` (epoch ms), with their logs; resolves with how many. */
   async purge(p: PurgeRequest): Promise<number> {
     return (await this.http.post<PurgeAnswer>(ROUTES.purge.path(), p)).deleted;
+  }
+
+  /** Every schedule, with its next and last run and its last job's state. */
+  async schedules(): Promise<ScheduleView[]> {
+    return (await this.http.get<SchedulesAnswer>(ROUTES.schedules.path())).schedules;
+  }
+
+  /** Creates or replaces a schedule: `{ name, every: '5m' | cron: '*\/5 * * * *', timezone?, job: JobSpec, paused? }`. */
+  async putSchedule(input: { name: string; every?: string | number; cron?: string; timezone?: string; job: JobSpec; paused?: boolean }): Promise<ScheduleView> {
+    return (await this.http.post<ScheduleAnswer>(ROUTES.putSchedule.path(), input)).schedule;
+  }
+
+  async deleteSchedule(name: string): Promise<void> {
+    await this.http.delete(ROUTES.deleteSchedule.path(name));
+  }
+
+  async pauseSchedule(name: string, paused = true): Promise<ScheduleView> {
+    return (await this.http.post<ScheduleAnswer>((paused ? ROUTES.pauseSchedule : ROUTES.resumeSchedule).path(name), {})).schedule;
   }
 
   /** The online workers with a segment server (the worker token may ask). */

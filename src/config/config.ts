@@ -80,6 +80,21 @@ const configSchema = z
     server: serverSchema.default({}),
     worker: workerSchema.default({}),
     templates: z.record(z.string(), templateSchema).default({}),
+    /** Recurring jobs, by name; checked in full by the coordinator (`Schedules`). */
+    schedules: z
+      .record(
+        z.string(),
+        z
+          .object({
+            every: z.union([z.string(), z.number()]).optional(),
+            cron: z.string().optional(),
+            timezone: z.string().optional(),
+            paused: z.boolean().optional(),
+            job: z.record(z.string(), z.unknown()),
+          })
+          .strict(),
+      )
+      .default({}),
   })
   .strict();
 

@@ -1,7 +1,9 @@
 import type { Clock } from '../core/clock.js';
+import type { Logger } from 'pino';
 import { NotFoundError, ValidationError } from '../core/errors.js';
+import { silentLogger } from '../core/logger.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
-import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
+import { isFinalState, REDACTED, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, SegmentNode, TemplateInfo, WorkerInfo, WorkerRecord, WorkerView } from '../core/reports.js';
 import type { JobDetail, LogsAnswer, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
 import { builtinKindNames, KIND_MODULES } from '../runners/registry.js';
@@ -10,6 +12,7 @@ import { SERVER_DEFAULTS } from './defaults.js';
 import type { Metrics } from './metrics.js';
 import { resolveNewJob } from './resolve-job.js';
 import { Cached, waitReason } from './wait-reason.js';
+import { Schedules, type ScheduleView } from './schedules.js';
 import type { TemplateCatalog } from './templates.js';
 import type { Template } from '../runners/template.js';
 import { KeyedWakeups, Wakeup } from './wakeups.js';
@@ -31,6 +34,8 @@ export interface CoordinatorOptions {
   kindTimeLimitsMs?: Record<string, number>;
   /** The worker list leaves out workers gone longer than this, ms. Default 1 h. */
   workerRetentionMs?: number;
+  /** For what schedules do. Default silent. */
+  log?: Logger;
 }
 
 /** The online workers are looked up again after this long, ms. */
@@ -55,6 +60,8 @@ const JOB_LOOK_AGAIN_MS = 1_000;
  * logs, job waits) on its clock. Knows nothing of HTTP.
  */
 export class Coordinator {
+  /** Recurring jobs: put, list, pause, remove (firing is `fireSchedules`). */
+  readonly schedules: Schedules;
   /** Woken when work may be claimable; its `waiting` and `generation` are test signals. */
   readonly workAvailable = new Wakeup();
   private readonly stops = new KeyedWakeups();
@@ -78,6 +85,13 @@ export class Coordinator {
   constructor(private readonly o: CoordinatorOptions) {
     this.store = o.store;
     this.clock = o.clock;
+    this.schedules = new Schedules({
+      store: o.store,
+      clock: o.clock,
+      log: o.log ?? silentLogger(),
+      validate: (spec) => void this.validate([spec]),
+      enqueue: async (spec) => (await this.enqueue([spec])).jobs[0] as Job,
+    });
     this.leaseTtlMs = o.leaseTtlMs ?? SERVER_DEFAULTS.leaseTtlMs;
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
     this.maxLongPollMs = o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs;
@@ -193,6 +207,29 @@ export class Coordinator {
     return records
       .map((w) => ({ ...w, online: this.isOnline(w, now), running: leases[w.name] ?? 0 }))
       .filter((w) => o.all || w.online || now - w.lastSeen <= this.workerRetentionMs);
+  }
+
+  /** Enqueues the jobs of the schedules due at `now` (maintenance calls it, on the leader only). */
+  fireSchedules(now = this.clock.now()): Promise<number> {
+    return this.schedules.fireDue(now, async (id) => (await this.store.get(id))?.state ?? null);
+  }
+
+  /** Every schedule, with the state of the job it enqueued last; secret params shown as `***`. */
+  async listSchedules(): Promise<ScheduleView[]> {
+    return (await this.schedules.list((id) => this.store.get(id))).map((s) => ({ ...s, job: this.redactSpec(s.job) }));
+  }
+
+  /** A job spec with the params its job would keep secret hidden (all of them when it no longer resolves). */
+  private redactSpec(spec: Record<string, unknown>): Record<string, unknown> {
+    const params = spec.params;
+    if (typeof params !== 'object' || params === null) return spec;
+    let secrets: string[];
+    try {
+      secrets = this.validate([spec])[0]?.secrets ?? [];
+    } catch {
+      secrets = Object.keys(params);
+    }
+    return { ...spec, params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, secrets.includes(k) ? REDACTED : v])) };
   }
 
   /** The online workers with a segment server: a mirror's peers when it takes them from the registry. */

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { redactJob } from '../core/job.js';
+import { NotFoundError } from '../core/errors.js';
 import { LOGS_DEFAULTS } from '../protocol/defaults.js';
 import { countFilterOf, intOf, listFilterOf, waitOf } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
-import type { CountsAnswer, DryRunAnswer, EnqueueAnswer, EnqueueIdsAnswer, JobAnswer, JobDetail, KindsAnswer, ListAnswer, LogsAnswer, PruneAnswer, PurgeAnswer, StatsAnswer, TemplatesAnswer, WorkersAnswer } from '../protocol/messages.js';
+import type { CountsAnswer, DryRunAnswer, EnqueueAnswer, EnqueueIdsAnswer, JobAnswer, JobDetail, KindsAnswer, ListAnswer, LogsAnswer, PruneAnswer, PurgeAnswer, ScheduleAnswer, SchedulesAnswer, StatsAnswer, TemplatesAnswer, WorkersAnswer } from '../protocol/messages.js';
 import { enqueueBodyOf, purgeRequestOf } from '../protocol/validate.js';
 import { clientGone, type HttpOptions } from './http-context.js';
 
@@ -66,4 +67,18 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
   app.post(ROUTES.pruneWorkers.pattern, async (): Promise<PruneAnswer> => ({ deleted: await c.pruneWorkers() }));
   app.get(ROUTES.stats.pattern, async (): Promise<StatsAnswer> => c.stats());
   app.post(ROUTES.purge.pattern, async (req): Promise<PurgeAnswer> => ({ deleted: await c.purge(purgeRequestOf(req.body)) }));
+
+  app.get(ROUTES.schedules.pattern, async (): Promise<SchedulesAnswer> => ({ schedules: await c.listSchedules() }));
+  const view = async (name: string): Promise<ScheduleAnswer> => {
+    const s = (await c.listSchedules()).find((x) => x.name === name);
+    if (!s) throw new NotFoundError(`no schedule ${name}`);
+    return { schedule: s };
+  };
+  app.post(ROUTES.putSchedule.pattern, async (req): Promise<ScheduleAnswer> => view((await c.schedules.put(req.body)).name));
+  app.delete(ROUTES.deleteSchedule.pattern, async (req, reply) => {
+    await c.schedules.remove((req.params as { name: string }).name);
+    reply.code(204);
+  });
+  app.post(ROUTES.pauseSchedule.pattern, async (req): Promise<ScheduleAnswer> => view((await c.schedules.setPaused((req.params as { name: string }).name, true)).name));
+  app.post(ROUTES.resumeSchedule.pattern, async (req): Promise<ScheduleAnswer> => view((await c.schedules.setPaused((req.params as { name: string }).name, false)).name));
 }

@@ -14,6 +14,8 @@ export interface SchedulerOptions {
   onWork(): void;
   /** `worker` holds a job past its time limit: wake its stop long poll. */
   onStop(worker: string): void;
+  /** Enqueues the jobs of the schedules due at `now`. */
+  fireSchedules?(now: number): Promise<unknown>;
   /** How often maintenance runs, ms. Default 1000. */
   tickMs?: number;
   /** Finished jobs older than this (by finish time, ms) are deleted with their logs. Default: kept forever. */
@@ -94,6 +96,8 @@ export class Scheduler {
       if (j.lease) this.opts.onStop(j.lease.worker);
     }
     if (wake) this.opts.onWork();
+    // Its own failure (a store error) must not cost the rest of maintenance.
+    await this.opts.fireSchedules?.(now).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'firing schedules failed'));
     if (this.opts.retentionMs && now - this.lastRetention >= RETENTION_EVERY_MS) {
       this.lastRetention = now;
       await this.retain(now - this.opts.retentionMs);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, ValidationError } from '../core/errors.js';
 import { httpUrl, isLoopback, listenErrorMessage } from '../core/net.js';
 import { VERSION } from '../core/version.js';
 import type { Template } from '../runners/template.js';
@@ -16,6 +16,7 @@ import { SERVER_DEFAULTS } from './defaults.js';
 import { buildHttpApp } from './http-app.js';
 import { createMetrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
+import type { ScheduleInput } from './schedules.js';
 import { TemplateCatalog } from './templates.js';
 
 /** A coordinator's options; every default is in SERVER_DEFAULTS. */
@@ -48,6 +49,8 @@ export interface ServerOptions {
   maxLongPollMs?: number;
   /** Look-again period of long polls on a shared store that cannot notify, ms. Default 1000. */
   pollMs?: number;
+  /** drover.yaml's schedules: created or replaced at start, the config's others removed. */
+  schedules?: ScheduleInput[];
   /** Per kind: an attempt's time limit when the job gives none, ms, over the kind's default (downloads: 30 min). */
   kindTimeLimitsMs?: Record<string, number>;
   clock?: Clock;
@@ -87,6 +90,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     clock,
     templates: new TemplateCatalog(o.templates ?? []),
     metrics,
+    log: o.logger.child({ part: 'schedules' }),
     ...(o.leaseTtlMs === undefined ? {} : { leaseTtlMs: o.leaseTtlMs }),
     ...(o.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: o.heartbeatIntervalMs }),
     ...(o.maxLongPollMs === undefined ? {} : { maxLongPollMs: o.maxLongPollMs }),
@@ -102,9 +106,19 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     log: o.logger.child({ part: 'scheduler' }),
     onWork: () => coordinator.notifyWork(),
     onStop: (w) => coordinator.notifyStop(w),
+    fireSchedules: (now) => coordinator.fireSchedules(now),
     tickMs: o.tickMs ?? SERVER_DEFAULTS.tickMs,
     retentionMs: o.retentionMs ?? null,
   });
+  if (o.schedules) {
+    try {
+      await coordinator.schedules.syncConfig(o.schedules);
+    } catch (err) {
+      await store.close();
+      release();
+      throw err instanceof ValidationError ? new ConfigError(err.message) : err;
+    }
+  }
   const app = buildHttpApp({ coordinator, tokens: o.tokens, logger: o.logger, maxBodyBytes: o.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, version: VERSION });
   try {
     await app.listen({ host, port });

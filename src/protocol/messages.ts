@@ -1,4 +1,5 @@
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
+import type { Schedule } from '../core/schedule.js';
 import type { Attempt, Job, JobState, LeasedJob, Params, StopReason } from '../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, SegmentNode, TemplateInfo, WorkerInfo, WorkerView } from '../core/reports.js';
 
@@ -79,6 +80,18 @@ export interface WorkersAnswer {
   workers: WorkerView[];
 }
 /** `GET /stats`: the jobs per state, per queue and finished in the last hour; the workers. */
+/** A schedule as the API shows it: its definition, its next and last run, and its last job's state. */
+export interface ScheduleAnswer {
+  schedule: ScheduleView;
+}
+export interface SchedulesAnswer {
+  schedules: ScheduleView[];
+}
+/** A schedule with the state of the job it enqueued last. */
+export interface ScheduleView extends Schedule {
+  lastJobState: JobState | null;
+}
+
 /** `GET /segment-nodes`: the online workers with a segment server. */
 export interface SegmentNodesAnswer {
   nodes: SegmentNode[];

@@ -1,6 +1,8 @@
 import type { Attempt, Job, JobState, NewJob, StopReason } from '../core/job.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../core/reports.js';
+import type { Schedule } from '../core/schedule.js';
+import type { ScheduleAdvance } from './schedule-rows.js';
 
 /**
  * The one interface every storage backend implements. Each method takes one parameters object
@@ -60,6 +62,16 @@ export interface JobStore {
   runningByWorker(): Promise<Record<string, number>>;
   /** Deletes the registry rows of workers last seen before `before` (epoch ms); returns how many went. */
   deleteWorkers(p: { before: number }): Promise<number>;
+
+  /** Creates or replaces a schedule (by name). */
+  putSchedule(s: Schedule): Promise<void>;
+  getSchedule(name: string): Promise<Schedule | null>;
+  /** Every schedule, by name. */
+  listSchedules(): Promise<Schedule[]>;
+  /** Whether there was one. */
+  deleteSchedule(name: string): Promise<boolean>;
+  /** Records a firing if the schedule is still due at `from` and not paused; false when another coordinator fired it, or it changed. */
+  advanceSchedule(p: ScheduleAdvance): Promise<boolean>;
 
   /**
    * Copies jobs as they are (state, lease, progress, timestamps) and their past attempts into

@@ -71,3 +71,13 @@ describe("the README's defaults", () => {
     expect(parseDuration(String(referenceConfig().server.heartbeat_interval))).toBe(SERVER_DEFAULTS.heartbeatIntervalMs);
   });
 });
+
+describe("the README's schedules example", () => {
+  it('is a drover.yaml the coordinator takes', () => {
+    const yaml = /```yaml\n(schedules:[\s\S]*?)```/.exec(README)?.[1];
+    expect(yaml).toBeDefined();
+    const { config } = parseConfig(yaml as string);
+    expect(Object.keys(config.schedules)).toEqual(['node1-quick', 'node1-full']);
+    expect(config.schedules['node1-quick']).toMatchObject({ every: '5m', job: { kind: 'mirror', node: 'node1', params: { hours: '3' } } });
+  });
+});

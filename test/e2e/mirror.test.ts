@@ -78,6 +78,16 @@ describe('mirror jobs between three nodes through one coordinator', () => {
       const r = j.result as MirrorSummary;
       expect(r.peers.map((p) => p.fetched + p.tombstones)).toEqual([0, 0]);
     }
+
+    // By schedule: a segment recorded on a later reaches the others without anyone adding a job.
+    const late = writeSegment(t.a, 'desertbus', 'source', H, '00:06.000000', 'late');
+    for (const node of ['a', 'b', 'c']) {
+      await drover.putSchedule({ name: `${node}-quick`, every: '1s', job: { kind: 'mirror', node, params: { channels: 'desertbus', qualities: 'source', hours: H, backoff: '50ms' } } });
+    }
+    await waitFor(() => [t.b, t.c].every((tree) => fs.existsSync(path.join(tree, 'desertbus/source', H, late))), 60_000, 'the scheduled mirrors to bring the late segment');
+    for (const node of ['a', 'b', 'c']) await drover.pauseSchedule(`${node}-quick`);
+    const runs = (await drover.schedules()).map((s) => s.lastJobId !== null);
+    expect(runs).toContain(true);
   });
 
   it('a mirror job for a node no worker is waits, saying so; bad params are a 400 naming the param', async () => {

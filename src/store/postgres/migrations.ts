@@ -93,6 +93,27 @@ CREATE INDEX jobs_state ON jobs (state, id) WHERE state <> 'succeeded';
     name: 'jobs for one node',
     sql: 'ALTER TABLE jobs ADD COLUMN node text;',
   },
+  {
+    version: 4,
+    name: 'schedules',
+    sql: `
+CREATE TABLE schedules (
+  name        text PRIMARY KEY,
+  every_ms    bigint,
+  cron        text,
+  timezone    text,
+  job         text NOT NULL,
+  paused      boolean NOT NULL DEFAULT false,
+  source      text NOT NULL,
+  next_run_at bigint NOT NULL,
+  last_run_at bigint,
+  last_job_id text,
+  last_skip   text,
+  created_at  bigint NOT NULL,
+  updated_at  bigint NOT NULL
+);
+`,
+  },
 ];
 
 /** Arbitrary but fixed: the advisory lock that makes coordinators starting together migrate one at a time. */

@@ -4,6 +4,9 @@ import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '
 import { byQueue, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
 import { attemptsOf, JOB_COLUMNS, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
+import type { Schedule } from '../../core/schedule.js';
+import type { ScheduleAdvance } from '../schedule-rows.js';
+import { PgSchedules } from './schedules.js';
 import type { ClaimParams, JobStore, ResolvedNewJob, StoreEvents, Subscription } from '../store.js';
 import { CANCELED_BEFORE_START, cancelAction, checkRetry } from '../transitions.js';
 import { claimJobs } from './claim.js';
@@ -36,10 +39,13 @@ export class PostgresJobStore implements JobStore {
   /** LISTEN/NOTIFY wake-ups between coordinators; absent with `listen: false`, so they poll. */
   readonly subscribe?: (events: StoreEvents) => Promise<Subscription>;
 
+  private readonly schedules: PgSchedules;
+
   private constructor(
     private readonly pool: pg.Pool,
     private readonly o: PgOptions,
   ) {
+    this.schedules = new PgSchedules(pool);
     if (o.listen !== false) this.subscribe = (events) => listen(o.url, events, o.schema ? `-c search_path=${o.schema}` : undefined);
   }
 
@@ -308,6 +314,26 @@ export class PostgresJobStore implements JobStore {
 
   async deleteWorkers(p: { before: number }): Promise<number> {
     return (await this.pool.query('DELETE FROM workers WHERE last_seen < $1', [p.before])).rowCount ?? 0;
+  }
+
+  putSchedule(s: Schedule): Promise<void> {
+    return this.schedules.putSchedule(s);
+  }
+
+  getSchedule(name: string): Promise<Schedule | null> {
+    return this.schedules.getSchedule(name);
+  }
+
+  listSchedules(): Promise<Schedule[]> {
+    return this.schedules.listSchedules();
+  }
+
+  deleteSchedule(name: string): Promise<boolean> {
+    return this.schedules.deleteSchedule(name);
+  }
+
+  advanceSchedule(p: ScheduleAdvance): Promise<boolean> {
+    return this.schedules.advanceSchedule(p);
   }
 
   async listWorkers(): Promise<WorkerRecord[]> {

@@ -101,6 +101,27 @@ CREATE TABLE workers (
     name: 'jobs for one node',
     sql: 'ALTER TABLE jobs ADD COLUMN node TEXT;',
   },
+  {
+    version: 4,
+    name: 'schedules',
+    sql: `
+CREATE TABLE schedules (
+  name        TEXT PRIMARY KEY,
+  every_ms    INTEGER,
+  cron        TEXT,
+  timezone    TEXT,
+  job         TEXT NOT NULL,
+  paused      INTEGER NOT NULL DEFAULT 0,
+  source      TEXT NOT NULL,
+  next_run_at INTEGER NOT NULL,
+  last_run_at INTEGER,
+  last_job_id TEXT,
+  last_skip   TEXT,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+`,
+  },
 ];
 
 /** Applies the migrations the database lacks, each in its own transaction. */

@@ -6,6 +6,9 @@ import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '
 import { byQueue, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
 import { attemptsOf, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
+import type { Schedule } from '../../core/schedule.js';
+import type { ScheduleAdvance } from '../schedule-rows.js';
+import { SqliteSchedules } from './schedules.js';
 import type { ClaimParams, JobStore, ResolvedNewJob } from '../store.js';
 import { CANCELED_BEFORE_START, cancelAction, checkRetry } from '../transitions.js';
 import { claimJobs } from './claim.js';
@@ -30,10 +33,12 @@ export class SqliteJobStore implements JobStore {
   readonly shared = false;
   private readonly db: Database.Database;
   private readonly stmts: Statements;
+  private readonly schedules: SqliteSchedules;
 
   private constructor(db: Database.Database) {
     this.db = db;
     this.stmts = prepareStatements(db);
+    this.schedules = new SqliteSchedules(db);
   }
 
   /** Opens (creating if needed) and migrates the database. Throws ConfigError with the reason. */
@@ -238,6 +243,26 @@ export class SqliteJobStore implements JobStore {
 
   async deleteWorkers(p: { before: number }): Promise<number> {
     return this.stmts.deleteWorkers.run(p).changes;
+  }
+
+  async putSchedule(s: Schedule): Promise<void> {
+    this.schedules.putSchedule(s);
+  }
+
+  async getSchedule(name: string): Promise<Schedule | null> {
+    return this.schedules.getSchedule(name);
+  }
+
+  async listSchedules(): Promise<Schedule[]> {
+    return this.schedules.listSchedules();
+  }
+
+  async deleteSchedule(name: string): Promise<boolean> {
+    return this.schedules.deleteSchedule(name);
+  }
+
+  async advanceSchedule(p: ScheduleAdvance): Promise<boolean> {
+    return this.schedules.advanceSchedule(p);
   }
 
   async listWorkers(): Promise<WorkerRecord[]> {

@@ -15,6 +15,7 @@ import { listContract } from './list.js';
 import { logsContract } from './logs.js';
 import { maintenanceContract } from './maintenance.js';
 import { retentionContract } from './retention.js';
+import { schedulesContract } from './schedules.js';
 import { workersContract } from './workers.js';
 
 export { jobFixture, T0, type OpenedStore } from './harness.js';
@@ -43,6 +44,7 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
     retentionContract(h);
     logsContract(h);
     workersContract(h);
+    schedulesContract(h);
     leadershipContract(h);
   });
 }

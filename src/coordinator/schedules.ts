@@ -1,0 +1,178 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { parseDuration } from '../core/duration.js';
+import { errorMessage, NotFoundError, ValidationError } from '../core/errors.js';
+import { ACTIVE_STATES, type Job, type JobState } from '../core/job.js';
+import { checkCron, nextDue, SCHEDULE_NAME, type Schedule } from '../core/schedule.js';
+import type { ScheduleView } from '../protocol/messages.js';
+import type { JobStore } from '../store/store.js';
+
+/** A schedule as the API, the CLI and drover.yaml give it. */
+export interface ScheduleInput {
+  name: string;
+  /** A period: "5m", or seconds. */
+  every?: string | number;
+  /** Five or six cron fields. */
+  cron?: string;
+  timezone?: string;
+  /** What to enqueue, as `POST /jobs` takes it. */
+  job: Record<string, unknown>;
+  paused?: boolean;
+}
+
+export type { ScheduleView } from '../protocol/messages.js';
+
+/** The shortest period, ms: a schedule is for minutes and hours, not a busy loop. */
+const MIN_EVERY_MS = 1_000;
+
+/**
+ * Recurring jobs. Firing runs in maintenance, so on a shared store one coordinator fires (the
+ * leader), and each firing is a compare-and-set on the due time besides, so none fires twice.
+ * A schedule whose last job is still waiting, queued or running skips its due time: none piles up.
+ */
+export class Schedules {
+  constructor(
+    private readonly o: {
+      store: JobStore;
+      clock: Clock;
+      log: Logger;
+      /** Checks a job spec (throws a ValidationError naming the field). */
+      validate(spec: unknown): void;
+      enqueue(spec: unknown): Promise<Job>;
+    },
+  ) {}
+
+  /** Checks an input; the schedule it makes, first due after now (a period: one period from now). */
+  private build(input: unknown, source: Schedule['source'], prev: Schedule | null, checkJob: boolean): Schedule {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ValidationError('a schedule is an object: {"name", "every" or "cron", "job"}');
+    const i = input as Record<string, unknown>;
+    const name = i.name;
+    if (typeof name !== 'string' || !SCHEDULE_NAME.test(name)) throw new ValidationError('name: letters, digits and _ . : @ - only, at most 128', 'name');
+    for (const k of Object.keys(i)) if (!['name', 'every', 'cron', 'timezone', 'job', 'paused'].includes(k)) throw new ValidationError(`${k}: unknown field of a schedule (it has name, every, cron, timezone, job, paused)`, k);
+    if ((i.every === undefined) === (i.cron === undefined)) throw new ValidationError('every or cron: give one (every: 5m, or cron: "*/5 * * * *")', i.every === undefined ? 'every' : 'cron');
+    const timezone = i.timezone === undefined || i.timezone === null ? null : String(i.timezone);
+    let everyMs: number | null = null;
+    let cron: string | null = null;
+    if (i.every !== undefined) {
+      if (timezone !== null) throw new ValidationError('timezone: only with cron', 'timezone');
+      everyMs = parseDuration(i.every as string | number, 'every');
+      if (everyMs < MIN_EVERY_MS) throw new ValidationError('every: at least 1s', 'every');
+    } else {
+      cron = String(i.cron);
+      checkCron(cron, timezone);
+    }
+    const job = i.job;
+    if (typeof job !== 'object' || job === null || Array.isArray(job)) throw new ValidationError('job: required, the job to enqueue ({"kind" or "template", "params", …})', 'job');
+    if (checkJob) {
+      try {
+        this.o.validate(job);
+      } catch (err) {
+        if (err instanceof ValidationError) throw new ValidationError(`job.${err.message}`, `job.${err.field ?? ''}`);
+        throw err;
+      }
+    }
+    const now = this.o.clock.now();
+    const timing = { everyMs, cron, timezone };
+    // The same timing keeps its beat (a reload, a restart); another starts from now.
+    const same = prev !== null && prev.everyMs === everyMs && prev.cron === cron && prev.timezone === timezone;
+    const nextRunAt = same ? prev.nextRunAt : everyMs !== null ? now + everyMs : nextDue(timing, now, now);
+    return {
+      name,
+      ...timing,
+      job: job as Record<string, unknown>,
+      paused: i.paused === true || (i.paused === undefined && (prev?.paused ?? false)),
+      source,
+      nextRunAt,
+      lastRunAt: prev?.lastRunAt ?? null,
+      lastJobId: prev?.lastJobId ?? null,
+      lastSkip: prev?.lastSkip ?? null,
+      createdAt: prev?.createdAt ?? now,
+      updatedAt: now,
+    };
+  }
+
+  /** Creates or replaces a schedule from the API. */
+  async put(input: unknown): Promise<Schedule> {
+    const name = (input as { name?: unknown } | null)?.name;
+    const prev = typeof name === 'string' ? await this.o.store.getSchedule(name) : null;
+    if (prev?.source === 'config') throw new ValidationError(`name: schedule ${name} comes from drover.yaml; change it there`, 'name');
+    const s = this.build(input, 'api', prev, true);
+    await this.o.store.putSchedule(s);
+    return s;
+  }
+
+  /**
+   * drover.yaml's schedules, at start and on reload: each is created or replaced (keeping its beat
+   * and its last run), and config schedules no longer in the file are removed. Their jobs are
+   * checked when they fire: a template a worker brings may not be known yet.
+   */
+  async syncConfig(inputs: ScheduleInput[]): Promise<void> {
+    const have = new Map((await this.o.store.listSchedules()).map((s) => [s.name, s]));
+    const built = inputs.map((i) => {
+      try {
+        return this.build(i, 'config', have.get(i.name) ?? null, false);
+      } catch (err) {
+        if (err instanceof ValidationError) throw new ValidationError(`schedules.${i.name}.${err.message}`, `schedules.${i.name}.${err.field ?? ''}`);
+        throw err;
+      }
+    });
+    for (const s of built) await this.o.store.putSchedule(s);
+    const keep = new Set(built.map((s) => s.name));
+    for (const s of have.values()) if (s.source === 'config' && !keep.has(s.name)) await this.o.store.deleteSchedule(s.name);
+  }
+
+  async list(getJob: (id: string) => Promise<Job | null>): Promise<ScheduleView[]> {
+    const all = await this.o.store.listSchedules();
+    return Promise.all(all.map(async (s) => ({ ...s, lastJobState: s.lastJobId ? ((await getJob(s.lastJobId))?.state ?? null) : null })));
+  }
+
+  async remove(name: string): Promise<void> {
+    const s = await this.mustGet(name);
+    if (s.source === 'config') throw new ValidationError(`schedule ${name} comes from drover.yaml; remove it there`, 'name');
+    await this.o.store.deleteSchedule(name);
+  }
+
+  /** Pauses or resumes; a resumed schedule is next due at its first time after now. */
+  async setPaused(name: string, paused: boolean): Promise<Schedule> {
+    const s = await this.mustGet(name);
+    const now = this.o.clock.now();
+    const next: Schedule = { ...s, paused, updatedAt: now, nextRunAt: paused ? s.nextRunAt : nextDue(s, now, s.everyMs !== null ? s.nextRunAt : now) };
+    await this.o.store.putSchedule(next);
+    return next;
+  }
+
+  private async mustGet(name: string): Promise<Schedule> {
+    const s = await this.o.store.getSchedule(name);
+    if (!s) throw new NotFoundError(`no schedule ${name}`);
+    return s;
+  }
+
+  /**
+   * Fires every schedule due at `now`: once, however many due times it missed (a coordinator
+   * that was down), then it keeps its beat. `lastState` reads the state of its last job.
+   */
+  async fireDue(now: number, lastState: (id: string) => Promise<JobState | null>): Promise<number> {
+    let fired = 0;
+    for (const s of await this.o.store.listSchedules()) {
+      if (s.paused || s.nextRunAt > now) continue;
+      const to = nextDue(s, now, s.nextRunAt);
+      const state = s.lastJobId ? await lastState(s.lastJobId) : null;
+      if (state !== null && (ACTIVE_STATES as readonly string[]).includes(state)) {
+        await this.o.store.advanceSchedule({ name: s.name, from: s.nextRunAt, to, firedAt: now, jobId: null, skip: `its last job ${s.lastJobId} is still ${state}` });
+        continue;
+      }
+      // The due time is taken first: of two coordinators, the one that loses enqueues nothing.
+      if (!(await this.o.store.advanceSchedule({ name: s.name, from: s.nextRunAt, to, firedAt: now, jobId: null, skip: null }))) continue;
+      try {
+        const job = await this.o.enqueue(s.job);
+        await this.o.store.advanceSchedule({ name: s.name, from: to, to, firedAt: now, jobId: job.id, skip: null });
+        fired++;
+        this.o.log.info({ schedule: s.name, job: job.id, next: new Date(to).toISOString() }, 'schedule fired');
+      } catch (err) {
+        await this.o.store.advanceSchedule({ name: s.name, from: to, to, firedAt: now, jobId: null, skip: `its job was refused: ${errorMessage(err)}` });
+        this.o.log.warn({ schedule: s.name, err: errorMessage(err) }, 'schedule fired, but its job was refused');
+      }
+    }
+    return fired;
+  }
+}
