@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { AgentOptions } from '../agent/agent.js';
 import type { SegmentsSettings } from '../runners/registry.js';
+import { mirrorMetrics } from '../segments/metrics.js';
 import { startSegmentServer } from '../segments/server.js';
 
 /** What a worker's segment tree adds to it: its node and server for the coordinator, and the server to close. */
@@ -18,7 +19,7 @@ export async function startWorkerSegments(kinds: ReadonlyMap<string, unknown>, t
   const s = kinds.get('mirror') as SegmentsSettings | undefined;
   if (!s || s.dir === null) return { agent: {}, close: async () => undefined };
   if (s.listen === null) return { agent: { node: s.node }, close: async () => undefined };
-  const srv = await startSegmentServer({ dir: s.dir, host: s.listen.host, port: s.listen.port, logger: log, ...(token ? { tokens: { admin: null, worker: token } } : {}) });
+  const srv = await startSegmentServer({ dir: s.dir, host: s.listen.host, port: s.listen.port, logger: log, metrics: mirrorMetrics.registry, ...(token ? { tokens: { admin: null, worker: token } } : {}) });
   // As peers reach it: a wildcard address is no address for another machine.
   const url = s.url ?? srv.url.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${os.hostname()}`);
   return { agent: { node: s.node, segments: { url, dir: s.dir } }, close: () => srv.close() };

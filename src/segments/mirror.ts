@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../core/errors.js';
+import type { MirrorMetrics } from './metrics.js';
 import { Peer, PeerError } from './peer.js';
 import { hourOf, hourStart, parseSegmentName, segmentOfTombstone, tombstoneOf } from './segment-name.js';
 import { SegmentTree } from './tree.js';
@@ -32,6 +33,8 @@ export interface MirrorOptions {
   now?: () => number;
   signal?: AbortSignal;
   onProgress?: (p: MirrorProgress) => void;
+  /** Counted here as well: segments kept, hash mismatches, errors. */
+  metrics?: MirrorMetrics;
 }
 
 export interface MirrorProgress {
@@ -79,11 +82,12 @@ export async function mirrorPass(o: MirrorOptions): Promise<MirrorSummary> {
   const wanted = new Set<string>();
   const peers = o.from.map((u) => new Peer(u, o.concurrency ?? MIRROR_DEFAULTS.concurrency, o.token));
   try {
-    const state: PassState = { o, tree, now, progress, inFlight, wanted, done: new Set() };
+    const state: PassState = { o, tree, now, progress, inFlight, wanted, done: new Set(), tombstoned: new Set() };
     const summaries = await Promise.all(peers.map((peer) => mirrorPeer(peer, state)));
     const stillMissing: string[] = [];
     for (const rel of wanted) {
-      if (!state.done.has(rel) && !(await exists(path.join(tree.base, rel)))) stillMissing.push(rel);
+      const deleted = state.tombstoned.has(`${rel.slice(0, -3)}.tombstone`);
+      if (!deleted && !state.done.has(rel) && !(await exists(path.join(tree.base, rel)))) stillMissing.push(rel);
     }
     stillMissing.sort();
     return { peers: summaries, stillMissing, ok: stillMissing.length === 0 && summaries.every((s) => s.listed) };
@@ -101,6 +105,8 @@ interface PassState {
   wanted: Set<string>;
   /** Fetched in this pass, by any peer. */
   done: Set<string>;
+  /** Tombstones any peer listed in this pass (relative paths). */
+  tombstoned: Set<string>;
 }
 
 async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
@@ -116,6 +122,7 @@ async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
         failures = 0;
         return v;
       } catch (err) {
+        o.metrics?.errors.inc({ remote: peer.name });
         if (!(err instanceof PeerError) || failures >= RETRIES) {
           sum.errors.push(errorMessage(err));
           return null;
@@ -189,6 +196,7 @@ async function mirrorHour(peer: Peer, channel: string, quality: string, hour: st
     else sum.invalid++;
   }
   for (const t of remoteTombstones) {
+    s.tombstoned.add(path.join(channel, quality, hour, t));
     if (localTombstones.has(t)) continue;
     await fs.mkdir(dir, { recursive: true });
     await fs.writeFile(path.join(dir, t), '', { flag: 'a' });
@@ -213,6 +221,9 @@ async function mirrorHour(peer: Peer, channel: string, quality: string, hour: st
   let next = 0;
   const fetchOne = async (name: string): Promise<void> => {
     const rel = path.join(channel, quality, hour, name);
+    const tombstone = path.join(channel, quality, hour, tombstoneOf(name));
+    // A tombstone another peer brought since this hour was listed: deleted, so not wanted.
+    if (s.tombstoned.has(tombstone)) return;
     s.wanted.add(rel);
     const target = path.join(dir, name);
     for (;;) {
@@ -221,7 +232,7 @@ async function mirrorHour(peer: Peer, channel: string, quality: string, hour: st
       if (await other) return;
     }
     // Claimed before the first await, so no other peer starts the same segment meanwhile.
-    if (s.done.has(rel)) return;
+    if (s.done.has(rel) || s.tombstoned.has(tombstone)) return;
     const attempt = fetchInto(peer, [channel, quality, hour, name], target, sum, s, withRetry);
     s.inFlight.set(rel, attempt);
     try {
@@ -243,6 +254,7 @@ async function fetchInto(peer: Peer, parts: [string, string, string, string], ta
   if (got === null) return false;
   if (got.hash !== parseSegmentName(parts[3])?.hash) {
     sum.hashMismatches++;
+    s.o.metrics?.hashMismatches.inc({ remote: peer.name });
     return false;
   }
   const [time, duration] = parts[3].split('-');
@@ -256,6 +268,7 @@ async function fetchInto(peer: Peer, parts: [string, string, string, string], ta
     throw err;
   }
   s.done.add(path.relative(s.tree.base, target));
+  s.o.metrics?.backfilled.inc({ remote: peer.name, channel: parts[0], quality: parts[1], hour: parts[2] });
   sum.fetched++;
   sum.bytes += got.data.length;
   s.progress.fetched++;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import send from '@fastify/send';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { ConfigError } from '../core/errors.js';
 import { httpUrl, isLoopback, listenErrorMessage } from '../core/net.js';
 import { allows, authEnabled, NO_TOKENS, type Tokens } from '../core/tokens.js';
@@ -19,6 +20,8 @@ export interface SegmentServerOptions {
   tokens?: Tokens;
   /** Serve beyond loopback without tokens, on purpose. Default false. */
   public?: boolean;
+  /** Shown at `/metrics` (a worker's mirror jobs count there). */
+  metrics?: Registry;
   logger: Logger;
 }
 
@@ -53,7 +56,7 @@ function refusedPart(parts: Record<string, string>): string | null {
 }
 
 /** The HTTP app of a segment tree: wubloader's restreamer routes (listings and segments). */
-export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: Logger }): FastifyInstance {
+export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: Logger; metrics?: Registry }): FastifyInstance {
   const app = Fastify({
     loggerInstance: o.logger.child({ part: 'segments' }) as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -66,7 +69,8 @@ export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: 
       reply.code(401).header('www-authenticate', 'Basic realm="segments", charset="UTF-8"').send({ error: { code: 'unauthorized', message: 'a token is required (Bearer TOKEN, or http://user:TOKEN@host/)' } });
     }
   });
-  const { tree } = o;
+  const { tree, metrics } = o;
+  if (metrics) app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/files', async (_req, reply) => json(reply, await tree.channels()));
   app.get<{ Params: { channel: string } }>('/files/:channel', async (req, reply) => {
     const bad = refusedPart(req.params);
@@ -106,7 +110,7 @@ export async function startSegmentServer(o: SegmentServerOptions): Promise<Runni
   if (!isLoopback(host) && !authEnabled(tokens) && !o.public) {
     throw new ConfigError(`refusing to serve segments on ${host} without tokens: give --token-file FILE (created with random tokens if missing), --public to serve them to anyone, or listen on 127.0.0.1`);
   }
-  const app = buildSegmentApp({ tree: new SegmentTree(path.resolve(o.dir)), tokens, logger: o.logger });
+  const app = buildSegmentApp({ tree: new SegmentTree(path.resolve(o.dir)), tokens, logger: o.logger, ...(o.metrics ? { metrics: o.metrics } : {}) });
   try {
     await app.listen({ host, port });
   } catch (err) {

@@ -4,6 +4,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
+import { MirrorMetrics } from '../../src/segments/metrics.js';
 import { mirrorPass } from '../../src/segments/mirror.js';
 import { contentHash, hourStart, tombstoneOf } from '../../src/segments/segment-name.js';
 import { startSegmentServer } from '../../src/segments/server.js';
@@ -96,7 +97,11 @@ describe("a mirror pass (wubloader's backfiller, fixed)", () => {
     expect(summary.peers.reduce((n, p) => n + p.hashMismatches, 0)).toBeLessThanOrEqual(1);
 
     const alone = tempDir('drover-local-');
-    const failed = await mirrorPass({ ...base, base: alone, from: [await serve(bad)] });
+    const metrics = new MirrorMetrics();
+    const badUrl = await serve(bad);
+    const failed = await mirrorPass({ ...base, base: alone, from: [badUrl], metrics });
+    expect(await metrics.registry.getSingleMetricAsString('hash_mismatches_total')).toContain(`hash_mismatches_total{remote="${badUrl}"} 1`);
+    expect(await metrics.registry.getSingleMetricAsString('segments_backfilled_total')).not.toContain('remote=');
     expect(failed.ok).toBe(false);
     expect(failed.peers[0]?.hashMismatches).toBe(1);
     expect(failed.stillMissing).toEqual([`desertbus/source/${H2}/${name}`]);

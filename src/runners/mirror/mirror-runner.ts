@@ -1,3 +1,4 @@
+import { mirrorMetrics } from '../../segments/metrics.js';
 import { mirrorPass } from '../../segments/mirror.js';
 import type { RunContext, RunResult, Runner } from '../runner.js';
 import { parseMirrorParams } from './params.js';
@@ -28,6 +29,7 @@ export class MirrorRunner implements Runner {
       from,
       ...(ctx.token ? { token: ctx.token } : {}),
       signal: ctx.signal,
+      metrics: mirrorMetrics,
       onProgress: (g) => {
         const secs = (Date.now() - started) / 1000;
         ctx.progress({ percent: g.hoursTotal > 0 ? Math.round((1000 * g.hoursDone) / g.hoursTotal) / 10 : 0, bytes: g.bytes, speed: secs > 0 ? Math.round(g.bytes / secs) : 0, message: `hours ${g.hoursDone}/${g.hoursTotal}, ${g.fetched} segments fetched`, hoursDone: g.hoursDone, hoursTotal: g.hoursTotal, fetched: g.fetched });
