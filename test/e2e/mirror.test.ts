@@ -7,15 +7,9 @@ import type { MirrorSummary } from '../../src/segments/mirror.js';
 import { tombstoneOf } from '../../src/segments/segment-name.js';
 import { runDrover, spawnDrover, startServer } from '../support/drover.js';
 import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
-import { writeSegment } from '../segments/tree-fixture.js';
+import { filesBelow as files, writeSegment } from '../segments/tree-fixture.js';
 
 const H = '2019-11-13T02';
-
-/** Every file below `dir`, relative, sorted. */
-function files(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
-}
 
 describe('mirror jobs between three nodes through one coordinator', () => {
   it('each node fills its gaps from the others (peers from the registry), tombstones too; a second round fetches nothing', async () => {

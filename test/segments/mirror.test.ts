@@ -10,7 +10,7 @@ import { contentHash, hourStart, tombstoneOf } from '../../src/segments/segment-
 import { startSegmentServer } from '../../src/segments/server.js';
 import { runDrover } from '../support/drover.js';
 import { onCleanup, tempDir } from '../support/tmp.js';
-import { writeSegment } from './tree-fixture.js';
+import { filesBelow as files, writeSegment } from './tree-fixture.js';
 
 const H1 = '2019-11-13T01';
 const H2 = '2019-11-13T02';
@@ -36,12 +36,6 @@ async function misbehaving(handle: http.RequestListener): Promise<string> {
     server.close(() => r());
   }));
   return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-}
-
-/** Every file below `dir`, relative, sorted. */
-function files(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
 }
 
 describe("a mirror pass (wubloader's backfiller, fixed)", () => {

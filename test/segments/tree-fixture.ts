@@ -11,3 +11,9 @@ export function writeSegment(base: string, channel: string, quality: string, hou
   fs.writeFileSync(path.join(dir, name), data);
   return name;
 }
+
+/** Every file below `dir`, relative, sorted ([] when it does not exist). */
+export function filesBelow(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+}
