@@ -24,18 +24,25 @@ export async function migrateAction(f: { from: string; to: string }): Promise<vo
   let to: JobStore | null = null;
   try {
     to = await openStore(f.to, { listen: false });
-    const { jobs, added } = await copyStore(from, to);
-    process.stdout.write(`copied ${added} of ${jobs} jobs from ${describeDb(f.from)} to ${describeDb(f.to)}${added < jobs ? ` (${jobs - added} were already there)` : ''}\n`);
+    const { jobs, added, schedules } = await copyStore(from, to);
+    process.stdout.write(`copied ${added} of ${jobs} jobs${schedules > 0 ? ` and ${schedules} schedule${schedules === 1 ? '' : 's'}` : ''} from ${describeDb(f.from)} to ${describeDb(f.to)}${added < jobs ? ` (${jobs - added} were already there)` : ''}\n`);
   } finally {
     await from.close();
     await to?.close();
   }
 }
 
-export async function copyStore(from: JobStore, to: JobStore): Promise<{ jobs: number; added: number }> {
+/** Copies jobs (with attempts and logs) and schedules the target lacks; what it already has stays. */
+export async function copyStore(from: JobStore, to: JobStore): Promise<{ jobs: number; added: number; schedules: number }> {
   let cursor: string | undefined;
   let jobs = 0;
   let added = 0;
+  let schedules = 0;
+  for (const s of await from.listSchedules()) {
+    if ((await to.getSchedule(s.name)) !== null) continue;
+    await to.putSchedule(s);
+    schedules++;
+  }
   for (;;) {
     const page = await from.list({ limit: PAGE, ...(cursor ? { cursor } : {}) });
     const fresh: Job[] = [];
@@ -52,7 +59,7 @@ export async function copyStore(from: JobStore, to: JobStore): Promise<{ jobs: n
       }
     }
     jobs += page.jobs.length;
-    if (!page.nextCursor) return { jobs, added };
+    if (!page.nextCursor) return { jobs, added, schedules };
     cursor = page.nextCursor;
   }
 }

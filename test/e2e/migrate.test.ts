@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { scheduleFixture } from '../store/contract/schedules.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteJobStore } from '../../src/store/sqlite/sqlite-store.js';
 import { PostgresJobStore } from '../../src/store/postgres/postgres-store.js';
@@ -34,11 +35,13 @@ describe('drover migrate-store', () => {
     expect(running!.id).toBe(b!.id);
     await src.cancel({ id: c!.id, now: T0 + 60_003 });
     const before = await Promise.all([a, b, c].map(async (j) => ({ job: await src.get(j!.id), attempts: await src.attempts({ jobId: j!.id }), logs: await src.readLog({ jobId: j!.id, after: 0, limit: 100 }) })));
+    const schedule = scheduleFixture('nightly', { cron: '0 3 * * *', everyMs: null, timezone: 'Europe/Berlin', lastJobId: a!.id, lastRunAt: T0 });
+    await src.putSchedule(schedule);
     await src.close();
 
     const r = await runDrover(['migrate-store', '--from', `sqlite:${file}`, '--to', db.url], { cwd: dir });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^copied 1200 of 1200 jobs from sqlite:.* to postgres:\/\/postgres@127\.0\.0\.1:5432\/drover_migrate_/);
+    expect(r.stdout).toMatch(/^copied 1200 of 1200 jobs and 1 schedule from sqlite:.* to postgres:\/\/postgres@127\.0\.0\.1:5432\/drover_migrate_/);
     const again = await runDrover(['migrate-store', '--from', `sqlite:${file}`, '--to', db.url], { cwd: dir });
     expect(again.stdout).toMatch(/copied 0 of 1200 jobs .*\(1200 were already there\)/);
 
@@ -46,6 +49,7 @@ describe('drover migrate-store', () => {
     const after = await Promise.all([a, b, c].map(async (j) => ({ job: await dst.get(j!.id), attempts: await dst.attempts({ jobId: j!.id }), logs: await dst.readLog({ jobId: j!.id, after: 0, limit: 100 }) })));
     expect(after).toEqual(before);
     expect((await dst.counts({})).queued).toBe(1197);
+    expect(await dst.listSchedules()).toEqual([schedule]);
     await dst.close();
   });
 });
