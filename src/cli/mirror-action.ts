@@ -28,6 +28,7 @@ export async function mirrorAction(f: MirrorFlags): Promise<void> {
   if (!summary.ok) {
     for (const p of summary.peers) {
       if (!p.listed) process.stderr.write(`drover: ${p.peer}: not listed: ${p.errors.at(-1) ?? 'stopped'}\n`);
+      else if (p.left) process.stderr.write(`drover: ${p.peer}: left after ${p.errorCount} errors: ${p.errors.at(-1) ?? ''}\n`);
     }
     for (const rel of summary.stillMissing.slice(0, 20)) process.stderr.write(`drover: still missing: ${rel}\n`);
     if (summary.stillMissing.length > 20) process.stderr.write(`drover: … and ${summary.stillMissing.length - 20} more still missing\n`);
@@ -36,7 +37,7 @@ export async function mirrorAction(f: MirrorFlags): Promise<void> {
 }
 
 function describeSummary(s: MirrorSummary): string {
-  const rows = s.peers.map((p) => [p.peer, p.listed ? 'yes' : 'NO', String(p.hours), String(p.missing), String(p.fetched), String(p.bytes), String(p.hashMismatches), String(p.tombstones), String(p.errors.length)]);
+  const rows = s.peers.map((p) => [p.peer, p.listed ? 'yes' : 'NO', String(p.hours), String(p.missing), String(p.fetched), String(p.bytes), String(p.hashMismatches), String(p.tombstones), String(p.errorCount)]);
   const lines = [table(['PEER', 'LISTED', 'HOURS', 'MISSING', 'FETCHED', 'BYTES', 'HASH MISMATCHES', 'TOMBSTONES', 'ERRORS'], rows)];
   for (const p of s.peers) for (const e of p.errors.slice(0, 5)) lines.push(`${p.peer}: ${e}`);
   lines.push(s.ok ? 'complete: every peer listed, every wanted segment in place' : `incomplete: ${s.stillMissing.length} wanted segments missing${s.peers.some((p) => !p.listed) ? ', a peer not listed' : ''}`);

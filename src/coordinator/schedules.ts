@@ -42,8 +42,11 @@ export class Schedules {
     },
   ) {}
 
-  /** Checks an input; the schedule it makes, first due after now (a period: one period from now). */
-  private build(input: unknown, source: Schedule['source'], prev: Schedule | null, checkJob: boolean): Schedule {
+  /**
+   * Checks an input; the schedule it makes, first due after now (a period: one period from now),
+   * and whether its timing is `prev`'s (then the stored beat and last run must stay as they are).
+   */
+  private build(input: unknown, source: Schedule['source'], prev: Schedule | null, checkJob: boolean): { s: Schedule; same: boolean } {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ValidationError('a schedule is an object: {"name", "every" or "cron", "job"}');
     const i = input as Record<string, unknown>;
     const name = i.name;
@@ -76,11 +79,13 @@ export class Schedules {
     // The same timing keeps its beat (a reload, a restart); another starts from now.
     const same = prev !== null && prev.everyMs === everyMs && prev.cron === cron && prev.timezone === timezone;
     const nextRunAt = same ? prev.nextRunAt : everyMs !== null ? now + everyMs : nextDue(timing, now, now);
-    return {
+    // drover.yaml says what is paused; through the API an omitted paused keeps what it was.
+    const paused = source === 'config' ? i.paused === true : i.paused === true || (i.paused === undefined && (prev?.paused ?? false));
+    const s: Schedule = {
       name,
       ...timing,
       job: job as Record<string, unknown>,
-      paused: i.paused === true || (i.paused === undefined && (prev?.paused ?? false)),
+      paused,
       source,
       nextRunAt,
       lastRunAt: prev?.lastRunAt ?? null,
@@ -89,6 +94,7 @@ export class Schedules {
       createdAt: prev?.createdAt ?? now,
       updatedAt: now,
     };
+    return { s, same };
   }
 
   /** Creates or replaces a schedule from the API. */
@@ -96,9 +102,9 @@ export class Schedules {
     const name = (input as { name?: unknown } | null)?.name;
     const prev = typeof name === 'string' ? await this.o.store.getSchedule(name) : null;
     if (prev?.source === 'config') throw new ValidationError(`name: schedule ${name} comes from drover.yaml; change it there`, 'name');
-    const s = this.build(input, 'api', prev, true);
-    await this.o.store.putSchedule(s);
-    return s;
+    const { s, same } = this.build(input, 'api', prev, true);
+    await this.o.store.putSchedule(s, { keepRun: same });
+    return same ? ((await this.o.store.getSchedule(s.name)) ?? s) : s;
   }
 
   /**
@@ -110,14 +116,16 @@ export class Schedules {
     const have = new Map((await this.o.store.listSchedules()).map((s) => [s.name, s]));
     const built = inputs.map((i) => {
       try {
-        return this.build(i, 'config', have.get(i.name) ?? null, false);
+        const prev = have.get(i.name) ?? null;
+        if (prev !== null && prev.source !== 'config') throw new ValidationError(`name: a schedule made through the API has this name; remove it first (drover schedule remove ${i.name})`, 'name');
+        return this.build(i, 'config', prev, false);
       } catch (err) {
         if (err instanceof ValidationError) throw new ValidationError(`schedules.${i.name}.${err.message}`, `schedules.${i.name}.${err.field ?? ''}`);
         throw err;
       }
     });
-    for (const s of built) await this.o.store.putSchedule(s);
-    const keep = new Set(built.map((s) => s.name));
+    for (const { s, same } of built) await this.o.store.putSchedule(s, { keepRun: same });
+    const keep = new Set(built.map(({ s }) => s.name));
     for (const s of have.values()) if (s.source === 'config' && !keep.has(s.name)) await this.o.store.deleteSchedule(s.name);
   }
 
@@ -137,8 +145,9 @@ export class Schedules {
     const s = await this.mustGet(name);
     const now = this.o.clock.now();
     const next: Schedule = { ...s, paused, updatedAt: now, nextRunAt: paused ? s.nextRunAt : nextDue(s, now, s.everyMs !== null ? s.nextRunAt : now) };
-    await this.o.store.putSchedule(next);
-    return next;
+    // Pausing changes the definition only (a firing meanwhile stays recorded); a paused one does not fire, so resuming may set its beat.
+    await this.o.store.putSchedule(next, { keepRun: paused });
+    return paused ? ((await this.o.store.getSchedule(name)) ?? next) : next;
   }
 
   private async mustGet(name: string): Promise<Schedule> {
@@ -163,15 +172,18 @@ export class Schedules {
       }
       // The due time is taken first: of two coordinators, the one that loses enqueues nothing.
       if (!(await this.o.store.advanceSchedule({ name: s.name, from: s.nextRunAt, to, firedAt: now, jobId: null, skip: null }))) continue;
+      let job: Job;
       try {
-        const job = await this.o.enqueue(s.job);
-        await this.o.store.advanceSchedule({ name: s.name, from: to, to, firedAt: now, jobId: job.id, skip: null });
-        fired++;
-        this.o.log.info({ schedule: s.name, job: job.id, next: new Date(to).toISOString() }, 'schedule fired');
+        job = await this.o.enqueue(s.job);
       } catch (err) {
-        await this.o.store.advanceSchedule({ name: s.name, from: to, to, firedAt: now, jobId: null, skip: `its job was refused: ${errorMessage(err)}` });
+        await this.o.store.advanceSchedule({ name: s.name, from: to, to, firedAt: now, jobId: null, skip: `its job was refused: ${errorMessage(err)}`, recordOnly: true });
         this.o.log.warn({ schedule: s.name, err: errorMessage(err) }, 'schedule fired, but its job was refused');
+        continue;
       }
+      fired++;
+      // Recorded even if it was paused meanwhile: the next firing must see this job.
+      await this.o.store.advanceSchedule({ name: s.name, from: to, to, firedAt: now, jobId: job.id, skip: null, recordOnly: true });
+      this.o.log.info({ schedule: s.name, job: job.id, next: new Date(to).toISOString() }, 'schedule fired');
     }
     return fired;
   }

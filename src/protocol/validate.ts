@@ -111,7 +111,9 @@ function workerInfoOf(x: unknown): WorkerInfo {
 
 function segmentsOf(x: unknown): { url: string; channels: string[] } {
   const s = obj(x, 'worker.segments');
-  return { url: str(s.url, 'worker.segments.url'), channels: stringArray(s.channels ?? [], 'worker.segments.channels') };
+  const url = str(s.url, 'worker.segments.url');
+  if (!/^https?:\/\/[^/@\s]+(\/\S*)?$/.test(url)) throw new ValidationError('worker.segments.url: expected http(s)://HOST:PORT without credentials', 'worker.segments.url');
+  return { url, channels: stringArray(s.channels ?? [], 'worker.segments.channels') };
 }
 
 /** A heartbeat's worker: its name and running count (a full WorkerInfo from an older worker reads the same). */

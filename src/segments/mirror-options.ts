@@ -4,6 +4,9 @@ import type { MirrorOptions } from './mirror.js';
 import { hourStart } from './segment-name.js';
 import { isPathPart } from './tree.js';
 
+/** The most hours `hours=N` may ask for. */
+const MAX_HOURS = 24 * 366;
+
 /** A mirror's settings as text, from flags (`drover mirror`) or a job's params. */
 export interface MirrorFields {
   from?: string;
@@ -50,7 +53,7 @@ export function mirrorSettingsOf(f: MirrorFields, name: FieldName, now = Date.no
   if (f.hours !== undefined && f.hours !== 'all') {
     if (/^\d+$/.test(f.hours)) {
       hours = Number(f.hours);
-      if (hours < 1) throw new ValidationError(`${name('hours')}: a number of hours must be 1 or more`, name('hours'));
+      if (hours < 1 || hours > MAX_HOURS) throw new ValidationError(`${name('hours')}: a number of hours from 1 to ${MAX_HOURS} (a year)`, name('hours'));
     } else {
       hours = f.hours.split(',').map((h) => h.trim());
       for (const h of hours) if (hourStart(h) === null) throw new ValidationError(`${name('hours')}: "${h}" is not an hour (expected all, a number, or hours like 2019-11-13T02)`, name('hours'));

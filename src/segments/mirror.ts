@@ -58,7 +58,11 @@ export interface PeerSummary {
   tombstones: number;
   /** Names it listed that are not segment names (skipped). */
   invalid: number;
+  /** It kept failing and was left for the rest of the pass. */
+  left: boolean;
+  /** The first errors (at most 100); `errorCount` counts them all. */
   errors: string[];
+  errorCount: number;
 }
 
 export interface MirrorSummary {
@@ -110,31 +114,32 @@ interface PassState {
 }
 
 async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
-  const sum: PeerSummary = { peer: peer.name, listed: true, hours: 0, missing: 0, fetched: 0, bytes: 0, hashMismatches: 0, tombstones: 0, invalid: 0, errors: [] };
+  const sum: PeerSummary = { peer: peer.name, listed: true, left: false, hours: 0, missing: 0, fetched: 0, bytes: 0, hashMismatches: 0, tombstones: 0, invalid: 0, errors: [], errorCount: 0 };
   const { o } = s;
-  let failures = 0;
-  /** A request with the peer's backoff; null when it kept failing (the peer is given up for this pass). */
+  /**
+   * A request with its own backoff (5 s × 2^n, jittered); null when it kept failing, and then the
+   * peer is left for the rest of this pass: every lane's next request gives up at once.
+   */
   const withRetry = async <T>(what: () => Promise<T>): Promise<T | null> => {
-    for (;;) {
-      if (o.signal?.aborted) return null;
+    for (let failures = 0; ; failures++) {
+      if (o.signal?.aborted || sum.left) return null;
       try {
-        const v = await what();
-        failures = 0;
-        return v;
+        return await what();
       } catch (err) {
         o.metrics?.errors.inc({ remote: peer.name });
         if (!(err instanceof PeerError) || failures >= RETRIES) {
-          sum.errors.push(errorMessage(err));
+          noteError(sum, errorMessage(err));
+          sum.left = true;
           return null;
         }
         const wait = (o.backoffMs ?? MIRROR_DEFAULTS.backoffMs) * 2 ** failures * (0.5 + Math.random());
-        failures++;
         await sleep(wait, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined);
       }
     }
   };
   for (const channel of o.channels) {
     for (const quality of o.qualities) {
+      if (sum.left) return sum;
       const hours = await hoursToMirror(peer, channel, quality, s, withRetry);
       if (hours === null) {
         sum.listed = false;
@@ -142,6 +147,7 @@ async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
       }
       s.progress.hoursTotal += hours.length;
       for (const hour of hours) {
+        if (sum.left) return sum;
         const listed = await withRetry(() => peer.list(channel, quality, hour));
         if (listed === null) {
           // A listing that failed deletes nothing and fetches nothing: the peer is left for this pass.
@@ -242,7 +248,7 @@ async function mirrorHour(peer: Peer, channel: string, quality: string, hour: st
     }
   };
   const lane = async () => {
-    while (next < missing.length && !s.o.signal?.aborted) await fetchOne(missing[next++] as string);
+    while (next < missing.length && !s.o.signal?.aborted && !sum.left) await fetchOne(missing[next++] as string);
   };
   if (missing.length > 0) await fs.mkdir(dir, { recursive: true });
   await Promise.all(Array.from({ length: Math.min(s.o.concurrency ?? MIRROR_DEFAULTS.concurrency, missing.length) }, lane));
@@ -264,8 +270,10 @@ async function fetchInto(peer: Peer, parts: [string, string, string, string], ta
     // Over a copy that arrived meanwhile, if any: its name says its bytes, which are these.
     await fs.rename(temp, target);
   } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw err;
+    // A local failure (disk full, the hour removed meanwhile) costs this segment, not the pass.
+    await fs.rm(temp, { force: true }).catch(() => undefined);
+    noteError(sum, `${parts.join('/')}: cannot write here: ${errorMessage(err)}`);
+    return false;
   }
   s.done.add(path.relative(s.tree.base, target));
   s.o.metrics?.backfilled.inc({ remote: peer.name, channel: parts[0], quality: parts[1], hour: parts[2] });
@@ -274,6 +282,14 @@ async function fetchInto(peer: Peer, parts: [string, string, string, string], ta
   s.progress.fetched++;
   s.progress.bytes += got.data.length;
   return true;
+}
+
+/** Errors kept per peer in a summary. */
+const KEPT_ERRORS = 100;
+
+function noteError(sum: PeerSummary, message: string): void {
+  sum.errorCount++;
+  if (sum.errors.length < KEPT_ERRORS) sum.errors.push(message);
 }
 
 function order(names: string[], how: 'random' | 'forward' | 'reverse'): void {

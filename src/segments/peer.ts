@@ -8,6 +8,10 @@ export class PeerError extends Error {}
 
 /** Larger answers to a segment request are refused: a segment is seconds of video. */
 const MAX_SEGMENT_BYTES = 256 * 1024 * 1024;
+/** Larger listings are refused: an hour of 2 s segments is under 200 KB of names. */
+const MAX_LISTING_BYTES = 64 * 1024 * 1024;
+/** The longest one request may take, headers and body, ms. */
+const DEADLINE_MS = 300_000;
 /** Seconds a peer has to answer and to keep a body flowing. */
 const TIMEOUT_MS = 10_000;
 
@@ -35,7 +39,8 @@ export class Peer {
 
   private async get(p: string) {
     try {
-      return await request(this.origin + p, { dispatcher: this.agent, ...(this.auth ? { headers: { authorization: this.auth } } : {}) });
+      // A whole answer within the deadline: a peer trickling bytes cannot hold a lane for ever.
+      return await request(this.origin + p, { dispatcher: this.agent, signal: AbortSignal.timeout(DEADLINE_MS), ...(this.auth ? { headers: { authorization: this.auth } } : {}) });
     } catch (err) {
       throw new PeerError(`${this.name}${p}: ${describeNetError(err)}`);
     }
@@ -45,9 +50,7 @@ export class Peer {
   async list(...parts: string[]): Promise<string[]> {
     const p = `/files/${parts.map(encodeURIComponent).join('/')}${parts.length === 3 ? '?tombstones=true' : ''}`.replace(/\/$/, '');
     const res = await this.get(p);
-    const text = await res.body.text().catch((err: unknown) => {
-      throw new PeerError(`${this.name}${p}: ${describeNetError(err)}`);
-    });
+    const text = (await this.readCapped(res.body, MAX_LISTING_BYTES, p)).toString('utf8');
     if (res.statusCode !== 200) throw new PeerError(`${this.name}${p}: HTTP ${res.statusCode}${text ? ` ${text.slice(0, 100)}` : ''}`);
     let names: unknown;
     try {
@@ -75,14 +78,28 @@ export class Peer {
       await res.body.dump().catch(() => undefined);
       throw new PeerError(`${this.name}${p}: ${length} bytes, more than a segment may have (${MAX_SEGMENT_BYTES})`);
     }
-    let data: Buffer;
-    try {
-      data = Buffer.from(await res.body.arrayBuffer());
-    } catch (err) {
-      throw new PeerError(`${this.name}${p}: ${describeNetError(err)}`);
-    }
+    const data = await this.readCapped(res.body, MAX_SEGMENT_BYTES, p);
     if (Number.isFinite(length) && data.length !== length) throw new PeerError(`${this.name}${p}: ${data.length} of ${length} bytes`);
     return { data, hash: encodeHash(createHash('sha256').update(data).digest()) };
+  }
+
+  /** A body whole, or a PeerError when it is larger than `max` (a peer that sends no length and never stops). */
+  private async readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, max: number, p: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    try {
+      for await (const chunk of body) {
+        n += chunk.length;
+        if (n > max) {
+          body.destroy();
+          throw new PeerError(`${this.name}${p}: more than ${max} bytes`);
+        }
+        chunks.push(chunk);
+      }
+    } catch (err) {
+      throw err instanceof PeerError ? err : new PeerError(`${this.name}${p}: ${describeNetError(err)}`);
+    }
+    return Buffer.concat(chunks, n);
   }
 
   close(): Promise<void> {

@@ -83,7 +83,8 @@ export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: 
   app.get<{ Params: { channel: string; quality: string; hour: string }; Querystring: { tombstones?: string } }>('/files/:channel/:quality/:hour', async (req, reply) => {
     const bad = refusedPart(req.params);
     if (bad) return reply.code(403).send(bad);
-    const t = (req.query.tombstones ?? 'false').toLowerCase();
+    // Given twice it is an array: "true,false", which is neither.
+    const t = String(req.query.tombstones ?? 'false').toLowerCase();
     if (t !== 'true' && t !== 'false') return reply.code(400).send('tombstones must be one of: true, false');
     const { channel, quality, hour } = req.params;
     return json(reply, await tree.listing(channel, quality, hour, t === 'true'));

@@ -51,4 +51,9 @@ export interface ScheduleAdvance {
   /** The job it enqueued; null when it enqueued none (`skip` says why). */
   jobId: string | null;
   skip: string | null;
+  /** Only records `jobId`/`skip` of a firing already taken: done even if it was paused meanwhile. */
+  recordOnly?: boolean;
 }
+
+/** The columns a definition change writes; a firing's (next run, last run, last job) stay as they are. */
+export const DEFINITION_COLUMNS = ['every_ms', 'cron', 'timezone', 'job', 'paused', 'source', 'updated_at'] as const;

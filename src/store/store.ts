@@ -63,8 +63,11 @@ export interface JobStore {
   /** Deletes the registry rows of workers last seen before `before` (epoch ms); returns how many went. */
   deleteWorkers(p: { before: number }): Promise<number>;
 
-  /** Creates or replaces a schedule (by name). */
-  putSchedule(s: Schedule): Promise<void>;
+  /**
+   * Creates or replaces a schedule (by name). With `keepRun`, an existing one keeps its next
+   * run, last run and last job, so a firing elsewhere meanwhile is not undone.
+   */
+  putSchedule(s: Schedule, o?: { keepRun?: boolean }): Promise<void>;
   getSchedule(name: string): Promise<Schedule | null>;
   /** Every schedule, by name. */
   listSchedules(): Promise<Schedule[]>;

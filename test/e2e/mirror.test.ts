@@ -102,5 +102,10 @@ describe('mirror jobs between three nodes through one coordinator', () => {
     expect(bad.stderr).toBe('drover: params.channels: "../x" is not a plain name\n');
     const hours = await runDrover(['add', 'mirror', '--param', 'channels=a', '--param', 'qualities=source', '--param', 'hours=soon', '--server', srv.url], { cwd: dir });
     expect(hours.stderr).toMatch(/^drover: params\.hours: "soon" is not an hour/);
+    expect((await runDrover(['add', 'mirror', '--param', 'channels=a', '--param', 'qualities=source', '--param', 'hours=100000000', '--server', srv.url], { cwd: dir })).stderr).toMatch(/^drover: params\.hours: a number of hours from 1 to 8784/);
+    // A peer URL with a token in it is a secret param.
+    const tok = await runDrover(['add', 'mirror', '--node', 'ghost', '--param', 'from=http://drover:s3cr3t-token@node2:8003', '--param', 'channels=a', '--param', 'qualities=source', '--json', '--server', srv.url], { cwd: dir });
+    expect(tok.stdout).not.toContain('s3cr3t-token');
+    expect(JSON.parse(tok.stdout).params.from).toBe('***');
   });
 });

@@ -60,6 +60,7 @@ describe("the segment server (wubloader's restreamer routes)", () => {
     expect((await get(`/files/desertbus/source/${HOUR}`)).body).toEqual([t.b, t.a, '50:00.000000-chat.json'].sort());
     expect((await get(`/files/desertbus/source/${HOUR}?tombstones=true`)).body).toEqual([t.b, tombstoneOf(t.gone), t.a, '50:00.000000-chat.json'].sort());
     expect((await get(`/files/desertbus/source/${HOUR}?tombstones=FALSE`)).status).toBe(200);
+    expect((await get(`/files/desertbus/source/${HOUR}?tombstones=true&tombstones=false`)).status).toBe(400);
     expect(await get(`/files/desertbus/source/${HOUR}?tombstones=yes`)).toEqual({ status: 400, type: expect.stringContaining('text/plain'), body: 'tombstones must be one of: true, false' });
     expect((await get('/files/nosuch/source/2020-01-01T00')).body).toEqual([]);
     expect((await get('/files/nosuch')).body).toEqual([]);

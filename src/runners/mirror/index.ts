@@ -12,6 +12,8 @@ export const mirrorKind: KindModule<SegmentsSettings, unknown> = {
   needsTemplate: false,
   check: (params, field) => void parseMirrorParams(params, field),
   params: MIRROR_PARAMS,
+  // A peer URL with user:TOKEN@ carries a token.
+  secretsOf: (params) => (typeof params.from === 'string' && /:\/\/[^/]*@/.test(params.from) ? ['from'] : []),
   settingsKey: 'segments',
   settings: segmentsSettings as KindModule<SegmentsSettings, unknown>['settings'],
   enabled: (settings) => settings.dir !== null,

@@ -4,6 +4,10 @@ import type { RunContext, RunResult, Runner } from '../runner.js';
 import { parseMirrorParams } from './params.js';
 import type { SegmentsSettings } from './settings.js';
 
+/** Segments still missing and errors per peer kept in a job's result (the counts are kept whole). */
+const RESULT_MISSING = 100;
+const RESULT_ERRORS = 20;
+
 /** Runs a mirror pass into the worker's tree, with live progress; the result is the pass's summary. */
 export class MirrorRunner implements Runner {
   readonly kind = 'mirror';
@@ -27,7 +31,8 @@ export class MirrorRunner implements Runner {
       ...p.settings,
       base: this.s.dir,
       from,
-      ...(ctx.token ? { token: ctx.token } : {}),
+      // Only to fellow workers from the registry: a URL the job names may be anyone's.
+      ...(ctx.token && p.from === 'registry' ? { token: ctx.token } : {}),
       signal: ctx.signal,
       metrics: mirrorMetrics,
       onProgress: (g) => {
@@ -39,10 +44,12 @@ export class MirrorRunner implements Runner {
       ctx.log('drover', `${peer.peer}: ${peer.listed ? 'listed' : 'NOT listed'}, ${peer.hours} hours, ${peer.missing} missing, ${peer.fetched} fetched (${peer.bytes} bytes), ${peer.hashMismatches} hash mismatches, ${peer.tombstones} tombstones\n`);
       for (const e of peer.errors.slice(0, 10)) ctx.log('drover', `${peer.peer}: ${e}\n`);
     }
-    if (ctx.signal.aborted) return { outcome: 'canceled', result: summary };
-    if (summary.ok) return { outcome: 'succeeded', result: summary };
+    // A result is a job's record, not a listing: the first of what is missing, and how many.
+    const result = { ...summary, stillMissing: summary.stillMissing.slice(0, RESULT_MISSING), stillMissingCount: summary.stillMissing.length, peers: summary.peers.map((x) => ({ ...x, errors: x.errors.slice(0, RESULT_ERRORS), errorCount: x.errors.length })) };
+    if (ctx.signal.aborted) return { outcome: 'canceled', result };
+    if (summary.ok) return { outcome: 'succeeded', result };
     const unlisted = summary.peers.filter((x) => !x.listed).map((x) => x.peer);
     const why = [unlisted.length > 0 ? `not listed: ${unlisted.join(', ')}` : '', summary.stillMissing.length > 0 ? `${summary.stillMissing.length} segments still missing (first: ${summary.stillMissing[0]})` : ''].filter(Boolean).join('; ');
-    return { outcome: 'failed', error: `mirror incomplete: ${why}`, result: summary, retryable: true };
+    return { outcome: 'failed', error: `mirror incomplete: ${why}`, result, retryable: true };
   }
 }

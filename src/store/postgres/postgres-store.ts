@@ -316,8 +316,8 @@ export class PostgresJobStore implements JobStore {
     return (await this.pool.query('DELETE FROM workers WHERE last_seen < $1', [p.before])).rowCount ?? 0;
   }
 
-  putSchedule(s: Schedule): Promise<void> {
-    return this.schedules.putSchedule(s);
+  putSchedule(s: Schedule, o?: { keepRun?: boolean }): Promise<void> {
+    return this.schedules.putSchedule(s, o);
   }
 
   getSchedule(name: string): Promise<Schedule | null> {

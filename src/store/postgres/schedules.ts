@@ -1,16 +1,19 @@
 import type pg from 'pg';
 import type { Schedule } from '../../core/schedule.js';
-import { rowToSchedule, SCHEDULE_COLUMNS, scheduleValues, type ScheduleAdvance, type ScheduleRow } from '../schedule-rows.js';
+import { DEFINITION_COLUMNS, rowToSchedule, SCHEDULE_COLUMNS, scheduleValues, type ScheduleAdvance, type ScheduleRow } from '../schedule-rows.js';
 
 const UPSERT = `INSERT INTO schedules (${SCHEDULE_COLUMNS.join(', ')}) VALUES (${SCHEDULE_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
   ON CONFLICT (name) DO UPDATE SET ${SCHEDULE_COLUMNS.filter((c) => c !== 'name').map((c) => `${c} = excluded.${c}`).join(', ')}`;
+
+const DEFINE = `INSERT INTO schedules (${SCHEDULE_COLUMNS.join(', ')}) VALUES (${SCHEDULE_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
+  ON CONFLICT (name) DO UPDATE SET ${DEFINITION_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`;
 
 /** The schedules table in PostgreSQL. */
 export class PgSchedules {
   constructor(private readonly pool: pg.Pool) {}
 
-  async putSchedule(s: Schedule): Promise<void> {
-    await this.pool.query(UPSERT, scheduleValues(s, (b) => b));
+  async putSchedule(s: Schedule, o: { keepRun?: boolean } = {}): Promise<void> {
+    await this.pool.query(o.keepRun ? DEFINE : UPSERT, scheduleValues(s, (b) => b));
   }
 
   async getSchedule(name: string): Promise<Schedule | null> {
@@ -30,8 +33,8 @@ export class PgSchedules {
   async advanceSchedule(p: ScheduleAdvance): Promise<boolean> {
     const r = await this.pool.query(
       `UPDATE schedules SET next_run_at = $3, last_run_at = $4, last_job_id = COALESCE($5, last_job_id), last_skip = $6, updated_at = $4
-        WHERE name = $1 AND next_run_at = $2 AND NOT paused`,
-      [p.name, p.from, p.to, p.firedAt, p.jobId, p.skip],
+        WHERE name = $1 AND next_run_at = $2 AND (NOT paused OR $7)`,
+      [p.name, p.from, p.to, p.firedAt, p.jobId, p.skip, p.recordOnly === true],
     );
     return (r.rowCount ?? 0) > 0;
   }

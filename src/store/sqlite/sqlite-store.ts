@@ -245,8 +245,8 @@ export class SqliteJobStore implements JobStore {
     return this.stmts.deleteWorkers.run(p).changes;
   }
 
-  async putSchedule(s: Schedule): Promise<void> {
-    this.schedules.putSchedule(s);
+  async putSchedule(s: Schedule, o?: { keepRun?: boolean }): Promise<void> {
+    this.schedules.putSchedule(s, o);
   }
 
   async getSchedule(name: string): Promise<Schedule | null> {

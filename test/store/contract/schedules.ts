@@ -50,6 +50,20 @@ export function schedulesContract(h: Harness): void {
       expect(await h.store.getSchedule('s')).toMatchObject({ lastJobId: s?.lastJobId, lastSkip: 'the last job is still running', nextRunAt: T0 + 900_000 });
     });
 
+    it('keeps a firing when only the definition is written (keepRun), and records a job taken before a pause', async () => {
+      await h.store.putSchedule(scheduleFixture('k'));
+      expect(await h.store.advanceSchedule({ name: 'k', from: T0 + 300_000, to: T0 + 600_000, firedAt: T0 + 300_000, jobId: 'j1', skip: null })).toBe(true);
+      // Another coordinator writes the definition it read before that firing.
+      await h.store.putSchedule(scheduleFixture('k', { job: { kind: 'noop', params: { echo: 'new' } }, paused: true, updatedAt: T0 + 1 }), { keepRun: true });
+      expect(await h.store.getSchedule('k')).toMatchObject({ nextRunAt: T0 + 600_000, lastJobId: 'j1', lastRunAt: T0 + 300_000, paused: true, job: { params: { echo: 'new' } } });
+      expect(await h.store.advanceSchedule({ name: 'k', from: T0 + 600_000, to: T0 + 600_000, firedAt: T0 + 600_000, jobId: 'j2', skip: null })).toBe(false);
+      expect(await h.store.advanceSchedule({ name: 'k', from: T0 + 600_000, to: T0 + 600_000, firedAt: T0 + 600_000, jobId: 'j2', skip: null, recordOnly: true })).toBe(true);
+      expect((await h.store.getSchedule('k'))?.lastJobId).toBe('j2');
+      // keepRun on a new name creates it whole.
+      await h.store.putSchedule(scheduleFixture('fresh'), { keepRun: true });
+      expect(await h.store.getSchedule('fresh')).toEqual(scheduleFixture('fresh'));
+    });
+
     it('does not fire a paused or missing schedule', async () => {
       await h.store.putSchedule(scheduleFixture('p', { paused: true }));
       expect(await h.store.advanceSchedule({ name: 'p', from: T0 + 300_000, to: T0 + 600_000, firedAt: T0, jobId: 'j', skip: null })).toBe(false);
