@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DroverClient } from '../../src/client/drover-client.js';
@@ -107,5 +109,36 @@ describe('mirror jobs between three nodes through one coordinator', () => {
     const tok = await runDrover(['add', 'mirror', '--node', 'ghost', '--param', 'from=http://drover:s3cr3t-token@node2:8003', '--param', 'channels=a', '--param', 'qualities=source', '--json', '--server', srv.url], { cwd: dir });
     expect(tok.stdout).not.toContain('s3cr3t-token');
     expect(JSON.parse(tok.stdout).params.from).toBe('***');
+  });
+
+  it("sends the worker's token to its fellow workers only, never to a peer URL a job names", async () => {
+    const dir = tempDir('drover-nodes-');
+    const tokenFile = path.join(dir, 'tokens.yaml');
+    const srv = await startServer(dir, ['--token-file', tokenFile]);
+    const tokens = Object.fromEntries(fs.readFileSync(tokenFile, 'utf8').split('\n').filter((l) => /^(admin|worker):/.test(l)).map((l) => l.split(': '))) as { admin: string; worker: string };
+    const drover = new DroverClient({ server: srv.url, token: tokens.admin });
+    onCleanup(() => drover.close());
+    // A stranger's server that notes what it is sent.
+    const seen: Array<string | undefined> = [];
+    const stranger = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
+    });
+    await new Promise<void>((r) => stranger.listen(0, '127.0.0.1', () => r()));
+    onCleanup(() => new Promise<void>((r) => stranger.close(() => r())));
+    const strangerUrl = `http://127.0.0.1:${(stranger.address() as net.AddressInfo).port}`;
+    const tree = path.join(dir, 'tree');
+    fs.mkdirSync(tree);
+    fs.writeFileSync(path.join(dir, 'w.yaml'), `worker:\n  segments: { dir: ${JSON.stringify(tree)}, listen: "127.0.0.1:0", node: a }\n`);
+    spawnDrover(['worker', '--server', srv.url, '--name', 'wa', '--config', path.join(dir, 'w.yaml')], { cwd: dir, env: { DROVER_TOKEN: tokens.worker } });
+    await waitFor(async () => (await drover.segmentNodes()).length === 1, 60_000, 'the node online');
+    const job = await drover.enqueue({ kind: 'mirror', node: 'a', params: { from: strangerUrl, channels: 'desertbus', qualities: 'source' } });
+    expect((await drover.wait(job.id)).state).toBe('succeeded');
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((h) => h === undefined)).toBe(true);
+    // Its own segment server takes the worker token, and nothing else beyond it.
+    const own = (await drover.segmentNodes())[0]?.url as string;
+    expect((await fetch(`${own}/files`, { headers: { authorization: `Bearer ${tokens.worker}` } })).status).toBe(200);
+    expect((await fetch(`${own}/files`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
   });
 });
