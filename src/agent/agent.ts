@@ -46,8 +46,8 @@ export interface AgentOptions {
   destinations?: string[];
   /** This worker's node (`worker.segments.node`): it also runs the jobs for it. */
   node?: string;
-  /** Its segment server, told to the coordinator with the channels of `dir` (a mirror's peers come from there). */
-  segments?: { url: string; dir: string };
+  /** Its segment server and the channels it holds, told to the coordinator (a mirror's peers come from there). */
+  segments?: { url: string; channels(): string[] };
   /** After SIGTERM: how long running jobs may go on before they are stopped and given back, ms. Default 30000. */
   shutdownGraceMs?: number;
   /** Long-poll length of lease and stop requests, ms. Default 30000. */
@@ -136,7 +136,7 @@ export class Agent {
       version: VERSION,
       ...(this.o.destinations ? { destinations: this.o.destinations } : {}),
       ...(this.o.node ? { node: this.o.node } : {}),
-      ...(this.o.segments ? { segments: { url: this.o.segments.url, channels: channelsOf(this.o.segments.dir) } } : {}),
+      ...(this.o.segments ? { segments: { url: this.o.segments.url, channels: this.o.segments.channels() } } : {}),
     };
   }
 
@@ -414,14 +414,5 @@ export class Agent {
         await sleep(reconnectDelay(++failures), signal);
       }
     }
-  }
-}
-
-/** The channels of a segment tree: its visible directories (none while it does not exist). */
-function channelsOf(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  } catch {
-    return [];
   }
 }

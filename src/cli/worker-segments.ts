@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { AgentOptions } from '../agent/agent.js';
@@ -22,5 +23,24 @@ export async function startWorkerSegments(kinds: ReadonlyMap<string, unknown>, t
   const srv = await startSegmentServer({ dir: s.dir, host: s.listen.host, port: s.listen.port, logger: log, metrics: mirrorMetrics.registry, ...(token ? { tokens: { admin: null, worker: token } } : {}) });
   // As peers reach it: a wildcard address is no address for another machine.
   const url = s.url ?? srv.url.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${os.hostname()}`);
-  return { agent: { node: s.node, segments: { url, dir: s.dir } }, close: () => srv.close() };
+  return { agent: { node: s.node, segments: { url, channels: channelsOf(s.dir) } }, close: () => srv.close() };
+}
+
+/** Channels are looked up again after this long, ms: the worker names them with every lease request. */
+const CHANNELS_LOOK_MS = 10_000;
+
+/** The channels of a segment tree (its visible directories; none while it does not exist), read at most every 10 s. */
+function channelsOf(dir: string): () => string[] {
+  let at = -Infinity;
+  let last: string[] = [];
+  return () => {
+    if (Date.now() - at < CHANNELS_LOOK_MS) return last;
+    at = Date.now();
+    try {
+      last = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    } catch {
+      last = [];
+    }
+    return last;
+  };
 }

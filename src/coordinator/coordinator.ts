@@ -3,16 +3,17 @@ import type { Logger } from 'pino';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
-import { isFinalState, REDACTED, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
+import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, SegmentNode, TemplateInfo, WorkerInfo, WorkerRecord, WorkerView } from '../core/reports.js';
 import type { JobDetail, LogsAnswer, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
 import { builtinKindNames, KIND_MODULES } from '../runners/registry.js';
 import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
 import { SERVER_DEFAULTS } from './defaults.js';
+import { deleteFinishedInBatches } from './delete-finished.js';
 import type { Metrics } from './metrics.js';
 import { resolveNewJob } from './resolve-job.js';
 import { Cached, waitReason } from './wait-reason.js';
-import { Schedules, type ScheduleView } from './schedules.js';
+import { Schedules } from './schedules.js';
 import type { TemplateCatalog } from './templates.js';
 import type { Template } from '../runners/template.js';
 import { KeyedWakeups, Wakeup } from './wakeups.js';
@@ -41,9 +42,6 @@ export interface CoordinatorOptions {
 /** The online workers are looked up again after this long, ms. */
 const ONLINE_LOOK_MS = 1_000;
 
-/** Jobs deleted per statement by a purge: short write locks between batches. */
-const PURGE_BATCH = 1_000;
-
 /** At most this many jobs in one enqueue call. */
 export const MAX_BATCH = 50_000;
 /** A worker's registry row is rewritten at most this often, ms. */
@@ -60,7 +58,7 @@ const JOB_LOOK_AGAIN_MS = 1_000;
  * logs, job waits) on its clock. Knows nothing of HTTP.
  */
 export class Coordinator {
-  /** Recurring jobs: put, list, pause, remove (firing is `fireSchedules`). */
+  /** Recurring jobs: put, list, pause, remove; maintenance fires them. */
   readonly schedules: Schedules;
   /** Woken when work may be claimable; its `waiting` and `generation` are test signals. */
   readonly workAvailable = new Wakeup();
@@ -89,8 +87,9 @@ export class Coordinator {
       store: o.store,
       clock: o.clock,
       log: o.log ?? silentLogger(),
-      validate: (spec) => void this.validate([spec]),
+      validate: (spec) => this.validate([spec])[0]?.secrets ?? [],
       enqueue: async (spec) => (await this.enqueue([spec])).jobs[0] as Job,
+      getJob: (id) => this.store.get(id),
     });
     this.leaseTtlMs = o.leaseTtlMs ?? SERVER_DEFAULTS.leaseTtlMs;
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
@@ -209,29 +208,6 @@ export class Coordinator {
       .filter((w) => o.all || w.online || now - w.lastSeen <= this.workerRetentionMs);
   }
 
-  /** Enqueues the jobs of the schedules due at `now` (maintenance calls it, on the leader only). */
-  fireSchedules(now = this.clock.now()): Promise<number> {
-    return this.schedules.fireDue(now, async (id) => (await this.store.get(id))?.state ?? null);
-  }
-
-  /** Every schedule, with the state of the job it enqueued last; secret params shown as `***`. */
-  async listSchedules(): Promise<ScheduleView[]> {
-    return (await this.schedules.list((id) => this.store.get(id))).map((s) => ({ ...s, job: this.redactSpec(s.job) }));
-  }
-
-  /** A job spec with the params its job would keep secret hidden (all of them when it no longer resolves). */
-  private redactSpec(spec: Record<string, unknown>): Record<string, unknown> {
-    const params = spec.params;
-    if (typeof params !== 'object' || params === null) return spec;
-    let secrets: string[];
-    try {
-      secrets = this.validate([spec])[0]?.secrets ?? [];
-    } catch {
-      secrets = Object.keys(params);
-    }
-    return { ...spec, params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, secrets.includes(k) ? REDACTED : v])) };
-  }
-
   /** The online workers with a segment server: a mirror's peers when it takes them from the registry. */
   async segmentNodes(): Promise<SegmentNode[]> {
     return (await this.online.get()).flatMap((w) => (w.segments ? [{ node: w.node ?? w.name, url: w.segments.url, channels: w.segments.channels }] : []));
@@ -251,13 +227,8 @@ export class Coordinator {
   }
 
   /** Deletes the jobs in `states` (final ones; default all) that finished before `before`, with their logs; returns how many. */
-  async purge(p: PurgeRequest): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const n = await this.store.deleteFinished({ before: p.before, limit: PURGE_BATCH, ...(p.states ? { states: p.states } : {}) });
-      total += n;
-      if (n < PURGE_BATCH) return total;
-    }
+  purge(p: PurgeRequest): Promise<number> {
+    return deleteFinishedInBatches(this.store, p);
   }
 
   /** Forgets the workers gone longer than the worker retention; returns how many. */

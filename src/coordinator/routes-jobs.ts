@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { redactJob } from '../core/job.js';
-import { NotFoundError } from '../core/errors.js';
 import { LOGS_DEFAULTS } from '../protocol/defaults.js';
 import { countFilterOf, intOf, listFilterOf, waitOf } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
@@ -68,12 +67,8 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
   app.get(ROUTES.stats.pattern, async (): Promise<StatsAnswer> => c.stats());
   app.post(ROUTES.purge.pattern, async (req): Promise<PurgeAnswer> => ({ deleted: await c.purge(purgeRequestOf(req.body)) }));
 
-  app.get(ROUTES.schedules.pattern, async (): Promise<SchedulesAnswer> => ({ schedules: await c.listSchedules() }));
-  const view = async (name: string): Promise<ScheduleAnswer> => {
-    const s = (await c.listSchedules()).find((x) => x.name === name);
-    if (!s) throw new NotFoundError(`no schedule ${name}`);
-    return { schedule: s };
-  };
+  app.get(ROUTES.schedules.pattern, async (): Promise<SchedulesAnswer> => ({ schedules: await c.schedules.list() }));
+  const view = async (name: string): Promise<ScheduleAnswer> => ({ schedule: await c.schedules.view(name) });
   app.post(ROUTES.putSchedule.pattern, async (req): Promise<ScheduleAnswer> => view((await c.schedules.put(req.body)).name));
   app.delete(ROUTES.deleteSchedule.pattern, async (req, reply) => {
     await c.schedules.remove((req.params as { name: string }).name);

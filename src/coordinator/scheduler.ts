@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { JobStore } from '../store/store.js';
 import { SERVER_DEFAULTS } from './defaults.js';
+import { deleteFinishedInBatches } from './delete-finished.js';
 import type { Metrics } from './metrics.js';
 
 export interface SchedulerOptions {
@@ -22,8 +23,6 @@ export interface SchedulerOptions {
   retentionMs?: number | null;
 }
 
-/** Retention deletes in batches of this many jobs, so no lock is held for long. */
-const RETENTION_BATCH = 1000;
 /** Retention runs at most this often, ms. */
 const RETENTION_EVERY_MS = 60_000;
 
@@ -106,11 +105,7 @@ export class Scheduler {
 
   /** Deletes finished jobs older than `before`, a batch at a time (at most 50 batches a pass). */
   private async retain(before: number): Promise<void> {
-    for (let i = 0; i < 50; i++) {
-      const n = await this.opts.store.deleteFinished({ before, limit: RETENTION_BATCH });
-      this.deleted += n;
-      if (n < RETENTION_BATCH) break;
-    }
+    this.deleted += await deleteFinishedInBatches(this.opts.store, { before, maxBatches: 50 });
   }
 
   /** Whether this coordinator ran maintenance on its last pass. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
 import { errorMessage, NotFoundError, ValidationError } from '../core/errors.js';
-import { ACTIVE_STATES, type Job, type JobState } from '../core/job.js';
+import { ACTIVE_STATES, REDACTED, type Job } from '../core/job.js';
 import { checkCron, nextDue, SCHEDULE_NAME, type Schedule } from '../core/schedule.js';
 import type { ScheduleView } from '../protocol/messages.js';
 import type { JobStore } from '../store/store.js';
@@ -36,9 +36,10 @@ export class Schedules {
       store: JobStore;
       clock: Clock;
       log: Logger;
-      /** Checks a job spec (throws a ValidationError naming the field). */
-      validate(spec: unknown): void;
+      /** Checks a job spec (throws a ValidationError naming the field); the params its job keeps secret. */
+      validate(spec: unknown): string[];
       enqueue(spec: unknown): Promise<Job>;
+      getJob(id: string): Promise<Job | null>;
     },
   ) {}
 
@@ -129,9 +130,32 @@ export class Schedules {
     for (const s of have.values()) if (s.source === 'config' && !keep.has(s.name)) await this.o.store.deleteSchedule(s.name);
   }
 
-  async list(getJob: (id: string) => Promise<Job | null>): Promise<ScheduleView[]> {
-    const all = await this.o.store.listSchedules();
-    return Promise.all(all.map(async (s) => ({ ...s, lastJobState: s.lastJobId ? ((await getJob(s.lastJobId))?.state ?? null) : null })));
+  /** Every schedule, with the state of the job it enqueued last; secret params shown as `***`. */
+  async list(): Promise<ScheduleView[]> {
+    return Promise.all((await this.o.store.listSchedules()).map((s) => this.viewOf(s)));
+  }
+
+  /** One schedule as `list` shows it. */
+  async view(name: string): Promise<ScheduleView> {
+    return this.viewOf(await this.mustGet(name));
+  }
+
+  private async viewOf(s: Schedule): Promise<ScheduleView> {
+    const lastJobState = s.lastJobId ? ((await this.o.getJob(s.lastJobId))?.state ?? null) : null;
+    return { ...s, job: this.redacted(s.job), lastJobState };
+  }
+
+  /** A job spec with the params its job would keep secret hidden (all of them when it no longer resolves). */
+  private redacted(spec: Record<string, unknown>): Record<string, unknown> {
+    const params = spec.params;
+    if (typeof params !== 'object' || params === null) return spec;
+    let secrets: string[];
+    try {
+      secrets = this.o.validate(spec);
+    } catch {
+      secrets = Object.keys(params);
+    }
+    return { ...spec, params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, secrets.includes(k) ? REDACTED : v])) };
   }
 
   async remove(name: string): Promise<void> {
@@ -158,14 +182,14 @@ export class Schedules {
 
   /**
    * Fires every schedule due at `now`: once, however many due times it missed (a coordinator
-   * that was down), then it keeps its beat. `lastState` reads the state of its last job.
+   * that was down), then it keeps its beat. Maintenance calls it, on the leader only.
    */
-  async fireDue(now: number, lastState: (id: string) => Promise<JobState | null>): Promise<number> {
+  async fireDue(now: number): Promise<number> {
     let fired = 0;
     for (const s of await this.o.store.listSchedules()) {
       if (s.paused || s.nextRunAt > now) continue;
       const to = nextDue(s, now, s.nextRunAt);
-      const state = s.lastJobId ? await lastState(s.lastJobId) : null;
+      const state = s.lastJobId ? ((await this.o.getJob(s.lastJobId))?.state ?? null) : null;
       if (state !== null && (ACTIVE_STATES as readonly string[]).includes(state)) {
         await this.o.store.advanceSchedule({ name: s.name, from: s.nextRunAt, to, firedAt: now, jobId: null, skip: `its last job ${s.lastJobId} is still ${state}` });
         continue;

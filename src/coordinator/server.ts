@@ -106,7 +106,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     log: o.logger.child({ part: 'scheduler' }),
     onWork: () => coordinator.notifyWork(),
     onStop: (w) => coordinator.notifyStop(w),
-    fireSchedules: (now) => coordinator.fireSchedules(now),
+    fireSchedules: (now) => coordinator.schedules.fireDue(now),
     tickMs: o.tickMs ?? SERVER_DEFAULTS.tickMs,
     retentionMs: o.retentionMs ?? null,
   });
