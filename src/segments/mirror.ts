@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../core/errors.js';
 import type { MirrorMetrics } from './metrics.js';
+import { fetchMissing, noteError, type PassState, type Retry } from './hour-fetch.js';
 import { Peer, PeerError } from './peer.js';
 import { hourOf, hourStart, parseSegmentName, segmentOfTombstone, tombstoneOf } from './segment-name.js';
 import { SegmentTree } from './tree.js';
@@ -100,19 +100,6 @@ export async function mirrorPass(o: MirrorOptions): Promise<MirrorSummary> {
   }
 }
 
-interface PassState {
-  o: MirrorOptions;
-  tree: SegmentTree;
-  now: () => number;
-  progress: MirrorProgress;
-  inFlight: Map<string, Promise<boolean>>;
-  wanted: Set<string>;
-  /** Fetched in this pass, by any peer. */
-  done: Set<string>;
-  /** Tombstones any peer listed in this pass (relative paths). */
-  tombstoned: Set<string>;
-}
-
 async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
   const sum: PeerSummary = { peer: peer.name, listed: true, left: false, hours: 0, missing: 0, fetched: 0, bytes: 0, hashMismatches: 0, tombstones: 0, invalid: 0, errors: [], errorCount: 0 };
   const { o } = s;
@@ -164,7 +151,7 @@ async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
   return sum;
 }
 
-async function hoursToMirror(peer: Peer, channel: string, quality: string, s: PassState, withRetry: <T>(f: () => Promise<T>) => Promise<T | null>): Promise<string[] | null> {
+async function hoursToMirror(peer: Peer, channel: string, quality: string, s: PassState, withRetry: Retry): Promise<string[] | null> {
   const want = s.o.hours ?? 'all';
   let hours: string[];
   if (want === 'all') {
@@ -183,7 +170,7 @@ async function hoursToMirror(peer: Peer, channel: string, quality: string, s: Pa
     .reverse();
 }
 
-async function mirrorHour(peer: Peer, channel: string, quality: string, hour: string, remote: string[], s: PassState, sum: PeerSummary, withRetry: <T>(f: () => Promise<T>) => Promise<T | null>): Promise<void> {
+async function mirrorHour(peer: Peer, channel: string, quality: string, hour: string, remote: string[], s: PassState, sum: PeerSummary, withRetry: Retry): Promise<void> {
   const dir = s.tree.hourDir(channel, quality, hour);
   const local = await s.tree.hour(channel, quality, hour);
   const localTombstones = new Set(local.tombstones);
@@ -224,72 +211,9 @@ async function mirrorHour(peer: Peer, channel: string, quality: string, hour: st
   }
   order(missing, s.o.order ?? MIRROR_DEFAULTS.order);
   sum.missing += missing.length;
-  let next = 0;
-  const fetchOne = async (name: string): Promise<void> => {
-    const rel = path.join(channel, quality, hour, name);
-    const tombstone = path.join(channel, quality, hour, tombstoneOf(name));
-    // A tombstone another peer brought since this hour was listed: deleted, so not wanted.
-    if (s.tombstoned.has(tombstone)) return;
-    s.wanted.add(rel);
-    const target = path.join(dir, name);
-    for (;;) {
-      const other = s.inFlight.get(rel);
-      if (other === undefined) break;
-      if (await other) return;
-    }
-    // Claimed before the first await, so no other peer starts the same segment meanwhile.
-    if (s.done.has(rel) || s.tombstoned.has(tombstone)) return;
-    const attempt = fetchInto(peer, [channel, quality, hour, name], target, sum, s, withRetry);
-    s.inFlight.set(rel, attempt);
-    try {
-      await attempt;
-    } finally {
-      s.inFlight.delete(rel);
-    }
-  };
-  const lane = async () => {
-    while (next < missing.length && !s.o.signal?.aborted && !sum.left) await fetchOne(missing[next++] as string);
-  };
-  if (missing.length > 0) await fs.mkdir(dir, { recursive: true });
-  await Promise.all(Array.from({ length: Math.min(s.o.concurrency ?? MIRROR_DEFAULTS.concurrency, missing.length) }, lane));
-}
-
-/** Fetches, checks the hash, writes a temp file and renames it into place; true when the segment is there at the end. */
-async function fetchInto(peer: Peer, parts: [string, string, string, string], target: string, sum: PeerSummary, s: PassState, withRetry: <T>(f: () => Promise<T>) => Promise<T | null>): Promise<boolean> {
-  const got = await withRetry(() => peer.fetch(parts));
-  if (got === null) return false;
-  if (got.hash !== parseSegmentName(parts[3])?.hash) {
-    sum.hashMismatches++;
-    s.o.metrics?.hashMismatches.inc({ remote: peer.name });
-    return false;
-  }
-  const [time, duration] = parts[3].split('-');
-  const temp = path.join(path.dirname(target), `${time}-${duration}-temp-${randomUUID()}.ts`);
-  try {
-    await fs.writeFile(temp, got.data, { flag: 'wx' });
-    // Over a copy that arrived meanwhile, if any: its name says its bytes, which are these.
-    await fs.rename(temp, target);
-  } catch (err) {
-    // A local failure (disk full, the hour removed meanwhile) costs this segment, not the pass.
-    await fs.rm(temp, { force: true }).catch(() => undefined);
-    noteError(sum, `${parts.join('/')}: cannot write here: ${errorMessage(err)}`);
-    return false;
-  }
-  s.done.add(path.relative(s.tree.base, target));
-  s.o.metrics?.backfilled.inc({ remote: peer.name, channel: parts[0], quality: parts[1], hour: parts[2] });
-  sum.fetched++;
-  sum.bytes += got.data.length;
-  s.progress.fetched++;
-  s.progress.bytes += got.data.length;
-  return true;
-}
-
-/** Errors kept per peer in a summary. */
-const KEPT_ERRORS = 100;
-
-function noteError(sum: PeerSummary, message: string): void {
-  sum.errorCount++;
-  if (sum.errors.length < KEPT_ERRORS) sum.errors.push(message);
+  if (missing.length === 0) return;
+  await fs.mkdir(dir, { recursive: true });
+  await fetchMissing({ peer, sum, s, withRetry, hour: [channel, quality, hour], dir, rel: path.join(channel, quality, hour), concurrency: s.o.concurrency ?? MIRROR_DEFAULTS.concurrency }, missing);
 }
 
 function order(names: string[], how: 'random' | 'forward' | 'reverse'): void {

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { describeNetError } from '../core/net.js';
-import { encodeHash } from './segment-name.js';
+import { BATCH_HEADER, BATCH_MAX, FrameDecoder, type FrameSink } from './batch.js';
 
 /** A listing or a segment a peer could not give. */
 export class PeerError extends Error {}
@@ -10,7 +9,7 @@ export class PeerError extends Error {}
 const MAX_SEGMENT_BYTES = 256 * 1024 * 1024;
 /** Larger listings are refused: an hour of 2 s segments is under 200 KB of names. */
 const MAX_LISTING_BYTES = 64 * 1024 * 1024;
-/** The longest one request may take, headers and body, ms. */
+/** The longest one request's body may take (a batch's: each segment in it), ms; a silent peer is cut off after TIMEOUT_MS. */
 const DEADLINE_MS = 300_000;
 /** Seconds a peer has to answer and to keep a body flowing. */
 const TIMEOUT_MS = 10_000;
@@ -37,10 +36,16 @@ export class Peer {
     this.agent = new Agent({ connections, keepAliveTimeout: 30_000, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS });
   }
 
-  private async get(p: string) {
+  /** Names one batch may ask this peer for (X-Drover-Batch on its hour listings); 1: plain GETs. */
+  batchMax = 1;
+
+  private async send(p: string, body?: string) {
     try {
-      // A whole answer within the deadline: a peer trickling bytes cannot hold a lane for ever.
-      return await request(this.origin + p, { dispatcher: this.agent, signal: AbortSignal.timeout(DEADLINE_MS), ...(this.auth ? { headers: { authorization: this.auth } } : {}) });
+      return await request(this.origin + p, {
+        dispatcher: this.agent,
+        ...(body === undefined ? {} : { method: 'POST' as const, body }),
+        headers: { ...(this.auth ? { authorization: this.auth } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      });
     } catch (err) {
       throw new PeerError(`${this.name}${p}: ${describeNetError(err)}`);
     }
@@ -49,8 +54,10 @@ export class Peer {
   /** A JSON listing (`/files/...`): an array of names, or a PeerError. */
   async list(...parts: string[]): Promise<string[]> {
     const p = `/files/${parts.map(encodeURIComponent).join('/')}${parts.length === 3 ? '?tombstones=true' : ''}`.replace(/\/$/, '');
-    const res = await this.get(p);
+    const res = await this.send(p);
     const text = (await this.readCapped(res.body, MAX_LISTING_BYTES, p)).toString('utf8');
+    const batch = Number(res.headers[BATCH_HEADER]);
+    if (parts.length === 3 && res.statusCode === 200) this.batchMax = Number.isInteger(batch) && batch > 1 ? Math.min(batch, BATCH_MAX) : 1;
     if (res.statusCode !== 200) throw new PeerError(`${this.name}${p}: HTTP ${res.statusCode}${text ? ` ${text.slice(0, 100)}` : ''}`);
     let names: unknown;
     try {
@@ -63,14 +70,16 @@ export class Peer {
   }
 
   /**
-   * A segment's bytes and their hash. Held in memory (a segment is seconds of video), so that a
-   * copy whose hash is wrong never reaches the disk, and a good one is written in one call.
+   * A segment's bytes, or null when the peer does not serve it (404). Held in
+   * memory (a segment is seconds of video), so that a copy whose hash is wrong never reaches the
+   * disk, and a good one is written in one call.
    */
-  async fetch(parts: [string, string, string, string]): Promise<{ data: Buffer; hash: string }> {
+  async fetch(parts: [string, string, string, string]): Promise<Buffer | null> {
     const p = `/segments/${parts.map(encodeURIComponent).join('/')}`;
-    const res = await this.get(p);
+    const res = await this.send(p);
     if (res.statusCode !== 200) {
       await res.body.dump().catch(() => undefined);
+      if (res.statusCode === 404) return null;
       throw new PeerError(`${this.name}${p}: HTTP ${res.statusCode}`);
     }
     const length = Number(res.headers['content-length']);
@@ -80,23 +89,54 @@ export class Peer {
     }
     const data = await this.readCapped(res.body, MAX_SEGMENT_BYTES, p);
     if (Number.isFinite(length) && data.length !== length) throw new PeerError(`${this.name}${p}: ${data.length} of ${length} bytes`);
-    return { data, hash: encodeHash(createHash('sha256').update(data).digest()) };
+    return data;
   }
 
-  /** A body whole, or a PeerError when it is larger than `max` (a peer that sends no length and never stops). */
+  /**
+   * Segments of one hour in one request (batch.ts), handed to `sink` one by one as they arrive;
+   * a PeerError when the answer breaks off or is not what was asked (those handed over stay so).
+   */
+  async fetchBatch(hour: [string, string, string], names: readonly string[], sink: FrameSink): Promise<void> {
+    const p = `/segments/${hour.map(encodeURIComponent).join('/')}`;
+    const res = await this.send(p, JSON.stringify(names));
+    if (res.statusCode !== 200) {
+      const text = (await this.readCapped(res.body, MAX_LISTING_BYTES, p).catch(() => Buffer.alloc(0))).toString('utf8');
+      throw new PeerError(`${this.name}${p} (a batch of ${names.length}): HTTP ${res.statusCode}${text ? ` ${text.slice(0, 100)}` : ''}`);
+    }
+    const frames = new FrameDecoder(names, MAX_SEGMENT_BYTES, sink);
+    let since = performance.now();
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        const before = frames.answered;
+        frames.push(chunk);
+        const now = performance.now();
+        if (frames.answered > before) since = now;
+        else if (now - since > DEADLINE_MS) throw new Error(`no segment within ${DEADLINE_MS / 1000} s`);
+      }
+      frames.end();
+    } catch (err) {
+      res.body.destroy();
+      throw err instanceof PeerError ? err : new PeerError(`${this.name}${p} (a batch, ${frames.answered} of ${names.length} in): ${describeNetError(err)}`);
+    }
+  }
+
+  /**
+   * A body whole, or a PeerError when it is larger than `max` (a peer that sends no length and
+   * never stops) or takes longer than the deadline (a peer trickling bytes cannot hold a lane).
+   */
   private async readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, max: number, p: string): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let n = 0;
+    const t0 = performance.now();
     try {
       for await (const chunk of body) {
         n += chunk.length;
-        if (n > max) {
-          body.destroy();
-          throw new PeerError(`${this.name}${p}: more than ${max} bytes`);
-        }
+        if (n > max) throw new PeerError(`${this.name}${p}: more than ${max} bytes`);
+        if (performance.now() - t0 > DEADLINE_MS) throw new PeerError(`${this.name}${p}: not whole within ${DEADLINE_MS / 1000} s`);
         chunks.push(chunk);
       }
     } catch (err) {
+      body.destroy();
       throw err instanceof PeerError ? err : new PeerError(`${this.name}${p}: ${describeNetError(err)}`);
     }
     return Buffer.concat(chunks, n);

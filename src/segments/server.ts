@@ -1,11 +1,13 @@
 import path from 'node:path';
-import send from '@fastify/send';
+import { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../core/errors.js';
 import { httpUrl, isLoopback, listenErrorMessage } from '../core/net.js';
 import { allows, authEnabled, NO_TOKENS, type Tokens } from '../core/tokens.js';
+import { BATCH_HEADER, BATCH_MAX, BATCH_TYPE } from './batch.js';
+import { batchFrames, sendSegment } from './send-segment.js';
 import { isPathPart, SegmentTree } from './tree.js';
 
 /** A segment server's options. */
@@ -87,18 +89,25 @@ export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: 
     const t = String(req.query.tombstones ?? 'false').toLowerCase();
     if (t !== 'true' && t !== 'false') return reply.code(400).send('tombstones must be one of: true, false');
     const { channel, quality, hour } = req.params;
-    return json(reply, await tree.listing(channel, quality, hour, t === 'true'));
+    return json(reply.header(BATCH_HEADER, String(BATCH_MAX)), await tree.listing(channel, quality, hour, t === 'true'));
+  });
+  app.post<{ Params: { channel: string; quality: string; hour: string }; Body: unknown }>('/segments/:channel/:quality/:hour', async (req, reply) => {
+    const bad = refusedPart(req.params);
+    if (bad) return reply.code(403).send(bad);
+    const names = req.body;
+    if (!Array.isArray(names) || names.length > BATCH_MAX) return reply.code(400).send(`the body must be a JSON array of at most ${BATCH_MAX} segment names`);
+    const odd = names.findIndex((n) => typeof n !== 'string' || !isPathPart(n));
+    if (odd >= 0) return reply.code(400).send(`names[${odd}] is not a segment name`);
+    const { channel, quality, hour } = req.params;
+    const servable = (name: string) => tree.servable(channel, quality, hour, name);
+    return reply.type(BATCH_TYPE).send(Readable.from(batchFrames(tree.base, path.join(channel, quality, hour), names as string[], servable), { objectMode: false }));
   });
   app.get<{ Params: { channel: string; quality: string; hour: string; name: string } }>('/segments/:channel/:quality/:hour/:name', async (req, reply) => {
     const bad = refusedPart(req.params);
     if (bad) return reply.code(403).send(bad);
     const { channel, quality, hour, name } = req.params;
-    if (!(await tree.servable(channel, quality, hour, name))) return reply.code(404).send('Not Found');
-    const file = path.join(channel, quality, hour, name);
-    const r = await send(req.raw, file, { root: tree.base, dotfiles: 'deny', index: false, cacheControl: false });
-    reply.code(r.statusCode).headers(r.headers);
-    if (r.statusCode === 404) return reply.send('Not Found');
-    return reply.send(r.stream);
+    if (!tree.servable(channel, quality, hour, name)) return reply.code(404).send('Not Found');
+    return sendSegment(req, reply, tree.base, path.join(channel, quality, hour, name));
   });
   return app;
 }

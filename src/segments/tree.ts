@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseSegmentName, segmentOfTombstone, tombstoneOf } from './segment-name.js';
@@ -81,16 +82,14 @@ export class SegmentTree {
     return [...h.segments, ...chat, ...(withTombstones ? h.tombstones : [])].sort();
   }
 
-  /** Whether a segment may be served: it parses, is not temp and has no tombstone. */
-  async servable(channel: string, quality: string, hour: string, name: string): Promise<boolean> {
+  /**
+   * Whether a segment may be served: it parses, is not temp and has no tombstone. A blocking
+   * check: a stat from the inode cache is cheaper than a thread-pool hand-off.
+   */
+  servable(channel: string, quality: string, hour: string, name: string): boolean {
     if (name.endsWith('.json')) return true;
     const p = parseSegmentName(name);
     if (p === null || p.type === 'temp') return false;
-    try {
-      await fs.access(path.join(this.hourDir(channel, quality, hour), tombstoneOf(name)));
-      return false;
-    } catch {
-      return true;
-    }
+    return !fsSync.existsSync(path.join(this.hourDir(channel, quality, hour), tombstoneOf(name)));
   }
 }

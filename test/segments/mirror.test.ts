@@ -4,6 +4,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
+import { BATCH_HEADER, BATCH_TYPE, frameHeader } from '../../src/segments/batch.js';
 import { MirrorMetrics } from '../../src/segments/metrics.js';
 import { mirrorPass } from '../../src/segments/mirror.js';
 import { contentHash, hourStart, tombstoneOf } from '../../src/segments/segment-name.js';
@@ -136,6 +137,58 @@ describe("a mirror pass (wubloader's backfiller, fixed)", () => {
     expect(summary.stillMissing).toEqual([]);
     // Not every peer was listed: the pass is not complete.
     expect(summary.ok).toBe(false);
+  });
+
+  it('takes batches from a Drover peer and plain GETs from one that does not offer them; a batch cut short or answered wrong keeps what arrived and brings the rest', async () => {
+    const peer = tempDir('drover-peer-');
+    const names = Array.from({ length: 40 }, (_, i) => writeSegment(peer, 'desertbus', 'source', H2, `${String(i).padStart(2, '0')}:00.000000`, `segment ${i} `.repeat(50)));
+    const hourDir = path.join(peer, 'desertbus/source', H2);
+    const frame = (n: string) => Buffer.concat([frameHeader(n, fs.statSync(path.join(hourDir, n)).size), fs.readFileSync(path.join(hourDir, n))]);
+    const requests: string[] = [];
+    let batches = 0;
+    const batchSizes: number[] = [];
+    /** A restreamer without batches (lists in directory order, as text/html), or with them, whose first batches break. */
+    const peerServer = (withBatches: boolean) => misbehaving((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      if (req.url === '/files/desertbus/source') return void res.writeHead(200, { 'content-type': 'text/html' }).end(JSON.stringify([H2]));
+      if (req.url?.startsWith(`/files/desertbus/source/${H2}`)) {
+        return void res.writeHead(200, { 'content-type': 'text/html', ...(withBatches ? { [BATCH_HEADER]: '256' } : {}) }).end(JSON.stringify(fs.readdirSync(hourDir)));
+      }
+      if (req.method === 'GET') return void res.writeHead(200).end(fs.readFileSync(path.join(hourDir, decodeURIComponent(req.url?.split('/').at(-1) ?? ''))));
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const asked = JSON.parse(body) as string[];
+        batchSizes.push(asked.length);
+        batches++;
+        res.writeHead(200, { 'content-type': BATCH_TYPE });
+        // The first batch breaks off after two segments; the second names one that was not asked.
+        if (batches === 1) return void res.write(Buffer.concat(asked.slice(0, 2).map(frame)), () => res.socket?.destroy());
+        if (batches === 2) return void res.end(Buffer.concat([frame(asked[0] as string), frame(names.find((n) => !asked.includes(n)) as string)]));
+        res.end(Buffer.concat(asked.map(frame)));
+      });
+    });
+
+    const plain = tempDir('drover-local-');
+    const viaGets = await mirrorPass({ ...base, base: plain, from: [await peerServer(false)], concurrency: 4 });
+    expect(viaGets.ok).toBe(true);
+    expect(files(plain)).toEqual(names.map((n) => `desertbus/source/${H2}/${n}`).sort());
+    expect(requests.filter((r) => r.startsWith('GET /segments/'))).toHaveLength(40);
+    expect(requests.some((r) => r.startsWith('POST'))).toBe(false);
+
+    requests.length = 0;
+    const local = tempDir('drover-local-');
+    const metrics = new MirrorMetrics();
+    const batchUrl = await peerServer(true);
+    const viaBatches = await mirrorPass({ ...base, base: local, from: [batchUrl], concurrency: 1, metrics });
+    expect(viaBatches.ok, viaBatches.peers[0]?.errors.join('\n')).toBe(true);
+    expect(files(local)).toEqual(names.map((n) => `desertbus/source/${H2}/${n}`).sort());
+    // Both broken batches were retried (so they are not in the summary's errors, which are what stayed failed).
+    expect(viaBatches.peers[0]).toMatchObject({ fetched: 40, hashMismatches: 0, errorCount: 0, left: false });
+    expect(await metrics.registry.getSingleMetricAsString('backfill_errors_total')).toContain(`backfill_errors_total{remote="${batchUrl}"} 2`);
+    // Each retry asks only for what is still missing.
+    expect(batchSizes).toEqual([40, 38, 37]);
+    expect(requests.some((r) => r.startsWith('GET /segments/'))).toBe(false);
   });
 
   it("never writes outside the hour directory for a hostile peer's names, and leaves recent segments to the recorder", async () => {

@@ -1,8 +1,10 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
+import { BATCH_HEADER, BATCH_MAX, BATCH_TYPE, FrameDecoder } from '../../src/segments/batch.js';
 import { contentHash, parseSegmentName, tombstoneOf } from '../../src/segments/segment-name.js';
 import { startSegmentServer } from '../../src/segments/server.js';
 import { runDrover, spawnDrover } from '../support/drover.js';
@@ -90,6 +92,35 @@ describe("the segment server (wubloader's restreamer routes)", () => {
     }
   });
 
+  it("answers a batch of an hour's segments (Drover's extension, advertised on its hour listings) in the order asked", async () => {
+    const t = tree();
+    // Larger than what is read whole: streamed in its frame.
+    const big = writeSegment(t.base, 'desertbus', 'source', HOUR, '59:00.000000', crypto.randomBytes(9 * 1024 * 1024));
+    const srv = await serve(t.base);
+    const listing = await fetch(`${srv.url}/files/desertbus/source/${HOUR}`);
+    expect(listing.headers.get(BATCH_HEADER)).toBe(String(BATCH_MAX));
+    const names = [t.b, t.gone, big, t.temp, 'nosuch.ts', t.a];
+    const post = (body: unknown, p = `/segments/desertbus/source/${HOUR}`) => fetch(`${srv.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await post(names);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe(BATCH_TYPE);
+    const got: Array<[string, string | null]> = [];
+    const frames = new FrameDecoder(names, 16 * 1024 * 1024, {
+      segment: (name, data) => got.push([name, contentHash(data)]),
+      absent: (name) => got.push([name, null]),
+    });
+    frames.push(Buffer.from(await res.arrayBuffer()));
+    frames.end();
+    const hashOf = (n: string) => parseSegmentName(n)?.hash ?? 'no hash';
+    expect(got).toEqual([[t.b, hashOf(t.b)], [t.gone, null], [big, hashOf(big)], [t.temp, null], ['nosuch.ts', null], [t.a, hashOf(t.a)]]);
+
+    expect((await post(['../../etc/passwd'])).status).toBe(400);
+    expect(await (await post([t.a, 7])).text()).toBe('names[1] is not a segment name');
+    expect((await post({ names })).status).toBe(400);
+    expect((await post(Array.from({ length: BATCH_MAX + 1 }, () => t.a))).status).toBe(400);
+    expect((await post([t.a], `/segments/desertbus/.private/${HOUR}`)).status).toBe(403);
+  });
+
   it('answers many requests on one keep-alive connection', async () => {
     const t = tree();
     const srv = await serve(t.base);
@@ -119,6 +150,9 @@ describe("the segment server (wubloader's restreamer routes)", () => {
     expect((await fetch(url, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: 'Bearer segment-token' } })).status).toBe(200);
     expect((await fetch(url, { headers: { authorization: `Basic ${Buffer.from('node1:segment-token').toString('base64')}` } })).status).toBe(200);
+    const batch = (headers: Record<string, string>) => fetch(srv.url.replace('0.0.0.0', '127.0.0.1') + `/segments/desertbus/source/${HOUR}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify([t.a]) });
+    expect((await batch({})).status).toBe(401);
+    expect((await batch({ authorization: 'Bearer segment-token' })).status).toBe(200);
     const open = await serve(t.base, { host: '0.0.0.0', public: true });
     expect((await fetch(open.url.replace('0.0.0.0', '127.0.0.1') + '/files')).status).toBe(200);
   });
