@@ -40,6 +40,7 @@ function describeSummary(s: MirrorSummary): string {
   const rows = s.peers.map((p) => [p.peer, p.listed ? 'yes' : 'NO', String(p.hours), String(p.missing), String(p.fetched), String(p.bytes), String(p.hashMismatches), String(p.tombstones), String(p.errorCount)]);
   const lines = [table(['PEER', 'LISTED', 'HOURS', 'MISSING', 'FETCHED', 'BYTES', 'HASH MISMATCHES', 'TOMBSTONES', 'ERRORS'], rows)];
   for (const p of s.peers) for (const e of p.errors.slice(0, 5)) lines.push(`${p.peer}: ${e}`);
+  if (s.staleTempsRemoved > 0) lines.push(`removed ${s.staleTempsRemoved} temp segments over an hour old (left by a crash)`);
   lines.push(s.ok ? 'complete: every peer listed, every wanted segment in place' : `incomplete: ${s.stillMissing.length} wanted segments missing${s.peers.some((p) => !p.listed) ? ', a peer not listed' : ''}`);
   return lines.join('\n') + '\n';
 }

@@ -24,6 +24,7 @@ export interface PassState {
   done: Set<string>;
   /** Tombstones any peer listed in this pass (relative paths). */
   tombstoned: Set<string>;
+  staleTempsRemoved: number;
 }
 
 /** One peer's fetches into one hour directory. */

@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -69,6 +70,8 @@ export interface MirrorSummary {
   peers: PeerSummary[];
   /** Wanted segments still missing at the end: none when the pass is complete. */
   stillMissing: string[];
+  /** Temp segments over an hour old (left by a crash) removed from the hours visited. */
+  staleTempsRemoved: number;
   ok: boolean;
 }
 
@@ -86,7 +89,7 @@ export async function mirrorPass(o: MirrorOptions): Promise<MirrorSummary> {
   const wanted = new Set<string>();
   const peers = o.from.map((u) => new Peer(u, o.concurrency ?? MIRROR_DEFAULTS.concurrency, o.token));
   try {
-    const state: PassState = { o, tree, now, progress, inFlight, wanted, done: new Set(), tombstoned: new Set() };
+    const state: PassState = { o, tree, now, progress, inFlight, wanted, done: new Set(), tombstoned: new Set(), staleTempsRemoved: 0 };
     const summaries = await Promise.all(peers.map((peer) => mirrorPeer(peer, state)));
     const stillMissing: string[] = [];
     for (const rel of wanted) {
@@ -94,7 +97,7 @@ export async function mirrorPass(o: MirrorOptions): Promise<MirrorSummary> {
       if (!deleted && !state.done.has(rel) && !(await exists(path.join(tree.base, rel)))) stillMissing.push(rel);
     }
     stillMissing.sort();
-    return { peers: summaries, stillMissing, ok: stillMissing.length === 0 && summaries.every((s) => s.listed) };
+    return { peers: summaries, stillMissing, staleTempsRemoved: state.staleTempsRemoved, ok: stillMissing.length === 0 && summaries.every((s) => s.listed) };
   } finally {
     await Promise.all(peers.map((p) => p.close()));
   }
@@ -173,6 +176,7 @@ async function hoursToMirror(peer: Peer, channel: string, quality: string, s: Pa
 async function mirrorHour(peer: Peer, channel: string, quality: string, hour: string, remote: string[], s: PassState, sum: PeerSummary, withRetry: Retry): Promise<void> {
   const dir = s.tree.hourDir(channel, quality, hour);
   const local = await s.tree.hour(channel, quality, hour);
+  removeStaleTemps(dir, local.other, s);
   const localTombstones = new Set(local.tombstones);
   const have = new Set(local.segments);
   // Two nodes cut the same segment with timestamps a little apart: the same hash within 1 ms is the same segment.
@@ -214,6 +218,23 @@ async function mirrorHour(peer: Peer, channel: string, quality: string, hour: st
   if (missing.length === 0) return;
   await fs.mkdir(dir, { recursive: true });
   await fetchMissing({ peer, sum, s, withRetry, hour: [channel, quality, hour], dir, rel: path.join(channel, quality, hour), concurrency: s.o.concurrency ?? MIRROR_DEFAULTS.concurrency }, missing);
+}
+
+/** A temp segment is written in seconds and renamed: one over an hour old was left by a crash. */
+const STALE_TEMP_MS = 3_600_000;
+
+function removeStaleTemps(dir: string, names: string[], s: PassState): void {
+  for (const n of names) {
+    if (parseSegmentName(n)?.type !== 'temp') continue;
+    const file = path.join(dir, n);
+    try {
+      if (s.now() - fsSync.statSync(file).mtimeMs < STALE_TEMP_MS) continue;
+      fsSync.unlinkSync(file);
+      s.staleTempsRemoved++;
+    } catch {
+      // Renamed or removed meanwhile (by its writer, or another peer's visit of this hour).
+    }
+  }
 }
 
 function order(names: string[], how: 'random' | 'forward' | 'reverse'): void {

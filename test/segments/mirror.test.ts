@@ -226,6 +226,23 @@ describe("a mirror pass (wubloader's backfiller, fixed)", () => {
     expect(files(local)).toEqual([`desertbus/source/${H2}/${fresh}`]);
   });
 
+  it('removes temp segments over an hour old (left by a crash) from the hours it visits, not younger ones', async () => {
+    const peer = tempDir('drover-peer-');
+    const name = writeSegment(peer, 'desertbus', 'source', H2, '00:00.000000', 'bytes');
+    const local = tempDir('drover-local-');
+    const dir = path.join(local, 'desertbus/source', H2);
+    fs.mkdirSync(dir, { recursive: true });
+    const stale = `00:00.000000-2.0-temp-${'1a'.repeat(8)}-aaaa-bbbb-cccc-dddddddddddd.ts`;
+    const live = `00:02.000000-2.0-temp-${'2b'.repeat(8)}-aaaa-bbbb-cccc-dddddddddddd.ts`;
+    for (const n of [stale, live]) fs.writeFileSync(path.join(dir, n), 'half');
+    const now = Date.now();
+    fs.utimesSync(path.join(dir, stale), new Date(now - 3_601_000), new Date(now - 3_601_000));
+    fs.utimesSync(path.join(dir, live), new Date(now - 3_000_000), new Date(now - 3_000_000));
+    const summary = await mirrorPass({ ...base, base: local, from: [await serve(peer)], now: () => now });
+    expect(summary).toMatchObject({ ok: true, staleTempsRemoved: 1 });
+    expect(files(local)).toEqual([`desertbus/source/${H2}/${live}`, `desertbus/source/${H2}/${name}`].sort());
+  });
+
   it('drover mirror: a summary per peer, exit 1 naming what is missing, --json, and clear errors for bad flags', async () => {
     const peer = tempDir('drover-peer-');
     const name = writeSegment(peer, 'desertbus', 'source', H2, '00:00.000000', 'bytes');

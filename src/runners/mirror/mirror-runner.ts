@@ -24,7 +24,7 @@ export class MirrorRunner implements Runner {
       const nodes = (await ctx.segmentNodes()).filter((n) => n.node !== this.s.node && n.channels.some((c) => p.settings.channels.includes(c)));
       from = nodes.map((n) => n.url);
       ctx.log('drover', `peers from the registry: ${nodes.map((n) => `${n.node} ${n.url}`).join(', ') || 'none'}\n`);
-      if (from.length === 0) return { outcome: 'succeeded', result: { peers: [], stillMissing: [], ok: true } };
+      if (from.length === 0) return { outcome: 'succeeded', result: { peers: [], stillMissing: [], staleTempsRemoved: 0, ok: true } };
     } else from = p.from;
     const started = Date.now();
     const summary = await mirrorPass({
@@ -45,7 +45,7 @@ export class MirrorRunner implements Runner {
       for (const e of peer.errors.slice(0, 10)) ctx.log('drover', `${peer.peer}: ${e}\n`);
     }
     // A result is a job's record, not a listing: the first of what is missing, and how many.
-    const result = { ...summary, stillMissing: summary.stillMissing.slice(0, RESULT_MISSING), stillMissingCount: summary.stillMissing.length, peers: summary.peers.map((x) => ({ ...x, errors: x.errors.slice(0, RESULT_ERRORS), errorCount: x.errors.length })) };
+    const result = { ...summary, stillMissing: summary.stillMissing.slice(0, RESULT_MISSING), stillMissingCount: summary.stillMissing.length, peers: summary.peers.map((x) => ({ ...x, errors: x.errors.slice(0, RESULT_ERRORS), errorCount: x.errorCount })) };
     if (ctx.signal.aborted) return { outcome: 'canceled', result };
     if (summary.ok) return { outcome: 'succeeded', result };
     const unlisted = summary.peers.filter((x) => !x.listed).map((x) => x.peer);
