@@ -99,7 +99,8 @@ export async function mirrorPass(o: MirrorOptions): Promise<MirrorSummary> {
     stillMissing.sort();
     return { peers: summaries, stillMissing, staleTempsRemoved: state.staleTempsRemoved, ok: stillMissing.length === 0 && summaries.every((s) => s.listed) };
   } finally {
-    await Promise.all(peers.map((p) => p.close()));
+    // Nothing is awaited any more; a listing asked ahead for a peer that was left goes too.
+    await Promise.all(peers.map((p) => p.destroy()));
   }
 }
 
@@ -127,29 +128,45 @@ async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
       }
     }
   };
+  const hours: Array<[string, string, string]> = [];
   for (const channel of o.channels) {
     for (const quality of o.qualities) {
-      if (sum.left) return sum;
-      const hours = await hoursToMirror(peer, channel, quality, s, withRetry);
-      if (hours === null) {
+      const listed = await hoursToMirror(peer, channel, quality, s, withRetry);
+      if (listed === null) {
         sum.listed = false;
         return sum;
       }
-      s.progress.hoursTotal += hours.length;
-      for (const hour of hours) {
-        if (sum.left) return sum;
-        const listed = await withRetry(() => peer.list(channel, quality, hour));
-        if (listed === null) {
-          // A listing that failed deletes nothing and fetches nothing: the peer is left for this pass.
-          sum.listed = false;
-          return sum;
-        }
-        await mirrorHour(peer, channel, quality, hour, listed, s, sum, withRetry);
-        sum.hours++;
-        s.progress.hoursDone++;
-        o.onProgress?.({ ...s.progress });
-      }
+      hours.push(...listed.map((h): [string, string, string] => [channel, quality, h]));
     }
+  }
+  s.progress.hoursTotal += hours.length;
+  // The next hour's listing is asked for while this one's segments are fetched; only its first
+  // try: a failure shows when it is used, and retries go as for any request.
+  const ask = (h: [string, string, string] | undefined) => {
+    const p = h ? peer.list(...h) : undefined;
+    p?.catch(() => undefined);
+    return p;
+  };
+  let ahead = ask(hours[0]);
+  for (let i = 0; i < hours.length; i++) {
+    if (sum.left) return sum;
+    const h = hours[i] as [string, string, string];
+    let first = ahead;
+    const listed = await withRetry(() => {
+      const p = first ?? peer.list(...h);
+      first = undefined;
+      return p;
+    });
+    if (listed === null) {
+      // A listing that failed deletes nothing and fetches nothing: the peer is left for this pass.
+      sum.listed = false;
+      return sum;
+    }
+    ahead = ask(hours[i + 1]);
+    await mirrorHour(peer, ...h, listed, s, sum, withRetry);
+    sum.hours++;
+    s.progress.hoursDone++;
+    o.onProgress?.({ ...s.progress });
   }
   return sum;
 }
