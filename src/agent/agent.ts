@@ -5,10 +5,10 @@ import type { Logger } from 'pino';
 import { ApiError } from '../client/api-client.js';
 import { DroverClient } from '../client/drover-client.js';
 import { errorMessage } from '../core/errors.js';
-import { redactText, secretValuesOf, type LeasedJob, type Progress } from '../core/job.js';
-import type { CompleteItem, WorkerInfo } from '../core/reports.js';
+import { secretValuesOf, type LeasedJob } from '../core/job.js';
+import type { WorkerInfo } from '../core/reports.js';
 import { VERSION } from '../core/version.js';
-import type { AbortReason, RunResult, Runner } from '../runners/runner.js';
+import type { AbortReason, Runner } from '../runners/runner.js';
 import { runningDir } from '../runners/shared/pid-path.js';
 import { summarizeTemplate, type Template } from '../runners/template.js';
 import { killRecordedGroups } from '../supervise/pid-file.js';
@@ -16,6 +16,7 @@ import { AGENT_DEFAULTS } from './defaults.js';
 import { LogShipper } from './log-shipper.js';
 import { OutcomeReporter } from './reporter.js';
 import { LazyAbort } from './lazy-abort.js';
+import { runAttempt, type Running } from './run-attempt.js';
 import { reconnectDelay, sleep } from './retry.js';
 
 /** Workers with at least this many slots run two lease loops. */
@@ -60,18 +61,6 @@ export interface AgentOptions {
  * template they started with; the rest (name, servers, output root, log dir) takes a restart.
  */
 export type AgentReload = Pick<AgentOptions, 'concurrency' | 'queues' | 'runners' | 'templates' | 'destinations' | 'shutdownGraceMs'>;
-
-interface Running {
-  job: LeasedJob;
-  token: string;
-  abort: LazyAbort<AbortReason>;
-  progress: Progress | null;
-  secrets: string[];
-  /** The runner has returned (the outcome may still be on its way to the coordinator). */
-  hasRun: boolean;
-  /** Settles when the outcome has been reported, or dropped. */
-  done: Promise<void>;
-}
 
 /**
  * The worker agent: leases jobs up to its free slots, runs each through the runner of its kind,
@@ -272,73 +261,23 @@ export class Agent {
   }
 
   private async runJob(r: Running): Promise<void> {
-    const { job } = r;
-    const runner = this.runners.get(job.kind);
-    const template = job.template === null ? null : (this.o.templates.get(job.template) ?? null);
-    let timer: NodeJS.Timeout | undefined;
-    if (job.timeLimitMs !== null) {
-      // The worker enforces the limit itself; the coordinator's check only covers dead workers.
-      // Counted from receipt, not from the coordinator's clock, which may differ from ours.
-      timer = setTimeout(() => r.abort.abort('timed_out' satisfies AbortReason), job.timeLimitMs);
-    }
-    let result: RunResult;
-    try {
-      if (!runner) result = { outcome: 'failed', error: `worker ${this.o.name} has no runner for kind ${job.kind}`, retryable: true };
-      else if (job.template !== null && !template) result = { outcome: 'failed', error: `worker ${this.o.name} has no template ${job.template}`, retryable: true };
-      else {
-        result = await runner.run({
-          job,
-          template,
-          get signal() {
-            return r.abort.signal;
-          },
-          progress: (p) => {
-            r.progress = p;
-            this.progressChanged();
-          },
-          log: (stream, text) => this.logs.add(job.id, stream, redactText(text, r.secrets)),
-          outputRoot: this.outputRoot,
-          logDir: this.logDir,
-          segmentNodes: () => this.api.segmentNodes(),
-          ...(this.o.token ? { token: this.o.token } : {}),
-        });
-      }
-    } catch (err) {
-      result = { outcome: 'failed', error: redactText(`runner crashed: ${errorMessage(err)}`, r.secrets), retryable: true };
-    } finally {
-      clearTimeout(timer);
-      this.ranOut(r);
-    }
-    const reason = r.abort.reason ?? null;
-    if (reason === 'lost') {
-      this.logs.drop(job.id);
-      this.log.warn({ job: job.id }, 'lease lost; outcome not reported');
-      return;
-    }
-    // The job's log says how each attempt ended, so `drover logs` of a failure is not blank.
-    if (result.outcome !== 'succeeded') {
-      const why = reason === 'shutdown' ? `worker ${this.o.name} shut down; given back` : (result.error ?? '').split('\n')[0];
-      this.logs.add(job.id, 'drover', redactText(`attempt ${job.attempt} ${reason === 'shutdown' ? 'stopped' : result.outcome}${why ? `: ${why}` : ''}\n`, r.secrets));
-    }
-    await this.logs.flush(job.id);
-    const item: CompleteItem = {
-      id: job.id,
-      token: r.token,
-      outcome: result.outcome,
-      result: result.result ?? null,
-      error: result.error === undefined ? null : redactText(result.error, r.secrets),
-      retryable: result.retryable ?? true,
-      ...(r.progress ? { progress: r.progress } : {}),
-    };
-    if (reason === 'shutdown') {
-      item.outcome = 'failed';
-      item.error = `worker ${this.o.name} shut down before the job finished; given back`;
-      item.retryable = true;
-      item.release = true;
-    }
+    const item = await runAttempt(r, {
+      worker: this.o.name,
+      runners: this.runners,
+      templates: this.o.templates,
+      outputRoot: this.outputRoot,
+      logDir: this.logDir,
+      logs: this.logs,
+      log: this.log,
+      progressChanged: () => this.progressChanged(),
+      segmentNodes: () => this.api.segmentNodes(),
+      ...(this.o.token ? { token: this.o.token } : {}),
+      ranOut: () => this.ranOut(r),
+    });
+    if (item === null) return;
     const answer = await this.reporter.report(item);
-    if (answer?.status === 'stale') this.log.warn({ job: job.id }, 'outcome refused: the lease was no longer ours');
-    else this.log.debug({ job: job.id, outcome: item.outcome, state: answer?.status === 'ok' ? answer.state : undefined }, 'job done');
+    if (answer?.status === 'stale') this.log.warn({ job: r.job.id }, 'outcome refused: the lease was no longer ours');
+    else this.log.debug({ job: r.job.id, outcome: item.outcome, state: answer?.status === 'ok' ? answer.state : undefined }, 'job done');
   }
 
   /**

@@ -4,15 +4,16 @@ import { NotFoundError, ValidationError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
-import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, SegmentNode, TemplateInfo, WorkerInfo, WorkerRecord, WorkerView } from '../core/reports.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo, WorkerInfo } from '../core/reports.js';
 import type { JobDetail, LogsAnswer, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
-import { builtinKindNames, KIND_MODULES } from '../runners/registry.js';
+import { KIND_MODULES } from '../runners/registry.js';
 import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { deleteFinishedInBatches } from './delete-finished.js';
 import type { Metrics } from './metrics.js';
 import { resolveNewJob } from './resolve-job.js';
-import { Cached, waitReason } from './wait-reason.js';
+import { waitReason } from './wait-reason.js';
+import { WorkerRegistry } from './worker-registry.js';
 import { Schedules } from './schedules.js';
 import type { TemplateCatalog } from './templates.js';
 import type { Template } from '../runners/template.js';
@@ -39,13 +40,8 @@ export interface CoordinatorOptions {
   log?: Logger;
 }
 
-/** The online workers are looked up again after this long, ms. */
-const ONLINE_LOOK_MS = 1_000;
-
 /** At most this many jobs in one enqueue call. */
 export const MAX_BATCH = 50_000;
-/** A worker's registry row is rewritten at most this often, ms. */
-const REGISTRY_WRITE_MS = 2_000;
 /**
  * Waits for a job's log or state look again at least this often, ms: a change made elsewhere
  * (maintenance, another coordinator) wakes no one here.
@@ -62,13 +58,11 @@ export class Coordinator {
   readonly schedules: Schedules;
   /** Woken when work may be claimable; its `waiting` and `generation` are test signals. */
   readonly workAvailable = new Wakeup();
+  /** The workers heard from, their kinds and templates, who is online. */
+  readonly registry: WorkerRegistry;
   private readonly stops = new KeyedWakeups();
   /** Per job: woken when its log grows, its progress or state changes. */
   private readonly jobChanged = new KeyedWakeups();
-  private readonly kinds = new Set<string>(builtinKindNames());
-  /** Per worker: when its registry row was last written from a lease request, and from a heartbeat. */
-  private readonly lastUpsert = new Map<string, number>();
-  private readonly lastTouch = new Map<string, number>();
   private readonly closing = new AbortController();
   private subscription: Subscription | null = null;
   private readonly store: JobStore;
@@ -76,9 +70,6 @@ export class Coordinator {
   readonly leaseTtlMs: number;
   readonly heartbeatIntervalMs: number;
   private readonly maxLongPollMs: number;
-  private readonly workerRetentionMs: number;
-  /** The workers online now, read at most once a second (enqueues and listings ask). */
-  private readonly online: Cached<WorkerRecord[]>;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.store = o.store;
@@ -94,11 +85,7 @@ export class Coordinator {
     this.leaseTtlMs = o.leaseTtlMs ?? SERVER_DEFAULTS.leaseTtlMs;
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
     this.maxLongPollMs = o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs;
-    this.workerRetentionMs = o.workerRetentionMs ?? SERVER_DEFAULTS.workerRetentionMs;
-    this.online = new Cached(ONLINE_LOOK_MS, this.clock, async () => {
-      const now = this.clock.now();
-      return (await this.store.listWorkers()).filter((w) => this.isOnline(w, now));
-    });
+    this.registry = new WorkerRegistry({ store: o.store, clock: o.clock, templates: o.templates, leaseTtlMs: this.leaseTtlMs, retentionMs: o.workerRetentionMs ?? SERVER_DEFAULTS.workerRetentionMs });
   }
 
   /** Hears of work and stops from other coordinators on a shared store, where it can. */
@@ -129,15 +116,11 @@ export class Coordinator {
     this.stops.notify(worker);
   }
 
-  async loadWorkerRegistry(): Promise<void> {
-    for (const w of await this.store.listWorkers()) this.learnWorker(w);
-  }
-
   /** Checks and fills defaults without creating anything. Throws on the first bad job. */
   validate(inputs: unknown[], now = this.clock.now()): ResolvedNewJob[] {
     if (inputs.length === 0) throw new ValidationError('jobs: at least one job is required', 'jobs');
     if (inputs.length > MAX_BATCH) throw new ValidationError(`jobs: at most ${MAX_BATCH} jobs per request`, 'jobs');
-    const ctx = { templates: this.o.templates, kinds: this.kinds, now, timeLimits: this.o.kindTimeLimitsMs ?? {} };
+    const ctx = { templates: this.o.templates, kinds: this.registry.kinds, now, timeLimits: this.o.kindTimeLimitsMs ?? {} };
     return inputs.map((j, i) => resolveNewJob(j, ctx, inputs.length > 1 ? `jobs[${i}].` : ''));
   }
 
@@ -147,7 +130,7 @@ export class Coordinator {
     const jobs = await this.store.enqueue({ jobs: this.validate(inputs, now), now });
     this.o.metrics.enqueued.inc(jobs.length);
     if (jobs.some((j) => j.state === 'queued')) this.workAvailable.notify();
-    const online = await this.online.get();
+    const online = await this.registry.online.get();
     return { jobs, warnings: [...new Set(jobs.map((j) => waitReason(j, online)).filter((w): w is string => w !== null))] };
   }
 
@@ -155,7 +138,7 @@ export class Coordinator {
   async waitReasons(jobs: readonly Job[]): Promise<Record<string, string>> {
     const pending = jobs.filter((j) => j.state === 'queued' || j.state === 'waiting');
     if (pending.length === 0) return {};
-    const online = await this.online.get();
+    const online = await this.registry.online.get();
     return Object.fromEntries(pending.flatMap((j) => {
       const why = waitReason(j, online);
       return why === null ? [] : [[j.id, why]];
@@ -196,27 +179,10 @@ export class Coordinator {
     return this.store.counts(filter);
   }
 
-  /**
-   * The workers that talked to a coordinator: online (within the lease TTL) or gone for less than
-   * the worker retention, or every one with `all`; `running` counts the leases each holds.
-   */
-  async workers(o: { all?: boolean } = {}): Promise<WorkerView[]> {
-    const now = this.clock.now();
-    const [records, leases] = await Promise.all([this.store.listWorkers(), this.store.runningByWorker()]);
-    return records
-      .map((w) => ({ ...w, online: this.isOnline(w, now), running: leases[w.name] ?? 0 }))
-      .filter((w) => o.all || w.online || now - w.lastSeen <= this.workerRetentionMs);
-  }
-
-  /** The online workers with a segment server: a mirror's peers when it takes them from the registry. */
-  async segmentNodes(): Promise<SegmentNode[]> {
-    return (await this.online.get()).flatMap((w) => (w.segments ? [{ node: w.node ?? w.name, url: w.segments.url, channels: w.segments.channels }] : []));
-  }
-
   /** Jobs per state, per queue and finished in the last hour; the workers online and their slots. */
   async stats(): Promise<StatsAnswer> {
     const now = this.clock.now();
-    const [counts, queues, lastHour, workers] = await Promise.all([this.store.counts({}), this.store.countsByQueue({}), this.store.counts({ finishedSince: now - 3_600_000 }), this.workers()]);
+    const [counts, queues, lastHour, workers] = await Promise.all([this.store.counts({}), this.store.countsByQueue({}), this.store.counts({ finishedSince: now - 3_600_000 }), this.registry.list()]);
     const online = workers.filter((w) => w.online);
     return {
       counts,
@@ -229,11 +195,6 @@ export class Coordinator {
   /** Deletes the jobs in `states` (final ones; default all) that finished before `before`, with their logs; returns how many. */
   purge(p: PurgeRequest): Promise<number> {
     return deleteFinishedInBatches(this.store, p);
-  }
-
-  /** Forgets the workers gone longer than the worker retention; returns how many. */
-  pruneWorkers(): Promise<number> {
-    return this.store.deleteWorkers({ before: this.clock.now() - this.workerRetentionMs });
   }
 
   /** Its own templates from drover.yaml, read again (SIGHUP); jobs already created keep theirs. */
@@ -253,7 +214,7 @@ export class Coordinator {
 
   /** Kinds known to the coordinator: built in plus advertised by workers. */
   knownKinds(): string[] {
-    return [...this.kinds].sort();
+    return [...this.registry.kinds].sort();
   }
 
   /** The params each built-in kind takes without a template, where it checks them. */
@@ -266,7 +227,7 @@ export class Coordinator {
    * `signal` aborts the wait when the client goes away, so nothing is leased to a closed socket.
    */
   async lease(p: { worker: WorkerInfo; queues: string[]; limit: number; waitMs: number; signal?: AbortSignal }): Promise<Job[]> {
-    await this.register(p.worker);
+    await this.registry.register(p.worker);
     const deadline = this.clock.now() + this.capWait(p.waitMs);
     const signal = this.untilClosed(p.signal);
     for (;;) {
@@ -297,7 +258,7 @@ export class Coordinator {
     // The leases first: the registry row is a convenience, a failure to write it must cost no lease.
     const answers = p.items.length === 0 ? [] : await this.store.heartbeat({ worker: p.worker.name, items: p.items, leaseMs: this.leaseTtlMs, now: this.clock.now() });
     for (const it of p.items) if (it.progress) this.jobChanged.notify(it.id);
-    await this.pulse(p.worker).catch(() => undefined);
+    await this.registry.pulse(p.worker).catch(() => undefined);
     return answers;
   }
 
@@ -385,48 +346,5 @@ export class Coordinator {
   /** `signal` combined with the coordinator's own shutdown. */
   private untilClosed(signal?: AbortSignal): AbortSignal {
     return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
-  }
-
-  /** A lease request: the worker's whole description, templates included. */
-  private async register(w: WorkerInfo): Promise<void> {
-    this.learnWorker(w);
-    const first = !this.lastUpsert.has(w.name);
-    if (!this.due(this.lastUpsert, w.name)) return;
-    await this.store.upsertWorker({ worker: w, now: this.clock.now() });
-    // A worker new to this coordinator: an add right after must not warn from a list that lacks it.
-    if (first) this.online.forget();
-  }
-
-  /** A heartbeat: the worker is alive and this busy; with `info`, it was reconfigured: recorded at once. */
-  private async pulse(w: WorkerPulse): Promise<void> {
-    if (w.info && w.info.name === w.name) {
-      this.learnWorker(w.info);
-      // A worker that stopped and comes back under its name must be written again at its first lease.
-      if (w.info.stopped) this.lastUpsert.delete(w.name);
-      else this.lastUpsert.set(w.name, this.clock.now());
-      this.online.forget();
-      return this.store.upsertWorker({ worker: w.info, now: this.clock.now() });
-    }
-    if (!this.due(this.lastTouch, w.name)) return;
-    await this.store.touchWorker({ name: w.name, running: w.running, now: this.clock.now() });
-  }
-
-  /** It talked to a coordinator within the lease TTL and did not say it stopped. */
-  private isOnline(w: WorkerRecord, now: number): boolean {
-    return w.stopped !== true && now - w.lastSeen <= this.leaseTtlMs;
-  }
-
-  /** True at most once per REGISTRY_WRITE_MS for each name. */
-  private due(last: Map<string, number>, name: string): boolean {
-    const now = this.clock.now();
-    const t = last.get(name);
-    if (t !== undefined && now - t < REGISTRY_WRITE_MS) return false;
-    last.set(name, now);
-    return true;
-  }
-
-  private learnWorker(w: WorkerInfo): void {
-    for (const k of w.kinds) this.kinds.add(k);
-    this.o.templates.learn(w.templates);
   }
 }

@@ -62,8 +62,8 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
 
   app.get(ROUTES.templates.pattern, async (): Promise<TemplatesAnswer> => ({ templates: c.templates() }));
   app.get(ROUTES.kinds.pattern, async (): Promise<KindsAnswer> => ({ kinds: c.knownKinds(), params: c.kindParams() }));
-  app.get(ROUTES.workers.pattern, async (req): Promise<WorkersAnswer> => ({ workers: await c.workers({ all: (req.query as Query).all === 'true' }) }));
-  app.post(ROUTES.pruneWorkers.pattern, async (): Promise<PruneAnswer> => ({ deleted: await c.pruneWorkers() }));
+  app.get(ROUTES.workers.pattern, async (req): Promise<WorkersAnswer> => ({ workers: await c.registry.list({ all: (req.query as Query).all === 'true' }) }));
+  app.post(ROUTES.pruneWorkers.pattern, async (): Promise<PruneAnswer> => ({ deleted: await c.registry.prune() }));
   app.get(ROUTES.stats.pattern, async (): Promise<StatsAnswer> => c.stats());
   app.post(ROUTES.purge.pattern, async (req): Promise<PurgeAnswer> => ({ deleted: await c.purge(purgeRequestOf(req.body)) }));
 

@@ -24,7 +24,7 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
     return { answers: await c.heartbeat({ worker: r.worker, items: r.jobs }), leaseTtlMs: c.leaseTtlMs };
   });
 
-  app.get(ROUTES.segmentNodes.pattern, worker, async (): Promise<SegmentNodesAnswer> => ({ nodes: await c.segmentNodes() }));
+  app.get(ROUTES.segmentNodes.pattern, worker, async (): Promise<SegmentNodesAnswer> => ({ nodes: await c.registry.segmentNodes() }));
 
   app.post(ROUTES.complete.pattern, worker, async (req): Promise<CompleteReply> => ({ answers: await c.complete(completeRequestOf(req.body).items) }));
 

@@ -97,7 +97,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     ...(o.pollMs === undefined ? {} : { pollMs: o.pollMs }),
     ...(o.kindTimeLimitsMs ? { kindTimeLimitsMs: o.kindTimeLimitsMs } : {}),
   });
-  await coordinator.loadWorkerRegistry();
+  await coordinator.registry.load();
   await coordinator.subscribe();
   const scheduler = new Scheduler({
     store,

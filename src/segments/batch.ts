@@ -41,6 +41,7 @@ export class FrameDecoder {
   /** The open frame's size, null between frames; its bytes so far, when they span chunks. */
   private size: number | null = null;
   private body: Buffer | null = null;
+  private scratch = Buffer.alloc(0);
   private filled = 0;
   private name = '';
 
@@ -78,7 +79,11 @@ export class FrameDecoder {
         at += want;
         continue;
       }
-      this.body ??= Buffer.allocUnsafe(this.size);
+      if (this.body === null) {
+        // One buffer for every segment that spans chunks: the sink is done with each before the next.
+        if (this.scratch.length < this.size) this.scratch = Buffer.allocUnsafe(Math.max(this.size, 2 * this.scratch.length));
+        this.body = this.scratch.subarray(0, this.size);
+      }
       const n = Math.min(want, chunk.length - at);
       chunk.copy(this.body, this.filled, at, at + n);
       this.filled += n;

@@ -17,6 +17,8 @@ export interface PassState {
   tree: SegmentTree;
   now: () => number;
   progress: MirrorProgress;
+  /** Tells `onProgress`: at most every 500 ms, or at once with `force`. */
+  progressed(force: boolean): void;
   /** Segments some peer is fetching (relative paths): settled true when it brought them. */
   inFlight: Map<string, Promise<boolean>>;
   wanted: Set<string>;
@@ -163,6 +165,7 @@ function store(h: HourFetch, name: string, data: Buffer): boolean {
   sum.bytes += data.length;
   s.progress.fetched++;
   s.progress.bytes += data.length;
+  s.progressed(false);
   return true;
 }
 

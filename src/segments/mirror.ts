@@ -33,6 +33,7 @@ export interface MirrorOptions {
   backoffMs?: number;
   now?: () => number;
   signal?: AbortSignal;
+  /** Told at most every 500 ms while segments arrive, and after each hour. */
   onProgress?: (p: MirrorProgress) => void;
   /** Counted here as well: segments kept, hash mismatches, errors. */
   metrics?: MirrorMetrics;
@@ -76,6 +77,8 @@ export interface MirrorSummary {
 }
 
 export const MIRROR_DEFAULTS = { concurrency: 8, recentCutoffMs: 120_000, backoffMs: 5_000, order: 'random' } as const;
+/** Progress is told at most this often while segments arrive, ms (and at the end of each hour). */
+const PROGRESS_MS = 500;
 /** Retries of a peer's request after the first failure (5 s, 10 s, 20 s, 40 s, 80 s). */
 const RETRIES = 4;
 
@@ -89,7 +92,14 @@ export async function mirrorPass(o: MirrorOptions): Promise<MirrorSummary> {
   const wanted = new Set<string>();
   const peers = o.from.map((u) => new Peer(u, o.concurrency ?? MIRROR_DEFAULTS.concurrency, o.token));
   try {
-    const state: PassState = { o, tree, now, progress, inFlight, wanted, done: new Set(), tombstoned: new Set(), staleTempsRemoved: 0 };
+    let reported = -Infinity;
+    const progressed = (force: boolean) => {
+      const t = performance.now();
+      if (!o.onProgress || (!force && t - reported < PROGRESS_MS)) return;
+      reported = t;
+      o.onProgress({ ...progress });
+    };
+    const state: PassState = { o, tree, now, progress, progressed, inFlight, wanted, done: new Set(), tombstoned: new Set(), staleTempsRemoved: 0 };
     const summaries = await Promise.all(peers.map((peer) => mirrorPeer(peer, state)));
     const stillMissing: string[] = [];
     for (const rel of wanted) {
@@ -166,7 +176,7 @@ async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
     await mirrorHour(peer, ...h, listed, s, sum, withRetry);
     sum.hours++;
     s.progress.hoursDone++;
-    o.onProgress?.({ ...s.progress });
+    s.progressed(true);
   }
   return sum;
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { BATCH_HEADER, BATCH_TYPE, frameHeader } from '../../src/segments/batch.js';
 import { MirrorMetrics } from '../../src/segments/metrics.js';
-import { mirrorPass } from '../../src/segments/mirror.js';
+import { mirrorPass, type MirrorProgress } from '../../src/segments/mirror.js';
 import { contentHash, hourStart, tombstoneOf } from '../../src/segments/segment-name.js';
 import { startSegmentServer } from '../../src/segments/server.js';
 import { runDrover } from '../support/drover.js';
@@ -180,7 +180,11 @@ describe("a mirror pass (wubloader's backfiller, fixed)", () => {
     const local = tempDir('drover-local-');
     const metrics = new MirrorMetrics();
     const batchUrl = await peerServer(true);
-    const viaBatches = await mirrorPass({ ...base, base: local, from: [batchUrl], concurrency: 1, metrics });
+    const progress: MirrorProgress[] = [];
+    const viaBatches = await mirrorPass({ ...base, base: local, from: [batchUrl], concurrency: 1, metrics, onProgress: (p) => progress.push(p) });
+    // Told while the hour's segments arrive, not only once it is done.
+    expect(progress.find((p) => p.hoursDone === 0 && p.fetched > 0), JSON.stringify(progress)).toBeDefined();
+    expect(progress.at(-1)).toEqual({ hoursDone: 1, hoursTotal: 1, fetched: 40, bytes: fs.readdirSync(hourDir).reduce((n, f) => n + fs.statSync(path.join(hourDir, f)).size, 0) });
     expect(viaBatches.ok, viaBatches.peers[0]?.errors.join('\n')).toBe(true);
     expect(files(local)).toEqual(names.map((n) => `desertbus/source/${H2}/${n}`).sort());
     // Both broken batches were retried (so they are not in the summary's errors, which are what stayed failed).
