@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import client from 'prom-client';
 import { ConfigError } from '../core/errors.js';
 import { announce, createLogger } from '../core/logger.js';
 import { loadServerTokens } from '../core/tokens.js';
@@ -20,7 +21,10 @@ export async function serveSegmentsAction(dir: string, f: ServeFlags): Promise<v
   const log = createLogger('drover-segments', { format: f.logFormat });
   const loaded = f.tokenFile ? loadServerTokens(f.tokenFile) : null;
   if (loaded?.created) announce('drover-segments', f.logFormat, `created ${f.tokenFile} with new admin and worker tokens`);
-  const srv = await startSegmentServer({ dir, port, logger: log, ...(f.host ? { host: f.host } : {}), ...(loaded ? { tokens: loaded.tokens } : {}), ...(f.public ? { public: true } : {}) });
+  // The process's own figures at /metrics, as the restreamer has one (a worker's adds its mirror counters).
+  const metrics = new client.Registry();
+  client.collectDefaultMetrics({ register: metrics });
+  const srv = await startSegmentServer({ dir, port, logger: log, metrics, ...(f.host ? { host: f.host } : {}), ...(loaded ? { tokens: loaded.tokens } : {}), ...(f.public ? { public: true } : {}) });
   onSignals(() => srv.close());
   announce('drover-segments', f.logFormat, `serving segments of ${dir} on ${srv.url}`);
 }

@@ -51,14 +51,31 @@ function json(reply: FastifyReply, names: string[]): FastifyReply {
   return reply.type('application/json').send(JSON.stringify(names));
 }
 
-/** 403 for a part that is hidden, `..`, or holds a separator or control character, as the restreamer does for a leading dot. */
-function refusedPart(parts: Record<string, string>): string | null {
-  for (const [k, v] of Object.entries(parts)) if (!isPathPart(v)) return `Bad ${k}: May not start with a period`;
+/**
+ * Why a path part is refused, or null: an empty one (a trailing slash) is a 404, as on the
+ * restreamer; one that is hidden or `..` a 403 with the restreamer's words; one holding a
+ * separator or control character a 403 too.
+ */
+function refusedPart(parts: Record<string, string>): { code: number; text: string } | null {
+  for (const [k, v] of Object.entries(parts)) {
+    if (v === '') return { code: 404, text: 'Not Found' };
+    if (v.startsWith('.')) return { code: 403, text: `Bad ${k}: May not start with a period` };
+    if (!isPathPart(v)) return { code: 403, text: `Bad ${k}: May not hold a separator or control character` };
+  }
   return null;
 }
 
+/** The restreamer's CORS headers, on every answer of a `public` server. */
+const CORS = {
+  'access-control-allow-credentials': 'false',
+  'access-control-allow-headers': '*',
+  'access-control-allow-methods': 'GET,POST,HEAD',
+  'access-control-allow-origin': '*',
+  'access-control-max-age': '86400',
+};
+
 /** The HTTP app of a segment tree: wubloader's restreamer routes (listings and segments). */
-export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: Logger; metrics?: Registry }): FastifyInstance {
+export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: Logger; metrics?: Registry; public?: boolean }): FastifyInstance {
   const app = Fastify({
     loggerInstance: o.logger.child({ part: 'segments' }) as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -67,24 +84,28 @@ export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: 
   // Headers and a small body leave in separate writes; without this each keep-alive request waits ~40 ms on delayed ACKs.
   app.server.on('connection', (socket) => socket.setNoDelay(true));
   app.addHook('onRequest', async (req, reply) => {
+    // Only where anyone may read anyway: elsewhere a web page must not read a loopback archive.
+    if (o.public) reply.headers(CORS);
+    if (req.method === 'OPTIONS') return;
     if (!allows(o.tokens, 'worker', credentialOf(req))) {
       reply.code(401).header('www-authenticate', 'Basic realm="segments", charset="UTF-8"').send({ error: { code: 'unauthorized', message: 'a token is required (Bearer TOKEN, or http://user:TOKEN@host/)' } });
     }
   });
   const { tree, metrics } = o;
+  app.options('*', async (_req, reply) => reply.header('allow', 'HEAD, OPTIONS, GET').send());
   if (metrics) app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/files', async (_req, reply) => json(reply, await tree.channels()));
   app.get<{ Params: { channel: string } }>('/files/:channel', async (req, reply) => {
     const bad = refusedPart(req.params);
-    return bad ? reply.code(403).send(bad) : json(reply, await tree.qualities(req.params.channel));
+    return bad ? reply.code(bad.code).send(bad.text) : json(reply, await tree.qualities(req.params.channel));
   });
   app.get<{ Params: { channel: string; quality: string } }>('/files/:channel/:quality', async (req, reply) => {
     const bad = refusedPart(req.params);
-    return bad ? reply.code(403).send(bad) : json(reply, await tree.hours(req.params.channel, req.params.quality));
+    return bad ? reply.code(bad.code).send(bad.text) : json(reply, await tree.hours(req.params.channel, req.params.quality));
   });
   app.get<{ Params: { channel: string; quality: string; hour: string }; Querystring: { tombstones?: string } }>('/files/:channel/:quality/:hour', async (req, reply) => {
     const bad = refusedPart(req.params);
-    if (bad) return reply.code(403).send(bad);
+    if (bad) return reply.code(bad.code).send(bad.text);
     // Given twice it is an array: "true,false", which is neither.
     const t = String(req.query.tombstones ?? 'false').toLowerCase();
     if (t !== 'true' && t !== 'false') return reply.code(400).send('tombstones must be one of: true, false');
@@ -93,7 +114,7 @@ export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: 
   });
   app.post<{ Params: { channel: string; quality: string; hour: string }; Body: unknown }>('/segments/:channel/:quality/:hour', async (req, reply) => {
     const bad = refusedPart(req.params);
-    if (bad) return reply.code(403).send(bad);
+    if (bad) return reply.code(bad.code).send(bad.text);
     const names = req.body;
     if (!Array.isArray(names) || names.length > BATCH_MAX) return reply.code(400).send(`the body must be a JSON array of at most ${BATCH_MAX} segment names`);
     const odd = names.findIndex((n) => typeof n !== 'string' || !isPathPart(n));
@@ -104,7 +125,7 @@ export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: 
   });
   app.get<{ Params: { channel: string; quality: string; hour: string; name: string } }>('/segments/:channel/:quality/:hour/:name', async (req, reply) => {
     const bad = refusedPart(req.params);
-    if (bad) return reply.code(403).send(bad);
+    if (bad) return reply.code(bad.code).send(bad.text);
     const { channel, quality, hour, name } = req.params;
     if (!tree.servable(channel, quality, hour, name)) return reply.code(404).send('Not Found');
     return sendSegment(req, reply, tree.base, path.join(channel, quality, hour, name));
@@ -120,7 +141,7 @@ export async function startSegmentServer(o: SegmentServerOptions): Promise<Runni
   if (!isLoopback(host) && !authEnabled(tokens) && !o.public) {
     throw new ConfigError(`refusing to serve segments on ${host} without tokens: give --token-file FILE (created with random tokens if missing), --public to serve them to anyone, or listen on 127.0.0.1`);
   }
-  const app = buildSegmentApp({ tree: new SegmentTree(path.resolve(o.dir)), tokens, logger: o.logger, ...(o.metrics ? { metrics: o.metrics } : {}) });
+  const app = buildSegmentApp({ tree: new SegmentTree(path.resolve(o.dir)), tokens, logger: o.logger, ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.public ? { public: true } : {}) });
   try {
     await app.listen({ host, port });
   } catch (err) {

@@ -83,11 +83,13 @@ export class SegmentTree {
   }
 
   /**
-   * Whether a segment may be served: it parses, is not temp and has no tombstone. A blocking
+   * Whether a file may be served: a segment that parses, is not temp and has no tombstone, a
+   * tombstone, or a chat file. A blocking
    * check: a stat from the inode cache is cheaper than a thread-pool hand-off.
    */
   servable(channel: string, quality: string, hour: string, name: string): boolean {
-    if (name.endsWith('.json')) return true;
+    // Chat files, and tombstones (empty), as the restreamer serves them.
+    if (name.endsWith('.json') || segmentOfTombstone(name) !== null) return true;
     const p = parseSegmentName(name);
     if (p === null || p.type === 'temp') return false;
     return !fsSync.existsSync(path.join(this.hourDir(channel, quality, hour), tombstoneOf(name)));

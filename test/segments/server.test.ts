@@ -69,6 +69,9 @@ describe("the segment server (wubloader's restreamer routes)", () => {
     for (const p of ['/files/.private', '/files/desertbus/.x', `/files/desertbus/source/..`, '/files/%2e%2e/source', `/segments/desertbus/source/${HOUR}/.hidden.ts`]) {
       expect((await rawGet(srv.url, p)).status, p).toBe(403);
     }
+    expect(await rawGet(srv.url, '/files/desertbus/%2Fetc')).toEqual({ status: 403, body: 'Bad quality: May not hold a separator or control character' });
+    // An empty part (a trailing slash) is not found, as on the restreamer.
+    for (const p of ['/files/', '/files/desertbus/', `/files/desertbus/source/`, `/segments/desertbus/source/${HOUR}/`]) expect((await rawGet(srv.url, p)).status, p).toBe(404);
   });
 
   it('serves a segment byte for byte with ETag, Last-Modified and Range; not one with a tombstone, nor a temp or unknown one', async () => {
@@ -87,7 +90,10 @@ describe("the segment server (wubloader's restreamer routes)", () => {
     expect(part.status).toBe(206);
     expect(await part.text()).toBe('segment b, a longer one'.slice(8));
     expect((await rawGet(url, '', { 'if-none-match': etag })).status).toBe(304);
-    for (const name of [t.gone, t.temp, 'nosuch.ts', '00:00.000000-2.0-full-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ts']) {
+    // A tombstone is served as the restreamer serves it: an empty file.
+    const tomb = await fetch(`${srv.url}/segments/desertbus/source/${HOUR}/${tombstoneOf(t.gone)}`);
+    expect([tomb.status, await tomb.text()]).toEqual([200, '']);
+    for (const name of [t.gone, t.temp, 'nosuch.ts', tombstoneOf(t.a), '00:00.000000-2.0-full-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ts']) {
       expect((await fetch(`${srv.url}/segments/desertbus/source/${HOUR}/${encodeURIComponent(name)}`)).status, name).toBe(404);
     }
   });
@@ -153,8 +159,20 @@ describe("the segment server (wubloader's restreamer routes)", () => {
     const batch = (headers: Record<string, string>) => fetch(srv.url.replace('0.0.0.0', '127.0.0.1') + `/segments/desertbus/source/${HOUR}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify([t.a]) });
     expect((await batch({})).status).toBe(401);
     expect((await batch({ authorization: 'Bearer segment-token' })).status).toBe(200);
+    // A preflight needs no token; CORS headers go only where anyone may read (the restreamer's, on a public server).
+    const preflight = await fetch(url, { method: 'OPTIONS' });
+    expect([preflight.status, preflight.headers.get('allow'), preflight.headers.get('access-control-allow-origin')]).toEqual([200, 'HEAD, OPTIONS, GET', null]);
     const open = await serve(t.base, { host: '0.0.0.0', public: true });
-    expect((await fetch(open.url.replace('0.0.0.0', '127.0.0.1') + '/files')).status).toBe(200);
+    const anyone = await fetch(open.url.replace('0.0.0.0', '127.0.0.1') + '/files');
+    expect(anyone.status).toBe(200);
+    expect(Object.fromEntries([...anyone.headers].filter(([k]) => k.startsWith('access-control-')))).toEqual({
+      'access-control-allow-credentials': 'false',
+      'access-control-allow-headers': '*',
+      'access-control-allow-methods': 'GET,POST,HEAD',
+      'access-control-allow-origin': '*',
+      'access-control-max-age': '86400',
+    });
+    expect((await fetch(`${srv.url.replace('0.0.0.0', '127.0.0.1')}/files`, { headers: { authorization: 'Bearer segment-token' } })).headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('drover segments serve DIR: a missing dir is an error; the server answers once it says where', async () => {
@@ -166,6 +184,8 @@ describe("the segment server (wubloader's restreamer routes)", () => {
     const p = spawnDrover(['segments', 'serve', t.base, '--port', '0'], { cwd, env: { DROVER_LOG_FORMAT: 'human' } });
     const url = await waitFor(() => /serving segments of \S+ on (http:\/\/[^\s"]+)/.exec(p.output())?.[1], 60_000, 'the segment server');
     expect(await (await fetch(`${url}/files/desertbus`)).json()).toEqual(['480p', 'source']);
+    // Its process's figures, as the restreamer has a /metrics.
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^process_cpu_seconds_total \d/m);
     p.proc.kill('SIGTERM');
     expect(await p.exited).toBe(0);
   });
