@@ -68,7 +68,7 @@ describe('the architecture of src/', () => {
 
   it('each kind keeps to its own folder and the shared one; only the registry names them all', () => {
     const kinds = fs.readdirSync(path.join(SRC, 'runners'), { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'shared').map((d) => d.name);
-    expect(kinds.sort()).toEqual(['download', 'exec', 'ffmpeg', 'mirror', 'noop']);
+    expect(kinds.sort()).toEqual(['download', 'exec', 'ffmpeg', 'hikvision', 'mirror', 'noop']);
     const kindOf = (p: string) => (p.startsWith('runners/') && kinds.includes(p.split('/')[1] as string) ? (p.split('/')[1] as string) : null);
     expect(offending((e) => local(e) && kindOf(e.to) !== null && kindOf(e.from) !== kindOf(e.to) && e.from !== 'runners/registry')).toEqual([]);
   });
