@@ -1,0 +1,134 @@
+import { createHash, type Hash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IsapiAuthError, IsapiNetError, readWhole, type Answer, type IsapiClient } from './isapi-client.js';
+import { downloadRequestXml, IsapiError, parseIsapi, type SearchMatch } from './isapi-xml.js';
+
+/** A clip the device would not give whole: after its retries, with the device's words. */
+export class ClipError extends Error {}
+
+export interface ClipOptions {
+  /** Tries after the first failure. Default 3. */
+  retries?: number;
+  /** First wait after a failure, ms, doubled each time. Default 2000. */
+  backoffMs?: number;
+  signal?: AbortSignal;
+  /** Bytes as they arrive (for progress). */
+  onBytes?(n: number): void;
+}
+
+export interface ClipFile {
+  size: number;
+  sha256: string;
+}
+
+/** Media bodies never start like this: an error the device put where the clip belongs. */
+const MARKUP = /^\s*<(\?xml|ResponseStatus|html|!DOCTYPE|userCheck)/i;
+/** What of a body is looked at for markup, bytes. */
+const SNIFF = 256;
+
+/**
+ * Fetches one clip (`GET /ISAPI/ContentMgmt/download` with its playback URI) into `target`:
+ * streamed into `target.part` while hashing, renamed into place only when whole. Never
+ * delivered: a non-2xx answer, XML or HTML where media belongs, or fewer bytes than the `size=`
+ * the URI announces (a clip still being written, or a dropped connection). Those are tried
+ * again with backoff, from where the part file ends when the device takes a Range; then a
+ * ClipError with the device's status string. A wrong password is not retried.
+ */
+export async function downloadClip(client: IsapiClient, match: SearchMatch, target: string, o: ClipOptions = {}): Promise<ClipFile> {
+  const part = `${target}.part`;
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const retries = o.retries ?? 3;
+  let last = '';
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    if (attempt > 0) await sleep((o.backoffMs ?? 2000) * 2 ** (attempt - 1), undefined, o.signal ? { signal: o.signal } : {});
+    try {
+      const file = await fetchOnce(client, match, part, o);
+      fs.renameSync(part, target);
+      return file;
+    } catch (err) {
+      if (err instanceof IsapiAuthError || o.signal?.aborted) {
+        fs.rmSync(part, { force: true });
+        throw err;
+      }
+      if (!(err instanceof ClipError || err instanceof IsapiNetError)) throw err;
+      last = err.message;
+    }
+  }
+  fs.rmSync(part, { force: true });
+  throw new ClipError(`${match.fileName ?? match.playbackUri}: ${last} (after ${retries + 1} tries)`);
+}
+
+async function fetchOnce(client: IsapiClient, match: SearchMatch, part: string, o: ClipOptions): Promise<ClipFile> {
+  const have = fs.existsSync(part) ? fs.statSync(part).size : 0;
+  const body = downloadRequestXml(match.playbackUri, client.ns);
+  const res = await client.send('GET', '/ISAPI/ContentMgmt/download', body, { 'content-type': 'application/xml', ...(have > 0 ? { range: `bytes=${have}-` } : {}) });
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status >= 300) throw new ClipError(await refusal(res, `HTTP ${status}`));
+  const type = String(res.headers['content-type'] ?? '');
+  if (/xml|html/i.test(type)) throw new ClipError(await refusal(res, `HTTP ${status} with ${type}`));
+  // Resumed only when the device sends from where the part ends; otherwise from the start.
+  const resumed = status === 206 && new RegExp(`^bytes ${have}-`).test(String(res.headers['content-range'] ?? ''));
+  const hash = createHash('sha256');
+  let size = 0;
+  if (resumed) size = await hashFile(part, hash);
+  const out = fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' });
+  try {
+    size += await pipeHashed(res, out, hash, resumed ? SNIFF : 0, o);
+  } finally {
+    await new Promise<void>((r) => out.end(r));
+  }
+  if (match.size !== null && size < match.size) throw new ClipError(`${size} of the ${match.size} bytes its URI announces (still being written, or cut off)`);
+  return { size, sha256: hash.digest('hex') };
+}
+
+/** The device's words for a refusal: its XML status string, or `fallback`. */
+async function refusal(res: Answer, fallback: string): Promise<string> {
+  const text = (await readWhole(res, 1024 * 1024, 'the answer').catch(() => Buffer.alloc(0))).toString('utf8');
+  try {
+    parseIsapi(text);
+  } catch (err) {
+    if (err instanceof IsapiError && err.statusString) return `${fallback}: ${err.statusString}${err.subStatusCode ? ` (${err.subStatusCode})` : ''}`;
+  }
+  return fallback;
+}
+
+/** Streams a body into `out` while hashing; the first bytes are checked for markup. Resolves with the count. */
+function pipeHashed(res: Answer, out: fs.WriteStream, hash: Hash, sniffed: number, o: ClipOptions): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    let head = sniffed >= SNIFF ? null : Buffer.alloc(0);
+    const fail = (err: Error) => {
+      res.destroy();
+      reject(err);
+    };
+    res.on('data', (chunk: Buffer) => {
+      if (head !== null) {
+        head = Buffer.concat([head, chunk]).subarray(0, SNIFF);
+        if (MARKUP.test(head.toString('latin1'))) return fail(new ClipError('the device sent XML or HTML where the clip belongs'));
+        if (head.length >= SNIFF) head = null;
+      }
+      n += chunk.length;
+      hash.update(chunk);
+      o.onBytes?.(chunk.length);
+      if (!out.write(chunk)) {
+        res.pause();
+        out.once('drain', () => res.resume());
+      }
+    });
+    res.on('error', (err) => fail(new IsapiNetError(`the clip broke off: ${err.message}`)));
+    res.on('aborted', () => fail(new IsapiNetError('the clip broke off')));
+    out.on('error', (err) => fail(err));
+    res.on('end', () => (res.complete ? resolve(n) : fail(new IsapiNetError('the clip broke off'))));
+  });
+}
+
+async function hashFile(file: string, hash: Hash): Promise<number> {
+  let n = 0;
+  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    hash.update(chunk);
+  }
+  return n;
+}
