@@ -10,7 +10,7 @@ export function registerImportCommand(program: Command): void {
     .option('--sheet <name>', 'worksheet (default the first)')
     .option('--format <fmt>', 'xlsx, csv or jsonl (default from the extension)')
     .option('--dry-run', 'check every row, create nothing')
-    .option('--dest <name[:dir]>', 'download: the destination of every row (as --param dest=...)')
+    .option('--dest <name[:dir]>', 'download, hikvision: the destination of every row (as --param dest=...)')
     .option('--wait', 'then wait for them as `drover wait --tag` does (exit 1 if one failed)')
     .action(lazy(() => import('./import-action.js'), 'importAction'));
 }

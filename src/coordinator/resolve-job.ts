@@ -101,6 +101,9 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
   if (concurrencyKey === null && tpl?.concurrency) {
     concurrencyKey = fillPlaceholders(tpl.concurrency.key, params, `template ${tpl.name} concurrency.key`);
     concurrencyLimit ??= tpl.concurrency.limit;
+  } else if (concurrencyKey === null && j.concurrencyKey !== null && mod?.concurrency) {
+    concurrencyKey = fillPlaceholders(mod.concurrency.key, params, `kind ${kind} concurrency key`);
+    concurrencyLimit ??= mod.concurrency.limit;
   }
   if (concurrencyKey !== null && concurrencyLimit === null) fail('concurrencyLimit', 'required with concurrencyKey');
   if (concurrencyLimit !== null && concurrencyLimit < 1) fail('concurrencyLimit', 'must be at least 1');

@@ -1,13 +1,14 @@
 import { downloadKind } from './download/index.js';
 import { execKind } from './exec/index.js';
 import { ffmpegKind } from './ffmpeg/index.js';
+import { hikvisionKind } from './hikvision/index.js';
 import type { AnyKindModule, WorkerSetup } from './kind.js';
 import { mirrorKind } from './mirror/index.js';
 import { noopKind } from './noop/index.js';
 import type { Runner } from './runner.js';
 
 /** Every job kind Drover has. Adding a kind is a folder with an index.ts and one line here. */
-export const KIND_MODULES: readonly AnyKindModule[] = [noopKind, execKind, downloadKind, ffmpegKind, mirrorKind];
+export const KIND_MODULES: readonly AnyKindModule[] = [noopKind, execKind, downloadKind, ffmpegKind, mirrorKind, hikvisionKind];
 
 /** `worker.segments` as resolved (the mirror kind's settings): the worker's tree, server and node. */
 export type { SegmentsSettings } from './mirror/settings.js';

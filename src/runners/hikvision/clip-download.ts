@@ -124,6 +124,13 @@ function pipeHashed(res: Answer, out: fs.WriteStream, hash: Hash, sniffed: numbe
   });
 }
 
+/** The SHA-256 of a file on disk, hex. */
+export async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await hashFile(file, hash);
+  return hash.digest('hex');
+}
+
 async function hashFile(file: string, hash: Hash): Promise<number> {
   let n = 0;
   for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { describeNetError } from '../../core/net.js';
+import { serverOrigin } from './device-url.js';
 import { DigestSession } from './digest.js';
 import { IsapiError, parseChannels, parseDeviceInfo, parseDeviceTime, parseSearchResult, searchRequestXml, type DeviceInfo, type DeviceTime, type IsapiNamespace, type SearchMatch, type SearchRequest } from './isapi-xml.js';
 
@@ -30,15 +31,6 @@ const AUTH_TRIES = 3;
 const PAGE = 50;
 /** Pages one search may take (50,000 clips), against a device that never says it is done. */
 const MAX_PAGES = 1000;
-
-/** The origin of a `server` param, or an Error naming what is wrong with it. */
-export function serverOrigin(server: string): URL {
-  const s = server.trim();
-  const u = new URL(/^[a-z]+:\/\//i.test(s) ? s : `http://${s}`);
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`server: "${server}" is not http or https`);
-  if (u.pathname !== '/' || u.search || u.username || u.password) throw new Error(`server: "${server}" must be a host, host:port or http(s)://host:port (no path or user)`);
-  return u;
-}
 
 /** A raw answer: status, headers as sent, and the body (whole for XML, a stream for media). */
 export type Answer = http.IncomingMessage;

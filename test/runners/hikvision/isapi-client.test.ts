@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IsapiAuthError, IsapiClient, serverOrigin } from '../../../src/runners/hikvision/isapi-client.js';
+import { serverOrigin } from '../../../src/runners/hikvision/device-url.js';
+import { IsapiAuthError, IsapiClient } from '../../../src/runners/hikvision/isapi-client.js';
 import { deviceOffsetMinutes } from '../../../src/runners/hikvision/device-clock.js';
 import { startIsapiSim, type SimClip, type SimOptions } from '../../support/isapi-sim.js';
 import { onCleanup } from '../../support/tmp.js';

@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ValidationError } from '../../core/errors.js';
+import type { RunContext, RunResult, Runner } from '../runner.js';
+import { destinationDir } from '../shared/destination.js';
+import { stoppedResult } from '../shared/stop-result.js';
+import { ClipError, downloadClip, fileSha256 } from './clip-download.js';
+import { deviceOffsetMinutes, offsetOf } from './device-clock.js';
+import { IsapiAuthError, IsapiClient, IsapiNetError } from './isapi-client.js';
+import { IsapiError, type SearchMatch } from './isapi-xml.js';
+import { parseHikvisionParams, type HikvisionParams } from './params.js';
+import { clipPath, searchSpan } from './plan.js';
+import type { HikvisionSettings } from './settings.js';
+
+/** A clip delivered, as the job's result lists it. */
+interface FileEntry {
+  /** Below the destination directory. */
+  file: string;
+  track: string;
+  start: string;
+  end: string;
+  size: number;
+  sha256: string;
+  /** It was there already, at the right size (`skip_existing`). */
+  skipped?: true;
+}
+
+/** Failed clips kept in the result (the count is kept whole). */
+const RESULT_FAILED = 100;
+
+/**
+ * The `hikvision` kind: every recording of the asked cameras and span from one NVR, over ISAPI,
+ * into a destination, each clip checked whole (clip-download.ts); up to `perDevice` at once.
+ */
+export class HikvisionRunner implements Runner {
+  readonly kind = 'hikvision';
+
+  constructor(private readonly s: HikvisionSettings) {}
+
+  async run(ctx: RunContext): Promise<RunResult> {
+    let p: HikvisionParams;
+    let dir: string;
+    try {
+      p = parseHikvisionParams(ctx.job.params);
+      dir = destinationDir(this.s.destinations, p.dest);
+    } catch (err) {
+      if (err instanceof ValidationError) return { outcome: 'failed', error: err.message, retryable: false };
+      throw err;
+    }
+    const client = new IsapiClient({ server: p.server, user: p.user, password: p.password, connectTimeoutMs: this.s.connectTimeoutMs, readTimeoutMs: this.s.readTimeoutMs, signal: ctx.signal });
+    try {
+      return await this.fetchAll(ctx, p, dir, client);
+    } catch (err) {
+      if (ctx.signal.aborted) return stoppedResult(ctx.signal.reason, `${client.name}: stopped`);
+      if (err instanceof IsapiAuthError) return { outcome: 'failed', error: err.message, retryable: false };
+      if (err instanceof IsapiNetError || err instanceof IsapiError) return { outcome: 'failed', error: err instanceof IsapiError ? `${client.name}: ${err.message}` : err.message, retryable: true };
+      throw err;
+    } finally {
+      client.close();
+    }
+  }
+
+  private async fetchAll(ctx: RunContext, p: HikvisionParams, dir: string, client: IsapiClient): Promise<RunResult> {
+    const log = (text: string) => ctx.log('drover', `${text}\n`);
+    const info = await client.deviceInfo();
+    log(`${client.name}: ${info.model || 'device'} ${info.serial} (${info.firmware})`);
+    const clock = await client.time();
+    const ours = Date.now();
+    const offset = deviceOffsetMinutes(clock, ours);
+    if (offset === null) log(`${client.name}: its clock (${clock.localTime}, zone "${clock.timeZone}") tells no time zone; taking UTC`);
+    const off = offset ?? 0;
+    // The device's own now: what its recordings' times are counted against.
+    const now = offsetOf(clock.localTime) !== null ? Date.parse(clock.localTime) : Date.parse(`${clock.localTime}Z`) - off * 60_000;
+    let tracks: string[];
+    if (p.cameras === 'all') {
+      try {
+        tracks = await client.channels();
+      } catch (err) {
+        if (!(err instanceof IsapiError)) throw err;
+        return { outcome: 'failed', error: `${client.name}: the device will not list its channels (${err.statusString ?? err.message}); give cameras, e.g. cameras=101,201`, retryable: false };
+      }
+      if (tracks.length === 0) return { outcome: 'failed', error: `${client.name}: the device lists no channels; give cameras, e.g. cameras=101,201`, retryable: false };
+    } else tracks = p.cameras;
+    const span = searchSpan(p.span, Number.isFinite(now) ? now : ours, off);
+    log(`${client.name}: searching tracks ${tracks.join(',')} from ${span.start} to ${span.end} (UTC; the device is at UTC${off >= 0 ? '+' : '-'}${Math.floor(Math.abs(off) / 60)}${Math.abs(off) % 60 ? `:${String(Math.abs(off) % 60).padStart(2, '0')}` : ''})`);
+    const found = await client.search(tracks, span.start, span.end);
+    const cutoff = (Number.isFinite(now) ? now : ours) - this.s.marginMs;
+    const ready = found.filter((m) => Date.parse(m.end) <= cutoff);
+    const left = found.length - ready.length;
+    if (left > 0) log(`${client.name}: ${left} clips end within ${this.s.marginMs / 1000} s of the device's now; left for the next run`);
+
+    const plan = planFiles(ready, p, off, client.name);
+    const files: FileEntry[] = [];
+    const failed: Array<{ clip: string; error: string }> = [];
+    let done = 0;
+    let bytes = 0;
+    const t0 = performance.now();
+    const current = new Set<string>();
+    const report = () => {
+      const secs = (performance.now() - t0) / 1000;
+      ctx.progress({
+        percent: plan.length > 0 ? Math.round((1000 * done) / plan.length) / 10 : 100,
+        bytes,
+        speed: secs > 0 ? Math.round(bytes / secs) : 0,
+        message: `clips ${done}/${plan.length}${current.size > 0 ? `, now ${[...current].join(', ')}` : ''}`,
+        clipsDone: done,
+        clipsTotal: plan.length,
+      });
+    };
+    let next = 0;
+    const lane = async () => {
+      while (next < plan.length && !ctx.signal.aborted) {
+        const { m, file } = plan[next++] as (typeof plan)[number];
+        const target = path.join(dir, file);
+        const entry = { file, track: m.trackId, start: m.start, end: m.end };
+        const existing = p.skipExisting ? sizeOf(target) : null;
+        if (existing !== null && (m.size === null ? existing > 0 : existing === m.size)) {
+          files.push({ ...entry, size: existing, sha256: await fileSha256(target), skipped: true });
+        } else {
+          current.add(file);
+          report();
+          try {
+            const got = await downloadClip(client, m, target, { retries: this.s.retries, backoffMs: this.s.backoffMs, signal: ctx.signal, onBytes: (n) => (bytes += n) });
+            files.push({ ...entry, ...got });
+          } catch (err) {
+            if (err instanceof IsapiAuthError || ctx.signal.aborted) throw err;
+            if (!(err instanceof ClipError)) throw err;
+            failed.push({ clip: file, error: err.message });
+            log(`${client.name}: ${file}: ${err.message}`);
+          } finally {
+            current.delete(file);
+          }
+        }
+        done++;
+        report();
+      }
+    };
+    report();
+    await Promise.all(Array.from({ length: Math.min(this.s.perDevice, Math.max(1, plan.length)) }, lane));
+    const result = { device: { server: client.name, ...info, offsetMinutes: off }, span, found: found.length, left, files, failed: failed.slice(0, RESULT_FAILED), failedCount: failed.length };
+    if (ctx.signal.aborted) return stoppedResult(ctx.signal.reason, `${client.name}: stopped after ${done} of ${plan.length} clips`, result);
+    if (failed.length > 0) {
+      const names = failed.slice(0, 5).map((f) => f.clip).join(', ');
+      return { outcome: 'failed', error: `${client.name}: ${failed.length} of ${plan.length} clips failed (${names}${failed.length > 5 ? ', …' : ''}); the others were delivered`, result, retryable: true };
+    }
+    return { outcome: 'succeeded', result };
+  }
+}
+
+/** Each clip's file below the destination; two clips that would share a name get `-2`, `-3`. */
+function planFiles(matches: SearchMatch[], p: HikvisionParams, offsetMin: number, device: string): Array<{ m: SearchMatch; file: string }> {
+  const taken = new Set<string>();
+  return [...matches]
+    .sort((a, b) => a.trackId.localeCompare(b.trackId) || a.start.localeCompare(b.start))
+    .map((m) => {
+      const base = clipPath(m, p, offsetMin, device);
+      let file = base;
+      for (let n = 2; taken.has(file); n++) file = base.replace(/(\.[^./]*)?$/, (ext) => `-${n}${ext}`);
+      taken.add(file);
+      return { m, file };
+    });
+}
+
+function sizeOf(file: string): number | null {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,109 @@
+import type { Params } from '../../core/job.js';
+import { DEFAULT_DESTINATION, parseDest, type Dest } from '../shared/destination.js';
+import { paramReader } from '../shared/param-reader.js';
+import { serverOrigin } from './device-url.js';
+
+/** How clips are foldered below the destination (hikload's `--folders`, and `flat`). */
+export const LAYOUTS = ['flat', 'onepercamera', 'oneperday', 'onepermonth', 'oneperyear'] as const;
+export type Layout = (typeof LAYOUTS)[number];
+
+/** Which span of recordings, in the device's local time unless a time carries its own offset. */
+export type Span =
+  | { kind: 'between'; start: string; end: string | null }
+  | { kind: 'days'; days: number }
+  | { kind: 'yesterday' }
+  | { kind: 'today' };
+
+/** What a hikvision job asks for, checked. Named as the columns of the task server's spreadsheet. */
+export interface HikvisionParams {
+  server: string;
+  user: string;
+  password: string;
+  /** Track ids (`101`, `201`), or every main stream the device lists. */
+  cameras: string[] | 'all';
+  span: Span;
+  dest: Dest;
+  layout: Layout;
+  /** File name pattern: `{track}`, `{start}`, `{end}` (device local, `YYYYMMDDHHMMSS`), `{name}` (the device's). */
+  name: string;
+  skipExisting: boolean;
+}
+
+export const HIKVISION_PARAMS = ['server', 'user', 'password', 'cameras', 'start', 'end', 'days', 'yesterday', 'dest', 'layout', 'name', 'skip_existing'] as const;
+
+/** The password is always secret; a server URL with a user in it too (it is refused, but must not be shown). */
+export function hikvisionSecretsOf(p: Params): string[] {
+  return ['password', ...(typeof p.server === 'string' && /@/.test(p.server) ? ['server'] : [])].filter((k) => p[k] !== undefined);
+}
+
+/** `101`, `201` as given; a channel number `1`, `2` is its main stream, `101`, `201`. */
+function trackOf(c: string): string | null {
+  if (!/^\d{1,5}$/.test(c)) return null;
+  return c.length <= 2 ? `${Number(c)}01` : c;
+}
+
+const NAME_PLACEHOLDERS = new Set(['track', 'start', 'end', 'name']);
+
+/** Checks a hikvision job's params (at enqueue and on the worker); errors name `${field}.PARAM`. */
+export function parseHikvisionParams(p: Params, field = 'params'): HikvisionParams {
+  const { fail, str } = paramReader(p, field);
+  const text = (name: string): string | undefined => {
+    const v = p[name];
+    // A spreadsheet cell may hold a number (cameras 101, a port-less server) or a boolean.
+    return typeof v === 'number' || typeof v === 'boolean' ? String(v) : str(name);
+  };
+  const flag = (name: string, dflt: boolean): boolean => {
+    const v = text(name);
+    if (v === undefined) return dflt;
+    if (!/^(true|false|yes|no|1|0)$/i.test(v)) fail(name, `must be true or false, got "${v}"`);
+    return /^(true|yes|1)$/i.test(v);
+  };
+
+  const server = text('server')?.trim() || fail('server', 'required: the NVR as host, host:port or http(s)://host:port');
+  try {
+    serverOrigin(server);
+  } catch (err) {
+    // Not echoed whole when it holds a user: it may carry a password.
+    fail('server', /@/.test(server) ? 'must not carry a user (give user and password)' : (err as Error).message.replace(/^server: /, ''));
+  }
+  const user = text('user')?.trim() || fail('user', 'required: the NVR user');
+  const password = text('password') ?? fail('password', 'required: the NVR password');
+
+  const cams = (text('cameras') ?? 'all').trim();
+  let cameras: string[] | 'all' = 'all';
+  if (cams.toLowerCase() !== 'all') {
+    const list = cams.split(/[\s,;]+/).filter(Boolean);
+    if (list.length === 0) fail('cameras', 'give track ids (101,201), channel numbers (1,2) or all');
+    cameras = [...new Set(list.map((c) => trackOf(c) ?? fail('cameras', `"${c}" is not a track id (101) or channel number (1)`)))];
+  }
+
+  const start = text('start');
+  const end = text('end');
+  const days = text('days');
+  const yesterday = flag('yesterday', false);
+  const given = [start !== undefined || end !== undefined ? 'start/end' : '', days !== undefined ? 'days' : '', yesterday ? 'yesterday' : ''].filter(Boolean);
+  if (given.length > 1) fail(given[1] === 'days' ? 'days' : 'yesterday', `give one of start/end, days and yesterday (this job gives ${given.join(' and ')})`);
+  const iso = (name: string, v: string) => {
+    if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(v.trim()) || Number.isNaN(Date.parse(v.trim().replace(' ', 'T')))) {
+      fail(name, `"${v}" is not a time (expected ISO, e.g. 2021-08-18T06:00:00, in the device's local time)`);
+    }
+    return v.trim().replace(' ', 'T');
+  };
+  let span: Span = { kind: 'today' };
+  if (start !== undefined || end !== undefined) {
+    if (start === undefined) fail('start', 'required with end');
+    const s = iso('start', start as string);
+    span = { kind: 'between', start: /T/.test(s) ? s : `${s}T00:00:00`, end: end === undefined ? null : iso('end', end) };
+  } else if (days !== undefined) {
+    if (!/^\d{1,4}$/.test(days) || Number(days) < 1) fail('days', `must be a whole number of days from 1, got "${days}"`);
+    span = { kind: 'days', days: Number(days) };
+  } else if (yesterday) span = { kind: 'yesterday' };
+
+  const dest = parseDest(text('dest') ?? DEFAULT_DESTINATION, field);
+  const layout = (text('layout') ?? 'onepercamera') as Layout;
+  if (!LAYOUTS.includes(layout)) fail('layout', `"${layout}" is not one of ${LAYOUTS.join(', ')}`);
+  const name = text('name') ?? '{start}-{track}.mp4';
+  for (const m of name.matchAll(/\{([^}]*)\}/g)) if (!NAME_PLACEHOLDERS.has(m[1] as string)) fail('name', `unknown placeholder {${m[1]}} (known: {track}, {start}, {end}, {name})`);
+  if (/[/\\]/.test(name.replace(/\{[^}]*\}/g, ''))) fail('name', 'a file name, not a path (the layout makes the folders)');
+  return { server, user, password, cameras, span, dest, layout, name, skipExisting: flag('skip_existing', true) };
+}

@@ -1,0 +1,95 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { LeasedJob, Params, Progress } from '../../../src/core/job.js';
+import { HikvisionRunner } from '../../../src/runners/hikvision/hikvision-runner.js';
+import { HIKVISION_DEFAULTS } from '../../../src/runners/hikvision/settings.js';
+import type { RunContext } from '../../../src/runners/runner.js';
+import { filesBelow } from '../../segments/tree-fixture.js';
+import { startIsapiSim, type ClipQuirk, type SimClip, type SimOptions } from '../../support/isapi-sim.js';
+import { onCleanup, tempDir } from '../../support/tmp.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const utc = (iso: string) => iso.replace('.000', '');
+function at(track: string, startUtc: string, minutes = 10): SimClip {
+  const t = Date.parse(startUtc);
+  return { track, start: utc(new Date(t).toISOString()), end: utc(new Date(t + minutes * 60_000).toISOString()), data: randomBytes(50_000 + Math.floor(Math.random() * 1000)) };
+}
+
+async function run(params: Params, clips: SimClip[], o: SimOptions = {}) {
+  const sim = await startIsapiSim(clips, o);
+  onCleanup(() => sim.close());
+  const archive = tempDir('drover-nvr-archive-');
+  const runner = new HikvisionRunner({ ...HIKVISION_DEFAULTS, backoffMs: 10, destinations: new Map([['archive', archive]]) });
+  const progress: Progress[] = [];
+  const logs: string[] = [];
+  const go = async (extra: Params = {}) => {
+    const ctx: RunContext = {
+      job: { id: 'job1', kind: 'hikvision', template: null, params: { server: sim.url, user: 'admin', password: 'secret', dest: 'archive', ...params, ...extra }, attempt: 1 } as unknown as LeasedJob,
+      template: null,
+      signal: new AbortController().signal,
+      progress: (p) => progress.push(p),
+      log: (_s, t) => logs.push(t),
+      outputRoot: archive,
+      logDir: archive,
+    };
+    return runner.run(ctx);
+  };
+  /** The files below the device's folder. */
+  const delivered = () => filesBelow(path.join(archive, new URL(sim.url).host.replace(':', '_')));
+  return { sim, archive, go, progress, logs, delivered };
+}
+
+describe('the hikvision kind against a simulated NVR', () => {
+  it("delivers every clip of the cameras byte-exact by camera, through the device's quirks, and a second run fetches nothing", async () => {
+    const clips = [...[0, 1, 2, 3, 4].map((i) => at('101', `2021-08-18T0${i}:00:00Z`)), ...[0, 1, 2].map((i) => at('201', `2021-08-18T0${i}:30:00Z`))];
+    const quirks = new Map<number, ClipQuirk>([[1, 'http500'], [2, 'short-then-full'], [3, 'drop-reset'], [6, 'xml200']]);
+    const { sim, archive, go, progress, delivered } = await run({ cameras: '1,2', start: '2021-08-18T00:00:00', end: '2021-08-18T23:59:59' }, clips, { quirks, pageCap: 3, trackElement: 'trackList', ns: 'ver10' });
+    const r = await go();
+    expect(r.outcome, r.error).toBe('succeeded');
+    const want = clips.map((c) => `${c.track}/${c.start.replace(/\D/g, '').slice(0, 14)}-${c.track}.mp4`).sort();
+    expect(filesBelow(archive).every((f) => f.startsWith('127.0.0.1_'))).toBe(true);
+    expect(delivered()).toEqual(want);
+    for (const c of clips) expect(fs.readFileSync(path.join(archive, new URL(sim.url).host.replace(':', '_'), c.track, `${c.start.replace(/\D/g, '').slice(0, 14)}-${c.track}.mp4`)).equals(c.data)).toBe(true);
+    const result = r.result as { files: Array<{ file: string; sha256: string; size: number }>; failed: unknown[] };
+    expect(result.files.map((f) => f.file.split('/').slice(1).join('/')).sort()).toEqual(want);
+    expect(result.files.every((f) => f.sha256 === sha(clips.find((c) => f.file.endsWith(`${c.track}/${c.start.replace(/\D/g, '').slice(0, 14)}-${c.track}.mp4`))!.data))).toBe(true);
+    expect(progress.at(-1)).toMatchObject({ percent: 100, clipsDone: 8, clipsTotal: 8 });
+
+    const downloads = () => sim.requests.filter((q) => q.path === '/ISAPI/ContentMgmt/download').length;
+    const before = downloads();
+    const again = await go();
+    expect(again.outcome).toBe('succeeded');
+    expect(downloads()).toBe(before);
+    expect((again.result as { files: Array<{ skipped?: boolean }> }).files.every((f) => f.skipped)).toBe(true);
+  });
+
+  it("searches the device's own day (UTC+3: never a local time sent as UTC), and leaves a clip still being recorded", async () => {
+    const now = Date.now();
+    const clips = [at('101', '2021-08-17T20:00:00Z'), at('101', '2021-08-17T21:30:00Z'), at('101', '2021-08-18T20:50:00Z'), at('101', '2021-08-18T22:00:00Z'), at('101', utc(new Date(now - 9 * 60_000).toISOString()))];
+    const { go, delivered } = await run({ cameras: '101', start: '2021-08-18', end: '2021-08-18T23:59:59', layout: 'oneperday', name: '{start}-{end}.mp4' }, clips, { offsetMin: 180, timeWithOffset: false });
+    const r = await go();
+    expect(r.outcome, r.error).toBe('succeeded');
+    // Local 2021-08-18: 00:30 (21:30Z the day before) and 23:50 (20:50Z); not 23:00 on the 17th, nor 01:00 on the 19th.
+    expect(delivered()).toEqual(['101/2021-08-18/20210818003000-20210818004000.mp4', '101/2021-08-18/20210818235000-20210819000000.mp4']);
+    const today = await go({ start: undefined as never, end: undefined as never, days: 1, layout: 'flat' });
+    // The clip that ends one minute from now is still being written: left for the next run.
+    expect(today.outcome, today.error).toBe('succeeded');
+    expect((today.result as { left: number; files: unknown[] }).left).toBe(1);
+  });
+
+  it('fails at once on a wrong password, tells an OEM clone to give cameras, and fails naming the clips it could not get while delivering the rest', async () => {
+    const clips = [at('101', '2021-08-18T01:00:00Z'), at('101', '2021-08-18T02:00:00Z')];
+    const wrong = await run({ cameras: '101', start: '2021-08-18T00:00:00', end: '2021-08-18T23:00:00', password: 'nope' }, clips);
+    expect(await wrong.go()).toMatchObject({ outcome: 'failed', retryable: false, error: expect.stringMatching(/the device refused user "admin" \(wrong user or password\)$/) });
+    expect(filesBelow(wrong.archive)).toEqual([]);
+    const clone = await run({ start: '2021-08-18T00:00:00', end: '2021-08-18T23:00:00' }, clips, { channelsInvalid: true });
+    expect(await clone.go()).toMatchObject({ outcome: 'failed', retryable: false, error: expect.stringContaining('the device will not list its channels (Invalid Operation); give cameras, e.g. cameras=101,201') });
+    const busy = await run({ cameras: '101', start: '2021-08-18T00:00:00', end: '2021-08-18T23:00:00' }, clips, { quirks: new Map([[0, 'xml200']]) });
+    const runner = new HikvisionRunner({ ...HIKVISION_DEFAULTS, retries: 0, destinations: new Map([['archive', busy.archive]]) });
+    const r = await runner.run({ job: { id: 'j', kind: 'hikvision', template: null, params: { server: busy.sim.url, user: 'admin', password: 'secret', dest: 'archive', cameras: '101', start: '2021-08-18T00:00:00', end: '2021-08-18T23:00:00' }, attempt: 1 } as unknown as LeasedJob, template: null, signal: new AbortController().signal, progress: () => undefined, log: () => undefined, outputRoot: busy.archive, logDir: busy.archive });
+    expect(r).toMatchObject({ outcome: 'failed', retryable: true, error: expect.stringMatching(/1 of 2 clips failed \(127\.0\.0\.1_\d+\/101\/20210818010000-101\.mp4\); the others were delivered$/) });
+    expect(busy.delivered()).toEqual(['101/20210818020000-101.mp4']);
+  });
+});
