@@ -37,6 +37,8 @@ export interface SimOptions {
   quirks?: Map<number, ClipQuirk>;
   /** Paces each download, bytes per second. */
   bytesPerSecond?: number;
+  /** A download goes silent for good after this many bytes (the connection stays open). */
+  stallAfter?: number;
 }
 
 export interface RequestLog {
@@ -137,6 +139,8 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
     }
     const step = o.bytesPerSecond ? Math.max(1, Math.floor(o.bytesPerSecond / 20)) : bytes.length;
     for (let at = 0; at < bytes.length; at += step) {
+      // Silent until the client goes away.
+      if (o.stallAfter !== undefined && at >= o.stallAfter) return new Promise<number>((r) => res.on('close', () => r(code)));
       if (!res.write(bytes.subarray(at, at + step))) await new Promise((r) => res.once('drain', r));
       if (o.bytesPerSecond) await new Promise((r) => setTimeout(r, 50));
     }

@@ -117,10 +117,12 @@ function pipeHashed(res: Answer, out: fs.WriteStream, hash: Hash, sniffed: numbe
         out.once('drain', () => res.resume());
       }
     });
-    res.on('error', (err) => fail(new IsapiNetError(`the clip broke off: ${err.message}`)));
-    res.on('aborted', () => fail(new IsapiNetError('the clip broke off')));
+    // The reason the answer was ended with (a read timeout), else that it broke off.
+    const brokeOff = (err?: Error) => (res.errored instanceof IsapiNetError ? res.errored : new IsapiNetError(`the clip broke off${err ? `: ${err.message}` : ''}`));
+    res.on('error', (err) => fail(brokeOff(err)));
+    res.on('aborted', () => fail(brokeOff()));
     out.on('error', (err) => fail(err));
-    res.on('end', () => (res.complete ? resolve(n) : fail(new IsapiNetError('the clip broke off'))));
+    res.on('end', () => (res.complete ? resolve(n) : fail(brokeOff())));
   });
 }
 

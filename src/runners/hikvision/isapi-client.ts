@@ -170,14 +170,20 @@ export class IsapiClient {
   private once(method: string, path: string, body: string | undefined, headers: http.OutgoingHttpHeaders): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const fail = (err: unknown) => reject(err instanceof IsapiNetError ? err : new IsapiNetError(`${this.name}: ${describeNetError(err)}`));
-      const req = this.client.request(new URL(path, this.origin), { method, agent: this.agent, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': Buffer.byteLength(body) }) }, timeout: this.o.readTimeoutMs, ...(this.o.signal ? { signal: this.o.signal } : {}) }, resolve);
+      const quiet = () => new IsapiNetError(`${this.name}: no answer within ${this.o.readTimeoutMs / 1000} s`);
+      const req = this.client.request(new URL(path, this.origin), { method, agent: this.agent, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': Buffer.byteLength(body) }) }, timeout: this.o.readTimeoutMs, ...(this.o.signal ? { signal: this.o.signal } : {}) }, (res) => {
+        // From here a silence is the answer's: its reader sees why it ended.
+        req.removeAllListeners('timeout');
+        req.on('timeout', () => res.destroy(quiet()));
+        resolve(res);
+      });
       req.on('socket', (socket) => {
         if (!socket.connecting) return;
         const t = setTimeout(() => req.destroy(new IsapiNetError(`${this.name}: no connection within ${this.o.connectTimeoutMs / 1000} s`)), this.o.connectTimeoutMs);
         socket.once('connect', () => clearTimeout(t));
         socket.once('close', () => clearTimeout(t));
       });
-      req.on('timeout', () => req.destroy(new IsapiNetError(`${this.name}: no answer within ${this.o.readTimeoutMs / 1000} s`)));
+      req.on('timeout', () => req.destroy(quiet()));
       req.on('error', fail);
       req.end(body);
     });

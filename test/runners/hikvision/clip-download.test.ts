@@ -37,6 +37,29 @@ describe('a clip from a simulated NVR', () => {
     expect(sim.requests.filter((r) => r.path === '/ISAPI/ContentMgmt/download' && r.status === 206).length).toBeGreaterThanOrEqual(2);
   });
 
+  it('takes a slow device as it comes, and gives up on one that goes quiet mid-clip, keeping no file', async () => {
+    const c = clip(0);
+    const slow = await startIsapiSim([c], { bytesPerSecond: 400_000 });
+    onCleanup(() => slow.close());
+    const client = new IsapiClient({ server: slow.url, user: 'admin', password: 'secret', connectTimeoutMs: 5_000, readTimeoutMs: 5_000 });
+    onCleanup(() => client.close());
+    const [m] = await client.search(['101'], '2021-08-18T00:00:00Z', '2021-08-18T23:59:59Z');
+    const dir = tempDir('drover-clips-');
+    await downloadClip(client, m!, path.join(dir, 'slow.mp4'));
+    expect(fs.readFileSync(path.join(dir, 'slow.mp4')).equals(c.data)).toBe(true);
+
+    // Paused 50 ms between chunks, with a read timeout of 200 ms: fine, until it stalls for good.
+    const stall = await startIsapiSim([c], { bytesPerSecond: 40_000, stallAfter: 6_000 });
+    onCleanup(() => stall.close());
+    const impatient = new IsapiClient({ server: stall.url, user: 'admin', password: 'secret', connectTimeoutMs: 5_000, readTimeoutMs: 200 });
+    onCleanup(() => impatient.close());
+    const [s] = await impatient.search(['101'], '2021-08-18T00:00:00Z', '2021-08-18T23:59:59Z');
+    const err = await downloadClip(impatient, s!, path.join(dir, 'stalled.mp4'), { retries: 1, backoffMs: 10 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClipError);
+    expect((err as Error).message).toMatch(/: 127\.0\.0\.1:\d+: no answer within 0\.2 s \(after 2 tries\)$/);
+    expect(fs.readdirSync(dir)).toEqual(['slow.mp4']);
+  });
+
   it('delivers nothing when the device keeps refusing, naming what it said; a wrong password is not retried', async () => {
     const { client } = await nvr([clip(0), clip(1)], new Map([[0, 'xml200'], [1, 'http500']]));
     const [busy, broken] = await client.search(['101'], '2021-08-18T00:00:00Z', '2021-08-18T23:59:59Z');
