@@ -1,6 +1,7 @@
 import { benchBullmq } from './bullmq-bench.js';
 import { downloadSuite } from './download-bench.js';
 import { benchGraphile } from './graphile-bench.js';
+import { hikvisionSuite } from './hikvision-bench.js';
 import { mirrorSuite } from './mirror-bench.js';
 import { withFreshDatabase } from './pg-db.js';
 import { benchDrover, type QueueFigures } from './queue-bench.js';
@@ -9,7 +10,7 @@ import { superviseSuite } from './supervise-bench.js';
 
 /**
  * `npm run bench`: Drover and its anchors side by side in one run, on this machine.
- * --suite sqlite|pg|download|supervise|mirror|all (default all, in that order):
+ * --suite sqlite|pg|download|supervise|mirror|hikvision|all (default all, in that order):
  * - sqlite: Drover on SQLite next to BullMQ; pg: PostgreSQL with 1 and 3 coordinators next to
  *   Graphile Worker. --jobs N (default 100000), --samples N (latency samples, default 500),
  *   --bullmq-concurrency N (default 16), --only drover|bullmq.
@@ -22,6 +23,8 @@ import { superviseSuite } from './supervise-bench.js';
  *   autoindex on a wubloader segment tree (full pass, nothing missing, 1 % missing), and `cp -r`.
  *   --rounds N (default 3), --segments N (default 10000), --segment-kib N (default 20),
  *   --mirror-concurrency N (default 8), --sweep 1,4,16 (then one full pass at each concurrency).
+ * - hikvision: hikvision jobs on 2 workers next to a sequential curl downloader, on 4 simulated
+ *   NVRs paced to 4 MB/s a connection. --rounds N (default 3), --clip-mb N (default 20).
  */
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, dflt: string) => {
@@ -61,6 +64,7 @@ async function main(argv: string[]): Promise<void> {
     const sweep = opt('sweep', '').split(',').filter(Boolean).map(Number);
     await mirrorSuite({ rounds: Number(opt('rounds', '3')), segments: Number(opt('segments', '10000')), sizeKiB: Number(opt('segment-kib', '20')), concurrency: Number(opt('mirror-concurrency', '8')), sweep });
   }
+  if (suite === 'all' || suite === 'hikvision') await hikvisionSuite({ rounds: Number(opt('rounds', '3')), clipMB: Number(opt('clip-mb', '20')) });
   process.exit(0);
 }
 

@@ -1,6 +1,9 @@
 import { formatDuration } from '../core/duration.js';
 import type { Job, JobState, Progress } from '../core/job.js';
 import type { CountFilter } from '../core/job-filter.js';
+import { plural } from '../core/plural.js';
+
+export { plural };
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -122,7 +125,3 @@ export function describeFilter(f: CountFilter & { state?: readonly string[] }): 
     .join(' ');
 }
 
-/** `1 row`, `2 rows`: a count and its noun, `word` + s unless it is one. */
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}

@@ -21,7 +21,7 @@ export async function scheduleAddAction(name: string, kind: string | undefined, 
   const job: JobSpec = { ...jobFieldsOf(f), ...(kind ? { kind } : {}), ...(f.template ? { template: f.template } : {}), params: f.param ?? {} };
   await withClient(f, async (api) => {
     const s = await api.putSchedule({ name, ...(f.every ? { every: f.every } : {}), ...(f.cron ? { cron: f.cron } : {}), ...(f.tz ? { timezone: f.tz } : {}), job, ...(f.paused ? { paused: true } : {}) });
-    process.stdout.write(f.json ? JSON.stringify(s, null, 2) + '\n' : `schedule ${s.name}: ${when(s)}, next ${next(s)}\n`);
+    process.stdout.write(f.json ? JSON.stringify(s, null, 2) + '\n' : `schedule ${s.name}: ${when(s)}, ${s.paused ? 'paused (drover schedule resume to start it)' : `next ${next(s)}`}\n`);
   });
 }
 

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Logger } from 'pino';
+import { ConfigError } from '../core/errors.js';
+import { isLoopback } from '../core/net.js';
 import type { AgentOptions } from '../agent/agent.js';
 import type { SegmentsSettings } from '../runners/registry.js';
 import { mirrorMetrics } from '../segments/metrics.js';
@@ -20,6 +22,9 @@ export async function startWorkerSegments(kinds: ReadonlyMap<string, unknown>, t
   const s = kinds.get('mirror') as SegmentsSettings | undefined;
   if (!s || s.dir === null) return { agent: {}, close: async () => undefined };
   if (s.listen === null) return { agent: { node: s.node }, close: async () => undefined };
+  if (!isLoopback(s.listen.host) && !token) {
+    throw new ConfigError(`worker.segments.listen: ${s.listen.host} reaches beyond this machine, and this worker has no token for its readers: give the worker the coordinator's worker token (worker.token_file or DROVER_TOKEN), or listen on 127.0.0.1`);
+  }
   const srv = await startSegmentServer({ dir: s.dir, host: s.listen.host, port: s.listen.port, logger: log, metrics: mirrorMetrics.registry, ...(token ? { tokens: { admin: null, worker: token } } : {}) });
   // As peers reach it: a wildcard address is no address for another machine.
   const url = s.url ?? srv.url.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${os.hostname()}`);

@@ -110,8 +110,9 @@ export class Schedules {
 
   /**
    * drover.yaml's schedules, at start and on reload: each is created or replaced (keeping its beat
-   * and its last run), and config schedules no longer in the file are removed. Their jobs are
-   * checked when they fire: a template a worker brings may not be known yet.
+   * and its last run), and config schedules no longer in the file are removed. A job that cannot
+   * be right (a param missing or wrong) refuses the file, naming it; one naming a template or
+   * kind no one knows yet is only warned of (a worker may bring it), and checked when it fires.
    */
   async syncConfig(inputs: ScheduleInput[]): Promise<void> {
     const have = new Map((await this.o.store.listSchedules()).map((s) => [s.name, s]));
@@ -119,7 +120,15 @@ export class Schedules {
       try {
         const prev = have.get(i.name) ?? null;
         if (prev !== null && prev.source !== 'config') throw new ValidationError(`name: a schedule made through the API has this name; remove it first (drover schedule remove ${i.name})`, 'name');
-        return this.build(i, 'config', prev, false);
+        const built = this.build(i, 'config', prev, false);
+        try {
+          this.o.validate(built.s.job);
+        } catch (err) {
+          if (!(err instanceof ValidationError)) throw err;
+          if (!/\bunknown (template|kind)\b/.test(err.message)) throw new ValidationError(`job.${err.message}`, `job.${err.field ?? ''}`);
+          this.o.log.warn({ schedule: i.name, err: err.message }, 'a schedule names what no worker has offered yet; its job is checked when it fires');
+        }
+        return built;
       } catch (err) {
         if (err instanceof ValidationError) throw new ValidationError(`schedules.${i.name}.${err.message}`, `schedules.${i.name}.${err.field ?? ''}`);
         throw err;
@@ -167,6 +176,8 @@ export class Schedules {
   /** Pauses or resumes; a resumed schedule is next due at its first time after now. */
   async setPaused(name: string, paused: boolean): Promise<Schedule> {
     const s = await this.mustGet(name);
+    // drover.yaml says what is paused: a pause from here would be undone by the next reload.
+    if (s.source === 'config') throw new ValidationError(`schedule ${name} comes from drover.yaml; set paused: ${paused} there (and reload: SIGHUP)`, 'name');
     const now = this.o.clock.now();
     const next: Schedule = { ...s, paused, updatedAt: now, nextRunAt: paused ? s.nextRunAt : nextDue(s, now, s.everyMs !== null ? s.nextRunAt : now) };
     // Pausing changes the definition only (a firing meanwhile stays recorded); a paused one does not fire, so resuming may set its beat.

@@ -23,8 +23,8 @@ export interface MirrorFields {
 /** How an error names a field: `--recent-cutoff` for the CLI, `params.recent_cutoff` for a job. */
 export type FieldName = (field: keyof MirrorFields) => string;
 
-function namesOf(v: string | undefined, name: string): string[] {
-  if (v === undefined) throw new ValidationError(`${name}: required (comma-separated, e.g. source,480p)`, name);
+function namesOf(v: string | undefined, name: string, example: string): string[] {
+  if (v === undefined) throw new ValidationError(`${name}: required (comma-separated, e.g. ${example})`, name);
   const names = v.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new ValidationError(`${name}: give at least one name`, name);
   for (const n of names) if (!isPathPart(n)) throw new ValidationError(`${name}: "${n}" is not a plain name`, name);
@@ -64,8 +64,8 @@ export function mirrorSettingsOf(f: MirrorFields, name: FieldName, now = Date.no
   const concurrency = f.concurrency === undefined ? undefined : Number(f.concurrency);
   if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 64)) throw new ValidationError(`${name('concurrency')}: expected an integer from 1 to 64, got "${f.concurrency}"`, name('concurrency'));
   return {
-    channels: namesOf(f.channels, name('channels')),
-    qualities: namesOf(f.qualities, name('qualities')),
+    channels: namesOf(f.channels, name('channels'), 'desertbus,lrr'),
+    qualities: namesOf(f.qualities, name('qualities'), 'source,480p'),
     hours,
     order,
     ...(f.start !== undefined ? { start: parseTime(f.start, name('start'), now, -1) } : {}),

@@ -118,8 +118,9 @@ async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
   const sum: PeerSummary = { peer: peer.name, listed: true, left: false, hours: 0, missing: 0, fetched: 0, bytes: 0, hashMismatches: 0, tombstones: 0, invalid: 0, errors: [], errorCount: 0 };
   const { o } = s;
   /**
-   * A request with its own backoff (5 s × 2^n, jittered); null when it kept failing, and then the
-   * peer is left for the rest of this pass: every lane's next request gives up at once.
+   * A request with its own backoff (5 s × 2^n, jittered); null when it kept failing, or got an
+   * answer no retry changes (401, 404...), and then the peer is left for the rest of this pass:
+   * every lane's next request gives up at once.
    */
   const withRetry = async <T>(what: () => Promise<T>): Promise<T | null> => {
     for (let failures = 0; ; failures++) {
@@ -128,7 +129,7 @@ async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
         return await what();
       } catch (err) {
         o.metrics?.errors.inc({ remote: peer.name });
-        if (!(err instanceof PeerError) || failures >= RETRIES) {
+        if (!(err instanceof PeerError) || !err.retryable || failures >= RETRIES) {
           noteError(sum, errorMessage(err));
           sum.left = true;
           return null;

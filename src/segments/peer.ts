@@ -4,7 +4,15 @@ import { describeNetError } from '../core/net.js';
 import { BATCH_HEADER, BATCH_MAX, FrameDecoder, type FrameSink } from './batch.js';
 
 /** A listing or a segment a peer could not give. */
-export class PeerError extends Error {}
+export class PeerError extends Error {
+  /** False for an answer another try will not change (401, 403, 404, 400...): no backoff, the peer is left. */
+  readonly retryable: boolean;
+
+  constructor(message: string, status?: number) {
+    super(message);
+    this.retryable = status === undefined || status >= 500 || status === 408 || status === 429;
+  }
+}
 
 /** Larger answers to a segment request are refused: a segment is seconds of video. */
 const MAX_SEGMENT_BYTES = 256 * 1024 * 1024;
@@ -69,7 +77,7 @@ export class Peer {
     const text = (await this.readCapped(res, MAX_LISTING_BYTES, p)).toString('utf8');
     const batch = Number(res.headers[BATCH_HEADER]);
     if (parts.length === 3 && res.statusCode === 200) this.batchMax = Number.isInteger(batch) && batch > 1 ? Math.min(batch, BATCH_MAX) : 1;
-    if (res.statusCode !== 200) throw new PeerError(`${this.name}${p}: HTTP ${res.statusCode}${text ? ` ${text.slice(0, 100)}` : ''}`);
+    if (res.statusCode !== 200) throw new PeerError(`${this.name}${p}: HTTP ${res.statusCode}${text ? ` ${text.slice(0, 100)}` : ''}`, res.statusCode);
     let names: unknown;
     try {
       names = JSON.parse(text);
@@ -91,7 +99,7 @@ export class Peer {
     if (res.statusCode !== 200) {
       res.resume();
       if (res.statusCode === 404) return null;
-      throw new PeerError(`${this.name}${p}: HTTP ${res.statusCode}`);
+      throw new PeerError(`${this.name}${p}: HTTP ${res.statusCode}`, res.statusCode);
     }
     const length = Number(res.headers['content-length']);
     if (length > MAX_SEGMENT_BYTES) {
@@ -112,7 +120,7 @@ export class Peer {
     const res = await this.send(p, JSON.stringify(names));
     if (res.statusCode !== 200) {
       const text = (await this.readCapped(res, MAX_LISTING_BYTES, p).catch(() => Buffer.alloc(0))).toString('utf8');
-      throw new PeerError(`${this.name}${p} (a batch of ${names.length}): HTTP ${res.statusCode}${text ? ` ${text.slice(0, 100)}` : ''}`);
+      throw new PeerError(`${this.name}${p} (a batch of ${names.length}): HTTP ${res.statusCode}${text ? ` ${text.slice(0, 100)}` : ''}`, res.statusCode);
     }
     const frames = new FrameDecoder(names, MAX_SEGMENT_BYTES, sink);
     let since = performance.now();

@@ -88,7 +88,8 @@ export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: 
     if (o.public) reply.headers(CORS);
     if (req.method === 'OPTIONS') return;
     if (!allows(o.tokens, 'worker', credentialOf(req))) {
-      reply.code(401).header('www-authenticate', 'Basic realm="segments", charset="UTF-8"').send({ error: { code: 'unauthorized', message: 'a token is required (Bearer TOKEN, or http://user:TOKEN@host/)' } });
+      const message = credentialOf(req) === undefined ? 'a token is required (Bearer TOKEN, or http://user:TOKEN@host/)' : 'that token is not valid here (this server takes the admin or the worker token)';
+      reply.code(401).header('www-authenticate', 'Basic realm="segments", charset="UTF-8"').send({ error: { code: 'unauthorized', message } });
     }
   });
   const { tree, metrics } = o;

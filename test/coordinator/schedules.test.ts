@@ -113,6 +113,9 @@ describe('schedules', () => {
     expect((await first.api.schedules()).map((s) => [s.name, s.source, s.nextRunAt])).toEqual([['full', 'config', T + 180 * MIN]]);
     const err = await first.api.deleteSchedule('full').then(() => null, (e: unknown) => e as ApiError);
     expect(err?.message).toBe('schedule full comes from drover.yaml; remove it there');
+    // drover.yaml says what is paused: a pause from the API would not outlive the next reload.
+    const pause = await first.api.pauseSchedule('full', true).then(() => null, (e: unknown) => e as ApiError);
+    expect(pause?.message).toBe('schedule full comes from drover.yaml; set paused: true there (and reload: SIGHUP)');
     await first.api.close();
     await first.srv.close();
     cleanups.splice(0);
@@ -125,6 +128,10 @@ describe('schedules', () => {
     const none = await coordinator(clock, { dataDir, schedules: [] });
     expect(await none.api.schedules()).toEqual([]);
     await expect(coordinator(clock, { dataDir: path.join(tempDir(), 'data'), schedules: [{ name: 'bad', every: '0s', job: { kind: 'noop' } }] })).rejects.toThrow('schedules.bad.every: at least 1s');
+    // A job that cannot be right refuses the file; one naming a template no one has offered yet is taken.
+    await expect(coordinator(clock, { dataDir: path.join(tempDir(), 'data'), schedules: [{ name: 'half', every: '5m', job: { kind: 'mirror', params: { channels: 'desertbus' } } }] })).rejects.toThrow(/^schedules\.half\.job\.params\.qualities: required/);
+    const later = await coordinator(clock, { dataDir: path.join(tempDir(), 'data'), schedules: [{ name: 'later', every: '5m', job: { template: 'brought-by-a-worker' } }] });
+    expect((await later.api.schedules()).map((s) => s.name)).toEqual(['later']);
   });
 
   it('fire once with three coordinators on PostgreSQL ticking together', async () => {

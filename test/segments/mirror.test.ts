@@ -113,6 +113,12 @@ describe("a mirror pass (wubloader's backfiller, fixed)", () => {
       res.end('boom');
     });
     const down = await misbehaving(() => undefined).then((u) => u.replace(/:\d+$/, ':1'));
+    // An answer no retry changes: asked once, then left.
+    let lockedAsked = 0;
+    const locked = await misbehaving((_req, res) => {
+      lockedAsked++;
+      res.writeHead(401).end('a token is required');
+    });
     // Lists like a restreamer, then cuts every segment off halfway.
     const dropping = await misbehaving((req, res) => {
       if (req.url?.startsWith('/files/desertbus/source/')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify([name]));
@@ -126,8 +132,10 @@ describe("a mirror pass (wubloader's backfiller, fixed)", () => {
     expect(onlyDropping.peers[0]?.errors.join('\n')).toMatch(/connection reset|other side closed|terminated/i);
     expect(files(local), onlyDropping.peers[0]?.errors.join('\n')).toEqual([]);
 
-    const summary = await mirrorPass({ ...base, base: local, from: [broken, down, dropping, await serve(good)] });
-    const [b, d, , g] = summary.peers;
+    const summary = await mirrorPass({ ...base, base: local, from: [broken, down, dropping, await serve(good), locked], backoffMs: 50 });
+    const [b, d, , g, l] = summary.peers;
+    expect(lockedAsked).toBe(1);
+    expect(l).toMatchObject({ listed: false, left: true, errors: [`${locked}/files/desertbus/source: HTTP 401 a token is required`] });
     expect(b?.listed).toBe(false);
     expect(b?.errors.at(-1)).toMatch(/HTTP 500 boom$/);
     expect(d?.listed).toBe(false);

@@ -1,3 +1,4 @@
+import { plural } from '../../core/plural.js';
 import { mirrorMetrics } from '../../segments/metrics.js';
 import { mirrorPass } from '../../segments/mirror.js';
 import type { RunContext, RunResult, Runner } from '../runner.js';
@@ -37,11 +38,11 @@ export class MirrorRunner implements Runner {
       metrics: mirrorMetrics,
       onProgress: (g) => {
         const secs = (Date.now() - started) / 1000;
-        ctx.progress({ percent: g.hoursTotal > 0 ? Math.round((1000 * g.hoursDone) / g.hoursTotal) / 10 : 0, bytes: g.bytes, speed: secs > 0 ? Math.round(g.bytes / secs) : 0, message: `hours ${g.hoursDone}/${g.hoursTotal}, ${g.fetched} segments fetched`, hoursDone: g.hoursDone, hoursTotal: g.hoursTotal, fetched: g.fetched });
+        ctx.progress({ percent: g.hoursTotal > 0 ? Math.round((1000 * g.hoursDone) / g.hoursTotal) / 10 : 0, bytes: g.bytes, speed: secs > 0 ? Math.round(g.bytes / secs) : 0, message: `hours ${g.hoursDone}/${g.hoursTotal}, ${plural(g.fetched, 'segment')} fetched`, hoursDone: g.hoursDone, hoursTotal: g.hoursTotal, fetched: g.fetched });
       },
     });
     for (const peer of summary.peers) {
-      ctx.log('drover', `${peer.peer}: ${peer.listed ? 'listed' : 'NOT listed'}, ${peer.hours} hours, ${peer.missing} missing, ${peer.fetched} fetched (${peer.bytes} bytes), ${peer.hashMismatches} hash mismatches, ${peer.tombstones} tombstones\n`);
+      ctx.log('drover', `${peer.peer}: ${peer.listed ? 'listed' : 'NOT listed'}, ${plural(peer.hours, 'hour')}, ${peer.missing} missing, ${peer.fetched} fetched (${plural(peer.bytes, 'byte')}), ${plural(peer.hashMismatches, 'hash mismatch').replace(/mismatchs$/, 'mismatches')}, ${plural(peer.tombstones, 'tombstone')}\n`);
       for (const e of peer.errors.slice(0, 10)) ctx.log('drover', `${peer.peer}: ${e}\n`);
     }
     // A result is a job's record, not a listing: the first of what is missing, and how many.
@@ -49,7 +50,7 @@ export class MirrorRunner implements Runner {
     if (ctx.signal.aborted) return { outcome: 'canceled', result };
     if (summary.ok) return { outcome: 'succeeded', result };
     const unlisted = summary.peers.filter((x) => !x.listed).map((x) => x.peer);
-    const why = [unlisted.length > 0 ? `not listed: ${unlisted.join(', ')}` : '', summary.stillMissing.length > 0 ? `${summary.stillMissing.length} segments still missing (first: ${summary.stillMissing[0]})` : ''].filter(Boolean).join('; ');
+    const why = [unlisted.length > 0 ? `not listed: ${unlisted.join(', ')}` : '', summary.stillMissing.length > 0 ? `${plural(summary.stillMissing.length, 'segment')} still missing (first: ${summary.stillMissing[0]})` : ''].filter(Boolean).join('; ');
     return { outcome: 'failed', error: `mirror incomplete: ${why}`, result, retryable: true };
   }
 }
