@@ -185,6 +185,14 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
     }
     if (req.method === 'POST' && path === '/ISAPI/ContentMgmt/search') return send(200, search(body));
     if (req.method === 'GET' && path === '/ISAPI/ContentMgmt/download') return log(await download(body, req, res));
+    // A picture: its playback URI itself, as a plain GET.
+    if (req.method === 'GET' && /^\/ISAPI\/Streaming\/tracks\/\d+03\/$/.test(path ?? '')) {
+      const name = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('name');
+      const pic = clips.find((_, k) => nameOf(k) === name);
+      if (!pic) return send(404, status(4, 'Invalid Operation', 'notSupport'));
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': String(pic.data.length) }).end(pic.data);
+      return log(200);
+    }
     send(404, status(4, 'Invalid Operation', 'notSupport'));
   });
   const sockets = new Set<net.Socket>();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IsapiAuthError, IsapiNetError, readWhole, type Answer, type IsapiClient } from './isapi-client.js';
 import { downloadRequestXml, IsapiError, parseIsapi, type SearchMatch } from './isapi-xml.js';
+import { isPhotoTrack } from './params.js';
 
 /** A clip the device would not give whole: after its retries, with the device's words. */
 export class ClipError extends Error {}
@@ -62,8 +63,11 @@ export async function downloadClip(client: IsapiClient, match: SearchMatch, targ
 
 async function fetchOnce(client: IsapiClient, match: SearchMatch, part: string, o: ClipOptions): Promise<ClipFile> {
   const have = fs.existsSync(part) ? fs.statSync(part).size : 0;
-  const body = downloadRequestXml(match.playbackUri, client.ns);
-  const res = await client.send('GET', '/ISAPI/ContentMgmt/download', body, { 'content-type': 'application/xml', ...(have > 0 ? { range: `bytes=${have}-` } : {}) });
+  const range = have > 0 ? { range: `bytes=${have}-` } : {};
+  // A picture is fetched by its URI itself; a recording through the download request.
+  const res = isPhotoTrack(match.trackId)
+    ? await client.send('GET', pathOf(match.playbackUri), undefined, range)
+    : await client.send('GET', '/ISAPI/ContentMgmt/download', downloadRequestXml(match.playbackUri, client.ns), { 'content-type': 'application/xml', ...range });
   const status = res.statusCode ?? 0;
   if (status < 200 || status >= 300) throw new ClipError(await refusal(res, `HTTP ${status}`));
   const type = String(res.headers['content-type'] ?? '');
@@ -81,6 +85,13 @@ async function fetchOnce(client: IsapiClient, match: SearchMatch, part: string, 
   }
   if (match.size !== null && size < match.size) throw new ClipError(`${size} of the ${match.size} bytes its URI announces (still being written, or cut off)`);
   return { size, sha256: hash.digest('hex') };
+}
+
+/** The path and query of a picture's playback URI, on the device's own origin (`http://IP/ISAPI/Streaming/tracks/103/?…`). */
+function pathOf(uri: string): string {
+  const m = /^[a-z]+:\/\/[^/]*(\/.*)$/i.exec(uri);
+  const p = m?.[1] ?? uri;
+  return p.startsWith('/ISAPI/') ? p : `/ISAPI${p}`;
 }
 
 /** The device's words for a refusal: its XML status string, or `fallback`. */

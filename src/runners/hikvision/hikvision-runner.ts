@@ -8,7 +8,7 @@ import { ClipError, downloadClip, fileSha256 } from './clip-download.js';
 import { deviceOffsetMinutes, offsetOf } from './device-clock.js';
 import { IsapiAuthError, IsapiClient, IsapiNetError } from './isapi-client.js';
 import { IsapiError, type SearchMatch } from './isapi-xml.js';
-import { parseHikvisionParams, type HikvisionParams } from './params.js';
+import { isPhotoTrack, parseHikvisionParams, photoTrackOf, type HikvisionParams } from './params.js';
 import { clipPath, searchSpan } from './plan.js';
 import type { HikvisionSettings } from './settings.js';
 
@@ -81,6 +81,7 @@ export class HikvisionRunner implements Runner {
       }
       if (tracks.length === 0) return { outcome: 'failed', error: `${client.name}: the device lists no channels; give cameras, e.g. cameras=101,201`, retryable: false };
     } else tracks = p.cameras;
+    if (p.photos) tracks = [...tracks, ...tracks.filter((t) => !isPhotoTrack(t)).map(photoTrackOf)];
     const span = searchSpan(p.span, Number.isFinite(now) ? now : ours, off);
     log(`${client.name}: searching tracks ${tracks.join(',')} from ${span.start} to ${span.end} (UTC; the device is at UTC${off >= 0 ? '+' : '-'}${Math.floor(Math.abs(off) / 60)}${Math.abs(off) % 60 ? `:${String(Math.abs(off) % 60).padStart(2, '0')}` : ''})`);
     const found = await client.search(tracks, span.start, span.end);

@@ -27,13 +27,25 @@ export interface HikvisionParams {
   /** File name pattern: `{track}`, `{start}`, `{end}` (device local, `YYYYMMDDHHMMSS`), `{name}` (the device's). */
   name: string;
   skipExisting: boolean;
+  /** The cameras' pictures too (track 103 for camera 101), as `.jpg`. */
+  photos: boolean;
 }
 
-export const HIKVISION_PARAMS = ['server', 'user', 'password', 'cameras', 'start', 'end', 'days', 'yesterday', 'dest', 'layout', 'name', 'skip_existing'] as const;
+export const HIKVISION_PARAMS = ['server', 'user', 'password', 'cameras', 'start', 'end', 'days', 'yesterday', 'dest', 'layout', 'name', 'skip_existing', 'photos'] as const;
 
 /** The password is always secret; a server URL with a user in it too (it is refused, but must not be shown). */
 export function hikvisionSecretsOf(p: Params): string[] {
   return ['password', ...(typeof p.server === 'string' && /@/.test(p.server) ? ['server'] : [])].filter((k) => p[k] !== undefined);
+}
+
+/** The picture track of a camera's video track: 103 for 101. */
+export function photoTrackOf(track: string): string {
+  return track.replace(/\d\d$/, '03');
+}
+
+/** A picture track (103, 203...): its recordings are pictures, fetched by a plain GET. */
+export function isPhotoTrack(track: string): boolean {
+  return /^\d+03$/.test(track);
 }
 
 /** `101`, `201` as given; a channel number `1`, `2` is its main stream, `101`, `201`. */
@@ -105,5 +117,5 @@ export function parseHikvisionParams(p: Params, field = 'params'): HikvisionPara
   const name = text('name') ?? '{start}-{track}.mp4';
   for (const m of name.matchAll(/\{([^}]*)\}/g)) if (!NAME_PLACEHOLDERS.has(m[1] as string)) fail('name', `unknown placeholder {${m[1]}} (known: {track}, {start}, {end}, {name})`);
   if (/[/\\]/.test(name.replace(/\{[^}]*\}/g, ''))) fail('name', 'a file name, not a path (the layout makes the folders)');
-  return { server, user, password, cameras, span, dest, layout, name, skipExisting: flag('skip_existing', true) };
+  return { server, user, password, cameras, span, dest, layout, name, skipExisting: flag('skip_existing', true), photos: flag('photos', false) };
 }

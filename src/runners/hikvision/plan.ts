@@ -2,7 +2,7 @@ import path from 'node:path';
 import { sanitizeFileName } from '../shared/file-name.js';
 import { deviceLocal, searchTime } from './device-clock.js';
 import type { SearchMatch } from './isapi-xml.js';
-import type { HikvisionParams, Span } from './params.js';
+import { isPhotoTrack, type HikvisionParams, type Span } from './params.js';
 
 const DAY_MS = 86_400_000;
 
@@ -49,7 +49,9 @@ export function clipPath(m: SearchMatch, p: Pick<HikvisionParams, 'layout' | 'na
   const end = deviceLocal(Date.parse(m.end), offsetMin);
   const track = sanitizeFileName(m.trackId) || 'track';
   const values: Record<string, string> = { track, start: digits(start), end: digits(end), name: sanitizeFileName(m.fileName ?? '') || digits(start) };
-  const file = sanitizeFileName(p.name.replace(/\{(\w+)\}/g, (_, k: string) => values[k] ?? '')) || `${values.start}-${track}.mp4`;
+  let file = sanitizeFileName(p.name.replace(/\{(\w+)\}/g, (_, k: string) => values[k] ?? '')) || `${values.start}-${track}.mp4`;
+  // A picture is a picture whatever the pattern's extension says.
+  if (isPhotoTrack(m.trackId)) file = file.replace(/\.(mp4|mkv|avi|ts)$/i, '') + (/\.jpe?g$/i.test(file) ? '' : '.jpg');
   const folders: Record<HikvisionParams['layout'], string[]> = {
     flat: [],
     onepercamera: [track],

@@ -65,6 +65,15 @@ describe('the hikvision kind against a simulated NVR', () => {
     expect((again.result as { files: Array<{ skipped?: boolean }> }).files.every((f) => f.skipped)).toBe(true);
   });
 
+  it('fetches the cameras\' pictures too with photos=true (track 103 for 101), as .jpg', async () => {
+    const clips = [at('101', '2021-08-18T01:00:00Z'), { ...at('103', '2021-08-18T01:02:03Z', 0), data: Buffer.from('\xff\xd8 a picture') }, { ...at('103', '2021-08-18T01:05:00Z', 0), data: Buffer.from('\xff\xd8 another') }];
+    const { go, delivered, sim } = await run({ cameras: '101', photos: true, start: '2021-08-18T00:00:00', end: '2021-08-18T23:00:00' }, clips);
+    const r = await go();
+    expect(r.outcome, r.error).toBe('succeeded');
+    expect(delivered()).toEqual(['101/20210818010000-101.mp4', '103/20210818010203-103.jpg', '103/20210818010500-103.jpg']);
+    expect(sim.requests.filter((q) => q.path.startsWith('/ISAPI/Streaming/tracks/103/') && q.status === 200)).toHaveLength(2);
+  });
+
   it("searches the device's own day (UTC+3: never a local time sent as UTC), and leaves a clip still being recorded", async () => {
     const now = Date.now();
     const clips = [at('101', '2021-08-17T20:00:00Z'), at('101', '2021-08-17T21:30:00Z'), at('101', '2021-08-18T20:50:00Z'), at('101', '2021-08-18T22:00:00Z'), at('101', utc(new Date(now - 9 * 60_000).toISOString()))];
