@@ -179,10 +179,12 @@ export async function workersAction(what: string | undefined, f: ClientFlags & {
     const now = Date.now();
     // Online first, each group by name.
     workers.sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name));
+    // Segment nodes: their node and segment server, where a mirror's peers come from.
+    const nodes = workers.some((w) => w.node || w.segments);
     process.stdout.write(
       table(
-        ['NAME', 'HOST', 'STATE', 'SLOTS', 'RUNNING', 'LAST SEEN', 'KINDS', 'TEMPLATES'],
-        workers.map((w) => [w.name, w.host, w.online ? 'online' : 'offline', String(w.slots), String(w.running), ago(w.lastSeen, now), w.kinds.join(','), w.templates.map((t) => t.name).join(',')]),
+        ['NAME', 'HOST', 'STATE', 'SLOTS', 'RUNNING', 'LAST SEEN', 'KINDS', 'TEMPLATES', ...(nodes ? ['NODE', 'SEGMENTS'] : [])],
+        workers.map((w) => [w.name, w.host, w.online ? 'online' : 'offline', String(w.slots), String(w.running), ago(w.lastSeen, now), w.kinds.join(','), w.templates.map((t) => t.name).join(','), ...(nodes ? [w.node ?? '', w.segments?.url ?? ''] : [])]),
       ) + '\n',
     );
   });

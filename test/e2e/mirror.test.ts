@@ -42,6 +42,9 @@ describe('mirror jobs between three nodes through one coordinator', () => {
       return n.length === 3 && n.every((x) => x.channels.includes('desertbus')) ? n : null;
     }, 60_000, 'three segment nodes online');
     expect(nodes.map((n) => n.node).sort()).toEqual(['a', 'b', 'c']);
+    const table = (await runDrover(['workers', '--server', srv.url], { cwd: dir })).stdout;
+    expect(table).toMatch(/\bNODE\s+SEGMENTS\n/);
+    for (const n of nodes) expect(table).toMatch(new RegExp(`\\s${n.node}\\s+${n.url.replace(/[.]/g, '\\.')}\\n`));
 
     const round = async (): Promise<Job[]> => {
       const ids: string[] = [];
