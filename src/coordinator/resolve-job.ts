@@ -102,7 +102,7 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
     concurrencyKey = fillPlaceholders(tpl.concurrency.key, params, `template ${tpl.name} concurrency.key`);
     concurrencyLimit ??= tpl.concurrency.limit;
   } else if (concurrencyKey === null && j.concurrencyKey !== null && mod?.concurrency) {
-    concurrencyKey = fillPlaceholders(mod.concurrency.key, params, `kind ${kind} concurrency key`);
+    concurrencyKey = mod.concurrency.key(params);
     concurrencyLimit ??= mod.concurrency.limit;
   }
   if (concurrencyKey !== null && concurrencyLimit === null) fail('concurrencyLimit', 'required with concurrencyKey');

@@ -38,8 +38,8 @@ export interface KindModule<S = unknown, R = unknown> {
   readonly params?: readonly string[];
   /** Params the kind itself reads from a template's jobs, beside the template's own (ffmpeg: dest, live). */
   readonly templateParams?: readonly string[];
-  /** The concurrency key (placeholders from the params) and limit a job gets when it names none. */
-  readonly concurrency?: { key: string; limit: number };
+  /** The concurrency key (from the job's checked params) and limit a job gets when it names none. */
+  readonly concurrency?: { key(params: Params): string; limit: number };
   /** An attempt's time limit when the job gives none, and the server setting that changes it. */
   readonly timeLimit?: { defaultMs: number; serverKey: string };
   readonly settings?: KindSettings<S, R>;

@@ -156,6 +156,19 @@ describe('coordinator HTTP API', () => {
     await expectApiError(api.post(`/api/v1/jobs/${jobs[0]!.id}/complete`, { token: leased.jobs[0]!.lease!.token }), 409, /stale/);
   });
 
+  it('keys hikvision jobs by their NVR however its server is written, one at a time; a job may name its own key or none', async () => {
+    const srv = await server();
+    const api = client(srv);
+    const base = { user: 'admin', password: 'pw', cameras: '101' };
+    const spellings = ['10.0.0.5', '10.0.0.5:80', 'http://10.0.0.5', 'HTTP://10.0.0.5/', ' 10.0.0.5'];
+    const { jobs } = await api.post<{ jobs: Job[] }>('/api/v1/jobs', { jobs: spellings.map((server) => ({ kind: 'hikvision', params: { ...base, server } })) });
+    expect(jobs.map((j) => [j.concurrencyKey, j.concurrencyLimit])).toEqual(spellings.map(() => ['10.0.0.5', 1]));
+    expect((await api.post<{ jobs: Job[] }>('/api/v1/jobs', { kind: 'hikvision', params: { ...base, server: '10.0.0.5:8000' } })).jobs[0]!.concurrencyKey).toBe('10.0.0.5:8000');
+    expect((await api.post<{ jobs: Job[] }>('/api/v1/jobs', { kind: 'hikvision', params: { ...base, server: '10.0.0.5' }, concurrencyKey: 'site-a', concurrencyLimit: 3 })).jobs[0]).toMatchObject({ concurrencyKey: 'site-a', concurrencyLimit: 3 });
+    expect((await api.post<{ jobs: Job[] }>('/api/v1/jobs', { kind: 'hikvision', params: { ...base, server: '10.0.0.5' }, concurrencyKey: null })).jobs[0]).toMatchObject({ concurrencyKey: null, concurrencyLimit: null });
+    await expectApiError(api.post('/api/v1/jobs', { kind: 'hikvision', params: { ...base, server: 'ftp://x' } }), 400, /params\.server: "ftp:\/\/x" is not http or https/);
+  });
+
   it('redacts secrets in every read endpoint but hands them to the leasing worker', async () => {
     const srv = await server();
     const api = client(srv);

@@ -12,7 +12,7 @@ export interface SimClip {
   data: Buffer;
 }
 
-export type ClipQuirk = 'http500' | 'xml200' | 'short-then-full' | 'drop-clean' | 'drop-reset';
+export type ClipQuirk = 'http500' | 'xml200' | 'short-then-full' | 'drop-clean' | 'drop-reset' | 'empty200' | 'part206';
 
 /** A simulated Hikvision NVR's ways. Defaults: ver20, trackIDList, honest paging, UTC, admin/secret. */
 export interface SimOptions {
@@ -33,6 +33,8 @@ export interface SimOptions {
   channelsInvalid?: boolean;
   /** Every Nth authorised request is answered 401 with a new nonce and stale=true. */
   staleEvery?: number;
+  /** Every Nth authorised request is answered 401 with a new nonce, not saying stale (some firmware). */
+  rotateEvery?: number;
   /** Per clip index: how its first download goes wrong (later ones are fine). */
   quirks?: Map<number, ClipQuirk>;
   /** Paces each download, bytes per second. */
@@ -79,12 +81,18 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
     res.writeHead(401, [['WWW-Authenticate', `Basic realm="${REALM}"`], ['WWW-Authenticate', `Digest qop="auth", realm="${REALM}", nonce="${nonce}", stale="${stale ? 'TRUE' : 'FALSE'}"`], ['Content-Type', 'application/xml']]);
     res.end('<userCheck><statusValue>401</statusValue><statusString>Unauthorized</statusString></userCheck>');
   };
+  /** Nonce counts seen per nonce: a count used twice is a replay, refused. */
+  const counts = new Map<string, Set<string>>();
   const authorisedRequest = (req: http.IncomingMessage): 'ok' | 'none' | 'stale' | 'wrong' => {
     const h = req.headers.authorization;
     if (!h?.startsWith('Digest ')) return 'none';
     const p = parseAuthParams(h.slice(7));
     if (p.get('username') !== user || p.get('realm') !== REALM || p.get('uri') !== req.url) return 'wrong';
     if (!nonces.has(p.get('nonce') ?? '')) return 'stale';
+    const seen = counts.get(p.get('nonce') as string) ?? new Set<string>();
+    counts.set(p.get('nonce') as string, seen);
+    if (seen.has(p.get('nc') ?? '')) return 'wrong';
+    seen.add(p.get('nc') ?? '');
     const expected = digestResponse({ algorithm: 'MD5', username: user, password, realm: REALM, nonce: p.get('nonce') as string, method: req.method ?? 'GET', uri: req.url ?? '', qop: p.get('qop') === 'auth' ? 'auth' : null, nc: p.get('nc') ?? '', cnonce: p.get('cnonce') ?? '' });
     return p.get('response') === expected ? 'ok' : 'wrong';
   };
@@ -128,6 +136,16 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
       res.writeHead(200, { 'content-type': 'application/xml' }).end(status(6, 'Device Busy', 'deviceBusy'));
       return 200;
     }
+    if (quirk === 'empty200') {
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': '0' }).end();
+      return 200;
+    }
+    if (quirk === 'part206') {
+      // A part nobody asked for: from the middle.
+      const half = Math.floor(clip.data.length / 2);
+      res.writeHead(206, { 'content-type': 'video/mp4', 'content-range': `bytes ${half}-${clip.data.length - 1}/${clip.data.length}` }).end(clip.data.subarray(half));
+      return 206;
+    }
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const from = range ? Number(range[1]) : 0;
     const bytes = quirk === 'short-then-full' ? clip.data.subarray(0, Math.floor(clip.data.length / 2)) : clip.data.subarray(from);
@@ -155,14 +173,21 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
     const log = (code: number) => requests.push({ method: req.method ?? '', path: req.url ?? '', status: code, body });
     const auth = authorisedRequest(req);
     if (auth !== 'ok') {
-      challenge(res, auth === 'stale');
+      // A request without credentials gets a nonce of its own, as devices hand them out.
+      if (auth === 'none') {
+        nonce = randomBytes(8).toString('hex');
+        nonces.add(nonce);
+      }
+      challenge(res, auth === 'stale' && !o.rotateEvery);
       return log(401);
     }
-    if (o.staleEvery && ++authorised % o.staleEvery === 0) {
+    authorised++;
+    const rotate = o.staleEvery && authorised % o.staleEvery === 0 ? 'stale' : o.rotateEvery && authorised % o.rotateEvery === 0 ? 'silent' : null;
+    if (rotate) {
       nonces.delete(nonce);
       nonce = randomBytes(8).toString('hex');
       nonces.add(nonce);
-      challenge(res, true);
+      challenge(res, rotate === 'stale');
       return log(401);
     }
     const path = (req.url ?? '').split('?')[0];

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { IsapiAuthError, IsapiNetError, readWhole, type Answer, type IsapiClient } from './isapi-client.js';
+import { IsapiNetError, readWhole, type Answer, type IsapiClient } from './isapi-client.js';
 import { downloadRequestXml, IsapiError, parseIsapi, type SearchMatch } from './isapi-xml.js';
 import { isPhotoTrack } from './params.js';
 
@@ -17,6 +17,12 @@ export interface ClipOptions {
   signal?: AbortSignal;
   /** Bytes as they arrive (for progress). */
   onBytes?(n: number): void;
+  /**
+   * A try of a clip whose size is announced must be whole within `slackMs` plus its size at
+   * `minBytesPerSec`: a device trickling bytes cannot hold the NVR for ever. Default 60 s and
+   * 32 KiB/s (a 20 MB clip: 11 min).
+   */
+  deadline?: { slackMs: number; minBytesPerSec: number };
 }
 
 export interface ClipFile {
@@ -43,17 +49,17 @@ export async function downloadClip(client: IsapiClient, match: SearchMatch, targ
   const retries = o.retries ?? 3;
   let last = '';
   for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) await sleep((o.backoffMs ?? 2000) * 2 ** (attempt - 1), undefined, o.signal ? { signal: o.signal } : {});
     try {
+      if (attempt > 0) await sleep((o.backoffMs ?? 2000) * 2 ** (attempt - 1), undefined, o.signal ? { signal: o.signal } : {});
       const file = await fetchOnce(client, match, part, o);
       fs.renameSync(part, target);
       return file;
     } catch (err) {
-      if (err instanceof IsapiAuthError || o.signal?.aborted) {
+      // Stopped, refused, or a local failure: nothing is left half-written.
+      if (o.signal?.aborted || !(err instanceof ClipError || err instanceof IsapiNetError)) {
         fs.rmSync(part, { force: true });
         throw err;
       }
-      if (!(err instanceof ClipError || err instanceof IsapiNetError)) throw err;
       last = err.message;
     }
   }
@@ -70,6 +76,21 @@ async function fetchOnce(client: IsapiClient, match: SearchMatch, part: string, 
     : await client.send('GET', '/ISAPI/ContentMgmt/download', downloadRequestXml(match.playbackUri, client.ns), { 'content-type': 'application/xml', ...range });
   const status = res.statusCode ?? 0;
   if (status < 200 || status >= 300) throw new ClipError(await refusal(res, `HTTP ${status}`));
+  if (status === 206 && have === 0) {
+    res.destroy();
+    throw new ClipError('HTTP 206 (a part) to a request for the whole clip');
+  }
+  const d = o.deadline ?? { slackMs: 60_000, minBytesPerSec: 32 * 1024 };
+  const limitMs = match.size === null ? null : d.slackMs + (1000 * match.size) / d.minBytesPerSec;
+  const timer = limitMs === null ? null : setTimeout(() => res.destroy(new IsapiNetError(`not whole within ${(limitMs / 1000).toFixed(1)} s (its ${match.size} bytes at under ${d.minBytesPerSec} bytes/s)`)), limitMs);
+  try {
+    return await receive(res, match, part, have, status, o);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+async function receive(res: Answer, match: SearchMatch, part: string, have: number, status: number, o: ClipOptions): Promise<ClipFile> {
   const type = String(res.headers['content-type'] ?? '');
   if (/xml|html/i.test(type)) throw new ClipError(await refusal(res, `HTTP ${status} with ${type}`));
   // Resumed only when the device sends from where the part ends; otherwise from the start.
@@ -84,6 +105,7 @@ async function fetchOnce(client: IsapiClient, match: SearchMatch, part: string, 
     await new Promise<void>((r) => out.end(r));
   }
   if (match.size !== null && size < match.size) throw new ClipError(`${size} of the ${match.size} bytes its URI announces (still being written, or cut off)`);
+  if (size === 0) throw new ClipError('an empty answer where the clip belongs');
   return { size, sha256: hash.digest('hex') };
 }
 

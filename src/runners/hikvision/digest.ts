@@ -115,8 +115,8 @@ export class DigestSession {
     private readonly cnonce: () => string = () => randomBytes(16).toString('hex'),
   ) {}
 
-  /** The Authorization header for a request, or null before the first challenge. */
-  authorization(method: string, uri: string): string | null {
+  /** The Authorization header for a request and the nonce it answers, or null before the first challenge. */
+  authorization(method: string, uri: string): { header: string; nonce: string } | null {
     const c = this.challenge;
     if (!c) return null;
     const qop = c.qop.length === 0 ? null : 'auth';
@@ -126,22 +126,23 @@ export class DigestSession {
     const parts = [`username=${quote(this.username)}`, `realm=${quote(c.realm)}`, `nonce=${quote(c.nonce)}`, `uri=${quote(uri)}`, `algorithm=${c.algorithm}`, `response=${quote(response)}`];
     if (c.opaque !== undefined) parts.push(`opaque=${quote(c.opaque)}`);
     if (qop) parts.push(`qop=${qop}`, `nc=${nc}`, `cnonce=${quote(cnonce)}`);
-    return `Digest ${parts.join(', ')}`;
+    return { header: `Digest ${parts.join(', ')}`, nonce: c.nonce };
   }
 
   /**
-   * A 401 arrived. 'retry' when the request should go again with a fresh Authorization: the
-   * first challenge, a stale nonce, or a new nonce (some devices rotate it without saying stale;
-   * the caller tries each request a bounded number of times). 'refused' when the credentials
-   * were answered with the same nonce again (a wrong user or password), or when the device
-   * offers no digest challenge at all.
+   * A 401 arrived for a request signed with `sentNonce` (null: sent without credentials).
+   * 'retry' when the request should go again with a fresh Authorization: the first challenge, a
+   * stale nonce, or a nonce other than the one it was signed with (some devices rotate it
+   * without saying stale, and another request of ours may have taken the new one already; the
+   * caller tries each request a bounded number of times). 'refused' when the very nonce it was
+   * signed with is challenged again without stale (a wrong user or password), or when the
+   * device offers no digest challenge at all. The count restarts only with a new nonce.
    */
-  challenged(wwwAuthenticate: readonly string[], sentAuthorization: boolean): 'retry' | 'refused' {
+  challenged(wwwAuthenticate: readonly string[], sentNonce: string | null): 'retry' | 'refused' {
     const c = digestChallenge(wwwAuthenticate);
     if (!c) return 'refused';
-    const before = this.challenge?.nonce;
+    if (this.challenge?.nonce !== c.nonce) this.nc = 0;
     this.challenge = c;
-    this.nc = 0;
-    return !sentAuthorization || c.stale || c.nonce !== before ? 'retry' : 'refused';
+    return sentNonce === null || c.stale || c.nonce !== sentNonce ? 'retry' : 'refused';
   }
 }

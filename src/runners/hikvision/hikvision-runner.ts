@@ -47,13 +47,15 @@ export class HikvisionRunner implements Runner {
       if (err instanceof ValidationError) return { outcome: 'failed', error: err.message, retryable: false };
       throw err;
     }
-    const client = new IsapiClient({ server: p.server, user: p.user, password: p.password, connectTimeoutMs: this.s.connectTimeoutMs, readTimeoutMs: this.s.readTimeoutMs, signal: ctx.signal });
+    const client = new IsapiClient({ server: p.server, user: p.user, password: p.password, connectTimeoutMs: this.s.connectTimeoutMs, readTimeoutMs: this.s.readTimeoutMs, connections: this.s.perDevice, signal: ctx.signal });
     try {
       return await this.fetchAll(ctx, p, dir, client);
     } catch (err) {
       if (ctx.signal.aborted) return stoppedResult(ctx.signal.reason, `${client.name}: stopped`);
       if (err instanceof IsapiAuthError) return { outcome: 'failed', error: err.message, retryable: false };
       if (err instanceof IsapiNetError || err instanceof IsapiError) return { outcome: 'failed', error: err instanceof IsapiError ? `${client.name}: ${err.message}` : err.message, retryable: true };
+      // A local failure (a full disk, a directory where a clip belongs): the clips so far stay.
+      if (typeof (err as NodeJS.ErrnoException).code === 'string') return { outcome: 'failed', error: `${client.name}: cannot write into the destination: ${(err as Error).message}`, retryable: true };
       throw err;
     } finally {
       client.close();
@@ -109,23 +111,33 @@ export class HikvisionRunner implements Runner {
       });
     };
     let next = 0;
+    // The lanes stop together: a fatal error (a refused password, a disk error) or a stop from
+    // outside ends every lane's clip before the job returns, so nothing runs on after it.
+    const halt = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, halt.signal]);
+    let fatal: unknown = null;
     const lane = async () => {
-      while (next < plan.length && !ctx.signal.aborted) {
+      while (next < plan.length && !signal.aborted) {
         const { m, file } = plan[next++] as (typeof plan)[number];
         const target = path.join(dir, file);
         const entry = { file, track: m.trackId, start: m.start, end: m.end };
         const existing = p.skipExisting ? sizeOf(target) : null;
-        if (existing !== null && (m.size === null ? existing > 0 : existing === m.size)) {
+        // As the download accepts it: at least the size the device announces (any, when it announces none).
+        if (existing !== null && existing > 0 && (m.size === null || existing >= m.size)) {
           files.push({ ...entry, size: existing, sha256: await fileSha256(target), skipped: true });
         } else {
           current.add(file);
           report();
           try {
-            const got = await downloadClip(client, m, target, { retries: this.s.retries, backoffMs: this.s.backoffMs, signal: ctx.signal, onBytes: (n) => (bytes += n) });
+            const got = await downloadClip(client, m, target, { retries: this.s.retries, backoffMs: this.s.backoffMs, signal, onBytes: (n) => (bytes += n) });
             files.push({ ...entry, ...got });
           } catch (err) {
-            if (err instanceof IsapiAuthError || ctx.signal.aborted) throw err;
-            if (!(err instanceof ClipError)) throw err;
+            if (signal.aborted) return;
+            if (!(err instanceof ClipError)) {
+              fatal ??= err;
+              halt.abort();
+              return;
+            }
             failed.push({ clip: file, error: err.message });
             log(`${client.name}: ${file}: ${err.message}`);
           } finally {
@@ -137,7 +149,8 @@ export class HikvisionRunner implements Runner {
       }
     };
     report();
-    await Promise.all(Array.from({ length: Math.min(this.s.perDevice, Math.max(1, plan.length)) }, lane));
+    await Promise.allSettled(Array.from({ length: Math.min(this.s.perDevice, Math.max(1, plan.length)) }, lane));
+    if (fatal !== null && !ctx.signal.aborted) throw fatal;
     const result = { device: { server: client.name, ...info, offsetMinutes: off }, span, found: found.length, left, files, failed: failed.slice(0, RESULT_FAILED), failedCount: failed.length };
     if (ctx.signal.aborted) return stoppedResult(ctx.signal.reason, `${client.name}: stopped after ${done} of ${plan.length} clips`, result);
     if (failed.length > 0) {

@@ -1,4 +1,5 @@
 import type { KindModule } from '../kind.js';
+import { serverOrigin } from './device-url.js';
 import { HIKVISION_PARAMS, hikvisionSecretsOf, parseHikvisionParams } from './params.js';
 import { hikvisionSettings, type HikvisionSettings } from './settings.js';
 
@@ -9,8 +10,8 @@ export const hikvisionKind: KindModule<HikvisionSettings, unknown> = {
   check: (params, field) => void parseHikvisionParams(params, field),
   secretsOf: hikvisionSecretsOf,
   params: HIKVISION_PARAMS,
-  // One NVR is never hit by two jobs at once (a hikload template with the same key shares it).
-  concurrency: { key: '{server}', limit: 1 },
+  // One NVR is never hit by two jobs at once, however its server is written (10.0.0.5, http://10.0.0.5:80/).
+  concurrency: { key: (params) => serverOrigin(String(params.server)).host.toLowerCase(), limit: 1 },
   settings: hikvisionSettings as KindModule<HikvisionSettings, unknown>['settings'],
   createRunner: async (settings) => new (await import('./hikvision-runner.js')).HikvisionRunner(settings),
 };

@@ -20,6 +20,8 @@ export interface IsapiClientOptions {
   connectTimeoutMs: number;
   /** The longest silence within an answer, ms. */
   readTimeoutMs: number;
+  /** Clips fetched at once (`per_device`). Default 2. */
+  connections?: number;
   signal?: AbortSignal;
 }
 
@@ -31,6 +33,8 @@ const AUTH_TRIES = 3;
 const PAGE = 50;
 /** Pages one search may take (50,000 clips), against a device that never says it is done. */
 const MAX_PAGES = 1000;
+/** Recordings one track's search may find: more is a device gone wrong, not an archive. */
+const MAX_MATCHES = 200_000;
 
 /** A raw answer: status, headers as sent, and the body (whole for XML, a stream for media). */
 export type Answer = http.IncomingMessage;
@@ -54,8 +58,8 @@ export class IsapiClient {
     this.origin = serverOrigin(o.server);
     this.name = this.origin.host;
     this.client = this.origin.protocol === 'https:' ? https : http;
-    // Devices answer few connections at once; two per job is what the kind asks of one.
-    this.agent = new this.client.Agent({ keepAlive: true, maxSockets: 4 });
+    // One connection per clip in flight, and one for searches beside them.
+    this.agent = new this.client.Agent({ keepAlive: true, maxSockets: (o.connections ?? 2) + 1 });
     this.digest = new DigestSession(o.user, o.password);
   }
 
@@ -71,12 +75,14 @@ export class IsapiClient {
    */
   async send(method: 'GET' | 'POST' | 'PUT', path: string, body?: string, headers: http.OutgoingHttpHeaders = {}): Promise<Answer> {
     for (let tries = 0; ; tries++) {
-      const authorization = this.digest.authorization(method, path);
-      const res = await this.once(method, path, body, { ...headers, ...(authorization ? { authorization } : {}) });
+      // Signed as it goes on the wire: Node sends the path re-encoded, and the digest's uri must be that.
+      const wire = new URL(path, this.origin);
+      const signed = this.digest.authorization(method, wire.pathname + wire.search);
+      const res = await this.once(method, path, body, { ...headers, ...(signed ? { authorization: signed.header } : {}) });
       if (res.statusCode !== 401) return res;
       res.resume();
       const challenges = wwwAuthenticate(res);
-      if (tries + 1 >= AUTH_TRIES || this.digest.challenged(challenges, authorization !== null) === 'refused') {
+      if (tries + 1 >= AUTH_TRIES || this.digest.challenged(challenges, signed?.nonce ?? null) === 'refused') {
         throw new IsapiAuthError(`${this.name}: the device refused user "${this.o.user}" (wrong user or password${challenges.some((c) => /^\s*digest/i.test(c)) ? '' : ', or it offers no digest authentication'})`);
       }
     }
@@ -126,7 +132,8 @@ export class IsapiClient {
     let position = 0;
     let from = start;
     let byTime = false;
-    for (let page = 0; page < MAX_PAGES; page++) {
+    for (let page = 0; ; page++) {
+      if (page >= MAX_PAGES || found.size > MAX_MATCHES) throw new IsapiError(`the search of track ${track} still said MORE after ${page} pages and ${found.size} recordings; narrow the span`);
       const result = await this.searchPage({ searchId: randomUUID().toUpperCase(), tracks: [track], start: from, end, position, maxResults: PAGE });
       const fresh = result.matches.filter((m) => !found.has(m.playbackUri));
       for (const m of fresh) found.set(m.playbackUri, m);

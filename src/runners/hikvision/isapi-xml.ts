@@ -163,7 +163,8 @@ export function parseSearchResult(xml: string): SearchResult {
     const span = ((m.timeSpan ?? []) as Node[])[0] ?? {};
     const media = (m.mediaSegmentDescriptor ?? {}) as Node;
     const playbackUri = text(media.playbackURI);
-    if (!playbackUri) return [];
+    // A match without a URI or times cannot be fetched or placed.
+    if (!playbackUri || !Number.isFinite(Date.parse(text(span.startTime) ?? '')) || !Number.isFinite(Date.parse(text(span.endTime) ?? ''))) return [];
     const query = new URLSearchParams(playbackUri.split('?')[1] ?? '');
     const size = Number(query.get('size'));
     return [{ trackId: text(((m.trackID ?? []) as unknown[])[0]) ?? '', start: text(span.startTime) ?? '', end: text(span.endTime) ?? '', playbackUri, size: Number.isSafeInteger(size) && size > 0 ? size : null, fileName: query.get('name') }];

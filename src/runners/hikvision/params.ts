@@ -96,7 +96,8 @@ export function parseHikvisionParams(p: Params, field = 'params'): HikvisionPara
   const given = [start !== undefined || end !== undefined ? 'start/end' : '', days !== undefined ? 'days' : '', yesterday ? 'yesterday' : ''].filter(Boolean);
   if (given.length > 1) fail(given[1] === 'days' ? 'days' : 'yesterday', `give one of start/end, days and yesterday (this job gives ${given.join(' and ')})`);
   const iso = (name: string, v: string) => {
-    if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(v.trim()) || Number.isNaN(Date.parse(v.trim().replace(' ', 'T')))) {
+    // A date, or a time with an optional offset (a date alone is the device's day: no offset).
+    if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(v.trim()) || Number.isNaN(Date.parse(v.trim().replace(' ', 'T')))) {
       fail(name, `"${v}" is not a time (expected ISO, e.g. 2021-08-18T06:00:00, in the device's local time)`);
     }
     return v.trim().replace(' ', 'T');
@@ -105,7 +106,13 @@ export function parseHikvisionParams(p: Params, field = 'params'): HikvisionPara
   if (start !== undefined || end !== undefined) {
     if (start === undefined) fail('start', 'required with end');
     const s = iso('start', start as string);
-    span = { kind: 'between', start: /T/.test(s) ? s : `${s}T00:00:00`, end: end === undefined ? null : iso('end', end) };
+    const e = end === undefined ? null : iso('end', end);
+    const from = /T/.test(s) ? s : `${s}T00:00:00`;
+    const to = e === null ? null : /T/.test(e) ? e : `${e}T23:59:59`;
+    // Comparable when both are the device's local time, or both carry offsets.
+    const zoned = (t: string) => /(Z|[+-]\d{2}:?\d{2})$/i.test(t);
+    if (to !== null && zoned(from) === zoned(to) && (zoned(from) ? Date.parse(to) <= Date.parse(from) : to <= from)) fail('end', `"${end}" is not after start "${start}"`);
+    span = { kind: 'between', start: from, end: e };
   } else if (days !== undefined) {
     if (!/^\d{1,4}$/.test(days) || Number(days) < 1) fail('days', `must be a whole number of days from 1, got "${days}"`);
     span = { kind: 'days', days: Number(days) };

@@ -20,11 +20,11 @@ async function nvr(clips: SimClip[], quirks: Map<number, ClipQuirk>, password = 
 
 describe('a clip from a simulated NVR', () => {
   it('arrives byte-exact through a 500, XML in a 200, a clip still being written, and connections closed or reset mid-clip', async () => {
-    const clips = [0, 1, 2, 3, 4, 5].map(clip);
-    const quirks = new Map<number, ClipQuirk>([[1, 'http500'], [2, 'xml200'], [3, 'short-then-full'], [4, 'drop-clean'], [5, 'drop-reset']]);
+    const clips = [0, 1, 2, 3, 4, 5, 6, 7].map(clip);
+    const quirks = new Map<number, ClipQuirk>([[1, 'http500'], [2, 'xml200'], [3, 'short-then-full'], [4, 'drop-clean'], [5, 'drop-reset'], [6, 'empty200'], [7, 'part206']]);
     const { sim, client } = await nvr(clips, quirks);
     const matches = await client.search(['101'], '2021-08-18T00:00:00Z', '2021-08-18T23:59:59Z');
-    expect(matches).toHaveLength(6);
+    expect(matches).toHaveLength(8);
     const dir = tempDir('drover-clips-');
     for (const [i, m] of matches.entries()) {
       const target = path.join(dir, `${i}.mp4`);
@@ -32,7 +32,7 @@ describe('a clip from a simulated NVR', () => {
       expect(fs.readFileSync(target).equals((clips[i] as SimClip).data), `clip ${i}`).toBe(true);
       expect(got).toEqual({ size: (clips[i] as SimClip).data.length, sha256: sha((clips[i] as SimClip).data) });
     }
-    expect(fs.readdirSync(dir).sort()).toEqual(['0.mp4', '1.mp4', '2.mp4', '3.mp4', '4.mp4', '5.mp4']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['0.mp4', '1.mp4', '2.mp4', '3.mp4', '4.mp4', '5.mp4', '6.mp4', '7.mp4']);
     // Clips cut off were resumed where their part ended.
     expect(sim.requests.filter((r) => r.path === '/ISAPI/ContentMgmt/download' && r.status === 206).length).toBeGreaterThanOrEqual(2);
   });
@@ -57,6 +57,15 @@ describe('a clip from a simulated NVR', () => {
     const err = await downloadClip(impatient, s!, path.join(dir, 'stalled.mp4'), { retries: 1, backoffMs: 10 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClipError);
     expect((err as Error).message).toMatch(/: 127\.0\.0\.1:\d+: no answer within 0\.2 s \(after 2 tries\)$/);
+    expect(fs.readdirSync(dir)).toEqual(['slow.mp4']);
+
+    // A device trickling bytes (never quiet for long) meets the clip's deadline: 10 ms plus its size at 1 MB/s.
+    const trickle = await startIsapiSim([c], { bytesPerSecond: 20_000 });
+    onCleanup(() => trickle.close());
+    const patient = new IsapiClient({ server: trickle.url, user: 'admin', password: 'secret', connectTimeoutMs: 5_000, readTimeoutMs: 5_000 });
+    onCleanup(() => patient.close());
+    const [t] = await patient.search(['101'], '2021-08-18T00:00:00Z', '2021-08-18T23:59:59Z');
+    await expect(downloadClip(patient, t!, path.join(dir, 'trickled.mp4'), { retries: 0, deadline: { slackMs: 10, minBytesPerSec: 1_000_000 } })).rejects.toThrow(/not whole within 0\.3 s \(its 300000 bytes at under 1000000 bytes\/s\) \(after 1 tries\)$/);
     expect(fs.readdirSync(dir)).toEqual(['slow.mp4']);
   });
 

@@ -23,17 +23,25 @@ describe('HTTP digest authentication', () => {
     expect(digestChallenge(['Digest realm="r", nonce="n", algorithm=SHA-512-256'])).toBeNull();
   });
 
-  it('counts nonces, retries a stale or rotated nonce, and calls the same nonce answered twice a refusal', () => {
+  it('counts nonces, retries a stale or rotated nonce, and calls the nonce it signed with challenged again a refusal', () => {
     const s = new DigestSession('admin', 'pw', () => 'c0ffee');
     expect(s.authorization('GET', '/ISAPI/System/deviceInfo')).toBeNull();
-    expect(s.challenged(['Digest realm="r", nonce="n1", qop="auth"'], false)).toBe('retry');
-    const first = s.authorization('GET', '/ISAPI/System/deviceInfo') as string;
-    expect(first).toMatch(/^Digest username="admin", realm="r", nonce="n1", uri="\/ISAPI\/System\/deviceInfo", algorithm=MD5, response="[0-9a-f]{32}", qop=auth, nc=00000001, cnonce="c0ffee"$/);
-    expect(s.authorization('POST', '/ISAPI/ContentMgmt/search')).toContain('nc=00000002');
-    expect(s.challenged(['Digest realm="r", nonce="n2", qop="auth", stale="true"'], true)).toBe('retry');
-    expect(s.authorization('GET', '/x')).toContain('nc=00000001');
-    expect(s.challenged(['Digest realm="r", nonce="n3", qop="auth"'], true)).toBe('retry');
-    expect(s.challenged(['Digest realm="r", nonce="n3", qop="auth"'], true)).toBe('refused');
-    expect(s.challenged(['Basic realm="r"'], true)).toBe('refused');
+    expect(s.challenged(['Digest realm="r", nonce="n1", qop="auth"'], null)).toBe('retry');
+    const first = s.authorization('GET', '/ISAPI/System/deviceInfo');
+    expect(first?.nonce).toBe('n1');
+    expect(first?.header).toMatch(/^Digest username="admin", realm="r", nonce="n1", uri="\/ISAPI\/System\/deviceInfo", algorithm=MD5, response="[0-9a-f]{32}", qop=auth, nc=00000001, cnonce="c0ffee"$/);
+    const second = s.authorization('POST', '/ISAPI/ContentMgmt/search');
+    expect(second?.header).toContain('nc=00000002');
+    expect(s.challenged(['Digest realm="r", nonce="n2", qop="auth", stale="true"'], 'n1')).toBe('retry');
+    expect(s.authorization('GET', '/x')?.header).toContain('nc=00000001');
+    // Two requests in flight on n2; the device rotates to n3 without saying stale: the second,
+    // signed with n2, meets n3 — the same challenge the first already took — and goes again.
+    expect(s.challenged(['Digest realm="r", nonce="n3", qop="auth"'], 'n2')).toBe('retry');
+    expect(s.authorization('GET', '/y')?.header).toContain('nc=00000001');
+    expect(s.challenged(['Digest realm="r", nonce="n3", qop="auth"'], 'n2')).toBe('retry');
+    // The same challenge again for the request that did not reset it: no replayed count.
+    expect(s.authorization('GET', '/z')?.header).toContain('nc=00000002');
+    expect(s.challenged(['Digest realm="r", nonce="n3", qop="auth"'], 'n3')).toBe('refused');
+    expect(s.challenged(['Basic realm="r"'], 'n3')).toBe('refused');
   });
 });

@@ -24,12 +24,16 @@ async function run(params: Params, clips: SimClip[], o: SimOptions = {}) {
   const runner = new HikvisionRunner({ ...HIKVISION_DEFAULTS, backoffMs: 10, destinations: new Map([['archive', archive]]) });
   const progress: Progress[] = [];
   const logs: string[] = [];
-  const go = async (extra: Params = {}) => {
+  const go = async (extra: Params = {}, stop?: AbortController) => {
     const ctx: RunContext = {
       job: { id: 'job1', kind: 'hikvision', template: null, params: { server: sim.url, user: 'admin', password: 'secret', dest: 'archive', ...params, ...extra }, attempt: 1 } as unknown as LeasedJob,
       template: null,
-      signal: new AbortController().signal,
-      progress: (p) => progress.push(p),
+      signal: (stop ?? new AbortController()).signal,
+      progress: (p) => {
+        progress.push(p);
+        // Canceled once a clip is in: the job stops with what it delivered.
+        if (stop && ((p as { clipsDone?: number }).clipsDone ?? 0) >= 1 && !stop.signal.aborted) stop.abort('canceled');
+      },
       log: (_s, t) => logs.push(t),
       outputRoot: archive,
       logDir: archive,
@@ -63,6 +67,41 @@ describe('the hikvision kind against a simulated NVR', () => {
     expect(again.outcome).toBe('succeeded');
     expect(downloads()).toBe(before);
     expect((again.result as { files: Array<{ skipped?: boolean }> }).files.every((f) => f.skipped)).toBe(true);
+  });
+
+  it('keeps two clips at once through nonces rotated without a word, with no nonce count used twice', async () => {
+    const clips = [0, 1, 2, 3, 4, 5].map((i) => at('101', `2021-08-18T0${i}:00:00Z`));
+    const { go, delivered, sim } = await run({ cameras: '101', start: '2021-08-18T00:00:00', end: '2021-08-18T23:00:00' }, clips, { rotateEvery: 3, bytesPerSecond: 2_000_000 });
+    const r = await go();
+    expect(r.outcome, r.error).toBe('succeeded');
+    expect(delivered()).toHaveLength(6);
+    // Rotated several times, and two downloads overlapped.
+    expect(sim.requests.filter((q) => q.status === 401).length).toBeGreaterThan(3);
+  });
+
+  it('stops every clip on a cancel, keeping what was delivered and no part file; a local failure stops the other lanes too', async () => {
+    const clips = [0, 1, 2, 3, 4, 5].map((i) => at('101', `2021-08-18T0${i}:00:00Z`));
+    const slow = await run({ cameras: '101', start: '2021-08-18T00:00:00', end: '2021-08-18T23:00:00' }, clips, { bytesPerSecond: 200_000 });
+    const r = await slow.go({}, new AbortController());
+    expect(r.outcome).toBe('canceled');
+    const kept = (r.result as { files: Array<{ file: string }> }).files;
+    expect(kept.length).toBeGreaterThanOrEqual(1);
+    expect(kept.length).toBeLessThan(6);
+    // Only whole clips, each one the result names.
+    expect(filesBelow(slow.archive).sort()).toEqual(kept.map((f) => f.file).sort());
+
+    const local = await run({ cameras: '101', start: '2021-08-18T00:00:00', end: '2021-08-18T23:00:00' }, clips, { bytesPerSecond: 400_000 });
+    // A directory where the second clip belongs.
+    fs.mkdirSync(path.join(local.archive, new URL(local.sim.url).host.replace(':', '_'), '101', '20210818010000-101.mp4'), { recursive: true });
+    const failed = await local.go();
+    expect(failed).toMatchObject({ outcome: 'failed', retryable: true, error: expect.stringMatching(/cannot write into the destination: .*(EISDIR|directory)/) });
+    const left = filesBelow(local.archive);
+    expect(left.every((f) => f.endsWith('.mp4'))).toBe(true);
+    // Nothing goes on after the job ended: what is there stays so.
+    const downloads = local.sim.requests.filter((q) => q.path === '/ISAPI/ContentMgmt/download').length;
+    await local.sim.close();
+    expect(local.sim.requests.filter((q) => q.path === '/ISAPI/ContentMgmt/download').length).toBe(downloads);
+    expect(filesBelow(local.archive)).toEqual(left);
   });
 
   it('fetches the cameras\' pictures too with photos=true (track 103 for 101), as .jpg', async () => {
