@@ -5,7 +5,7 @@ import type { RunContext, RunResult, Runner } from '../runner.js';
 import { destinationDir } from '../shared/destination.js';
 import { stoppedResult } from '../shared/stop-result.js';
 import { ClipError, downloadClip, fileSha256 } from './clip-download.js';
-import { deviceOffsetMinutes, offsetOf } from './device-clock.js';
+import { deviceZone, offsetOf, type Zone } from './device-clock.js';
 import { IsapiAuthError, IsapiClient, IsapiNetError } from './isapi-client.js';
 import { IsapiError, type SearchMatch } from './isapi-xml.js';
 import { isPhotoTrack, parseHikvisionParams, photoTrackOf, type HikvisionParams } from './params.js';
@@ -68,9 +68,9 @@ export class HikvisionRunner implements Runner {
     log(`${client.name}: ${info.model || 'device'} ${info.serial} (${info.firmware})`);
     const clock = await client.time();
     const ours = Date.now();
-    const offset = deviceOffsetMinutes(clock, ours);
-    if (offset === null) log(`${client.name}: its clock (${clock.localTime}, zone "${clock.timeZone}") tells no time zone; taking UTC`);
-    const off = offset ?? 0;
+    const { zone, known } = deviceZone(clock, ours);
+    if (!known) log(`${client.name}: its clock (${clock.localTime}, zone "${clock.timeZone}") tells no time zone; taking UTC`);
+    const off = zone(ours);
     // The device's own now: what its recordings' times are counted against.
     const now = offsetOf(clock.localTime) !== null ? Date.parse(clock.localTime) : Date.parse(`${clock.localTime}Z`) - off * 60_000;
     let tracks: string[];
@@ -84,7 +84,7 @@ export class HikvisionRunner implements Runner {
       if (tracks.length === 0) return { outcome: 'failed', error: `${client.name}: the device lists no channels; give cameras, e.g. cameras=101,201`, retryable: false };
     } else tracks = p.cameras;
     if (p.photos) tracks = [...tracks, ...tracks.filter((t) => !isPhotoTrack(t)).map(photoTrackOf)];
-    const span = searchSpan(p.span, Number.isFinite(now) ? now : ours, off);
+    const span = searchSpan(p.span, Number.isFinite(now) ? now : ours, zone);
     log(`${client.name}: searching tracks ${tracks.join(',')} from ${span.start} to ${span.end} (UTC; the device is at UTC${off >= 0 ? '+' : '-'}${Math.floor(Math.abs(off) / 60)}${Math.abs(off) % 60 ? `:${String(Math.abs(off) % 60).padStart(2, '0')}` : ''})`);
     const found = await client.search(tracks, span.start, span.end);
     const cutoff = (Number.isFinite(now) ? now : ours) - this.s.marginMs;
@@ -92,7 +92,7 @@ export class HikvisionRunner implements Runner {
     const left = found.length - ready.length;
     if (left > 0) log(`${client.name}: ${left} clips end within ${this.s.marginMs / 1000} s of the device's now; left for the next run`);
 
-    const plan = planFiles(ready, p, off, client.name);
+    const plan = planFiles(ready, p, zone, client.name);
     const files: FileEntry[] = [];
     const failed: Array<{ clip: string; error: string }> = [];
     let done = 0;
@@ -162,12 +162,12 @@ export class HikvisionRunner implements Runner {
 }
 
 /** Each clip's file below the destination; two clips that would share a name get `-2`, `-3`. */
-function planFiles(matches: SearchMatch[], p: HikvisionParams, offsetMin: number, device: string): Array<{ m: SearchMatch; file: string }> {
+function planFiles(matches: SearchMatch[], p: HikvisionParams, zone: Zone, device: string): Array<{ m: SearchMatch; file: string }> {
   const taken = new Set<string>();
   return [...matches]
     .sort((a, b) => a.trackId.localeCompare(b.trackId) || a.start.localeCompare(b.start))
     .map((m) => {
-      const base = clipPath(m, p, offsetMin, device);
+      const base = clipPath(m, p, zone, device);
       let file = base;
       for (let n = 2; taken.has(file); n++) file = base.replace(/(\.[^./]*)?$/, (ext) => `-${n}${ext}`);
       taken.add(file);

@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { sanitizeFileName } from '../shared/file-name.js';
-import { deviceLocal, searchTime } from './device-clock.js';
+import { deviceLocal, searchTime, type Zone } from './device-clock.js';
 import type { SearchMatch } from './isapi-xml.js';
 import { isPhotoTrack, type HikvisionParams, type Span } from './params.js';
 
 const DAY_MS = 86_400_000;
 
 /** `YYYY-MM-DDT00:00:00` of the device's day holding `utcMs`, `back` days before. */
-function midnight(utcMs: number, offsetMin: number, back = 0): string {
+function midnight(utcMs: number, offsetMin: Zone | number, back = 0): string {
   return `${deviceLocal(utcMs - back * DAY_MS, offsetMin).slice(0, 10)}T00:00:00`;
 }
 
@@ -16,7 +16,7 @@ function midnight(utcMs: number, offsetMin: number, back = 0): string {
  * offset): today from 00:00 to now; yesterday 00:00–23:59:59; `days: N` from 00:00 N days ago
  * to now; `start`/`end` as given (end default now).
  */
-export function searchSpan(span: Span, now: number, offsetMin: number): { start: string; end: string } {
+export function searchSpan(span: Span, now: number, offsetMin: Zone | number): { start: string; end: string } {
   const nowZ = `${new Date(now).toISOString().slice(0, 19)}Z`;
   switch (span.kind) {
     case 'today':
@@ -44,7 +44,7 @@ export function deviceFolder(host: string): string {
  * year, in the device's local time) and the name pattern. Every part is a plain name: a
  * device's odd track id or file name cannot leave the destination.
  */
-export function clipPath(m: SearchMatch, p: Pick<HikvisionParams, 'layout' | 'name'>, offsetMin: number, device: string): string {
+export function clipPath(m: SearchMatch, p: Pick<HikvisionParams, 'layout' | 'name'>, offsetMin: Zone | number, device: string): string {
   const start = deviceLocal(Date.parse(m.start), offsetMin);
   const end = deviceLocal(Date.parse(m.end), offsetMin);
   const track = sanitizeFileName(m.trackId) || 'track';
