@@ -12,7 +12,7 @@ export interface SimClip {
   data: Buffer;
 }
 
-export type ClipQuirk = 'http500' | 'xml200' | 'short-then-full' | 'drop-clean' | 'drop-reset' | 'empty200' | 'part206';
+export type ClipQuirk = 'http500' | 'xml200' | 'xml-as-video' | 'short-then-full' | 'drop-clean' | 'drop-reset' | 'empty200' | 'part206';
 
 /** A simulated Hikvision NVR's ways. Defaults: ver20, trackIDList, honest paging, UTC, admin/secret. */
 export interface SimOptions {
@@ -53,6 +53,8 @@ export interface RequestLog {
 export interface IsapiSim {
   url: string;
   requests: RequestLog[];
+  /** The most downloads it served at once. */
+  peakDownloads(): number;
   close(): Promise<void>;
 }
 
@@ -117,7 +119,18 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
     return xml(`<CMSearchResult><searchID>${tag(body, 'searchID')[0] ?? ''}</searchID><responseStatus>true</responseStatus><responseStatusStrg>${state}</responseStatusStrg><numOfMatches>${page.length}</numOfMatches><matchList>${items}</matchList></CMSearchResult>`);
   };
 
+  let downloading = 0;
+  let peak = 0;
   const download = async (body: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<number> => {
+    downloading++;
+    peak = Math.max(peak, downloading);
+    try {
+      return await serveClip(body, req, res);
+    } finally {
+      downloading--;
+    }
+  };
+  const serveClip = async (body: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<number> => {
     const uri = (tag(body, 'playbackURI')[0] ?? '').replace(/&amp;/g, '&');
     const name = new URLSearchParams(uri.split('?')[1] ?? '').get('name');
     const i = clips.findIndex((_, k) => nameOf(k) === name);
@@ -134,6 +147,10 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
     }
     if (quirk === 'xml200') {
       res.writeHead(200, { 'content-type': 'application/xml' }).end(status(6, 'Device Busy', 'deviceBusy'));
+      return 200;
+    }
+    if (quirk === 'xml-as-video') {
+      res.writeHead(200, { 'content-type': 'video/mp4' }).end(status(6, 'Device Busy', 'deviceBusy'));
       return 200;
     }
     if (quirk === 'empty200') {
@@ -160,7 +177,8 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
       // Silent until the client goes away.
       if (o.stallAfter !== undefined && at >= o.stallAfter) return new Promise<number>((r) => res.on('close', () => r(code)));
       if (!res.write(bytes.subarray(at, at + step))) await new Promise((r) => res.once('drain', r));
-      if (o.bytesPerSecond) await new Promise((r) => setTimeout(r, 50));
+      // Paced between chunks, not after the last: the client has the clip whole then.
+      if (o.bytesPerSecond && at + step < bytes.length) await new Promise((r) => setTimeout(r, 50));
     }
     res.end();
     return code;
@@ -229,6 +247,7 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
   return {
     url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     requests,
+    peakDownloads: () => peak,
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();

@@ -132,9 +132,13 @@ function pipeHashed(res: Answer, out: fs.WriteStream, hash: Hash, sniffed: numbe
   return new Promise((resolve, reject) => {
     let n = 0;
     let head = sniffed >= SNIFF ? null : Buffer.alloc(0);
+    let settled = false;
+    // Settled before the answer is destroyed: destroying it reports a break-off of its own.
     const fail = (err: Error) => {
-      res.destroy();
+      if (settled) return;
+      settled = true;
       reject(err);
+      res.destroy();
     };
     res.on('data', (chunk: Buffer) => {
       if (head !== null) {

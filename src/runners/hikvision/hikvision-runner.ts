@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
+import { plural } from '../../core/plural.js';
 import type { RunContext, RunResult, Runner } from '../runner.js';
 import { destinationDir } from '../shared/destination.js';
 import { stoppedResult } from '../shared/stop-result.js';
@@ -155,7 +156,8 @@ export class HikvisionRunner implements Runner {
     if (ctx.signal.aborted) return stoppedResult(ctx.signal.reason, `${client.name}: stopped after ${done} of ${plan.length} clips`, result);
     if (failed.length > 0) {
       const names = failed.slice(0, 5).map((f) => f.clip).join(', ');
-      return { outcome: 'failed', error: `${client.name}: ${failed.length} of ${plan.length} clips failed (${names}${failed.length > 5 ? ', …' : ''}); the others were delivered`, result, retryable: true };
+      const rest = failed.length === plan.length ? '' : '; the others were delivered';
+      return { outcome: 'failed', error: `${client.name}: ${failed.length === plan.length ? `all ${plural(plan.length, 'clip')}` : `${failed.length} of ${plan.length} clips`} failed (${names}${failed.length > 5 ? ', …' : ''})${rest}`, result, retryable: true };
     }
     return { outcome: 'succeeded', result };
   }

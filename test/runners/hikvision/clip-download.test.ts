@@ -20,11 +20,11 @@ async function nvr(clips: SimClip[], quirks: Map<number, ClipQuirk>, password = 
 
 describe('a clip from a simulated NVR', () => {
   it('arrives byte-exact through a 500, XML in a 200, a clip still being written, and connections closed or reset mid-clip', async () => {
-    const clips = [0, 1, 2, 3, 4, 5, 6, 7].map(clip);
-    const quirks = new Map<number, ClipQuirk>([[1, 'http500'], [2, 'xml200'], [3, 'short-then-full'], [4, 'drop-clean'], [5, 'drop-reset'], [6, 'empty200'], [7, 'part206']]);
+    const clips = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(clip);
+    const quirks = new Map<number, ClipQuirk>([[1, 'http500'], [2, 'xml200'], [3, 'short-then-full'], [4, 'drop-clean'], [5, 'drop-reset'], [6, 'empty200'], [7, 'part206'], [8, 'xml-as-video']]);
     const { sim, client } = await nvr(clips, quirks);
     const matches = await client.search(['101'], '2021-08-18T00:00:00Z', '2021-08-18T23:59:59Z');
-    expect(matches).toHaveLength(8);
+    expect(matches).toHaveLength(9);
     const dir = tempDir('drover-clips-');
     for (const [i, m] of matches.entries()) {
       const target = path.join(dir, `${i}.mp4`);
@@ -32,7 +32,7 @@ describe('a clip from a simulated NVR', () => {
       expect(fs.readFileSync(target).equals((clips[i] as SimClip).data), `clip ${i}`).toBe(true);
       expect(got).toEqual({ size: (clips[i] as SimClip).data.length, sha256: sha((clips[i] as SimClip).data) });
     }
-    expect(fs.readdirSync(dir).sort()).toEqual(['0.mp4', '1.mp4', '2.mp4', '3.mp4', '4.mp4', '5.mp4', '6.mp4', '7.mp4']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['0.mp4', '1.mp4', '2.mp4', '3.mp4', '4.mp4', '5.mp4', '6.mp4', '7.mp4', '8.mp4']);
     // Clips cut off were resumed where their part ended.
     expect(sim.requests.filter((r) => r.path === '/ISAPI/ContentMgmt/download' && r.status === 206).length).toBeGreaterThanOrEqual(2);
   });
@@ -77,6 +77,9 @@ describe('a clip from a simulated NVR', () => {
     expect(xml).toBeInstanceOf(ClipError);
     expect((xml as Error).message).toMatch(/: HTTP 200 with application\/xml: Device Busy \(deviceBusy\) \(after 1 tries\)$/);
     await expect(downloadClip(client, broken!, path.join(dir, 'b.mp4'), { retries: 0 })).rejects.toThrow(/HTTP 500 \(after 1 tries\)$/);
+    const { client: liar } = await nvr([clip(0)], new Map([[0, 'xml-as-video']]));
+    const [labelled] = await liar.search(['101'], '2021-08-18T00:00:00Z', '2021-08-18T23:59:59Z');
+    await expect(downloadClip(liar, labelled!, path.join(dir, 'x.mp4'), { retries: 0 })).rejects.toThrow(/the device sent XML or HTML where the clip belongs \(after 1 tries\)$/);
     expect(fs.readdirSync(dir)).toEqual([]);
 
     const { client: wrong, sim } = await nvr([clip(0)], new Map(), 'nope');

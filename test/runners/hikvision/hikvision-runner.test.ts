@@ -67,16 +67,24 @@ describe('the hikvision kind against a simulated NVR', () => {
     expect(again.outcome).toBe('succeeded');
     expect(downloads()).toBe(before);
     expect((again.result as { files: Array<{ skipped?: boolean }> }).files.every((f) => f.skipped)).toBe(true);
+    // A file shorter than the clip is no copy of it: fetched again, whole.
+    const first = clips[0] as SimClip;
+    const short = path.join(archive, new URL(sim.url).host.replace(':', '_'), '101', `${first.start.replace(/\D/g, '').slice(0, 14)}-101.mp4`);
+    fs.truncateSync(short, 100);
+    expect((await go()).outcome).toBe('succeeded');
+    expect(fs.readFileSync(short).equals(first.data)).toBe(true);
+    expect(downloads()).toBeGreaterThan(before);
   });
 
   it('keeps two clips at once through nonces rotated without a word, with no nonce count used twice', async () => {
     const clips = [0, 1, 2, 3, 4, 5].map((i) => at('101', `2021-08-18T0${i}:00:00Z`));
-    const { go, delivered, sim } = await run({ cameras: '101', start: '2021-08-18T00:00:00', end: '2021-08-18T23:00:00' }, clips, { rotateEvery: 3, bytesPerSecond: 2_000_000 });
+    const { go, delivered, sim } = await run({ cameras: '101', start: '2021-08-18T00:00:00', end: '2021-08-18T23:00:00' }, clips, { rotateEvery: 3, bytesPerSecond: 400_000 });
     const r = await go();
     expect(r.outcome, r.error).toBe('succeeded');
     expect(delivered()).toHaveLength(6);
-    // Rotated several times, and two downloads overlapped.
+    // Rotated several times, and per_device (2) downloads at once.
     expect(sim.requests.filter((q) => q.status === 401).length).toBeGreaterThan(3);
+    expect(sim.peakDownloads()).toBe(2);
   });
 
   it('stops every clip on a cancel, keeping what was delivered and no part file; a local failure stops the other lanes too', async () => {
@@ -115,14 +123,15 @@ describe('the hikvision kind against a simulated NVR', () => {
 
   it("searches the device's own day (UTC+3: never a local time sent as UTC), and leaves a clip still being recorded", async () => {
     const now = Date.now();
-    const clips = [at('101', '2021-08-17T20:00:00Z'), at('101', '2021-08-17T21:30:00Z'), at('101', '2021-08-18T20:50:00Z'), at('101', '2021-08-18T22:00:00Z'), at('101', utc(new Date(now - 9 * 60_000).toISOString()))];
+    // The last one ended a minute ago: within the margin (2 min), still maybe being written.
+    const clips = [at('101', '2021-08-17T20:00:00Z'), at('101', '2021-08-17T21:30:00Z'), at('101', '2021-08-18T20:50:00Z'), at('101', '2021-08-18T22:00:00Z'), at('101', utc(new Date(now - 11 * 60_000).toISOString()))];
     const { go, delivered } = await run({ cameras: '101', start: '2021-08-18', end: '2021-08-18T23:59:59', layout: 'oneperday', name: '{start}-{end}.mp4' }, clips, { offsetMin: 180, timeWithOffset: false });
     const r = await go();
     expect(r.outcome, r.error).toBe('succeeded');
     // Local 2021-08-18: 00:30 (21:30Z the day before) and 23:50 (20:50Z); not 23:00 on the 17th, nor 01:00 on the 19th.
     expect(delivered()).toEqual(['101/2021-08-18/20210818003000-20210818004000.mp4', '101/2021-08-18/20210818235000-20210819000000.mp4']);
     const today = await go({ start: undefined as never, end: undefined as never, days: 1, layout: 'flat' });
-    // The clip that ends one minute from now is still being written: left for the next run.
+    // The clip that ended a minute ago is left for the next run.
     expect(today.outcome, today.error).toBe('succeeded');
     expect((today.result as { left: number; files: unknown[] }).left).toBe(1);
   });
