@@ -31,6 +31,8 @@ export interface SimOptions {
   pageCap?: number;
   /** "Invalid Operation" on /Streaming/channels (OEM clones). */
   channelsInvalid?: boolean;
+  /** The digest algorithm it asks for. Default MD5. */
+  algorithm?: 'MD5' | 'MD5-sess' | 'SHA-256';
   /** Every Nth authorised request is answered 401 with a new nonce and stale=true. */
   staleEvery?: number;
   /** Every Nth authorised request is answered 401 with a new nonce, not saying stale (some firmware). */
@@ -80,7 +82,8 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
   const xml = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>${body.replace(/^<(\w+)/, `<$1 version="${ns === 'ver20' ? '2.0' : '1.0'}" xmlns="${NS[ns]}"`)}`;
 
   const challenge = (res: http.ServerResponse, stale: boolean) => {
-    res.writeHead(401, [['WWW-Authenticate', `Basic realm="${REALM}"`], ['WWW-Authenticate', `Digest qop="auth", realm="${REALM}", nonce="${nonce}", stale="${stale ? 'TRUE' : 'FALSE'}"`], ['Content-Type', 'application/xml']]);
+    const algorithm = o.algorithm ? `, algorithm=${o.algorithm}` : '';
+    res.writeHead(401, [['WWW-Authenticate', `Basic realm="${REALM}"`], ['WWW-Authenticate', `Digest qop="auth", realm="${REALM}", nonce="${nonce}", stale="${stale ? 'TRUE' : 'FALSE'}"${algorithm}`], ['Content-Type', 'application/xml']]);
     res.end('<userCheck><statusValue>401</statusValue><statusString>Unauthorized</statusString></userCheck>');
   };
   /** Nonce counts seen per nonce: a count used twice is a replay, refused. */
@@ -95,7 +98,8 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
     counts.set(p.get('nonce') as string, seen);
     if (seen.has(p.get('nc') ?? '')) return 'wrong';
     seen.add(p.get('nc') ?? '');
-    const expected = digestResponse({ algorithm: 'MD5', username: user, password, realm: REALM, nonce: p.get('nonce') as string, method: req.method ?? 'GET', uri: req.url ?? '', qop: p.get('qop') === 'auth' ? 'auth' : null, nc: p.get('nc') ?? '', cnonce: p.get('cnonce') ?? '' });
+    if ((p.get('algorithm') ?? 'MD5').toUpperCase() !== (o.algorithm ?? 'MD5').toUpperCase()) return 'wrong';
+    const expected = digestResponse({ algorithm: (o.algorithm ?? 'MD5').toUpperCase(), username: user, password, realm: REALM, nonce: p.get('nonce') as string, method: req.method ?? 'GET', uri: req.url ?? '', qop: p.get('qop') === 'auth' ? 'auth' : null, nc: p.get('nc') ?? '', cnonce: p.get('cnonce') ?? '' });
     return p.get('response') === expected ? 'ok' : 'wrong';
   };
 

@@ -107,6 +107,7 @@ const quote = (s: string) => `"${s.replace(/(["\\])/g, '\\$1')}"`;
 export class DigestSession {
   private challenge: DigestChallenge | null = null;
   private nc = 0;
+  private sessionCnonce: string | null = null;
 
   constructor(
     private readonly username: string,
@@ -121,7 +122,8 @@ export class DigestSession {
     if (!c) return null;
     const qop = c.qop.length === 0 ? null : 'auth';
     const nc = (++this.nc).toString(16).padStart(8, '0');
-    const cnonce = this.cnonce();
+    // -sess: the session key is H(H(user:realm:pass):nonce:cnonce), made once per nonce (RFC 2617 3.2.2.2).
+    const cnonce = c.algorithm.endsWith('-SESS') ? (this.sessionCnonce ??= this.cnonce()) : this.cnonce();
     const response = digestResponse({ algorithm: c.algorithm, username: this.username, password: this.password, realm: c.realm, nonce: c.nonce, method, uri, qop, nc, cnonce });
     const parts = [`username=${quote(this.username)}`, `realm=${quote(c.realm)}`, `nonce=${quote(c.nonce)}`, `uri=${quote(uri)}`, `algorithm=${c.algorithm}`, `response=${quote(response)}`];
     if (c.opaque !== undefined) parts.push(`opaque=${quote(c.opaque)}`);
@@ -141,7 +143,10 @@ export class DigestSession {
   challenged(wwwAuthenticate: readonly string[], sentNonce: string | null): 'retry' | 'refused' {
     const c = digestChallenge(wwwAuthenticate);
     if (!c) return 'refused';
-    if (this.challenge?.nonce !== c.nonce) this.nc = 0;
+    if (this.challenge?.nonce !== c.nonce) {
+      this.nc = 0;
+      this.sessionCnonce = null;
+    }
     this.challenge = c;
     return sentNonce === null || c.stale || c.nonce !== sentNonce ? 'retry' : 'refused';
   }

@@ -44,4 +44,14 @@ describe('HTTP digest authentication', () => {
     expect(s.challenged(['Digest realm="r", nonce="n3", qop="auth"'], 'n3')).toBe('refused');
     expect(s.challenged(['Basic realm="r"'], 'n3')).toBe('refused');
   });
+
+  it('keeps one cnonce per nonce for -sess, whose session key is made once', () => {
+    let n = 0;
+    const s = new DigestSession('admin', 'pw', () => `c${++n}`);
+    s.challenged(['Digest realm="r", nonce="n1", qop="auth", algorithm=MD5-sess'], null);
+    const cnonces = [s.authorization('GET', '/a'), s.authorization('GET', '/b')].map((a) => /cnonce="([^"]+)"/.exec(a?.header ?? '')?.[1]);
+    expect(cnonces).toEqual(['c1', 'c1']);
+    s.challenged(['Digest realm="r", nonce="n2", qop="auth", algorithm=MD5-sess'], 'n1');
+    expect(/cnonce="([^"]+)"/.exec(s.authorization('GET', '/c')?.header ?? '')?.[1]).toBe('c2');
+  });
 });

@@ -37,6 +37,15 @@ describe('the ISAPI client against a simulated NVR (digest auth, real sockets)',
     expect(sim.requests.filter((r) => r.status === 200)).toHaveLength(3);
   });
 
+  it('speaks MD5-sess and SHA-256 where a device asks for them', async () => {
+    for (const algorithm of ['MD5-sess', 'SHA-256'] as const) {
+      const { client, sim } = await device(DAY, { algorithm, staleEvery: 3 });
+      expect(await client.channels(), algorithm).toEqual(['101']);
+      expect((await client.search(['101'], '2021-08-18T00:00:00Z', '2021-08-18T23:59:59Z')).length).toBe(144);
+      expect(sim.requests.filter((r) => r.status === 200).length).toBeGreaterThan(3);
+    }
+  });
+
   it('fails at once naming the device on a wrong password; says what an OEM clone answers for its channels', async () => {
     const { sim, client } = await device(DAY, {}, 'wrong');
     const err = await client.deviceInfo().catch((e: unknown) => e);
