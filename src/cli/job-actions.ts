@@ -8,6 +8,7 @@ import { withClient } from './client-context.js';
 import { jobFieldsOf, type ClientFlags, type JobFieldFlags } from './flags.js';
 import { eachMatching, type FilterFlags } from './manage-actions.js';
 import { ago, countsLine, describeFilter, formatProgress, JOB_FLEXIBLE, JOB_HEADER, jobRow, jobWhat, oneLine, plural, table } from './format.js';
+import { kindModule } from '../runners/registry.js';
 
 interface AddFlags extends ClientFlags, JobFieldFlags {
   template?: string;
@@ -235,13 +236,16 @@ async function followLogs(api: DroverClient, id: string, follow: boolean, from =
   }
 }
 
-/** The download flags as params; an error when they are given to another kind. */
+/** The download flags as params (and --dest for a kind that takes a destination); an error when they are given to another kind. */
 function downloadParamsOf(kind: string | undefined, urls: string[], f: AddFlags): Record<string, string> {
   const given = (['dest', 'sha256', 'header', 'connections'] as const).filter((k) => f[k] !== undefined);
   if (kind !== 'download') {
-    if (given.length > 0) throw new ValidationError(`--${given[0]} is for download jobs only`);
+    // --dest is the `dest` param of any kind that takes one (hikvision, ffmpeg).
+    const takesDest = kind !== undefined && (kindModule(kind)?.params ?? []).includes('dest');
+    const other = given.filter((k) => k !== 'dest' || !takesDest);
+    if (other.length > 0) throw new ValidationError(`--${other[0]} is for download jobs only`);
     if (urls.length > 0) throw new ValidationError(`unexpected arguments: ${urls.join(' ')} (URLs are for \`drover add download\`)`);
-    return {};
+    return f.dest && takesDest ? { dest: f.dest } : {};
   }
   if (urls.length === 0) throw new ValidationError('give at least one URL: drover add download URL... --dest NAME');
   const out: Record<string, string> = {};

@@ -23,7 +23,7 @@ export function registerJobCommands(program: Command): void {
     .option('--param <k=v>', 'a parameter (repeatable)', collectParam)
     .option('--secret <name>', 'also redact this param (repeatable)', collectList)
     .option('--run-at <time>', 'not before this time: ISO 8601, or a duration from now (10m, 2h)')
-    .option('--dest <name[:dir]>', 'download: a destination of the worker, and a directory below it')
+    .option('--dest <name[:dir]>', 'download, hikvision, ffmpeg: a destination of the worker, and a directory below it')
     .option('--sha256 <hex>', "download: the file's expected SHA-256 (also --param sha1=/md5=)")
     .option('--header <"K: V">', 'download: a request header (repeatable; kept secret)', collectList)
     .option('--connections <n>', "download: connections for the file (default: the worker's download.connections)")

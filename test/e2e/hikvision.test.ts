@@ -55,12 +55,17 @@ describe('the hikvision kind end to end (the task server\'s spreadsheet, nativel
     expect(jobs.map((j) => j.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     // One NVR is never hit by two jobs: each job is keyed by its server.
     expect(jobs.map((j) => j.concurrencyKey).sort()).toEqual(nvrs.map((n) => new URL(n.sim.url).host).sort());
+    // One job by hand, as the README adds it: --dest works for the kind too.
+    const one = nvrs[0]!;
+    const add = await runDrover(['add', 'hikvision', '--param', `server=${new URL(one.sim.url).host}`, '--param', 'user=admin', '--param', `password=${one.password}`, '--param', 'cameras=101', '--param', 'start=2021-08-18', '--param', 'end=2021-08-18', '--dest', 'archive:single', '--wait', '--server', srv.url], { cwd: dir, timeoutMs: 60_000 });
+    expect(add.code, add.stdout + add.stderr).toBe(0);
+    expect(filesBelow(path.join(archive, 'single'))).toEqual(one.clips.filter((c) => c.track === '101').map((c) => `${one.folder}/101/${c.start.replace(/\D/g, '').slice(0, 14)}-101.mp4`).sort());
     const seen = (text: string) => nvrs.some((n) => text.includes(n.password));
     const show = await runDrover(['show', jobs[0]!.id, '--server', srv.url], { cwd: dir });
     const logs = await runDrover(['logs', jobs[0]!.id, '--server', srv.url], { cwd: dir });
     expect(show.stdout).toMatch(/password=\*\*\*/);
     expect(logs.stdout).toMatch(/searching tracks 101,201 from 2021-08-18T00:00:00Z to 2021-08-18T23:59:59Z/);
     const api = await (await fetch(`${srv.url}/api/v1/jobs?limit=100`)).text();
-    for (const text of [list.stdout, show.stdout, logs.stdout, api, ...workers.map((w) => w.output())]) expect(seen(text)).toBe(false);
+    for (const text of [list.stdout, show.stdout, logs.stdout, add.stdout, add.stderr, api, ...workers.map((w) => w.output())]) expect(seen(text)).toBe(false);
   });
 });
