@@ -42,11 +42,11 @@ export class MirrorRunner implements Runner {
       },
     });
     for (const peer of summary.peers) {
-      ctx.log('drover', `${peer.peer}: ${peer.listed ? 'listed' : 'NOT listed'}, ${plural(peer.hours, 'hour')}, ${peer.missing} missing, ${peer.fetched} fetched (${plural(peer.bytes, 'byte')}), ${plural(peer.hashMismatches, 'hash mismatch').replace(/mismatchs$/, 'mismatches')}, ${plural(peer.tombstones, 'tombstone')}\n`);
+      ctx.log('drover', `${peer.peer}: ${peer.listed ? 'listed' : 'NOT listed'}, ${plural(peer.hours, 'hour')}, ${peer.missing} missing, ${peer.fetched} fetched (${plural(peer.bytes, 'byte')}), ${plural(peer.hashMismatches, 'hash mismatch', 'hash mismatches')}, ${plural(peer.tombstones, 'tombstone')}\n`);
       for (const e of peer.errors.slice(0, 10)) ctx.log('drover', `${peer.peer}: ${e}\n`);
     }
     // A result is a job's record, not a listing: the first of what is missing, and how many.
-    const result = { ...summary, stillMissing: summary.stillMissing.slice(0, RESULT_MISSING), stillMissingCount: summary.stillMissing.length, peers: summary.peers.map((x) => ({ ...x, errors: x.errors.slice(0, RESULT_ERRORS), errorCount: x.errorCount })) };
+    const result = { ...summary, stillMissing: summary.stillMissing.slice(0, RESULT_MISSING), stillMissingCount: summary.stillMissing.length, peers: summary.peers.map((x) => ({ ...x, errors: x.errors.slice(0, RESULT_ERRORS) })) };
     if (ctx.signal.aborted) return { outcome: 'canceled', result };
     if (summary.ok) return { outcome: 'succeeded', result };
     const unlisted = summary.peers.filter((x) => !x.listed).map((x) => x.peer);
