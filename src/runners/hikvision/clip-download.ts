@@ -17,6 +17,8 @@ export interface ClipOptions {
   signal?: AbortSignal;
   /** Bytes as they arrive (for progress). */
   onBytes?(n: number): void;
+  /** A try failed and another follows (`next` counts from 2), for the job's log. */
+  onRetry?(error: string, next: number): void;
   /**
    * A try of a clip whose size is announced must be whole within `slackMs` plus its size at
    * `minBytesPerSec`: a device trickling bytes cannot hold the NVR for ever. Default 60 s and
@@ -32,8 +34,8 @@ export interface ClipFile {
 
 /** Media bodies never start like this: an error the device put where the clip belongs. */
 const MARKUP = /^\s*<(\?xml|ResponseStatus|html|!DOCTYPE|userCheck)/i;
-/** What of a body is looked at for markup, bytes. */
-const SNIFF = 256;
+/** What of a body is looked at for markup, bytes: enough to hold a ResponseStatus's statusString. */
+const SNIFF = 1024;
 
 /**
  * Fetches one clip (`GET /ISAPI/ContentMgmt/download` with its playback URI) into `target`:
@@ -61,6 +63,7 @@ export async function downloadClip(client: IsapiClient, match: SearchMatch, targ
         throw err;
       }
       last = err.message;
+      if (attempt < retries) o.onRetry?.(last, attempt + 2);
     }
   }
   fs.rmSync(part, { force: true });
@@ -75,7 +78,7 @@ async function fetchOnce(client: IsapiClient, match: SearchMatch, part: string, 
     ? await client.send('GET', pathOf(match.playbackUri), undefined, range)
     : await client.send('GET', '/ISAPI/ContentMgmt/download', downloadRequestXml(match.playbackUri, client.ns), { 'content-type': 'application/xml', ...range });
   const status = res.statusCode ?? 0;
-  if (status < 200 || status >= 300) throw new ClipError(await refusal(res, `HTTP ${status}`));
+  if (status < 200 || status >= 300) throw new ClipError(await refusal(res, `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`));
   if (status === 206 && have === 0) {
     res.destroy();
     throw new ClipError('HTTP 206 (a part) to a request for the whole clip');
@@ -127,6 +130,13 @@ async function refusal(res: Answer, fallback: string): Promise<string> {
   return fallback;
 }
 
+/** The device's own words in the start of an ISAPI answer (`: Invalid Operation (notSupport)`), or nothing. */
+function wordsIn(text: string): string {
+  const words = /<statusString>([^<]{1,200})<\/statusString>/.exec(text)?.[1]?.trim();
+  const sub = /<subStatusCode>([^<]{1,100})<\/subStatusCode>/.exec(text)?.[1]?.trim();
+  return words ? `: ${words}${sub ? ` (${sub})` : ''}` : '';
+}
+
 /** Streams a body into `out` while hashing; the first bytes are checked for markup. Resolves with the count. */
 function pipeHashed(res: Answer, out: fs.WriteStream, hash: Hash, sniffed: number, o: ClipOptions): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -143,7 +153,8 @@ function pipeHashed(res: Answer, out: fs.WriteStream, hash: Hash, sniffed: numbe
     res.on('data', (chunk: Buffer) => {
       if (head !== null) {
         head = Buffer.concat([head, chunk]).subarray(0, SNIFF);
-        if (MARKUP.test(head.toString('latin1'))) return fail(new ClipError('the device sent XML or HTML where the clip belongs'));
+        const text = head.toString('latin1');
+        if (MARKUP.test(text)) return fail(new ClipError(`the device sent XML or HTML where the clip belongs${wordsIn(text)}`));
         if (head.length >= SNIFF) head = null;
       }
       n += chunk.length;

@@ -88,15 +88,20 @@ export class HikvisionRunner implements Runner {
     const span = searchSpan(p.span, Number.isFinite(now) ? now : ours, zone);
     log(`${client.name}: searching tracks ${tracks.join(',')} from ${span.start} to ${span.end} (UTC; the device is at UTC${off >= 0 ? '+' : '-'}${Math.floor(Math.abs(off) / 60)}${Math.abs(off) % 60 ? `:${String(Math.abs(off) % 60).padStart(2, '0')}` : ''})`);
     const found = await client.search(tracks, span.start, span.end);
+    if (p.cameras !== 'all') {
+      const missing = await unknownCameras(client, p.cameras, found);
+      if (missing) return { outcome: 'failed', error: missing, retryable: false };
+    }
     const cutoff = (Number.isFinite(now) ? now : ours) - this.s.marginMs;
     const ready = found.filter((m) => Date.parse(m.end) <= cutoff);
     const left = found.length - ready.length;
-    if (left > 0) log(`${client.name}: ${left} clips end within ${this.s.marginMs / 1000} s of the device's now; left for the next run`);
+    if (left > 0) log(`${client.name}: ${plural(left, 'clip')} ${left === 1 ? 'ends' : 'end'} within ${this.s.marginMs / 1000} s of the device's now; left for the next run`);
 
     const plan = planFiles(ready, p, zone, client.name);
     const files: FileEntry[] = [];
     const failed: Array<{ clip: string; error: string }> = [];
     let done = 0;
+    let skipped = 0;
     let bytes = 0;
     const t0 = performance.now();
     const current = new Set<string>();
@@ -126,11 +131,13 @@ export class HikvisionRunner implements Runner {
         // As the download accepts it: at least the size the device announces (any, when it announces none).
         if (existing !== null && existing > 0 && (m.size === null || existing >= m.size)) {
           files.push({ ...entry, size: existing, sha256: await fileSha256(target), skipped: true });
+          skipped++;
         } else {
           current.add(file);
           report();
           try {
-            const got = await downloadClip(client, m, target, { retries: this.s.retries, backoffMs: this.s.backoffMs, signal, onBytes: (n) => (bytes += n) });
+            const onRetry = (error: string, next: number) => log(`${client.name}: ${file}: ${error}; try ${next} of ${this.s.retries + 1}`);
+            const got = await downloadClip(client, m, target, { retries: this.s.retries, backoffMs: this.s.backoffMs, signal, onBytes: (n) => (bytes += n), onRetry });
             files.push({ ...entry, ...got });
           } catch (err) {
             if (signal.aborted) return;
@@ -152,6 +159,7 @@ export class HikvisionRunner implements Runner {
     report();
     await Promise.allSettled(Array.from({ length: Math.min(this.s.perDevice, Math.max(1, plan.length)) }, lane));
     if (fatal !== null && !ctx.signal.aborted) throw fatal;
+    if (skipped > 0) log(`${client.name}: ${plural(skipped, 'clip')} already delivered (a file of its size is there); not fetched again`);
     const result = { device: { server: client.name, ...info, offsetMinutes: off }, span, found: found.length, left, files, failed: failed.slice(0, RESULT_FAILED), failedCount: failed.length };
     if (ctx.signal.aborted) return stoppedResult(ctx.signal.reason, `${client.name}: stopped after ${done} of ${plan.length} clips`, result);
     if (failed.length > 0) {
@@ -161,6 +169,31 @@ export class HikvisionRunner implements Runner {
     }
     return { outcome: 'succeeded', result };
   }
+}
+
+/**
+ * The asked cameras the device does not list among its channels and has no recording of, as an
+ * error naming them and those it has; null when there are none, or when the device will not list
+ * its channels (OEM clones), which leaves nothing to compare with. A camera with recordings is
+ * never refused: some NVRs list only part of their channels.
+ */
+async function unknownCameras(client: IsapiClient, asked: string[], found: SearchMatch[]): Promise<string | null> {
+  const recorded = new Set(found.map((m) => m.trackId));
+  const silent = asked.filter((t) => !recorded.has(t));
+  if (silent.length === 0) return null;
+  let listed: string[];
+  try {
+    listed = await client.channels();
+  } catch (err) {
+    if (err instanceof IsapiError) return null;
+    throw err;
+  }
+  if (listed.length === 0) return null;
+  const channelOf = (t: string) => String(Math.floor(Number(t) / 100));
+  const channels = new Set(listed.map(channelOf));
+  const unknown = silent.filter((t) => !channels.has(channelOf(t)));
+  if (unknown.length === 0) return null;
+  return `${client.name}: no camera ${unknown.join(', ')} on this device (its cameras: ${listed.join(', ')}); check cameras`;
 }
 
 /** Each clip's file below the destination; two clips that would share a name get `-2`, `-3`. */

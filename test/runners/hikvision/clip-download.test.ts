@@ -76,10 +76,10 @@ describe('a clip from a simulated NVR', () => {
     const xml = await downloadClip(client, busy!, path.join(dir, 'a.mp4'), { retries: 0 }).catch((e: unknown) => e);
     expect(xml).toBeInstanceOf(ClipError);
     expect((xml as Error).message).toMatch(/: HTTP 200 with application\/xml: Device Busy \(deviceBusy\) \(after 1 tries\)$/);
-    await expect(downloadClip(client, broken!, path.join(dir, 'b.mp4'), { retries: 0 })).rejects.toThrow(/HTTP 500 \(after 1 tries\)$/);
+    await expect(downloadClip(client, broken!, path.join(dir, 'b.mp4'), { retries: 0 })).rejects.toThrow(/HTTP 500 Internal Server Error \(after 1 tries\)$/);
     const { client: liar } = await nvr([clip(0)], new Map([[0, 'xml-as-video']]));
     const [labelled] = await liar.search(['101'], '2021-08-18T00:00:00Z', '2021-08-18T23:59:59Z');
-    await expect(downloadClip(liar, labelled!, path.join(dir, 'x.mp4'), { retries: 0 })).rejects.toThrow(/the device sent XML or HTML where the clip belongs \(after 1 tries\)$/);
+    await expect(downloadClip(liar, labelled!, path.join(dir, 'x.mp4'), { retries: 0 })).rejects.toThrow(/the device sent XML or HTML where the clip belongs: Device Busy \(deviceBusy\) \(after 1 tries\)$/);
     expect(fs.readdirSync(dir)).toEqual([]);
 
     const { client: wrong, sim } = await nvr([clip(0)], new Map(), 'nope');

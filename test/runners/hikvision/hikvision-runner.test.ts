@@ -49,9 +49,11 @@ describe('the hikvision kind against a simulated NVR', () => {
   it("delivers every clip of the cameras byte-exact by camera, through the device's quirks, and a second run fetches nothing", async () => {
     const clips = [...[0, 1, 2, 3, 4].map((i) => at('101', `2021-08-18T0${i}:00:00Z`)), ...[0, 1, 2].map((i) => at('201', `2021-08-18T0${i}:30:00Z`))];
     const quirks = new Map<number, ClipQuirk>([[1, 'http500'], [2, 'short-then-full'], [3, 'drop-reset'], [6, 'xml200']]);
-    const { sim, archive, go, progress, delivered } = await run({ cameras: '1,2', start: '2021-08-18T00:00:00', end: '2021-08-18T23:59:59' }, clips, { quirks, pageCap: 3, trackElement: 'trackList', ns: 'ver10' });
+    const { sim, archive, go, progress, logs, delivered } = await run({ cameras: '1,2', start: '2021-08-18T00:00:00', end: '2021-08-18T23:59:59' }, clips, { quirks, pageCap: 3, trackElement: 'trackList', ns: 'ver10' });
     const r = await go();
     expect(r.outcome, r.error).toBe('succeeded');
+    // The job's log names each clip tried again, and why.
+    expect(logs.filter((l) => / try 2 of 4\n$/.test(l))).toHaveLength(quirks.size);
     const want = clips.map((c) => `${c.track}/${c.start.replace(/\D/g, '').slice(0, 14)}-${c.track}.mp4`).sort();
     expect(filesBelow(archive).every((f) => f.startsWith('127.0.0.1_'))).toBe(true);
     expect(delivered()).toEqual(want);
@@ -67,6 +69,7 @@ describe('the hikvision kind against a simulated NVR', () => {
     expect(again.outcome).toBe('succeeded');
     expect(downloads()).toBe(before);
     expect((again.result as { files: Array<{ skipped?: boolean }> }).files.every((f) => f.skipped)).toBe(true);
+    expect(logs.at(-1)).toMatch(/: 8 clips already delivered/);
     // A file shorter than the clip is no copy of it: fetched again, whole.
     const first = clips[0] as SimClip;
     const short = path.join(archive, new URL(sim.url).host.replace(':', '_'), '101', `${first.start.replace(/\D/g, '').slice(0, 14)}-101.mp4`);
@@ -74,6 +77,21 @@ describe('the hikvision kind against a simulated NVR', () => {
     expect((await go()).outcome).toBe('succeeded');
     expect(fs.readFileSync(short).equals(first.data)).toBe(true);
     expect(downloads()).toBeGreaterThan(before);
+  });
+
+  it('fails without retries naming a camera the device neither lists nor recorded; an OEM clone, which lists none, is not refused', async () => {
+    const clips = [at('101', '2021-08-18T01:00:00Z'), at('201', '2021-08-18T02:00:00Z')];
+    const span = { start: '2021-08-18T00:00:00', end: '2021-08-18T23:59:59' };
+    const { go, delivered } = await run({ cameras: '101,301', ...span }, clips);
+    const r = await go();
+    expect(r.outcome).toBe('failed');
+    expect(r.retryable).toBe(false);
+    expect(r.error).toMatch(/no camera 301 on this device \(its cameras: 101, 201\)/);
+    expect(delivered()).toEqual([]);
+    const oem = await run({ cameras: '101,301', ...span }, clips, { channelsInvalid: true });
+    const o = await oem.go();
+    expect(o.outcome, o.error).toBe('succeeded');
+    expect(oem.delivered()).toEqual(['101/20210818010000-101.mp4']);
   });
 
   it('keeps two clips at once through nonces rotated without a word, with no nonce count used twice', async () => {
