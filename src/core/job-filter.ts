@@ -11,6 +11,8 @@ export interface ListFilter {
   tag?: string;
   template?: string;
   kind?: string;
+  /** Only the children of this job. */
+  parent?: string;
   /** Only jobs that finished at or after this time (epoch ms). */
   finishedSince?: number;
   /** Only jobs created or finished at or after this time (epoch ms): what happened since. */

@@ -15,14 +15,21 @@
  *   by a random token: only the holder of the current token may report progress or an outcome.
  * - concurrency key: a string (e.g. an NVR address); at most `concurrencyLimit` jobs that share
  *   it run at once.
+ * - parent, children: a running job may end its attempt by handing its work to child jobs
+ *   (`RunResult.children`); it then waits in `awaiting_children`, holding no worker, and ends
+ *   when they have: `succeeded` when all did, else `failed` naming those that did not.
  */
 
-/** Every state a job can be in. `waiting` is not due yet (scheduled or backing off). */
-export const JOB_STATES = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'timed_out', 'canceled'] as const;
+/**
+ * Every state a job can be in. `waiting` is not due yet (scheduled or backing off);
+ * `awaiting_children` ran and handed its work to child jobs: it holds no worker and ends when
+ * they all have.
+ */
+export const JOB_STATES = ['waiting', 'queued', 'running', 'awaiting_children', 'succeeded', 'failed', 'timed_out', 'canceled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const FINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'timed_out', 'canceled'];
-export const ACTIVE_STATES: readonly JobState[] = ['waiting', 'queued', 'running'];
+export const ACTIVE_STATES: readonly JobState[] = ['waiting', 'queued', 'running', 'awaiting_children'];
 
 export function isJobState(s: string): s is JobState {
   return (JOB_STATES as readonly string[]).includes(s);
@@ -111,6 +118,8 @@ export interface Job {
   concurrencyLimit: number | null;
   /** Only the worker of this node runs it (`worker.segments.node`); null: any worker. */
   node: string | null;
+  /** The job whose attempt created this one (fan-out), or null. */
+  parentId: string | null;
   lease: Lease | null;
   /** Set while a running job has been asked to stop and the worker has not yet confirmed. */
   stopReason: StopReason | null;
@@ -128,6 +137,8 @@ export interface Job {
  * bookkeeping (state, backoff, key limits, timestamps). About half the bytes of a Job on the wire.
  */
 export type LeasedJob = Pick<Job, 'id' | 'queue' | 'kind' | 'template' | 'params' | 'secrets' | 'owner' | 'tags' | 'priority' | 'attempt' | 'maxAttempts' | 'timeLimitMs' | 'createdAt'> & {
+  /** Set on a child job (absent otherwise). */
+  parentId?: string;
   lease: Lease;
 };
 
@@ -148,6 +159,7 @@ export function toLeasedJob(j: Job): LeasedJob {
     maxAttempts: j.maxAttempts,
     timeLimitMs: j.timeLimitMs,
     createdAt: j.createdAt,
+    ...(j.parentId !== null ? { parentId: j.parentId } : {}),
     lease: j.lease,
   };
 }

@@ -29,12 +29,18 @@ export interface CompleteItem {
    */
   release?: boolean;
   progress?: Progress | null;
+  /**
+   * With a success: child jobs to create (job specs as `POST /jobs` takes them; owner, queue
+   * and priority come from the parent unless given). The job then waits for them to end.
+   */
+  children?: unknown[];
 }
 /**
  * `freesSlot` is set when the settled job held a concurrency key: its end may let another job of
  * that key start. Coordinators wake waiting workers only then, or when a job was queued again.
+ * `parentId` is set when the settled job is a child: its parent may now end. Neither goes to workers.
  */
-export type CompleteAnswer = { id: string; status: 'ok'; state: JobState; freesSlot?: true } | { id: string; status: 'stale' };
+export type CompleteAnswer = { id: string; status: 'ok'; state: JobState; freesSlot?: true; parentId?: string } | { id: string; status: 'stale' };
 
 export interface LogChunk {
   /** `stdout`, `stderr` or `drover` (the worker's own lines). */

@@ -4,7 +4,7 @@ import { ValidationError } from '../core/errors.js';
 
 type Query = Record<string, string | undefined>;
 
-const TEXT_KEYS = ['queue', 'owner', 'tag', 'template', 'kind'] as const;
+const TEXT_KEYS = ['queue', 'owner', 'tag', 'template', 'kind', 'parent'] as const;
 
 /** A filter as the query string of `GET /jobs` and `GET /jobs/counts`. */
 export function filterQuery(f: ListFilter = {}): URLSearchParams {

@@ -1,4 +1,4 @@
-import type { Attempt, Job, JobState, StopReason } from '../core/job.js';
+import { isFinalState, type Attempt, type Job, type JobState, type StopReason } from '../core/job.js';
 import type { ResolvedNewJob } from './store.js';
 
 /** A row of the `jobs` table as better-sqlite3 returns it. */
@@ -22,6 +22,7 @@ export interface JobRow {
   concurrency_key: string | null;
   concurrency_limit: number | null;
   node: string | null;
+  parent_id: string | null;
   lease_worker: string | null;
   lease_token: string | null;
   lease_expires_at: number | null;
@@ -57,6 +58,7 @@ export function rowToJob(r: JobRow): Job {
     concurrencyKey: r.concurrency_key,
     concurrencyLimit: r.concurrency_limit,
     node: r.node,
+    parentId: r.parent_id ?? null,
     lease:
       r.lease_worker !== null && r.lease_token !== null && r.lease_expires_at !== null
         ? { worker: r.lease_worker, token: r.lease_token, expiresAt: r.lease_expires_at }
@@ -96,6 +98,7 @@ export function newJobOf(j: ResolvedNewJob, now: number): Job {
     concurrencyKey: j.concurrencyKey,
     concurrencyLimit: j.concurrencyLimit,
     node: j.node,
+    parentId: j.parentId,
     state: j.runAt > now ? 'waiting' : 'queued',
     attempt: 0,
     lease: null,
@@ -119,7 +122,7 @@ export const JOB_COLUMNS = [
   'id', 'queue', 'kind', 'template', 'params', 'secrets', 'owner', 'tags', 'priority', 'state', 'run_at', 'attempt',
   'max_attempts', 'backoff_ms', 'backoff_max_ms', 'time_limit_ms', 'concurrency_key', 'concurrency_limit', 'lease_worker',
   'lease_token', 'lease_expires_at', 'deadline_at', 'stop_reason', 'progress', 'result', 'error', 'created_at',
-  'updated_at', 'started_at', 'finished_at', 'node',
+  'updated_at', 'started_at', 'finished_at', 'node', 'parent_id',
 ] as const satisfies ReadonlyArray<keyof JobRow>;
 
 /**
@@ -132,7 +135,7 @@ export function arrayToRow(a: unknown[]): JobRow {
     priority: a[8], state: a[9], run_at: a[10], attempt: a[11], max_attempts: a[12], backoff_ms: a[13],
     backoff_max_ms: a[14], time_limit_ms: a[15], concurrency_key: a[16], concurrency_limit: a[17], lease_worker: a[18],
     lease_token: a[19], lease_expires_at: a[20], deadline_at: a[21], stop_reason: a[22], progress: a[23], result: a[24],
-    error: a[25], created_at: a[26], updated_at: a[27], started_at: a[28], finished_at: a[29], node: a[30],
+    error: a[25], created_at: a[26], updated_at: a[27], started_at: a[28], finished_at: a[29], node: a[30], parent_id: a[31],
   } as JobRow;
 }
 
@@ -143,7 +146,7 @@ export function jobToRow(j: Job): JobRow {
     secrets: JSON.stringify(j.secrets), owner: j.owner, tags: JSON.stringify(j.tags), priority: j.priority, state: j.state,
     run_at: j.runAt, attempt: j.attempt, max_attempts: j.maxAttempts, backoff_ms: j.backoffMs, backoff_max_ms: j.backoffMaxMs,
     time_limit_ms: j.timeLimitMs, concurrency_key: j.concurrencyKey, concurrency_limit: j.concurrencyLimit, node: j.node,
-    lease_worker: j.lease?.worker ?? null, lease_token: j.lease?.token ?? null, lease_expires_at: j.lease?.expiresAt ?? null,
+    parent_id: j.parentId ?? null, lease_worker: j.lease?.worker ?? null, lease_token: j.lease?.token ?? null, lease_expires_at: j.lease?.expiresAt ?? null,
     deadline_at: j.startedAt !== null && j.timeLimitMs !== null && j.state === 'running' ? j.startedAt + j.timeLimitMs : null,
     stop_reason: j.stopReason, progress: toJsonOrNull(j.progress), result: toJsonOrNull(j.result), error: j.error,
     created_at: j.createdAt, updated_at: j.updatedAt, started_at: j.startedAt, finished_at: j.finishedAt,
@@ -168,7 +171,7 @@ export interface AttemptRow {
 export function attemptsOf(rows: AttemptRow[], job: JobRow | undefined): Attempt[] {
   const out: Attempt[] = rows.map((r) => ({ jobId: r.job_id, attempt: r.attempt, worker: r.worker, startedAt: r.started_at, endedAt: r.ended_at, outcome: r.outcome, error: r.error }));
   if (job && job.attempt > 0 && job.started_at !== null && job.lease_worker !== null && !out.some((a) => a.attempt === job.attempt)) {
-    const final = job.state !== 'running' && job.state !== 'waiting' && job.state !== 'queued';
+    const final = isFinalState(job.state as JobState);
     out.push({
       jobId: job.id,
       attempt: job.attempt,

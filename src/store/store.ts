@@ -21,18 +21,33 @@ export interface JobStore {
   countsByQueue(p: CountFilter): Promise<Record<string, Record<JobState, number>>>;
   /**
    * Cancels a job: waiting/queued → canceled at once; running → `stopReason = canceled` and the
-   * holder is told to stop. A final job is a ConflictError.
+   * holder is told to stop; a parent awaiting its children → canceled at once, and each of its
+   * children not ended yet canceled the same way, theirs too. A final job is a ConflictError.
    */
   cancel(p: { id: string; now: number }): Promise<Job>;
-  /** Puts a failed, timed-out or canceled job back in the queue with one more attempt allowed. */
+  /**
+   * Puts a failed, timed-out or canceled job back in the queue with one more attempt allowed.
+   * A parent is not run again: its children that did not succeed are retried (theirs too) and
+   * it waits for them again in `awaiting_children`.
+   */
   retry(p: { id: string; now: number }): Promise<Job>;
 
   /** Claims up to `limit` due jobs the worker can run, honouring priorities and key limits. */
   claim(p: ClaimParams): Promise<Job[]>;
   /** Renews leases and stores progress. One answer per item, in order. */
   heartbeat(p: { worker: string; items: HeartbeatItem[]; leaseMs: number; now: number }): Promise<HeartbeatAnswer[]>;
-  /** Records outcomes, each fenced by its lease token. One answer per item, in order. */
-  complete(p: { items: CompleteItem[]; now: number; random?: () => number }): Promise<CompleteAnswer[]>;
+  /**
+   * Records outcomes, each fenced by its lease token. One answer per item, in order. A success
+   * with children creates them (parent set) and sends the job to `awaiting_children`, in the
+   * same transaction; the answer of a child's outcome carries its `parentId`.
+   */
+  complete(p: { items: SettleItem[]; now: number; random?: () => number }): Promise<CompleteAnswer[]>;
+  /**
+   * Ends the parents (`awaiting_children`) whose children have all ended: `succeeded` when all
+   * did, else `failed` naming those that did not (see settleParent). Only those in `ids` when
+   * given. Returns the parents it ended. Safe to call any time, from any coordinator.
+   */
+  settleParents(p: { ids?: string[]; now: number }): Promise<Job[]>;
   /** Running jobs held by `worker` that it has been asked to stop. */
   stopsFor(p: { worker: string }): Promise<Array<{ id: string; reason: StopReason }>>;
 
@@ -128,6 +143,13 @@ export interface Subscription {
 export interface ResolvedNewJob extends Required<Omit<NewJob, 'runAt'>> {
   id: string;
   runAt: number;
+  /** The job whose attempt made this one, or null. */
+  parentId: string | null;
+}
+
+/** An outcome as a store settles it: the worker's report, its children checked by the coordinator. */
+export interface SettleItem extends Omit<CompleteItem, 'children'> {
+  children?: ResolvedNewJob[];
 }
 
 export interface ClaimParams {

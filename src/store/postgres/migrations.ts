@@ -114,6 +114,14 @@ CREATE TABLE schedules (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'parents and children',
+    sql: `
+ALTER TABLE jobs ADD COLUMN parent_id text;
+CREATE INDEX jobs_parent ON jobs (parent_id, id) WHERE parent_id IS NOT NULL;
+`,
+  },
 ];
 
 /** Arbitrary but fixed: the advisory lock that makes coordinators starting together migrate one at a time. */

@@ -1,31 +1,33 @@
 import type Database from 'better-sqlite3';
 import type { Job } from '../../core/job.js';
-import type { CompleteAnswer, CompleteItem } from '../../core/reports.js';
+import type { CompleteAnswer } from '../../core/reports.js';
 import { rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
-import { settleExpiredLease, settleReport, successOf, type Settlement } from '../transitions.js';
+import type { SettleItem } from '../store.js';
+import { answerOf, settleExpiredLease, settleReport, successOf, type Settlement } from '../transitions.js';
+import { insertJobs } from './children.js';
 import type { Statements } from './statements.js';
 
 /**
  * Settles reported outcomes in one transaction, each fenced by its lease token. A success needs
  * no read of the row (one statement); the rest are read, ruled on by `settleReport` and written.
  */
-export function completeJobs(db: Database.Database, stmts: Statements, items: CompleteItem[], now: number, random?: () => number): CompleteAnswer[] {
+export function completeJobs(db: Database.Database, stmts: Statements, items: SettleItem[], now: number, random?: () => number): CompleteAnswer[] {
   return db.transaction(() =>
     items.map((it): CompleteAnswer => {
-      if (it.outcome === 'succeeded') {
+      if (it.outcome === 'succeeded' && !it.children?.length) {
         const s = successOf(it, now);
         const r = stmts.succeed.get({ id: it.id, token: it.token, state: s.state, result: toJsonOrNull(s.result), error: s.error, progress: toJsonOrNull(s.progress), finished: s.finishedAt, now }) as
-          | { key: string | null }
+          | { key: string | null; parent: string | null }
           | undefined;
         if (!r) return { id: it.id, status: 'stale' };
-        return r.key === null ? { id: it.id, status: 'ok', state: 'succeeded' } : { id: it.id, status: 'ok', state: 'succeeded', freesSlot: true };
+        return answerOf(it.id, 'succeeded', r.key !== null, r.parent);
       }
       const row = stmts.held.get({ id: it.id, token: it.token }) as JobRow | undefined;
       if (!row) return { id: it.id, status: 'stale' };
       const job = rowToJob(row);
       const s = settleReport(job, it, now, random);
       persist(stmts, job, s, now);
-      return s.freesSlot ? { id: it.id, status: 'ok', state: s.state, freesSlot: true } : { id: it.id, status: 'ok', state: s.state };
+      return answerOf(it.id, s.state, s.freesSlot, job.parentId);
     }),
   )();
 }
@@ -46,6 +48,7 @@ function persist(stmts: Statements, job: Job, s: Settlement, now: number): void 
   if (s.refundAttempt) stmts.allowOneMore.run({ id: job.id });
   stmts.settle.run({ id: job.id, state: s.state, run_at: s.runAt, result: toJsonOrNull(s.result), error: s.error, progress: toJsonOrNull(s.progress), finished: s.finishedAt, now });
   if (s.history) recordAttempt(stmts, job, s.history.outcome, s.history.error, now);
+  if (s.children.length > 0) insertJobs(stmts, s.children, now);
 }
 
 /** Copies an ended attempt into job_attempts (once: a second copy is ignored). */

@@ -122,6 +122,14 @@ CREATE TABLE schedules (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'parents and children',
+    sql: `
+ALTER TABLE jobs ADD COLUMN parent_id TEXT;
+CREATE INDEX jobs_parent ON jobs (parent_id, id) WHERE parent_id IS NOT NULL;
+`,
+  },
 ];
 
 /** Applies the migrations the database lacks, each in its own transaction. */

@@ -4,15 +4,15 @@ import Database from 'better-sqlite3';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../../core/job-filter.js';
 import { byQueue, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
-import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
+import type { CompleteAnswer, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
 import { attemptsOf, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 import type { Schedule } from '../../core/schedule.js';
 import type { ScheduleAdvance } from '../schedule-rows.js';
 import { SqliteSchedules } from './schedules.js';
-import type { ClaimParams, JobStore, ResolvedNewJob } from '../store.js';
-import { CANCELED_BEFORE_START, cancelAction, checkRetry } from '../transitions.js';
+import type { ClaimParams, JobStore, ResolvedNewJob, SettleItem } from '../store.js';
+import { cancelTree, insertJobs, retryTree, settleParents } from './children.js';
 import { claimJobs } from './claim.js';
-import { completeJobs, reapExpiredLeases, recordAttempt } from './complete.js';
+import { completeJobs, reapExpiredLeases } from './complete.js';
 import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { whereOf } from './where.js';
@@ -64,35 +64,9 @@ export class SqliteJobStore implements JobStore {
   }
 
   async enqueue(p: { jobs: ResolvedNewJob[]; now: number }): Promise<Job[]> {
-    const insert = this.stmts.insert;
     const run = this.db.transaction((jobs: ResolvedNewJob[]) => {
-      const out: Job[] = [];
-      for (const j of jobs) {
-        const state: JobState = j.runAt > p.now ? 'waiting' : 'queued';
-        insert.run({
-          id: j.id,
-          queue: j.queue,
-          kind: j.kind,
-          template: j.template,
-          params: JSON.stringify(j.params),
-          secrets: JSON.stringify(j.secrets),
-          owner: j.owner,
-          tags: JSON.stringify(j.tags),
-          priority: j.priority,
-          state,
-          run_at: j.runAt,
-          max_attempts: j.maxAttempts,
-          backoff_ms: j.backoffMs,
-          backoff_max_ms: j.backoffMaxMs,
-          time_limit_ms: j.timeLimitMs,
-          concurrency_key: j.concurrencyKey,
-          concurrency_limit: j.concurrencyLimit,
-          node: j.node,
-          now: p.now,
-        });
-        out.push(newJobOf(j, p.now));
-      }
-      return out;
+      insertJobs(this.stmts, jobs, p.now);
+      return jobs.map((j) => newJobOf(j, p.now));
     });
     try {
       return run(p.jobs);
@@ -134,23 +108,16 @@ export class SqliteJobStore implements JobStore {
   }
 
   async cancel(p: { id: string; now: number }): Promise<Job> {
-    return this.db.transaction(() => {
-      const job = this.mustGet(p.id);
-      const action = cancelAction(job);
-      if (action === 'finish') return rowToJob(this.stmts.finish.get({ id: p.id, state: 'canceled', error: CANCELED_BEFORE_START, now: p.now }) as JobRow);
-      if (action === 'stop') return rowToJob(this.stmts.requestStop.get({ id: p.id, reason: 'canceled', now: p.now }) as JobRow);
-      return job;
-    })();
+    return this.db.transaction(() => cancelTree(this.stmts, this.mustGet(p.id), p.now))();
   }
 
   async retry(p: { id: string; now: number }): Promise<Job> {
-    return this.db.transaction(() => {
-      const job = this.mustGet(p.id);
-      checkRetry(job);
-      // The ended attempt leaves the job row now: keep it in the history.
-      if (job.attempt > 0 && job.startedAt !== null) recordAttempt(this.stmts, job, job.state, job.error, job.finishedAt ?? p.now);
-      return rowToJob(this.stmts.retry.get({ id: p.id, now: p.now }) as JobRow);
-    })();
+    return this.db.transaction(() => retryTree(this.stmts, this.mustGet(p.id), p.now))();
+  }
+
+  async settleParents(p: { ids?: string[]; now: number }): Promise<Job[]> {
+    if (p.ids?.length === 0) return [];
+    return this.db.transaction(() => settleParents(this.stmts, p.ids, p.now))();
   }
 
   async claim(p: ClaimParams): Promise<Job[]> {
@@ -171,7 +138,7 @@ export class SqliteJobStore implements JobStore {
     )();
   }
 
-  async complete(p: { items: CompleteItem[]; now: number; random?: () => number }): Promise<CompleteAnswer[]> {
+  async complete(p: { items: SettleItem[]; now: number; random?: () => number }): Promise<CompleteAnswer[]> {
     return completeJobs(this.db, this.stmts, p.items, p.now, p.random);
   }
 

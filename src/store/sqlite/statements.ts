@@ -1,13 +1,17 @@
 import type Database from 'better-sqlite3';
+import { ACTIVE_STATES } from '../../core/job.js';
 import { JOB_COLUMNS } from '../rows.js';
+
+/** The states of a job that has not ended, as an SQL list. */
+const ACTIVE = `(${ACTIVE_STATES.map((s) => `'${s}'`).join(', ')})`;
 
 /** Every statement of the SQLite store, prepared once per connection. */
 export function prepareStatements(db: Database.Database) {
   const statements = {
     insert: db.prepare(`INSERT INTO jobs (id, queue, kind, template, params, secrets, owner, tags, priority, state, run_at,
-        max_attempts, backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, node, created_at, updated_at)
+        max_attempts, backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, node, parent_id, created_at, updated_at)
       VALUES (@id, @queue, @kind, @template, @params, @secrets, @owner, @tags, @priority, @state, @run_at,
-        @max_attempts, @backoff_ms, @backoff_max_ms, @time_limit_ms, @concurrency_key, @concurrency_limit, @node, @now, @now)`),
+        @max_attempts, @backoff_ms, @backoff_max_ms, @time_limit_ms, @concurrency_key, @concurrency_limit, @node, @parent_id, @now, @now)`),
     get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
     exists: db.prepare('SELECT 1 FROM jobs WHERE id = ?'),
     finish: db.prepare(`UPDATE jobs SET state = @state, error = @error, finished_at = @now, updated_at = @now,
@@ -43,7 +47,7 @@ export function prepareStatements(db: Database.Database) {
       WHERE id = @id`),
     succeed: db.prepare(`UPDATE jobs SET state = @state, result = @result, error = @error, progress = COALESCE(@progress, progress),
         lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = @finished, updated_at = @now
-      WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING concurrency_key AS key`),
+      WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING concurrency_key AS key, parent_id AS parent`),
     // An attempt's row is written once, when it ends; the running attempt is read from the job.
     recordAttempt: db.prepare(`INSERT OR IGNORE INTO job_attempts (job_id, attempt, worker, started_at, ended_at, outcome, error)
       VALUES (@id, @attempt, @worker, @started, @now, @outcome, @error)`),
@@ -62,8 +66,23 @@ export function prepareStatements(db: Database.Database) {
     upsertWorker: db.prepare(`INSERT INTO workers (name, info, first_seen, last_seen) VALUES (@name, @info, @now, @now)
       ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen = excluded.last_seen`),
     importJob: db.prepare(`INSERT OR IGNORE INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${JOB_COLUMNS.map((c) => '@' + c).join(', ')})`),
+    // A child stays while its parent waits: the parent's end reads it.
     deleteFinished: db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
-      WHERE state IN (SELECT value FROM json_each(@states)) AND finished_at < @before LIMIT @limit)`),
+      WHERE state IN (SELECT value FROM json_each(@states)) AND finished_at < @before
+        AND (parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs p WHERE p.id = jobs.parent_id AND p.state = 'awaiting_children'))
+      LIMIT @limit)`),
+    // Parents and children (children.ts).
+    endableParents: db.prepare(`SELECT id FROM jobs p WHERE p.state = 'awaiting_children'
+        AND (@all = 1 OR p.id IN (SELECT value FROM json_each(@ids)))
+        AND NOT EXISTS (SELECT 1 FROM jobs c WHERE c.parent_id = p.id AND c.state IN ${ACTIVE})`),
+    childEnds: db.prepare('SELECT id, state, error FROM jobs WHERE parent_id = ? ORDER BY id'),
+    endParent: db.prepare(`UPDATE jobs SET state = @state, error = @error, progress = @progress, finished_at = @now, updated_at = @now
+      WHERE id = @id AND state = 'awaiting_children' RETURNING *`),
+    activeChildren: db.prepare(`SELECT * FROM jobs WHERE parent_id = ? AND state IN ${ACTIVE} ORDER BY id`),
+    unsucceededChildren: db.prepare(`SELECT * FROM jobs WHERE parent_id = ? AND state IN ('failed', 'timed_out', 'canceled') ORDER BY id`),
+    hasChildren: db.prepare('SELECT 1 FROM jobs WHERE parent_id = ? LIMIT 1'),
+    awaitAgain: db.prepare(`UPDATE jobs SET state = 'awaiting_children', error = NULL, finished_at = NULL, stop_reason = NULL, updated_at = @now
+      WHERE id = @id RETURNING *`),
     workers: db.prepare('SELECT info, first_seen, last_seen FROM workers ORDER BY name'),
     runningByWorker: db.prepare(`SELECT lease_worker AS w, COUNT(*) AS n FROM jobs WHERE state = 'running' AND lease_worker IS NOT NULL GROUP BY lease_worker`),
     deleteWorkers: db.prepare('DELETE FROM workers WHERE last_seen < @before'),
