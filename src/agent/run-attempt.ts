@@ -98,6 +98,7 @@ export async function runAttempt(r: Running, c: AttemptContext): Promise<Complet
     error: result.error === undefined ? null : redactText(result.error, r.secrets),
     retryable: result.retryable ?? true,
     ...(r.progress ? { progress: r.progress } : {}),
+    ...(result.outcome === 'succeeded' && result.children?.length ? { children: result.children } : {}),
   };
   if (reason === 'shutdown') {
     item.outcome = 'failed';

@@ -1,13 +1,13 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from 'pino';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { errorMessage, NotFoundError, ValidationError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo, WorkerInfo } from '../core/reports.js';
 import type { JobDetail, LogsAnswer, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
 import { KIND_MODULES } from '../runners/registry.js';
-import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
+import type { JobStore, ResolvedNewJob, SettleItem, Subscription } from '../store/store.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { deleteFinishedInBatches } from './delete-finished.js';
 import type { Metrics } from './metrics.js';
@@ -42,6 +42,8 @@ export interface CoordinatorOptions {
 
 /** At most this many jobs in one enqueue call. */
 export const MAX_BATCH = 50_000;
+/** At most this many children from one job's attempt. */
+export const MAX_CHILDREN = 10_000;
 /**
  * Waits for a job's log or state look again at least this often, ms: a change made elsewhere
  * (maintenance, another coordinator) wakes no one here.
@@ -146,16 +148,35 @@ export class Coordinator {
   }
 
   async cancel(id: string): Promise<Job> {
+    const before = await this.mustGet(id);
     const job = await this.store.cancel({ id, now: this.clock.now() });
     if (job.state === 'running' && job.lease) this.stops.notify(job.lease.worker);
+    if (before.state === 'awaiting_children') await this.notifyStopsBelow(id);
     this.jobChanged.notify(id);
+    if (isFinalState(job.state) && job.parentId) await this.settleParents([job.parentId]);
     return job;
   }
 
+  /** Wakes the stop long polls of the workers holding `id`'s descendants (a cancel went down its tree). */
+  private async notifyStopsBelow(id: string, depth = 0): Promise<void> {
+    if (depth > 8) return;
+    for (let cursor: string | null | undefined; cursor !== null; ) {
+      const page = await this.store.list({ parent: id, limit: 1000, ...(cursor ? { cursor } : {}) });
+      for (const c of page.jobs) {
+        this.jobChanged.notify(c.id);
+        if (c.state === 'running' && c.lease) this.stops.notify(c.lease.worker);
+        if (c.state === 'canceled') await this.notifyStopsBelow(c.id, depth + 1);
+      }
+      cursor = page.nextCursor;
+    }
+  }
+
   async retry(id: string): Promise<Job> {
-    const job = await this.store.retry({ id, now: this.clock.now() });
+    let job = await this.store.retry({ id, now: this.clock.now() });
     this.workAvailable.notify();
     this.jobChanged.notify(id);
+    // A parent with nothing left to retry ends at once.
+    if (job.state === 'awaiting_children') job = (await this.store.settleParents({ ids: [id], now: this.clock.now() }))[0] ?? job;
     return job;
   }
 
@@ -269,7 +290,9 @@ export class Coordinator {
    * backoff is woken by the scheduler when it is due.
    */
   async complete(items: CompleteItem[]): Promise<CompleteAnswer[]> {
-    const answers = await this.store.complete({ items, now: this.clock.now() });
+    const answers = await this.store.complete({ items: await Promise.all(items.map((it) => this.withChildren(it))), now: this.clock.now() });
+    const parents = [...new Set(answers.flatMap((a) => (a.status === 'ok' && a.parentId && isFinalState(a.state) ? [a.parentId] : [])))];
+    if (parents.length > 0) await this.settleParents(parents);
     let wake = false;
     for (const a of answers) {
       if (a.status !== 'ok') continue;
@@ -281,6 +304,33 @@ export class Coordinator {
     this.workAvailable.notify();
     // `freesSlot` is for coordinators, not for the worker's answer.
     return answers.map((a) => (a.status === 'ok' && a.freesSlot ? { id: a.id, status: a.status, state: a.state } : a));
+  }
+
+  /**
+   * A report's children checked as `POST /jobs` checks jobs, each made the parent's: its owner,
+   * and its queue and priority unless given. A child that cannot be right fails the parent
+   * (not retried), naming it; nothing is created then.
+   */
+  private async withChildren(it: CompleteItem): Promise<SettleItem> {
+    const { children, ...rest } = it;
+    if (!children?.length || it.outcome !== 'succeeded') return rest;
+    const parent = await this.store.get(it.id);
+    if (!parent) return rest;
+    try {
+      if (children.length > MAX_CHILDREN) throw new ValidationError(`children: at most ${MAX_CHILDREN} per job`, 'children');
+      const specs = children.map((c) => ({ queue: parent.queue, priority: parent.priority, ...(c as object), owner: parent.owner }));
+      return { ...rest, children: this.validate(specs).map((j) => ({ ...j, parentId: parent.id })) };
+    } catch (err) {
+      return { ...rest, outcome: 'failed', retryable: false, error: `its child jobs cannot be made: ${errorMessage(err)}` };
+    }
+  }
+
+  /** Ends the parents whose children have all ended (up the tree), and tells who waits on them. */
+  async settleParents(ids?: string[]): Promise<void> {
+    for (const j of await this.store.settleParents({ ...(ids ? { ids } : {}), now: this.clock.now() })) {
+      this.o.metrics.finished.inc({ state: j.state });
+      this.jobChanged.notify(j.id);
+    }
   }
 
   async appendLog(jobId: string, chunks: LogChunk[]): Promise<void> {

@@ -129,6 +129,7 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
     concurrencyKey,
     concurrencyLimit,
     node,
+    parentId: null,
   };
 }
 

@@ -17,6 +17,8 @@ export interface SchedulerOptions {
   onStop(worker: string): void;
   /** Enqueues the jobs of the schedules due at `now`. */
   fireSchedules?(now: number): Promise<unknown>;
+  /** Ends the parents whose children have all ended (those a child's end did not reach: lost leases, another coordinator). */
+  settleParents?(): Promise<unknown>;
   /** How often maintenance runs, ms. Default 1000. */
   tickMs?: number;
   /** Finished jobs older than this (by finish time, ms) are deleted with their logs. Default: kept forever. */
@@ -95,6 +97,7 @@ export class Scheduler {
       if (j.lease) this.opts.onStop(j.lease.worker);
     }
     if (wake) this.opts.onWork();
+    await this.opts.settleParents?.().catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'ending parents failed'));
     // Its own failure (a store error) must not cost the rest of maintenance.
     await this.opts.fireSchedules?.(now).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'firing schedules failed'));
     if (this.opts.retentionMs && now - this.lastRetention >= RETENTION_EVERY_MS) {

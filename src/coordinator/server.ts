@@ -107,6 +107,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     onWork: () => coordinator.notifyWork(),
     onStop: (w) => coordinator.notifyStop(w),
     fireSchedules: (now) => coordinator.schedules.fireDue(now),
+    settleParents: () => coordinator.settleParents(),
     tickMs: o.tickMs ?? SERVER_DEFAULTS.tickMs,
     retentionMs: o.retentionMs ?? null,
   });

@@ -79,6 +79,8 @@ function completeItemOf(x: unknown, at: string): CompleteItem {
     ...(it.retryable === undefined ? {} : { retryable: it.retryable as boolean }),
     ...(it.release === true ? { release: true } : {}),
     ...(it.progress === undefined ? {} : { progress: it.progress as CompleteItem['progress'] }),
+    // Each child is checked by the coordinator as a job spec.
+    ...(it.children === undefined ? {} : { children: arr(it.children, `${at}.children`) }),
   };
 }
 

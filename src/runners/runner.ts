@@ -39,6 +39,11 @@ export interface RunResult {
   error?: string;
   /** A failure that another attempt may fix. Default true. */
   retryable?: boolean;
+  /**
+   * With a success: child jobs to hand the work to (job specs as `POST /jobs` takes them). The
+   * job then waits for them, holding no slot, and ends when they have.
+   */
+  children?: Array<Record<string, unknown>>;
 }
 
 /** Runs jobs of one kind. A runner never talks to the coordinator itself. */

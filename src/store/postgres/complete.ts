@@ -1,8 +1,10 @@
 import type pg from 'pg';
 import type { Job } from '../../core/job.js';
-import type { CompleteAnswer, CompleteItem } from '../../core/reports.js';
+import type { CompleteAnswer } from '../../core/reports.js';
+import type { SettleItem } from '../store.js';
+import { insertJobs } from './children.js';
 import { rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
-import { settleExpiredLease, settleReport, successOf, type Settlement } from '../transitions.js';
+import { answerOf, settleExpiredLease, settleReport, successOf, type Settlement } from '../transitions.js';
 
 /** $6 NULL keeps the stored progress (see Settlement.progress). */
 const SETTLE = `UPDATE jobs SET state = $2, run_at = $3, result = $4, error = $5, progress = COALESCE($6, progress), lease_token = NULL,
@@ -19,7 +21,7 @@ const SETTLE_SUCCESSES = `UPDATE jobs SET state = u.state, result = u.result::te
     stop_reason = NULL, finished_at = u."finishedAt", updated_at = $2
   FROM json_to_recordset($1::json) AS u(id text, token text, state text, result json, error text, progress json, "finishedAt" bigint)
   WHERE jobs.id = u.id AND jobs.lease_token = u.token AND jobs.state = 'running'
-  RETURNING jobs.id, jobs.concurrency_key`;
+  RETURNING jobs.id, jobs.concurrency_key, jobs.parent_id`;
 
 export interface Completed {
   answers: CompleteAnswer[];
@@ -32,35 +34,36 @@ export interface Completed {
  * worker's batch — are one statement; failures, stops and give-backs go one by one, since the
  * next state depends on the row (attempts left, backoff, a pending stop).
  */
-export async function completeJobs(c: pg.PoolClient, items: CompleteItem[], now: number, random?: () => number): Promise<Completed> {
+export async function completeJobs(c: pg.PoolClient, items: SettleItem[], now: number, random?: () => number): Promise<Completed> {
   const answers = new Array<CompleteAnswer | undefined>(items.length);
   const fast: number[] = [];
   const seen = new Set<string>();
   items.forEach((it, i) => {
     // A repeated id goes the slow way, after the first: it then finds the job settled (stale).
-    if (it.outcome === 'succeeded' && !seen.has(it.id)) fast.push(i);
+    if (it.outcome === 'succeeded' && !it.children?.length && !seen.has(it.id)) fast.push(i);
     seen.add(it.id);
   });
   let freed = false;
   if (fast.length > 0) {
     // As one JSON document (JSON null and absent fields both read as NULL).
-    const batch = JSON.stringify(fast.map((i) => ({ id: items[i]!.id, token: items[i]!.token, ...successOf(items[i] as CompleteItem, now) })));
-    const { rows } = await c.query<{ id: string; concurrency_key: string | null }>(SETTLE_SUCCESSES, [batch, now]);
-    const settled = new Map(rows.map((r) => [r.id, r.concurrency_key]));
+    const batch = JSON.stringify(fast.map((i) => ({ id: items[i]!.id, token: items[i]!.token, ...successOf(items[i] as SettleItem, now) })));
+    const { rows } = await c.query<{ id: string; concurrency_key: string | null; parent_id: string | null }>(SETTLE_SUCCESSES, [batch, now]);
+    const settled = new Map(rows.map((r) => [r.id, r]));
     for (const i of fast) {
-      const it = items[i] as CompleteItem;
+      const it = items[i] as SettleItem;
       if (!settled.has(it.id)) {
         answers[i] = { id: it.id, status: 'stale' };
         continue;
       }
-      const keyed = settled.get(it.id) !== null;
-      answers[i] = keyed ? { id: it.id, status: 'ok', state: 'succeeded', freesSlot: true } : { id: it.id, status: 'ok', state: 'succeeded' };
+      const row = settled.get(it.id);
+      const keyed = row?.concurrency_key != null;
+      answers[i] = answerOf(it.id, 'succeeded', keyed, row?.parent_id ?? null);
       freed ||= keyed;
     }
   }
   for (let i = 0; i < items.length; i++) {
     if (answers[i]) continue;
-    const it = items[i] as CompleteItem;
+    const it = items[i] as SettleItem;
     const one = await completeOne(c, it, now, random);
     answers[i] = one.answer;
     freed ||= one.freed;
@@ -68,7 +71,7 @@ export async function completeJobs(c: pg.PoolClient, items: CompleteItem[], now:
   return { answers: answers as CompleteAnswer[], freed };
 }
 
-async function completeOne(c: pg.PoolClient, it: CompleteItem, now: number, random?: () => number): Promise<{ answer: CompleteAnswer; freed: boolean }> {
+async function completeOne(c: pg.PoolClient, it: SettleItem, now: number, random?: () => number): Promise<{ answer: CompleteAnswer; freed: boolean }> {
   const { rows } = await c.query<JobRow>(`SELECT * FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running' FOR UPDATE`, [it.id, it.token]);
   const row = rows[0];
   if (!row) return { answer: { id: it.id, status: 'stale' }, freed: false };
@@ -76,7 +79,7 @@ async function completeOne(c: pg.PoolClient, it: CompleteItem, now: number, rand
   const s = settleReport(job, it, now, random);
   await persist(c, job, s, now);
   // A finished keyed job frees a slot of its key; a released one is queued again.
-  return { answer: s.freesSlot ? { id: it.id, status: 'ok', state: s.state, freesSlot: true } : { id: it.id, status: 'ok', state: s.state }, freed: s.state === 'queued' || s.freesSlot };
+  return { answer: answerOf(it.id, s.state, s.freesSlot, job.parentId), freed: s.state === 'queued' || s.freesSlot || s.children.length > 0 };
 }
 
 /** Voids expired leases (see settleExpiredLease) in the caller's transaction; returns the jobs as they are now. */
@@ -96,6 +99,7 @@ async function persist(c: pg.PoolClient, job: Job, s: Settlement, now: number): 
   if (s.refundAttempt) await c.query('UPDATE jobs SET max_attempts = max_attempts + 1 WHERE id = $1', [job.id]);
   await c.query(SETTLE, [job.id, s.state, s.runAt, toJsonOrNull(s.result), s.error, toJsonOrNull(s.progress), s.finishedAt, now]);
   if (s.history) await recordAttempt(c, job, s.history.outcome, s.history.error, now);
+  if (s.children.length > 0) await insertJobs(c, s.children, now);
 }
 
 export async function recordAttempt(c: pg.PoolClient, job: Job, outcome: string, error: string | null, now: number): Promise<void> {

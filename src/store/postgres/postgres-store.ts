@@ -2,15 +2,15 @@ import pg from 'pg';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../../core/job-filter.js';
 import { byQueue, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
-import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
+import type { CompleteAnswer, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
 import { attemptsOf, JOB_COLUMNS, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 import type { Schedule } from '../../core/schedule.js';
 import type { ScheduleAdvance } from '../schedule-rows.js';
 import { PgSchedules } from './schedules.js';
-import type { ClaimParams, JobStore, ResolvedNewJob, StoreEvents, Subscription } from '../store.js';
-import { CANCELED_BEFORE_START, cancelAction, checkRetry } from '../transitions.js';
+import type { ClaimParams, JobStore, ResolvedNewJob, SettleItem, StoreEvents, Subscription } from '../store.js';
+import { cancelTree, insertJobs, retryTree, settleParents } from './children.js';
 import { claimJobs } from './claim.js';
-import { completeJobs, reapExpiredLeases, recordAttempt, RECORD_ATTEMPT } from './complete.js';
+import { completeJobs, reapExpiredLeases, RECORD_ATTEMPT } from './complete.js';
 import { listen, STOP_CHANNEL, WORK_CHANNEL } from './listener.js';
 import { migratePostgres } from './migrations.js';
 import { createPool, inTransaction, redactUrl, type PgOptions } from './pg-client.js';
@@ -20,16 +20,6 @@ export { redactUrl };
 
 /** The advisory lock held by the coordinator that runs maintenance. */
 const LEADER_LOCK = 7_070_002;
-
-/** Inserts a JSON array of ResolvedNewJob ($1) at time $2; json columns keep their text as sent. */
-const INSERT_JOBS = `INSERT INTO jobs (id, queue, kind, template, params, secrets, owner, tags, priority, state, run_at, max_attempts,
-    backoff_ms, backoff_max_ms, time_limit_ms, concurrency_key, concurrency_limit, node, created_at, updated_at)
-  SELECT x.id, x.queue, x.kind, x.template, x.params::text, x.secrets::text, x.owner, x.tags::text, x.priority,
-    CASE WHEN x."runAt" > $2 THEN 'waiting' ELSE 'queued' END, x."runAt", x."maxAttempts", x."backoffMs", x."backoffMaxMs",
-    x."timeLimitMs", x."concurrencyKey", x."concurrencyLimit", x.node, $2, $2
-  FROM json_to_recordset($1::json) AS x(id text, queue text, kind text, template text, params json, secrets json, owner text,
-    tags json, priority int, "runAt" bigint, "maxAttempts" int, "backoffMs" bigint, "backoffMaxMs" bigint, "timeLimitMs" bigint,
-    "concurrencyKey" text, "concurrencyLimit" int, node text)`;
 
 /** The PostgreSQL store, for several coordinators sharing one database. */
 export class PostgresJobStore implements JobStore {
@@ -73,7 +63,7 @@ export class PostgresJobStore implements JobStore {
     try {
       // The batch goes as one JSON document: one native stringify here instead of escaping
       // thousands of array elements, and PostgreSQL reads it back in one pass.
-      await this.pool.query(INSERT_JOBS, [JSON.stringify(p.jobs), p.now]);
+      await insertJobs(this.pool, p.jobs, p.now);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new ConflictError('a job with this id already exists');
       throw err;
@@ -116,38 +106,20 @@ export class PostgresJobStore implements JobStore {
   }
 
   async cancel(p: { id: string; now: number }): Promise<Job> {
-    return inTransaction(this.pool, async (c) => {
-      const job = await mustGetForUpdate(c, p.id);
-      const action = cancelAction(job);
-      if (action === 'finish') {
-        const { rows } = await c.query<JobRow>(
-          `UPDATE jobs SET state = 'canceled', error = $3, finished_at = $2, updated_at = $2,
-              lease_token = NULL, lease_expires_at = NULL, stop_reason = NULL WHERE id = $1 RETURNING *`,
-          [p.id, p.now, CANCELED_BEFORE_START],
-        );
-        return rowToJob(rows[0] as JobRow);
-      }
-      if (action === 'none') return job;
-      const { rows } = await c.query<JobRow>(`UPDATE jobs SET stop_reason = 'canceled', updated_at = $2 WHERE id = $1 RETURNING *`, [p.id, p.now]);
-      if (job.lease) await c.query('SELECT pg_notify($1, $2)', [STOP_CHANNEL, job.lease.worker]);
-      return rowToJob(rows[0] as JobRow);
-    });
+    return inTransaction(this.pool, async (c) => cancelTree(c, await mustGetForUpdate(c, p.id), p.now));
   }
 
   async retry(p: { id: string; now: number }): Promise<Job> {
     return inTransaction(this.pool, async (c) => {
-      const job = await mustGetForUpdate(c, p.id);
-      checkRetry(job);
-      if (job.attempt > 0 && job.startedAt !== null) await recordAttempt(c, job, job.state, job.error, job.finishedAt ?? p.now);
-      const { rows } = await c.query<JobRow>(
-        `UPDATE jobs SET state = 'queued', run_at = $2, max_attempts = GREATEST(max_attempts, attempt + 1), error = NULL,
-            result = NULL, stop_reason = NULL, finished_at = NULL, lease_token = NULL, lease_expires_at = NULL,
-            deadline_at = NULL, updated_at = $2 WHERE id = $1 RETURNING *`,
-        [p.id, p.now],
-      );
+      const job = await retryTree(c, await mustGetForUpdate(c, p.id), p.now);
       await this.notifyWork(c);
-      return rowToJob(rows[0] as JobRow);
+      return job;
     });
+  }
+
+  async settleParents(p: { ids?: string[]; now: number }): Promise<Job[]> {
+    if (p.ids?.length === 0) return [];
+    return inTransaction(this.pool, (c) => settleParents(c, p.ids, p.now));
   }
 
   async claim(p: ClaimParams): Promise<Job[]> {
@@ -174,7 +146,7 @@ export class PostgresJobStore implements JobStore {
     });
   }
 
-  async complete(p: { items: CompleteItem[]; now: number; random?: () => number }): Promise<CompleteAnswer[]> {
+  async complete(p: { items: SettleItem[]; now: number; random?: () => number }): Promise<CompleteAnswer[]> {
     if (p.items.length === 0) return [];
     return inTransaction(this.pool, async (c) => {
       const { answers, freed } = await completeJobs(c, p.items, p.now, p.random);
@@ -265,8 +237,10 @@ export class PostgresJobStore implements JobStore {
 
   async deleteFinished(p: { before: number; limit: number; states?: JobState[] }): Promise<number> {
     const r = await this.pool.query(
-      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = ANY($3)
-        AND finished_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      // A child stays while its parent waits: the parent's end reads it.
+      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = ANY($3) AND finished_at < $1
+        AND (parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs p WHERE p.id = jobs.parent_id AND p.state = 'awaiting_children'))
+        LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       [p.before, p.limit, finalOnly(p.states)],
     );
     return r.rowCount ?? 0;

@@ -13,6 +13,7 @@ export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | '
   eq('owner', f.owner);
   eq('template', f.template);
   eq('kind', f.kind);
+  eq('parent_id', f.parent);
   if (f.tag !== undefined) {
     where.push('EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?)');
     args.push(f.tag);

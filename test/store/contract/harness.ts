@@ -38,6 +38,7 @@ export function jobFixture(id: string, over: Partial<ResolvedNewJob> = {}): Reso
     runAt: T0,
     maxAttempts: 3,
     backoffMs: 5_000,
+    parentId: null,
     backoffMaxMs: 600_000,
     timeLimitMs: null,
     concurrencyKey: null,
