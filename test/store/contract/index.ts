@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe } from 'vitest';
 import { cancelRetryContract } from './cancel-retry.js';
+import { childrenContract } from './children.js';
 import { claimContract } from './claim.js';
 import { completeContract } from './complete.js';
 import { enqueueContract } from './enqueue.js';
@@ -35,6 +36,7 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
       cleanup = undefined;
     });
     enqueueContract(h);
+    childrenContract(h);
     listContract(h);
     claimContract(h);
     heartbeatContract(h);
