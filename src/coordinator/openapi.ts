@@ -1,3 +1,4 @@
+import { JOB_STATES } from '../core/job.js';
 import { ROUTES } from '../protocol/routes.js';
 
 /** OpenAPI's `paths`: each route under its pattern in OpenAPI's form (`:id` → `{id}`), methods merged. */
@@ -58,7 +59,7 @@ export function openApiDocument(version: string): object {
             node: { type: 'string', description: 'only the worker of this node runs it (worker.segments.node)' },
           },
         },
-        Job: { type: 'object', description: 'A job; secret params are "***"', properties: { id: { type: 'string' }, state: { enum: ['waiting', 'queued', 'running', 'succeeded', 'failed', 'timed_out', 'canceled'] }, progress: { type: 'object' }, result: {}, error: { type: ['string', 'null'] } } },
+        Job: { type: 'object', description: 'A job; secret params are "***"', properties: { id: { type: 'string' }, state: { enum: [...JOB_STATES] }, parentId: { type: ['string', 'null'] }, progress: { type: 'object' }, result: {}, error: { type: ['string', 'null'] } } },
         WorkerInfo: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, host: { type: 'string' }, kinds: { type: 'array', items: { type: 'string' } }, templates: { type: 'array', items: { type: 'object' } }, slots: { type: 'integer' }, running: { type: 'integer' }, node: { type: 'string' }, segments: { type: 'object', properties: { url: { type: 'string' }, channels: { type: 'array', items: { type: 'string' } } } } } },
       },
     },
