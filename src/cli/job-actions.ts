@@ -2,7 +2,7 @@ import type { DroverClient } from '../client/drover-client.js';
 import { ValidationError } from '../core/errors.js';
 import { formatDuration, parseTime } from '../core/duration.js';
 import { LIST_DEFAULTS, type CountFilter } from '../core/job-filter.js';
-import type { Attempt, Job, JobState } from '../core/job.js';
+import { ACTIVE_STATES, type Attempt, type Job, type JobState } from '../core/job.js';
 import type { JobSpec } from '../protocol/messages.js';
 import { withClient } from './client-context.js';
 import { jobFieldsOf, type ClientFlags, type JobFieldFlags } from './flags.js';
@@ -76,6 +76,7 @@ export async function jobsAction(f: ListFlags): Promise<void> {
       ...(f.tag ? { tag: f.tag } : {}),
       ...(f.template ? { template: f.template } : {}),
       ...(f.kind ? { kind: f.kind } : {}),
+      ...(f.parent ? { parent: f.parent } : {}),
       ...(f.since !== undefined ? { since: parseTime(f.since, '--since', now, -1) } : {}),
     };
     const states = f.state ? (f.state.split(',').map((s) => s.trim()) as JobState[]) : undefined;
@@ -119,8 +120,19 @@ export async function showAction(id: string, f: ClientFlags & { json?: boolean }
       return;
     }
     process.stdout.write(describeJob(detail.job, detail.attempts, detail.waiting));
+    // Filtered here too: a coordinator older than children ignores `parent` and lists every job.
+    const children = (await api.list({ parent: id, limit: SHOWN_CHILDREN + 1 })).jobs.filter((c) => c.parentId === id);
+    if (children.length > 0) {
+      const shown = children.slice(0, SHOWN_CHILDREN);
+      const lines = shown.map((c) => `  ${c.id}  ${c.state}${c.stopReason ? ` (stopping: ${c.stopReason})` : ''}  ${jobWhat(c)}${c.error ? `: ${c.error.split('\n')[0]}` : ''}`);
+      const more = children.length > SHOWN_CHILDREN ? [`  … more: drover jobs --parent ${id}`] : [];
+      process.stdout.write(['children:', ...lines, ...more].join('\n') + '\n');
+    }
   });
 }
+
+/** `drover show` lists at most this many children; `drover jobs --parent ID` lists them all. */
+const SHOWN_CHILDREN = 100;
 
 export async function logsAction(id: string, f: ClientFlags & { follow?: boolean; tail?: string }): Promise<void> {
   const tail = f.tail === undefined ? undefined : Number(f.tail);
@@ -165,7 +177,7 @@ class LastLines {
   }
 }
 
-const ACTIVE: JobState[] = ['waiting', 'queued', 'running'];
+const ACTIVE: JobState[] = [...ACTIVE_STATES];
 export const cancelAction = (ids: string[], f: FilterFlags) => eachMatching(ids, f, { command: 'cancel', verb: 'canceled', states: ACTIVE, defaults: ACTIVE }, (api, id) => api.cancel(id));
 // Canceled jobs only when asked (--state canceled): a cancel is usually meant to last.
 export const retryAction = (ids: string[], f: FilterFlags) =>
@@ -196,6 +208,7 @@ function describeJob(j: Job, attempts: Attempt[], waiting: string | undefined): 
   const lines = [
     `id:        ${j.id}`,
     `state:     ${j.state}${j.stopReason ? ` (stopping: ${j.stopReason})` : ''}`,
+    ...(j.parentId ? [`parent:    ${j.parentId}`] : []),
     ...(waiting ? [`waiting:   ${waiting}`] : []),
     `kind:      ${jobWhat(j)}`,
     `queue:     ${j.queue}   priority: ${j.priority}`,

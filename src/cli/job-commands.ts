@@ -13,7 +13,8 @@ function filterFlags(cmd: Command, states: string | null): Command {
     .option('--queue <name>', 'only this queue')
     .option('--tag <tag>', 'only jobs with this tag')
     .option('--template <name>', 'only this template')
-    .option('--kind <kind>', 'only this kind');
+    .option('--kind <kind>', 'only this kind')
+    .option('--parent <id>', 'only the children of this job');
 }
 
 export function registerJobCommands(program: Command): void {

@@ -15,6 +15,7 @@ export interface FilterFlags extends ClientFlags {
   tag?: string;
   template?: string;
   kind?: string;
+  parent?: string;
 }
 
 /** Cancels or retries at once at most this many jobs. */
@@ -100,7 +101,7 @@ export async function eachMatching(ids: string[], f: FilterFlags, o: { command: 
 /** The filter of the flags: in `defaults`, or in the --state given (among `states`); null without any filter flag. */
 function filterOf(f: FilterFlags, states: JobState[], defaults: JobState[]): ListFilter | null {
   const out: ListFilter = {};
-  for (const k of ['owner', 'queue', 'tag', 'template', 'kind'] as const) if (f[k] !== undefined) out[k] = f[k];
+  for (const k of ['owner', 'queue', 'tag', 'template', 'kind', 'parent'] as const) if (f[k] !== undefined) out[k] = f[k];
   if (Object.keys(out).length === 0 && f.state === undefined) return null;
   const asked = f.state === undefined ? defaults : statesOf(f.state);
   const wrong = asked.filter((s) => !states.includes(s));
