@@ -296,14 +296,15 @@ export class Coordinator {
     let wake = false;
     for (const a of answers) {
       if (a.status !== 'ok') continue;
-      this.o.metrics.finished.inc({ state: a.state });
+      // A parent's report is not its end: that is counted when its children have ended.
+      if (a.state !== 'awaiting_children') this.o.metrics.finished.inc({ state: a.state });
       this.jobChanged.notify(a.id);
-      if (a.state === 'queued' || a.freesSlot) wake = true;
+      // Queued again, a key slot freed, or children made: some worker may now claim.
+      if (a.state === 'queued' || a.state === 'awaiting_children' || a.freesSlot) wake = true;
     }
-    if (!wake) return answers;
-    this.workAvailable.notify();
-    // `freesSlot` is for coordinators, not for the worker's answer.
-    return answers.map((a) => (a.status === 'ok' && a.freesSlot ? { id: a.id, status: a.status, state: a.state } : a));
+    if (wake) this.workAvailable.notify();
+    // `freesSlot` and `parentId` are for coordinators, not for the worker's answer.
+    return answers.map((a) => (a.status === 'ok' && (a.freesSlot || a.parentId) ? { id: a.id, status: a.status, state: a.state } : a));
   }
 
   /**
