@@ -73,7 +73,7 @@ describe('the commands users reached for', () => {
 
     expect((await run('cancel')).stderr).toBe('drover: cancel: give job ids, or filters such as --tag T --state waiting\n');
     expect((await run('cancel', later[0]!.id, '--tag', 'batch')).stderr).toBe('drover: cancel: give job ids or filters (--state, --tag, ...), not both\n');
-    expect((await run('cancel', '--tag', 'batch', '--state', 'succeeded')).stderr).toBe('drover: --state: succeeded cannot be taken here (only waiting, queued, running)\n');
+    expect((await run('cancel', '--tag', 'batch', '--state', 'succeeded')).stderr).toBe('drover: --state: succeeded cannot be taken here (only waiting, queued, running, awaiting_children)\n');
     const canceled = await run('cancel', '--tag', 'batch');
     expect(canceled.stdout).toBe('canceled: 5 of 5 matching jobs\n');
     expect((await drover.counts({ tag: 'other' })).waiting).toBe(1);
