@@ -176,7 +176,7 @@ export class Coordinator {
     this.workAvailable.notify();
     this.jobChanged.notify(id);
     // A parent with nothing left to retry ends at once.
-    if (job.state === 'awaiting_children') job = (await this.store.settleParents({ ids: [id], now: this.clock.now() }))[0] ?? job;
+    if (job.state === 'awaiting_children') job = (await this.settleParents([id]))[0] ?? job;
     return job;
   }
 
@@ -326,12 +326,14 @@ export class Coordinator {
     }
   }
 
-  /** Ends the parents whose children have all ended (up the tree), and tells who waits on them. */
-  async settleParents(ids?: string[]): Promise<void> {
-    for (const j of await this.store.settleParents({ ...(ids ? { ids } : {}), now: this.clock.now() })) {
+  /** Ends the parents whose children have all ended (up the tree), and tells who waits on them; returns those it ended. */
+  async settleParents(ids?: string[]): Promise<Job[]> {
+    const ended = await this.store.settleParents({ ...(ids ? { ids } : {}), now: this.clock.now() });
+    for (const j of ended) {
       this.o.metrics.finished.inc({ state: j.state });
       this.jobChanged.notify(j.id);
     }
+    return ended;
   }
 
   async appendLog(jobId: string, chunks: LogChunk[]): Promise<void> {
