@@ -1,13 +1,14 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from 'pino';
-import { errorMessage, NotFoundError, ValidationError } from '../core/errors.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo, WorkerInfo } from '../core/reports.js';
 import type { JobDetail, LogsAnswer, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
 import { KIND_MODULES } from '../runners/registry.js';
-import type { JobStore, ResolvedNewJob, SettleItem, Subscription } from '../store/store.js';
+import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
+import { Families } from './children.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { deleteFinishedInBatches } from './delete-finished.js';
 import type { Metrics } from './metrics.js';
@@ -42,8 +43,6 @@ export interface CoordinatorOptions {
 
 /** At most this many jobs in one enqueue call. */
 export const MAX_BATCH = 50_000;
-/** At most this many children from one job's attempt. */
-export const MAX_CHILDREN = 10_000;
 /**
  * Waits for a job's log or state look again at least this often, ms: a change made elsewhere
  * (maintenance, another coordinator) wakes no one here.
@@ -65,6 +64,8 @@ export class Coordinator {
   private readonly stops = new KeyedWakeups();
   /** Per job: woken when its log grows, its progress or state changes. */
   private readonly jobChanged = new KeyedWakeups();
+  /** Parents and the children their attempts made. */
+  private readonly families: Families;
   private readonly closing = new AbortController();
   private subscription: Subscription | null = null;
   private readonly store: JobStore;
@@ -87,6 +88,7 @@ export class Coordinator {
     this.leaseTtlMs = o.leaseTtlMs ?? SERVER_DEFAULTS.leaseTtlMs;
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
     this.maxLongPollMs = o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs;
+    this.families = new Families({ store: o.store, clock: o.clock, metrics: o.metrics, validate: (inputs) => this.validate(inputs), jobChanged: this.jobChanged, stops: this.stops });
     this.registry = new WorkerRegistry({ store: o.store, clock: o.clock, templates: o.templates, leaseTtlMs: this.leaseTtlMs, retentionMs: o.workerRetentionMs ?? SERVER_DEFAULTS.workerRetentionMs });
   }
 
@@ -111,6 +113,11 @@ export class Coordinator {
   /** Work may be claimable (maintenance requeued or promoted jobs): wakes waiting lease requests. */
   notifyWork(): void {
     this.workAvailable.notify();
+  }
+
+  /** How many stop long polls of `worker` wait now (a test signal). */
+  stopPolls(worker: string): number {
+    return this.stops.waiting(worker);
   }
 
   /** `worker` holds a job it must stop: wakes its stop long poll. */
@@ -148,33 +155,20 @@ export class Coordinator {
   }
 
   async cancel(id: string): Promise<Job> {
-    const before = await this.mustGet(id);
     const job = await this.store.cancel({ id, now: this.clock.now() });
     if (job.state === 'running' && job.lease) this.stops.notify(job.lease.worker);
-    if (before.state === 'awaiting_children') await this.notifyStopsBelow(id);
+    await this.families.canceled(job);
     this.jobChanged.notify(id);
     if (isFinalState(job.state) && job.parentId) await this.settleParents([job.parentId]);
     return job;
   }
 
-  /** Wakes the stop long polls of the workers holding `id`'s descendants (a cancel went down its tree). */
-  private async notifyStopsBelow(id: string, depth = 0): Promise<void> {
-    if (depth > 8) return;
-    for (let cursor: string | null | undefined; cursor !== null; ) {
-      const page = await this.store.list({ parent: id, limit: 1000, ...(cursor ? { cursor } : {}) });
-      for (const c of page.jobs) {
-        this.jobChanged.notify(c.id);
-        if (c.state === 'running' && c.lease) this.stops.notify(c.lease.worker);
-        if (c.state === 'canceled') await this.notifyStopsBelow(c.id, depth + 1);
-      }
-      cursor = page.nextCursor;
-    }
-  }
-
+  /** Queues a job again; a parent retries its children that did not succeed, a child makes its ended parent wait again. */
   async retry(id: string): Promise<Job> {
     let job = await this.store.retry({ id, now: this.clock.now() });
     this.workAvailable.notify();
     this.jobChanged.notify(id);
+    if (job.parentId) this.jobChanged.notify(job.parentId);
     // A parent with nothing left to retry ends at once.
     if (job.state === 'awaiting_children') job = (await this.settleParents([id]))[0] ?? job;
     return job;
@@ -290,7 +284,7 @@ export class Coordinator {
    * backoff is woken by the scheduler when it is due.
    */
   async complete(items: CompleteItem[]): Promise<CompleteAnswer[]> {
-    const answers = await this.store.complete({ items: await Promise.all(items.map((it) => this.withChildren(it))), now: this.clock.now() });
+    const answers = await this.store.complete({ items: await Promise.all(items.map((it) => this.families.withChildren(it))), now: this.clock.now() });
     const parents = [...new Set(answers.flatMap((a) => (a.status === 'ok' && a.parentId && isFinalState(a.state) ? [a.parentId] : [])))];
     if (parents.length > 0) await this.settleParents(parents);
     let wake = false;
@@ -307,33 +301,9 @@ export class Coordinator {
     return answers.map((a) => (a.status === 'ok' && (a.freesSlot || a.parentId) ? { id: a.id, status: a.status, state: a.state } : a));
   }
 
-  /**
-   * A report's children checked as `POST /jobs` checks jobs, each made the parent's: its owner,
-   * and its queue and priority unless given. A child that cannot be right fails the parent
-   * (not retried), naming it; nothing is created then.
-   */
-  private async withChildren(it: CompleteItem): Promise<SettleItem> {
-    const { children, ...rest } = it;
-    if (!children?.length || it.outcome !== 'succeeded') return rest;
-    const parent = await this.store.get(it.id);
-    if (!parent) return rest;
-    try {
-      if (children.length > MAX_CHILDREN) throw new ValidationError(`children: at most ${MAX_CHILDREN} per job`, 'children');
-      const specs = children.map((c) => ({ queue: parent.queue, priority: parent.priority, ...(c as object), owner: parent.owner }));
-      return { ...rest, children: this.validate(specs).map((j) => ({ ...j, parentId: parent.id })) };
-    } catch (err) {
-      return { ...rest, outcome: 'failed', retryable: false, error: `its child jobs cannot be made: ${errorMessage(err)}` };
-    }
-  }
-
   /** Ends the parents whose children have all ended (up the tree), and tells who waits on them; returns those it ended. */
-  async settleParents(ids?: string[]): Promise<Job[]> {
-    const ended = await this.store.settleParents({ ...(ids ? { ids } : {}), now: this.clock.now() });
-    for (const j of ended) {
-      this.o.metrics.finished.inc({ state: j.state });
-      this.jobChanged.notify(j.id);
-    }
-    return ended;
+  settleParents(ids?: string[]): Promise<Job[]> {
+    return this.families.settle(ids);
   }
 
   async appendLog(jobId: string, chunks: LogChunk[]): Promise<void> {

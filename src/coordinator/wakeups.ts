@@ -62,4 +62,9 @@ export class KeyedWakeups {
   notify(key: string): void {
     this.byKey.get(key)?.notify();
   }
+
+  /** How many wait on `key` now (a test signal). */
+  waiting(key: string): number {
+    return this.byKey.get(key)?.waiting ?? 0;
+  }
 }

@@ -76,6 +76,21 @@ export async function retryTree(c: pg.PoolClient, job: Job, now: number): Promis
 }
 
 /**
+ * A child retried on its own: its ancestors that had ended (failed or canceled, as it did) wait
+ * for their children again, up the tree, and end again when it does.
+ */
+export async function reopenAncestors(c: pg.PoolClient, parentId: string | null, now: number): Promise<void> {
+  for (let id = parentId; id !== null; ) {
+    const { rows } = await c.query<{ parent_id: string | null }>(
+      `UPDATE jobs SET state = 'awaiting_children', error = NULL, finished_at = NULL, stop_reason = NULL, updated_at = $2
+        WHERE id = $1 AND state IN ('failed', 'timed_out', 'canceled') RETURNING parent_id`,
+      [id, now],
+    );
+    id = rows[0]?.parent_id ?? null;
+  }
+}
+
+/**
  * Ends the parents (those in `ids`, or all) whose children have all ended, then their own parents
  * that this lets end, up the tree. A parent is locked (SKIP LOCKED: another coordinator settling
  * it will end it) and ended only while it still waits, so two coordinators never end one twice.

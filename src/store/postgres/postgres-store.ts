@@ -8,7 +8,7 @@ import type { Schedule } from '../../core/schedule.js';
 import type { ScheduleAdvance } from '../schedule-rows.js';
 import { PgSchedules } from './schedules.js';
 import type { ClaimParams, JobStore, ResolvedNewJob, SettleItem, StoreEvents, Subscription } from '../store.js';
-import { cancelTree, insertJobs, retryTree, settleParents } from './children.js';
+import { cancelTree, insertJobs, reopenAncestors, retryTree, settleParents } from './children.js';
 import { claimJobs } from './claim.js';
 import { completeJobs, reapExpiredLeases, RECORD_ATTEMPT } from './complete.js';
 import { listen, STOP_CHANNEL, WORK_CHANNEL } from './listener.js';
@@ -112,6 +112,7 @@ export class PostgresJobStore implements JobStore {
   async retry(p: { id: string; now: number }): Promise<Job> {
     return inTransaction(this.pool, async (c) => {
       const job = await retryTree(c, await mustGetForUpdate(c, p.id), p.now);
+      await reopenAncestors(c, job.parentId, p.now);
       await this.notifyWork(c);
       return job;
     });

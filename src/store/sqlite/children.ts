@@ -63,6 +63,17 @@ export function retryTree(stmts: Statements, job: Job, now: number): Job {
 }
 
 /**
+ * A child retried on its own: its ancestors that had ended (failed or canceled, as it did) wait
+ * for their children again, up the tree, and end again when it does.
+ */
+export function reopenAncestors(stmts: Statements, parentId: string | null, now: number): void {
+  for (let id = parentId; id !== null; ) {
+    const row = stmts.reopenParent.get({ id, now }) as { parent_id: string | null } | undefined;
+    id = row ? row.parent_id : null;
+  }
+}
+
+/**
  * Ends the parents (those in `ids`, or all) whose children have all ended, then their own
  * parents that this lets end, up the tree. Returns the parents it ended.
  */

@@ -10,7 +10,7 @@ import type { Schedule } from '../../core/schedule.js';
 import type { ScheduleAdvance } from '../schedule-rows.js';
 import { SqliteSchedules } from './schedules.js';
 import type { ClaimParams, JobStore, ResolvedNewJob, SettleItem } from '../store.js';
-import { cancelTree, insertJobs, retryTree, settleParents } from './children.js';
+import { cancelTree, insertJobs, reopenAncestors, retryTree, settleParents } from './children.js';
 import { claimJobs } from './claim.js';
 import { completeJobs, reapExpiredLeases } from './complete.js';
 import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
@@ -112,7 +112,11 @@ export class SqliteJobStore implements JobStore {
   }
 
   async retry(p: { id: string; now: number }): Promise<Job> {
-    return this.db.transaction(() => retryTree(this.stmts, this.mustGet(p.id), p.now))();
+    return this.db.transaction(() => {
+      const job = retryTree(this.stmts, this.mustGet(p.id), p.now);
+      reopenAncestors(this.stmts, job.parentId, p.now);
+      return job;
+    })();
   }
 
   async settleParents(p: { ids?: string[]; now: number }): Promise<Job[]> {

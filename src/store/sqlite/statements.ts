@@ -83,6 +83,8 @@ export function prepareStatements(db: Database.Database) {
     hasChildren: db.prepare('SELECT 1 FROM jobs WHERE parent_id = ? LIMIT 1'),
     awaitAgain: db.prepare(`UPDATE jobs SET state = 'awaiting_children', error = NULL, finished_at = NULL, stop_reason = NULL, updated_at = @now
       WHERE id = @id RETURNING *`),
+    reopenParent: db.prepare(`UPDATE jobs SET state = 'awaiting_children', error = NULL, finished_at = NULL, stop_reason = NULL, updated_at = @now
+      WHERE id = @id AND state IN ('failed', 'timed_out', 'canceled') RETURNING parent_id`),
     workers: db.prepare('SELECT info, first_seen, last_seen FROM workers ORDER BY name'),
     runningByWorker: db.prepare(`SELECT lease_worker AS w, COUNT(*) AS n FROM jobs WHERE state = 'running' AND lease_worker IS NOT NULL GROUP BY lease_worker`),
     deleteWorkers: db.prepare('DELETE FROM workers WHERE last_seen < @before'),

@@ -66,6 +66,22 @@ export function childrenContract(h: Harness): void {
       expect((await h.store.settleParents({ now: T0 + 600 })).map((j) => [j.id, j.state])).toEqual([[parent.id, 'succeeded']]);
     });
 
+    it('a child retried on its own makes its ended parent wait for it again, and end again with it', async () => {
+      const { parent } = await fanOut(2);
+      const [good, bad] = await h.claim();
+      await finish(good as Job, 'succeeded');
+      await finish(bad as Job, 'failed', T0 + 150);
+      expect((await h.store.settleParents({ now: T0 + 200 }))[0]).toMatchObject({ id: parent.id, state: 'failed' });
+      await h.store.retry({ id: bad!.id, now: T0 + 300 });
+      expect(await h.mustGet(parent.id)).toMatchObject({ state: 'awaiting_children', error: null, finishedAt: null });
+      // A parent that succeeded is left as it is: its children cannot be retried (they succeeded).
+      await expect(h.store.retry({ id: good!.id, now: T0 + 310 })).rejects.toThrow();
+      const [again] = await h.claim();
+      expect(again?.id).toBe(bad!.id);
+      await finish(again as Job, 'succeeded', T0 + 400);
+      expect((await h.store.settleParents({ now: T0 + 500 })).map((j) => [j.id, j.state])).toEqual([[parent.id, 'succeeded']]);
+    });
+
     it('a stop asked for while the parent planned wins: no children are made', async () => {
       await h.enqueueOne();
       const p = await h.claimOne();
