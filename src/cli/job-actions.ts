@@ -120,17 +120,45 @@ export async function showAction(id: string, f: ClientFlags & { json?: boolean }
       return;
     }
     process.stdout.write(describeJob(detail.job, detail.attempts, detail.waiting));
-    // Filtered here too: a coordinator older than children ignores `parent` and lists every job.
-    const children = (await api.list({ parent: id, limit: SHOWN_CHILDREN + 1 })).jobs.filter((c) => c.parentId === id);
-    if (children.length > 0) {
-      const shown = children.slice(0, SHOWN_CHILDREN);
-      const lines = shown.map((c) => `  ${c.id}  ${c.state}${c.stopReason ? ` (stopping: ${c.stopReason})` : ''}  ${jobWhat(c)}${c.error ? `: ${c.error.split('\n')[0]}` : ''}`);
-      const more = children.length > SHOWN_CHILDREN ? [`  … more: drover jobs --parent ${id}`] : [];
-      process.stdout.write(['children:', ...lines, ...more].join('\n') + '\n');
-    }
+    const tree = await childLines(api, id, 1, { left: SHOWN_CHILDREN });
+    if (tree.length > 0) process.stdout.write(['children:', ...tree].join('\n') + '\n');
   });
 }
 
+/**
+ * The children of `id` as the lines of a tree, each with its state, kind, the params that tell
+ * it from its siblings and its first error line; a child that is a parent itself has its own
+ * children below it, indented. At most `budget.left` lines, then where to find the rest.
+ */
+async function childLines(api: DroverClient, id: string, depth: number, budget: { left: number }): Promise<string[]> {
+  const pad = '  '.repeat(depth);
+  // Filtered here too: a coordinator older than children ignores `parent` and lists every job.
+  const children = (await api.list({ parent: id, limit: budget.left + 1 })).jobs.filter((c) => c.parentId === id);
+  const own = distinguishingParams(children);
+  const lines: string[] = [];
+  for (const c of children) {
+    if (budget.left <= 0) {
+      lines.push(`${pad}… more: drover jobs --parent ${id}`);
+      break;
+    }
+    budget.left--;
+    const params = own.length > 0 ? `  ${oneLine(own.map((k) => `${k}=${c.params[k] === undefined ? '' : String(c.params[k])}`).join(' '), 80)}` : '';
+    lines.push(`${pad}${c.id}  ${c.state}${c.stopReason ? ` (stopping: ${c.stopReason})` : ''}  ${jobWhat(c)}${params}${c.error ? `: ${c.error.split('\n')[0]}` : ''}`);
+    const isParent = c.state === 'awaiting_children' || (c.progress as { children?: number } | null)?.children !== undefined;
+    if (isParent && depth < MAX_TREE_DEPTH) lines.push(...(await childLines(api, c.id, depth + 1, budget)));
+  }
+  return lines;
+}
+
+/** The params whose values differ between siblings (their camera and day, say): what tells one from another. */
+function distinguishingParams(jobs: readonly Job[]): string[] {
+  if (jobs.length < 2) return [];
+  const keys = [...new Set(jobs.flatMap((j) => Object.keys(j.params)))];
+  return keys.filter((k) => new Set(jobs.map((j) => JSON.stringify(j.params[k] ?? null))).size > 1);
+}
+
+/** `drover show` goes this many generations down a tree. */
+const MAX_TREE_DEPTH = 4;
 /** `drover show` lists at most this many children; `drover jobs --parent ID` lists them all. */
 const SHOWN_CHILDREN = 100;
 

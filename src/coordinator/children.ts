@@ -32,9 +32,11 @@ export class Families {
   constructor(private readonly o: FamiliesOptions) {}
 
   /**
-   * A report's children checked as `POST /jobs` checks jobs, each made the parent's: its owner,
-   * and its queue and priority unless given. A child that cannot be right fails the parent
-   * (not retried), naming it; nothing is created then.
+   * A report's children checked as `POST /jobs` checks jobs, each made the parent's: its owner
+   * always; unless the child gives them, the parent's queue, priority, tags, attempts, backoff
+   * and node (the worker that planned them may not know these); and, for a child of the
+   * parent's own kind and template, its time limit and concurrency key. A child that cannot be
+   * right fails the parent (not retried), naming it; nothing is created then.
    */
   async withChildren(it: CompleteItem): Promise<SettleItem> {
     const { children, ...rest } = it;
@@ -43,7 +45,7 @@ export class Families {
     if (!parent) return rest;
     try {
       if (children.length > MAX_CHILDREN) throw new ValidationError(`children: at most ${MAX_CHILDREN} per job`, 'children');
-      const specs = children.map((c) => ({ queue: parent.queue, priority: parent.priority, ...(c as object), owner: parent.owner }));
+      const specs = children.map((c) => ({ ...inherited(parent, c as Record<string, unknown>), ...(c as object), owner: parent.owner }));
       return { ...rest, children: this.o.validate(specs).map((j) => ({ ...j, parentId: parent.id })) };
     } catch (err) {
       return { ...rest, outcome: 'failed', retryable: false, error: `its child jobs cannot be made: ${errorMessage(err)}` };
@@ -78,4 +80,19 @@ export class Families {
       cursor = page.nextCursor;
     }
   }
+}
+
+/** What a child takes of its parent unless it gives it (see withChildren). */
+function inherited(parent: Job, child: Record<string, unknown>): Record<string, unknown> {
+  const same = (child.kind ?? parent.kind) === parent.kind && (child.template ?? null) === parent.template;
+  return {
+    queue: parent.queue,
+    priority: parent.priority,
+    tags: parent.tags,
+    maxAttempts: parent.maxAttempts,
+    backoff: `${parent.backoffMs}ms`,
+    node: parent.node,
+    ...(same && parent.timeLimitMs !== null ? { timeLimit: `${parent.timeLimitMs}ms` } : {}),
+    ...(same && !('concurrencyKey' in child) ? { concurrencyKey: parent.concurrencyKey, concurrencyLimit: parent.concurrencyLimit } : {}),
+  };
 }

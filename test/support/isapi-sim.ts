@@ -39,6 +39,8 @@ export interface SimOptions {
   rotateEvery?: number;
   /** Per clip index: how its first download goes wrong (later ones are fine). */
   quirks?: Map<number, ClipQuirk>;
+  /** Clip indexes whose every download answers HTTP 500 while they are in the set (a test may empty it: the disk is back). */
+  broken?: Set<number>;
   /** Paces each download, bytes per second. */
   bytesPerSecond?: number;
   /** A download goes silent for good after this many bytes (the connection stays open). */
@@ -142,6 +144,10 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
     if (!clip) {
       res.writeHead(404, { 'content-type': 'application/xml' }).end(status(4, 'Invalid Operation', 'notSupport'));
       return 404;
+    }
+    if (o.broken?.has(i)) {
+      res.writeHead(500, { 'content-type': 'application/xml' }).end(status(5, 'Device Error', 'hdError'));
+      return 500;
     }
     const quirk = failedOnce.has(i) ? undefined : o.quirks?.get(i);
     if (quirk) failedOnce.add(i);

@@ -12,6 +12,10 @@ import { IsapiError, type SearchMatch } from './isapi-xml.js';
 import { isPhotoTrack, parseHikvisionParams, photoTrackOf, type HikvisionParams } from './params.js';
 import { clipPath, searchSpan } from './plan.js';
 import type { HikvisionSettings } from './settings.js';
+import { childSpec, splitParts } from './split.js';
+
+/** At most this many child jobs from one split (the coordinator's own bound). */
+const MAX_SPLIT = 10_000;
 
 /** A clip delivered, as the job's result lists it. */
 interface FileEntry {
@@ -84,14 +88,25 @@ export class HikvisionRunner implements Runner {
       }
       if (tracks.length === 0) return { outcome: 'failed', error: `${client.name}: the device lists no channels; give cameras, e.g. cameras=101,201`, retryable: false };
     } else tracks = p.cameras;
-    if (p.photos) tracks = [...tracks, ...tracks.filter((t) => !isPhotoTrack(t)).map(photoTrackOf)];
     const span = searchSpan(p.span, Number.isFinite(now) ? now : ours, zone);
-    log(`${client.name}: searching tracks ${tracks.join(',')} from ${span.start} to ${span.end} (UTC; the device is at UTC${off >= 0 ? '+' : '-'}${Math.floor(Math.abs(off) / 60)}${Math.abs(off) % 60 ? `:${String(Math.abs(off) % 60).padStart(2, '0')}` : ''})`);
-    const found = await client.search(tracks, span.start, span.end);
+    const utc = `UTC; the device is at UTC${off >= 0 ? '+' : '-'}${Math.floor(Math.abs(off) / 60)}${Math.abs(off) % 60 ? `:${String(Math.abs(off) % 60).padStart(2, '0')}` : ''}`;
+    if (p.split !== null) {
+      // A child fetches its camera's pictures when `photos` says so.
+      const parts = splitParts(p.split, tracks, span, zone);
+      const days = p.split === 'camera-day' ? parts.length / Math.max(1, new Set(parts.map((x) => x.track)).size) : 1;
+      if (parts.length > MAX_SPLIT) return { outcome: 'failed', error: `split: ${p.split} makes ${parts.length} jobs (${plural(parts.length / days, 'camera')} × ${plural(days, 'day')}), at most ${MAX_SPLIT}; split by camera or ask for fewer days`, retryable: false };
+      log(`${client.name}: split into ${plural(parts.length, 'job')}, one per camera${p.split === 'camera-day' ? ` and day (${plural(days, 'day')})` : ''}: ${[...new Set(parts.map((x) => x.track))].join(',')} from ${span.start} to ${span.end} (${utc})`);
+      return { outcome: 'succeeded', result: { device: { server: client.name, ...info, offsetMinutes: off }, span, split: p.split, jobs: parts.length }, children: parts.map((x) => childSpec(ctx.job, x)) };
+    }
+    if (p.photos) tracks = [...tracks, ...tracks.filter((t) => !isPhotoTrack(t)).map(photoTrackOf)];
+    log(`${client.name}: searching tracks ${tracks.join(',')} from ${span.start} to ${span.end} (${utc})`);
+    const matched = await client.search(tracks, span.start, span.end);
     if (p.cameras !== 'all') {
-      const missing = await unknownCameras(client, p.cameras, found);
+      const missing = await unknownCameras(client, p.cameras, matched);
       if (missing) return { outcome: 'failed', error: missing, retryable: false };
     }
+    // A clip across the span's start belongs to the span before it (the days of a split after its first).
+    const found = p.clips === 'starting' ? matched.filter((m) => Date.parse(m.start) >= Date.parse(span.start)) : matched;
     const cutoff = (Number.isFinite(now) ? now : ours) - this.s.marginMs;
     const ready = found.filter((m) => Date.parse(m.end) <= cutoff);
     const left = found.length - ready.length;

@@ -2,6 +2,7 @@ import type { Params } from '../../core/job.js';
 import { DEFAULT_DESTINATION, parseDest, type Dest } from '../shared/destination.js';
 import { paramReader } from '../shared/param-reader.js';
 import { serverOrigin } from './device-url.js';
+import { SPLITS, type Split } from './split.js';
 
 /** How clips are foldered below the destination (hikload's `--folders`, and `flat`). */
 export const LAYOUTS = ['flat', 'onepercamera', 'oneperday', 'onepermonth', 'oneperyear'] as const;
@@ -29,9 +30,13 @@ export interface HikvisionParams {
   skipExisting: boolean;
   /** The cameras' pictures too (track 103 for camera 101), as `.jpg`. */
   photos: boolean;
+  /** Fan out into child jobs, one per camera (or per camera and day), instead of fetching; null: fetch. */
+  split: Split | null;
+  /** Which clips the span takes: those that overlap it (default), or only those that start in it. */
+  clips: 'overlapping' | 'starting';
 }
 
-export const HIKVISION_PARAMS = ['server', 'user', 'password', 'cameras', 'start', 'end', 'days', 'yesterday', 'dest', 'layout', 'name', 'skip_existing', 'photos'] as const;
+export const HIKVISION_PARAMS = ['server', 'user', 'password', 'cameras', 'start', 'end', 'days', 'yesterday', 'dest', 'layout', 'name', 'skip_existing', 'photos', 'split', 'clips'] as const;
 
 /** The password is always secret; a server URL with a user in it too (it is refused, but must not be shown). */
 export function hikvisionSecretsOf(p: Params): string[] {
@@ -124,5 +129,9 @@ export function parseHikvisionParams(p: Params, field = 'params'): HikvisionPara
   const name = text('name') ?? '{start}-{track}.mp4';
   for (const m of name.matchAll(/\{([^}]*)\}/g)) if (!NAME_PLACEHOLDERS.has(m[1] as string)) fail('name', `unknown placeholder {${m[1]}} (known: {track}, {start}, {end}, {name})`);
   if (/[/\\]/.test(name.replace(/\{[^}]*\}/g, ''))) fail('name', 'a file name, not a path (the layout makes the folders)');
-  return { server, user, password, cameras, span, dest, layout, name, skipExisting: flag('skip_existing', true), photos: flag('photos', false) };
+  const split = (text('split')?.trim().toLowerCase() || null) as Split | null;
+  if (split !== null && !SPLITS.includes(split)) fail('split', `"${text('split')}" is not one of ${SPLITS.join(', ')}`);
+  const clips = (text('clips')?.trim().toLowerCase() || 'overlapping') as HikvisionParams['clips'];
+  if (clips !== 'overlapping' && clips !== 'starting') fail('clips', `"${text('clips')}" is not one of overlapping, starting`);
+  return { server, user, password, cameras, span, dest, layout, name, skipExisting: flag('skip_existing', true), photos: flag('photos', false), split, clips };
 }

@@ -1,49 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { LeasedJob, Params, Progress } from '../../../src/core/job.js';
+import type { LeasedJob } from '../../../src/core/job.js';
 import { HikvisionRunner } from '../../../src/runners/hikvision/hikvision-runner.js';
 import { HIKVISION_DEFAULTS } from '../../../src/runners/hikvision/settings.js';
-import type { RunContext } from '../../../src/runners/runner.js';
 import { filesBelow } from '../../segments/tree-fixture.js';
-import { startIsapiSim, type ClipQuirk, type SimClip, type SimOptions } from '../../support/isapi-sim.js';
-import { onCleanup, tempDir } from '../../support/tmp.js';
+import type { ClipQuirk, SimClip } from '../../support/isapi-sim.js';
+import { at, run, utc } from './harness.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const utc = (iso: string) => iso.replace('.000', '');
-function at(track: string, startUtc: string, minutes = 10): SimClip {
-  const t = Date.parse(startUtc);
-  return { track, start: utc(new Date(t).toISOString()), end: utc(new Date(t + minutes * 60_000).toISOString()), data: randomBytes(50_000 + Math.floor(Math.random() * 1000)) };
-}
-
-async function run(params: Params, clips: SimClip[], o: SimOptions = {}) {
-  const sim = await startIsapiSim(clips, o);
-  onCleanup(() => sim.close());
-  const archive = tempDir('drover-nvr-archive-');
-  const runner = new HikvisionRunner({ ...HIKVISION_DEFAULTS, backoffMs: 10, destinations: new Map([['archive', archive]]) });
-  const progress: Progress[] = [];
-  const logs: string[] = [];
-  const go = async (extra: Params = {}, stop?: AbortController) => {
-    const ctx: RunContext = {
-      job: { id: 'job1', kind: 'hikvision', template: null, params: { server: sim.url, user: 'admin', password: 'secret', dest: 'archive', ...params, ...extra }, attempt: 1 } as unknown as LeasedJob,
-      template: null,
-      signal: (stop ?? new AbortController()).signal,
-      progress: (p) => {
-        progress.push(p);
-        // Canceled once a clip is in: the job stops with what it delivered.
-        if (stop && ((p as { clipsDone?: number }).clipsDone ?? 0) >= 1 && !stop.signal.aborted) stop.abort('canceled');
-      },
-      log: (_s, t) => logs.push(t),
-      outputRoot: archive,
-      logDir: archive,
-    };
-    return runner.run(ctx);
-  };
-  /** The files below the device's folder. */
-  const delivered = () => filesBelow(path.join(archive, new URL(sim.url).host.replace(':', '_')));
-  return { sim, archive, go, progress, logs, delivered };
-}
 
 describe('the hikvision kind against a simulated NVR', () => {
   it("delivers every clip of the cameras byte-exact by camera, through the device's quirks, and a second run fetches nothing", async () => {
