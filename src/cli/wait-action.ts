@@ -1,6 +1,7 @@
 import logUpdate from 'log-update';
 import { parseTime } from '../core/duration.js';
 import type { CountFilter } from '../core/job-filter.js';
+import { ACTIVE_STATES } from '../core/job.js';
 import { withClient } from './client-context.js';
 import type { ClientFlags } from './flags.js';
 import { countsLine, describeFilter, formatProgress, jobTime, jobWhat, oneLine, table } from './format.js';
@@ -34,7 +35,8 @@ export async function waitAction(f: WaitFlags): Promise<void> {
         process.exitCode = 2;
         return;
       }
-      const active = counts.waiting + counts.queued + counts.running;
+      // A parent waiting for its children is not done either.
+      const active = ACTIVE_STATES.reduce((n, s) => n + (counts[s] ?? 0), 0);
       if (live || !f.quiet) {
         const running = counts.running > 0 ? (await api.list({ ...filter, state: ['running'], limit: SHOWN })).jobs : [];
         const now = Date.now();

@@ -2,13 +2,13 @@ import type { Command } from 'commander';
 import { addClientFlags, lazy } from './flags.js';
 
 /**
- * `drover wait`: a live display until no matching job is waiting, queued or running. The exit
- * status is 1 when a matching job is failed or timed out (with --since, one that finished since
- * then); else 0.
+ * `drover wait`: a live display until no matching job is active (waiting, queued, running, or a
+ * parent waiting for its children). The exit status is 1 when a matching job is failed or timed
+ * out (with --since, one that finished since then); else 0.
  */
 export function registerWaitCommand(program: Command): void {
   addClientFlags(program.command('wait'))
-    .description('show live progress until nothing is waiting, queued or running; exit 1 if any job failed or timed out')
+    .description('show live progress until nothing is waiting, queued, running or waiting for its children; exit 1 if any job failed or timed out')
     .option('--owner <name>', 'only this owner')
     .option('--queue <name>', 'only this queue')
     .option('--tag <tag>', 'only jobs with this tag')
