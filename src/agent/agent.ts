@@ -108,7 +108,7 @@ export class Agent {
     // Resolved once: the working directory does not change under a running worker.
     this.outputRoot = path.resolve(o.outputRoot);
     this.logDir = path.resolve(o.logDir);
-    fs.mkdirSync(this.logDir, { recursive: true });
+    fs.mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
   }
 
   /** What the coordinator is told about this worker, with each lease request. */

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { ApiError } from '../client/api-client.js';
 import type { DroverClient } from '../client/drover-client.js';
 import { errorMessage } from '../core/errors.js';
 import type { LogChunk } from '../core/reports.js';
@@ -11,7 +12,7 @@ const MAX_BUFFER_CHARS = 1024 * 1024;
  * job. Text is already redacted by the caller. The worker's own log file keeps everything.
  */
 export class LogShipper {
-  private buffers = new Map<string, { chunks: LogChunk[]; chars: number; dropped: number }>();
+  private buffers = new Map<string, { token: string; chunks: LogChunk[]; chars: number; dropped: number }>();
   private timer: NodeJS.Timeout | null = null;
   private sending = false;
 
@@ -21,10 +22,11 @@ export class LogShipper {
     private readonly intervalMs = 500,
   ) {}
 
-  add(jobId: string, stream: string, text: string): void {
+  /** Buffers `text` of the job leased with `token` (the coordinator takes a job's log only from its lease holder). */
+  add(jobId: string, token: string, stream: string, text: string): void {
     let b = this.buffers.get(jobId);
     if (!b) {
-      b = { chunks: [], chars: 0, dropped: 0 };
+      b = { token, chunks: [], chars: 0, dropped: 0 };
       this.buffers.set(jobId, b);
     }
     const last = b.chunks[b.chunks.length - 1];
@@ -58,12 +60,14 @@ export class LogShipper {
         this.buffers.delete(id);
         const chunks = b.dropped > 0 ? [{ stream: 'drover', text: `[${b.dropped} characters of output dropped while the coordinator was unreachable]\n`, ts: Date.now() }, ...b.chunks] : b.chunks;
         try {
-          await this.api.appendLogs(id, chunks);
+          await this.api.appendLogs(id, b.token, chunks);
         } catch (err) {
+          // The lease is gone (the job ended or went elsewhere): the text has nowhere to go; the worker's own log file keeps it.
+          if (err instanceof ApiError && (err.status === 409 || err.status === 404)) continue;
           this.log.debug({ job: id, err: errorMessage(err) }, 'cannot ship logs yet');
           const again = this.buffers.get(id);
           // Put back in front of anything added meanwhile.
-          this.buffers.set(id, { chunks: [...b.chunks, ...(again?.chunks ?? [])], chars: b.chars + (again?.chars ?? 0), dropped: b.dropped });
+          this.buffers.set(id, { token: b.token, chunks: [...b.chunks, ...(again?.chunks ?? [])], chars: b.chars + (again?.chars ?? 0), dropped: b.dropped });
         }
       }
     } finally {

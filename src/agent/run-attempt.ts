@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.js';
+import { longTimeout, type LongTimeout } from '../core/long-timeout.js';
 import { redactText, type LeasedJob, type Progress } from '../core/job.js';
 import type { CompleteItem, SegmentNode } from '../core/reports.js';
 import type { AbortReason, RunResult, Runner } from '../runners/runner.js';
@@ -44,11 +45,12 @@ export async function runAttempt(r: Running, c: AttemptContext): Promise<Complet
   const { job } = r;
   const runner = c.runners.get(job.kind);
   const template = job.template === null ? null : (c.templates.get(job.template) ?? null);
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimeout | undefined;
   if (job.timeLimitMs !== null) {
     // The worker enforces the limit itself; the coordinator's check only covers dead workers.
     // Counted from receipt, not from the coordinator's clock, which may differ from ours.
-    timer = setTimeout(() => r.abort.abort('timed_out' satisfies AbortReason), job.timeLimitMs);
+    // A long timer: limits of 25 days and more overflow a plain setTimeout, which fires at once.
+    timer = longTimeout(() => r.abort.abort('timed_out' satisfies AbortReason), job.timeLimitMs);
   }
   let result: RunResult;
   try {
@@ -65,7 +67,7 @@ export async function runAttempt(r: Running, c: AttemptContext): Promise<Complet
           r.progress = p;
           c.progressChanged();
         },
-        log: (stream, text) => c.logs.add(job.id, stream, redactText(text, r.secrets)),
+        log: (stream, text) => c.logs.add(job.id, r.token, stream, redactText(text, r.secrets)),
         outputRoot: c.outputRoot,
         logDir: c.logDir,
         segmentNodes: c.segmentNodes,
@@ -75,7 +77,7 @@ export async function runAttempt(r: Running, c: AttemptContext): Promise<Complet
   } catch (err) {
     result = { outcome: 'failed', error: redactText(`runner crashed: ${errorMessage(err)}`, r.secrets), retryable: true };
   } finally {
-    clearTimeout(timer);
+    timer?.cancel();
     c.ranOut();
   }
   const reason = r.abort.reason ?? null;
@@ -87,7 +89,7 @@ export async function runAttempt(r: Running, c: AttemptContext): Promise<Complet
   // The job's log says how each attempt ended, so `drover logs` of a failure is not blank.
   if (result.outcome !== 'succeeded') {
     const why = reason === 'shutdown' ? `worker ${c.worker} shut down; given back` : (result.error ?? '').split('\n')[0];
-    c.logs.add(job.id, 'drover', redactText(`attempt ${job.attempt} ${reason === 'shutdown' ? 'stopped' : result.outcome}${why ? `: ${why}` : ''}\n`, r.secrets));
+    c.logs.add(job.id, r.token, 'drover', redactText(`attempt ${job.attempt} ${reason === 'shutdown' ? 'stopped' : result.outcome}${why ? `: ${why}` : ''}\n`, r.secrets));
   }
   await c.logs.flush(job.id);
   const item: CompleteItem = {

@@ -1,5 +1,6 @@
 import logUpdate from 'log-update';
 import { parseTime } from '../core/duration.js';
+import { sleepFor } from '../core/long-timeout.js';
 import type { CountFilter } from '../core/job-filter.js';
 import { ACTIVE_STATES } from '../core/job.js';
 import { withClient } from './client-context.js';
@@ -50,7 +51,8 @@ export async function waitAction(f: WaitFlags): Promise<void> {
         }
       }
       if (active === 0) break;
-      await new Promise((r) => setTimeout(r, interval));
+      // Any length: --interval is the user's, and a plain setTimeout past 24.8 days fires at once.
+      await sleepFor(interval);
     }
     if (live) logUpdate.done();
     const bad = await api.list({ ...filter, state: ['failed', 'timed_out'], finishedSince: since, limit: 1000 });

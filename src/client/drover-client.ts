@@ -268,8 +268,9 @@ export class DroverClient {
   }
 
   /** Adds output to a job's log (the coordinator redacts its secrets once more). */
-  async appendLogs(id: string, chunks: LogChunk[]): Promise<void> {
-    await this.http.post(ROUTES.appendLogs.path(id), { chunks });
+  /** Adds to the log of a job this worker holds (`token`: its lease's). */
+  async appendLogs(id: string, token: string, chunks: LogChunk[]): Promise<void> {
+    await this.http.post(ROUTES.appendLogs.path(id), { token, chunks });
   }
 
   /** Jobs `worker` must stop, waiting up to `waitMs` for one. */

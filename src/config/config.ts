@@ -9,6 +9,7 @@ import { ConfigError, ValidationError } from '../core/errors.js';
 import type { WorkerSetup } from '../runners/kind.js';
 import { KIND_MODULES } from '../runners/registry.js';
 import type { Template } from '../runners/template.js';
+import { HostGuard } from '../core/host-guard.js';
 import { ROTATION_DEFAULTS } from '../supervise/rotating-log.js';
 import { compileTemplate, templateSchema } from './templates.js';
 
@@ -71,6 +72,9 @@ const workerSchema = z
     destinations: z.record(z.string(), z.string()).optional(),
     /** Job log files (exec and ffmpeg) in log_dir. */
     log_rotation: rotationSchema.optional(),
+    /** Hosts downloads and ffmpeg inputs may reach: CIDR ranges, addresses, names, loopback/private/link-local. Default all. */
+    allow_hosts: z.array(z.string()).optional(),
+    deny_hosts: z.array(z.string()).optional(),
     ...kindSections,
   })
   .strict();
@@ -220,6 +224,7 @@ export function workerSettingsOf(w: WorkerConfig): WorkerSettings {
         maxBytes: r.max_kbytes === undefined ? ROTATION_DEFAULTS.maxBytes : Math.round(r.max_kbytes * 1024),
         backups: r.backups ?? ROTATION_DEFAULTS.backups,
       },
+      hosts: new HostGuard({ allow: w.allow_hosts ?? [], deny: w.deny_hosts ?? [] }),
     };
     const sections = w as Record<string, unknown>;
     const kinds = new Map<string, unknown>();

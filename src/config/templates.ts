@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError, ValidationError } from '../core/errors.js';
+import { compilePattern } from '../core/param-pattern.js';
+import { PARAM_TYPES } from '../core/param-types.js';
+import type { ParamSpec } from '../core/reports.js';
 import { placeholdersOf } from '../core/placeholders.js';
 import { BUILTIN_PLACEHOLDERS, TEMPLATE_DEFAULTS, type Template } from '../runners/template.js';
 import { checksSchema, managerSettingsOf, positive } from '../supervise/manager-checks.js';
@@ -8,7 +11,7 @@ import { checksSchema, managerSettingsOf, positive } from '../supervise/manager-
 const duration = z.union([z.string(), z.number()]);
 const paramSpec = z
   .object({
-    type: z.enum(['string', 'integer', 'number', 'boolean']).default('string'),
+    type: z.enum(PARAM_TYPES).optional(),
     default: z.union([z.string(), z.number(), z.boolean()]).optional(),
     pattern: z.string().optional(),
     description: z.string().optional(),
@@ -59,21 +62,16 @@ export function compileTemplate(name: string, t: RawTemplate): Template {
     const builtins = new Set<string>(BUILTIN_PLACEHOLDERS);
     const required = [...used].filter((n) => !builtins.has(n) && t.params[n]?.default === undefined);
     for (const [pname, spec] of Object.entries(t.params)) {
-      if (spec.pattern !== undefined) {
-        try {
-          new RegExp(spec.pattern);
-        } catch {
-          throw new ValidationError(`${where}.params.${pname}.pattern: not a valid regular expression`);
-        }
-      }
+      if (spec.pattern !== undefined) compilePattern(spec.pattern, `${where}.params.${pname}.pattern`);
     }
+    const params = paramTypesOf(t, builtins);
     const ms = (v: string | number | undefined, key: string) => (v === undefined ? null : parseDuration(v, `${where}.${key}`));
     return {
       name,
       kind: t.kind ?? TEMPLATE_DEFAULTS.kind,
       argv: t.argv,
       secrets: t.secrets,
-      params: t.params,
+      params,
       required,
       concurrency: t.concurrency ?? null,
       timeLimitMs: ms(t.time_limit, 'time_limit'),
@@ -91,4 +89,24 @@ export function compileTemplate(name: string, t: RawTemplate): Template {
     if (err instanceof ValidationError || err instanceof ConfigError) throw new ConfigError(err.message.startsWith(where) ? err.message : `${where}: ${err.message}`);
     throw err;
   }
+}
+
+/** A literal `/` or `\\` outside placeholders, in a value that is not a URL: the value is a file path. */
+function isPathText(text: string): boolean {
+  const literal = text.replace(/\{\{|\}\}/g, '').replace(/\{[^{}]*\}/g, '');
+  return /[/\\]/.test(literal) && !/[a-z][a-z0-9+.-]*:\/\//i.test(literal);
+}
+
+/**
+ * Each param's spec with its type settled: as declared, else `name` for a placeholder used in a
+ * file path (argv or env values with a `/` that are not URLs, `cwd`), else `string`.
+ */
+function paramTypesOf(t: RawTemplate, builtins: ReadonlySet<string>): Record<string, ParamSpec> {
+  const inPaths = new Set<string>();
+  for (const s of [...t.argv, ...Object.values(t.env)]) if (isPathText(s)) for (const n of placeholdersOf(s)) inPaths.add(n);
+  for (const n of placeholdersOf(t.cwd ?? '')) inPaths.add(n);
+  const out: Record<string, ParamSpec> = {};
+  for (const [name, spec] of Object.entries(t.params)) out[name] = { ...spec, type: spec.type ?? (inPaths.has(name) ? 'name' : 'string') };
+  for (const n of inPaths) if (!builtins.has(n) && !(n in out)) out[n] = { type: 'name' };
+  return out;
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from 'pino';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import { tokensEqual } from '../core/tokens.js';
 import { silentLogger } from '../core/logger.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
@@ -306,8 +307,10 @@ export class Coordinator {
     return this.families.settle(ids);
   }
 
-  async appendLog(jobId: string, chunks: LogChunk[]): Promise<void> {
+  /** Adds to a running job's log; only with its current lease token (409 else), so no worker writes into another's job. */
+  async appendLog(jobId: string, token: string, chunks: LogChunk[]): Promise<void> {
     const job = await this.mustGet(jobId);
+    if (job.state !== 'running' || !job.lease || !tokensEqual(job.lease.token, token)) throw new ConflictError(`job ${jobId}: stale lease token (the job is ${job.state}${job.lease ? ', held by another lease' : ''}); its log takes lines only from the worker holding it`);
     const secrets = secretValuesOf(job.params, job.secrets);
     const clean = secrets.length === 0 ? chunks : chunks.map((c) => ({ ...c, text: redactText(c.text, secrets) }));
     await this.store.appendLog({ jobId, chunks: clean, now: this.clock.now() });

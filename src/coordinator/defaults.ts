@@ -12,6 +12,8 @@ export const SERVER_DEFAULTS = {
   heartbeatIntervalMs: PROTOCOL_DEFAULTS.heartbeatIntervalMs,
   /** Larger requests get 413, bytes. */
   maxBodyBytes: 16 * 1024 * 1024,
+  /** A request (headers and body) not wholly received within this gets 408 and its socket closed, ms. */
+  requestTimeoutMs: 30_000,
   maxLongPollMs: PROTOCOL_DEFAULTS.longPollMs,
   /** Long polls on a shared store that cannot notify look again this often, ms. */
   pollMs: 1_000,

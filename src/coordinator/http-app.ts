@@ -20,9 +20,12 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
     loggerInstance: o.logger.child({ part: 'http' }) as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.maxBodyBytes,
-    // Long polls hold requests open; keep-alive sockets are reused by workers.
+    // Keep-alive sockets are reused by workers. The request timeout bounds receiving a request,
+    // not answering it: a long poll waits after its body is in. It is what closes a client that
+    // announces a body and trickles it (or never sends it), checked every second.
     keepAliveTimeout: 75_000,
-    requestTimeout: 0,
+    requestTimeout: o.requestTimeoutMs,
+    http: { connectionsCheckingInterval: Math.min(1_000, o.requestTimeoutMs), headersTimeout: o.requestTimeoutMs },
   });
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -32,7 +35,8 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
     if (!allows(o.tokens, role, bearer)) {
       // The worker token where the admin one is needed is the likely mistake: name it.
       const why = !bearer ? 'a bearer token is required (DROVER_TOKEN or --token-file)' : allows(o.tokens, 'worker', bearer) ? 'this request needs the admin token; the worker token only runs workers' : 'the token is not valid for this request';
-      reply.code(401).header('www-authenticate', 'Bearer').send({ error: { code: 'unauthorized', message: why } });
+      // The connection is closed after the answer: a client guessing tokens opens a new one each time.
+      reply.code(401).header('www-authenticate', 'Bearer').header('connection', 'close').send({ error: { code: 'unauthorized', message: why } });
     }
   });
 

@@ -10,6 +10,8 @@ export interface HttpOptions {
   logger: Logger;
   /** Largest request body in bytes; larger gets 413. Default 16 MiB. */
   maxBodyBytes: number;
+  /** A request (headers and body) must be wholly received within this, ms; else 408 and the socket closed. */
+  requestTimeoutMs: number;
   version: string;
 }
 

@@ -2,6 +2,8 @@ import { parseDuration, parseTime } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
 import { newJobId } from '../core/ids.js';
 import { JOB_DEFAULTS, type Params } from '../core/job.js';
+import { matchesPattern } from '../core/param-pattern.js';
+import { checkParamType } from '../core/param-types.js';
 import { fillPlaceholders } from '../core/placeholders.js';
 import { closest } from '../core/suggest.js';
 import type { TemplateInfo } from '../core/reports.js';
@@ -64,10 +66,8 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
     for (const [name, spec] of Object.entries(tpl.params)) {
       const v = params[name];
       if (v === undefined) continue;
-      if (spec.type === 'integer' && !Number.isInteger(typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v)) fail(`params.${name}`, `must be an integer, got ${JSON.stringify(v)}`);
-      if (spec.type === 'number' && !Number.isFinite(typeof v === 'string' && v.trim() !== '' ? Number(v) : v)) fail(`params.${name}`, `must be a number, got ${JSON.stringify(v)}`);
-      if (spec.type === 'boolean' && typeof v !== 'boolean' && v !== 'true' && v !== 'false') fail(`params.${name}`, `must be true or false, got ${JSON.stringify(v)}`);
-      if (spec.pattern !== undefined && !new RegExp(spec.pattern).test(String(v))) fail(`params.${name}`, `does not match ${spec.pattern}`);
+      checkParamType(spec.type ?? 'string', v, f(`params.${name}`));
+      if (spec.pattern !== undefined && !matchesPattern(spec.pattern, String(v), `template ${tpl.name} params.${name}.pattern`)) fail(`params.${name}`, `does not match ${spec.pattern}`);
     }
   }
 

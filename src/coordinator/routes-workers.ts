@@ -38,7 +38,8 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
   app.post(ROUTES.failOne.pattern, worker, single(null));
 
   app.post(ROUTES.appendLogs.pattern, worker, async (req, reply) => {
-    await c.appendLog((req.params as { id: string }).id, appendLogsRequestOf(req.body).chunks);
+    const body = appendLogsRequestOf(req.body);
+    await c.appendLog((req.params as { id: string }).id, body.token, body.chunks);
     reply.code(204);
   });
 

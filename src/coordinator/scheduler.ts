@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
+import { MAX_TIMER_MS } from '../core/long-timeout.js';
 import type { JobStore } from '../store/store.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { deleteFinishedInBatches } from './delete-finished.js';
@@ -19,7 +20,7 @@ export interface SchedulerOptions {
   fireSchedules?(now: number): Promise<unknown>;
   /** Ends the parents whose children have all ended (those a child's end did not reach: lost leases, another coordinator). */
   settleParents?(): Promise<unknown>;
-  /** How often maintenance runs, ms. Default 1000. */
+  /** How often maintenance runs, ms. Default 1000; at most MAX_TIMER_MS (about 24.8 days). */
   tickMs?: number;
   /** Finished jobs older than this (by finish time, ms) are deleted with their logs. Default: kept forever. */
   retentionMs?: number | null;
@@ -49,7 +50,8 @@ export class Scheduler {
 
   start(): void {
     if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => void this.tick(), this.opts.tickMs ?? SERVER_DEFAULTS.tickMs);
+    // Clamped: an interval past MAX_TIMER_MS would run every 1 ms instead.
+    this.timer = setInterval(() => void this.tick(), Math.min(MAX_TIMER_MS, this.opts.tickMs ?? SERVER_DEFAULTS.tickMs));
     this.timer.unref();
   }
 

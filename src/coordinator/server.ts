@@ -45,6 +45,8 @@ export interface ServerOptions {
   retentionMs?: number | null;
   /** Max request body, bytes. Default 16 MiB. */
   maxBodyBytes?: number;
+  /** A request not wholly received within this gets 408, ms. Default 30000. */
+  requestTimeoutMs?: number;
   /** Longest long-poll, ms. Default 30000. */
   maxLongPollMs?: number;
   /** Look-again period of long polls on a shared store that cannot notify, ms. Default 1000. */
@@ -88,7 +90,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const coordinator = new Coordinator({
     store,
     clock,
-    templates: new TemplateCatalog(o.templates ?? []),
+    templates: new TemplateCatalog(o.templates ?? [], (m) => o.logger.warn({ part: 'templates' }, m)),
     metrics,
     log: o.logger.child({ part: 'schedules' }),
     ...(o.leaseTtlMs === undefined ? {} : { leaseTtlMs: o.leaseTtlMs }),
@@ -120,7 +122,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       throw err instanceof ValidationError ? new ConfigError(err.message) : err;
     }
   }
-  const app = buildHttpApp({ coordinator, tokens: o.tokens, logger: o.logger, maxBodyBytes: o.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, version: VERSION });
+  const app = buildHttpApp({ coordinator, tokens: o.tokens, logger: o.logger, maxBodyBytes: o.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, requestTimeoutMs: o.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs, version: VERSION });
   try {
     await app.listen({ host, port });
   } catch (err) {
@@ -158,7 +160,7 @@ function lockSqlite(db: string): () => void {
   if (file === null || file === ':memory:') return () => {};
   const lock = sqliteLockFile(path.resolve(file));
   try {
-    fs.mkdirSync(path.dirname(lock), { recursive: true });
+    fs.mkdirSync(path.dirname(lock), { recursive: true, mode: 0o700 });
   } catch {
     // The store's open names what is wrong with the directory.
     return () => {};

@@ -1,3 +1,5 @@
+import { longTimeout } from '../core/long-timeout.js';
+
 /**
  * In-process wake-ups for long polls. `wait` resolves when `notify` is called or the time runs
  * out; it never rejects. One instance per topic (work available, stops for one worker...).
@@ -16,14 +18,16 @@ export class Wakeup {
     if (signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (notified: boolean) => {
-        clearTimeout(timer);
+        timer.cancel();
         this.waiters.delete(wake);
         signal?.removeEventListener('abort', onAbort);
         resolve(notified);
       };
       const wake = () => done(true);
       const onAbort = () => done(false);
-      const timer = setTimeout(() => done(false), timeoutMs);
+      // A long timer: `long_poll` comes from the config, and a plain setTimeout past 24.8 days
+      // (or of Infinity) fires at once, which would spin the poll against the store.
+      const timer = longTimeout(() => done(false), timeoutMs);
       this.waiters.add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });
     });

@@ -4,6 +4,7 @@ import type { WorkerPulse } from '../protocol/messages.js';
 import { builtinKindNames } from '../runners/registry.js';
 import type { JobStore } from '../store/store.js';
 import type { TemplateCatalog } from './templates.js';
+import { templateAdvertOf } from '../protocol/template-advert.js';
 import { Cached } from './wait-reason.js';
 
 /** The online workers are looked up again after this long, ms. */
@@ -43,7 +44,17 @@ export class WorkerRegistry {
 
   /** Learns the kinds and templates of the workers the store knows (at start). */
   async load(): Promise<void> {
-    for (const w of await this.o.store.listWorkers()) this.learn(w);
+    for (const w of await this.o.store.listWorkers()) {
+      // Written by any version before: checked as a lease's advertisement is, the bad ones left out.
+      const templates = w.templates.flatMap((t, i) => {
+        try {
+          return [templateAdvertOf(t, `worker ${w.name} templates[${i}]`)];
+        } catch {
+          return [];
+        }
+      });
+      this.learn({ ...w, templates });
+    }
   }
 
   /** A lease request: the worker's whole description, templates included. */
@@ -109,6 +120,6 @@ export class WorkerRegistry {
 
   private learn(w: WorkerInfo): void {
     for (const k of w.kinds) this.kinds.add(k);
-    this.o.templates.learn(w.templates);
+    this.o.templates.learn(w.templates, `worker ${w.name}`);
   }
 }

@@ -1,26 +1,39 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * Job ids sort by creation time: 10 chars of base32 milliseconds then 6 random chars.
- * Short enough to type, and a directory named after one lists in order.
+ * Job ids sort by creation time: 10 chars of base32 milliseconds, a 3-char sequence within that
+ * millisecond, then 3 random chars (16 chars in all). Short enough to type, and a directory named
+ * after one lists in order.
  */
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+/** Ids one millisecond holds: 3 base32 chars of sequence, 32^3. */
+const PER_MS = 32 ** 3;
+/** The millisecond of the last id: logical time, never behind the clock, and ahead of it when borrowed. */
 let lastMs = 0;
 let seq = 0;
 
+/**
+ * A new job id, after every id this process made before (as strings, so lists by id stay in
+ * creation order). Past PER_MS (32,768) ids within one millisecond the sequence does not wrap
+ * (that repeated ids): it borrows the next millisecond, and later calls go on from there until
+ * the clock catches up. A clock that steps back is likewise not followed back.
+ * `nowMs`: epoch ms, default Date.now().
+ */
 export function newJobId(nowMs: number = Date.now()): string {
-  if (nowMs === lastMs) seq++;
-  else {
+  if (nowMs > lastMs) {
     lastMs = nowMs;
     seq = 0;
+  } else if (++seq >= PER_MS) {
+    lastMs++;
+    seq = 0;
   }
-  let t = nowMs;
+  let t = lastMs;
   let time = '';
   for (let i = 0; i < 10; i++) {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  // A per-millisecond sequence keeps ids from one process in creation order.
+  // The per-millisecond sequence keeps ids from one process in creation order.
   let s = seq;
   let counter = '';
   for (let i = 0; i < 3; i++) {

@@ -1,3 +1,4 @@
+import type { ParamType } from './param-types.js';
 import type { JobState, Outcome, Progress, StopReason } from './job.js';
 
 /**
@@ -58,7 +59,7 @@ export interface WorkerInfo {
   host: string;
   kinds: string[];
   /** Its templates, with their params and defaults when the worker sends them. */
-  templates: Array<TemplateSummary & Partial<TemplateInfo>>;
+  templates: TemplateInfo[];
   slots: number;
   running: number;
   version: string;
@@ -102,8 +103,11 @@ export interface TemplateSummary {
 
 /** A param's type, default and pattern, as a template declares it. */
 export interface ParamSpec {
-  /** Default `string`. */
-  type: 'string' | 'integer' | 'number' | 'boolean';
+  /**
+   * Default `string`; `name` for a placeholder used in a file path (an argv or env value with a
+   * `/` that is not a URL, or `cwd`), so a value from outside cannot climb out of the outdir.
+   */
+  type: ParamType;
   default?: string | number | boolean;
   pattern?: string;
   description?: string;

@@ -19,7 +19,8 @@ export function authEnabled(t: Tokens): boolean {
   return t.admin !== null || t.worker !== null;
 }
 
-function same(a: string, b: string): boolean {
+/** Whether two secrets are equal, in time that tells nothing of where they differ. */
+export function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
@@ -29,8 +30,8 @@ function same(a: string, b: string): boolean {
 export function allows(tokens: Tokens, role: Role, bearer: string | undefined): boolean {
   if (role === 'public' || !authEnabled(tokens)) return true;
   if (bearer === undefined) return false;
-  if (tokens.admin !== null && same(bearer, tokens.admin)) return true;
-  return role === 'worker' && tokens.worker !== null && same(bearer, tokens.worker);
+  if (tokens.admin !== null && tokensEqual(bearer, tokens.admin)) return true;
+  return role === 'worker' && tokens.worker !== null && tokensEqual(bearer, tokens.worker);
 }
 
 /**

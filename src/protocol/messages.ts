@@ -176,6 +176,8 @@ export interface SingleCompleteAnswer {
   state: JobState;
 }
 export interface AppendLogsRequest {
+  /** The lease token of the job: only the worker holding it may add to its log. */
+  token: string;
   chunks: LogChunk[];
 }
 export interface StopOrder {

@@ -3,6 +3,8 @@ import { FINAL_STATES, type JobState, type Outcome } from '../core/job.js';
 import type { CompleteItem, HeartbeatItem, LogChunk, WorkerInfo } from '../core/reports.js';
 import type { AppendLogsRequest, CompleteRequest, HeartbeatRequest, LeaseRequest, PurgeRequest, WorkerPulse } from './messages.js';
 import { waitOf } from './query.js';
+import { checkJsonBounds, PROGRESS_BOUNDS, RESULT_BOUNDS } from './json-bounds.js';
+import { templateAdvertOf } from './template-advert.js';
 
 /**
  * Checks of request bodies, for the coordinator's routes. Each throws a ValidationError whose
@@ -29,6 +31,7 @@ export function heartbeatRequestOf(body: unknown): HeartbeatRequest {
   const b = obj(body, 'body');
   const jobs = arr(b.jobs ?? [], 'jobs').map((x, i): HeartbeatItem => {
     const it = obj(x, `jobs[${i}]`);
+    if (it.progress !== undefined) checkJsonBounds(it.progress, `jobs[${i}].progress`, PROGRESS_BOUNDS);
     return { id: str(it.id, `jobs[${i}].id`), token: str(it.token, `jobs[${i}].token`), progress: (it.progress as HeartbeatItem['progress']) ?? null };
   });
   return { worker: workerPulseOf(b.worker), jobs };
@@ -50,7 +53,7 @@ export function appendLogsRequestOf(body: unknown): AppendLogsRequest {
     const ch = obj(x, `chunks[${i}]`);
     return { stream: str(ch.stream, `chunks[${i}].stream`), text: typeof ch.text === 'string' ? ch.text : '', ...(typeof ch.ts === 'number' ? { ts: ch.ts } : {}) };
   });
-  return { chunks };
+  return { token: str(b.token, 'token'), chunks };
 }
 
 /** `POST /jobs/purge`: `before` (epoch ms) and, optionally, final `states`. */
@@ -70,6 +73,9 @@ function completeItemOf(x: unknown, at: string): CompleteItem {
   if (typeof outcome !== 'string' || !(OUTCOMES as readonly string[]).includes(outcome)) throw new ValidationError(`${at}.outcome: one of ${OUTCOMES.join(', ')}`, `${at}.outcome`);
   if (it.error !== undefined && it.error !== null && typeof it.error !== 'string') throw new ValidationError(`${at}.error: must be a string`, `${at}.error`);
   if (it.retryable !== undefined && typeof it.retryable !== 'boolean') throw new ValidationError(`${at}.retryable: must be true or false`, `${at}.retryable`);
+  if (it.result !== undefined) checkJsonBounds(it.result, `${at}.result`, RESULT_BOUNDS);
+  if (it.progress !== undefined) checkJsonBounds(it.progress, `${at}.progress`, PROGRESS_BOUNDS);
+  if (it.children !== undefined) checkJsonBounds(it.children, `${at}.children`, RESULT_BOUNDS);
   return {
     id: str(it.id, `${at}.id`),
     token: str(it.token, `${at}.token`),
@@ -96,11 +102,7 @@ function workerInfoOf(x: unknown): WorkerInfo {
     name: workerNameOf(w.name, 'worker.name'),
     host: typeof w.host === 'string' ? w.host : '',
     kinds: stringArray(w.kinds ?? [], 'worker.kinds'),
-    templates: arr(w.templates ?? [], 'worker.templates').map((t, i) => {
-      const tt = obj(t, `worker.templates[${i}]`);
-      str(tt.name, `worker.templates[${i}].name`);
-      return tt as unknown as WorkerInfo['templates'][number];
-    }),
+    templates: arr(w.templates ?? [], 'worker.templates').map((t, i) => templateAdvertOf(t, `worker.templates[${i}]`)),
     slots: typeof w.slots === 'number' ? w.slots : 0,
     running: typeof w.running === 'number' ? w.running : 0,
     version: typeof w.version === 'string' ? w.version : '',

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Params } from '../core/job.js';
 import type { Rotation } from '../supervise/rotating-log.js';
 import type { Runner } from './runner.js';
+import type { HostGuard } from '../core/host-guard.js';
 
 /** What every kind on a worker shares, from drover.yaml's `worker:` section. */
 export interface WorkerSetup {
@@ -9,6 +10,8 @@ export interface WorkerSetup {
   destinations: Map<string, string>;
   /** How job log files in `log_dir` rotate (`worker.log_rotation`). */
   rotation: Required<Rotation>;
+  /** The hosts downloads and ffmpeg inputs may reach (`worker.allow_hosts` / `deny_hosts`). */
+  hosts: HostGuard;
 }
 
 /** A kind's own worker settings: `worker.<kind>` in drover.yaml. */

@@ -1,8 +1,8 @@
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../core/errors.js';
+import { delay } from '../core/long-timeout.js';
 import type { MirrorMetrics } from './metrics.js';
 import { fetchMissing, noteError, type PassState, type Retry } from './hour-fetch.js';
 import { Peer, PeerError } from './peer.js';
@@ -135,7 +135,8 @@ async function mirrorPeer(peer: Peer, s: PassState): Promise<PeerSummary> {
           return null;
         }
         const wait = (o.backoffMs ?? MIRROR_DEFAULTS.backoffMs) * 2 ** failures * (0.5 + Math.random());
-        await sleep(wait, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined);
+        // Any length: the backoff comes from the config.
+        await delay(wait, o.signal).catch(() => undefined);
       }
     }
   };

@@ -62,8 +62,9 @@ export class RotatingLog {
     if (!(this.days > 0)) throw new RangeError(`log rotation days must be more than 0, got ${this.days}`);
     if (!(this.maxBytes > 0)) throw new RangeError(`log rotation size must be more than 0 bytes, got ${this.maxBytes}`);
     if (!Number.isInteger(this.backups) || this.backups < 0) throw new RangeError(`log backups must be a whole number of 0 or more, got ${this.backups}`);
-    fs.mkdirSync(path.dirname(o.file), { recursive: true });
-    this.fd = fs.openSync(o.file, 'a');
+    // Logs may hold what a command printed of its credentials: its owner's only.
+    fs.mkdirSync(path.dirname(o.file), { recursive: true, mode: 0o700 });
+    this.fd = fs.openSync(o.file, 'a', 0o600);
     this.size = fs.fstatSync(this.fd).size;
     this.nextAt = this.clock() + this.days * DAY_MS;
   }
@@ -94,7 +95,7 @@ export class RotatingLog {
     // The live file may have been deleted by hand: then there is nothing to keep.
     if (this.backups > 0 && fs.existsSync(f)) fs.renameSync(f, `${f}.1`);
     else fs.rmSync(f, { force: true });
-    this.fd = fs.openSync(f, 'a');
+    this.fd = fs.openSync(f, 'a', 0o600);
     this.size = 0;
     this.nextAt = this.clock() + this.days * DAY_MS;
   }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { longTimeout, type LongTimeout } from '../core/long-timeout.js';
 import { SUPERVISE_DEFAULTS } from './defaults.js';
 import { LineSplitter } from './line-splitter.js';
 import { signalGroup } from './process-group.js';
@@ -129,14 +130,15 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
 
   let stoppedBy: string | null = null;
   let exited = false;
-  let killTimer: NodeJS.Timeout | null = null;
+  let killTimer: LongTimeout | null = null;
   const stop = (reason: string, sig: NodeJS.Signals = 'SIGTERM'): void => {
     if (stoppedBy !== null || exited) return;
     stoppedBy = reason;
     signalGroup(pid, sig);
     // A stopped (SIGSTOP) or hung-in-a-debugger group holds the signal pending until continued.
     signalGroup(pid, 'SIGCONT');
-    killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), o.killGraceMs ?? SUPERVISE_DEFAULTS.killGraceMs);
+    // A long timer: `kill_grace` comes from the config, and a plain setTimeout past 24.8 days fires at once.
+    killTimer = longTimeout(() => signalGroup(pid, 'SIGKILL'), o.killGraceMs ?? SUPERVISE_DEFAULTS.killGraceMs);
   };
   const onAbort = () => stop(String(o.signal?.reason ?? 'aborted'));
 
@@ -170,7 +172,7 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
 
   const done = exit.then(async ({ code, signal }) => {
     exited = true;
-    if (killTimer) clearTimeout(killTimer);
+    killTimer?.cancel();
     if (watchdog) clearInterval(watchdog);
     // The leader is gone; whatever is left of its group goes too (after a stop, or a leak).
     signalGroup(pid, 'SIGKILL');

@@ -180,7 +180,9 @@ describe('coordinator HTTP API', () => {
     expect(JSON.stringify(list)).not.toContain('hunter2');
     const leased = await api.post<{ jobs: Job[] }>('/api/v1/lease', { worker: { name: 'w', kinds: ['exec'], templates: [{ name: 'hikload', kind: 'exec', required: [], secrets: [] }] }, limit: 5 });
     expect(leased.jobs[0]!.params.password).toBe('hunter2');
-    await api.post(`/api/v1/jobs/${jobs[0]!.id}/logs`, { chunks: [{ stream: 'stdout', text: 'login with hunter2 ok\n' }] });
+    // Only the lease holder adds to a job's log; another token is refused, naming why.
+    await expectApiError(api.post(`/api/v1/jobs/${jobs[0]!.id}/logs`, { token: 'not-the-lease', chunks: [{ stream: 'stdout', text: 'forged\n' }] }), 409, /stale lease token .*only from the worker holding it/);
+    await api.post(`/api/v1/jobs/${jobs[0]!.id}/logs`, { token: (leased.jobs[0] as LeasedJob).lease.token, chunks: [{ stream: 'stdout', text: 'login with hunter2 ok\n' }] });
     const logs = await api.get<{ chunks: Array<{ text: string }> }>(`/api/v1/jobs/${jobs[0]!.id}/logs`);
     expect(logs.chunks[0]!.text).toBe('login with *** ok\n');
     const one = await api.get<{ job: Job }>(`/api/v1/jobs/${jobs[0]!.id}`);

@@ -45,6 +45,7 @@ export const downloadSettings: KindSettings<DownloadSettings, DownloadConfig> = 
     const ms = (v: string | number | undefined, dflt: number, key: string) => (v === undefined ? dflt : parseDuration(v, `${where}.${key}`));
     return {
       destinations: worker.destinations,
+      hosts: worker.hosts,
       tempDir: path.resolve(d.tempdir ?? D.tempDir),
       parallel: d.workers ?? D.parallel,
       connections: d.connections ?? D.connections,

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
+import { redactUrlSecrets } from '../../core/redact-url.js';
 import type { AbortReason, RunContext, RunResult, Runner } from '../runner.js';
 import { deliver } from '../shared/deliver.js';
-import { destinationDir } from '../shared/destination.js';
+import { clip, safeDestinationDir, showDest } from '../shared/destination.js';
 import { sanitizeFileName } from '../shared/file-name.js';
 import { stoppedResult } from '../shared/stop-result.js';
 import { HashCursor } from './hash-cursor.js';
@@ -11,7 +12,7 @@ import { HashPool } from './hash-pool.js';
 import { HttpError, makeClient, showUrl } from './http.js';
 import { ConnectionLimits, Semaphore } from './limiter.js';
 import { parseDownloadParams, type DownloadParams } from './params.js';
-import { PartialDownload } from './partial.js';
+import { PartialDownload, SymlinkError } from './partial.js';
 import type { DownloadSettings } from './settings.js';
 import { transfer, type TransferStats } from './transfer.js';
 import type { WireClient } from './wire/client.js';
@@ -38,11 +39,24 @@ export class DownloadRunner implements Runner {
   }
 
   async run(ctx: RunContext): Promise<RunResult> {
+    try {
+      return await this.attempt(ctx);
+    } catch (err) {
+      // Shown as "runner crashed: ..." by the agent, which hides the job's secret values as
+      // given, not a URL as the runner spelled it (normalised, or where a redirect led). Every
+      // URL the runner itself puts in a message or log goes through showUrl.
+      if (err instanceof Error) err.message = redactUrlSecrets(err.message);
+      throw err;
+    }
+  }
+
+  private async attempt(ctx: RunContext): Promise<RunResult> {
     let p: DownloadParams;
-    let dir: string;
     try {
       p = parseDownloadParams(ctx.job.params);
-      dir = destinationDir(this.s.destinations, p.dest);
+      // Before anything is fetched: a dest that leads out through a symbolic link or a path too
+      // long fails now (the file name, when the server gives it, is checked at delivery).
+      safeDestinationDir(this.s.destinations, p.dest, p.filename === null ? { create: false } : { create: false, name: p.filename });
     } catch (err) {
       if (err instanceof ValidationError) return { outcome: 'failed', error: err.message, retryable: false };
       throw err;
@@ -50,16 +64,24 @@ export class DownloadRunner implements Runner {
     if (this.slots.inUse >= this.s.parallel) ctx.progress({ message: `waiting for a download slot (${this.s.parallel} at once)` });
     const release = await this.slots.take(ctx.signal).catch(() => null);
     if (!release) return this.stopped(ctx, null);
-    const part = new PartialDownload(path.join(this.s.tempDir, sanitizeFileName(ctx.job.id) || 'job')).open();
+    let part: PartialDownload;
     try {
-      return await this.download(ctx, p, dir, part);
+      part = new PartialDownload(path.join(this.s.tempDir, sanitizeFileName(ctx.job.id) || 'job')).open();
+    } catch (err) {
+      release();
+      // Someone else's link in the temp dir: another attempt finds it there too.
+      if (err instanceof SymlinkError) return { outcome: 'failed', error: `cannot keep the partial download: ${err.message}`, retryable: false };
+      throw err;
+    }
+    try {
+      return await this.download(ctx, p, part);
     } finally {
       part.close();
       release();
     }
   }
 
-  private async download(ctx: RunContext, p: DownloadParams, dir: string, part: PartialDownload): Promise<RunResult> {
+  private async download(ctx: RunContext, p: DownloadParams, part: PartialDownload): Promise<RunResult> {
     const stats: TransferStats = { bytes: 0, total: part.meta?.total ?? null, connections: 0 };
     const slow = new AbortController();
     const signal = AbortSignal.any([ctx.signal, slow.signal]);
@@ -96,7 +118,7 @@ export class DownloadRunner implements Runner {
       }
       const name = p.filename ?? (sanitizeFileName(meta.suggestedName ?? '') || nameFromUrl(p.url) || `download-${ctx.job.id}`);
       part.close();
-      const out = deliver(part.dataPath, dir, name, p.collision);
+      const out = this.deliver(part, p, name);
       part.remove();
       const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
       log(`${out.skipped ? 'kept the existing' : 'delivered'} ${out.path} (${size} bytes, ${algorithm} ${digest}); ${stats.bytes} bytes fetched in ${secs(fetched - t0)}, checksum ready ${secs(verified - fetched)} later\n`);
@@ -108,6 +130,11 @@ export class DownloadRunner implements Runner {
       ticker.stop();
       if (ctx.signal.aborted) return this.stopped(ctx, part);
       if (slow.signal.aborted) return { outcome: 'failed', error: `slower than ${this.s.lowestSpeed} B/s for ${this.s.lowestSpeedWindowMs / 1000} s; ${part.done()} bytes kept for the next attempt`, retryable: true };
+      if (err instanceof ValidationError) {
+        // The file arrived but cannot be delivered where the job says: no attempt will fix that.
+        part.remove();
+        return { outcome: 'failed', error: err.message, retryable: false };
+      }
       if (err instanceof HttpError) {
         // The last attempt, or one that cannot work: nothing more will use the partial file.
         if (!err.retryable || ctx.job.attempt >= ctx.job.maxAttempts) part.remove();
@@ -118,6 +145,22 @@ export class DownloadRunner implements Runner {
       return { outcome: 'failed', error: `disk full: ${err.message}`, retryable: false };
     } finally {
       hash.close();
+    }
+  }
+
+  /**
+   * Moves the finished file into its dest, checked again now that the name is known and right
+   * before it is written: a symbolic link put in the dest meanwhile must not take it elsewhere.
+   * ValidationErrors name the dest.
+   */
+  private deliver(part: PartialDownload, p: DownloadParams, name: string): ReturnType<typeof deliver> {
+    const dir = safeDestinationDir(this.s.destinations, p.dest, { create: true, name });
+    try {
+      return deliver(part.dataPath, dir, name, p.collision);
+    } catch (err) {
+      // Within NAME_MAX and PATH_MAX, yet too long here (eCryptfs takes 143 bytes a name).
+      if ((err as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') throw err;
+      throw new ValidationError(`dest ${showDest(p.dest)}: a name in ${clip(path.join(dir, name))} is too long for this filesystem`, 'params.dest');
     }
   }
 

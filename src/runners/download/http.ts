@@ -1,4 +1,5 @@
 import { describeNetError } from '../../core/net.js';
+import { redactUrlSecrets } from '../../core/redact-url.js';
 import type { DownloadSettings } from './settings.js';
 import { WireClient, type WireResponse } from './wire/client.js';
 
@@ -37,16 +38,20 @@ const PUBLIC_HEADERS = new Set(['user-agent', 'range', 'if-range', 'accept', 'ac
 
 /** One client per worker; it honours HTTP(S)_PROXY and NO_PROXY when they are set. */
 export function makeClient(s: DownloadSettings): WireClient {
-  return new WireClient({ connectTimeoutMs: s.connectTimeoutMs, readTimeoutMs: s.readTimeoutMs, ca: s.ca, userAgent: 'drover' });
+  return new WireClient({ connectTimeoutMs: s.connectTimeoutMs, readTimeoutMs: s.readTimeoutMs, ca: s.ca, userAgent: 'drover', hosts: s.hosts });
 }
 
-/** The URL without user or password, for messages and results. */
+/**
+ * The URL for messages and results: without user or password, and with credential-looking query
+ * params hidden (`?token=***`, `sig=***`, as redactUrlSecrets has them). Also a signed URL a
+ * redirect led to, which is in no param the agent could redact.
+ */
 export function showUrl(u: URL): string {
-  if (!u.username && !u.password) return u.href;
+  if (!u.username && !u.password) return redactUrlSecrets(u.href);
   const c = new URL(u.href);
   c.username = '';
   c.password = '';
-  return c.href;
+  return redactUrlSecrets(c.href);
 }
 
 export interface Response {
@@ -61,8 +66,9 @@ export interface Response {
 }
 
 /**
- * GET with redirects followed (at most `maxRedirects`, loops refused). Credentials in headers are
- * not sent on to another origin. Answers 200, 206 and 416; anything else throws HttpError.
+ * GET with redirects followed (at most `maxRedirects`, loops refused, http and https only).
+ * Credentials in headers are not sent on to another origin. Answers 200, 206 and 416; anything
+ * else throws HttpError.
  */
 export async function get(url: URL, headers: Record<string, string>, o: { client: WireClient; signal: AbortSignal; maxRedirects: number }): Promise<Response> {
   const seen = new Set<string>();
@@ -77,6 +83,7 @@ export async function get(url: URL, headers: Record<string, string>, o: { client
       // A certificate that does not verify now will not on the next try either.
       if (BAD_CERT.has(code)) throw new HttpError(`${showUrl(url)}: ${(err as Error).message} (a private CA can be trusted with worker.download.ca_file)`, null, false);
       if (code === 'EBADREQUEST') throw new HttpError(`${showUrl(url)}: ${(err as Error).message}`, null, false);
+      if (code === 'EHOSTDENIED') throw new HttpError(`${showUrl(url)}: ${(err as Error).message}`, null, false);
       if (code === PROXY_AUTH) throw new HttpError(`${showUrl(url)}: ${(err as Error).message} (give the proxy's user and password in its URL)`, null, false);
       throw new HttpError(`${showUrl(url)}: ${describeNetError(err)}`, null, true);
     }
@@ -87,7 +94,18 @@ export async function get(url: URL, headers: Record<string, string>, o: { client
       const loc = header(res.headers, 'location');
       if (!loc) throw new HttpError(`${showUrl(url)}: HTTP ${status} without a Location`, status, false);
       seen.add(url.href);
-      const next = new URL(loc, url);
+      let next: URL;
+      try {
+        next = new URL(loc, url);
+      } catch {
+        // Not echoed: a server's bad Location may still carry a token.
+        throw new HttpError(`${showUrl(url)}: HTTP ${status} redirects to an invalid URL`, status, false);
+      }
+      // The client speaks HTTP to whatever host and port it is given: an ftp://, gopher:// or
+      // file:// Location would get an HTTP request, so it ends the job instead.
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+        throw new HttpError(`${showUrl(url)}: HTTP ${status} redirects to a ${next.protocol.slice(0, -1)} URL; only http and https redirects are followed`, status, false);
+      }
       if (seen.has(next.href)) throw new HttpError(`redirect loop: ${showUrl(next)} was already visited`, status, false);
       if (hops + 1 > o.maxRedirects) throw new HttpError(`too many redirects (more than ${o.maxRedirects}) from ${showUrl(url)}`, status, false);
       // Another origin gets none of the job's headers (credentials, cookies, API keys), only

@@ -1,6 +1,7 @@
 import type { Params } from '../../core/job.js';
+import { redactUrlSecrets } from '../../core/redact-url.js';
 import type { Collision } from '../shared/deliver.js';
-import { DEFAULT_DESTINATION, parseDest, type Dest } from '../shared/destination.js';
+import { DEFAULT_DESTINATION, parseDest, tooLong, type Dest } from '../shared/destination.js';
 import { sanitizeFileName } from '../shared/file-name.js';
 import { paramReader } from '../shared/param-reader.js';
 
@@ -26,10 +27,15 @@ export const DOWNLOAD_PARAMS = ['url', 'dest', 'filename', 'sha256', 'sha1', 'md
 /** Params whose values are secret: shown as `***` everywhere but to the worker. */
 export const DOWNLOAD_SECRETS = ['auth_password', 'bearer', 'headers'];
 
-/** The secret params of these: DOWNLOAD_SECRETS given, and `url` when it carries a password. */
+/**
+ * The secret params of these: DOWNLOAD_SECRETS given, and `url` when it carries a password
+ * (`https://u:pw@host`) or a credential-looking query param (`?token=`, `access_token=`, `sig=`,
+ * `X-Amz-Signature=`...): the rule by which ffmpeg's inputs and every message are redacted
+ * (redactUrlSecrets), so what it would hide in a message is hidden in the job too.
+ */
 export function downloadSecretsOf(p: Params): string[] {
   const out = DOWNLOAD_SECRETS.filter((k) => p[k] !== undefined);
-  if (typeof p.url === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(p.url)) out.push('url');
+  if (typeof p.url === 'string' && (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(p.url) || redactUrlSecrets(p.url) !== p.url)) out.push('url');
   return out;
 }
 
@@ -57,6 +63,9 @@ export function parseDownloadParams(p: Params, field = 'params'): DownloadParams
 
   // Without one, the worker's `default` destination (./downloads unless its config names others).
   const dest = parseDest(str('dest') ?? DEFAULT_DESTINATION, field);
+  // A name or path no filesystem takes fails here (a 400), not as ENAMETOOLONG on the worker.
+  const long = tooLong(dest.subdir);
+  if (long) fail('dest', long);
 
   const filename = str('filename') ?? null;
   if (filename !== null && sanitizeFileName(filename) !== filename) fail('filename', `"${filename}" is not a plain file name`);

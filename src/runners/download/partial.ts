@@ -33,6 +33,24 @@ const RECORD_BYTES = 1024 * 1024;
 const ENTRY = 24;
 
 /**
+ * Open flags that refuse a symbolic link as the file itself (ELOOP): a link planted in the temp
+ * directory must not make the worker write, or read back, someone else's file. 0 where the
+ * system has no such flag (Windows).
+ */
+const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+const READ = fs.constants.O_RDONLY | NOFOLLOW;
+/** Read and write, created if missing, never truncated (a resumed file keeps its bytes). */
+const UPDATE = fs.constants.O_RDWR | fs.constants.O_CREAT | NOFOLLOW;
+const REPLACE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | NOFOLLOW;
+
+/** Thrown when the partial download's directory or one of its files is a symbolic link. */
+export class SymlinkError extends Error {
+  constructor(readonly path: string) {
+    super(`${path} is a symbolic link; a partial download is not written through one`);
+  }
+}
+
+/**
  * A download in progress: TEMPDIR/JOB/data (the bytes, written in place), meta.json, and
  * `segments`, a table of [start, end, pos] float64 triples updated in place after every write.
  * The path depends only on the job id, so a worker killed with SIGKILL, a time limit or a
@@ -54,12 +72,17 @@ export class PartialDownload {
     this.tablePath = path.join(dir, 'segments');
   }
 
-  /** Opens (creating the directory) and reads back what an earlier attempt left. */
+  /**
+   * Opens (creating the directory) and reads back what an earlier attempt left. Throws a
+   * SymlinkError when the directory or a file in it is a symbolic link.
+   */
   open(): this {
     fs.mkdirSync(this.dir, { recursive: true });
+    // mkdir is content with a link to a directory: the job's directory must be a real one.
+    if (fs.lstatSync(this.dir).isSymbolicLink()) throw new SymlinkError(this.dir);
     try {
-      this.meta = JSON.parse(fs.readFileSync(this.metaPath, 'utf8')) as PartialMeta;
-      const table = fs.readFileSync(this.tablePath);
+      this.meta = JSON.parse(readNoFollow(this.metaPath).toString('utf8')) as PartialMeta;
+      const table = readNoFollow(this.tablePath);
       for (let i = 0; i + ENTRY <= table.length; i += ENTRY) {
         const pos = table.readDoubleLE(i + 16);
         this.segments.push({ index: i / ENTRY, start: table.readDoubleLE(i), end: table.readDoubleLE(i + 8), pos, recorded: pos });
@@ -68,8 +91,14 @@ export class PartialDownload {
     } catch {
       this.forget();
     }
-    this.dataFd = fs.openSync(this.dataPath, fs.existsSync(this.dataPath) ? 'r+' : 'w+');
-    this.tableFd = fs.openSync(this.tablePath, fs.existsSync(this.tablePath) ? 'r+' : 'w+');
+    this.dataFd = openNoFollow(this.dataPath, UPDATE);
+    try {
+      this.tableFd = openNoFollow(this.tablePath, UPDATE);
+    } catch (err) {
+      fs.closeSync(this.dataFd);
+      this.dataFd = null;
+      throw err;
+    }
     return this;
   }
 
@@ -90,7 +119,13 @@ export class PartialDownload {
   setMeta(meta: PartialMeta): void {
     this.meta = meta;
     const tmp = `${this.metaPath}.new`;
-    fs.writeFileSync(tmp, JSON.stringify(meta));
+    const fd = openNoFollow(tmp, REPLACE);
+    try {
+      fs.writeFileSync(fd, JSON.stringify(meta));
+    } finally {
+      fs.closeSync(fd);
+    }
+    // A rename replaces a link at meta.json itself; it never writes through it.
     fs.renameSync(tmp, this.metaPath);
   }
 
@@ -179,5 +214,24 @@ export class PartialDownload {
     this.meta = null;
     this.segments = [];
     fs.rmSync(this.metaPath, { force: true });
+  }
+}
+
+/** fs.openSync with `flags`, a symbolic link at `file` reported as a SymlinkError. */
+function openNoFollow(file: string, flags: number): number {
+  try {
+    return fs.openSync(file, flags, 0o666);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new SymlinkError(file);
+    throw err;
+  }
+}
+
+function readNoFollow(file: string): Buffer {
+  const fd = openNoFollow(file, READ);
+  try {
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }

@@ -1,7 +1,11 @@
+import type { HostGuard } from '../../core/host-guard.js';
+
 /** A worker's download settings (`download:` and `destinations:` in drover.yaml). */
 export interface DownloadSettings {
   /** Named directories jobs may write below: `dest: archive:videos` lands in destinations.archive/videos. */
   destinations: Map<string, string>;
+  /** The hosts downloads may reach (`worker.allow_hosts` / `deny_hosts`). Default: every host. */
+  hosts?: HostGuard;
   /** Partial downloads live in TEMPDIR/JOB_ID, kept across attempts and restarts. Absolute. */
   tempDir: string;
   /** Download jobs at once on this worker; more wait for a slot. Default 10 (`workers` of Seafile's offline download). */

@@ -45,6 +45,7 @@ export const ffmpegSettings: KindSettings<FfmpegSettings, FfmpegConfig> = {
       },
       destinations: worker.destinations,
       rotation: worker.rotation,
+      hosts: worker.hosts,
     };
   },
 };

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, ValidationError } from '../../core/errors.js';
 import { redactText, secretValuesOf, type Progress } from '../../core/job.js';
+import { delay } from '../../core/long-timeout.js';
 import { redactCommand, redactUrlSecrets } from '../../core/redact-url.js';
 import { startFfmpegSession, type FfmpegExit } from '../../supervise/ffmpeg-session.js';
 import type { ProgressBlock, Rates } from '../../supervise/ffmpeg-progress.js';
@@ -12,7 +12,8 @@ import { throttleLatest } from '../../supervise/throttle.js';
 import type { AbortReason, RunContext, RunResult, Runner } from '../runner.js';
 import { planCommand } from '../shared/command-plan.js';
 import { deliver } from '../shared/deliver.js';
-import { destinationDir, parseDest } from '../shared/destination.js';
+import { parseDest, safeDestinationDir } from '../shared/destination.js';
+import { HostDeniedError, type HostGuard } from '../../core/host-guard.js';
 import { resolveOutdir } from '../shared/outdir.js';
 import { jobPidFile } from '../shared/pid-path.js';
 import { stoppedResult } from '../shared/stop-result.js';
@@ -68,6 +69,8 @@ export class FfmpegRunner implements Runner {
       if (err instanceof ValidationError) return { outcome: 'failed', error: redact(err.message), retryable: false };
       return { outcome: 'failed', error: redact(`cannot prepare the job's directory: ${errorMessage(err)}`), retryable: true };
     }
+    const denied = await deniedHost(this.s.hosts, plan.argv(0));
+    if (denied !== null) return { outcome: 'failed', error: redact(denied), retryable: false };
     const probed = plan.probe && !plan.live ? await probeDuration(this.s.ffprobe, plan.probe.input, plan.probe.args, ctx.signal) : null;
     if (ctx.signal.aborted) return stopped(ctx, { outdir: plan.outdir, files: [], restarts: 0, reason: null });
     const totalSeconds = probed !== null && plan.limit !== null ? Math.min(probed, plan.limit) : (probed ?? plan.limit);
@@ -113,7 +116,8 @@ export class FfmpegRunner implements Runner {
       ctx.log('drover', `${why ?? 'ended'}; restart ${restarts} in ${backoff / 1000} s\n`);
       ctx.progress({ message: `restarting in ${backoff / 1000} s (${why ?? 'ended'})`, restarts });
       try {
-        await sleep(backoff, undefined, { signal: ctx.signal });
+        // Any length: `max_backoff` comes from the config (node:timers/promises overflows past 24.8 days).
+        await delay(backoff, ctx.signal);
       } catch {
         return stopped(ctx, result);
       }
@@ -124,7 +128,7 @@ export class FfmpegRunner implements Runner {
   private plan(ctx: RunContext): FfmpegPlan {
     const { job, template } = ctx;
     const dest = typeof job.params.dest === 'string' ? parseDest(job.params.dest, 'params') : null;
-    const destDir = dest ? destinationDir(this.s.destinations, dest) : null;
+    const destDir = dest ? safeDestinationDir(this.s.destinations, dest, { create: false }) : null;
     if (template) {
       // Delivery moves every file of the outdir: it must be this job's alone.
       if (destDir !== null && !template.outdir.includes('{id}')) throw new ValidationError(`params.dest: template ${template.name} has outdir "${template.outdir}", which other jobs may share; a dest needs an outdir with {id}`, 'params.dest');
@@ -246,4 +250,32 @@ function runFileName(name: string, run: number): string {
   if (run === 0) return name;
   const ext = path.extname(name);
   return `${name.slice(0, name.length - ext.length)}-${run}${ext}`;
+}
+
+/** ffmpeg's network protocols whose URLs name a host. */
+const NETWORK = /^(https?|rtsps?|rtmp[ste]*|rtp|srtp|udp|tcp|tls|srt|mms[th]?|ftp|gopher|icecast|rist|zmq):\/\//i;
+
+/**
+ * Why the first URL of `argv` whose host the worker's rules refuse is refused, or null. ffmpeg
+ * resolves names itself, after this: a name whose answer changes in between is not caught
+ * (downloads check the address they connect to).
+ */
+async function deniedHost(hosts: HostGuard | undefined, argv: readonly string[]): Promise<string | null> {
+  if (!hosts || hosts.off) return null;
+  for (const a of argv) {
+    if (!NETWORK.test(a)) continue;
+    let host: string;
+    try {
+      host = new URL(a).hostname;
+    } catch {
+      continue;
+    }
+    try {
+      await hosts.check(host);
+    } catch (err) {
+      if (err instanceof HostDeniedError) return `${redactUrlSecrets(a)}: ${err.message}`;
+      // A name that does not resolve: ffmpeg says so itself.
+    }
+  }
+  return null;
 }

@@ -1,5 +1,6 @@
 import { MANAGER_DEFAULTS, type ManagerSettings } from '../../supervise/encoding-manager.js';
 import { ROTATION_DEFAULTS, type Rotation } from '../../supervise/rotating-log.js';
+import type { HostGuard } from '../../core/host-guard.js';
 
 /** How a live recording is restarted within one attempt (pm2's conventions). */
 export interface RestartPolicy {
@@ -26,6 +27,8 @@ export interface FfmpegSettings {
   destinations: Map<string, string>;
   /** Job log files. Default: by size, 25,000 KiB, 5 backups. */
   rotation: Rotation;
+  /** The hosts inputs and outputs may reach (`worker.allow_hosts` / `deny_hosts`). Default: every host. */
+  hosts?: HostGuard;
 }
 
 export const RESTART_DEFAULTS: RestartPolicy = { backoffMs: 1000, maxBackoffMs: 15_000, stableMs: 30_000, maxRestarts: 10 };

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { delay, longTimeout } from '../../core/long-timeout.js';
 import { IsapiNetError, readWhole, type Answer, type IsapiClient } from './isapi-client.js';
 import { downloadRequestXml, IsapiError, parseIsapi, type SearchMatch } from './isapi-xml.js';
 import { isPhotoTrack } from './params.js';
@@ -52,7 +52,7 @@ export async function downloadClip(client: IsapiClient, match: SearchMatch, targ
   let last = '';
   for (let attempt = 0; attempt <= retries; attempt++) {
     try {
-      if (attempt > 0) await sleep((o.backoffMs ?? 2000) * 2 ** (attempt - 1), undefined, o.signal ? { signal: o.signal } : {});
+      if (attempt > 0) await delay((o.backoffMs ?? 2000) * 2 ** (attempt - 1), o.signal);
       const file = await fetchOnce(client, match, part, o);
       fs.renameSync(part, target);
       return file;
@@ -85,11 +85,12 @@ async function fetchOnce(client: IsapiClient, match: SearchMatch, part: string, 
   }
   const d = o.deadline ?? { slackMs: 60_000, minBytesPerSec: 32 * 1024 };
   const limitMs = match.size === null ? null : d.slackMs + (1000 * match.size) / d.minBytesPerSec;
-  const timer = limitMs === null ? null : setTimeout(() => res.destroy(new IsapiNetError(`not whole within ${(limitMs / 1000).toFixed(1)} s (its ${match.size} bytes at under ${d.minBytesPerSec} bytes/s)`)), limitMs);
+  // A long timer: a big clip at a low minBytesPerSec can be given more than 24.8 days.
+  const timer = limitMs === null ? null : longTimeout(() => res.destroy(new IsapiNetError(`not whole within ${(limitMs / 1000).toFixed(1)} s (its ${match.size} bytes at under ${d.minBytesPerSec} bytes/s)`)), limitMs);
   try {
     return await receive(res, match, part, have, status, o);
   } finally {
-    if (timer) clearTimeout(timer);
+    timer?.cancel();
   }
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
 import { plural } from '../../core/plural.js';
 import type { RunContext, RunResult, Runner } from '../runner.js';
-import { destinationDir } from '../shared/destination.js';
+import { safeDestinationDir } from '../shared/destination.js';
 import { stoppedResult } from '../shared/stop-result.js';
 import { ClipError, downloadClip, fileSha256 } from './clip-download.js';
 import { deviceZone, offsetOf, type Zone } from './device-clock.js';
@@ -47,7 +47,7 @@ export class HikvisionRunner implements Runner {
     let dir: string;
     try {
       p = parseHikvisionParams(ctx.job.params);
-      dir = destinationDir(this.s.destinations, p.dest);
+      dir = safeDestinationDir(this.s.destinations, p.dest, { create: false });
     } catch (err) {
       if (err instanceof ValidationError) return { outcome: 'failed', error: err.message, retryable: false };
       throw err;

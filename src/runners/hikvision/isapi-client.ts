@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { longTimeout, MAX_TIMER_MS } from '../../core/long-timeout.js';
 import { describeNetError } from '../../core/net.js';
 import { serverOrigin } from './device-url.js';
 import { DigestSession } from './digest.js';
@@ -178,7 +179,8 @@ export class IsapiClient {
     return new Promise((resolve, reject) => {
       const fail = (err: unknown) => reject(err instanceof IsapiNetError ? err : new IsapiNetError(`${this.name}: ${describeNetError(err)}`));
       const quiet = () => new IsapiNetError(`${this.name}: no answer within ${this.o.readTimeoutMs / 1000} s`);
-      const req = this.client.request(new URL(path, this.origin), { method, agent: this.agent, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': Buffer.byteLength(body) }) }, timeout: this.o.readTimeoutMs, ...(this.o.signal ? { signal: this.o.signal } : {}) }, (res) => {
+      // The idle timeout clamped: a socket's timer past 24.8 days would fire at once (any longer is never, in effect).
+      const req = this.client.request(new URL(path, this.origin), { method, agent: this.agent, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': Buffer.byteLength(body) }) }, timeout: Math.min(MAX_TIMER_MS, this.o.readTimeoutMs), ...(this.o.signal ? { signal: this.o.signal } : {}) }, (res) => {
         // From here a silence is the answer's: its reader sees why it ended.
         req.removeAllListeners('timeout');
         req.on('timeout', () => res.destroy(quiet()));
@@ -186,9 +188,10 @@ export class IsapiClient {
       });
       req.on('socket', (socket) => {
         if (!socket.connecting) return;
-        const t = setTimeout(() => req.destroy(new IsapiNetError(`${this.name}: no connection within ${this.o.connectTimeoutMs / 1000} s`)), this.o.connectTimeoutMs);
-        socket.once('connect', () => clearTimeout(t));
-        socket.once('close', () => clearTimeout(t));
+        // A long timer: `connect_timeout` comes from the config.
+        const t = longTimeout(() => req.destroy(new IsapiNetError(`${this.name}: no connection within ${this.o.connectTimeoutMs / 1000} s`)), this.o.connectTimeoutMs);
+        socket.once('connect', () => t.cancel());
+        socket.once('close', () => t.cancel());
       });
       req.on('timeout', () => req.destroy(quiet()));
       req.on('error', fail);

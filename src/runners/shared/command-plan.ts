@@ -3,6 +3,7 @@ import { fillPlaceholders } from '../../core/placeholders.js';
 import type { LeasedJob, ParamValue } from '../../core/job.js';
 import type { Template } from '../template.js';
 import { resolveOutdir } from './outdir.js';
+import { checkParamType } from '../../core/param-types.js';
 
 /** What a template job runs: worked out on the worker from its own template and the job's params. */
 export interface CommandPlan {
@@ -32,6 +33,11 @@ export function placeholderValues(job: LeasedJob, template: Template): Record<st
 export function planCommand(job: LeasedJob, template: Template, outputRoot: string): CommandPlan {
   const values = placeholderValues(job, template);
   const what = `template ${template.name}`;
+  // Checked at enqueue too; here against the worker's own template, whatever the coordinator knew.
+  for (const [name, spec] of Object.entries(template.params)) {
+    const v = values[name];
+    if (v !== undefined) checkParamType(spec.type, v, `params.${name}`);
+  }
   const outdir = resolveOutdir(outputRoot, template.outdir, values);
   values.outdir = outdir;
   const argv = template.argv.map((a) => fillPlaceholders(a, values, what));

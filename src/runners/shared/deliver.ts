@@ -27,7 +27,9 @@ export function deliver(file: string, dir: string, name: string, collision: Coll
     if ((err as { code?: string }).code !== 'EXDEV') throw err;
     const staged = path.join(dir, `.${name}.drover-${process.pid}`);
     try {
-      fs.copyFileSync(file, staged);
+      // A left-over (or planted) file or link at the staged name is removed, never written through.
+      fs.rmSync(staged, { force: true });
+      fs.copyFileSync(file, staged, fs.constants.COPYFILE_EXCL);
       return place(staged, dir, name, collision);
     } finally {
       fs.rmSync(staged, { force: true });

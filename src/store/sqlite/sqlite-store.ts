@@ -45,7 +45,12 @@ export class SqliteJobStore implements JobStore {
   static open(opts: SqliteStoreOptions): SqliteJobStore {
     let db: Database.Database;
     try {
-      if (opts.path !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(opts.path)), { recursive: true });
+      if (opts.path !== ':memory:') {
+        // The jobs' params are in it: only its owner reads it (SQLite gives its -wal and -shm files the same mode).
+        fs.mkdirSync(path.dirname(path.resolve(opts.path)), { recursive: true, mode: 0o700 });
+        fs.closeSync(fs.openSync(opts.path, 'a', 0o600));
+        tightenMode(opts.path);
+      }
       db = new Database(opts.path);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
@@ -249,5 +254,14 @@ export class SqliteJobStore implements JobStore {
     const row = this.stmts.get.get(id) as JobRow | undefined;
     if (!row) throw new NotFoundError(`no job ${id}`);
     return rowToJob(row);
+  }
+}
+
+/** A database file made readable by others (by an older version) is made its owner's only. */
+function tightenMode(file: string): void {
+  try {
+    if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
+  } catch {
+    // Not ours to change (another owner): left as it is.
   }
 }

@@ -9,7 +9,7 @@ export function workersContract(h: Harness): void {
       name: 'w1',
       host: 'box-1',
       kinds: ['exec', 'noop'],
-      templates: [{ name: 'dl', kind: 'exec', required: ['url'], secrets: ['token'] }],
+      templates: [{ name: 'dl', kind: 'exec', required: ['url'], secrets: ['token'], params: {}, concurrency: null, timeLimitMs: null, maxAttempts: null, backoffMs: null }],
       slots: 4,
       running: 0,
       version: '0.1.0',

@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Exchange, type ExchangeHost } from './exchange.js';
 import { proxyFor } from './proxy-env.js';
+import type { HostGuard } from '../../../core/host-guard.js';
 
 export type { BodyAction, BodySink } from './exchange.js';
 export type { Exchange as WireResponse } from './exchange.js';
@@ -19,6 +20,8 @@ export interface WireOptions {
   env?: NodeJS.ProcessEnv;
   /** Sent unless the request has its own. */
   userAgent?: string;
+  /** The hosts jobs may reach (`worker.allow_hosts` / `deny_hosts`); checked at each new connection. */
+  hosts?: HostGuard;
 }
 
 /**
@@ -132,8 +135,13 @@ export class WireClient {
       // be the proxy's name.
       const tlsOpts = (host: string) => ({ host, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ...(this.ca ? { ca: this.ca } : {}) });
       const target = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+      const hosts = this.o.hosts && !this.o.hosts.off ? this.o.hosts : null;
+      // An address is checked here; a name as it resolves for the connection itself (no second
+      // lookup to differ from the first); through a proxy, which resolves it, as it resolves here.
+      if (hosts && (proxy || net.isIP(target.host))) await hosts.check(target.host);
       if (!proxy) {
-        await conn.open(url.protocol === 'https:' ? { tls: { ...target, ...tlsOpts(target.host) } } : { tcp: target });
+        const guarded = hosts && !net.isIP(target.host) ? { ...target, lookup: hosts.lookup.bind(hosts) as net.LookupFunction } : target;
+        await conn.open(url.protocol === 'https:' ? { tls: { ...guarded, ...tlsOpts(target.host) } } : { tcp: guarded });
       } else {
         const p = { host: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80)) };
         const via = proxy.protocol === 'https:' ? { tls: { ...p, ...tlsOpts(p.host) } } : { tcp: p };
@@ -151,7 +159,7 @@ export class WireClient {
   }
 }
 
-type Endpoint = { host: string; port: number };
+type Endpoint = { host: string; port: number; lookup?: net.LookupFunction };
 type Via = { tcp: Endpoint } | { tls: Endpoint & tls.ConnectionOptions };
 
 /** One socket and the exchange running on it. */
