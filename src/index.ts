@@ -10,3 +10,5 @@ export type { Attempt, Job, JobState, LeasedJob, Lease, Outcome, Params, ParamVa
 export type { CountFilter, JobPage, ListFilter } from './core/job-filter.js';
 export type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, ParamSpec, StoredLogChunk, TemplateInfo, TemplateSummary, WorkerInfo, WorkerRecord, WorkerView } from './core/reports.js';
 export type { ErrorAnswer, JobDetail, JobSpec, LeaseAnswer, LeaseRequest, LogsAnswer, HeartbeatRequest, HeartbeatReply, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from './protocol/messages.js';
+export type { TokenInfo, TokenRole } from './core/access-token.js';
+export type { CreateTokenRequest, CreatedTokenAnswer, RevokedTokenAnswer } from './protocol/token-messages.js';

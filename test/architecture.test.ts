@@ -46,6 +46,11 @@ describe('the architecture of src/', () => {
     expect(offending((e) => room(e.from) === 'store' && local(e) && !['store', 'core'].includes(room(e.to)))).toEqual([]);
   });
 
+  it('the store never does crypto: secret params reach it sealed by the coordinator and leave it as they are', () => {
+    expect(offending((e) => room(e.from) === 'store' && ['core/secret-box', 'node:crypto', 'crypto'].includes(e.to))).toEqual([]);
+    expect(offending((e) => room(e.from) === 'store' && e.to.startsWith('coordinator/'))).toEqual([]);
+  });
+
   it('the store never touches HTTP, the worker loop never touches SQL', () => {
     expect(offending((e) => room(e.from) === 'store' && /^(fastify|undici|node:http)/.test(e.to))).toEqual([]);
     expect(offending((e) => room(e.from) === 'agent' && (/^(pg|better-sqlite3)$/.test(e.to) || (local(e) && ['store', 'coordinator'].includes(room(e.to)))))).toEqual([]);

@@ -32,6 +32,8 @@ export interface AgentOptions {
   /** Coordinator URLs; the agent fails over between them. */
   servers: string[];
   token?: string;
+  /** PEM certificates trusted for an https:// coordinator besides Node's (`worker.ca_file`). */
+  ca?: string;
   /** Jobs run at once. */
   concurrency: number;
   /** Queues to take jobs from; empty = all. */
@@ -98,7 +100,7 @@ export class Agent {
   started = 0;
 
   constructor(private o: AgentOptions) {
-    this.api = new DroverClient({ server: o.servers, ...(o.token ? { token: o.token } : {}) });
+    this.api = new DroverClient({ server: o.servers, ...(o.token ? { token: o.token } : {}), ...(o.ca ? { ca: o.ca } : {}) });
     this.longPollMs = o.longPollMs ?? AGENT_DEFAULTS.longPollMs;
     this.shutdownGraceMs = o.shutdownGraceMs ?? AGENT_DEFAULTS.shutdownGraceMs;
     this.log = o.logger.child({ worker: o.name });

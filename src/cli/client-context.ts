@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { DroverClient } from '../client/drover-client.js';
 import { loadConfig, type LoadedConfig } from '../config/config.js';
 import { loadClientToken } from '../core/tokens.js';
@@ -19,6 +20,21 @@ export function tokenOf(flags: { tokenFile?: string }, role: 'admin' | 'worker',
   return undefined;
 }
 
+/** The CA to trust for https:// coordinators: --ca-file, then $DROVER_CA, then worker.ca_file; its PEM text. */
+export function caOf(flags: { caFile?: string }, cfgCaFile?: string): string | undefined {
+  const file = flags.caFile ?? process.env.DROVER_CA ?? cfgCaFile;
+  if (!file) return undefined;
+  const where = flags.caFile ? '--ca-file' : process.env.DROVER_CA ? 'DROVER_CA' : 'worker.ca_file';
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ValidationError(`${where}: cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new ValidationError(`${where}: ${file} holds no PEM certificate`);
+  return text;
+}
+
 /** --server, then $DROVER_SERVER, then `fallback`. */
 export function serverOf(flags: { server?: string }, fallback = DEFAULT_SERVER_URL): string {
   return flags.server ?? process.env.DROVER_SERVER ?? fallback;
@@ -30,11 +46,12 @@ export function clientOf(flags: ClientFlags): DroverClient {
   const token = tokenOf(flags, 'admin', config.server.token_file);
   // The coordinator of this drover.yaml, as this machine reaches it.
   const host = config.server.host ?? SERVER_DEFAULTS.host;
-  const own = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${config.server.port ?? SERVER_DEFAULTS.port}`;
+  const own = `${config.server.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${config.server.port ?? SERVER_DEFAULTS.port}`;
+  const ca = caOf(flags, config.worker.ca_file ?? undefined);
   const timeout = flags.timeout ?? process.env.DROVER_TIMEOUT ?? CLIENT_TIMEOUT;
   const requestTimeoutMs = parseDuration(timeout, flags.timeout !== undefined ? '--timeout' : 'DROVER_TIMEOUT');
   if (requestTimeoutMs <= 0) throw new ValidationError(`--timeout: must be more than 0, got "${timeout}"`);
-  return new DroverClient({ server: serverOf(flags, own), ...(token ? { token } : {}), requestTimeoutMs, onWarning: (w) => void process.stderr.write(`drover: warning: ${w}\n`) });
+  return new DroverClient({ server: serverOf(flags, own), ...(token ? { token } : {}), ...(ca ? { ca } : {}), requestTimeoutMs, onWarning: (w) => void process.stderr.write(`drover: warning: ${w}\n`) });
 }
 
 /** Runs `fn` with a client and closes it after. */

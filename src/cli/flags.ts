@@ -12,6 +12,7 @@ import { DEFAULT_SERVER_URL } from '../protocol/defaults.js';
 export interface ClientFlags {
   server?: string;
   tokenFile?: string;
+  caFile?: string;
   config?: string;
   timeout?: string;
 }
@@ -19,7 +20,7 @@ export interface ClientFlags {
 /** Only the flags that say how to reach the coordinator, to hand on to another command. */
 export function clientFlagsOf(f: ClientFlags): ClientFlags {
   const out: ClientFlags = {};
-  for (const k of ['server', 'tokenFile', 'config', 'timeout'] as const) if (f[k] !== undefined) out[k] = f[k];
+  for (const k of ['server', 'tokenFile', 'caFile', 'config', 'timeout'] as const) if (f[k] !== undefined) out[k] = f[k];
   return out;
 }
 
@@ -30,6 +31,7 @@ export function addClientFlags(cmd: Command): Command {
   return cmd
     .option('--server <urls>', `coordinator URL(s), comma-separated (default $DROVER_SERVER, else ${DEFAULT_SERVER_URL})`)
     .option('--token-file <file>', 'file with the token (default $DROVER_TOKEN)')
+    .option('--ca-file <file>', "PEM certificate(s) to trust for an https:// coordinator (default $DROVER_CA, else worker.ca_file; drover tls init's ca.crt)")
     .option('--config <file>', 'config file (default $DROVER_CONFIG, else ./drover.yaml)')
     .option('--timeout <duration>', `wait this long for each answer (default $DROVER_TIMEOUT, else ${CLIENT_TIMEOUT}; long polls wait their own time)`);
 }

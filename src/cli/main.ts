@@ -4,7 +4,7 @@ import { VERSION } from '../core/version.js';
 
 /** The `drover` command: every definition, none of their actions (each loads when it runs). */
 export async function buildProgram(): Promise<Command> {
-  const [{ Command }, { registerServerCommands }, { registerImportCommand }, { registerJobCommands }, { registerWaitCommand }, { registerMigrateCommand }, { registerRunCommand }, { registerSegmentsCommand }, { registerScheduleCommand }] = await Promise.all([
+  const [{ Command }, { registerServerCommands }, { registerImportCommand }, { registerJobCommands }, { registerWaitCommand }, { registerMigrateCommand }, { registerRunCommand }, { registerSegmentsCommand }, { registerScheduleCommand }, { registerTlsCommand }] = await Promise.all([
     import('commander'),
     import('./server-commands.js'),
     import('./import-command.js'),
@@ -14,7 +14,10 @@ export async function buildProgram(): Promise<Command> {
     import('./run-command.js'),
     import('./segments-command.js'),
     import('./schedule-command.js'),
+    import('./tls-command.js'),
   ]);
+  const { registerSecretsCommand } = await import('./secrets-command.js');
+  const { registerTokenCommand } = await import('./token-command.js');
   const program = new Command('drover')
     .description('Drover: a distributed task server for video acquisition and media processing')
     .version(VERSION)
@@ -26,9 +29,12 @@ export async function buildProgram(): Promise<Command> {
   registerJobCommands(program);
   registerWaitCommand(program);
   registerMigrateCommand(program);
+  registerSecretsCommand(program);
+  registerTokenCommand(program);
   registerRunCommand(program);
   registerSegmentsCommand(program);
   registerScheduleCommand(program);
+  registerTlsCommand(program);
   program.exitOverride();
   return program;
 }

@@ -24,20 +24,29 @@ export async function migrateAction(f: { from: string; to: string }): Promise<vo
   let to: JobStore | null = null;
   try {
     to = await openStore(f.to, { listen: false });
-    const { jobs, added, schedules } = await copyStore(from, to);
-    process.stdout.write(`copied ${added} of ${jobs} jobs${schedules > 0 ? ` and ${schedules} schedule${schedules === 1 ? '' : 's'}` : ''} from ${describeDb(f.from)} to ${describeDb(f.to)}${added < jobs ? ` (${jobs - added} were already there)` : ''}\n`);
+    const { jobs, added, schedules, tokens } = await copyStore(from, to);
+    const extra = [schedules > 0 ? `${schedules} schedule${schedules === 1 ? '' : 's'}` : '', tokens > 0 ? `${tokens} token${tokens === 1 ? '' : 's'}` : ''].filter(Boolean);
+    process.stdout.write(`copied ${added} of ${jobs} jobs${extra.length > 0 ? ` and ${extra.join(' and ')}` : ''} from ${describeDb(f.from)} to ${describeDb(f.to)}${added < jobs ? ` (${jobs - added} were already there)` : ''}\n`);
   } finally {
     await from.close();
     await to?.close();
   }
 }
 
-/** Copies jobs (with attempts and logs) and schedules the target lacks; what it already has stays. */
-export async function copyStore(from: JobStore, to: JobStore): Promise<{ jobs: number; added: number; schedules: number }> {
+/** Copies jobs (with attempts and logs), schedules and access tokens the target lacks; what it already has stays. */
+export async function copyStore(from: JobStore, to: JobStore): Promise<{ jobs: number; added: number; schedules: number; tokens: number }> {
   let cursor: string | undefined;
   let jobs = 0;
   let added = 0;
   let schedules = 0;
+  let tokens = 0;
+  // As stored (hashes): the tokens in use go on working against the new store.
+  const haveTokens = new Set((await to.listTokens()).map((t) => t.name));
+  for (const t of await from.listTokens()) {
+    if (haveTokens.has(t.name)) continue;
+    await to.addToken(t);
+    tokens++;
+  }
   for (const s of await from.listSchedules()) {
     if ((await to.getSchedule(s.name)) !== null) continue;
     await to.putSchedule(s);
@@ -59,7 +68,7 @@ export async function copyStore(from: JobStore, to: JobStore): Promise<{ jobs: n
       }
     }
     jobs += page.jobs.length;
-    if (!page.nextCursor) return { jobs, added, schedules };
+    if (!page.nextCursor) return { jobs, added, schedules, tokens };
     cursor = page.nextCursor;
   }
 }

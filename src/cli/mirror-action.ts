@@ -2,10 +2,12 @@ import fs from 'node:fs';
 import { ValidationError } from '../core/errors.js';
 import { mirrorPass, type MirrorOptions, type MirrorSummary } from '../segments/mirror.js';
 import { mirrorSettingsOf, peerUrlsOf, type MirrorFields } from '../segments/mirror-options.js';
+import { caOf } from './client-context.js';
 import { table } from './format.js';
 
 interface MirrorFlags extends MirrorFields {
   base?: string;
+  caFile?: string;
   json?: boolean;
 }
 
@@ -19,7 +21,8 @@ export function mirrorOptionsOf(f: MirrorFlags, now = Date.now()): MirrorOptions
   const from = peerUrlsOf(f.from, '--from');
   if (!f.base) throw new ValidationError('--base: required: the local segment tree (DIR/CHANNEL/QUALITY/HOUR/NAME.ts)');
   if (fs.existsSync(f.base) && !fs.statSync(f.base).isDirectory()) throw new ValidationError(`--base: ${f.base} is not a directory`);
-  return { base: f.base, from, ...mirrorSettingsOf(f, (k) => FLAGS[k], now) };
+  const ca = caOf(f);
+  return { base: f.base, from, ...(ca ? { ca } : {}), ...mirrorSettingsOf(f, (k) => FLAGS[k], now) };
 }
 
 export async function mirrorAction(f: MirrorFlags): Promise<void> {

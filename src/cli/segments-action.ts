@@ -11,6 +11,8 @@ interface ServeFlags {
   port?: string;
   tokenFile?: string;
   public?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
   logFormat?: string;
 }
 
@@ -24,7 +26,17 @@ export async function serveSegmentsAction(dir: string, f: ServeFlags): Promise<v
   // The process's own figures at /metrics, as the restreamer has one (a worker's adds its mirror counters).
   const metrics = new client.Registry();
   client.collectDefaultMetrics({ register: metrics });
-  const srv = await startSegmentServer({ dir, port, logger: log, metrics, ...(f.host ? { host: f.host } : {}), ...(loaded ? { tokens: loaded.tokens } : {}), ...(f.public ? { public: true } : {}) });
+  if (Boolean(f.tlsCert) !== Boolean(f.tlsKey)) throw new ConfigError(`${f.tlsCert ? '--tls-key' : '--tls-cert'} is missing: HTTPS needs both --tls-cert and --tls-key`);
+  const tls = f.tlsCert && f.tlsKey ? { cert: f.tlsCert, key: f.tlsKey } : null;
+  const srv = await startSegmentServer({ dir, port, logger: log, metrics, tls, ...(f.host ? { host: f.host } : {}), ...(loaded ? { tokens: loaded.tokens } : {}), ...(f.public ? { public: true } : {}) });
+  process.on('SIGHUP', () => {
+    try {
+      srv.reloadTls();
+      if (tls) log.info({ cert: tls.cert }, 'TLS certificate reloaded');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'TLS certificate not reloaded; the one in use stays');
+    }
+  });
   onSignals(() => srv.close());
   announce('drover-segments', f.logFormat, `serving segments of ${dir} on ${srv.url}`);
 }

@@ -13,6 +13,8 @@ export function registerSegmentsCommand(program: Command): void {
     .option('--port <n>', 'port (default 8003)')
     .option('--token-file <file>', 'tokens file (admin: / worker:), created with random tokens if missing; readers send one as a bearer token or as http://user:TOKEN@host/')
     .option('--public', 'serve beyond loopback without a token')
+    .option('--tls-cert <file>', 'serve over HTTPS with this PEM certificate (with --tls-key; drover tls init makes them); SIGHUP reads it again')
+    .option('--tls-key <file>', 'the PEM key of --tls-cert')
     .option('--log-format <form>', 'human or json (default $DROVER_LOG_FORMAT, else human on a terminal, json otherwise)')
     .action(lazy(actions, 'serveSegmentsAction'));
 
@@ -21,6 +23,7 @@ export function registerSegmentsCommand(program: Command): void {
     .description("one pass of wubloader's backfiller, without a coordinator: fetch the segments peers have and this tree lacks, hash-checked, tombstones too")
     .option('--from <urls>', 'peers\' segment servers, comma-separated (http://HOST:8003; http://user:TOKEN@HOST:8003 with a token)')
     .option('--base <dir>', 'the local segment tree')
+    .option('--ca-file <file>', 'PEM certificate(s) trusted for https:// peers besides the system\'s (default $DROVER_CA)')
     .option('--channels <names>', 'channels, comma-separated')
     .option('--qualities <names>', 'qualities, comma-separated (e.g. source,480p)')
     .option('--hours <which>', 'all (every hour a peer lists), N (the last N hours) or H1,H2 (e.g. 2019-11-13T02)', 'all')

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Agent, type AgentOptions, type AgentReload } from '../agent/agent.js';
 import { defaultConcurrency, defaultWorkerName } from '../agent/defaults.js';
-import { serverSettingsOf, workerSettingsOf, type LoadedConfig } from '../config/config.js';
+import { serverSettingsOf, workerSettingsOf, type LoadedConfig, type ServerSettings } from '../config/config.js';
 import { loadServerTokens, NO_TOKENS } from '../core/tokens.js';
 import { startServer, type RunningServer } from '../coordinator/server.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
@@ -11,7 +11,7 @@ import { onSignals } from './signals.js';
 import type { ScheduleInput } from '../coordinator/schedules.js';
 import { startWorkerSegments } from './worker-segments.js';
 import { createRunners } from '../runners/registry.js';
-import { configOf, serverOf, tokenOf } from './client-context.js';
+import { caOf, configOf, serverOf, tokenOf } from './client-context.js';
 import { describeDb } from './migrate-action.js';
 
 interface ServerFlags {
@@ -20,12 +20,15 @@ interface ServerFlags {
   data?: string;
   db?: string;
   tokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   config?: string;
   logFormat?: string;
 }
 interface WorkerFlags {
   server?: string;
   tokenFile?: string;
+  caFile?: string;
   config?: string;
   concurrency?: string;
   name?: string;
@@ -51,7 +54,8 @@ export async function workerAction(flags: WorkerFlags): Promise<void> {
   const token = tokenOf(flags, 'worker', w.tokenFile);
   const options = await agentOptionsOf(flags, loaded, log);
   const segments = await startWorkerSegments(w.kinds, token, log);
-  const agent = new Agent({ ...options, ...segments.agent, servers: serverOf(flags, w.server).split(','), ...(token ? { token } : {}) });
+  const ca = caOf(flags, w.caFile);
+  const agent = new Agent({ ...options, ...segments.agent, servers: serverOf(flags, w.server).split(','), ...(token ? { token } : {}), ...(ca ? { ca } : {}) });
   agent.start();
   onReload(flags, log, loaded, async (next, prev) => reloadAgent(agent, flags, next, prev, log));
   onSignals(async () => {
@@ -72,7 +76,9 @@ export async function upAction(flags: ServerFlags & WorkerFlags & { worker: bool
   const token = tokenFile ? tokenOf({ tokenFile }, 'worker') : undefined;
   const segments = agentOptions ? await startWorkerSegments(workerSettingsOf(loaded.config.worker).kinds, token, log) : null;
   if (agentOptions) {
-    agent = new Agent({ ...agentOptions, ...segments?.agent, servers: [srv.url], ...(token ? { token } : {}) });
+    // Over TLS the local worker trusts what a remote one would (worker.ca_file, DROVER_CA).
+    const ca = caOf({}, workerSettingsOf(loaded.config.worker).caFile);
+    agent = new Agent({ ...agentOptions, ...segments?.agent, servers: [srv.url], ...(token ? { token } : {}), ...(ca ? { ca } : {}) });
     agent.start();
   }
   onReload(flags, log, loaded, async (next, prev) => {
@@ -129,11 +135,22 @@ async function runServer(flags: ServerFlags, loaded: LoadedConfig, log: Logger):
     ...given(s.maxBodyBytes, 'maxBodyBytes'),
     ...given(s.maxLongPollMs, 'maxLongPollMs'),
     ...given(s.pollMs, 'pollMs'),
+    ...given(s.secretKeyFile, 'secretKeyFile'),
     kindTimeLimitsMs: s.kindTimeLimitsMs,
     retentionMs: s.retentionMs,
     pg: s.pg,
+    ...tlsOf(flags, s.tls),
+    insecureHttp: s.insecureHttp,
+    trustedProxies: s.trustedProxies,
     logger: log,
   });
+}
+
+/** --tls-cert and --tls-key (both or neither) over server.tls. */
+function tlsOf(flags: ServerFlags, cfg: ServerSettings['tls']): { tls?: { cert: string; key: string } } {
+  if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new ValidationError(`${flags.tlsCert ? '--tls-key' : '--tls-cert'} is missing: HTTPS needs both --tls-cert and --tls-key`);
+  if (flags.tlsCert && flags.tlsKey) return { tls: { cert: flags.tlsCert, key: flags.tlsKey } };
+  return cfg ? { tls: cfg } : {};
 }
 
 /** Everything of a worker but its servers and token, from the flags over drover.yaml. */
@@ -171,6 +188,13 @@ function configSchedules(loaded: LoadedConfig): ScheduleInput[] {
 
 async function reloadServer(srv: RunningServer, next: LoadedConfig, prev: LoadedConfig, log: Logger): Promise<void> {
   srv.coordinator.reloadTemplates(next.templates.values());
+  // The certificate's files, read again (a renewal); which files they are takes a restart.
+  try {
+    srv.reloadTls();
+    if (next.config.server.tls) log.info({ cert: next.config.server.tls.cert }, 'coordinator: TLS certificate reloaded');
+  } catch (err) {
+    log.error({ err: errorMessage(err) }, 'coordinator: TLS certificate not reloaded; the one in use stays');
+  }
   await srv.coordinator.schedules.syncConfig(configSchedules(next));
   const later = changedKeys('server', prev, next);
   log.info({ templates: [...next.templates.keys()] }, 'coordinator: templates reloaded');

@@ -7,11 +7,13 @@ const actions = () => import('./server-actions.js');
 
 function serverFlags(cmd: Command): Command {
   return cmd
-    .option('--host <addr>', `address to listen on (default ${SERVER_DEFAULTS.host}; others need --token-file)`)
+    .option('--host <addr>', `address to listen on (default ${SERVER_DEFAULTS.host}; others need --token-file and TLS)`)
     .option('--port <n>', `port (default ${SERVER_DEFAULTS.port})`)
     .option('--data <dir>', `data directory of the embedded SQLite store (default ${SERVER_DEFAULTS.dataDir})`)
     .option('--db <url>', 'database: postgres://USER@HOST/DB or a SQLite file (default $DROVER_DB; overrides --data)')
     .option('--token-file <file>', 'tokens file (admin: / worker:), created with random tokens if missing')
+    .option('--tls-cert <file>', 'HTTPS with this PEM certificate (with --tls-key; over server.tls; drover tls init makes them)')
+    .option('--tls-key <file>', 'the PEM key of --tls-cert')
     .option('--config <file>', 'config file (default $DROVER_CONFIG, else ./drover.yaml)');
 }
 
@@ -37,6 +39,7 @@ export function registerServerCommands(program: Command): void {
   logFlag(workerFlags(program.command('worker'), true))
     .description('run a worker agent that pulls jobs from the coordinator; SIGHUP reloads templates, destinations and settings')
     .option('--token-file <file>', 'file with the worker token (default $DROVER_TOKEN)')
+    .option('--ca-file <file>', "PEM certificate(s) to trust for an https:// coordinator (default $DROVER_CA, else worker.ca_file)")
     .option('--config <file>', 'config file (default $DROVER_CONFIG, else ./drover.yaml)')
     .action(lazy(actions, 'workerAction'));
 

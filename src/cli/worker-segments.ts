@@ -25,7 +25,7 @@ export async function startWorkerSegments(kinds: ReadonlyMap<string, unknown>, t
   if (!isLoopback(s.listen.host) && !token) {
     throw new ConfigError(`worker.segments.listen: ${s.listen.host} reaches beyond this machine, and this worker has no token for its readers: give the worker the coordinator's worker token (worker.token_file or DROVER_TOKEN), or listen on 127.0.0.1`);
   }
-  const srv = await startSegmentServer({ dir: s.dir, host: s.listen.host, port: s.listen.port, logger: log, metrics: mirrorMetrics.registry, ...(token ? { tokens: { admin: null, worker: token } } : {}) });
+  const srv = await startSegmentServer({ dir: s.dir, host: s.listen.host, port: s.listen.port, logger: log, metrics: mirrorMetrics.registry, tls: s.tls, ...(token ? { tokens: { admin: null, worker: token } } : {}) });
   // As peers reach it: a wildcard address is no address for another machine.
   const url = s.url ?? srv.url.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, `//${os.hostname()}`);
   return { agent: { node: s.node, segments: { url, channels: channelsOf(s.dir) } }, close: () => srv.close() };

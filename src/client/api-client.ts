@@ -1,4 +1,6 @@
+import tls from 'node:tls';
 import { Agent, request } from 'undici';
+import { describeTlsError } from '../core/tls-errors.js';
 import { DroverError } from '../core/errors.js';
 import { formatDuration } from '../core/duration.js';
 import { describeNetError } from '../core/net.js';
@@ -30,6 +32,8 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Per-request timeout for non-long-poll requests, ms. Default 60000. */
   requestTimeoutMs?: number;
+  /** PEM certificates trusted for https:// servers besides Node's own list (a private CA: `drover tls init`'s ca.crt). */
+  ca?: string;
 }
 
 /**
@@ -60,7 +64,7 @@ export class ApiClient {
     this.servers = list;
     this.token = o.token;
     this.requestTimeoutMs = o.requestTimeoutMs ?? 60_000;
-    this.dispatcher = new Agent({ connect: { timeout: o.connectTimeoutMs ?? 5_000 }, keepAliveTimeout: 60_000, pipelining: 1 });
+    this.dispatcher = new Agent({ connect: { timeout: o.connectTimeoutMs ?? 5_000, ...(o.ca ? { ca: [...tls.rootCertificates, o.ca] } : {}) }, keepAliveTimeout: 60_000, pipelining: 1 });
   }
 
   /** The server URL requests go to now. */
@@ -100,6 +104,9 @@ export class ApiClient {
         });
       } catch (err) {
         if (opts.signal?.aborted) throw err;
+        const tlsWhy = describeTlsError(err, base);
+        // A certificate that does not verify will not on the next try, nor is it another server's fault.
+        if (tlsWhy) throw new UnreachableError(`cannot reach the coordinator: ${base}: ${tlsWhy}`);
         errors.push(`${base}: ${timedOut(err) ? `no answer within ${formatDuration(opts.timeoutMs ?? this.requestTimeoutMs)}` : describeNetError(err)}`);
         this.current = (this.current + 1) % this.servers.length;
         continue;

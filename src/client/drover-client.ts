@@ -34,6 +34,8 @@ import type {
 } from '../protocol/messages.js';
 import { filterQuery } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
+import type { CreatedTokenAnswer, CreateTokenRequest, RevokedTokenAnswer, TokensAnswer } from '../protocol/token-messages.js';
+import type { TokenInfo } from '../core/access-token.js';
 import { ApiClient, ApiError } from './api-client.js';
 
 export interface DroverClientOptions {
@@ -45,6 +47,8 @@ export interface DroverClientOptions {
   connectTimeoutMs?: number;
   /** One request's timeout, ms; long polls get their wait on top. Default 60000. */
   requestTimeoutMs?: number;
+  /** PEM certificates trusted for an https:// coordinator besides Node's own list (`drover tls init`'s ca.crt). Default none. */
+  ca?: string;
   /** Called with each warning an enqueue's answer carries (`no online worker offers template "ghost"`). Default: none. */
   onWarning?: (message: string) => void;
 }
@@ -74,6 +78,7 @@ export class DroverClient {
       ...(o.token ? { token: o.token } : {}),
       ...(o.connectTimeoutMs ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
       ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
+      ...(o.ca ? { ca: o.ca } : {}),
     });
   }
 
@@ -244,6 +249,21 @@ export class DroverClient {
   /** Per built-in kind, the params its jobs may have without a template (an older coordinator: none known). */
   async kindParams(): Promise<Record<string, string[]>> {
     return (await this.http.get<KindsAnswer>(ROUTES.kinds.path())).params ?? {};
+  }
+
+  /** Makes an access token (admin token needed); `secret` is the token, in this answer only. */
+  createToken(req: CreateTokenRequest): Promise<CreatedTokenAnswer> {
+    return this.http.post<CreatedTokenAnswer>(ROUTES.createToken.path(), req);
+  }
+
+  /** The access tokens: names, roles, queues, expiry, last use (never the tokens). */
+  async tokens(): Promise<TokenInfo[]> {
+    return (await this.http.get<TokensAnswer>(ROUTES.tokens.path())).tokens;
+  }
+
+  /** Revokes a token at once; a worker token's running jobs go back to the queue (`released` of them). */
+  revokeToken(name: string): Promise<RevokedTokenAnswer> {
+    return this.http.delete<RevokedTokenAnswer>(ROUTES.revokeToken.path(name));
   }
 
   health(): Promise<HealthAnswer> {

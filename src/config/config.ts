@@ -10,6 +10,7 @@ import type { WorkerSetup } from '../runners/kind.js';
 import { KIND_MODULES } from '../runners/registry.js';
 import type { Template } from '../runners/template.js';
 import { HostGuard } from '../core/host-guard.js';
+import type { TlsFiles } from '../coordinator/tls.js';
 import { ROTATION_DEFAULTS } from '../supervise/rotating-log.js';
 import { compileTemplate, templateSchema } from './templates.js';
 
@@ -51,6 +52,14 @@ const serverSchema = z
     poll_interval: duration.optional(),
     /** Finished jobs older than this are deleted with their logs; unset keeps them forever. */
     retention: duration.optional(),
+    /** HTTPS (HTTP/1.1 and HTTP/2) with these PEM files (drover tls init makes them). */
+    tls: z.object({ cert: z.string(), key: z.string() }).strict().nullable().optional(),
+    /** Listen beyond loopback without TLS: a TLS-terminating proxy is in front. */
+    insecure_http: z.boolean().optional(),
+    /** The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR). */
+    trusted_proxies: z.array(z.string()).optional(),
+    /** The key secret params are encrypted with in the store (created 0600 at first start). Default DATA/secret.key. */
+    secret_key_file: z.string().nullable().optional(),
     ...kindTimeLimitKeys,
   })
   .strict();
@@ -68,6 +77,8 @@ const workerSchema = z
     log_dir: z.string().optional(),
     shutdown_grace: duration.optional(),
     token_file: z.string().optional(),
+    /** PEM certificates trusted for an https:// coordinator besides Node's (a private CA: drover tls init's ca.crt). */
+    ca_file: z.string().nullable().optional(),
     /** Named directories jobs may write below, e.g. `archive: /mnt/archive`. */
     destinations: z.record(z.string(), z.string()).optional(),
     /** Job log files (exec and ffmpeg) in log_dir. */
@@ -155,6 +166,8 @@ export interface ServerSettings {
   dataDir: string;
   db: string | undefined;
   tokenFile: string | undefined;
+  /** `server.secret_key_file` as given; unset: DATA/secret.key (defaultSecretKeyFile). */
+  secretKeyFile: string | undefined;
   leaseTtlMs: number | undefined;
   heartbeatIntervalMs: number | undefined;
   maxBodyBytes: number | undefined;
@@ -164,6 +177,10 @@ export interface ServerSettings {
   pg: { poolSize?: number; listen?: boolean };
   /** Per kind, when the config sets it (e.g. `download_time_limit`). */
   kindTimeLimitsMs: Record<string, number>;
+  /** `server.tls`, paths as given. */
+  tls: TlsFiles | undefined;
+  insecureHttp: boolean;
+  trustedProxies: string[];
 }
 
 export function serverSettingsOf(s: ServerConfig): ServerSettings {
@@ -186,6 +203,7 @@ export function serverSettingsOf(s: ServerConfig): ServerSettings {
       dataDir: s.data ?? SERVER_DEFAULTS.dataDir,
       db: s.db,
       tokenFile: s.token_file,
+      secretKeyFile: s.secret_key_file ?? undefined,
       leaseTtlMs: above0(s.lease_ttl, 'lease_ttl'),
       heartbeatIntervalMs: above0(s.heartbeat_interval, 'heartbeat_interval'),
       maxBodyBytes: s.max_body,
@@ -194,6 +212,9 @@ export function serverSettingsOf(s: ServerConfig): ServerSettings {
       retentionMs: ms(s.retention, 'retention') ?? null,
       pg: { ...(s.pg_pool_size === undefined ? {} : { poolSize: s.pg_pool_size }), ...(s.pg_listen === undefined ? {} : { listen: s.pg_listen }) },
       kindTimeLimitsMs,
+      tls: s.tls ? { cert: s.tls.cert, key: s.tls.key } : undefined,
+      insecureHttp: s.insecure_http ?? false,
+      trustedProxies: s.trusted_proxies ?? [],
     };
   });
 }
@@ -208,6 +229,8 @@ export interface WorkerSettings {
   logDir: string;
   shutdownGraceMs: number;
   tokenFile: string | undefined;
+  /** `worker.ca_file`, as given. */
+  caFile: string | undefined;
   setup: WorkerSetup;
   /** Each kind's own settings (`worker.<kind>`), resolved by its module. */
   kinds: Map<string, unknown>;
@@ -225,6 +248,7 @@ export function workerSettingsOf(w: WorkerConfig): WorkerSettings {
         backups: r.backups ?? ROTATION_DEFAULTS.backups,
       },
       hosts: new HostGuard({ allow: w.allow_hosts ?? [], deny: w.deny_hosts ?? [] }),
+      ...(w.ca_file ? { ca: readCaFile(w.ca_file) } : {}),
     };
     const sections = w as Record<string, unknown>;
     const kinds = new Map<string, unknown>();
@@ -241,6 +265,7 @@ export function workerSettingsOf(w: WorkerConfig): WorkerSettings {
       logDir: path.resolve(w.log_dir ?? AGENT_DEFAULTS.logDir),
       shutdownGraceMs: w.shutdown_grace === undefined ? AGENT_DEFAULTS.shutdownGraceMs : parseDuration(w.shutdown_grace, 'worker.shutdown_grace'),
       tokenFile: w.token_file,
+      caFile: w.ca_file ?? undefined,
       setup,
       kinds,
     };
@@ -255,4 +280,16 @@ function withConfigErrors<T>(fn: () => T): T {
     if (err instanceof ValidationError) throw new ConfigError(err.message);
     throw err;
   }
+}
+
+/** `worker.ca_file`'s certificates; a ConfigError when it cannot be read or holds none. */
+function readCaFile(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`worker.ca_file: cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new ConfigError(`worker.ca_file: ${file} holds no PEM certificate`);
+  return text;
 }

@@ -18,6 +18,8 @@ export interface FamiliesOptions {
   metrics: Metrics;
   /** Checks job specs as `POST /jobs` does. */
   validate: (inputs: unknown[]) => ResolvedNewJob[];
+  /** Seals the children's secret params before they reach the store (secret-params.ts). */
+  seal: (jobs: ResolvedNewJob[]) => ResolvedNewJob[];
   /** Per job: woken when its state changes. */
   jobChanged: KeyedWakeups;
   /** Per worker: woken when it holds a job it must stop. */
@@ -46,7 +48,7 @@ export class Families {
     try {
       if (children.length > MAX_CHILDREN) throw new ValidationError(`children: at most ${MAX_CHILDREN} per job`, 'children');
       const specs = children.map((c) => ({ ...inherited(parent, c as Record<string, unknown>), ...(c as object), owner: parent.owner }));
-      return { ...rest, children: this.o.validate(specs).map((j) => ({ ...j, parentId: parent.id })) };
+      return { ...rest, children: this.o.seal(this.o.validate(specs).map((j) => ({ ...j, parentId: parent.id }))) };
     } catch (err) {
       return { ...rest, outcome: 'failed', retryable: false, error: `its child jobs cannot be made: ${errorMessage(err)}` };
     }

@@ -16,10 +16,13 @@ import type { Metrics } from './metrics.js';
 import { resolveNewJob } from './resolve-job.js';
 import { waitReason } from './wait-reason.js';
 import { WorkerRegistry } from './worker-registry.js';
+import { AccessTokens } from './access-tokens.js';
 import { Schedules } from './schedules.js';
 import type { TemplateCatalog } from './templates.js';
 import type { Template } from '../runners/template.js';
 import { KeyedWakeups, Wakeup } from './wakeups.js';
+import type { SecretBox } from '../core/secret-box.js';
+import { openLeased, openSpec, sealJobs, sealSpec, secretParamsForRedaction } from './secret-params.js';
 
 export interface CoordinatorOptions {
   store: JobStore;
@@ -38,8 +41,10 @@ export interface CoordinatorOptions {
   kindTimeLimitsMs?: Record<string, number>;
   /** The worker list leaves out workers gone longer than this, ms. Default 1 h. */
   workerRetentionMs?: number;
-  /** For what schedules do. Default silent. */
+  /** For what schedules do, and leases failed for secrets this coordinator cannot open. Default silent. */
   log?: Logger;
+  /** Seals secret params before they reach the store, opens them for the worker holding the job (secret-params.ts). */
+  secretBox: SecretBox;
 }
 
 /** At most this many jobs in one enqueue call. */
@@ -62,6 +67,8 @@ export class Coordinator {
   readonly workAvailable = new Wakeup();
   /** The workers heard from, their kinds and templates, who is online. */
   readonly registry: WorkerRegistry;
+  /** The store's access tokens (`drover token`): made, revoked, checked. */
+  readonly tokens: AccessTokens;
   private readonly stops = new KeyedWakeups();
   /** Per job: woken when its log grows, its progress or state changes. */
   private readonly jobChanged = new KeyedWakeups();
@@ -83,14 +90,17 @@ export class Coordinator {
       clock: o.clock,
       log: o.log ?? silentLogger(),
       validate: (spec) => this.validate([spec])[0]?.secrets ?? [],
+      seal: (spec, name) => sealSpec(o.secretBox, spec, name),
+      open: (spec, name) => openSpec(o.secretBox, spec, name),
       enqueue: async (spec) => (await this.enqueue([spec])).jobs[0] as Job,
       getJob: (id) => this.store.get(id),
     });
     this.leaseTtlMs = o.leaseTtlMs ?? SERVER_DEFAULTS.leaseTtlMs;
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
     this.maxLongPollMs = o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs;
-    this.families = new Families({ store: o.store, clock: o.clock, metrics: o.metrics, validate: (inputs) => this.validate(inputs), jobChanged: this.jobChanged, stops: this.stops });
+    this.families = new Families({ store: o.store, clock: o.clock, metrics: o.metrics, validate: (inputs) => this.validate(inputs), seal: (jobs) => sealJobs(o.secretBox, jobs), jobChanged: this.jobChanged, stops: this.stops });
     this.registry = new WorkerRegistry({ store: o.store, clock: o.clock, templates: o.templates, leaseTtlMs: this.leaseTtlMs, retentionMs: o.workerRetentionMs ?? SERVER_DEFAULTS.workerRetentionMs });
+    this.tokens = new AccessTokens({ store: o.store, clock: o.clock, notifyWork: () => this.notifyWork(), settleParents: (ids) => this.settleParents(ids) });
   }
 
   /** Hears of work and stops from other coordinators on a shared store, where it can. */
@@ -137,7 +147,7 @@ export class Coordinator {
   /** Creates the jobs; `warnings` say what no online worker can run yet (accepted all the same). */
   async enqueue(inputs: unknown[]): Promise<{ jobs: Job[]; warnings: string[] }> {
     const now = this.clock.now();
-    const jobs = await this.store.enqueue({ jobs: this.validate(inputs, now), now });
+    const jobs = await this.store.enqueue({ jobs: sealJobs(this.o.secretBox, this.validate(inputs, now)), now });
     this.o.metrics.enqueued.inc(jobs.length);
     if (jobs.some((j) => j.state === 'queued')) this.workAvailable.notify();
     const online = await this.registry.online.get();
@@ -262,7 +272,11 @@ export class Coordinator {
       });
       if (jobs.length > 0) {
         this.o.metrics.started.inc(jobs.length);
-        return jobs;
+        // The one place a secret is opened for the wire: the lease answer to the worker holding the job.
+        const { open, unreadable } = openLeased(this.o.secretBox, jobs);
+        if (unreadable.length > 0) await this.failUnreadable(unreadable);
+        if (open.length > 0) return open;
+        continue;
       }
       const left = deadline - this.clock.now();
       if (left <= 0) return [];
@@ -311,10 +325,19 @@ export class Coordinator {
   async appendLog(jobId: string, token: string, chunks: LogChunk[]): Promise<void> {
     const job = await this.mustGet(jobId);
     if (job.state !== 'running' || !job.lease || !tokensEqual(job.lease.token, token)) throw new ConflictError(`job ${jobId}: stale lease token (the job is ${job.state}${job.lease ? ', held by another lease' : ''}); its log takes lines only from the worker holding it`);
-    const secrets = secretValuesOf(job.params, job.secrets);
+    const secrets = secretValuesOf(secretParamsForRedaction(this.o.secretBox, job), job.secrets);
     const clean = secrets.length === 0 ? chunks : chunks.map((c) => ({ ...c, text: redactText(c.text, secrets) }));
     await this.store.appendLog({ jobId, chunks: clean, now: this.clock.now() });
     this.jobChanged.notify(jobId);
+  }
+
+  /**
+   * Fails, not retried, leased jobs whose secrets this coordinator cannot open (sealed under a
+   * key it lacks), so one such job neither crashes the lease loop nor comes back on every lease.
+   */
+  private async failUnreadable(unreadable: Array<{ job: Job; error: string }>): Promise<void> {
+    for (const u of unreadable) this.o.log?.error({ job: u.job.id, err: u.error }, 'leased job failed: its secret params cannot be decrypted');
+    await this.complete(unreadable.map((u) => ({ id: u.job.id, token: u.job.lease?.token ?? '', outcome: 'failed' as const, retryable: false, error: u.error })));
   }
 
   /** Log chunks after `after`; waits up to `waitMs` for some while the job is active. */

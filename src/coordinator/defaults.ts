@@ -8,6 +8,8 @@ export const SERVER_DEFAULTS = {
   port: PROTOCOL_DEFAULTS.port,
   /** The embedded SQLite store lives in DATA/drover.db. */
   dataDir: './drover-data',
+  /** The key secret params are encrypted with lives in DATA/secret.key unless `server.secret_key_file` says otherwise. */
+  secretKeyFileName: 'secret.key',
   leaseTtlMs: PROTOCOL_DEFAULTS.leaseTtlMs,
   heartbeatIntervalMs: PROTOCOL_DEFAULTS.heartbeatIntervalMs,
   /** Larger requests get 413, bytes. */

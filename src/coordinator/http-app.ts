@@ -1,44 +1,39 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DroverError } from '../core/errors.js';
 import type { HealthAnswer } from '../protocol/messages.js';
 import { ROUTES } from '../protocol/routes.js';
-import { allows, type Role } from '../core/tokens.js';
+import { systemClock } from '../core/clock.js';
+import { authHook } from './auth.js';
 import type { HttpOptions } from './http-context.js';
 import { openApiDocument } from './openapi.js';
 import { registerJobRoutes } from './routes-jobs.js';
+import { registerTokenRoutes } from './routes-tokens.js';
 import { registerWorkerRoutes } from './routes-workers.js';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    role?: Role;
-  }
-}
 
 /** Builds the coordinator's HTTP API (JSON under /api/v1). Knows no SQL. */
 export function buildHttpApp(o: HttpOptions): FastifyInstance {
-  const app = Fastify({
+  const common = {
     loggerInstance: o.logger.child({ part: 'http' }) as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.maxBodyBytes,
+    ...(o.trustedProxies ? { trustProxy: o.trustedProxies } : {}),
     // Keep-alive sockets are reused by workers. The request timeout bounds receiving a request,
     // not answering it: a long poll waits after its body is in. It is what closes a client that
     // announces a body and trickles it (or never sends it), checked every second.
     keepAliveTimeout: 75_000,
     requestTimeout: o.requestTimeoutMs,
-    http: { connectionsCheckingInterval: Math.min(1_000, o.requestTimeoutMs), headersTimeout: o.requestTimeoutMs },
-  });
+  };
+  // Over TLS both HTTP/2 and HTTP/1.1 (the workers' client speaks 1.1), chosen by ALPN. The
+  // routes use only what both kinds of request have, so one instance type serves for both.
+  const app = (
+    o.tls
+      ? Fastify({ ...common, http2: true, https: { allowHTTP1: true, ...o.tls } })
+      : Fastify({ ...common, http: { connectionsCheckingInterval: Math.min(1_000, o.requestTimeoutMs), headersTimeout: o.requestTimeoutMs } })
+  ) as unknown as FastifyInstance;
 
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    const role = req.routeOptions.config.role ?? 'admin';
-    const h = req.headers.authorization;
-    const bearer = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
-    if (!allows(o.tokens, role, bearer)) {
-      // The worker token where the admin one is needed is the likely mistake: name it.
-      const why = !bearer ? 'a bearer token is required (DROVER_TOKEN or --token-file)' : allows(o.tokens, 'worker', bearer) ? 'this request needs the admin token; the worker token only runs workers' : 'the token is not valid for this request';
-      // The connection is closed after the answer: a client guessing tokens opens a new one each time.
-      reply.code(401).header('www-authenticate', 'Bearer').header('connection', 'close').send({ error: { code: 'unauthorized', message: why } });
-    }
-  });
+  // Who is asking and whether they may (auth.ts): the token file's tokens, then the store's.
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', authHook({ tokens: o.tokens, access: o.coordinator.tokens, clock: o.clock ?? systemClock, log: o.logger, ...(o.authLimits ? { limits: o.authLimits } : {}) }));
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof DroverError) {
@@ -69,7 +64,7 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
   });
 
   app.get(ROUTES.health.pattern, { config: { role: 'public' } }, async (): Promise<HealthAnswer> => ({ ok: true, version: o.version }));
-  app.get(ROUTES.metrics.pattern, { config: { role: 'worker' } }, async (_req, reply) => {
+  app.get(ROUTES.metrics.pattern, { config: { role: 'read' } }, async (_req, reply) => {
     const { contentType, text } = await o.coordinator.metricsText();
     reply.header('content-type', contentType);
     return text;
@@ -78,6 +73,7 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
 
   registerJobRoutes(app, o);
   registerWorkerRoutes(app, o);
+  registerTokenRoutes(app, o);
   return app;
 }
 

@@ -1,6 +1,9 @@
+import type tls from 'node:tls';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
 import type { Tokens } from '../core/tokens.js';
+import type { AuthLimits } from './auth-limiter.js';
 import type { Coordinator } from './coordinator.js';
 
 /** What the HTTP layer is built from. */
@@ -12,6 +15,14 @@ export interface HttpOptions {
   maxBodyBytes: number;
   /** A request (headers and body) must be wholly received within this, ms; else 408 and the socket closed. */
   requestTimeoutMs: number;
+  /** HTTPS (HTTP/1.1 and HTTP/2) with these; absent: plain HTTP/1.1. */
+  tls?: tls.SecureContextOptions;
+  /** Proxies whose X-Forwarded-* headers are believed. */
+  trustedProxies?: string[];
+  /** For token expiry and the failed-authentication limit. Default the system clock. */
+  clock?: Clock;
+  /** Failed authentications per client address. Default AUTH_LIMITS: 10 a minute block it for a minute. */
+  authLimits?: AuthLimits;
   version: string;
 }
 

@@ -15,10 +15,12 @@ export function openApiDocument(version: string): object {
   const ok = (schema: object, description = 'OK') => ({ description, ...json(schema) });
   const errors = {
     '400': ok(ref('Error'), 'Bad input; `error.field` names the field'),
-    '401': ok(ref('Error'), 'Missing or wrong bearer token'),
+    '401': ok(ref('Error'), 'Missing, wrong, expired or revoked bearer token, or one without the role'),
+    '403': ok(ref('Error'), "A worker token acting as another worker, or leasing from a queue it may not"),
     '404': ok(ref('Error'), 'No such job'),
     '409': ok(ref('Error'), 'Conflicts with the job state, or a stale lease token'),
     '413': ok(ref('Error'), 'Body larger than server.max_body'),
+    '429': ok(ref('Error'), 'Too many failed authentications from this address; see Retry-After'),
   };
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
   const q = (name: string, description: string, type = 'string') => ({ name, in: 'query', required: false, description, schema: { type } });
@@ -33,7 +35,7 @@ export function openApiDocument(version: string): object {
   ];
   return {
     openapi: '3.1.0',
-    info: { title: 'Drover coordinator API', version, description: 'Jobs, leases, heartbeats and logs. Auth: `Authorization: Bearer TOKEN` (admin token for everything, worker token for the worker routes).' },
+    info: { title: 'Drover coordinator API', version, description: 'Jobs, leases, heartbeats and logs. Auth: `Authorization: Bearer TOKEN` (admin token for everything, worker token for the worker routes, read token for GET routes and /metrics).' },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
@@ -60,6 +62,7 @@ export function openApiDocument(version: string): object {
           },
         },
         Job: { type: 'object', description: 'A job; secret params are "***"', properties: { id: { type: 'string' }, state: { enum: [...JOB_STATES] }, parentId: { type: ['string', 'null'] }, progress: { type: 'object' }, result: {}, error: { type: ['string', 'null'] } } },
+        Token: { type: 'object', description: 'An access token as shown: never the token or its hash', properties: { name: { type: 'string' }, role: { enum: ['admin', 'worker', 'read'] }, id: { type: 'string', description: 'Its non-secret first characters' }, queues: { type: 'array', items: { type: 'string' } }, createdAt: { type: 'integer' }, expiresAt: { type: ['integer', 'null'] }, lastUsedAt: { type: ['integer', 'null'] } } },
         WorkerInfo: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, host: { type: 'string' }, kinds: { type: 'array', items: { type: 'string' } }, templates: { type: 'array', items: { type: 'object' } }, slots: { type: 'integer' }, running: { type: 'integer' }, node: { type: 'string' }, segments: { type: 'object', properties: { url: { type: 'string' }, channels: { type: 'array', items: { type: 'string' } } } } } },
       },
     },
@@ -94,6 +97,9 @@ export function openApiDocument(version: string): object {
       [ROUTES.stops, { summary: 'Worker: jobs it must stop; long-polls with wait (ms)', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }, q('wait', 'Long-poll ms', 'integer')], responses: { '200': ok({ type: 'object' }) } }],
       [ROUTES.templates, { summary: 'Templates known to the coordinator', responses: { '200': ok({ type: 'object' }) } }],
       [ROUTES.kinds, { summary: 'Job kinds known to the coordinator', responses: { '200': ok({ type: 'object' }) } }],
+      [ROUTES.tokens, { summary: 'Admin: the access tokens (names, roles, queues, expiry, last use; never the tokens)', responses: { '200': ok({ type: 'object', properties: { tokens: { type: 'array', items: ref('Token') } } }), ...errors } }],
+      [ROUTES.createToken, { summary: 'Admin: make an access token; `secret` is in this answer only', requestBody: json({ type: 'object', required: ['name', 'role'], properties: { name: { type: 'string' }, role: { enum: ['admin', 'worker', 'read'] }, queues: { type: 'array', items: { type: 'string' }, description: 'Worker tokens: the queues it may lease from; default all' }, expires: { type: ['string', 'number', 'null'], description: 'From now: e.g. "90d", or seconds; default never' } } }), responses: { '201': ok({ type: 'object', properties: { token: ref('Token'), secret: { type: 'string' } } }), ...errors } }],
+      [ROUTES.revokeToken, { summary: "Admin: revoke a token; a worker token's running jobs go back to the queue", parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok({ type: 'object', properties: { token: ref('Token'), released: { type: 'integer' } } }), ...errors } }],
     ]),
   };
 }

@@ -5,6 +5,7 @@ import { waitOf } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
 import type { CompleteReply, HeartbeatReply, LeaseAnswer, SegmentNodesAnswer, SingleCompleteAnswer, StopsAnswer } from '../protocol/messages.js';
 import { appendLogsRequestOf, completeRequestOf, heartbeatRequestOf, leaseRequestOf, singleCompleteOf } from '../protocol/validate.js';
+import { checkWorkerName, leaseQueues } from './auth.js';
 import { clientGone, type HttpOptions } from './http-context.js';
 
 const worker = { config: { role: 'worker' as const } };
@@ -15,12 +16,21 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
 
   app.post(ROUTES.lease.pattern, worker, async (req, reply): Promise<LeaseAnswer> => {
     const r = leaseRequestOf(req.body);
-    const jobs = await c.lease({ worker: r.worker, queues: r.queues, limit: r.limit, waitMs: r.wait, signal: clientGone(reply) });
+    // A worker token leases as its own worker, from its own queues.
+    checkWorkerName(req.principal, r.worker.name);
+    const queues = leaseQueues(req.principal, r.queues);
+    let jobs = await c.lease({ worker: r.worker, queues, limit: r.limit, waitMs: r.wait, signal: clientGone(reply) });
+    // A long poll outlives a revocation made meanwhile: its jobs (and their secrets) are not handed to a token no longer valid.
+    if (jobs.length > 0 && req.principal && !(await c.tokens.stillValid(req.principal))) {
+      await c.complete(jobs.map((j) => ({ id: j.id, token: j.lease?.token ?? '', outcome: 'failed' as const, release: true, error: 'the token was revoked' })));
+      jobs = [];
+    }
     return { jobs: jobs.map(toLeasedJob), leaseTtlMs: c.leaseTtlMs, heartbeatIntervalMs: c.heartbeatIntervalMs };
   });
 
   app.post(ROUTES.heartbeat.pattern, worker, async (req): Promise<HeartbeatReply> => {
     const r = heartbeatRequestOf(req.body);
+    checkWorkerName(req.principal, r.worker.name);
     return { answers: await c.heartbeat({ worker: r.worker, items: r.jobs }), leaseTtlMs: c.leaseTtlMs };
   });
 
@@ -44,7 +54,9 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
   });
 
   app.get(ROUTES.stops.pattern, worker, async (req, reply): Promise<StopsAnswer> => {
-    const stops = await c.waitForStops({ worker: (req.params as { name: string }).name, waitMs: waitOf((req.query as { wait?: string }).wait), signal: clientGone(reply) });
+    const name = (req.params as { name: string }).name;
+    checkWorkerName(req.principal, name);
+    const stops = await c.waitForStops({ worker: name, waitMs: waitOf((req.query as { wait?: string }).wait), signal: clientGone(reply) });
     return { stops };
   });
 }

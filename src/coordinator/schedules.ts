@@ -38,6 +38,10 @@ export class Schedules {
       log: Logger;
       /** Checks a job spec (throws a ValidationError naming the field); the params its job keeps secret. */
       validate(spec: unknown): string[];
+      /** A job spec with its params sealed, as it is stored (secret-params.ts). */
+      seal(spec: Record<string, unknown>, schedule: string): Record<string, unknown>;
+      /** A stored job spec with its params opened; throws when it cannot be. */
+      open(spec: Record<string, unknown>, schedule: string): Record<string, unknown>;
       enqueue(spec: unknown): Promise<Job>;
       getJob(id: string): Promise<Job | null>;
     },
@@ -85,7 +89,8 @@ export class Schedules {
     const s: Schedule = {
       name,
       ...timing,
-      job: job as Record<string, unknown>,
+      // Sealed whole: which params are secret may depend on a template a worker brings later.
+      job: this.o.seal(job as Record<string, unknown>, name),
       paused,
       source,
       nextRunAt,
@@ -122,7 +127,7 @@ export class Schedules {
         if (prev !== null && prev.source !== 'config') throw new ValidationError(`name: a schedule made through the API has this name; remove it first (drover schedule remove ${i.name})`, 'name');
         const built = this.build(i, 'config', prev, false);
         try {
-          this.o.validate(built.s.job);
+          this.o.validate(i.job);
         } catch (err) {
           if (!(err instanceof ValidationError)) throw err;
           if (!/\bunknown (template|kind)\b/.test(err.message)) throw new ValidationError(`job.${err.message}`, `job.${err.field ?? ''}`);
@@ -151,20 +156,23 @@ export class Schedules {
 
   private async viewOf(s: Schedule): Promise<ScheduleView> {
     const lastJobState = s.lastJobId ? ((await this.o.getJob(s.lastJobId))?.state ?? null) : null;
-    return { ...s, job: this.redacted(s.job), lastJobState };
+    return { ...s, job: this.redacted(s.job, s.name), lastJobState };
   }
 
-  /** A job spec with the params its job would keep secret hidden (all of them when it no longer resolves). */
-  private redacted(spec: Record<string, unknown>): Record<string, unknown> {
+  /**
+   * A stored job spec with the params its job would keep secret hidden (all of them when it no
+   * longer resolves, or cannot be opened). Opened here only to tell which params are secret.
+   */
+  private redacted(spec: Record<string, unknown>, schedule: string): Record<string, unknown> {
     const params = spec.params;
     if (typeof params !== 'object' || params === null) return spec;
-    let secrets: string[];
     try {
-      secrets = this.o.validate(spec);
+      const plain = this.o.open(spec, schedule);
+      const secrets = this.o.validate(plain);
+      return { ...spec, params: Object.fromEntries(Object.entries(plain.params as Record<string, unknown>).map(([k, v]) => [k, secrets.includes(k) ? REDACTED : v])) };
     } catch {
-      secrets = Object.keys(params);
+      return { ...spec, params: Object.fromEntries(Object.keys(params).map((k) => [k, REDACTED])) };
     }
-    return { ...spec, params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, secrets.includes(k) ? REDACTED : v])) };
   }
 
   async remove(name: string): Promise<void> {
@@ -209,7 +217,8 @@ export class Schedules {
       if (!(await this.o.store.advanceSchedule({ name: s.name, from: s.nextRunAt, to, firedAt: now, jobId: null, skip: null }))) continue;
       let job: Job;
       try {
-        job = await this.o.enqueue(s.job);
+        // Opened for the enqueue only: the job is sealed again, under its own id.
+        job = await this.o.enqueue(this.o.open(s.job, s.name));
       } catch (err) {
         await this.o.store.advanceSchedule({ name: s.name, from: to, to, firedAt: now, jobId: null, skip: `its job was refused: ${errorMessage(err)}`, recordOnly: true });
         this.o.log.warn({ schedule: s.name, err: errorMessage(err) }, 'schedule fired, but its job was refused');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
-import { ConfigError, ValidationError } from '../core/errors.js';
+import { ConfigError, errorMessage, ValidationError } from '../core/errors.js';
 import { httpUrl, isLoopback, listenErrorMessage } from '../core/net.js';
 import { VERSION } from '../core/version.js';
 import type { Template } from '../runners/template.js';
@@ -18,6 +18,10 @@ import { createMetrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
 import type { ScheduleInput } from './schedules.js';
 import { TemplateCatalog } from './templates.js';
+import { SecretBox, type SecretKey } from '../core/secret-box.js';
+import { checkStoreKey, coordinatorKey, defaultSecretKeyFile } from './secret-key.js';
+import { readTls, reloadTls, TlsConnections, type ReloadableTls, type TlsFiles } from './tls.js';
+import type { AuthLimits } from './auth-limiter.js';
 
 /** A coordinator's options; every default is in SERVER_DEFAULTS. */
 export interface ServerOptions {
@@ -55,6 +59,21 @@ export interface ServerOptions {
   schedules?: ScheduleInput[];
   /** Per kind: an attempt's time limit when the job gives none, ms, over the kind's default (downloads: 30 min). */
   kindTimeLimitsMs?: Record<string, number>;
+  /**
+   * The key file secret params are encrypted with in the store: created (0600, directory 0700)
+   * if missing, refused if open to group or others. Default DATA/secret.key, with PostgreSQL too.
+   */
+  secretKeyFile?: string;
+  /** The key itself, over secretKeyFile (tests). */
+  secretKey?: SecretKey;
+  /** HTTPS (HTTP/1.1 and HTTP/2) with these PEM files. Default none: plain HTTP, on loopback only unless `insecureHttp`. */
+  tls?: TlsFiles;
+  /** Listen beyond loopback without TLS: a TLS-terminating proxy is in front. Default false. */
+  insecureHttp?: boolean;
+  /** Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or CIDR). Default none. */
+  trustedProxies?: string[];
+  /** Failed authentications per client address: default 10 within 60 s block it for 60 s (429). */
+  authLimits?: AuthLimits;
   clock?: Clock;
   logger: Logger;
 }
@@ -65,6 +84,8 @@ export interface RunningServer {
   scheduler: Scheduler;
   app: FastifyInstance;
   store: JobStore;
+  /** Reads `tls`'s files again for new connections (SIGHUP after a renewal); throws a ConfigError and keeps the old on a bad one. */
+  reloadTls(): void;
   close(): Promise<void>;
 }
 
@@ -75,6 +96,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if (!isLoopback(host) && !authEnabled(o.tokens)) {
     throw new ConfigError(`refusing to listen on ${host} without tokens: give --token-file FILE (created with random tokens if missing), or listen on 127.0.0.1`);
   }
+  if (!isLoopback(host) && !o.tls && !o.insecureHttp) {
+    throw new ConfigError(`refusing to listen on ${host} without TLS: tokens and job secrets would cross the network in clear. Give server.tls { cert, key } (drover tls init DIR makes them), or server.insecure_http: true when a TLS-terminating proxy is in front`);
+  }
+  const tls = o.tls ? readTls(o.tls) : undefined;
   const db = o.db ?? path.join(o.dataDir ?? SERVER_DEFAULTS.dataDir, 'drover.db');
   // One coordinator per SQLite file: a second one would serve jobs the first never hears of.
   const release = o.store ? () => {} : lockSqlite(db);
@@ -82,6 +107,17 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   try {
     store = o.store ?? (await openStore(db, o.pg));
   } catch (err) {
+    release();
+    throw err;
+  }
+  // After the store: a data directory that cannot be used is named as the store's, first.
+  const keyFile = o.secretKeyFile ?? defaultSecretKeyFile(o.dataDir);
+  let secret: { key: SecretKey; created: boolean; file: string };
+  try {
+    secret = { ...coordinatorKey({ ...(o.secretKey ? { secretKey: o.secretKey } : {}), file: keyFile }), file: keyFile };
+    await checkStoreKey(store, secret, o.logger);
+  } catch (err) {
+    await store.close();
     release();
     throw err;
   }
@@ -93,6 +129,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     templates: new TemplateCatalog(o.templates ?? [], (m) => o.logger.warn({ part: 'templates' }, m)),
     metrics,
     log: o.logger.child({ part: 'schedules' }),
+    secretBox: new SecretBox(secret.key),
     ...(o.leaseTtlMs === undefined ? {} : { leaseTtlMs: o.leaseTtlMs }),
     ...(o.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: o.heartbeatIntervalMs }),
     ...(o.maxLongPollMs === undefined ? {} : { maxLongPollMs: o.maxLongPollMs }),
@@ -122,7 +159,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       throw err instanceof ValidationError ? new ConfigError(err.message) : err;
     }
   }
-  const app = buildHttpApp({ coordinator, tokens: o.tokens, logger: o.logger, maxBodyBytes: o.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, requestTimeoutMs: o.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs, version: VERSION });
+  let app: FastifyInstance;
+  try {
+  app = buildHttpApp({ coordinator, tokens: o.tokens, clock, ...(o.authLimits ? { authLimits: o.authLimits } : {}), logger: o.logger, ...(tls ? { tls } : {}), ...(o.trustedProxies?.length ? { trustedProxies: o.trustedProxies } : {}), maxBodyBytes: o.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, requestTimeoutMs: o.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs, version: VERSION });
+  } catch (err) {
+    await store.close();
+    release();
+    throw new ConfigError(`server.tls: the certificate and key cannot be used (${errorMessage(err)}); do they go together?`);
+  }
+  // Before listening: it hooks into every request.
+  const tlsConnections = tls ? new TlsConnections(app) : null;
   try {
     await app.listen({ host, port });
   } catch (err) {
@@ -133,7 +179,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   scheduler.start();
   const addr = app.server.address();
   const bound = typeof addr === 'object' && addr ? addr.port : port;
-  const url = httpUrl(host, bound);
+  const url = httpUrl(host, bound).replace(/^http:/, tls ? 'https:' : 'http:');
   o.logger.info({ url, auth: authEnabled(o.tokens) }, 'coordinator listening');
   let closed = false;
   return {
@@ -142,12 +188,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     scheduler,
     app,
     store,
+    reloadTls() {
+      if (o.tls) reloadTls(app.server as unknown as ReloadableTls, o.tls);
+    },
     async close() {
       if (closed) return;
       closed = true;
       await scheduler.stop();
       await coordinator.close();
-      await app.close();
+      await (tlsConnections ? tlsConnections.close(() => app.close()) : app.close());
       await store.close();
       release();
     },

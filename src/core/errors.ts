@@ -31,6 +31,13 @@ export class NotFoundError extends DroverError {
   }
 }
 
+/** The token is valid but not for this: another worker's name, a queue it may not lease from. */
+export class ForbiddenError extends DroverError {
+  constructor(message: string) {
+    super(message, 403, 'forbidden');
+  }
+}
+
 /** The operation conflicts with the job's current state, or a lease token is stale. */
 export class ConflictError extends DroverError {
   constructor(message: string) {

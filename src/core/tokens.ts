@@ -4,8 +4,11 @@ import YAML from 'yaml';
 import { ConfigError } from './errors.js';
 import { newToken } from './ids.js';
 
-/** Who may call a route: anyone, a worker (or admin), or an admin only. */
-export type Role = 'public' | 'worker' | 'admin';
+/**
+ * Who may call a route: anyone; any token (`read`: /metrics); a worker (or admin); or an admin
+ * only (and a store `read` token, for GET routes: see coordinator/auth.ts).
+ */
+export type Role = 'public' | 'read' | 'worker' | 'admin';
 
 /** The coordinator's tokens. Both null: no auth (allowed on loopback only). */
 export interface Tokens {
@@ -26,12 +29,12 @@ export function tokensEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Whether a bearer token grants `role`. The admin token grants every role. */
+/** Whether a bearer token of the token file grants `role`. The admin token grants every role, the worker token `worker` and `read`. */
 export function allows(tokens: Tokens, role: Role, bearer: string | undefined): boolean {
   if (role === 'public' || !authEnabled(tokens)) return true;
   if (bearer === undefined) return false;
   if (tokens.admin !== null && tokensEqual(bearer, tokens.admin)) return true;
-  return role === 'worker' && tokens.worker !== null && tokensEqual(bearer, tokens.worker);
+  return (role === 'worker' || role === 'read') && tokens.worker !== null && tokensEqual(bearer, tokens.worker);
 }
 
 /**

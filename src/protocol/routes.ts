@@ -34,6 +34,9 @@ export const ROUTES = {
   segmentNodes: { method: 'GET', pattern: `${V1}/segment-nodes`, path: () => `${V1}/segment-nodes` },
   purge: { method: 'POST', pattern: `${V1}/jobs/purge`, path: () => `${V1}/jobs/purge` },
   kinds: { method: 'GET', pattern: `${V1}/kinds`, path: () => `${V1}/kinds` },
+  tokens: { method: 'GET', pattern: `${V1}/tokens`, path: () => `${V1}/tokens` },
+  createToken: { method: 'POST', pattern: `${V1}/tokens`, path: () => `${V1}/tokens` },
+  revokeToken: { method: 'DELETE', pattern: `${V1}/tokens/:name`, path: (name: string) => `${V1}/tokens/${enc(name)}` },
 
   // The worker protocol.
   lease: { method: 'POST', pattern: `${V1}/lease`, path: () => `${V1}/lease` },

@@ -12,6 +12,8 @@ export interface WorkerSetup {
   rotation: Required<Rotation>;
   /** The hosts downloads and ffmpeg inputs may reach (`worker.allow_hosts` / `deny_hosts`). */
   hosts: HostGuard;
+  /** `worker.ca_file`'s PEM text: trusted for https:// besides Node's list (the coordinator, segment peers). */
+  ca?: string;
 }
 
 /** A kind's own worker settings: `worker.<kind>` in drover.yaml. */

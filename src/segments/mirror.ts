@@ -17,6 +17,8 @@ export interface MirrorOptions {
   from: string[];
   /** Sent as a bearer token to peers whose URL carries no credentials (a worker's token, for its fellow nodes). */
   token?: string;
+  /** PEM certificates trusted for https:// peers besides Node's (the worker's `ca_file`). */
+  ca?: string;
   channels: string[];
   qualities: string[];
   /** 'all' (every hour a peer lists), the last N hours, or these hours. Default 'all'. */
@@ -90,7 +92,7 @@ export async function mirrorPass(o: MirrorOptions): Promise<MirrorSummary> {
   // One fetch of a segment at a time across peers; a failed one lets the next peer try.
   const inFlight = new Map<string, Promise<boolean>>();
   const wanted = new Set<string>();
-  const peers = o.from.map((u) => new Peer(u, o.concurrency ?? MIRROR_DEFAULTS.concurrency, o.token));
+  const peers = o.from.map((u) => new Peer(u, o.concurrency ?? MIRROR_DEFAULTS.concurrency, o.token, o.ca));
   try {
     let reported = -Infinity;
     const progressed = (force: boolean) => {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { describeNetError } from '../core/net.js';
 import { BATCH_HEADER, BATCH_MAX, FrameDecoder, type FrameSink } from './batch.js';
 
@@ -42,8 +43,8 @@ export class Peer {
   private readonly agent: http.Agent;
   private readonly client: typeof http | typeof https;
 
-  /** `token`: sent as a bearer token when the URL carries no credentials of its own. */
-  constructor(url: string, connections: number, token?: string) {
+  /** `token`: sent as a bearer token when the URL carries no credentials of its own; `ca`: PEM trusted for https besides Node's. */
+  constructor(url: string, connections: number, token?: string, ca?: string) {
     const u = new URL(url);
     this.auth = u.username || u.password ? `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` : token ? `Bearer ${token}` : undefined;
     u.username = '';
@@ -51,7 +52,7 @@ export class Peer {
     this.origin = u.toString().replace(/\/$/, '');
     this.name = this.origin;
     this.client = u.protocol === 'https:' ? https : http;
-    this.agent = new this.client.Agent({ keepAlive: true, maxSockets: connections, timeout: 30_000 });
+    this.agent = new this.client.Agent({ keepAlive: true, maxSockets: connections, timeout: 30_000, ...(ca && u.protocol === 'https:' ? { ca: [...tls.rootCertificates, ca] } : {}) });
   }
 
   private send(p: string, body?: string): Promise<Answer> {

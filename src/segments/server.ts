@@ -6,6 +6,8 @@ import type { Registry } from 'prom-client';
 import { ConfigError } from '../core/errors.js';
 import { httpUrl, isLoopback, listenErrorMessage } from '../core/net.js';
 import { allows, authEnabled, NO_TOKENS, type Tokens } from '../core/tokens.js';
+import { readTls, reloadTls, type ReloadableTls, type TlsFiles } from '../core/tls-files.js';
+import type tls from 'node:tls';
 import { BATCH_HEADER, BATCH_MAX, BATCH_TYPE } from './batch.js';
 import { batchFrames, sendSegment } from './send-segment.js';
 import { isPathPart, SegmentTree } from './tree.js';
@@ -24,12 +26,16 @@ export interface SegmentServerOptions {
   public?: boolean;
   /** Shown at `/metrics` (a worker's mirror jobs count there). */
   metrics?: Registry;
+  /** Serve over HTTPS (HTTP/1.1, as wubloader's backfiller speaks) with these PEM files. Default none. */
+  tls?: TlsFiles | null;
   logger: Logger;
 }
 
 export interface RunningSegmentServer {
   url: string;
   app: FastifyInstance;
+  /** Reads the TLS files again for new connections (SIGHUP); a ConfigError keeps the old. */
+  reloadTls(): void;
   close(): Promise<void>;
 }
 
@@ -75,12 +81,13 @@ const CORS = {
 };
 
 /** The HTTP app of a segment tree: wubloader's restreamer routes (listings and segments). */
-export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: Logger; metrics?: Registry; public?: boolean }): FastifyInstance {
+export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: Logger; metrics?: Registry; public?: boolean; tls?: tls.SecureContextOptions }): FastifyInstance {
   const app = Fastify({
     loggerInstance: o.logger.child({ part: 'segments' }) as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     keepAliveTimeout: 75_000,
-  });
+    ...(o.tls ? { https: o.tls } : {}),
+  }) as unknown as FastifyInstance;
   // Headers and a small body leave in separate writes; without this each keep-alive request waits ~40 ms on delayed ACKs.
   app.server.on('connection', (socket) => socket.setNoDelay(true));
   app.addHook('onRequest', async (req, reply) => {
@@ -142,14 +149,28 @@ export async function startSegmentServer(o: SegmentServerOptions): Promise<Runni
   if (!isLoopback(host) && !authEnabled(tokens) && !o.public) {
     throw new ConfigError(`refusing to serve segments on ${host} without tokens: give --token-file FILE (created with random tokens if missing), --public to serve them to anyone, or listen on 127.0.0.1`);
   }
-  const app = buildSegmentApp({ tree: new SegmentTree(path.resolve(o.dir)), tokens, logger: o.logger, ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.public ? { public: true } : {}) });
+  const labels = { cert: 'segments tls cert', key: 'segments tls key' };
+  let app: FastifyInstance;
+  try {
+    app = buildSegmentApp({ tree: new SegmentTree(path.resolve(o.dir)), tokens, logger: o.logger, ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.public ? { public: true } : {}), ...(o.tls ? { tls: readTls(o.tls, labels) } : {}) });
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`the segment server's certificate and key cannot be used (${(err as Error).message}); do they go together?`);
+  }
   try {
     await app.listen({ host, port });
   } catch (err) {
     throw new ConfigError(listenErrorMessage(err, host, port, 'another segment server?'));
   }
   const addr = app.server.address();
-  const url = httpUrl(host, typeof addr === 'object' && addr ? addr.port : port);
+  const url = httpUrl(host, typeof addr === 'object' && addr ? addr.port : port).replace(/^http:/, o.tls ? 'https:' : 'http:');
   o.logger.info({ url, dir: o.dir, auth: authEnabled(tokens) }, 'serving segments');
-  return { url, app, close: () => app.close() };
+  return {
+    url,
+    app,
+    reloadTls: () => {
+      if (o.tls) reloadTls(app.server as unknown as ReloadableTls, o.tls, labels);
+    },
+    close: () => app.close(),
+  };
 }

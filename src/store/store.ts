@@ -2,12 +2,15 @@ import type { Attempt, Job, JobState, NewJob, StopReason } from '../core/job.js'
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../core/reports.js';
 import type { Schedule } from '../core/schedule.js';
+import type { TokenInfo } from '../core/access-token.js';
 import type { ScheduleAdvance } from './schedule-rows.js';
 
 /**
  * The one interface every storage backend implements. Each method takes one parameters object
  * and the current time (`now`, epoch ms) from the caller, so the store has no clock of its own.
- * Rows come back unredacted: redaction is the API layer's job.
+ * Rows come back unredacted: redaction is the API layer's job. Secret params arrive sealed by the
+ * coordinator (coordinator/secret-params.ts) and are kept as given: the store never sees their
+ * plaintext and does no crypto.
  * Backends map their driver errors to the errors of `core/errors.ts`.
  */
 export interface JobStore {
@@ -99,6 +102,38 @@ export interface JobStore {
   importJobs(p: { jobs: Job[]; attempts: Attempt[] }): Promise<number>;
 
   /**
+   * Jobs that have secret params, ascending by id after `after` (null: from the first), at most
+   * `limit`: each one's id, params (as stored: sealed or, from before, plaintext) and secret
+   * names. `drover secrets rotate` pages through them.
+   */
+  jobsWithSecrets(p: { after: string | null; limit: number }): Promise<JobSecrets[]>;
+  /**
+   * Replaces the params of these jobs and nothing else of them (not `updatedAt` either: the job
+   * did not change for its users), in one transaction. Returns how many of them were found.
+   */
+  updateParams(p: { jobs: Array<Pick<Job, 'id' | 'params'>> }): Promise<number>;
+
+  /**
+   * Adds an access token (`drover token add`), its hash as the coordinator made it (the store
+   * hashes nothing). A ConflictError when its name is taken.
+   */
+  addToken(t: StoredToken): Promise<void>;
+  /** The token with this id (its non-secret first characters), or null. */
+  tokenById(id: string): Promise<StoredToken | null>;
+  /** Every token, by name. */
+  listTokens(): Promise<StoredToken[]>;
+  /** Deletes the token named `name`; returns what it was, or null when there was none. */
+  deleteToken(name: string): Promise<StoredToken | null>;
+  /** Records a use of the token at `now` (never moving it back). */
+  touchToken(p: { id: string; now: number }): Promise<void>;
+  /**
+   * Takes back every lease `worker` holds (its token was revoked), in one transaction: a job
+   * asked to stop ends in its stop reason; every other goes back to `queued` at once, the attempt
+   * not counted (recorded as lost). Returns those jobs as they are now.
+   */
+  revokeLeases(p: { worker: string; now: number }): Promise<Job[]>;
+
+  /**
    * Deletes up to `limit` jobs that finished before `before` (epoch ms), with their logs and
    * attempts; only those in `states` when given (final states only: others are never deleted).
    * Returns how many went; call again while it returns `limit`.
@@ -138,6 +173,14 @@ export interface Subscription {
   healthy(): boolean;
   close(): Promise<void>;
 }
+
+/** An access token as the store keeps it: its SHA-256 (hex), never the token. */
+export interface StoredToken extends TokenInfo {
+  hash: string;
+}
+
+/** What `jobsWithSecrets` gives of a job. */
+export type JobSecrets = Pick<Job, 'id' | 'params' | 'secrets'>;
 
 /** A NewJob after the coordinator filled defaults and validated it. */
 export interface ResolvedNewJob extends Required<Omit<NewJob, 'runAt'>> {

@@ -107,6 +107,28 @@ export function settleExpiredLease(job: Job, now: number): Settlement {
   };
 }
 
+/**
+ * A lease taken back because its worker's token was revoked: a job asked to stop ends in its stop
+ * reason; otherwise it goes back to `queued` at once with its attempt refunded (the job did
+ * nothing wrong), recorded as lost.
+ */
+export function settleRevokedLease(job: Job, now: number): Settlement {
+  const error = `lease revoked: the token of worker ${job.lease?.worker ?? '?'} was revoked`;
+  const state: JobState = job.stopReason ?? 'queued';
+  return {
+    state,
+    runAt: now,
+    result: null,
+    error,
+    progress: null,
+    finishedAt: state === 'queued' ? null : now,
+    history: { outcome: 'lost', error },
+    refundAttempt: state === 'queued',
+    freesSlot: job.concurrencyKey !== null,
+    children: [],
+  };
+}
+
 /** The error of a job canceled before any worker took it. */
 export const CANCELED_BEFORE_START = 'canceled before it started';
 /** The error of a parent canceled while its children ran. */

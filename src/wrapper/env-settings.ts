@@ -25,6 +25,8 @@ export interface WrapperSettings {
   apiPort: number;
   /** API_TOKEN: a bearer token the API asks for; required to listen beyond loopback. */
   apiToken: string | null;
+  /** API_TLS_CERT and API_TLS_KEY (PEM files, both or neither): HTTPS; SIGHUP reads them again. Default none. */
+  apiTls: { cert: string; key: string } | null;
   /** KILL_GRACE, seconds between SIGTERM and SIGKILL when stopping ffmpeg, default 10. */
   killGraceMs: number;
   /** LOG_TO_STDERR, default on: the command's stdout and stderr lines are passed to ours (the container log). */
@@ -74,9 +76,16 @@ export function readWrapperSettings(env: NodeJS.ProcessEnv): WrapperSettings {
     apiHost: r.text('API_HOST', W.apiHost),
     apiPort: r.port('API_PORT', W.apiPort),
     apiToken: r.text('API_TOKEN', '') || null,
+    apiTls: tlsOf(r.text('API_TLS_CERT', ''), r.text('API_TLS_KEY', '')),
     killGraceMs: r.seconds('KILL_GRACE', W.killGraceMs / 1000),
     logToStderr: r.flag('LOG_TO_STDERR', W.logToStderr),
   };
+}
+
+function tlsOf(cert: string, key: string): { cert: string; key: string } | null {
+  if (!cert && !key) return null;
+  if (!cert || !key) throw new ConfigError(`${cert ? 'API_TLS_KEY' : 'API_TLS_CERT'} is not set: HTTPS needs both API_TLS_CERT and API_TLS_KEY (PEM files)`);
+  return { cert, key };
 }
 
 class EnvReader {

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { ConfigError } from '../core/errors.js';
 import { isLoopback } from '../core/net.js';
+import type { ReloadableTls, TlsFiles } from '../core/tls-files.js';
 import { shellQuote } from '../supervise/command-line.js';
 import type { ManagerState, ManagerStatus } from '../supervise/encoding-manager.js';
 import { linesJson, linesQuery, linesText, localTime } from './ff-wrapper-format.js';
@@ -45,8 +46,12 @@ export interface StatusApiOptions {
   port: number;
   /** Bearer token asked for on every route; required beyond loopback. */
   token: string | null;
+  /** HTTPS with these PEM files (API_TLS_CERT, API_TLS_KEY). Default none: HTTP. */
+  tls?: TlsFiles | null;
   view: WrapperView;
 }
+
+const TLS_LABELS = { cert: 'API_TLS_CERT', key: 'API_TLS_KEY' };
 
 type Answer = { status: number; type: string; body: string };
 const text = (body: string, status = 200): Answer => ({ status, type: 'text/plain', body });
@@ -59,14 +64,16 @@ const json = (value: unknown): Answer => ({ status: 200, type: 'application/json
  * Drover's `/status` (JSON) and `/metrics` (Prometheus). On node:http alone: one `drover run`
  * per container, a hundred per host, so no framework. Throws a ConfigError when it cannot listen.
  */
-export async function startStatusApi(o: StatusApiOptions): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
+export async function startStatusApi(o: StatusApiOptions): Promise<{ server: http.Server; url: string; reloadTls(): void; close(): Promise<void> }> {
   if (!isLoopback(o.host) && !o.token) {
     throw new ConfigError(`API_HOST=${o.host} is not a loopback address: set API_TOKEN to a secret the API will ask for (Authorization: Bearer TOKEN), or listen on 127.0.0.1`);
   }
   const want = o.token ? Buffer.from(`Bearer ${o.token}`) : null;
   // Loaded only when a token is set (beyond loopback): the supervisor stays small.
   const { timingSafeEqual } = want ? await import('node:crypto') : { timingSafeEqual: null };
-  const server = http.createServer((req, res) => {
+  // Loaded only for HTTPS, as the token check: the supervisor stays small.
+  const tlsFiles = o.tls ? await import('../core/tls-files.js') : null;
+  const handler: http.RequestListener = (req, res) => {
     const got = Buffer.from(req.headers.authorization ?? '');
     const a: Answer =
       want && timingSafeEqual && (got.length !== want.length || !timingSafeEqual(got, want))
@@ -77,7 +84,14 @@ export async function startStatusApi(o: StatusApiOptions): Promise<{ server: htt
     res.writeHead(a.status, { 'content-type': a.type, 'content-length': Buffer.byteLength(a.body) });
     // HEAD (health checks such as `wget --spider`): the headers alone.
     res.end(req.method === 'HEAD' ? undefined : a.body);
-  });
+  };
+  let server: http.Server;
+  try {
+    server = o.tls && tlsFiles ? (await import('node:https')).createServer(tlsFiles.readTls(o.tls, TLS_LABELS), handler) : http.createServer(handler);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`API_TLS_CERT, API_TLS_KEY: the certificate and key cannot be used (${(err as Error).message}); do they go together?`);
+  }
   server.keepAliveTimeout = 5_000;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -94,7 +108,10 @@ export async function startStatusApi(o: StatusApiOptions): Promise<{ server: htt
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   return {
     server,
-    url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
+    url: `${o.tls ? 'https' : 'http'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
+    reloadTls: () => {
+      if (o.tls && tlsFiles) tlsFiles.reloadTls(server as unknown as ReloadableTls, o.tls, TLS_LABELS);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

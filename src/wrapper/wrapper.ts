@@ -57,11 +57,17 @@ export async function runWrapper(argv: string[], s: WrapperSettings, say: Say, p
   const signals: Array<[NodeJS.Signals, () => void]> = [
     ['SIGTERM', onStop('SIGTERM')],
     ['SIGINT', onStop('SIGINT')],
-    ['SIGHUP', () => (life.session ? rotate(life.session, say) : undefined)],
+    [
+      'SIGHUP',
+      () => {
+        if (life.session) rotate(life.session, say);
+        reloadApiTls(api, say);
+      },
+    ],
   ];
   for (const [sig, fn] of signals) process.on(sig, fn);
   try {
-    api = await startStatusApi({ host: s.apiHost, port: s.apiPort, token: s.apiToken, view });
+    api = await startStatusApi({ host: s.apiHost, port: s.apiPort, token: s.apiToken, tls: s.apiTls, view });
     say(`status API on ${api.url}`);
     try {
       reaper = startZombieReaper({ ownChildren: () => (life.session ? [life.session.pid] : []) });
@@ -198,5 +204,15 @@ function writeJson(file: string, value: unknown): void {
     fs.writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
   } catch {
     // The status files are a convenience; the API is the record.
+  }
+}
+
+/** SIGHUP: the API's certificate read again (a renewal) for new connections; the one in use stays on an error. */
+function reloadApiTls(api: { reloadTls(): void } | null, say: (line: string) => void): void {
+  if (!api) return;
+  try {
+    api.reloadTls();
+  } catch (err) {
+    say(`SIGHUP: TLS certificate not reloaded, the one in use stays: ${errorMessage(err)}`);
   }
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DroverClient } from '../../src/client/drover-client.js';
-import { spawnDrover, writeConfig } from '../support/drover.js';
+import { runDrover, spawnDrover, writeConfig } from '../support/drover.js';
 import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
 
 const UNITS = path.resolve(import.meta.dirname, '../../deploy/systemd');
@@ -63,8 +63,14 @@ describe('the systemd units in deploy/systemd', () => {
     writeConfig(etc, 'server:\n  heartbeat_interval: 500ms\n');
 
     const server = commandOf('drover-server.service', rewrite);
+    // ExecStartPre: the certificate the first start makes.
+    const pre = serviceOf('drover-server.service').get('ExecStartPre')?.[0]?.split(/\s+/) ?? [];
+    expect(pre[0]).toBe('drover');
+    expect((await runDrover(pre.slice(1).map(rewrite), { cwd: server.cwd, env: server.env })).code).toBe(0);
     const srv = spawnDrover([...server.args, '--port', '0'], { cwd: server.cwd, env: server.env });
-    const url = await waitFor(() => /coordinator on http:\/\/0\.0\.0\.0:(\d+)/.exec(srv.output())?.[1], 60_000, 'the coordinator to listen').then((port) => `http://127.0.0.1:${port}`);
+    const url = await waitFor(() => /coordinator on https:\/\/0\.0\.0\.0:(\d+)/.exec(srv.output())?.[1], 60_000, 'the coordinator to listen').then((port) => `https://127.0.0.1:${port}`);
+    fs.copyFileSync(path.join(state, 'tls', 'ca.crt'), path.join(etc, 'ca.crt'));
+    const ca = fs.readFileSync(path.join(etc, 'ca.crt'), 'utf8');
     const tokens = fs.readFileSync(path.join(state, 'tokens.yaml'), 'utf8');
     const token = (role: string) => new RegExp(`^${role}: (\\S+)$`, 'm').exec(tokens)?.[1] as string;
 
@@ -74,7 +80,7 @@ describe('the systemd units in deploy/systemd', () => {
     const worker = commandOf('drover-worker.service', rewrite);
     const w = spawnDrover([...worker.args, '--name', 'unit'], { cwd: worker.cwd, env: { ...worker.env, DROVER_LOG_LEVEL: 'info' } });
 
-    const drover = new DroverClient({ server: url, token: token('admin') });
+    const drover = new DroverClient({ server: url, token: token('admin'), ca });
     onCleanup(() => drover.close());
     await waitFor(async () => (await drover.workers()).some((x) => x.name === 'unit' && x.online), 60_000, 'the worker to come online');
     const job = await drover.enqueue({ kind: 'noop', params: {} });

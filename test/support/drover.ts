@@ -54,7 +54,7 @@ export async function startServer(cwd: string, extraArgs: string[] = [], env: Re
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${p.output()}`)), 15_000);
     const check = () => {
-      const m = /coordinator on (http:\/\/[^\s"]+)/.exec(p.output());
+      const m = /coordinator on (https?:\/\/[^\s"]+)/.exec(p.output());
       if (m) {
         clearTimeout(timer);
         resolve(m[1] as string);

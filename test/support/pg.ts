@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import pg from 'pg';
 
 /** The machine's PostgreSQL (trust auth). Tests create their own database and drop it. */
@@ -21,4 +23,12 @@ export async function freshDatabase(prefix = 'drover_test'): Promise<{ url: stri
   const u = new URL(PG_ADMIN_URL);
   u.pathname = `/${name}`;
   return { url: u.toString(), drop: () => pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined) };
+}
+
+/** `pg_dump` of the database at `url`, as text: Debian's versioned binary when there is one (newest first), else the one on PATH. */
+export function pgDump(url: string): string {
+  const root = '/usr/lib/postgresql';
+  const versions = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  const bin = [...versions.map((v) => `${root}/${v}/bin/pg_dump`), '/usr/bin/pg_dump'].find((f) => fs.existsSync(f)) ?? 'pg_dump';
+  return execFileSync(bin, ['--no-owner', url], { maxBuffer: 256 << 20 }).toString();
 }

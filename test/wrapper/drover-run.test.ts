@@ -1,8 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
+import type tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
+import { issueCert, makeCa } from '../../src/core/pki.js';
 import { containerId } from '../../src/wrapper/container-id.js';
 import { running } from '../supervise/procs.js';
 import { DROVER_BIN, runDrover } from '../support/drover.js';
@@ -392,6 +395,37 @@ describe('drover run: bad input', () => {
     const wd = await failedStart(['ffmpeg', '-version'], { WORKDIR: path.join(file, 'wd') });
     expect(wd.code).toBe(2);
     expect(wd.output).toMatch(/WORKDIR=.*a-file\/wd: cannot use .*: ENOTDIR/);
+  });
+
+  it('serves its API over HTTPS with API_TLS_CERT and API_TLS_KEY, renewed on SIGHUP; one without the other is named', async () => {
+    const half = await failedStart(['sleep', '1'], { API_TLS_CERT: '/nonexistent.crt' });
+    expect(half.code).toBe(2);
+    expect(half.output).toContain('API_TLS_KEY is not set: HTTPS needs both API_TLS_CERT and API_TLS_KEY (PEM files)');
+    const dir = tempDir('drover-run-tls-');
+    const ca = makeCa('run CA');
+    const issue = () => {
+      const leaf = issueCert(ca, { commonName: 'localhost', names: ['localhost'], ips: ['127.0.0.1'], use: 'server' });
+      fs.writeFileSync(path.join(dir, 'api.crt'), leaf.cert);
+      fs.writeFileSync(path.join(dir, 'api.key'), leaf.key);
+    };
+    issue();
+    const w = await startWrapper(['sleep', '60'], { API_TLS_CERT: path.join(dir, 'api.crt'), API_TLS_KEY: path.join(dir, 'api.key') });
+    expect(w.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const get = (q: string) =>
+      new Promise<{ status: number; serial: string; body: string }>((resolve, reject) => {
+        https.get(`${w.url}${q}`, { ca: ca.cert, agent: false }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, serial: (res.socket as tls.TLSSocket).getPeerCertificate().serialNumber, body }));
+        }).on('error', reject);
+      });
+    const first = await get('/get_pid');
+    expect([first.status, first.body]).toEqual([200, String(w.proc.pid)]);
+    issue();
+    w.proc.kill('SIGHUP');
+    await waitFor(async () => (await get('/get_pid')).serial !== first.serial, 10_000, 'the renewed certificate');
+    w.proc.kill('SIGTERM');
+    await w.exited;
   });
 
   it('needs API_TOKEN to listen beyond loopback, and then asks for it', async () => {

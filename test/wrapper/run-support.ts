@@ -33,7 +33,7 @@ export async function startWrapper(command: string[], env: Record<string, string
       }
     }
   });
-  const m = await waitFor(() => /status API on (http:\/\/\S+)[\s\S]*started pid (\d+)/.exec(p.output()) ?? (p.proc.exitCode !== null ? Promise.reject(new Error(p.output())) : null), 15_000, 'drover run to start');
+  const m = await waitFor(() => /status API on (https?:\/\/\S+)[\s\S]*started pid (\d+)/.exec(p.output()) ?? (p.proc.exitCode !== null ? Promise.reject(new Error(p.output())) : null), 15_000, 'drover run to start');
   ffmpegPid = Number(m[2]);
   const url = m[1] as string;
   return {

@@ -34,6 +34,7 @@ export class MirrorRunner implements Runner {
       from,
       // Only to fellow workers from the registry: a URL the job names may be anyone's.
       ...(ctx.token && p.from === 'registry' ? { token: ctx.token } : {}),
+      ...(this.s.ca ? { ca: this.s.ca } : {}),
       signal: ctx.signal,
       metrics: mirrorMetrics,
       onProgress: (g) => {

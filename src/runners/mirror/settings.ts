@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
+import type { TlsFiles } from '../../core/tls-files.js';
 import type { KindSettings } from '../kind.js';
 
 /** `worker.segments`: this worker's segment tree, its server and its node. */
@@ -14,6 +15,10 @@ export interface SegmentsSettings {
   node: string;
   /** The server's URL as peers reach it. Default from `listen` (the host name for 0.0.0.0). */
   url: string | null;
+  /** Serve over HTTPS with these PEM files. Default none. */
+  tls: TlsFiles | null;
+  /** PEM certificates trusted for https:// peers (the worker's `ca_file`). */
+  ca?: string;
 }
 
 const schema = z
@@ -23,6 +28,7 @@ const schema = z
     listen: z.string().optional(),
     node: z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/, 'letters, digits and _ . : @ - only').optional(),
     url: z.string().url().optional(),
+    tls: z.object({ cert: z.string(), key: z.string() }).strict().nullable().optional(),
   })
   .strict();
 
@@ -37,9 +43,10 @@ function listenOf(v: string, where: string): { host: string; port: number } {
 
 export const segmentsSettings: KindSettings<SegmentsSettings, SegmentsConfig> = {
   schema,
-  resolve(raw, _worker, where) {
+  resolve(raw, worker, where) {
     const listen = raw.listen === undefined ? null : listenOf(raw.listen, where);
     if (listen !== null && raw.dir === undefined) throw new ConfigError(`${where}.listen: needs ${where}.dir, the tree to serve`);
-    return { dir: raw.dir === undefined ? null : path.resolve(raw.dir), listen, node: raw.node ?? os.hostname(), url: raw.url ?? null };
+    if (raw.tls && listen === null) throw new ConfigError(`${where}.tls: needs ${where}.listen, the server it is for`);
+    return { dir: raw.dir === undefined ? null : path.resolve(raw.dir), listen, node: raw.node ?? os.hostname(), url: raw.url ?? null, tls: raw.tls ?? null, ...(worker.ca ? { ca: worker.ca } : {}) };
   },
 };

@@ -4,7 +4,7 @@ import type { CompleteAnswer } from '../../core/reports.js';
 import type { SettleItem } from '../store.js';
 import { insertJobs } from './children.js';
 import { rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
-import { answerOf, settleExpiredLease, settleReport, successOf, type Settlement } from '../transitions.js';
+import { answerOf, settleExpiredLease, settleReport, settleRevokedLease, successOf, type Settlement } from '../transitions.js';
 
 /** $6 NULL keeps the stored progress (see Settlement.progress). */
 const SETTLE = `UPDATE jobs SET state = $2, run_at = $3, result = $4, error = $5, progress = COALESCE($6, progress), lease_token = NULL,
@@ -89,6 +89,18 @@ export async function reapExpiredLeases(c: pg.PoolClient, now: number): Promise<
   for (const row of rows) {
     const job = rowToJob(row);
     await persist(c, job, settleExpiredLease(job, now), now);
+    out.push(rowToJob((await c.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [job.id])).rows[0] as JobRow));
+  }
+  return out;
+}
+
+/** Takes back the leases `worker` holds (see settleRevokedLease) in the caller's transaction; returns the jobs as they are now. */
+export async function revokeLeases(c: pg.PoolClient, worker: string, now: number): Promise<Job[]> {
+  const { rows } = await c.query<JobRow>(`SELECT * FROM jobs WHERE state = 'running' AND lease_worker = $1 FOR UPDATE`, [worker]);
+  const out: Job[] = [];
+  for (const row of rows) {
+    const job = rowToJob(row);
+    await persist(c, job, settleRevokedLease(job, now), now);
     out.push(rowToJob((await c.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [job.id])).rows[0] as JobRow));
   }
   return out;

@@ -122,6 +122,23 @@ ALTER TABLE jobs ADD COLUMN parent_id text;
 CREATE INDEX jobs_parent ON jobs (parent_id, id) WHERE parent_id IS NOT NULL;
 `,
   },
+  {
+    version: 6,
+    name: 'access tokens',
+    // The token itself is never stored: its SHA-256, and its first characters as the id to find it by.
+    sql: `
+CREATE TABLE tokens (
+  name         text PRIMARY KEY,
+  id           text NOT NULL UNIQUE,
+  hash         text NOT NULL,
+  role         text NOT NULL,
+  queues       text NOT NULL,
+  created_at   bigint NOT NULL,
+  expires_at   bigint,
+  last_used_at bigint
+);
+`,
+  },
 ];
 
 /** Arbitrary but fixed: the advisory lock that makes coordinators starting together migrate one at a time. */

@@ -7,10 +7,11 @@ import { attemptsOf, JOB_COLUMNS, jobToRow, newJobOf, rowToJob, toJsonOrNull, ty
 import type { Schedule } from '../../core/schedule.js';
 import type { ScheduleAdvance } from '../schedule-rows.js';
 import { PgSchedules } from './schedules.js';
-import type { ClaimParams, JobStore, ResolvedNewJob, SettleItem, StoreEvents, Subscription } from '../store.js';
+import { PgTokens } from './tokens.js';
+import type { ClaimParams, JobSecrets, JobStore, ResolvedNewJob, SettleItem, StoredToken, StoreEvents, Subscription } from '../store.js';
 import { cancelTree, insertJobs, reopenAncestors, retryTree, settleParents } from './children.js';
 import { claimJobs } from './claim.js';
-import { completeJobs, reapExpiredLeases, RECORD_ATTEMPT } from './complete.js';
+import { completeJobs, reapExpiredLeases, RECORD_ATTEMPT, revokeLeases } from './complete.js';
 import { listen, STOP_CHANNEL, WORK_CHANNEL } from './listener.js';
 import { migratePostgres } from './migrations.js';
 import { createPool, inTransaction, redactUrl, type PgOptions } from './pg-client.js';
@@ -30,12 +31,14 @@ export class PostgresJobStore implements JobStore {
   readonly subscribe?: (events: StoreEvents) => Promise<Subscription>;
 
   private readonly schedules: PgSchedules;
+  private readonly tokens: PgTokens;
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly o: PgOptions,
   ) {
     this.schedules = new PgSchedules(pool);
+    this.tokens = new PgTokens(pool);
     if (o.listen !== false) this.subscribe = (events) => listen(o.url, events, o.schema ? `-c search_path=${o.schema}` : undefined);
   }
 
@@ -236,6 +239,24 @@ export class PostgresJobStore implements JobStore {
     });
   }
 
+  async jobsWithSecrets(p: { after: string | null; limit: number }): Promise<JobSecrets[]> {
+    const { rows } = await this.pool.query<{ id: string; params: string; secrets: string }>(
+      `SELECT id, params, secrets FROM jobs WHERE id > $1 AND json_array_length(secrets::json) > 0 ORDER BY id LIMIT $2`,
+      [p.after ?? '', p.limit],
+    );
+    return rows.map((r) => ({ id: r.id, params: JSON.parse(r.params), secrets: JSON.parse(r.secrets) }));
+  }
+
+  async updateParams(p: { jobs: Array<Pick<Job, 'id' | 'params'>> }): Promise<number> {
+    if (p.jobs.length === 0) return 0;
+    // One statement: all of the batch or none of it.
+    const r = await this.pool.query(`UPDATE jobs SET params = u.params FROM unnest($1::text[], $2::text[]) AS u(id, params) WHERE jobs.id = u.id`, [
+      p.jobs.map((j) => j.id),
+      p.jobs.map((j) => JSON.stringify(j.params)),
+    ]);
+    return r.rowCount ?? 0;
+  }
+
   async deleteFinished(p: { before: number; limit: number; states?: JobState[] }): Promise<number> {
     const r = await this.pool.query(
       // A child stays while its parent waits: the parent's end reads it.
@@ -309,6 +330,34 @@ export class PostgresJobStore implements JobStore {
 
   advanceSchedule(p: ScheduleAdvance): Promise<boolean> {
     return this.schedules.advanceSchedule(p);
+  }
+
+  addToken(t: StoredToken): Promise<void> {
+    return this.tokens.addToken(t);
+  }
+
+  tokenById(id: string): Promise<StoredToken | null> {
+    return this.tokens.tokenById(id);
+  }
+
+  listTokens(): Promise<StoredToken[]> {
+    return this.tokens.listTokens();
+  }
+
+  deleteToken(name: string): Promise<StoredToken | null> {
+    return this.tokens.deleteToken(name);
+  }
+
+  touchToken(p: { id: string; now: number }): Promise<void> {
+    return this.tokens.touchToken(p);
+  }
+
+  async revokeLeases(p: { worker: string; now: number }): Promise<Job[]> {
+    return inTransaction(this.pool, async (c) => {
+      const out = await revokeLeases(c, p.worker, p.now);
+      if (out.some((j) => j.state === 'queued')) await this.notifyWork(c);
+      return out;
+    });
   }
 
   async listWorkers(): Promise<WorkerRecord[]> {

@@ -3,7 +3,7 @@ import type { Job } from '../../core/job.js';
 import type { CompleteAnswer } from '../../core/reports.js';
 import { rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
 import type { SettleItem } from '../store.js';
-import { answerOf, settleExpiredLease, settleReport, successOf, type Settlement } from '../transitions.js';
+import { answerOf, settleExpiredLease, settleReport, settleRevokedLease, successOf, type Settlement } from '../transitions.js';
 import { insertJobs } from './children.js';
 import type { Statements } from './statements.js';
 
@@ -38,6 +38,17 @@ export function reapExpiredLeases(db: Database.Database, stmts: Statements, now:
     (stmts.expired.all({ now }) as JobRow[]).map((row) => {
       const job = rowToJob(row);
       persist(stmts, job, settleExpiredLease(job, now), now);
+      return rowToJob(stmts.get.get(job.id) as JobRow);
+    }),
+  )();
+}
+
+/** Takes back the leases `worker` holds (see settleRevokedLease); returns the jobs as they are now. */
+export function revokeLeases(db: Database.Database, stmts: Statements, worker: string, now: number): Job[] {
+  return db.transaction(() =>
+    (stmts.heldBy.all({ worker }) as JobRow[]).map((row) => {
+      const job = rowToJob(row);
+      persist(stmts, job, settleRevokedLease(job, now), now);
       return rowToJob(stmts.get.get(job.id) as JobRow);
     }),
   )();

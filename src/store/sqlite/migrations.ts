@@ -130,6 +130,23 @@ ALTER TABLE jobs ADD COLUMN parent_id TEXT;
 CREATE INDEX jobs_parent ON jobs (parent_id, id) WHERE parent_id IS NOT NULL;
 `,
   },
+  {
+    version: 6,
+    name: 'access tokens',
+    // The token itself is never stored: its SHA-256, and its first characters as the id to find it by.
+    sql: `
+CREATE TABLE tokens (
+  name         TEXT PRIMARY KEY,
+  id           TEXT NOT NULL UNIQUE,
+  hash         TEXT NOT NULL,
+  role         TEXT NOT NULL,
+  queues       TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER,
+  last_used_at INTEGER
+);
+`,
+  },
 ];
 
 /** Applies the migrations the database lacks, each in its own transaction. */

@@ -9,10 +9,11 @@ import { attemptsOf, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow
 import type { Schedule } from '../../core/schedule.js';
 import type { ScheduleAdvance } from '../schedule-rows.js';
 import { SqliteSchedules } from './schedules.js';
-import type { ClaimParams, JobStore, ResolvedNewJob, SettleItem } from '../store.js';
+import { SqliteTokens } from './tokens.js';
+import type { ClaimParams, JobSecrets, JobStore, ResolvedNewJob, SettleItem, StoredToken } from '../store.js';
 import { cancelTree, insertJobs, reopenAncestors, retryTree, settleParents } from './children.js';
 import { claimJobs } from './claim.js';
-import { completeJobs, reapExpiredLeases } from './complete.js';
+import { completeJobs, reapExpiredLeases, revokeLeases } from './complete.js';
 import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { whereOf } from './where.js';
@@ -34,11 +35,13 @@ export class SqliteJobStore implements JobStore {
   private readonly db: Database.Database;
   private readonly stmts: Statements;
   private readonly schedules: SqliteSchedules;
+  private readonly tokens: SqliteTokens;
 
   private constructor(db: Database.Database) {
     this.db = db;
     this.stmts = prepareStatements(db);
     this.schedules = new SqliteSchedules(db);
+    this.tokens = new SqliteTokens(db);
   }
 
   /** Opens (creating if needed) and migrates the database. Throws ConfigError with the reason. */
@@ -200,6 +203,15 @@ export class SqliteJobStore implements JobStore {
     })();
   }
 
+  async jobsWithSecrets(p: { after: string | null; limit: number }): Promise<JobSecrets[]> {
+    const rows = this.stmts.jobsWithSecrets.all({ after: p.after ?? '', limit: p.limit }) as Array<{ id: string; params: string; secrets: string }>;
+    return rows.map((r) => ({ id: r.id, params: JSON.parse(r.params), secrets: JSON.parse(r.secrets) }));
+  }
+
+  async updateParams(p: { jobs: Array<Pick<Job, 'id' | 'params'>> }): Promise<number> {
+    return this.db.transaction(() => p.jobs.reduce((n, j) => n + this.stmts.updateParams.run({ id: j.id, params: JSON.stringify(j.params) }).changes, 0))();
+  }
+
   async deleteFinished(p: { before: number; limit: number; states?: JobState[] }): Promise<number> {
     // Logs and attempts go with their job (ON DELETE CASCADE); small batches keep the write lock short.
     return this.stmts.deleteFinished.run({ before: p.before, limit: p.limit, states: JSON.stringify(finalOnly(p.states)) }).changes;
@@ -239,6 +251,30 @@ export class SqliteJobStore implements JobStore {
 
   async advanceSchedule(p: ScheduleAdvance): Promise<boolean> {
     return this.schedules.advanceSchedule(p);
+  }
+
+  async addToken(t: StoredToken): Promise<void> {
+    this.tokens.addToken(t);
+  }
+
+  async tokenById(id: string): Promise<StoredToken | null> {
+    return this.tokens.tokenById(id);
+  }
+
+  async listTokens(): Promise<StoredToken[]> {
+    return this.tokens.listTokens();
+  }
+
+  async deleteToken(name: string): Promise<StoredToken | null> {
+    return this.tokens.deleteToken(name);
+  }
+
+  async touchToken(p: { id: string; now: number }): Promise<void> {
+    this.tokens.touchToken(p);
+  }
+
+  async revokeLeases(p: { worker: string; now: number }): Promise<Job[]> {
+    return revokeLeases(this.db, this.stmts, p.worker, p.now);
   }
 
   async listWorkers(): Promise<WorkerRecord[]> {

@@ -61,11 +61,15 @@ export function prepareStatements(db: Database.Database) {
     promote: db.prepare(`UPDATE jobs SET state = 'queued', updated_at = @now WHERE state = 'waiting' AND run_at <= @now`),
     nextDue: db.prepare(`SELECT MIN(run_at) AS t FROM jobs WHERE state = 'waiting'`),
     expired: db.prepare(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < @now`),
+    heldBy: db.prepare(`SELECT * FROM jobs WHERE state = 'running' AND lease_worker = @worker`),
     markTimedOut: db.prepare(`UPDATE jobs SET stop_reason = 'timed_out', updated_at = @now
       WHERE state = 'running' AND deadline_at IS NOT NULL AND deadline_at <= @now AND stop_reason IS NULL RETURNING *`),
     upsertWorker: db.prepare(`INSERT INTO workers (name, info, first_seen, last_seen) VALUES (@name, @info, @now, @now)
       ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen = excluded.last_seen`),
     importJob: db.prepare(`INSERT OR IGNORE INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${JOB_COLUMNS.map((c) => '@' + c).join(', ')})`),
+    // Secret params at rest (drover secrets rotate).
+    jobsWithSecrets: db.prepare(`SELECT id, params, secrets FROM jobs WHERE id > @after AND json_array_length(secrets) > 0 ORDER BY id LIMIT @limit`),
+    updateParams: db.prepare('UPDATE jobs SET params = @params WHERE id = @id'),
     // A child stays while its parent waits: the parent's end reads it.
     deleteFinished: db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
       WHERE state IN (SELECT value FROM json_each(@states)) AND finished_at < @before

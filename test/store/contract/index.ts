@@ -17,6 +17,8 @@ import { logsContract } from './logs.js';
 import { maintenanceContract } from './maintenance.js';
 import { retentionContract } from './retention.js';
 import { schedulesContract } from './schedules.js';
+import { secretsContract } from './secrets.js';
+import { tokensContract } from './tokens.js';
 import { workersContract } from './workers.js';
 
 export { jobFixture, T0, type OpenedStore } from './harness.js';
@@ -47,6 +49,8 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
     logsContract(h);
     workersContract(h);
     schedulesContract(h);
+    secretsContract(h);
+    tokensContract(h);
     leadershipContract(h);
   });
 }

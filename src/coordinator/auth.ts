@@ -1,0 +1,117 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { accessTokenIdOf } from '../core/access-token.js';
+import type { Clock } from '../core/clock.js';
+import { ForbiddenError } from '../core/errors.js';
+import { authEnabled, tokensEqual, type Role, type Tokens } from '../core/tokens.js';
+import type { AccessTokens, Principal } from './access-tokens.js';
+import { AUTH_LIMITS, FailureLimiter, type AuthLimits } from './auth-limiter.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route. Default admin. */
+    role?: Role;
+    /** Whether a read token may call this GET route of role admin. Default true. */
+    readable?: boolean;
+  }
+  interface FastifyRequest {
+    /** Who the request's token says it is; null when the coordinator checks no tokens, or on a public route. */
+    principal: Principal | null;
+  }
+}
+
+export interface AuthOptions {
+  /** The token file's two shared tokens; both null: no tokens are checked at all (loopback only). */
+  tokens: Tokens;
+  /** The store's tokens, beside the file's. */
+  access: AccessTokens;
+  clock: Clock;
+  log: Logger;
+  /** Default AUTH_LIMITS: 10 failures a minute block an address for a minute. */
+  limits?: AuthLimits;
+}
+
+/**
+ * The coordinator's onRequest hook: who is asking (the token file's tokens first, then the
+ * store's), whether that role may call the route, and a limit on failed authentications per
+ * client address (429 with Retry-After). A failure is logged with the address, the route and at
+ * most the token's non-secret id, never the token.
+ */
+export function authHook(o: AuthOptions): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  const limiter = new FailureLimiter(o.clock, o.limits ?? AUTH_LIMITS);
+  const log = o.log.child({ part: 'auth' });
+  return async (req, reply) => {
+    req.principal = null;
+    const need = req.routeOptions.config.role ?? 'admin';
+    if (need === 'public' || !authEnabled(o.tokens)) return;
+    // The address Fastify believes: the socket's, or X-Forwarded-For from a trusted proxy.
+    const address = req.ip;
+    const route = req.routeOptions.url ?? req.url.split('?')[0];
+    const blocked = limiter.blockedFor(address);
+    if (blocked > 0) {
+      const s = Math.ceil(blocked / 1000);
+      reply.code(429).header('retry-after', String(s)).header('connection', 'close').send({ error: { code: 'rate_limited', message: `too many failed authentications from ${address}; try again in ${s} s` } });
+      return;
+    }
+    const h = req.headers.authorization;
+    const bearer = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
+    if (!bearer) return refuse(reply, 'a bearer token is required (DROVER_TOKEN or --token-file)');
+    const who = fileToken(o.tokens, bearer) ?? (await o.access.authenticate(bearer));
+    if (who === null || 'expired' in who) {
+      const id = accessTokenIdOf(bearer);
+      const started = limiter.fail(address);
+      log.warn({ address, method: req.method, route, ...(id ? { token: id } : {}), ...(who ? { expired: who.expired } : {}) }, who ? 'authentication failed: the token has expired' : 'authentication failed');
+      if (started) log.warn({ address, blockMs: (o.limits ?? AUTH_LIMITS).blockMs }, 'too many failed authentications: refusing this address for a while');
+      return refuse(reply, who ? `token ${who.expired} expired at ${new Date(who.at).toISOString()}; make a new one (drover token add)` : 'the token is not valid for this request');
+    }
+    if (!permits(who, need, req.method, req.routeOptions.config.readable !== false)) {
+      log.info({ address, method: req.method, route, role: who.role, ...(who.name ? { name: who.name } : {}) }, 'refused: the token lacks the role');
+      return refuse(reply, lacking(who, need));
+    }
+    req.principal = who;
+  };
+}
+
+/** Whether a token of `who`'s role may call a route of role `need` with `method`. */
+export function permits(who: Principal, need: Role, method: string, readable: boolean): boolean {
+  if (need === 'public' || who.role === 'admin') return true;
+  if (who.role === 'worker') return need === 'worker' || need === 'read';
+  return need === 'read' || (need === 'admin' && readable && (method === 'GET' || method === 'HEAD'));
+}
+
+/**
+ * A worker token may use its own name only: leases, heartbeats and stop polls as another worker
+ * are a 403. Any other principal (the token file's, an admin) may use any name.
+ */
+export function checkWorkerName(who: Principal | null, name: string): void {
+  if (who?.role !== 'worker' || who.name === null || who.name === name) return;
+  throw new ForbiddenError(`this token is worker ${who.name}'s: it cannot act as worker ${name} (run the worker with --name ${who.name}, or worker.name)`);
+}
+
+/**
+ * The queues a lease may take from: a worker token's own when the worker asks for all (empty),
+ * else those asked, when the token allows each; a queue it does not allow is a 403 naming those it does.
+ */
+export function leaseQueues(who: Principal | null, asked: string[]): string[] {
+  if (who?.role !== 'worker' || who.queues.length === 0) return asked;
+  if (asked.length === 0) return who.queues;
+  const outside = asked.filter((q) => !who.queues.includes(q));
+  if (outside.length === 0) return asked;
+  throw new ForbiddenError(`token ${who.name ?? ''} may lease from queues ${who.queues.join(', ')} only, not ${outside.join(', ')}`);
+}
+
+function fileToken(t: Tokens, bearer: string): Principal | null {
+  if (t.admin !== null && tokensEqual(bearer, t.admin)) return { role: 'admin', name: null, id: null, queues: [] };
+  if (t.worker !== null && tokensEqual(bearer, t.worker)) return { role: 'worker', name: null, id: null, queues: [] };
+  return null;
+}
+
+function lacking(who: Principal, need: Role): string {
+  if (who.role === 'worker') return who.name === null ? 'this request needs the admin token; the worker token only runs workers' : `this request needs an admin token; token ${who.name} is a worker's, for the worker routes only`;
+  return need === 'worker' ? `token ${who.name ?? ''} is read-only: the worker routes need a worker token` : `token ${who.name ?? ''} is read-only: GET routes and /metrics only`;
+}
+
+function refuse(reply: FastifyReply, message: string): void {
+  // The connection is closed after the answer: a client guessing tokens opens a new one each time.
+  reply.code(401).header('www-authenticate', 'Bearer').header('connection', 'close').send({ error: { code: 'unauthorized', message } });
+}

@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import type tls from 'node:tls';
+import { ConfigError, errorMessage } from './errors.js';
+
+/** `server.tls`: PEM files of the coordinator's certificate (with its chain) and key. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+/** Where each file was given, for errors: `server.tls.cert`, or `API_TLS_CERT`. */
+export interface TlsLabels {
+  cert: string;
+  key: string;
+}
+const SERVER_LABELS: TlsLabels = { cert: 'server.tls.cert', key: 'server.tls.key' };
+
+/** The TLS options of a listener, read from its files; a ConfigError names the file that is wrong. */
+export function readTls(files: TlsFiles, labels: TlsLabels = SERVER_LABELS): tls.SecureContextOptions {
+  const read = (file: string, key: 'cert' | 'key') => {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${labels[key]}: cannot read ${file}: ${errorMessage(err)}`);
+    }
+    if (!/-----BEGIN [A-Z ]+-----/.test(text)) throw new ConfigError(`${labels[key]}: ${file} is not a PEM file`);
+    return text;
+  };
+  const cert = read(files.cert, 'cert');
+  const key = read(files.key, 'key');
+  if (!/CERTIFICATE/.test(cert)) throw new ConfigError(`${labels.cert}: ${files.cert} holds no certificate (is it the key?)`);
+  if (!/PRIVATE KEY/.test(key)) throw new ConfigError(`${labels.key}: ${files.key} holds no private key (is it the certificate?)`);
+  return { cert, key };
+}
+
+/** A TLS server whose certificate can be replaced; connections open keep the one they began with. */
+export interface ReloadableTls {
+  setSecureContext(options: tls.SecureContextOptions): void;
+}
+
+/**
+ * Reads the files again and gives new connections the new certificate (a SIGHUP after renewal);
+ * on an error the one in use stays, and the error is thrown to be logged.
+ */
+export function reloadTls(server: ReloadableTls, files: TlsFiles, labels: TlsLabels = SERVER_LABELS): void {
+  const o = readTls(files, labels);
+  try {
+    server.setSecureContext(o);
+  } catch (err) {
+    throw new ConfigError(`${labels.cert}, ${labels.key}: the certificate and key do not go together, or one is broken: ${errorMessage(err)}`);
+  }
+}
