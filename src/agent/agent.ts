@@ -226,7 +226,7 @@ export class Agent {
       } catch (err) {
         release();
         if (signal.aborted) break;
-        if (err instanceof ApiError && (err.status === 401 || err.status === 400)) {
+        if (err instanceof ApiError && (err.status === 401 || err.status === 403 || err.status === 400)) {
           this.log.error({ err: err.message }, 'the coordinator refused this worker');
         }
         const delay = reconnectDelay(++failures);

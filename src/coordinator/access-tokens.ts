@@ -1,4 +1,5 @@
-import { accessTokenIdOf, hashAccessToken, newAccessToken, type TokenInfo, type TokenRole } from '../core/access-token.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { ACCESS_TOKEN_PREFIX, accessTokenIdOf, type TokenInfo, type TokenRole } from '../core/access-token.js';
 import type { Clock } from '../core/clock.js';
 import { NotFoundError } from '../core/errors.js';
 import type { Job } from '../core/job.js';
@@ -106,6 +107,17 @@ export class AccessTokens {
     const parents = [...new Set(jobs.flatMap((j) => (j.state !== 'queued' && j.parentId ? [j.parentId] : [])))];
     if (parents.length > 0) await this.o.settleParents(parents);
   }
+}
+
+/** A new token: the secret to show once, its id (see accessTokenIdOf) and the hash to store. */
+export function newAccessToken(): { secret: string; id: string; hash: string } {
+  const secret = ACCESS_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  return { secret, id: accessTokenIdOf(secret) as string, hash: hashAccessToken(secret) };
+}
+
+/** SHA-256 of the token, hex: a token of 256 random bits needs no slow hash. */
+export function hashAccessToken(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
 }
 
 /** What is shown of a token: never the hash. */

@@ -66,7 +66,7 @@ export function authHook(o: AuthOptions): (req: FastifyRequest, reply: FastifyRe
     }
     if (!permits(who, need, req.method, req.routeOptions.config.readable !== false)) {
       log.info({ address, method: req.method, route, role: who.role, ...(who.name ? { name: who.name } : {}) }, 'refused: the token lacks the role');
-      return refuse(reply, lacking(who, need));
+      return refuse(reply, lacking(who, need, req.method));
     }
     req.principal = who;
   };
@@ -106,9 +106,12 @@ function fileToken(t: Tokens, bearer: string): Principal | null {
   return null;
 }
 
-function lacking(who: Principal, need: Role): string {
+/** Why `who` may not: the likely mistake named (a worker token where the admin one is needed). */
+function lacking(who: Principal, need: Role, method: string): string {
   if (who.role === 'worker') return who.name === null ? 'this request needs the admin token; the worker token only runs workers' : `this request needs an admin token; token ${who.name} is a worker's, for the worker routes only`;
-  return need === 'worker' ? `token ${who.name ?? ''} is read-only: the worker routes need a worker token` : `token ${who.name ?? ''} is read-only: GET routes and /metrics only`;
+  if (need === 'worker') return `token ${who.name ?? ''} is read-only: the worker routes need a worker token`;
+  if (method === 'GET' || method === 'HEAD') return `token ${who.name ?? ''} is read-only, and this GET needs an admin token (the token list)`;
+  return `token ${who.name ?? ''} is read-only: GET routes and /metrics only`;
 }
 
 function refuse(reply: FastifyReply, message: string): void {

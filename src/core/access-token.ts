@@ -1,10 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-
 /**
  * Tokens kept in the store (`drover token add`), beside the token file's two shared ones. A token
  * is `drv_` and 32 random bytes in base64url, shown once when it is made. The store keeps its
  * SHA-256 (enough for a secret of 256 random bits: nothing to brute-force, so no slow hash) and
  * its first characters as a non-secret id, to find the row and to name the token in logs.
+ * Made and hashed by the coordinator (coordinator/access-tokens.ts): the store does no crypto.
  */
 
 /** What a store token may do: `admin` everything; `worker` the worker routes (and /metrics); `read` GET routes and /metrics. */
@@ -29,23 +28,13 @@ export interface TokenInfo {
   lastUsedAt: number | null;
 }
 
-const PREFIX = 'drv_';
+export const ACCESS_TOKEN_PREFIX = 'drv_';
 /** Characters of the random part that make the id: 60 bits, so ids of a store's tokens do not collide. */
 const ID_CHARS = 10;
+/** `drv_` and 32 bytes in base64url. */
 const SHAPE = /^drv_[A-Za-z0-9_-]{43}$/;
-
-/** A new token: the secret to show once, its id and the hash to store. */
-export function newAccessToken(): { secret: string; id: string; hash: string } {
-  const secret = PREFIX + randomBytes(32).toString('base64url');
-  return { secret, id: secret.slice(0, PREFIX.length + ID_CHARS), hash: hashAccessToken(secret) };
-}
 
 /** The id of a bearer shaped like a store token, else null (then it is not looked up at all). */
 export function accessTokenIdOf(bearer: string): string | null {
-  return SHAPE.test(bearer) ? bearer.slice(0, PREFIX.length + ID_CHARS) : null;
-}
-
-/** SHA-256 of the token, hex. */
-export function hashAccessToken(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return SHAPE.test(bearer) ? bearer.slice(0, ACCESS_TOKEN_PREFIX.length + ID_CHARS) : null;
 }

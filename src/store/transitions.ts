@@ -86,13 +86,8 @@ export function answerOf(id: string, state: JobState, freesSlot: boolean, parent
   return { id, status: 'ok', state, ...(freesSlot ? { freesSlot: true as const } : {}), ...(parentId !== null ? { parentId } : {}) };
 }
 
-/**
- * A lease not renewed in time: a job asked to stop ends in its stop reason; otherwise it goes
- * back to `queued` (the attempt counts, recorded as lost) or to `failed` when none are left.
- */
-export function settleExpiredLease(job: Job, now: number): Settlement {
-  const error = `lease expired: worker ${job.lease?.worker ?? '?'} stopped sending heartbeats`;
-  const state: JobState = job.stopReason ?? (job.attempt < job.maxAttempts ? 'queued' : 'failed');
+/** A lease that ended without a report, ending in `state` with `error`; `refund`: its attempt does not count. */
+function lostLease(job: Job, now: number, state: JobState, error: string, refund: boolean): Settlement {
   return {
     state,
     runAt: now,
@@ -101,10 +96,19 @@ export function settleExpiredLease(job: Job, now: number): Settlement {
     progress: null,
     finishedAt: state === 'queued' ? null : now,
     history: { outcome: 'lost', error },
-    refundAttempt: false,
+    refundAttempt: refund && state === 'queued',
     freesSlot: job.concurrencyKey !== null,
     children: [],
   };
+}
+
+/**
+ * A lease not renewed in time: a job asked to stop ends in its stop reason; otherwise it goes
+ * back to `queued` (the attempt counts, recorded as lost) or to `failed` when none are left.
+ */
+export function settleExpiredLease(job: Job, now: number): Settlement {
+  const state: JobState = job.stopReason ?? (job.attempt < job.maxAttempts ? 'queued' : 'failed');
+  return lostLease(job, now, state, `lease expired: worker ${job.lease?.worker ?? '?'} stopped sending heartbeats`, false);
 }
 
 /**
@@ -113,20 +117,7 @@ export function settleExpiredLease(job: Job, now: number): Settlement {
  * nothing wrong), recorded as lost.
  */
 export function settleRevokedLease(job: Job, now: number): Settlement {
-  const error = `lease revoked: the token of worker ${job.lease?.worker ?? '?'} was revoked`;
-  const state: JobState = job.stopReason ?? 'queued';
-  return {
-    state,
-    runAt: now,
-    result: null,
-    error,
-    progress: null,
-    finishedAt: state === 'queued' ? null : now,
-    history: { outcome: 'lost', error },
-    refundAttempt: state === 'queued',
-    freesSlot: job.concurrencyKey !== null,
-    children: [],
-  };
+  return lostLease(job, now, job.stopReason ?? 'queued', `lease revoked: the token of worker ${job.lease?.worker ?? '?'} was revoked`, true);
 }
 
 /** The error of a job canceled before any worker took it. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiClient, ApiError } from '../../src/client/api-client.js';
+import { ApiClient } from '../../src/client/api-client.js';
 import { FailureLimiter } from '../../src/coordinator/auth-limiter.js';
 import { startServer, type RunningServer } from '../../src/coordinator/server.js';
 import { ManualClock } from '../../src/core/clock.js';

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { ApiClient, ApiError } from '../../src/client/api-client.js';
 import { startServer, type RunningServer } from '../../src/coordinator/server.js';
-import { hashAccessToken } from '../../src/core/access-token.js';
+import { hashAccessToken } from '../../src/coordinator/access-tokens.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { LeasedJob } from '../../src/core/job.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -66,7 +66,7 @@ describe('drover token', () => {
     expect(header).toMatch(/^NAME\s+ROLE\s+QUEUES\s+EXPIRES\s+LAST USED\s+ID\s+CREATED$/);
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(/^grafana\s+read\s+never\s+never\s+drv_\S{10}…/);
-    expect(rows[1]).toMatch(new RegExp(`^nvr-berlin\\s+worker\\s+berlin,munich\\s+${m![1]}\\s+0s ago\\s+${secret.slice(0, 14)}…`));
+    expect(rows[1]).toMatch(new RegExp(`^nvr-berlin\\s+worker\\s+berlin,munich\\s+${m![1]}\\s+\\S+ ago\\s+${secret.slice(0, 14)}…`));
     const json = await drover('token', 'list', '--json');
     for (const out of [list, json]) {
       expect(out).not.toContain(secret);

@@ -1,13 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Agent } from '../../src/agent/agent.js';
 import { ApiClient, ApiError } from '../../src/client/api-client.js';
 import { startServer, type RunningServer } from '../../src/coordinator/server.js';
-import { hashAccessToken, type TokenInfo } from '../../src/core/access-token.js';
+import { hashAccessToken } from '../../src/coordinator/access-tokens.js';
+import type { TokenInfo } from '../../src/core/access-token.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { Job, LeasedJob } from '../../src/core/job.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { CreatedTokenAnswer } from '../../src/protocol/token-messages.js';
+import { NoopRunner } from '../../src/runners/noop/noop-runner.js';
 import { freshDatabase } from '../support/pg.js';
 import { tempDir, waitFor } from '../support/tmp.js';
 
@@ -20,8 +23,8 @@ const ADMIN = 'admin-file-token-0123456789';
 const WORKER = 'worker-file-token-0123456789';
 const DAY = 86_400_000;
 
-async function server(clock: ManualClock, o: Partial<Parameters<typeof startServer>[0]> = {}): Promise<RunningServer> {
-  const srv = await startServer({ port: 0, dataDir: path.join(tempDir(), 'data'), tokens: { admin: ADMIN, worker: WORKER }, templates: [], logger: silentLogger(), clock, tickMs: 3_600_000, ...o });
+async function server(clock: ManualClock | undefined, o: Partial<Parameters<typeof startServer>[0]> = {}): Promise<RunningServer> {
+  const srv = await startServer({ port: 0, dataDir: path.join(tempDir(), 'data'), tokens: { admin: ADMIN, worker: WORKER }, templates: [], logger: silentLogger(), tickMs: 3_600_000, ...(clock ? { clock } : {}), ...o });
   cleanups.push(() => srv.close());
   return srv;
 }
@@ -168,6 +171,19 @@ describe('access tokens over HTTP (SQLite)', () => {
     // Back in the queue at once, for the next worker.
     expect((await lease(as(srv, WORKER), 'nvr-paris')).jobs).toHaveLength(2);
     expect((await admin.get<{ tokens: TokenInfo[] }>('/api/v1/tokens')).tokens).toEqual([]);
+  });
+
+  it('a worker agent runs with its own token: the jobs of its queues, heartbeats and stop polls as itself', async () => {
+    const srv = await server(undefined);
+    const admin = as(srv, ADMIN);
+    const { secret } = await makeToken(admin, { name: 'nvr-berlin', role: 'worker', queues: ['berlin'] });
+    const agent = new Agent({ name: 'nvr-berlin', token: secret, servers: [srv.url], concurrency: 2, queues: [], runners: [new NoopRunner()], templates: new Map(), outputRoot: tempDir(), logDir: tempDir(), shutdownGraceMs: 1000, logger: silentLogger() });
+    agent.start();
+    cleanups.push(() => agent.shutdown());
+    const { jobs } = await admin.post<{ jobs: Job[] }>('/api/v1/jobs', { jobs: [{ kind: 'noop', queue: 'berlin' }, { kind: 'noop', queue: 'berlin' }, { kind: 'noop', queue: 'paris' }] });
+    await waitFor(async () => (await admin.get<{ counts: Record<string, number> }>('/api/v1/jobs/counts?queue=berlin')).counts.succeeded === 2, 10_000, 'berlin done');
+    await waitFor(() => srv.coordinator.stopPolls('nvr-berlin') > 0, 10_000, 'its stop poll');
+    expect((await admin.get<{ job: Job }>(`/api/v1/jobs/${jobs[2]!.id}`)).job.state).toBe('queued');
   });
 
   it('a lease long poll that began before the revocation hands out nothing after it', async () => {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TemplateCatalog } from '../../src/coordinator/templates.js';
@@ -10,7 +9,8 @@ import { DownloadRunner } from '../../src/runners/download/download-runner.js';
 import { downloadSecretsOf, parseDownloadParams } from '../../src/runners/download/params.js';
 import { DOWNLOAD_DEFAULTS, type DownloadSettings } from '../../src/runners/download/settings.js';
 import type { RunResult } from '../../src/runners/runner.js';
-import { onCleanup, tempDir } from '../support/tmp.js';
+import { handlerServer } from '../support/http-server.js';
+import { tempDir } from '../support/tmp.js';
 
 // Query tokens, symbolic links in destinations, redirect schemes and over-long paths: the
 // download kind's safety rules, each against a real HTTP server on a real socket.
@@ -31,20 +31,6 @@ function run(runner: DownloadRunner, params: Params, id = `dls${++jobNo}`): { do
   return { done, logs };
 }
 
-async function server(handler: http.RequestListener): Promise<string> {
-  const sockets = new Set<net.Socket>();
-  const srv = http.createServer(handler);
-  srv.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  onCleanup(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((r) => srv.close(() => r()));
-  });
-  return `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
-}
 
 const hello = (_req: http.IncomingMessage, res: http.ServerResponse) => {
   res.writeHead(200, { 'content-length': 5 });
@@ -72,7 +58,7 @@ describe('download: query tokens in URLs', () => {
 
   it('never puts the token in result.url, the logs or an error, also after a redirect', async () => {
     let fails = 1;
-    const url = await server((req, res) => {
+    const url = await handlerServer((req, res) => {
       const u = new URL(req.url!, 'http://x');
       if (u.pathname === '/f.bin') {
         res.writeHead(302, { location: '/signed/f.bin?X-Amz-Signature=SIGSECRET99&X-Amz-Expires=60' });
@@ -99,11 +85,37 @@ describe('download: query tokens in URLs', () => {
     expect(bad).toMatchObject({ outcome: 'failed', retryable: false });
     expect(bad.error).toBe(`${url}/gone.bin?access_token=***: HTTP 404`);
   });
+
+  it('keeps no token on disk in a partial download, and resumes it all the same', async () => {
+    const body = Buffer.alloc(3 * 1024 * 1024, 7);
+    let cut = true;
+    const url = await handlerServer((req, res) => {
+      const range = /^bytes=(\d+)-/.exec(req.headers.range ?? '');
+      const from = range ? Number(range[1]) : 0;
+      res.writeHead(range ? 206 : 200, { 'content-length': body.length - from, etag: '"v1"', 'accept-ranges': 'bytes', ...(range ? { 'content-range': `bytes ${from}-${body.length - 1}/${body.length}` } : {}) });
+      if (cut) {
+        // The first attempt: half the file, then the connection drops.
+        cut = false;
+        res.write(body.subarray(from, from + body.length / 2), () => res.socket?.destroy());
+        return;
+      }
+      res.end(body.subarray(from));
+    });
+    const s = settings({ connections: 1, retries: 0 });
+    const first = await run(new DownloadRunner(s), { url: `${url}/f.bin?token=TOKSECRET77`, dest: 'archive' }, 'dls-keep').done;
+    expect(first).toMatchObject({ outcome: 'failed', retryable: true });
+    const kept = fs.readdirSync(path.join(s.tempDir, 'dls-keep')).map((f) => fs.readFileSync(path.join(s.tempDir, 'dls-keep', f)));
+    expect(kept.length).toBeGreaterThan(0);
+    for (const b of kept) expect(b.includes('TOKSECRET77')).toBe(false);
+    const again = run(new DownloadRunner(s), { url: `${url}/f.bin?token=TOKSECRET77`, dest: 'archive' }, 'dls-keep');
+    expect(await again.done).toMatchObject({ outcome: 'succeeded' });
+    expect(again.logs.join('')).toMatch(/resuming at \d+ of 3145728 bytes/);
+  });
 });
 
 describe('download: symbolic links inside a destination', () => {
   it('refuses a dest that leaves the destination through a symbolic link, writing nothing outside', async () => {
-    const url = await server(hello);
+    const url = await handlerServer(hello);
     const s = settings();
     const archive = s.destinations.get('archive')!;
     const outside = path.join(s.root, 'outside');
@@ -123,7 +135,7 @@ describe('download: symbolic links inside a destination', () => {
     const archive = s.destinations.get('archive')!;
     const outside = path.join(s.root, 'outside');
     fs.mkdirSync(outside);
-    const url = await server((req, res) => {
+    const url = await handlerServer((req, res) => {
       // The directory the job names turns into a link out while its file is on the way.
       fs.mkdirSync(archive, { recursive: true });
       if (!fs.existsSync(path.join(archive, 'later'))) fs.symlinkSync(outside, path.join(archive, 'later'));
@@ -136,7 +148,7 @@ describe('download: symbolic links inside a destination', () => {
   });
 
   it('still follows links that stay inside, and a destination that is itself a link', async () => {
-    const url = await server(hello);
+    const url = await handlerServer(hello);
     const s = settings();
     const real = path.join(s.root, 'real-archive');
     fs.mkdirSync(path.join(real, 'videos'), { recursive: true });
@@ -149,7 +161,7 @@ describe('download: symbolic links inside a destination', () => {
   });
 
   it('does not write through a symbolic link in the temp dir', async () => {
-    const url = await server(hello);
+    const url = await handlerServer(hello);
     const s = settings();
     const victim = path.join(s.root, 'victim.txt');
     fs.writeFileSync(victim, 'keep me');
@@ -175,7 +187,7 @@ describe('download: symbolic links inside a destination', () => {
 describe('download: redirect schemes and invalid URLs', () => {
   it('follows only http and https redirects, failing at once naming the scheme', async () => {
     let asked = 0;
-    const url = await server((req, res) => {
+    const url = await handlerServer((req, res) => {
       asked++;
       const to: Record<string, string> = { '/ftp': 'ftp://127.0.0.1:21/x', '/gopher': 'gopher://127.0.0.1:70/x', '/file': 'file:///etc/passwd', '/bad': 'http://[not-an-address/x' };
       res.writeHead(302, { location: to[req.url!] ?? '/' });
@@ -208,7 +220,7 @@ describe('download: over-long paths', () => {
   });
 
   it('fails with a clear error, not a crash, when the destination path is too long on this worker', async () => {
-    const url = await server(hello);
+    const url = await handlerServer(hello);
     const s = settings();
     const archive = s.destinations.get('archive')!;
     // Fine as a dest, but the worker's destination and the file name make it too long.
@@ -219,7 +231,7 @@ describe('download: over-long paths', () => {
     const tooLong = `dest archive:${deep.slice(0, 24)}…: the path ${full.slice(0, 24)}… is ${Buffer.byteLength(full)} bytes, more than 4095`;
     expect(res).toEqual({ outcome: 'failed', error: tooLong, retryable: false });
     // The same name from the server, known only once the file is in: refused at delivery.
-    const named = await server((_req, res) => {
+    const named = await handlerServer((_req, res) => {
       res.writeHead(200, { 'content-length': 5, 'content-disposition': `attachment; filename="${name}"` });
       res.end('hello');
     });

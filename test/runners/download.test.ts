@@ -2,13 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LeasedJob, Params, Progress } from '../../src/core/job.js';
 import { DownloadRunner, sweepStale } from '../../src/runners/download/download-runner.js';
 import { DOWNLOAD_DEFAULTS, type DownloadSettings } from '../../src/runners/download/settings.js';
 import type { AbortReason, RunResult } from '../../src/runners/runner.js';
+import { handlerServer } from '../support/http-server.js';
 import { makeFile, startNginx } from '../support/nginx.js';
 import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
 
@@ -45,21 +45,6 @@ function run(runner: DownloadRunner, params: Params, o: { id?: string; attempt?:
   return { done, progress, logs, abort, stop: (r: AbortReason) => abort.abort(r) };
 }
 
-/** A real HTTP server on a real socket, misbehaving as each test asks. */
-async function faultServer(handler: http.RequestListener): Promise<string> {
-  const sockets = new Set<net.Socket>();
-  const srv = http.createServer(handler);
-  srv.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  onCleanup(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((r) => srv.close(() => r()));
-  });
-  return `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
-}
 
 /** Serves `body` with ranges and an ETag, like a static server. */
 function serveRanges(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, etag: string): void {
@@ -114,7 +99,7 @@ describe('download runner against a misbehaving server', () => {
 
   it('retries a connection dropped mid-body and goes on from where it stopped', async () => {
     let drops = 1;
-    const url = await faultServer((req, res) => {
+    const url = await handlerServer((req, res) => {
       if (drops > 0 && req.headers.range && !req.headers.range.startsWith('bytes=0-')) {
         drops--;
         const start = Number(/bytes=(\d+)/.exec(req.headers.range)![1]);
@@ -135,7 +120,7 @@ describe('download runner against a misbehaving server', () => {
     const big = Buffer.from(Array.from({ length: 8 * MiB }, (_, i) => (i * 13 + (i >> 12)) & 255));
     let sent = 0;
     // 2 MB/s per connection, so the attempt can be stopped half-way.
-    const url = await faultServer((req, res) => {
+    const url = await handlerServer((req, res) => {
       const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
       const start = m ? Number(m[1]) : 0;
       const end = m ? Math.min(Number(m[2]), big.length - 1) : big.length - 1;
@@ -172,7 +157,7 @@ describe('download runner against a misbehaving server', () => {
 
   it('honours 503 with Retry-After', async () => {
     let first = true;
-    const url = await faultServer((req, res) => {
+    const url = await handlerServer((req, res) => {
       if (first) {
         first = false;
         res.writeHead(503, { 'retry-after': '1' });
@@ -190,7 +175,7 @@ describe('download runner against a misbehaving server', () => {
   it('starts over when the file changed between attempts (ETag)', async () => {
     let etag = '"v1"';
     let current = body;
-    const url = await faultServer((req, res) => serveRanges(req, res, current, etag));
+    const url = await handlerServer((req, res) => serveRanges(req, res, current, etag));
     const s = settings();
     const runner = new DownloadRunner(s);
     // First attempt stops after the first range; the server's file then changes.
@@ -210,7 +195,7 @@ describe('download runner against a misbehaving server', () => {
     let current = body;
     let slowRest = true;
     // Always 206 for a range, whatever If-Range says; in the first attempt all but the first split lag.
-    const url = await faultServer((req, res) => {
+    const url = await handlerServer((req, res) => {
       delete req.headers['if-range'];
       const later = !(req.headers.range ?? '').startsWith('bytes=0-');
       setTimeout(() => serveRanges(req, res, current, etag), slowRest && later ? 3_000 : 0);
@@ -233,7 +218,7 @@ describe('download runner against a misbehaving server', () => {
   });
 
   it('fails a server that closes before the length it announced, after its retries', async () => {
-    const url = await faultServer((_req, res) => {
+    const url = await handlerServer((_req, res) => {
       res.writeHead(200, { 'content-length': 10_000 });
       res.write(Buffer.alloc(5_000, 1));
       setTimeout(() => res.socket?.destroy(), 10);
@@ -243,7 +228,7 @@ describe('download runner against a misbehaving server', () => {
   });
 
   it('refuses a checksum mismatch: failed, nothing delivered', async () => {
-    const url = await faultServer((req, res) => serveRanges(req, res, body, '"v1"'));
+    const url = await handlerServer((req, res) => serveRanges(req, res, body, '"v1"'));
     const s = settings();
     const res = await run(new DownloadRunner(s), { url: `${url}/f.bin`, dest: 'archive', sha256: '0'.repeat(64) }).done;
     expect(res.outcome).toBe('failed');
@@ -252,7 +237,7 @@ describe('download runner against a misbehaving server', () => {
   });
 
   it('stops a redirect loop', async () => {
-    const url = await faultServer((req, res) => {
+    const url = await handlerServer((req, res) => {
       res.writeHead(302, { location: req.url === '/a' ? '/b' : '/a' });
       res.end();
     });
@@ -262,7 +247,7 @@ describe('download runner against a misbehaving server', () => {
   });
 
   it('sanitises the server\'s file name and renames on collision', async () => {
-    const url = await faultServer((_req, res) => {
+    const url = await handlerServer((_req, res) => {
       res.writeHead(200, { 'content-length': 5, 'content-disposition': "attachment; filename*=UTF-8''..%2F..%2F.hidden%01name.txt" });
       res.end('hello');
     });
@@ -276,7 +261,7 @@ describe('download runner against a misbehaving server', () => {
   });
 
   it('keeps to a speed limit', async () => {
-    const url = await faultServer((req, res) => serveRanges(req, res, body, '"v1"'));
+    const url = await handlerServer((req, res) => serveRanges(req, res, body, '"v1"'));
     const t0 = Date.now();
     const res = await run(new DownloadRunner(settings({ speedLimit: 2 * MiB })), { url: `${url}/f.bin`, dest: 'archive', connections: 3 }).done;
     expect(res.outcome).toBe('succeeded');
@@ -285,7 +270,7 @@ describe('download runner against a misbehaving server', () => {
   });
 
   it('fails an attempt that stays below the lowest speed, keeping what it got', async () => {
-    const url = await faultServer((_req, res) => {
+    const url = await handlerServer((_req, res) => {
       res.writeHead(200, { 'content-length': body.length });
       const drip = setInterval(() => (res.destroyed ? clearInterval(drip) : res.write(Buffer.alloc(1024, 7))), 100);
       res.on('close', () => clearInterval(drip));
@@ -296,7 +281,7 @@ describe('download runner against a misbehaving server', () => {
   });
 
   it('refuses a file larger than max_size before downloading it', async () => {
-    const url = await faultServer((req, res) => serveRanges(req, res, body, '"v1"'));
+    const url = await handlerServer((req, res) => serveRanges(req, res, body, '"v1"'));
     const res = await run(new DownloadRunner(settings()), { url: `${url}/f.bin`, dest: 'archive', max_size: 1000 }).done;
     expect(res).toMatchObject({ outcome: 'failed', retryable: false });
     expect(res.error).toMatch(/more than max_size 1000/);
@@ -305,12 +290,12 @@ describe('download runner against a misbehaving server', () => {
   it('sends basic auth, and not to another origin it is redirected to', async () => {
     let seenElsewhere: string | undefined = 'unset';
     let keyElsewhere: string | string[] | undefined = 'unset';
-    const other = await faultServer((req, res) => {
+    const other = await handlerServer((req, res) => {
       seenElsewhere = req.headers.authorization;
       keyElsewhere = req.headers['x-api-key'];
       serveRanges(req, res, body, '"v1"');
     });
-    const url = await faultServer((req, res) => {
+    const url = await handlerServer((req, res) => {
       if (req.headers.authorization !== `Basic ${Buffer.from('alice:s3cret').toString('base64')}`) {
         res.writeHead(401);
         return res.end();
@@ -336,7 +321,7 @@ describe('download runner against a misbehaving server', () => {
       return;
     }
     onCleanup(() => void execFileSync('umount', ['-l', small]));
-    const url = await faultServer((req, res) => serveRanges(req, res, body, '"v1"'));
+    const url = await handlerServer((req, res) => serveRanges(req, res, body, '"v1"'));
     const s = settings({ tempDir: path.join(small, 'tmp') });
     const res = await run(new DownloadRunner(s), { url: `${url}/f.bin`, dest: 'archive' }).done;
     expect(res).toMatchObject({ outcome: 'failed', retryable: false });
@@ -362,7 +347,7 @@ describe('download runner against a misbehaving server', () => {
   });
 
   it('downloads whole a file whose length the server does not tell (chunked, or a range of */*)', async () => {
-    const url = await faultServer((req, res) => {
+    const url = await handlerServer((req, res) => {
       const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
       if (m) {
         const end = Math.min(Number(m[2]), body.length - 1);
@@ -379,7 +364,7 @@ describe('download runner against a misbehaving server', () => {
   });
 
   it('downloads an empty file and a small over-size one without upsetting the worker, and frees their connections', async () => {
-    const url = await faultServer((req, res) => {
+    const url = await handlerServer((req, res) => {
       if (req.url === '/empty') {
         if (req.headers.range) {
           res.writeHead(416, { 'content-range': 'bytes */0' });
@@ -402,7 +387,7 @@ describe('download runner against a misbehaving server', () => {
 
   it('starts over instead of resuming when the server gives no validator (no ETag, no Last-Modified)', async () => {
     let current = body;
-    const url = await faultServer((req, res) => {
+    const url = await handlerServer((req, res) => {
       const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
       if (!m) {
         res.writeHead(200, { 'content-length': current.length });
@@ -424,7 +409,7 @@ describe('download runner against a misbehaving server', () => {
   it('follows the original URL again when the signed link it was redirected to expires', async () => {
     let token = 0;
     const used = new Set<number>();
-    const url = await faultServer((req, res) => {
+    const url = await handlerServer((req, res) => {
       const u = new URL(req.url!, 'http://x');
       if (u.pathname === '/f.bin') {
         res.writeHead(302, { location: `/signed?t=${++token}` });
@@ -444,7 +429,7 @@ describe('download runner against a misbehaving server', () => {
   });
 
   it('takes user:password in the URL as basic auth, and never shows the password', async () => {
-    const url = await faultServer((req, res) => {
+    const url = await handlerServer((req, res) => {
       if (req.headers.authorization !== `Basic ${Buffer.from('bob:pa ss').toString('base64')}`) {
         res.writeHead(401);
         return res.end();

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 /** What a download learned from the server, kept with the partial file for the next attempt. */
 export interface PartialMeta {
+  /** The job's URL as `sha256:HEX` (older partial files: the URL itself): it may carry a token, and this file stays on disk. */
   url: string;
   etag: string | null;
   lastModified: string | null;
@@ -234,4 +236,9 @@ function readNoFollow(file: string): Buffer {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** What a partial file keeps of its URL: enough to tell it is the same one, nothing to read a token from. */
+export function urlFingerprint(href: string): string {
+  return `sha256:${createHash('sha256').update(href).digest('hex')}`;
 }

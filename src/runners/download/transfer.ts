@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { discard, dispositionName, get, header, HttpError, showUrl, type Response } from './http.js';
 import type { HashCursor } from './hash-cursor.js';
 import type { ConnectionLimits } from './limiter.js';
-import type { PartialDownload, PartialMeta, Segment } from './partial.js';
+import { urlFingerprint, type PartialDownload, type PartialMeta, type Segment } from './partial.js';
 import { answersRange, contentRange, tiles, withoutRange } from './ranges.js';
 import type { DownloadSettings } from './settings.js';
 import type { WireClient } from './wire/client.js';
@@ -61,7 +61,7 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
   // Resuming needs a validator (If-Range): without one a changed file of the same length would
   // be spliced from two versions. The table must also tile the file: a worker killed while it
   // split a range may have left it half-written.
-  if (m && m.url === o.url.href && m.ranges && m.total !== null && (m.etag ?? m.lastModified) && tiles(part.segments, m.total)) {
+  if (m && (m.url === urlFingerprint(o.url.href) || m.url === o.url.href) && m.ranges && m.total !== null && (m.etag ?? m.lastModified) && tiles(part.segments, m.total)) {
     const pending = part.segments.filter((s) => s.pos < s.end);
     if (pending.length === 0) return { meta: m, size: m.total };
     const resumed = await new Engine(o, m).resume(pending[0] as Segment);
@@ -133,7 +133,7 @@ class Engine {
     const total = range ? range.total : length !== null && /^\d+$/.test(length) ? Number(length) : null;
     const etag = header(res.headers, 'etag');
     const meta: PartialMeta = {
-      url: this.o.url.href,
+      url: urlFingerprint(this.o.url.href),
       // A weak ETag cannot be used with If-Range; Last-Modified then stands in.
       etag: etag && !etag.startsWith('W/') ? etag : null,
       lastModified: header(res.headers, 'last-modified'),
