@@ -34,6 +34,8 @@ export interface AgentOptions {
   token?: string;
   /** PEM certificates trusted for an https:// coordinator besides Node's (`worker.ca_file`). */
   ca?: string;
+  /** Its client certificate and key, PEM (`worker.client_cert`, mutual TLS). */
+  clientCert?: { cert: string; key: string };
   /** Jobs run at once. */
   concurrency: number;
   /** Queues to take jobs from; empty = all. */
@@ -100,7 +102,7 @@ export class Agent {
   started = 0;
 
   constructor(private o: AgentOptions) {
-    this.api = new DroverClient({ server: o.servers, ...(o.token ? { token: o.token } : {}), ...(o.ca ? { ca: o.ca } : {}) });
+    this.api = new DroverClient({ server: o.servers, ...(o.token ? { token: o.token } : {}), ...(o.ca ? { ca: o.ca } : {}), ...(o.clientCert ? { clientCert: o.clientCert } : {}) });
     this.longPollMs = o.longPollMs ?? AGENT_DEFAULTS.longPollMs;
     this.shutdownGraceMs = o.shutdownGraceMs ?? AGENT_DEFAULTS.shutdownGraceMs;
     this.log = o.logger.child({ worker: o.name });

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { Agent, type AgentOptions, type AgentReload } from '../agent/agent.js';
 import { defaultConcurrency, defaultWorkerName } from '../agent/defaults.js';
@@ -53,9 +54,10 @@ export async function workerAction(flags: WorkerFlags): Promise<void> {
   const w = workerSettingsOf(loaded.config.worker);
   const token = tokenOf(flags, 'worker', w.tokenFile);
   const options = await agentOptionsOf(flags, loaded, log);
-  const segments = await startWorkerSegments(w.kinds, token, log);
   const ca = caOf(flags, w.caFile);
-  const agent = new Agent({ ...options, ...segments.agent, servers: serverOf(flags, w.server).split(','), ...(token ? { token } : {}), ...(ca ? { ca } : {}) });
+  const clientCert = clientCertOf(w.clientCert);
+  const segments = await startWorkerSegments(w.kinds, token, log, { servers: serverOf(flags, w.server).split(','), ...(ca ? { ca } : {}) });
+  const agent = new Agent({ ...options, ...segments.agent, servers: serverOf(flags, w.server).split(','), ...(token ? { token } : {}), ...(ca ? { ca } : {}), ...(clientCert ? { clientCert } : {}) });
   agent.start();
   onReload(flags, log, loaded, async (next, prev) => reloadAgent(agent, flags, next, prev, log));
   onSignals(async () => {
@@ -74,10 +76,10 @@ export async function upAction(flags: ServerFlags & WorkerFlags & { worker: bool
   let agent: Agent | null = null;
   const tokenFile = flags.tokenFile ?? loaded.config.server.token_file;
   const token = tokenFile ? tokenOf({ tokenFile }, 'worker') : undefined;
-  const segments = agentOptions ? await startWorkerSegments(workerSettingsOf(loaded.config.worker).kinds, token, log) : null;
+  // Over TLS the local worker trusts what a remote one would (worker.ca_file, DROVER_CA).
+  const ca = caOf({}, workerSettingsOf(loaded.config.worker).caFile);
+  const segments = agentOptions ? await startWorkerSegments(workerSettingsOf(loaded.config.worker).kinds, token, log, { servers: [srv.url], ...(ca ? { ca } : {}) }) : null;
   if (agentOptions) {
-    // Over TLS the local worker trusts what a remote one would (worker.ca_file, DROVER_CA).
-    const ca = caOf({}, workerSettingsOf(loaded.config.worker).caFile);
     agent = new Agent({ ...agentOptions, ...segments?.agent, servers: [srv.url], ...(token ? { token } : {}), ...(ca ? { ca } : {}) });
     agent.start();
   }
@@ -144,6 +146,19 @@ async function runServer(flags: ServerFlags, loaded: LoadedConfig, log: Logger):
     trustedProxies: s.trustedProxies,
     logger: log,
   });
+}
+
+/** `worker.client_cert` and `client_key`, read (PEM); a ValidationError names the one that cannot be read. */
+function clientCertOf(files: { cert: string; key: string } | undefined): { cert: string; key: string } | undefined {
+  if (!files) return undefined;
+  const read = (file: string, key: string) => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ValidationError(`worker.${key}: cannot read ${file}: ${errorMessage(err)}`);
+    }
+  };
+  return { cert: read(files.cert, 'client_cert'), key: read(files.key, 'client_key') };
 }
 
 /** --tls-cert and --tls-key (both or neither) over server.tls. */

@@ -73,3 +73,19 @@ export async function tlsInitAction(dir: string, flags: { name?: string[]; ip?: 
     ].join('\n'),
   );
 }
+
+const WORKER_NAME = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+/** `drover tls client DIR NAME`: a client certificate of DIR's CA, its common name the worker's name. */
+export async function tlsClientAction(dir: string, name: string, flags: { days?: string }): Promise<void> {
+  if (!WORKER_NAME.test(name)) throw new ValidationError(`NAME: the worker's name: letters, digits and _ . : @ - only, at most 128, got "${name}"`);
+  const certFile = path.join(dir, TLS_FILES.caCert);
+  const keyFile = path.join(dir, TLS_FILES.caKey);
+  if (!fs.existsSync(certFile) || !fs.existsSync(keyFile)) throw new ValidationError(`${dir}: no CA there (${TLS_FILES.caCert} and ${TLS_FILES.caKey}); make one with drover tls init ${dir}`);
+  const ca = { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8') };
+  const leaf = issueCert(ca, { commonName: name, use: 'client', days: daysOf(flags.days) });
+  const out = { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
+  write(out.key, leaf.key, true);
+  write(out.cert, leaf.cert, false);
+  process.stdout.write(`made ${out.cert} and ${out.key} (0600) for worker ${name}, valid ${daysOf(flags.days)} days\non that worker: worker.client_cert: ${path.resolve(out.cert)}, worker.client_key: ${path.resolve(out.key)}\n`);
+}

@@ -34,6 +34,8 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** PEM certificates trusted for https:// servers besides Node's own list (a private CA: `drover tls init`'s ca.crt). */
   ca?: string;
+  /** A client certificate and key (PEM) shown to a coordinator with `server.tls.client_ca` (mutual TLS). */
+  clientCert?: { cert: string; key: string };
 }
 
 /**
@@ -64,7 +66,7 @@ export class ApiClient {
     this.servers = list;
     this.token = o.token;
     this.requestTimeoutMs = o.requestTimeoutMs ?? 60_000;
-    this.dispatcher = new Agent({ connect: { timeout: o.connectTimeoutMs ?? 5_000, ...(o.ca ? { ca: [...tls.rootCertificates, o.ca] } : {}) }, keepAliveTimeout: 60_000, pipelining: 1 });
+    this.dispatcher = new Agent({ connect: { timeout: o.connectTimeoutMs ?? 5_000, ...(o.ca ? { ca: [...tls.rootCertificates, o.ca] } : {}), ...(o.clientCert ?? {}) }, keepAliveTimeout: 60_000, pipelining: 1 });
   }
 
   /** The server URL requests go to now. */

@@ -34,7 +34,7 @@ import type {
 } from '../protocol/messages.js';
 import { filterQuery } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
-import type { CreatedTokenAnswer, CreateTokenRequest, RevokedTokenAnswer, TokensAnswer } from '../protocol/token-messages.js';
+import type { CheckTokenAnswer, CreatedTokenAnswer, CreateTokenRequest, RevokedTokenAnswer, TokensAnswer } from '../protocol/token-messages.js';
 import type { TokenInfo } from '../core/access-token.js';
 import { ApiClient, ApiError } from './api-client.js';
 
@@ -49,6 +49,8 @@ export interface DroverClientOptions {
   requestTimeoutMs?: number;
   /** PEM certificates trusted for an https:// coordinator besides Node's own list (`drover tls init`'s ca.crt). Default none. */
   ca?: string;
+  /** A client certificate and key (PEM) for a coordinator with `server.tls.client_ca` (mutual TLS). Default none. */
+  clientCert?: { cert: string; key: string };
   /** Called with each warning an enqueue's answer carries (`no online worker offers template "ghost"`). Default: none. */
   onWarning?: (message: string) => void;
 }
@@ -79,6 +81,7 @@ export class DroverClient {
       ...(o.connectTimeoutMs ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
       ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
       ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.clientCert ? { clientCert: o.clientCert } : {}),
     });
   }
 
@@ -262,6 +265,11 @@ export class DroverClient {
   }
 
   /** Revokes a token at once; a worker token's running jobs go back to the queue (`released` of them). */
+  /** Whether `token` is a worker's or an admin's now (worker role; a worker's segment server asks it of its peers' tokens). */
+  async checkToken(token: string): Promise<boolean> {
+    return (await this.http.post<CheckTokenAnswer>(ROUTES.checkToken.path(), { token })).valid;
+  }
+
   revokeToken(name: string): Promise<RevokedTokenAnswer> {
     return this.http.delete<RevokedTokenAnswer>(ROUTES.revokeToken.path(name));
   }

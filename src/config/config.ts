@@ -53,7 +53,7 @@ const serverSchema = z
     /** Finished jobs older than this are deleted with their logs; unset keeps them forever. */
     retention: duration.optional(),
     /** HTTPS (HTTP/1.1 and HTTP/2) with these PEM files (drover tls init makes them). */
-    tls: z.object({ cert: z.string(), key: z.string() }).strict().nullable().optional(),
+    tls: z.object({ cert: z.string(), key: z.string(), client_ca: z.string().nullable().optional() }).strict().nullable().optional(),
     /** Listen beyond loopback without TLS: a TLS-terminating proxy is in front. */
     insecure_http: z.boolean().optional(),
     /** The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR). */
@@ -79,6 +79,9 @@ const workerSchema = z
     token_file: z.string().optional(),
     /** PEM certificates trusted for an https:// coordinator besides Node's (a private CA: drover tls init's ca.crt). */
     ca_file: z.string().nullable().optional(),
+    /** Mutual TLS: this worker's client certificate and key (PEM; drover tls client makes them), shown to a coordinator with server.tls.client_ca. */
+    client_cert: z.string().nullable().optional(),
+    client_key: z.string().nullable().optional(),
     /** Named directories jobs may write below, e.g. `archive: /mnt/archive`. */
     destinations: z.record(z.string(), z.string()).optional(),
     /** Job log files (exec and ffmpeg) in log_dir. */
@@ -212,7 +215,7 @@ export function serverSettingsOf(s: ServerConfig): ServerSettings {
       retentionMs: ms(s.retention, 'retention') ?? null,
       pg: { ...(s.pg_pool_size === undefined ? {} : { poolSize: s.pg_pool_size }), ...(s.pg_listen === undefined ? {} : { listen: s.pg_listen }) },
       kindTimeLimitsMs,
-      tls: s.tls ? { cert: s.tls.cert, key: s.tls.key } : undefined,
+      tls: s.tls ? { cert: s.tls.cert, key: s.tls.key, ...(s.tls.client_ca ? { clientCa: s.tls.client_ca } : {}) } : undefined,
       insecureHttp: s.insecure_http ?? false,
       trustedProxies: s.trusted_proxies ?? [],
     };
@@ -231,6 +234,8 @@ export interface WorkerSettings {
   tokenFile: string | undefined;
   /** `worker.ca_file`, as given. */
   caFile: string | undefined;
+  /** `worker.client_cert` and `client_key`, as given (both or neither). */
+  clientCert: { cert: string; key: string } | undefined;
   setup: WorkerSetup;
   /** Each kind's own settings (`worker.<kind>`), resolved by its module. */
   kinds: Map<string, unknown>;
@@ -266,6 +271,7 @@ export function workerSettingsOf(w: WorkerConfig): WorkerSettings {
       shutdownGraceMs: w.shutdown_grace === undefined ? AGENT_DEFAULTS.shutdownGraceMs : parseDuration(w.shutdown_grace, 'worker.shutdown_grace'),
       tokenFile: w.token_file,
       caFile: w.ca_file ?? undefined,
+      clientCert: clientCertOf(w.client_cert ?? undefined, w.client_key ?? undefined),
       setup,
       kinds,
     };
@@ -292,4 +298,10 @@ function readCaFile(file: string): string {
   }
   if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new ConfigError(`worker.ca_file: ${file} holds no PEM certificate`);
   return text;
+}
+
+function clientCertOf(cert: string | undefined, key: string | undefined): { cert: string; key: string } | undefined {
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new ConfigError(`worker.${cert ? 'client_key' : 'client_cert'}: needed with worker.${cert ? 'client_cert' : 'client_key'} (a client certificate and its key)`);
+  return { cert, key };
 }

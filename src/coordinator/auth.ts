@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { accessTokenIdOf } from '../core/access-token.js';
@@ -55,7 +56,15 @@ export function authHook(o: AuthOptions): (req: FastifyRequest, reply: FastifyRe
     }
     const h = req.headers.authorization;
     const bearer = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
-    if (!bearer) return refuse(reply, 'a bearer token is required (DROVER_TOKEN or --token-file)');
+    if (!bearer) {
+      // Mutual TLS (server.tls.client_ca): a certificate the CA signed is its worker's identity, for the worker routes.
+      const name = need === 'worker' ? clientCertName(req) : null;
+      if (name !== null) {
+        req.principal = { role: 'worker', name, id: null, queues: [] };
+        return;
+      }
+      return refuse(reply, 'a bearer token is required (DROVER_TOKEN or --token-file)');
+    }
     const who = fileToken(o.tokens, bearer) ?? (await o.access.authenticate(bearer));
     if (who === null || 'expired' in who) {
       const id = accessTokenIdOf(bearer);
@@ -100,6 +109,15 @@ export function leaseQueues(who: Principal | null, asked: string[]): string[] {
   throw new ForbiddenError(`token ${who.name ?? ''} may lease from queues ${who.queues.join(', ')} only, not ${outside.join(', ')}`);
 }
 
+/**
+ * Whether `bearer` is a worker's or an admin's token now (the token file's or the store's): what a
+ * worker's segment server asks of the coordinator about a fellow worker's token.
+ */
+export async function isWorkerToken(o: Pick<AuthOptions, 'tokens' | 'access'>, bearer: string): Promise<boolean> {
+  const who = fileToken(o.tokens, bearer) ?? (await o.access.authenticate(bearer));
+  return who !== null && !('expired' in who) && (who.role === 'worker' || who.role === 'admin');
+}
+
 function fileToken(t: Tokens, bearer: string): Principal | null {
   if (t.admin !== null && tokensEqual(bearer, t.admin)) return { role: 'admin', name: null, id: null, queues: [] };
   if (t.worker !== null && tokensEqual(bearer, t.worker)) return { role: 'worker', name: null, id: null, queues: [] };
@@ -117,4 +135,16 @@ function lacking(who: Principal, need: Role, method: string): string {
 function refuse(reply: FastifyReply, message: string): void {
   // The connection is closed after the answer: a client guessing tokens opens a new one each time.
   reply.code(401).header('www-authenticate', 'Bearer').header('connection', 'close').send({ error: { code: 'unauthorized', message } });
+}
+
+/** Worker names a client certificate may carry (its common name), as worker names are. */
+const CERT_NAME = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+/** The common name of the client certificate the request's connection showed, when the client CA signed it; else null. */
+function clientCertName(req: FastifyRequest): string | null {
+  const socket = req.raw.socket as Partial<TLSSocket> | undefined;
+  if (!socket?.authorized || typeof socket.getPeerCertificate !== 'function') return null;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  return typeof name === 'string' && CERT_NAME.test(name) ? name : null;
 }

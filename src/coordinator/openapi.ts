@@ -100,6 +100,7 @@ export function openApiDocument(version: string): object {
       [ROUTES.tokens, { summary: 'Admin: the access tokens (names, roles, queues, expiry, last use; never the tokens)', responses: { '200': ok({ type: 'object', properties: { tokens: { type: 'array', items: ref('Token') } } }), ...errors } }],
       [ROUTES.createToken, { summary: 'Admin: make an access token; `secret` is in this answer only', requestBody: json({ type: 'object', required: ['name', 'role'], properties: { name: { type: 'string' }, role: { enum: ['admin', 'worker', 'read'] }, queues: { type: 'array', items: { type: 'string' }, description: 'Worker tokens: the queues it may lease from; default all' }, expires: { type: ['string', 'number', 'null'], description: 'From now: e.g. "90d", or seconds; default never' } } }), responses: { '201': ok({ type: 'object', properties: { token: ref('Token'), secret: { type: 'string' } } }), ...errors } }],
       [ROUTES.revokeToken, { summary: "Admin: revoke a token; a worker token's running jobs go back to the queue", parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok({ type: 'object', properties: { token: ref('Token'), released: { type: 'integer' } } }), ...errors } }],
+      [ROUTES.checkToken, { summary: "Worker: whether a token is a worker's or an admin's now (a worker's segment server asks about a fellow worker's)", responses: { '200': ok({ type: 'object', properties: { valid: { type: 'boolean' } } }), ...errors } }],
     ]),
   };
 }

@@ -37,6 +37,7 @@ export const ROUTES = {
   tokens: { method: 'GET', pattern: `${V1}/tokens`, path: () => `${V1}/tokens` },
   createToken: { method: 'POST', pattern: `${V1}/tokens`, path: () => `${V1}/tokens` },
   revokeToken: { method: 'DELETE', pattern: `${V1}/tokens/:name`, path: (name: string) => `${V1}/tokens/${enc(name)}` },
+  checkToken: { method: 'POST', pattern: `${V1}/tokens/check`, path: () => `${V1}/tokens/check` },
 
   // The worker protocol.
   lease: { method: 'POST', pattern: `${V1}/lease`, path: () => `${V1}/lease` },

@@ -25,6 +25,14 @@ export interface TokensAnswer {
   tokens: TokenInfo[];
 }
 
+/** `POST /api/v1/tokens/check` (worker role): whether a token a peer sent is a worker's or an admin's, for a worker's segment server. */
+export interface CheckTokenRequest {
+  token: string;
+}
+export interface CheckTokenAnswer {
+  valid: boolean;
+}
+
 export interface RevokedTokenAnswer {
   token: TokenInfo;
   /** Running jobs its worker held, given back to the queue (or ended, when asked to stop). */

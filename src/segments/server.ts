@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -28,8 +29,18 @@ export interface SegmentServerOptions {
   metrics?: Registry;
   /** Serve over HTTPS (HTTP/1.1, as wubloader's backfiller speaks) with these PEM files. Default none. */
   tls?: TlsFiles | null;
+  /**
+   * Asked about a token that is none of `tokens` (a fellow worker's own, from `drover token`):
+   * whether the coordinator takes it as a worker's. Answers are kept VERIFY_CACHE_MS.
+   */
+  verify?: (token: string) => Promise<boolean>;
+  /** How long `verify`'s answers are kept, ms. Default VERIFY_CACHE_MS. */
+  verifyCacheMs?: number;
   logger: Logger;
 }
+
+/** How long a worker's segment server keeps the coordinator's word on a fellow worker's token, ms: a revocation reaches it within this. */
+export const VERIFY_CACHE_MS = 30_000;
 
 export interface RunningSegmentServer {
   url: string;
@@ -81,7 +92,8 @@ const CORS = {
 };
 
 /** The HTTP app of a segment tree: wubloader's restreamer routes (listings and segments). */
-export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: Logger; metrics?: Registry; public?: boolean; tls?: tls.SecureContextOptions }): FastifyInstance {
+export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: Logger; metrics?: Registry; public?: boolean; tls?: tls.SecureContextOptions; verify?: (token: string) => Promise<boolean>; verifyCacheMs?: number }): FastifyInstance {
+  const verified = o.verify ? new VerifiedTokens(o.verify, o.verifyCacheMs ?? VERIFY_CACHE_MS) : null;
   const app = Fastify({
     loggerInstance: o.logger.child({ part: 'segments' }) as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -94,7 +106,8 @@ export function buildSegmentApp(o: { tree: SegmentTree; tokens: Tokens; logger: 
     // Only where anyone may read anyway: elsewhere a web page must not read a loopback archive.
     if (o.public) reply.headers(CORS);
     if (req.method === 'OPTIONS') return;
-    if (!allows(o.tokens, 'worker', credentialOf(req))) {
+    const credential = credentialOf(req);
+    if (!allows(o.tokens, 'worker', credential) && !(verified && credential && (await verified.valid(credential)))) {
       const message = credentialOf(req) === undefined ? 'a token is required (Bearer TOKEN, or http://user:TOKEN@host/)' : 'that token is not valid here (this server takes the admin or the worker token)';
       reply.code(401).header('www-authenticate', 'Basic realm="segments", charset="UTF-8"').send({ error: { code: 'unauthorized', message } });
     }
@@ -152,7 +165,7 @@ export async function startSegmentServer(o: SegmentServerOptions): Promise<Runni
   const labels = { cert: 'segments tls cert', key: 'segments tls key' };
   let app: FastifyInstance;
   try {
-    app = buildSegmentApp({ tree: new SegmentTree(path.resolve(o.dir)), tokens, logger: o.logger, ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.public ? { public: true } : {}), ...(o.tls ? { tls: readTls(o.tls, labels) } : {}) });
+    app = buildSegmentApp({ tree: new SegmentTree(path.resolve(o.dir)), tokens, logger: o.logger, ...(o.verify ? { verify: o.verify } : {}), ...(o.verifyCacheMs !== undefined ? { verifyCacheMs: o.verifyCacheMs } : {}), ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.public ? { public: true } : {}), ...(o.tls ? { tls: readTls(o.tls, labels) } : {}) });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`the segment server's certificate and key cannot be used (${(err as Error).message}); do they go together?`);
@@ -173,4 +186,33 @@ export async function startSegmentServer(o: SegmentServerOptions): Promise<Runni
     },
     close: () => app.close(),
   };
+}
+
+/**
+ * The coordinator's answers about fellow workers' tokens, kept for `ttlMs` by the token's hash (a
+ * mirror pass asks with every request). A coordinator that cannot be asked refuses the token.
+ */
+class VerifiedTokens {
+  private readonly answers = new Map<string, { valid: boolean; until: number }>();
+
+  constructor(
+    private readonly ask: (token: string) => Promise<boolean>,
+    private readonly ttlMs: number,
+  ) {}
+
+  async valid(token: string): Promise<boolean> {
+    const key = createHash('sha256').update(token).digest('hex');
+    const now = Date.now();
+    const known = this.answers.get(key);
+    if (known && known.until > now) return known.valid;
+    let valid = false;
+    try {
+      valid = await this.ask(token);
+    } catch {
+      return false;
+    }
+    if (this.answers.size > 10_000) this.answers.clear();
+    this.answers.set(key, { valid, until: now + this.ttlMs });
+    return valid;
+  }
 }

@@ -1,7 +1,21 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { runDrover, spawnDrover, startServer, writeConfig } from '../support/drover.js';
-import { tempDir } from '../support/tmp.js';
+import { tempDir, waitFor } from '../support/tmp.js';
+
+/** The serial of the certificate a new TLS connection to `url` is shown. */
+function servedSerial(url: string, ca: string): Promise<string> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: u.hostname, port: Number(u.port), ca }, () => {
+      resolve(s.getPeerCertificate().serialNumber);
+      s.end();
+    });
+    s.on('error', reject);
+  });
+}
 
 describe('TLS from the command line, as the README walks it', () => {
   it('drover tls init, a coordinator on HTTPS, a worker and the CLI trusting its CA; without the CA, a clear refusal', async () => {
@@ -23,5 +37,14 @@ describe('TLS from the command line, as the README walks it', () => {
     const refused = await runDrover(['jobs', '--server', srv.url], { cwd: elsewhere });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/its TLS certificate is signed by a CA this client does not trust .*DROVER_CA=FILE/);
+
+    // Renewed while the worker long-polls: kill -HUP, new connections get it, the worker goes on.
+    const ca = fs.readFileSync(path.join(dir, 'tls', 'ca.crt'), 'utf8');
+    const before = await servedSerial(srv.url, ca);
+    expect((await runDrover(['tls', 'init', 'tls'], { cwd: dir })).stdout).toMatch(/kept the CA/);
+    srv.proc.kill('SIGHUP');
+    await waitFor(async () => (await servedSerial(srv.url, ca)) !== before, 20_000, 'the renewed certificate');
+    const again = await runDrover(['add', 'noop', '--param', 'echo=after-renewal', '--wait', '--server', srv.url], { cwd: elsewhere, env, timeoutMs: 60_000 });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
   });
 });

@@ -4,7 +4,7 @@ import http2 from 'node:http2';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tlsInitAction } from '../../src/cli/tls-action.js';
+import { tlsClientAction, tlsInitAction } from '../../src/cli/tls-action.js';
 import { DroverClient } from '../../src/client/drover-client.js';
 import { startServer, type RunningServer } from '../../src/coordinator/server.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -139,5 +139,35 @@ describe('TLS on the coordinator', () => {
     const srv = await startServer({ ...base, host: '0.0.0.0', insecureHttp: true });
     cleanups.push(() => srv.close());
     expect(srv.url).toMatch(/^http:\/\//);
+  });
+});
+
+describe('mutual TLS (server.tls.client_ca)', () => {
+  it("takes a client certificate of the CA as its worker's identity on the worker routes; not another CA's, nor none", async () => {
+    const dir = tempDir();
+    await quietly(() => tlsInitAction(dir, {}));
+    await quietly(() => tlsClientAction(dir, 'nvr-berlin', {}));
+    const ca = fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8');
+    const tokens = { admin: 'a'.repeat(32), worker: 'w'.repeat(32) };
+    const srv = await tlsServer(dir, { tokens, tls: { cert: path.join(dir, 'server.crt'), key: path.join(dir, 'server.key'), clientCa: path.join(dir, 'ca.crt') } });
+    const clientCert = { cert: fs.readFileSync(path.join(dir, 'nvr-berlin.crt'), 'utf8'), key: fs.readFileSync(path.join(dir, 'nvr-berlin.key'), 'utf8') };
+    const admin = new DroverClient({ server: srv.url, ca, token: tokens.admin });
+    cleanups.push(() => admin.close());
+    const job = await admin.enqueue({ kind: 'noop' });
+    const worker = new DroverClient({ server: srv.url, ca, clientCert });
+    cleanups.push(() => worker.close());
+    const info = (name: string) => ({ worker: { name, host: '', kinds: ['noop'], templates: [], slots: 1, running: 0, version: '' }, queues: [], limit: 1, wait: 0 });
+    expect((await worker.lease(info('nvr-berlin'))).jobs.map((j) => j.id)).toEqual([job.id]);
+    // Its certificate names it: not another worker, and not the admin routes.
+    await expect(worker.lease(info('nvr-paris'))).rejects.toMatchObject({ status: 403 });
+    await expect(worker.stats()).rejects.toMatchObject({ status: 401 });
+    // No certificate, or one of another CA: a token is needed, as without mutual TLS.
+    const bare = new DroverClient({ server: srv.url, ca });
+    cleanups.push(() => bare.close());
+    await expect(bare.lease(info('nvr-berlin'))).rejects.toMatchObject({ status: 401 });
+    const otherCa = makeCa('another CA');
+    const stranger = new DroverClient({ server: srv.url, ca, clientCert: issueCert(otherCa, { commonName: 'nvr-berlin', use: 'client' }) });
+    cleanups.push(() => stranger.close());
+    await expect(stranger.lease(info('nvr-berlin'))).rejects.toMatchObject({ status: 401 });
   });
 });
