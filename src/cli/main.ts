@@ -18,6 +18,7 @@ export async function buildProgram(): Promise<Command> {
   ]);
   const { registerSecretsCommand } = await import('./secrets-command.js');
   const { registerTokenCommand } = await import('./token-command.js');
+  const { registerQueueCommand } = await import('./queue-command.js');
   const program = new Command('drover')
     .description('Drover: a distributed task server for video acquisition and media processing')
     .version(VERSION)
@@ -31,6 +32,7 @@ export async function buildProgram(): Promise<Command> {
   registerMigrateCommand(program);
   registerSecretsCommand(program);
   registerTokenCommand(program);
+  registerQueueCommand(program);
   registerRunCommand(program);
   registerSegmentsCommand(program);
   registerScheduleCommand(program);

@@ -22,6 +22,7 @@ import type {
   PruneAnswer,
   PurgeAnswer,
   PurgeRequest,
+  QueueView,
   ScheduleAnswer,
   SchedulesAnswer,
   ScheduleView,
@@ -265,6 +266,16 @@ export class DroverClient {
   }
 
   /** Revokes a token at once; a worker token's running jobs go back to the queue (`released` of them). */
+  /** Every queue with jobs or paused, with its jobs per state. */
+  async queues(): Promise<QueueView[]> {
+    return (await this.http.get<{ queues: QueueView[] }>(ROUTES.queues.path())).queues;
+  }
+
+  /** Pauses (`paused`) or resumes a queue: a paused queue leases nothing; running jobs go on. */
+  async pauseQueue(name: string, paused = true): Promise<QueueView> {
+    return (await this.http.post<{ queue: QueueView }>((paused ? ROUTES.pauseQueue : ROUTES.resumeQueue).path(name), {})).queue;
+  }
+
   /** Whether `token` is a worker's or an admin's now (worker role; a worker's segment server asks it of its peers' tokens). */
   async checkToken(token: string): Promise<boolean> {
     return (await this.http.post<CheckTokenAnswer>(ROUTES.checkToken.path(), { token })).valid;

@@ -10,6 +10,7 @@ import type { JobDetail, LogsAnswer, PurgeRequest, StatsAnswer, StopOrder, Worke
 import { KIND_MODULES } from '../runners/registry.js';
 import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
 import { Families } from './children.js';
+import { Queues } from './queues.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { deleteFinishedInBatches } from './delete-finished.js';
 import type { Metrics } from './metrics.js';
@@ -63,6 +64,8 @@ const JOB_LOOK_AGAIN_MS = 1_000;
 export class Coordinator {
   /** Recurring jobs: put, list, pause, remove; maintenance fires them. */
   readonly schedules: Schedules;
+  /** Pausing and resuming queues. */
+  readonly queues: Queues;
   /** Woken when work may be claimable; its `waiting` and `generation` are test signals. */
   readonly workAvailable = new Wakeup();
   /** The workers heard from, their kinds and templates, who is online. */
@@ -99,6 +102,7 @@ export class Coordinator {
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
     this.maxLongPollMs = o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs;
     this.families = new Families({ store: o.store, clock: o.clock, metrics: o.metrics, validate: (inputs) => this.validate(inputs), seal: (jobs) => sealJobs(o.secretBox, jobs), jobChanged: this.jobChanged, stops: this.stops });
+    this.queues = new Queues({ store: o.store, clock: o.clock, notifyWork: () => this.notifyWork() });
     this.registry = new WorkerRegistry({ store: o.store, clock: o.clock, templates: o.templates, leaseTtlMs: this.leaseTtlMs, retentionMs: o.workerRetentionMs ?? SERVER_DEFAULTS.workerRetentionMs });
     this.tokens = new AccessTokens({ store: o.store, clock: o.clock, notifyWork: () => this.notifyWork(), settleParents: (ids) => this.settleParents(ids) });
   }
@@ -150,17 +154,17 @@ export class Coordinator {
     const jobs = await this.store.enqueue({ jobs: sealJobs(this.o.secretBox, this.validate(inputs, now)), now });
     this.o.metrics.enqueued.inc(jobs.length);
     if (jobs.some((j) => j.state === 'queued')) this.workAvailable.notify();
-    const online = await this.registry.online.get();
-    return { jobs, warnings: [...new Set(jobs.map((j) => waitReason(j, online)).filter((w): w is string => w !== null))] };
+    const [online, paused] = await Promise.all([this.registry.online.get(), this.queues.paused.get()]);
+    return { jobs, warnings: [...new Set(jobs.map((j) => waitReason(j, online, paused)).filter((w): w is string => w !== null))] };
   }
 
   /** Why each of these queued or waiting jobs cannot start on any online worker, by id (jobs that can are left out). */
   async waitReasons(jobs: readonly Job[]): Promise<Record<string, string>> {
     const pending = jobs.filter((j) => j.state === 'queued' || j.state === 'waiting');
     if (pending.length === 0) return {};
-    const online = await this.registry.online.get();
+    const [online, paused] = await Promise.all([this.registry.online.get(), this.queues.paused.get()]);
     return Object.fromEntries(pending.flatMap((j) => {
-      const why = waitReason(j, online);
+      const why = waitReason(j, online, paused);
       return why === null ? [] : [[j.id, why]];
     }));
   }

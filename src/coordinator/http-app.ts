@@ -7,6 +7,7 @@ import { authHook } from './auth.js';
 import type { HttpOptions } from './http-context.js';
 import { openApiDocument } from './openapi.js';
 import { registerJobRoutes } from './routes-jobs.js';
+import { registerQueueRoutes } from './routes-queues.js';
 import { registerTokenRoutes } from './routes-tokens.js';
 import { registerWorkerRoutes } from './routes-workers.js';
 
@@ -74,6 +75,7 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
   registerJobRoutes(app, o);
   registerWorkerRoutes(app, o);
   registerTokenRoutes(app, o);
+  registerQueueRoutes(app, o);
   return app;
 }
 

@@ -3,11 +3,12 @@ import type { Job } from '../core/job.js';
 import type { WorkerRecord } from '../core/reports.js';
 
 /**
- * Why `job` cannot start on any of the `online` workers, or null when one of them can run it: no
- * worker offers its template, runs its kind, or has the destination it names. A worker too old to
+ * Why `job` cannot start on any of the `online` workers, or null when one of them can run it: its
+ * queue is paused, or no worker offers its template, runs its kind, or has the destination it names. A worker too old to
  * say its destinations is taken to have them.
  */
-export function waitReason(job: Job, online: readonly WorkerRecord[]): string | null {
+export function waitReason(job: Job, online: readonly WorkerRecord[], paused: ReadonlySet<string> = new Set()): string | null {
+  if (paused.has(job.queue)) return `queue ${job.queue} is paused (drover queue resume ${job.queue})`;
   const here = job.node === null ? online : online.filter((w) => w.node === job.node);
   if (job.node !== null && here.length === 0) return `no online worker is node "${job.node}"`;
   const able = here.filter((w) => (job.template !== null ? w.templates.some((t) => t.name === job.template) : w.kinds.includes(job.kind)));

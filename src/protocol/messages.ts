@@ -187,3 +187,12 @@ export interface StopOrder {
 export interface StopsAnswer {
   stops: StopOrder[];
 }
+
+/** A queue as `GET /api/v1/queues` shows it: its jobs per state, and whether it is paused. */
+export interface QueueView {
+  name: string;
+  paused: boolean;
+  /** Epoch ms; null when not paused. */
+  pausedAt: number | null;
+  counts: Partial<Record<JobState, number>>;
+}

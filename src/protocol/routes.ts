@@ -38,6 +38,9 @@ export const ROUTES = {
   createToken: { method: 'POST', pattern: `${V1}/tokens`, path: () => `${V1}/tokens` },
   revokeToken: { method: 'DELETE', pattern: `${V1}/tokens/:name`, path: (name: string) => `${V1}/tokens/${enc(name)}` },
   checkToken: { method: 'POST', pattern: `${V1}/tokens/check`, path: () => `${V1}/tokens/check` },
+  queues: { method: 'GET', pattern: `${V1}/queues`, path: () => `${V1}/queues` },
+  pauseQueue: { method: 'POST', pattern: `${V1}/queues/:name/pause`, path: (name: string) => `${V1}/queues/${enc(name)}/pause` },
+  resumeQueue: { method: 'POST', pattern: `${V1}/queues/:name/resume`, path: (name: string) => `${V1}/queues/${enc(name)}/resume` },
 
   // The worker protocol.
   lease: { method: 'POST', pattern: `${V1}/lease`, path: () => `${V1}/lease` },

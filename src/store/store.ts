@@ -133,6 +133,11 @@ export interface JobStore {
    */
   revokeLeases(p: { worker: string; now: number }): Promise<Job[]>;
 
+  /** Pauses `queue` (its jobs are leased to no one; those running go on) or resumes it. Pausing twice keeps the first time. */
+  setQueuePaused(p: { queue: string; paused: boolean; now: number }): Promise<void>;
+  /** The paused queues and since when (epoch ms), by name. */
+  pausedQueues(): Promise<Array<{ queue: string; pausedAt: number }>>;
+
   /**
    * Deletes up to `limit` jobs that finished before `before` (epoch ms), with their logs and
    * attempts; only those in `states` when given (final states only: others are never deleted).

@@ -10,6 +10,7 @@ import { inTransaction } from './pg-client.js';
 const eligible = (node: number) => `state = 'queued'
   AND ((template IS NULL AND kind = ANY($1)) OR (template IS NOT NULL AND template = ANY($2)))
   AND (cardinality($3::text[]) = 0 OR queue = ANY($3))
+  AND queue NOT IN (SELECT queue FROM paused_queues)
   AND (node IS NULL OR node = $${node}::text)`;
 
 /** The best first: what every claim orders by. */

@@ -139,6 +139,16 @@ CREATE TABLE tokens (
 );
 `,
   },
+  {
+    version: 7,
+    name: 'paused queues',
+    sql: `
+CREATE TABLE paused_queues (
+  queue     text PRIMARY KEY,
+  paused_at bigint NOT NULL
+);
+`,
+  },
 ];
 
 /** Arbitrary but fixed: the advisory lock that makes coordinators starting together migrate one at a time. */

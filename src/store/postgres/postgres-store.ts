@@ -352,6 +352,18 @@ export class PostgresJobStore implements JobStore {
     return this.tokens.touchToken(p);
   }
 
+  async setQueuePaused(p: { queue: string; paused: boolean; now: number }): Promise<void> {
+    await inTransaction(this.pool, async (c) => {
+      if (p.paused) await c.query('INSERT INTO paused_queues (queue, paused_at) VALUES ($1, $2) ON CONFLICT (queue) DO NOTHING', [p.queue, p.now]);
+      else if ((await c.query('DELETE FROM paused_queues WHERE queue = $1', [p.queue])).rowCount) await this.notifyWork(c);
+    });
+  }
+
+  async pausedQueues(): Promise<Array<{ queue: string; pausedAt: number }>> {
+    const { rows } = await this.pool.query<{ queue: string; paused_at: string }>('SELECT queue, paused_at FROM paused_queues ORDER BY queue');
+    return rows.map((r) => ({ queue: r.queue, pausedAt: Number(r.paused_at) }));
+  }
+
   async revokeLeases(p: { worker: string; now: number }): Promise<Job[]> {
     return inTransaction(this.pool, async (c) => {
       const out = await revokeLeases(c, p.worker, p.now);

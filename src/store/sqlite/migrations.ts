@@ -147,6 +147,16 @@ CREATE TABLE tokens (
 );
 `,
   },
+  {
+    version: 7,
+    name: 'paused queues',
+    sql: `
+CREATE TABLE paused_queues (
+  queue     TEXT PRIMARY KEY,
+  paused_at INTEGER NOT NULL
+);
+`,
+  },
 ];
 
 /** Applies the migrations the database lacks, each in its own transaction. */

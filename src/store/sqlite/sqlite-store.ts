@@ -277,6 +277,15 @@ export class SqliteJobStore implements JobStore {
     return revokeLeases(this.db, this.stmts, p.worker, p.now);
   }
 
+  async setQueuePaused(p: { queue: string; paused: boolean; now: number }): Promise<void> {
+    if (p.paused) this.db.prepare('INSERT INTO paused_queues (queue, paused_at) VALUES (?, ?) ON CONFLICT (queue) DO NOTHING').run(p.queue, p.now);
+    else this.db.prepare('DELETE FROM paused_queues WHERE queue = ?').run(p.queue);
+  }
+
+  async pausedQueues(): Promise<Array<{ queue: string; pausedAt: number }>> {
+    return (this.db.prepare('SELECT queue, paused_at FROM paused_queues ORDER BY queue').all() as Array<{ queue: string; paused_at: number }>).map((r) => ({ queue: r.queue, pausedAt: r.paused_at }));
+  }
+
   async listWorkers(): Promise<WorkerRecord[]> {
     const rows = this.stmts.workers.all() as Array<{ info: string; first_seen: number; last_seen: number }>;
     return rows.map((r) => ({ ...(JSON.parse(r.info) as WorkerInfo), firstSeen: r.first_seen, lastSeen: r.last_seen }));

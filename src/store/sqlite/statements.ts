@@ -27,6 +27,7 @@ export function prepareStatements(db: Database.Database) {
         AND ((template IS NULL AND kind IN (SELECT value FROM json_each(@kinds)))
           OR (template IS NOT NULL AND template IN (SELECT value FROM json_each(@templates))))
         AND (@anyQueue = 1 OR queue IN (SELECT value FROM json_each(@queues)))
+        AND queue NOT IN (SELECT queue FROM paused_queues)
         AND (node IS NULL OR node = @node)
         AND id NOT IN (SELECT value FROM json_each(@picked))
         AND (concurrency_key IS NULL OR concurrency_limit IS NULL OR concurrency_limit >

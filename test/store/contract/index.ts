@@ -14,6 +14,7 @@ import { heartbeatContract } from './heartbeat.js';
 import { leadershipContract } from './leadership.js';
 import { listContract } from './list.js';
 import { logsContract } from './logs.js';
+import { queuesContract } from './queues.js';
 import { maintenanceContract } from './maintenance.js';
 import { retentionContract } from './retention.js';
 import { schedulesContract } from './schedules.js';
@@ -38,6 +39,7 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
       cleanup = undefined;
     });
     enqueueContract(h);
+    queuesContract(h);
     childrenContract(h);
     listContract(h);
     claimContract(h);
