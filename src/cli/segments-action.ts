@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import client from 'prom-client';
 import { ConfigError } from '../core/errors.js';
 import { announce, createLogger } from '../core/logger.js';
+import { collectProcessMetrics } from '../core/process-metrics.js';
 import { loadServerTokens } from '../core/tokens.js';
 import { SEGMENT_PORT, startSegmentServer } from '../segments/server.js';
 import { onSignals } from './signals.js';
@@ -25,7 +26,7 @@ export async function serveSegmentsAction(dir: string, f: ServeFlags): Promise<v
   if (loaded?.created) announce('drover-segments', f.logFormat, `created ${f.tokenFile} with new admin and worker tokens`);
   // The process's own figures at /metrics, as the restreamer has one (a worker's adds its mirror counters).
   const metrics = new client.Registry();
-  client.collectDefaultMetrics({ register: metrics });
+  collectProcessMetrics(metrics);
   if (Boolean(f.tlsCert) !== Boolean(f.tlsKey)) throw new ConfigError(`${f.tlsCert ? '--tls-key' : '--tls-cert'} is missing: HTTPS needs both --tls-cert and --tls-key`);
   const tls = f.tlsCert && f.tlsKey ? { cert: f.tlsCert, key: f.tlsKey } : null;
   const srv = await startSegmentServer({ dir, port, logger: log, metrics, tls, ...(f.host ? { host: f.host } : {}), ...(loaded ? { tokens: loaded.tokens } : {}), ...(f.public ? { public: true } : {}) });

@@ -11,6 +11,7 @@ import { KIND_MODULES } from '../runners/registry.js';
 import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
 import { Families } from './children.js';
 import { Queues } from './queues.js';
+import { JobTimings } from './job-timings.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { deleteFinishedInBatches } from './delete-finished.js';
 import type { Metrics } from './metrics.js';
@@ -66,6 +67,7 @@ export class Coordinator {
   readonly schedules: Schedules;
   /** Pausing and resuming queues. */
   readonly queues: Queues;
+  private readonly timings: JobTimings;
   /** Woken when work may be claimable; its `waiting` and `generation` are test signals. */
   readonly workAvailable = new Wakeup();
   /** The workers heard from, their kinds and templates, who is online. */
@@ -102,6 +104,7 @@ export class Coordinator {
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
     this.maxLongPollMs = o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs;
     this.families = new Families({ store: o.store, clock: o.clock, metrics: o.metrics, validate: (inputs) => this.validate(inputs), seal: (jobs) => sealJobs(o.secretBox, jobs), jobChanged: this.jobChanged, stops: this.stops });
+    this.timings = new JobTimings(o.metrics, o.clock);
     this.queues = new Queues({ store: o.store, clock: o.clock, notifyWork: () => this.notifyWork() });
     this.registry = new WorkerRegistry({ store: o.store, clock: o.clock, templates: o.templates, leaseTtlMs: this.leaseTtlMs, retentionMs: o.workerRetentionMs ?? SERVER_DEFAULTS.workerRetentionMs });
     this.tokens = new AccessTokens({ store: o.store, clock: o.clock, notifyWork: () => this.notifyWork(), settleParents: (ids) => this.settleParents(ids) });
@@ -264,6 +267,7 @@ export class Coordinator {
       if (signal.aborted) return [];
       // Work that arrives while the claim runs (the store may be remote) must not be missed.
       const seen = this.workAvailable.generation;
+      const claimStart = performance.now();
       const jobs = await this.store.claim({
         worker: p.worker.name,
         kinds: p.worker.kinds,
@@ -276,6 +280,7 @@ export class Coordinator {
       });
       if (jobs.length > 0) {
         this.o.metrics.started.inc(jobs.length);
+        this.timings.leased(jobs, performance.now() - claimStart);
         // The one place a secret is opened for the wire: the lease answer to the worker holding the job.
         const { open, unreadable } = openLeased(this.o.secretBox, jobs);
         if (unreadable.length > 0) await this.failUnreadable(unreadable);
@@ -304,6 +309,7 @@ export class Coordinator {
    */
   async complete(items: CompleteItem[]): Promise<CompleteAnswer[]> {
     const answers = await this.store.complete({ items: await Promise.all(items.map((it) => this.families.withChildren(it))), now: this.clock.now() });
+    this.timings.reported(answers);
     const parents = [...new Set(answers.flatMap((a) => (a.status === 'ok' && a.parentId && isFinalState(a.state) ? [a.parentId] : [])))];
     if (parents.length > 0) await this.settleParents(parents);
     let wake = false;

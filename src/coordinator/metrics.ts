@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { collectProcessMetrics } from '../core/process-metrics.js';
 import type { JobStore } from '../store/store.js';
 
 /** The coordinator's Prometheus metrics, on a registry of its own (several coordinators per process in tests). */
@@ -24,8 +25,38 @@ export function createMetrics(store: () => JobStore) {
       for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
     },
   });
-  client.collectDefaultMetrics({ register: registry, prefix: 'drover_' });
-  return { registry, enqueued, started, finished, leasesExpired, timedOut };
+  new client.Gauge({
+    name: 'drover_queue_jobs',
+    help: 'Jobs by queue and state (the depth of each queue: state="queued")',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [queue, counts] of Object.entries(await store().countsByQueue({}))) for (const [state, n] of Object.entries(counts)) if (n > 0) this.set({ queue, state }, n);
+    },
+  });
+  const leaseSeconds = new client.Histogram({
+    name: 'drover_lease_claim_seconds',
+    help: 'Time of one claim in the store, for a lease request that found jobs',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  const waitSeconds = new client.Histogram({
+    name: 'drover_job_wait_seconds',
+    help: 'Time from a job being due to its attempt starting, by kind and queue',
+    labelNames: ['kind', 'queue'] as const,
+    buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 14400],
+    registers: [registry],
+  });
+  const durationSeconds = new client.Histogram({
+    name: 'drover_job_duration_seconds',
+    help: 'Time of an attempt, from its lease to its report, by kind, queue and the state it ended in (attempts leased by this coordinator)',
+    labelNames: ['kind', 'queue', 'state'] as const,
+    buckets: [0.1, 1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 21600, 86400],
+    registers: [registry],
+  });
+  collectProcessMetrics(registry, 'drover_');
+  return { registry, enqueued, started, finished, leasesExpired, timedOut, leaseSeconds, waitSeconds, durationSeconds };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -64,7 +64,7 @@ describe('job lifecycle across real processes', () => {
     const dones = fs.readFileSync(ledger, 'utf8').split('\n').filter((l) => l.startsWith(`done ${id}`));
     expect(starts).toHaveLength(2);
     // The new worker, sharing the log directory, killed what the dead one left running.
-    await waitFor(() => !alive(childPid), 5_000, 'the orphan to be killed');
+    await waitFor(() => !alive(childPid), 20_000, 'the orphan to be killed');
     expect(dones).toHaveLength(1);
     expect(final.attempts.map((a) => [a.worker, a.outcome])).toEqual([
       ['w1', 'lost'],

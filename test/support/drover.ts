@@ -102,12 +102,17 @@ export function writeConfig(dir: string, yaml: string): string {
   return file;
 }
 
-/** True while a process with this pid exists. */
+/** True while a process with this pid exists and is not a zombie. */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie is dead, only not reaped yet: this machine's PID 1 reaps orphans when it gets to it.
+  try {
+    return !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
