@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
@@ -46,6 +47,12 @@ describe("the coordinator's /metrics", () => {
     expect(text).toMatch(/^drover_job_wait_seconds_count\{kind="noop",queue="nvr"\} 1$/m);
     expect(text).toMatch(/^drover_job_duration_seconds_count\{kind="noop",queue="nvr",state="succeeded"\} 1$/m);
     expect(text).toMatch(/^drover_lease_claim_seconds_count [1-9]\d*$/m);
+
+    // The example Grafana dashboard asks only for metrics the coordinator has.
+    const dashboard = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../deploy/grafana/drover.json'), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const asked = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => [...t.expr.matchAll(/\bdrover_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, '')))));
+    expect(asked.size).toBeGreaterThan(5);
+    for (const name of asked) expect(text, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
   });
 });
 
