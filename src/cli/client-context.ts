@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { DroverClient } from '../client/drover-client.js';
 import { loadConfig, type LoadedConfig } from '../config/config.js';
 import { loadClientToken } from '../core/tokens.js';
@@ -6,6 +5,7 @@ import { SERVER_DEFAULTS } from '../coordinator/defaults.js';
 import { DEFAULT_SERVER_URL } from '../protocol/defaults.js';
 import { parseDuration } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
+import { readCaFile } from '../core/tls-files.js';
 import { CLIENT_TIMEOUT, type ClientFlags } from './flags.js';
 
 export function configOf(flags: { config?: string }): LoadedConfig {
@@ -24,15 +24,7 @@ export function tokenOf(flags: { tokenFile?: string }, role: 'admin' | 'worker',
 export function caOf(flags: { caFile?: string }, cfgCaFile?: string): string | undefined {
   const file = flags.caFile ?? process.env.DROVER_CA ?? cfgCaFile;
   if (!file) return undefined;
-  const where = flags.caFile ? '--ca-file' : process.env.DROVER_CA ? 'DROVER_CA' : 'worker.ca_file';
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ValidationError(`${where}: cannot read ${file}: ${(err as Error).message}`);
-  }
-  if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new ValidationError(`${where}: ${file} holds no PEM certificate`);
-  return text;
+  return readCaFile(file, flags.caFile ? '--ca-file' : process.env.DROVER_CA ? 'DROVER_CA' : 'worker.ca_file');
 }
 
 /** --server, then $DROVER_SERVER, then `fallback`. */

@@ -11,6 +11,7 @@ import { KIND_MODULES } from '../runners/registry.js';
 import type { Template } from '../runners/template.js';
 import { HostGuard } from '../core/host-guard.js';
 import type { TlsFiles } from '../coordinator/tls.js';
+import { readCaFile } from '../core/tls-files.js';
 import { ROTATION_DEFAULTS } from '../supervise/rotating-log.js';
 import { compileTemplate, templateSchema } from './templates.js';
 
@@ -253,7 +254,7 @@ export function workerSettingsOf(w: WorkerConfig): WorkerSettings {
         backups: r.backups ?? ROTATION_DEFAULTS.backups,
       },
       hosts: new HostGuard({ allow: w.allow_hosts ?? [], deny: w.deny_hosts ?? [] }),
-      ...(w.ca_file ? { ca: readCaFile(w.ca_file) } : {}),
+      ...(w.ca_file ? { ca: readCaFile(w.ca_file, 'worker.ca_file') } : {}),
     };
     const sections = w as Record<string, unknown>;
     const kinds = new Map<string, unknown>();
@@ -286,18 +287,6 @@ function withConfigErrors<T>(fn: () => T): T {
     if (err instanceof ValidationError) throw new ConfigError(err.message);
     throw err;
   }
-}
-
-/** `worker.ca_file`'s certificates; a ConfigError when it cannot be read or holds none. */
-function readCaFile(file: string): string {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`worker.ca_file: cannot read ${file}: ${(err as Error).message}`);
-  }
-  if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new ConfigError(`worker.ca_file: ${file} holds no PEM certificate`);
-  return text;
 }
 
 function clientCertOf(cert: string | undefined, key: string | undefined): { cert: string; key: string } | undefined {

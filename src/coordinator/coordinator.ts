@@ -157,8 +157,7 @@ export class Coordinator {
     const jobs = await this.store.enqueue({ jobs: sealJobs(this.o.secretBox, this.validate(inputs, now)), now });
     this.o.metrics.enqueued.inc(jobs.length);
     if (jobs.some((j) => j.state === 'queued')) this.workAvailable.notify();
-    const [online, paused] = await Promise.all([this.registry.online.get(), this.queues.paused.get()]);
-    return { jobs, warnings: [...new Set(jobs.map((j) => waitReason(j, online, paused)).filter((w): w is string => w !== null))] };
+    return { jobs, warnings: [...new Set(Object.values(await this.waitReasons(jobs)))] };
   }
 
   /** Why each of these queued or waiting jobs cannot start on any online worker, by id (jobs that can are left out). */

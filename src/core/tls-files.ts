@@ -56,3 +56,15 @@ export function reloadTls(server: ReloadableTls, files: TlsFiles, labels: TlsLab
     throw new ConfigError(`${labels.cert}, ${labels.key}: the certificate and key do not go together, or one is broken: ${errorMessage(err)}`);
   }
 }
+
+/** The PEM certificates of a CA file (`worker.ca_file`, `--ca-file`, `DROVER_CA`: `where`); a ConfigError when it cannot be read or holds none. */
+export function readCaFile(file: string, where: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${where}: cannot read ${file}: ${errorMessage(err)}`);
+  }
+  if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new ConfigError(`${where}: ${file} holds no PEM certificate`);
+  return text;
+}
