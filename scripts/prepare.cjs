@@ -16,5 +16,5 @@ function newest(dir) {
 }
 
 const built = fs.existsSync('dist/index.js') ? fs.statSync('dist/index.js').mtimeMs : 0;
-const sources = Math.max(newest('src'), ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((f) => fs.statSync(f).mtimeMs));
+const sources = Math.max(newest('src'), newest('web'), ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((f) => fs.statSync(f).mtimeMs));
 if (built <= sources) execSync('npm run build', { stdio: 'inherit' });

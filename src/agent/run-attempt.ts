@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.js';
 import { longTimeout, type LongTimeout } from '../core/long-timeout.js';
-import { redactText, type LeasedJob, type Progress } from '../core/job.js';
+import { redactProgress, redactText, type LeasedJob, type Progress } from '../core/job.js';
 import type { CompleteItem, SegmentNode } from '../core/reports.js';
 import type { AbortReason, RunResult, Runner } from '../runners/runner.js';
 import type { Template } from '../runners/template.js';
@@ -64,7 +64,7 @@ export async function runAttempt(r: Running, c: AttemptContext): Promise<Complet
           return r.abort.signal;
         },
         progress: (p) => {
-          r.progress = p;
+          r.progress = redactProgress(p, r.secrets);
           c.progressChanged();
         },
         log: (stream, text) => c.logs.add(job.id, r.token, stream, redactText(text, r.secrets)),

@@ -2,8 +2,8 @@ import path from 'node:path';
 import { ApiError } from '../client/api-client.js';
 import type { DroverClient } from '../client/drover-client.js';
 import { ValidationError } from '../core/errors.js';
-import { closest } from '../core/suggest.js';
 import { describeCell, readTable, tableColumns, type TableRow } from '../importers/index.js';
+import { freshImportTag, matchColumns, missingColumnMessage, requiredProblems, type TableInfo, type TableProblem } from '../importers/table-jobs.js';
 import type { JobSpec } from '../protocol/messages.js';
 import { withClient } from './client-context.js';
 import { clientFlagsOf, jobFieldsOf, type ClientFlags, type JobFieldFlags } from './flags.js';
@@ -42,7 +42,7 @@ export async function importAction(file: string, f: ImportFlags): Promise<void> 
     const columnOf = matchColumns(rows, table.columns, known);
     const given = { ...(f.param ?? {}), ...(f.dest ? { dest: f.dest } : {}) };
     if (f.template) checkRequired(table, f.template, required, rows, columnOf, given);
-    const tag = f.dryRun ? `import:${table.name}` : await freshImportTag(api, table.name);
+    const tag = f.dryRun ? `import:${table.name}` : await freshImportTag(table.name, (tag) => api.counts({ tag }));
     const common = { ...jobFieldsOf(f), tags: [...(f.tag ?? []), tag] };
     const jobs: JobSpec[] = rows.map((r) => ({ ...common, ...(f.template ? { template: f.template } : { kind: f.kind as string }), params: { ...given, ...r.params } }));
     const context = { table, rows, columnOf };
@@ -64,49 +64,12 @@ export async function importAction(file: string, f: ImportFlags): Promise<void> 
   });
 }
 
-/** `import:NAME`, or `import:NAME#2`, `#3`... when an earlier import of a file of that name has it. */
-async function freshImportTag(api: DroverClient, name: string): Promise<string> {
-  for (let n = 1; ; n++) {
-    const tag = n === 1 ? `import:${name}` : `import:${name}#${n}`;
-    const counts = await api.counts({ tag });
-    if (Object.values(counts).every((c) => c === 0)) return tag;
-  }
+/** A problem of the table as the error `drover import` stops with. */
+function problemError(p: TableProblem): ValidationError {
+  return new ValidationError(p.message);
 }
 
-interface Table {
-  name: string;
-  /** The file's column names, as written. */
-  columns: string[];
-}
-
-/**
- * Renames the rows' params whose column matches a known param but for case ("Password" →
- * `password`); returns param → the column it came from, for naming cells in errors.
- */
-function matchColumns(rows: TableRow[], columns: string[], known: string[]): Map<string, string> {
-  const columnOf = new Map(columns.map((c) => [c, c]));
-  for (const column of columns) {
-    if (known.includes(column)) continue;
-    const name = known.find((k) => k.toLowerCase() === column.toLowerCase());
-    if (name === undefined || columns.includes(name)) continue;
-    columnOf.delete(column);
-    columnOf.set(name, column);
-    for (const r of rows) {
-      if (r.params[column] === undefined) continue;
-      r.params[name] = r.params[column] as string;
-      delete r.params[column];
-    }
-  }
-  return columnOf;
-}
-
-/** `column "password" missing (the file has user, pasword, server — did you mean "pasword"?)`. */
-function missingColumn(table: Table, name: string, why: string): ValidationError {
-  const like = closest(name, table.columns);
-  return new ValidationError(`${table.name}: column "${name}" missing, ${why} (the file has ${table.columns.join(', ')}${like ? ` — did you mean "${like}"?` : ''})`);
-}
-
-async function send(api: DroverClient, jobs: JobSpec[], c: { table: Table; rows: TableRow[]; columnOf: Map<string, string> }, offset: number, dryRun: boolean): Promise<string[]> {
+async function send(api: DroverClient, jobs: JobSpec[], c: { table: TableInfo; rows: TableRow[]; columnOf: Map<string, string> }, offset: number, dryRun: boolean): Promise<string[]> {
   const slice = jobs.slice(offset, offset + CHUNK);
   try {
     if (dryRun) {
@@ -123,17 +86,12 @@ async function send(api: DroverClient, jobs: JobSpec[], c: { table: Table; rows:
     const rest = err.message.slice(err.message.indexOf(':') + 1).trim();
     const param = m[2];
     // A param no column of the file holds, that the kind requires: the column is missing.
-    if (param !== undefined && !c.columnOf.has(param) && /^required\b/.test(rest)) throw missingColumn(c.table, param, rest);
+    if (param !== undefined && !c.columnOf.has(param) && /^required\b/.test(rest)) throw new ValidationError(missingColumnMessage(c.table, param, rest));
     throw new ValidationError(`${param ? describeCell(row, c.columnOf.get(param) ?? param) : `row ${row.row}`}: ${rest}`);
   }
 }
 
-function checkRequired(table: Table, template: string, required: string[], rows: TableRow[], columnOf: Map<string, string>, common: Record<string, string>): void {
-  for (const name of required) {
-    if (common[name] !== undefined) continue;
-    if (!columnOf.has(name)) throw missingColumn(table, name, `required by template ${template}`);
-    for (const row of rows) {
-      if (row.params[name] === undefined) throw new ValidationError(`${describeCell(row, columnOf.get(name) ?? name)}: missing, required by template ${template}`);
-    }
-  }
+function checkRequired(table: TableInfo, template: string, required: string[], rows: TableRow[], columnOf: Map<string, string>, common: Record<string, string>): void {
+  const first = requiredProblems(table, template, required, rows, columnOf, common, 1)[0];
+  if (first) throw problemError(first);
 }

@@ -19,6 +19,7 @@ export async function buildProgram(): Promise<Command> {
   const { registerSecretsCommand } = await import('./secrets-command.js');
   const { registerTokenCommand } = await import('./token-command.js');
   const { registerQueueCommand } = await import('./queue-command.js');
+  const { registerDoctorCommand } = await import('./doctor-command.js');
   const program = new Command('drover')
     .description('Drover: a distributed task server for video acquisition and media processing')
     .version(VERSION)
@@ -37,6 +38,7 @@ export async function buildProgram(): Promise<Command> {
   registerSegmentsCommand(program);
   registerScheduleCommand(program);
   registerTlsCommand(program);
+  registerDoctorCommand(program);
   program.exitOverride();
   return program;
 }

@@ -45,7 +45,7 @@ export async function serverAction(flags: ServerFlags): Promise<void> {
   onReload(flags, log, loaded, async (next, prev) => reloadServer(srv, next, prev, log));
   onSignals(() => srv.close());
   // Last: whoever waits for this line may signal at once.
-  announce('drover-server', flags.logFormat, `coordinator on ${srv.url}`);
+  announce('drover-server', flags.logFormat, `coordinator on ${srv.url} (the dashboard: ${srv.url}/)`);
 }
 
 export async function workerAction(flags: WorkerFlags): Promise<void> {
@@ -93,7 +93,7 @@ export async function upAction(flags: ServerFlags & WorkerFlags & { worker: bool
     await srv.close();
   });
   const s = serverSettingsOf(loaded.config.server);
-  announce('drover', flags.logFormat, `coordinator on ${srv.url}${agent ? ` with local worker ${agent.info().name} (${slots(agent.info().slots)})` : ''}; data in ${describeDb(dbOf(flags, loaded) ?? flags.data ?? s.dataDir)}`);
+  announce('drover', flags.logFormat, `coordinator on ${srv.url}${agent ? ` with local worker ${agent.info().name} (${slots(agent.info().slots)})` : ''}; data in ${describeDb(dbOf(flags, loaded) ?? flags.data ?? s.dataDir)}; the dashboard: ${srv.url}/`);
 }
 
 function slots(n: number): string {

@@ -7,6 +7,7 @@ import { ForbiddenError } from '../core/errors.js';
 import { authEnabled, tokensEqual, type Role, type Tokens } from '../core/tokens.js';
 import type { AccessTokens, Principal } from './access-tokens.js';
 import { AUTH_LIMITS, FailureLimiter, type AuthLimits } from './auth-limiter.js';
+import { cookieOf, CSRF_HEADER, csrfMatches, SESSION_COOKIE, type DashboardSessions } from './sessions.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -30,6 +31,10 @@ export interface AuthOptions {
   log: Logger;
   /** Default AUTH_LIMITS: 10 failures a minute block an address for a minute. */
   limits?: AuthLimits;
+  /** The failures counted per address; shared with the dashboard's sign-in. Default one of its own. */
+  limiter?: FailureLimiter;
+  /** The dashboard's sign-ins: a request without a bearer token may carry their cookie instead. */
+  sessions?: DashboardSessions;
 }
 
 /**
@@ -39,7 +44,7 @@ export interface AuthOptions {
  * most the token's non-secret id, never the token.
  */
 export function authHook(o: AuthOptions): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  const limiter = new FailureLimiter(o.clock, o.limits ?? AUTH_LIMITS);
+  const limiter = o.limiter ?? new FailureLimiter(o.clock, o.limits ?? AUTH_LIMITS);
   const log = o.log.child({ part: 'auth' });
   return async (req, reply) => {
     req.principal = null;
@@ -55,7 +60,18 @@ export function authHook(o: AuthOptions): (req: FastifyRequest, reply: FastifyRe
       return;
     }
     const h = req.headers.authorization;
-    const bearer = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
+    let bearer = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
+    const sid = bearer ? null : cookieOf(req.headers.cookie, SESSION_COOKIE);
+    if (sid !== null && o.sessions) {
+      const session = o.sessions.get(sid);
+      if (!session) return refuse(reply, 'the dashboard session has expired or ended; sign in again');
+      // A change under a cookie must show the session's CSRF token: another site's page can send the cookie, not the header.
+      if (req.method !== 'GET' && req.method !== 'HEAD' && !csrfMatches(session, req.headers[CSRF_HEADER])) {
+        reply.code(403).send({ error: { code: 'forbidden', message: `a change made with the dashboard's cookie needs the ${CSRF_HEADER} header of its session` } });
+        return;
+      }
+      bearer = session.bearer;
+    }
     if (!bearer) {
       // Mutual TLS (server.tls.client_ca): a certificate the CA signed is its worker's identity, for the worker routes.
       const name = need === 'worker' ? clientCertName(req) : null;
@@ -65,7 +81,7 @@ export function authHook(o: AuthOptions): (req: FastifyRequest, reply: FastifyRe
       }
       return refuse(reply, 'a bearer token is required (DROVER_TOKEN or --token-file)');
     }
-    const who = fileToken(o.tokens, bearer) ?? (await o.access.authenticate(bearer));
+    const who = await principalOf(o, bearer);
     if (who === null || 'expired' in who) {
       const id = accessTokenIdOf(bearer);
       const started = limiter.fail(address);
@@ -114,8 +130,13 @@ export function leaseQueues(who: Principal | null, asked: string[]): string[] {
  * worker's segment server asks of the coordinator about a fellow worker's token.
  */
 export async function isWorkerToken(o: Pick<AuthOptions, 'tokens' | 'access'>, bearer: string): Promise<boolean> {
-  const who = fileToken(o.tokens, bearer) ?? (await o.access.authenticate(bearer));
+  const who = await principalOf(o, bearer);
   return who !== null && !('expired' in who) && (who.role === 'worker' || who.role === 'admin');
+}
+
+/** Who `bearer` is: the token file's admin or worker, a store token (or that it expired), or null. */
+export async function principalOf(o: Pick<AuthOptions, 'tokens' | 'access'>, bearer: string): Promise<Principal | { expired: string; at: number } | null> {
+  return fileToken(o.tokens, bearer) ?? (await o.access.authenticate(bearer));
 }
 
 function fileToken(t: Tokens, bearer: string): Principal | null {

@@ -6,7 +6,7 @@ import { silentLogger } from '../core/logger.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo, WorkerInfo } from '../core/reports.js';
-import type { JobDetail, LogsAnswer, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
+import type { FinishedAnswer, JobDetail, LogsAnswer, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
 import { KIND_MODULES } from '../runners/registry.js';
 import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
 import { Families } from './children.js';
@@ -23,6 +23,8 @@ import { Schedules } from './schedules.js';
 import type { TemplateCatalog } from './templates.js';
 import type { Template } from '../runners/template.js';
 import { KeyedWakeups, Wakeup } from './wakeups.js';
+import { LiveEvents } from './live-events.js';
+import { finishedPerBucket, topByTotal } from './overview.js';
 import type { SecretBox } from '../core/secret-box.js';
 import { openLeased, openSpec, sealJobs, sealSpec, secretParamsForRedaction } from './secret-params.js';
 
@@ -74,6 +76,8 @@ export class Coordinator {
   readonly registry: WorkerRegistry;
   /** The store's access tokens (`drover token`): made, revoked, checked. */
   readonly tokens: AccessTokens;
+  /** Job changes, progress and workers joining and leaving, for `GET /api/v1/events`. */
+  readonly events: LiveEvents;
   private readonly stops = new KeyedWakeups();
   /** Per job: woken when its log grows, its progress or state changes. */
   private readonly jobChanged = new KeyedWakeups();
@@ -107,6 +111,7 @@ export class Coordinator {
     this.timings = new JobTimings(o.metrics, o.clock);
     this.queues = new Queues({ store: o.store, clock: o.clock, notifyWork: () => this.notifyWork() });
     this.registry = new WorkerRegistry({ store: o.store, clock: o.clock, templates: o.templates, leaseTtlMs: this.leaseTtlMs, retentionMs: o.workerRetentionMs ?? SERVER_DEFAULTS.workerRetentionMs });
+    this.events = new LiveEvents({ workers: () => this.registry.list() });
     this.tokens = new AccessTokens({ store: o.store, clock: o.clock, notifyWork: () => this.notifyWork(), settleParents: (ids) => this.settleParents(ids) });
   }
 
@@ -124,6 +129,7 @@ export class Coordinator {
   /** Ends every long poll now (shutdown): they answer with what they have. */
   async close(): Promise<void> {
     this.closing.abort();
+    this.events.close();
     this.workAvailable.notify();
     await this.subscription?.close();
   }
@@ -156,6 +162,7 @@ export class Coordinator {
     const now = this.clock.now();
     const jobs = await this.store.enqueue({ jobs: sealJobs(this.o.secretBox, this.validate(inputs, now)), now });
     this.o.metrics.enqueued.inc(jobs.length);
+    this.events.jobs(jobs);
     if (jobs.some((j) => j.state === 'queued')) this.workAvailable.notify();
     return { jobs, warnings: [...new Set(Object.values(await this.waitReasons(jobs)))] };
   }
@@ -175,6 +182,7 @@ export class Coordinator {
     const job = await this.store.cancel({ id, now: this.clock.now() });
     if (job.state === 'running' && job.lease) this.stops.notify(job.lease.worker);
     await this.families.canceled(job);
+    this.events.jobs([job]);
     this.jobChanged.notify(id);
     if (isFinalState(job.state) && job.parentId) await this.settleParents([job.parentId]);
     return job;
@@ -183,6 +191,7 @@ export class Coordinator {
   /** Queues a job again; a parent retries its children that did not succeed, a child makes its ended parent wait again. */
   async retry(id: string): Promise<Job> {
     let job = await this.store.retry({ id, now: this.clock.now() });
+    this.events.jobs([job]);
     this.workAvailable.notify();
     this.jobChanged.notify(id);
     if (job.parentId) this.jobChanged.notify(job.parentId);
@@ -214,14 +223,20 @@ export class Coordinator {
   /** Jobs per state, per queue and finished in the last hour; the workers online and their slots. */
   async stats(): Promise<StatsAnswer> {
     const now = this.clock.now();
-    const [counts, queues, lastHour, workers] = await Promise.all([this.store.counts({}), this.store.countsByQueue({}), this.store.counts({ finishedSince: now - 3_600_000 }), this.registry.list()]);
+    const [counts, queues, owners, lastHour, workers] = await Promise.all([this.store.counts({}), this.store.countsByQueue({}), this.store.countsByOwner({}), this.store.counts({ finishedSince: now - 3_600_000 }), this.registry.list()]);
     const online = workers.filter((w) => w.online);
     return {
       counts,
       queues,
+      owners: topByTotal(owners),
       lastHour,
       workers: { online: online.length, offline: workers.length - online.length, slots: online.reduce((n, w) => n + w.slots, 0), running: online.reduce((n, w) => n + w.running, 0) },
     };
+  }
+
+  /** Jobs that ended per minute over the last hour, or per quarter hour over the last day. */
+  finished(window: string | undefined): Promise<FinishedAnswer> {
+    return finishedPerBucket(this.store, window, this.clock.now());
   }
 
   /** Deletes the jobs in `states` (final ones; default all) that finished before `before`, with their logs; returns how many. */
@@ -281,6 +296,7 @@ export class Coordinator {
         this.o.metrics.started.inc(jobs.length);
         this.timings.leased(jobs, performance.now() - claimStart);
         // The one place a secret is opened for the wire: the lease answer to the worker holding the job.
+        this.events.jobs(jobs);
         const { open, unreadable } = openLeased(this.o.secretBox, jobs);
         if (unreadable.length > 0) await this.failUnreadable(unreadable);
         if (open.length > 0) return open;
@@ -295,7 +311,11 @@ export class Coordinator {
   async heartbeat(p: { worker: WorkerPulse; items: HeartbeatItem[] }): Promise<HeartbeatAnswer[]> {
     // The leases first: the registry row is a convenience, a failure to write it must cost no lease.
     const answers = p.items.length === 0 ? [] : await this.store.heartbeat({ worker: p.worker.name, items: p.items, leaseMs: this.leaseTtlMs, now: this.clock.now() });
-    for (const it of p.items) if (it.progress) this.jobChanged.notify(it.id);
+    for (const it of p.items) {
+      if (!it.progress) continue;
+      this.jobChanged.notify(it.id);
+      this.events.progress(it.id, it.progress);
+    }
     await this.registry.pulse(p.worker).catch(() => undefined);
     return answers;
   }
@@ -309,6 +329,7 @@ export class Coordinator {
   async complete(items: CompleteItem[]): Promise<CompleteAnswer[]> {
     const answers = await this.store.complete({ items: await Promise.all(items.map((it) => this.families.withChildren(it))), now: this.clock.now() });
     this.timings.reported(answers);
+    await this.publishOutcomes(items, answers);
     const parents = [...new Set(answers.flatMap((a) => (a.status === 'ok' && a.parentId && isFinalState(a.state) ? [a.parentId] : [])))];
     if (parents.length > 0) await this.settleParents(parents);
     let wake = false;
@@ -326,8 +347,24 @@ export class Coordinator {
   }
 
   /** Ends the parents whose children have all ended (up the tree), and tells who waits on them; returns those it ended. */
-  settleParents(ids?: string[]): Promise<Job[]> {
-    return this.families.settle(ids);
+  async settleParents(ids?: string[]): Promise<Job[]> {
+    const ended = await this.families.settle(ids);
+    this.events.jobs(ended);
+    return ended;
+  }
+
+  /** Jobs maintenance changed (leases expired, time limits reached): for the live events. */
+  maintained(jobs: readonly Job[]): void {
+    this.events.jobs(jobs);
+  }
+
+  /** The live events of these outcomes; jobs leased elsewhere are read from the store, while someone listens. */
+  private async publishOutcomes(items: CompleteItem[], answers: CompleteAnswer[]): Promise<void> {
+    const errors = new Map(items.map((it) => [it.id, it.error ?? null]));
+    const settled = answers.flatMap((a) => (a.status === 'ok' ? [{ id: a.id, state: a.state, error: errors.get(a.id) ?? null }] : []));
+    const unknown = this.events.listening ? new Set(this.events.unknown(settled.map((a) => a.id))) : new Set<string>();
+    this.events.outcomes(settled.filter((a) => !unknown.has(a.id)));
+    if (unknown.size > 0) this.events.jobs((await Promise.all([...unknown].map((id) => this.store.get(id)))).filter((j): j is Job => j !== null));
   }
 
   /** Adds to a running job's log; only with its current lease token (409 else), so no worker writes into another's job. */

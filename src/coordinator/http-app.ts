@@ -10,6 +10,12 @@ import { registerJobRoutes } from './routes-jobs.js';
 import { registerQueueRoutes } from './routes-queues.js';
 import { registerTokenRoutes } from './routes-tokens.js';
 import { registerWorkerRoutes } from './routes-workers.js';
+import { AUTH_LIMITS, FailureLimiter } from './auth-limiter.js';
+import { registerDashboardRoutes } from './routes-dashboard.js';
+import { registerEventRoutes } from './routes-events.js';
+import { registerSessionRoutes } from './routes-session.js';
+import { registerWebRoutes } from './routes-web.js';
+import { DashboardSessions } from './sessions.js';
 
 /** Builds the coordinator's HTTP API (JSON under /api/v1). Knows no SQL. */
 export function buildHttpApp(o: HttpOptions): FastifyInstance {
@@ -34,7 +40,10 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
 
   // Who is asking and whether they may (auth.ts): the token file's tokens, then the store's.
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', authHook({ tokens: o.tokens, access: o.coordinator.tokens, clock: o.clock ?? systemClock, log: o.logger, ...(o.authLimits ? { limits: o.authLimits } : {}) }));
+  const clock = o.clock ?? systemClock;
+  const limiter = new FailureLimiter(clock, o.authLimits ?? AUTH_LIMITS);
+  const sessions = new DashboardSessions({ clock });
+  app.addHook('onRequest', authHook({ tokens: o.tokens, access: o.coordinator.tokens, clock, log: o.logger, limiter, sessions }));
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof DroverError) {
@@ -76,6 +85,10 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
   registerWorkerRoutes(app, o);
   registerTokenRoutes(app, o);
   registerQueueRoutes(app, o);
+  registerEventRoutes(app, o);
+  registerDashboardRoutes(app, o);
+  registerSessionRoutes(app, o, { sessions, limiter });
+  registerWebRoutes(app);
   return app;
 }
 

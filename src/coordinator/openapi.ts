@@ -1,109 +1,147 @@
-import { JOB_STATES } from '../core/job.js';
 import { ROUTES } from '../protocol/routes.js';
+import { ADMIN_OPERATIONS } from './openapi-admin.js';
+import { JOB_OPERATIONS } from './openapi-jobs.js';
+import { type Answer, type OpSpec, type RouteName } from './openapi-kit.js';
+import { ref, SCHEMAS } from './openapi-schemas.js';
+import { WORKER_OPERATIONS } from './openapi-workers.js';
 
-/** OpenAPI's `paths`: each route under its pattern in OpenAPI's form (`:id` → `{id}`), methods merged. */
-function pathsOf(ops: Array<[{ method: string; pattern: string }, object]>): Record<string, Record<string, object>> {
-  const out: Record<string, Record<string, object>> = {};
-  for (const [r, op] of ops) (out[r.pattern.replace(/:(\w+)/g, '{$1}')] ??= {})[r.method.toLowerCase()] = op;
-  return out;
+/**
+ * The OpenAPI 3.1 description of the coordinator's HTTP API, served at ROUTES.openapi: every
+ * route of ROUTES (openapi-jobs.ts, openapi-workers.ts and openapi-admin.ts say what each takes
+ * and answers, openapi-schemas.ts what the bodies are). Here: the errors each kind of route can
+ * give, and the document.
+ */
+
+/** Every route, by its name in ROUTES: a route added there without its description here does not compile. */
+const OPERATIONS: Record<RouteName, OpSpec> = { ...JOB_OPERATIONS, ...WORKER_OPERATIONS, ...ADMIN_OPERATIONS };
+
+export interface DocumentedRoute {
+  method: string;
+  pattern: string;
 }
 
-/** The OpenAPI 3.1 description of the coordinator's HTTP API, served at ROUTES.openapi. */
-export function openApiDocument(version: string): object {
-  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-  const json = (schema: object) => ({ content: { 'application/json': { schema } } });
-  const ok = (schema: object, description = 'OK') => ({ description, ...json(schema) });
-  const errors = {
-    '400': ok(ref('Error'), 'Bad input; `error.field` names the field'),
-    '401': ok(ref('Error'), 'Missing, wrong, expired or revoked bearer token, or one without the role'),
-    '403': ok(ref('Error'), "A worker token acting as another worker, or leasing from a queue it may not"),
-    '404': ok(ref('Error'), 'No such job'),
-    '409': ok(ref('Error'), 'Conflicts with the job state, or a stale lease token'),
-    '413': ok(ref('Error'), 'Body larger than server.max_body'),
-    '429': ok(ref('Error'), 'Too many failed authentications from this address; see Retry-After'),
+/** The method and pattern of a route. */
+export function documentedRoute(name: RouteName): DocumentedRoute {
+  return ROUTES[name];
+}
+
+/** A pattern in OpenAPI's form: `:id` → `{id}`. */
+export const openApiPath = (pattern: string): string => pattern.replace(/:(\w+)/g, '{$1}');
+
+const ERROR_WHY: Record<number, string> = {
+  400: 'Bad input (`invalid`, `field` names it), or a body that is not JSON (`bad_request`)',
+  401: 'No bearer token (or session cookie), or one that is wrong, expired, revoked or may not call this route (`unauthorized`)',
+  403: 'The token may not do this, or a change made with the session cookie lacks its X-Drover-CSRF header (`forbidden`)',
+  404: 'Not found (`not_found`)',
+  409: 'Conflicts with the current state (`conflict`)',
+  413: 'A body larger than server.max_body (`too_large`)',
+  415: 'A body that is not JSON: send Content-Type: application/json (`unsupported_media_type`)',
+  429: 'Too many failed authentications from this address (`rate_limited`); see Retry-After',
+  500: 'A bug: see the coordinator log (`internal`)',
+  503: 'The database is unavailable; nothing was changed, retry (`unavailable`); see Retry-After',
+};
+
+/** The `code` of the errors a route names itself. */
+const CODE: Record<number, string> = { 400: 'invalid', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 429: 'rate_limited' };
+
+const HEADERS: Record<number, Record<string, string>> = {
+  401: { 'WWW-Authenticate': 'Bearer' },
+  429: { 'Retry-After': 'Seconds until this address may try again' },
+  503: { 'Retry-After': 'Seconds' },
+};
+
+const headersOf = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
+
+function answer(a: Answer): object {
+  return {
+    description: a.description,
+    ...(a.headers ? { headers: headersOf(a.headers) } : {}),
+    ...(a.schema ? { content: { [a.media ?? 'application/json']: { schema: a.schema, ...a.extra } } } : {}),
   };
-  const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
-  const q = (name: string, description: string, type = 'string') => ({ name, in: 'query', required: false, description, schema: { type } });
-  const filters = [
-    q('queue', 'Only this queue'),
-    q('owner', 'Only this owner'),
-    q('tag', 'Only jobs with this tag'),
-    q('template', 'Only this template'),
-    q('kind', 'Only this kind'),
-    q('finishedSince', 'Only jobs finished at or after this epoch ms', 'integer'),
-    q('since', 'Only jobs created or finished at or after this epoch ms', 'integer'),
+}
+
+/**
+ * The error statuses of a route: its own, and those of every route of its kind. Every route can
+ * fail (500) and most read the store (503); a route that needs a token refuses one (401) and a
+ * client that failed too often (429), and a change made with the session cookie but without its
+ * CSRF header (403); a body is parsed (400, 413, 415) on POST and DELETE, whether the route
+ * reads it or not.
+ */
+export function errorStatuses(method: string, op: OpSpec): number[] {
+  const s = new Set(Object.keys(op.errors ?? {}).map(Number));
+  const changes = method === 'POST' || method === 'DELETE';
+  if (op.tokens.length > 0) s.add(401).add(429);
+  if (op.tokens.length > 0 && changes) s.add(403);
+  if (changes) s.add(400).add(413).add(415);
+  s.add(500);
+  if (!op.noStore) s.add(503);
+  return [...s].sort((a, b) => a - b);
+}
+
+function operation(name: RouteName, op: OpSpec): object {
+  const { method } = documentedRoute(name);
+  const errors = Object.fromEntries(
+    errorStatuses(method, op).map((status) => {
+      const own = op.errors?.[status as keyof NonNullable<OpSpec['errors']>];
+      const notJson = status === 400 && (method === 'POST' || method === 'DELETE') ? '; or a body that is not JSON (`bad_request`)' : '';
+      const headers = HEADERS[status];
+      return [String(status), { description: own ? `${own} (\`${CODE[status]}\`)${notJson}` : ERROR_WHY[status], ...(headers ? { headers: headersOf(headers) } : {}), content: { 'application/json': { schema: ref('Error') } } }];
+    }),
+  );
+  const csrf = op.tokens.length > 0 && method !== 'GET' ? [{ name: 'X-Drover-CSRF', in: 'header', required: false, description: 'With the session cookie (not a bearer token): the `csrf` of GET /api/v1/session', schema: { type: 'string' } }] : [];
+  const params = [
+    ...csrf,
+    ...Object.entries(op.path ?? {}).map(([n, description]) => ({ name: n, in: 'path', required: true, description, schema: { type: 'string' } })),
+    ...Object.entries(op.query ?? {}).map(([n, { description, ...schema }]) => ({ name: n, in: 'query', required: false, ...(description ? { description } : {}), schema, ...(schema.type === 'array' ? { style: 'form', explode: false } : {}) })),
   ];
+  const who = op.tokens.length === 0 ? 'No token needed.' : `Tokens: ${op.tokens.join(', ')}.`;
+  return {
+    operationId: name,
+    summary: op.summary,
+    description: op.description ? `${op.description}\n\n${who}` : who,
+    tags: [op.tag],
+    'x-drover-tokens': op.tokens,
+    ...(op.tokens.length === 0 ? { security: [] } : {}),
+    ...(params.length > 0 ? { parameters: params } : {}),
+    ...(op.body ? { requestBody: { required: !op.bodyOptional, content: { 'application/json': { schema: op.body } } } } : {}),
+    responses: { ...Object.fromEntries(Object.entries(op.ok).map(([status, a]) => [status, answer(a)])), ...errors },
+  };
+}
+
+/** The OpenAPI 3.1 document. */
+export function openApiDocument(version: string): object {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const [name, op] of Object.entries(OPERATIONS) as Array<[RouteName, OpSpec]>) {
+    const r = documentedRoute(name);
+    (paths[openApiPath(r.pattern)] ??= {})[r.method.toLowerCase()] = operation(name, op);
+  }
   return {
     openapi: '3.1.0',
-    info: { title: 'Drover coordinator API', version, description: 'Jobs, leases, heartbeats and logs. Auth: `Authorization: Bearer TOKEN` (admin token for everything, worker token for the worker routes, read token for GET routes and /metrics).' },
-    components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        Error: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } }, required: ['code', 'message'] } } },
-        NewJob: {
-          type: 'object',
-          required: ['kind'],
-          properties: {
-            kind: { type: 'string', description: 'Runner kind; implied by template' },
-            template: { type: 'string' },
-            params: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
-            secrets: { type: 'array', items: { type: 'string' }, description: 'Extra params to redact' },
-            owner: { type: 'string' },
-            queue: { type: 'string', default: 'default' },
-            tags: { type: 'array', items: { type: 'string' } },
-            priority: { type: 'integer', default: 0, description: 'Higher runs first' },
-            runAt: { type: ['string', 'integer'], description: 'ISO 8601 or epoch ms; later makes the job waiting' },
-            maxAttempts: { type: 'integer', default: 3 },
-            backoff: { type: ['string', 'number'], default: '5s' },
-            timeLimit: { type: ['string', 'number'], description: 'e.g. "2h" or seconds' },
-            concurrencyKey: { type: 'string' },
-            concurrencyLimit: { type: 'integer' },
-            node: { type: 'string', description: 'only the worker of this node runs it (worker.segments.node)' },
-          },
-        },
-        Job: { type: 'object', description: 'A job; secret params are "***"', properties: { id: { type: 'string' }, state: { enum: [...JOB_STATES] }, parentId: { type: ['string', 'null'] }, progress: { type: 'object' }, result: {}, error: { type: ['string', 'null'] } } },
-        Token: { type: 'object', description: 'An access token as shown: never the token or its hash', properties: { name: { type: 'string' }, role: { enum: ['admin', 'worker', 'read'] }, id: { type: 'string', description: 'Its non-secret first characters' }, queues: { type: 'array', items: { type: 'string' } }, createdAt: { type: 'integer' }, expiresAt: { type: ['integer', 'null'] }, lastUsedAt: { type: ['integer', 'null'] } } },
-        WorkerInfo: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, host: { type: 'string' }, kinds: { type: 'array', items: { type: 'string' } }, templates: { type: 'array', items: { type: 'object' } }, slots: { type: 'integer' }, running: { type: 'integer' }, node: { type: 'string' }, segments: { type: 'object', properties: { url: { type: 'string' }, channels: { type: 'array', items: { type: 'string' } } } } } },
-      },
+    info: {
+      title: 'Drover coordinator API',
+      version,
+      description: [
+        'Jobs, leases, heartbeats and logs, as JSON. Auth: `Authorization: Bearer TOKEN`, unless the coordinator checks no tokens (loopback only).',
+        "Each operation's `x-drover-tokens` lists the tokens that may call it: an admin token anything; a worker token the worker routes and /metrics; a read token (a store token, `drover token add --role read`) the GET routes but the token list, and /metrics. A worker may show a client certificate the client CA signed instead of a worker token.",
+        'A browser signs in at POST /api/v1/session and is then known by the http-only `drover_session` cookie.',
+        'Every error answers `{"error": {"code", "message", "field"?}}`.',
+      ].join('\n\n'),
     },
-    security: [{ bearer: [] }],
-    paths: pathsOf([
-      [ROUTES.health, { summary: 'Liveness', security: [], responses: { '200': ok({ type: 'object' }) } }],
-      [ROUTES.metrics, { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } }],
-      [ROUTES.enqueue, { summary: 'Create one job, or many atomically ({"jobs": [...]}); ?dryRun=true checks only, ?return=ids answers the ids', requestBody: json({ oneOf: [ref('NewJob'), { type: 'object', properties: { jobs: { type: 'array', items: ref('NewJob') } } }] }), responses: { '201': ok({ type: 'object', properties: { jobs: { type: 'array', items: ref('Job') } } }), ...errors } }],
-      [ROUTES.list, { summary: 'List jobs, oldest first (newest first with order=desc), with cursor pagination', parameters: [q('state', 'Comma-separated states'), ...filters, q('order', 'asc (default) or desc'), q('cursor', 'nextCursor of the previous page'), q('limit', '1..1000, default 100', 'integer')], responses: { '200': ok({ type: 'object', properties: { jobs: { type: 'array', items: ref('Job') }, nextCursor: { type: ['string', 'null'] } } }), ...errors } }],
-      [ROUTES.counts, { summary: 'Jobs per state', parameters: filters, responses: { '200': ok({ type: 'object' }) } }],
-      [ROUTES.stats, { summary: 'Jobs per state, per queue and finished in the last hour; workers online, slots, running', responses: { '200': ok({ type: 'object' }) } }],
-      [ROUTES.purge, { summary: 'Delete finished jobs (states: final states, default all) that finished before `before` (epoch ms), with their logs', requestBody: json({ type: 'object', required: ['before'], properties: { before: { type: 'integer' }, states: { type: 'array', items: { type: 'string' } } } }), responses: { '200': ok({ type: 'object', properties: { deleted: { type: 'integer' } } }), ...errors } }],
-      [ROUTES.job, { summary: 'One job with its attempts', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } }],
-      [ROUTES.waitJob, { summary: 'The job once it changed after `since` (its updatedAt) or is final; long-polls with wait (ms)', parameters: [idParam, q('since', 'updatedAt last seen, epoch ms', 'integer'), q('wait', 'Long-poll ms', 'integer')], responses: { '200': ok({ type: 'object', properties: { job: ref('Job') } }), ...errors } }],
-      [ROUTES.cancel, { summary: 'Cancel a waiting, queued or running job', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } }],
-      [ROUTES.retry, { summary: 'Requeue a failed, timed-out or canceled job', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } }],
-      [ROUTES.readLogs, { summary: 'Log chunks after a sequence number; long-polls with wait (ms)', parameters: [idParam, q('after', 'Last seq seen', 'integer'), q('limit', 'Max chunks', 'integer'), q('wait', 'Long-poll ms', 'integer')], responses: { '200': ok({ type: 'object' }), ...errors } }],
-      [ROUTES.appendLogs, { summary: 'Worker: append log chunks', parameters: [idParam], responses: { '204': { description: 'Stored' }, ...errors } }],
-      [ROUTES.completeOne, { summary: 'Worker: report success, fenced by the lease token', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } }],
-      [ROUTES.failOne, { summary: 'Worker: report failed/timed_out/canceled, fenced by the lease token', parameters: [idParam], responses: { '200': ok({ type: 'object' }), ...errors } }],
-      [ROUTES.lease, { summary: 'Worker: claim up to limit jobs, long-polling up to wait ms; the worker\'s templates travel here', requestBody: json({ type: 'object', properties: { worker: ref('WorkerInfo'), limit: { type: 'integer' }, wait: { type: 'integer' }, queues: { type: 'array', items: { type: 'string' } } } }), responses: { '200': ok({ type: 'object' }), ...errors } }],
-      [ROUTES.heartbeat, { summary: 'Worker: renew leases, report progress ({worker: {name, running}, jobs}); answers ok, stop or lost per job', responses: { '200': ok({ type: 'object' }), ...errors } }],
-      [ROUTES.complete, { summary: 'Worker: report many outcomes; answers ok or stale per job', responses: { '200': ok({ type: 'object' }), ...errors } }],
-      [ROUTES.workers, { summary: 'Workers online, and those gone less than the worker retention (1 h); ?all=true: every one', parameters: [q('all', 'true: also workers gone longer')], responses: { '200': ok({ type: 'object' }) } }],
-      [ROUTES.pruneWorkers, { summary: 'Forget the workers gone longer than the worker retention', responses: { '200': ok({ type: 'object', properties: { deleted: { type: 'integer' } } }) } }],
-      [ROUTES.schedules, { summary: 'Every schedule: definition, next and last run, the last job and its state', responses: { '200': ok({ type: 'object' }) } }],
-      [ROUTES.putSchedule, { summary: 'Create or replace a schedule: {name, every | cron (+ timezone), job, paused}', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['name', 'job'] } } } }, responses: { '200': ok({ type: 'object' }) } }],
-      [ROUTES.deleteSchedule, { summary: 'Remove a schedule (not one from drover.yaml)', responses: { '204': { description: 'removed' } } }],
-      [ROUTES.pauseSchedule, { summary: 'Pause a schedule', responses: { '200': ok({ type: 'object' }) } }],
-      [ROUTES.resumeSchedule, { summary: 'Resume a schedule: next due at its first time after now', responses: { '200': ok({ type: 'object' }) } }],
-      [ROUTES.segmentNodes, { summary: 'The online workers with a segment server (node, url, channels); the worker token may ask', responses: { '200': ok({ type: 'object', properties: { nodes: { type: 'array', items: { type: 'object', properties: { node: { type: 'string' }, url: { type: 'string' }, channels: { type: 'array', items: { type: 'string' } } } } } } }) } }],
-      [ROUTES.stops, { summary: 'Worker: jobs it must stop; long-polls with wait (ms)', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }, q('wait', 'Long-poll ms', 'integer')], responses: { '200': ok({ type: 'object' }) } }],
-      [ROUTES.templates, { summary: 'Templates known to the coordinator', responses: { '200': ok({ type: 'object' }) } }],
-      [ROUTES.kinds, { summary: 'Job kinds known to the coordinator', responses: { '200': ok({ type: 'object' }) } }],
-      [ROUTES.tokens, { summary: 'Admin: the access tokens (names, roles, queues, expiry, last use; never the tokens)', responses: { '200': ok({ type: 'object', properties: { tokens: { type: 'array', items: ref('Token') } } }), ...errors } }],
-      [ROUTES.createToken, { summary: 'Admin: make an access token; `secret` is in this answer only', requestBody: json({ type: 'object', required: ['name', 'role'], properties: { name: { type: 'string' }, role: { enum: ['admin', 'worker', 'read'] }, queues: { type: 'array', items: { type: 'string' }, description: 'Worker tokens: the queues it may lease from; default all' }, expires: { type: ['string', 'number', 'null'], description: 'From now: e.g. "90d", or seconds; default never' } } }), responses: { '201': ok({ type: 'object', properties: { token: ref('Token'), secret: { type: 'string' } } }), ...errors } }],
-      [ROUTES.revokeToken, { summary: "Admin: revoke a token; a worker token's running jobs go back to the queue", parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok({ type: 'object', properties: { token: ref('Token'), released: { type: 'integer' } } }), ...errors } }],
-      [ROUTES.checkToken, { summary: "Worker: whether a token is a worker's or an admin's now (a worker's segment server asks about a fellow worker's)", responses: { '200': ok({ type: 'object', properties: { valid: { type: 'boolean' } } }), ...errors } }],
-      [ROUTES.queues, { summary: 'Every queue with jobs or paused: its jobs per state, whether it is paused', responses: { '200': ok({ type: 'object', properties: { queues: { type: 'array', items: { type: 'object' } } } }), ...errors } }],
-      [ROUTES.pauseQueue, { summary: 'Admin: pause a queue (it leases nothing; running jobs go on)', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok({ type: 'object' }), ...errors } }],
-      [ROUTES.resumeQueue, { summary: 'Admin: resume a paused queue', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok({ type: 'object' }), ...errors } }],
-    ]),
+    tags: [
+      { name: 'jobs', description: 'Make, find, watch, cancel and retry jobs; schedules, queues, imports' },
+      { name: 'workers', description: 'The worker protocol: leases, heartbeats, outcomes, logs, stops' },
+      { name: 'admin', description: 'Tokens and queues' },
+      { name: 'session', description: 'Signing a browser in and out' },
+      { name: 'service', description: 'Health, metrics and this document' },
+    ],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'The token file\'s admin or worker token, or a store token (drover token add)' },
+        session: { type: 'apiKey', in: 'cookie', name: 'drover_session', description: 'Set by POST /api/v1/session' },
+      },
+      schemas: SCHEMAS,
+    },
+    security: [{ bearer: [] }, { session: [] }],
+    paths,
   };
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { MAX_TIMER_MS } from '../core/long-timeout.js';
+import type { Job } from '../core/job.js';
 import type { JobStore } from '../store/store.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { deleteFinishedInBatches } from './delete-finished.js';
@@ -16,6 +17,8 @@ export interface SchedulerOptions {
   onWork(): void;
   /** `worker` holds a job past its time limit: wake its stop long poll. */
   onStop(worker: string): void;
+  /** Jobs maintenance changed: leases voided (requeued or ended), time limits reached. */
+  onJobs?(jobs: readonly Job[]): void;
   /** Enqueues the jobs of the schedules due at `now`. */
   fireSchedules?(now: number): Promise<unknown>;
   /** Ends the parents whose children have all ended (those a child's end did not reach: lost leases, another coordinator). */
@@ -98,6 +101,7 @@ export class Scheduler {
       this.log.info({ job: j.id, worker: j.lease?.worker }, 'time limit reached; telling the worker to stop');
       if (j.lease) this.opts.onStop(j.lease.worker);
     }
+    if (reaped.length > 0 || overdue.length > 0) this.opts.onJobs?.([...overdue, ...reaped]);
     if (wake) this.opts.onWork();
     await this.opts.settleParents?.().catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'ending parents failed'));
     // Its own failure (a store error) must not cost the rest of maintenance.

@@ -145,6 +145,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     log: o.logger.child({ part: 'scheduler' }),
     onWork: () => coordinator.notifyWork(),
     onStop: (w) => coordinator.notifyStop(w),
+    onJobs: (jobs) => coordinator.maintained(jobs),
     fireSchedules: (now) => coordinator.schedules.fireDue(now),
     settleParents: () => coordinator.settleParents(),
     tickMs: o.tickMs ?? SERVER_DEFAULTS.tickMs,

@@ -17,6 +17,11 @@ export interface ListFilter {
   finishedSince?: number;
   /** Only jobs created or finished at or after this time (epoch ms): what happened since. */
   since?: number;
+  /**
+   * Text search, case-insensitive: jobs whose id, error or a param value contains this. Secret
+   * params are never searched (their values are sealed, and left out by name as well).
+   */
+  q?: string;
   /** By id (creation order): `asc` (the default, oldest first) or `desc` (newest first). */
   order?: 'asc' | 'desc';
   /** Return jobs after the cursor in the order asked (id > cursor ascending, id < cursor descending) — the `nextCursor` of the previous page. */

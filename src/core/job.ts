@@ -214,6 +214,18 @@ export function redactJob(job: Job): Job {
   return { ...job, params };
 }
 
+/** `p` with each secret value hidden in its text fields (a runner's message may quote a command line). */
+export function redactProgress(p: Progress, secretValues: readonly string[]): Progress {
+  if (secretValues.length === 0) return p;
+  let out: Progress | null = null;
+  for (const [k, v] of Object.entries(p)) {
+    if (typeof v !== 'string') continue;
+    const clean = redactText(v, secretValues);
+    if (clean !== v) (out ??= { ...p })[k] = clean;
+  }
+  return out ?? p;
+}
+
 /** Below this length a secret is hidden only where it stands as a token of its own, not inside other words. */
 export const SHORT_SECRET = 4;
 

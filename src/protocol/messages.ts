@@ -100,6 +100,8 @@ export interface SegmentNodesAnswer {
 export interface StatsAnswer {
   counts: Record<JobState, number>;
   queues: Record<string, Record<JobState, number>>;
+  /** Per owner (jobs without one under ""): the 50 owners with the most jobs. */
+  owners: Record<string, Record<JobState, number>>;
   /** Jobs that finished in the hour before the answer, per final state. */
   lastHour: Record<JobState, number>;
   workers: { online: number; offline: number; slots: number; running: number };
@@ -195,4 +197,61 @@ export interface QueueView {
   /** Epoch ms; null when not paused. */
   pausedAt: number | null;
   counts: Partial<Record<JobState, number>>;
+}
+
+/** `GET /stats/finished?window=hour|day`: jobs that ended, per bucket (a minute for an hour, 15 minutes for a day). */
+export interface FinishedAnswer {
+  bucketMs: number;
+  /** The first bucket's start, epoch ms; buckets follow every `bucketMs` up to now, none left out. */
+  since: number;
+  buckets: Array<{ at: number; succeeded: number; failed: number; canceled: number; timed_out: number }>;
+}
+
+/** `POST /jobs/bulk`: cancels or retries the jobs named, or every job matching a filter. */
+export interface BulkRequest {
+  action: 'cancel' | 'retry';
+  /** These jobs; or */
+  ids?: string[];
+  /** every job matching this (the list filter's fields, without paging). */
+  filter?: Omit<ListFilter, 'cursor' | 'limit' | 'order'>;
+}
+export interface BulkAnswer {
+  /** Jobs named or matching. */
+  matched: number;
+  /** Jobs canceled or queued again. */
+  changed: number;
+  /** Those it could not change and why (e.g. already final), at most 100. */
+  failed: Array<{ id: string; error: string }>;
+}
+
+/** `POST /imports`: a table file (xlsx, csv or JSON Lines) made into jobs, one per row, as `drover import` does. */
+export interface ImportRequest {
+  format: 'csv' | 'xlsx' | 'jsonl';
+  /** The file, base64. */
+  data: string;
+  /** Its name, for the jobs' `import:NAME` tag and in errors. Default "upload". */
+  name?: string;
+  template?: string;
+  kind?: string;
+  /** Fields every job gets; `params` under each row's own. */
+  defaults?: { queue?: string; owner?: string; priority?: number; tags?: string[]; maxAttempts?: number; params?: Record<string, string> };
+}
+export interface ImportAnswer {
+  rows: number;
+  /** Every problem found, by row (as a person counts them: the header is row 1) and column. Nothing is created when there is one. */
+  errors: Array<{ row: number | null; column: string | null; message: string }>;
+  /** The ids created; empty on a dry run or with errors. */
+  jobs: string[];
+  /** The tag the jobs got (`import:NAME`). */
+  tag: string;
+}
+
+/** `GET|POST|DELETE /session`: the dashboard's sign-in (an http-only cookie). */
+export interface SessionAnswer {
+  /** Whether the coordinator checks tokens; false: open (loopback without tokens). */
+  authRequired: boolean;
+  signedIn: boolean;
+  role: 'admin' | 'read' | null;
+  /** Send as `X-Drover-CSRF` with each change made under the cookie. */
+  csrf: string | null;
 }

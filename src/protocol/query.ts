@@ -4,7 +4,10 @@ import { ValidationError } from '../core/errors.js';
 
 type Query = Record<string, string | undefined>;
 
-const TEXT_KEYS = ['queue', 'owner', 'tag', 'template', 'kind', 'parent'] as const;
+/** The longest text search (`q`), characters. */
+const MAX_SEARCH = 200;
+
+const TEXT_KEYS = ['queue', 'owner', 'tag', 'template', 'kind', 'parent', 'q'] as const;
 
 /** A filter as the query string of `GET /jobs` and `GET /jobs/counts`. */
 export function filterQuery(f: ListFilter = {}): URLSearchParams {
@@ -23,6 +26,7 @@ export function filterQuery(f: ListFilter = {}): URLSearchParams {
 export function countFilterOf(q: Query): CountFilter {
   const f: CountFilter = {};
   for (const k of TEXT_KEYS) if (q[k]) f[k] = q[k];
+  if (f.q !== undefined && f.q.length > MAX_SEARCH) throw new ValidationError(`q: at most ${MAX_SEARCH} characters`, 'q');
   if (q.finishedSince) f.finishedSince = intOf(q.finishedSince, 'finishedSince', 0);
   if (q.since) f.since = intOf(q.since, 'since', 0);
   return f;

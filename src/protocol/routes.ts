@@ -41,6 +41,13 @@ export const ROUTES = {
   queues: { method: 'GET', pattern: `${V1}/queues`, path: () => `${V1}/queues` },
   pauseQueue: { method: 'POST', pattern: `${V1}/queues/:name/pause`, path: (name: string) => `${V1}/queues/${enc(name)}/pause` },
   resumeQueue: { method: 'POST', pattern: `${V1}/queues/:name/resume`, path: (name: string) => `${V1}/queues/${enc(name)}/resume` },
+  events: { method: 'GET', pattern: `${V1}/events`, path: (query?: URLSearchParams) => withQuery(`${V1}/events`, query ?? new URLSearchParams()) },
+  finished: { method: 'GET', pattern: `${V1}/stats/finished`, path: (window: 'hour' | 'day') => `${V1}/stats/finished?window=${window}` },
+  bulk: { method: 'POST', pattern: `${V1}/jobs/bulk`, path: () => `${V1}/jobs/bulk` },
+  importJobs: { method: 'POST', pattern: `${V1}/imports`, path: (dryRun = false) => `${V1}/imports${dryRun ? '?dryRun=true' : ''}` },
+  session: { method: 'GET', pattern: `${V1}/session`, path: () => `${V1}/session` },
+  signIn: { method: 'POST', pattern: `${V1}/session`, path: () => `${V1}/session` },
+  signOut: { method: 'DELETE', pattern: `${V1}/session`, path: () => `${V1}/session` },
 
   // The worker protocol.
   lease: { method: 'POST', pattern: `${V1}/lease`, path: () => `${V1}/lease` },

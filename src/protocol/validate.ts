@@ -127,19 +127,19 @@ function workerPulseOf(x: unknown): WorkerPulse {
   return { name: workerNameOf(w.name, 'worker.name'), running: Number.isSafeInteger(w.running) && (w.running as number) >= 0 ? (w.running as number) : 0, ...info };
 }
 
-function obj(x: unknown, at: string): Record<string, unknown> {
+export function obj(x: unknown, at: string): Record<string, unknown> {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new ValidationError(`${at}: must be a JSON object`, at);
   return x as Record<string, unknown>;
 }
-function arr(x: unknown, at: string): unknown[] {
+export function arr(x: unknown, at: string): unknown[] {
   if (!Array.isArray(x)) throw new ValidationError(`${at}: must be an array`, at);
   return x;
 }
-function str(x: unknown, at: string): string {
+export function str(x: unknown, at: string): string {
   if (typeof x !== 'string' || x.length === 0) throw new ValidationError(`${at}: must be a non-empty string`, at);
   return x;
 }
-function stringArray(x: unknown, at: string): string[] {
+export function stringArray(x: unknown, at: string): string[] {
   const a = arr(x, at);
   if (a.some((v) => typeof v !== 'string')) throw new ValidationError(`${at}: must be an array of strings`, at);
   return a as string[];

@@ -22,6 +22,13 @@ export interface JobStore {
   counts(p: CountFilter): Promise<Record<JobState, number>>;
   /** Jobs per queue and state, for the queues that have any. */
   countsByQueue(p: CountFilter): Promise<Record<string, Record<JobState, number>>>;
+  /** Jobs per owner and state, for the owners that have any; jobs without an owner under "". */
+  countsByOwner(p: CountFilter): Promise<Record<string, Record<JobState, number>>>;
+  /**
+   * Jobs that ended (a final state) at or after `since`, counted per state in buckets of
+   * `bucketMs`, each named by its start (a multiple of `bucketMs`, epoch ms). Buckets with none are left out.
+   */
+  finishedPerBucket(p: { since: number; bucketMs: number }): Promise<FinishedBucketRow[]>;
   /**
    * Cancels a job: waiting/queued → canceled at once; running → `stopReason = canceled` and the
    * holder is told to stop; a parent awaiting its children → canceled at once, and each of its
@@ -177,6 +184,13 @@ export interface Subscription {
   /** False while the channel is down (the coordinator polls meanwhile). */
   healthy(): boolean;
   close(): Promise<void>;
+}
+
+/** One row of `finishedPerBucket`. */
+export interface FinishedBucketRow {
+  at: number;
+  state: JobState;
+  n: number;
 }
 
 /** An access token as the store keeps it: its SHA-256 (hex), never the token. */

@@ -53,6 +53,68 @@ describe('the systemd units in deploy/systemd', () => {
     expect(r.status).toBe(0);
   });
 
+  it('are sandboxed: a read-only system but for their state directory, no privileges, IP and Unix sockets only, a system call filter', () => {
+    for (const unit of ['drover-server.service', 'drover-worker.service']) {
+      const s = serviceOf(unit);
+      const one = (key: string) => {
+        const v = s.get(key);
+        expect(v, `${unit}: ${key}=`).toHaveLength(1);
+        return v?.[0];
+      };
+      expect(one('ProtectSystem')).toBe('strict');
+      expect(one('ProtectHome')).toBe('yes');
+      for (const key of ['PrivateTmp', 'PrivateDevices', 'NoNewPrivileges', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectKernelLogs', 'ProtectControlGroups', 'RestrictNamespaces', 'LockPersonality']) expect(one(key), `${unit}: ${key}=`).toBe('yes');
+      expect(one('CapabilityBoundingSet')).toBe('');
+      expect(one('UMask')).toBe('0077');
+      expect(one('RestrictAddressFamilies')).toBe('AF_UNIX AF_INET AF_INET6');
+      expect(s.get('SystemCallFilter')?.[0]).toBe('@system-service');
+      expect(one('SystemCallErrorNumber')).toBe('EPERM');
+      // V8's JIT needs memory it writes and then executes: node aborts under MemoryDenyWriteExecute.
+      expect(s.has('MemoryDenyWriteExecute')).toBe(false);
+      // A static user (the worker's destinations need a stable owner), not DynamicUser=.
+      expect(one('User')).toBe('drover');
+      expect(s.has('DynamicUser')).toBe(false);
+
+      // Whatever the service writes lies below a ReadWritePaths= entry: the working directory
+      // (the worker's ./downloads and ./drover-data), the coordinator's store, tokens and certificates.
+      const writable = (s.get('ReadWritePaths') ?? []).flatMap((v) => v.split(/\s+/)).filter(Boolean);
+      expect(writable.length, `${unit}: ReadWritePaths=`).toBeGreaterThan(0);
+      const below = (p: string) => writable.some((w) => p === w || p.startsWith(`${w.replace(/\/$/, '')}/`));
+      const written = [one('WorkingDirectory') as string];
+      const exec = (s.get('ExecStart')?.[0] ?? '').split(/\s+/);
+      for (const flag of ['--data', '--token-file']) if (exec.includes(flag)) written.push(exec[exec.indexOf(flag) + 1] as string);
+      const pre = (s.get('ExecStartPre')?.[0] ?? '').split(/\s+/);
+      if (pre[1] === 'tls' && pre[2] === 'init') written.push(pre[3] as string);
+      for (const p of written) expect(below(p), `${unit} writes ${p}, below none of ReadWritePaths=${writable.join(' ')}`).toBe(true);
+      expect(written.length).toBe(unit === 'drover-server.service' ? 4 : 1);
+      // StateDirectory=drover is /var/lib/drover: writable by systemd's own rule too.
+      expect(one('StateDirectory')).toBe('drover');
+    }
+    // The worker's process group first gets Drover's own stop of its jobs' groups; then the rest.
+    expect(serviceOf('drover-worker.service').get('KillMode')).toEqual(['mixed']);
+  });
+
+  it('rate OK in systemd-analyze security --offline', (ctx) => {
+    // --offline came with systemd 250.
+    const version = Number(/^systemd (\d+)/.exec(execFileSync('systemd-analyze', ['--version'], { encoding: 'utf8' }))?.[1] ?? 0);
+    if (version < 250) ctx.skip();
+    for (const unit of ['drover-server.service', 'drover-worker.service']) {
+      const r = spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', path.join(UNITS, unit)], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const m = /Overall exposure level for (\S+): (\d+\.\d+) (\w+)/.exec(r.stdout);
+      expect(m, r.stdout).not.toBeNull();
+      const [, name, score, label] = m as RegExpExecArray;
+      console.log(`systemd-analyze security --offline=yes ${name}: ${score} ${label} (systemd ${version})`);
+      expect(name).toBe(unit);
+      // Measured with systemd 252: 1.4 for the coordinator, 1.5 for the worker (which keeps the
+      // chown calls of @privileged for its jobs' tools); 8.7 each with ProtectSystem=full and the
+      // few keys before. What is left: the network (both need it), MemoryDenyWriteExecute (see
+      // the units), @resources calls, PrivateUsers, IPAddressDeny, ProcSubset.
+      expect(Number(score)).toBeLessThanOrEqual(2.0);
+      expect(label).toBe('OK');
+    }
+  });
+
   it("run a coordinator and a worker as their ExecStart, environment and directories say; reload is the worker's SIGHUP; stop is a clean SIGTERM", async () => {
     const dir = tempDir('drover-systemd-');
     const state = path.join(dir, 'var/lib/drover');

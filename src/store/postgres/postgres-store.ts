@@ -1,14 +1,14 @@
 import pg from 'pg';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../../core/job-filter.js';
-import { byQueue, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
+import { byQueue, FINAL_STATES, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
 import type { CompleteAnswer, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
 import { attemptsOf, JOB_COLUMNS, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 import type { Schedule } from '../../core/schedule.js';
 import type { ScheduleAdvance } from '../schedule-rows.js';
 import { PgSchedules } from './schedules.js';
 import { PgTokens } from './tokens.js';
-import type { ClaimParams, JobSecrets, JobStore, ResolvedNewJob, SettleItem, StoredToken, StoreEvents, Subscription } from '../store.js';
+import type { ClaimParams, FinishedBucketRow, JobSecrets, JobStore, ResolvedNewJob, SettleItem, StoredToken, StoreEvents, Subscription } from '../store.js';
 import { cancelTree, insertJobs, reopenAncestors, retryTree, settleParents } from './children.js';
 import { claimJobs } from './claim.js';
 import { completeJobs, reapExpiredLeases, RECORD_ATTEMPT, revokeLeases } from './complete.js';
@@ -106,6 +106,17 @@ export class PostgresJobStore implements JobStore {
     const w = whereOf(f);
     const { rows } = await this.pool.query<{ queue: string; state: JobState; n: number }>(`SELECT queue, state, count(*)::bigint AS n FROM jobs ${w.sql()} GROUP BY queue, state`, w.args);
     return byQueue(rows);
+  }
+
+  async countsByOwner(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
+    const w = whereOf(f);
+    const { rows } = await this.pool.query<{ queue: string; state: JobState; n: number }>(`SELECT COALESCE(owner, '') AS queue, state, count(*)::bigint AS n FROM jobs ${w.sql()} GROUP BY owner, state`, w.args);
+    return byQueue(rows);
+  }
+
+  async finishedPerBucket(p: { since: number; bucketMs: number }): Promise<FinishedBucketRow[]> {
+    const { rows } = await this.pool.query<FinishedBucketRow>('SELECT (finished_at / $1) * $1 AS at, state, count(*)::bigint AS n FROM jobs WHERE finished_at >= $2 AND state = ANY($3) GROUP BY 1, 2 ORDER BY 1', [p.bucketMs, p.since, FINAL_STATES]);
+    return rows.map((r) => ({ at: Number(r.at), state: r.state, n: Number(r.n) }));
   }
 
   async cancel(p: { id: string; now: number }): Promise<Job> {

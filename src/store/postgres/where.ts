@@ -1,4 +1,5 @@
 import type { CountFilter } from '../../core/job-filter.js';
+import { likeEscaped } from '../like.js';
 
 /** A WHERE clause built with numbered parameters: each `$?` in one `add` becomes the next `$n`. */
 export function whereOf(f: CountFilter) {
@@ -20,5 +21,8 @@ export function whereOf(f: CountFilter) {
   if (f.tag !== undefined) w.add('tags::jsonb ? $?', f.tag);
   if (f.finishedSince !== undefined) w.add('finished_at >= $?', f.finishedSince);
   if (f.since !== undefined) w.add('(created_at >= $? OR finished_at >= $?)', f.since);
+  if (f.q !== undefined && f.q !== '') {
+    w.add("(id ILIKE $? OR error ILIKE $? OR EXISTS (SELECT 1 FROM jsonb_each_text(params::jsonb) p WHERE p.value ILIKE $? AND NOT (secrets::jsonb ? p.key)))", `%${likeEscaped(f.q)}%`);
+  }
   return w;
 }

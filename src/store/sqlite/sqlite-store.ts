@@ -3,14 +3,14 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../../core/job-filter.js';
-import { byQueue, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
+import { byQueue, FINAL_STATES, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
 import type { CompleteAnswer, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
 import { attemptsOf, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 import type { Schedule } from '../../core/schedule.js';
 import type { ScheduleAdvance } from '../schedule-rows.js';
 import { SqliteSchedules } from './schedules.js';
 import { SqliteTokens } from './tokens.js';
-import type { ClaimParams, JobSecrets, JobStore, ResolvedNewJob, SettleItem, StoredToken } from '../store.js';
+import type { ClaimParams, FinishedBucketRow, JobSecrets, JobStore, ResolvedNewJob, SettleItem, StoredToken } from '../store.js';
 import { cancelTree, insertJobs, reopenAncestors, retryTree, settleParents } from './children.js';
 import { claimJobs } from './claim.js';
 import { completeJobs, reapExpiredLeases, revokeLeases } from './complete.js';
@@ -113,6 +113,17 @@ export class SqliteJobStore implements JobStore {
     const { sql: where, args } = whereOf(f);
     const rows = this.db.prepare(`SELECT queue, state, COUNT(*) AS n FROM jobs ${where} GROUP BY queue, state`).all(...args) as Array<{ queue: string; state: JobState; n: number }>;
     return byQueue(rows);
+  }
+
+  async countsByOwner(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
+    const { sql: where, args } = whereOf(f);
+    const rows = this.db.prepare(`SELECT COALESCE(owner, '') AS queue, state, COUNT(*) AS n FROM jobs ${where} GROUP BY owner, state`).all(...args) as Array<{ queue: string; state: JobState; n: number }>;
+    return byQueue(rows);
+  }
+
+  async finishedPerBucket(p: { since: number; bucketMs: number }): Promise<FinishedBucketRow[]> {
+    const sql = `SELECT (finished_at / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS at, state, COUNT(*) AS n FROM jobs WHERE finished_at >= ? AND state IN (${FINAL_STATES.map(() => '?').join(',')}) GROUP BY 1, 2 ORDER BY 1`;
+    return this.db.prepare(sql).all(p.bucketMs, p.bucketMs, p.since, ...FINAL_STATES) as FinishedBucketRow[];
   }
 
   async cancel(p: { id: string; now: number }): Promise<Job> {

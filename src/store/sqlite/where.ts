@@ -1,4 +1,5 @@
 import type { CountFilter, ListFilter } from '../../core/job-filter.js';
+import { likeEscaped } from '../like.js';
 
 /** The WHERE clause of a filter, with `?` parameters in order. */
 export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | 'order'>): { sql: string; args: unknown[] } {
@@ -26,6 +27,11 @@ export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | '
     where.push('(created_at >= ? OR finished_at >= ?)');
     args.push(f.since, f.since);
   }
+  if (f.q !== undefined && f.q !== '') {
+    const like = `%${likeEscaped(f.q)}%`;
+    where.push("(id LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM json_each(jobs.params) p WHERE p.value LIKE ? ESCAPE '\\' AND p.key NOT IN (SELECT value FROM json_each(jobs.secrets))))");
+    args.push(like, like, like);
+  }
   if (f.state && f.state.length > 0) {
     where.push(`state IN (${f.state.map(() => '?').join(',')})`);
     args.push(...f.state);
@@ -36,3 +42,4 @@ export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | '
   }
   return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }
+

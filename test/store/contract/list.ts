@@ -201,6 +201,61 @@ export function listContract(h: Harness): void {
       expect(await h.store.countsByQueue({ owner: 'nobody' })).toEqual({});
     });
 
+    it('counts per owner and state, jobs without an owner under ""', async () => {
+      await population();
+      const zero = zeroCounts();
+      expect(await h.store.countsByOwner({})).toEqual({
+        alice: { ...zero, queued: 1, waiting: 1, failed: 1 },
+        bob: { ...zero, queued: 1, succeeded: 1 },
+        '': { ...zero, running: 1, canceled: 1 },
+      });
+      expect(await h.store.countsByOwner({ queue: 'media' })).toEqual({ alice: { ...zero, waiting: 1, failed: 1 }, bob: { ...zero, queued: 1 } });
+    });
+
+    it('counts the jobs that ended per bucket of time and state, from `since`', async () => {
+      await population();
+      // pe succeeded at T0+100, pf failed at T0+200, pg canceled at T0+300 (T0 is a multiple of 200).
+      const sorted = (rows: Array<{ at: number; state: string; n: number }>) => [...rows].sort((a, b) => a.at - b.at || a.state.localeCompare(b.state));
+      expect(sorted(await h.store.finishedPerBucket({ since: 0, bucketMs: 200 }))).toEqual([
+        { at: T0, state: 'succeeded', n: 1 },
+        { at: T0 + 200, state: 'canceled', n: 1 },
+        { at: T0 + 200, state: 'failed', n: 1 },
+      ]);
+      expect(await h.store.finishedPerBucket({ since: 0, bucketMs: 1_000 })).toEqual(expect.arrayContaining([{ at: T0, state: 'canceled', n: 1 }]));
+      expect(await h.store.finishedPerBucket({ since: T0 + 150, bucketMs: 3_600_000 })).toEqual(
+        expect.arrayContaining([
+          { at: Math.floor(T0 / 3_600_000) * 3_600_000, state: 'failed', n: 1 },
+          { at: Math.floor(T0 / 3_600_000) * 3_600_000, state: 'canceled', n: 1 },
+        ]),
+      );
+      expect(await h.store.finishedPerBucket({ since: T0 + 150, bucketMs: 3_600_000 })).toHaveLength(2);
+      expect(await h.store.finishedPerBucket({ since: T0 + 301, bucketMs: 60_000 })).toEqual([]);
+    });
+
+    it('searches text in ids, errors and param values, never in secret params', async () => {
+      await h.store.enqueue({
+        now: T0,
+        jobs: [
+          job({ id: 'sa', params: { camera: 'Lobby-East', url: 'http://nvr1/a_b%c' } }),
+          job({ id: 'sb', params: { camera: 'garage', password: 'lobbypass' }, secrets: ['password'] }),
+          job({ id: 'sc', params: { n: 42 } }),
+        ],
+      });
+      const [running] = await claim({ kinds: ['noop'], limit: 1 });
+      await h.store.complete({ items: [{ id: running!.id, token: tokenOf(running!), outcome: 'failed', error: 'NVR refused: 401 Unauthorized', retryable: false }], now: T0 + 10 });
+      expect(await listIds({ q: 'lobby' })).toEqual(['sa']);
+      expect(await listIds({ q: 'LOBBYPASS' })).toEqual([]);
+      expect(await listIds({ q: 'garage' })).toEqual(['sb']);
+      expect(await listIds({ q: 'unauthorized' })).toEqual([running!.id]);
+      expect(await listIds({ q: 'sc' })).toEqual(['sc']);
+      expect(await listIds({ q: '42' })).toEqual(['sc']);
+      // LIKE's wildcards are matched as themselves.
+      expect(await listIds({ q: 'a_b%c' })).toEqual(['sa']);
+      expect(await listIds({ q: '%' })).toEqual(['sa']);
+      expect(await listIds({ q: '_' })).toEqual(['sa']);
+      expect(await h.store.counts({ q: 'garage' })).toEqual({ ...zeroCounts(), queued: 1 });
+    });
+
     it('counts with queue, owner, tag, template, kind and finishedSince filters', async () => {
       await population();
       expect(await h.store.counts({ queue: 'media' })).toEqual({ ...zeroCounts(), queued: 1, waiting: 1, failed: 1 });
