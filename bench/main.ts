@@ -1,4 +1,5 @@
 import { benchBullmq } from './bullmq-bench.js';
+import { dashboardSuite } from './dashboard-bench.js';
 import { downloadSuite } from './download-bench.js';
 import { benchGraphile } from './graphile-bench.js';
 import { hikvisionSuite } from './hikvision-bench.js';
@@ -10,7 +11,7 @@ import { superviseSuite } from './supervise-bench.js';
 
 /**
  * `npm run bench`: Drover and its anchors side by side in one run, on this machine.
- * --suite sqlite|pg|download|supervise|mirror|hikvision|all (default all, in that order):
+ * --suite sqlite|pg|download|supervise|mirror|hikvision|dashboard|all (default all, in that order):
  * - sqlite: Drover on SQLite next to BullMQ; pg: PostgreSQL with 1 and 3 coordinators next to
  *   Graphile Worker. --jobs N (default 100000), --samples N (latency samples, default 500),
  *   --bullmq-concurrency N (default 16), --only drover|bullmq.
@@ -25,6 +26,10 @@ import { superviseSuite } from './supervise-bench.js';
  *   --mirror-concurrency N (default 8), --sweep 1,4,16 (then one full pass at each concurrency).
  * - hikvision: hikvision jobs on 2 workers next to a sequential curl downloader, on 4 simulated
  *   NVRs paced to 4 MB/s a connection. --rounds N (default 3), --clip-mb N (default 20).
+ * - dashboard: the web dashboard's jobs table (GET /jobs?limit=50 with its filters, counts, stats)
+ *   over HTTP on a SQLite store of --dashboard-jobs N jobs (default 1000000), next to bull-board's
+ *   calls on BullMQ with as many waiting jobs. --rounds N (default 5), --dashboard-samples N
+ *   (samples per request and round, default 5), --skip-anchor (no BullMQ).
  */
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, dflt: string) => {
@@ -65,6 +70,7 @@ async function main(argv: string[]): Promise<void> {
     await mirrorSuite({ rounds: Number(opt('rounds', '3')), segments: Number(opt('segments', '10000')), sizeKiB: Number(opt('segment-kib', '20')), concurrency: Number(opt('mirror-concurrency', '8')), sweep });
   }
   if (suite === 'all' || suite === 'hikvision') await hikvisionSuite({ rounds: Number(opt('rounds', '3')), clipMB: Number(opt('clip-mb', '20')) });
+  if (suite === 'all' || suite === 'dashboard') await dashboardSuite({ jobs: Number(opt('dashboard-jobs', '1000000')), rounds: Number(opt('rounds', '5')), samples: Number(opt('dashboard-samples', '5')), skipAnchor: argv.includes('--skip-anchor') });
   process.exit(0);
 }
 

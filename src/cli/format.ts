@@ -2,19 +2,10 @@ import { formatDuration } from '../core/duration.js';
 import type { Job, JobState, Progress } from '../core/job.js';
 import type { CountFilter } from '../core/job-filter.js';
 import { plural } from '../core/plural.js';
+import { formatBytes } from '../core/bytes.js';
 
 export { plural };
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
+export { formatBytes };
 
 /** One short line for a job's progress: bytes/total, percent, speed, ETA, fps, media speed and time, message. */
 export function formatProgress(p: Progress | null): string {

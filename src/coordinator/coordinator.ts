@@ -23,6 +23,7 @@ import { Schedules } from './schedules.js';
 import type { TemplateCatalog } from './templates.js';
 import type { Template } from '../runners/template.js';
 import { KeyedWakeups, Wakeup } from './wakeups.js';
+import { LongPolls } from './long-polls.js';
 import { LiveEvents } from './live-events.js';
 import { finishedPerBucket, topByTotal } from './overview.js';
 import type { SecretBox } from '../core/secret-box.js';
@@ -53,11 +54,6 @@ export interface CoordinatorOptions {
 
 /** At most this many jobs in one enqueue call. */
 export const MAX_BATCH = 50_000;
-/**
- * Waits for a job's log or state look again at least this often, ms: a change made elsewhere
- * (maintenance, another coordinator) wakes no one here.
- */
-const JOB_LOOK_AGAIN_MS = 1_000;
 
 /**
  * The coordinator's logic, between the HTTP layer and the store: validates, fills defaults,
@@ -83,13 +79,13 @@ export class Coordinator {
   private readonly jobChanged = new KeyedWakeups();
   /** Parents and the children their attempts made. */
   private readonly families: Families;
-  private readonly closing = new AbortController();
+  /** The long polls of logs, job changes and stops (leases wait here, on their own wake-up). */
+  private readonly polls: LongPolls;
   private subscription: Subscription | null = null;
   private readonly store: JobStore;
   private readonly clock: Clock;
   readonly leaseTtlMs: number;
   readonly heartbeatIntervalMs: number;
-  private readonly maxLongPollMs: number;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.store = o.store;
@@ -106,7 +102,15 @@ export class Coordinator {
     });
     this.leaseTtlMs = o.leaseTtlMs ?? SERVER_DEFAULTS.leaseTtlMs;
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
-    this.maxLongPollMs = o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs;
+    this.polls = new LongPolls({
+      store: o.store,
+      clock: o.clock,
+      maxLongPollMs: o.maxLongPollMs ?? SERVER_DEFAULTS.maxLongPollMs,
+      pollMs: o.pollMs ?? SERVER_DEFAULTS.pollMs,
+      jobChanged: this.jobChanged,
+      stops: this.stops,
+      notified: () => !this.store.shared || (this.subscription?.healthy() ?? false),
+    });
     this.families = new Families({ store: o.store, clock: o.clock, metrics: o.metrics, validate: (inputs) => this.validate(inputs), seal: (jobs) => sealJobs(o.secretBox, jobs), jobChanged: this.jobChanged, stops: this.stops });
     this.timings = new JobTimings(o.metrics, o.clock);
     this.queues = new Queues({ store: o.store, clock: o.clock, notifyWork: () => this.notifyWork() });
@@ -128,7 +132,7 @@ export class Coordinator {
 
   /** Ends every long poll now (shutdown): they answer with what they have. */
   async close(): Promise<void> {
-    this.closing.abort();
+    this.polls.close();
     this.events.close();
     this.workAvailable.notify();
     await this.subscription?.close();
@@ -274,9 +278,9 @@ export class Coordinator {
    * `signal` aborts the wait when the client goes away, so nothing is leased to a closed socket.
    */
   async lease(p: { worker: WorkerInfo; queues: string[]; limit: number; waitMs: number; signal?: AbortSignal }): Promise<Job[]> {
-    await this.registry.register(p.worker);
-    const deadline = this.clock.now() + this.capWait(p.waitMs);
-    const signal = this.untilClosed(p.signal);
+    await this.registry.register({ ...p.worker, queues: p.queues });
+    const deadline = this.clock.now() + this.polls.capWait(p.waitMs);
+    const signal = this.polls.untilClosed(p.signal);
     for (;;) {
       if (signal.aborted) return [];
       // Work that arrives while the claim runs (the store may be remote) must not be missed.
@@ -304,7 +308,7 @@ export class Coordinator {
       }
       const left = deadline - this.clock.now();
       if (left <= 0) return [];
-      await this.workAvailable.wait(Math.min(left, this.pollSliceMs()), signal, seen);
+      await this.workAvailable.wait(Math.min(left, this.polls.pollSliceMs()), signal, seen);
     }
   }
 
@@ -387,59 +391,17 @@ export class Coordinator {
   }
 
   /** Log chunks after `after`; waits up to `waitMs` for some while the job is active. */
-  async readLogs(p: { jobId: string; after: number; limit: number; waitMs: number; signal?: AbortSignal }): Promise<LogsAnswer> {
-    const signal = this.untilClosed(p.signal);
-    const deadline = this.clock.now() + this.capWait(p.waitMs);
-    for (;;) {
-      const job = await this.mustGet(p.jobId);
-      const chunks = await this.store.readLog({ jobId: p.jobId, after: p.after, limit: p.limit });
-      const left = deadline - this.clock.now();
-      if (chunks.length > 0 || isFinalState(job.state) || left <= 0 || signal.aborted) {
-        return { chunks, next: chunks.length > 0 ? (chunks[chunks.length - 1] as { seq: number }).seq : p.after, state: job.state };
-      }
-      await this.jobChanged.wait(p.jobId, Math.min(left, JOB_LOOK_AGAIN_MS), signal);
-    }
+  readLogs(p: { jobId: string; after: number; limit: number; waitMs: number; signal?: AbortSignal }): Promise<LogsAnswer> {
+    return this.polls.readLogs(p);
   }
 
   /** The job once it changed after `since` (its updatedAt, epoch ms) or is final; at the latest after `waitMs`. */
-  async waitForJob(p: { id: string; since: number; waitMs: number; signal?: AbortSignal }): Promise<Job> {
-    const signal = this.untilClosed(p.signal);
-    const deadline = this.clock.now() + this.capWait(p.waitMs);
-    for (;;) {
-      const job = await this.mustGet(p.id);
-      const left = deadline - this.clock.now();
-      if (job.updatedAt > p.since || isFinalState(job.state) || left <= 0 || signal.aborted) return job;
-      await this.jobChanged.wait(p.id, Math.min(left, JOB_LOOK_AGAIN_MS), signal);
-    }
+  waitForJob(p: { id: string; since: number; waitMs: number; signal?: AbortSignal }): Promise<Job> {
+    return this.polls.waitForJob(p);
   }
 
   /** Jobs `worker` must stop; waits up to `waitMs` for one. */
-  async waitForStops(p: { worker: string; waitMs: number; signal?: AbortSignal }): Promise<StopOrder[]> {
-    const signal = this.untilClosed(p.signal);
-    const deadline = this.clock.now() + this.capWait(p.waitMs);
-    let stops = await this.store.stopsFor({ worker: p.worker });
-    while (stops.length === 0 && !signal.aborted && this.clock.now() < deadline) {
-      await this.stops.wait(p.worker, Math.min(deadline - this.clock.now(), this.pollSliceMs()), signal);
-      stops = await this.store.stopsFor({ worker: p.worker });
-    }
-    return stops;
-  }
-
-  /**
-   * The longest a long poll may sleep before looking at the store again: unbounded when every
-   * change reaches this coordinator (its own store, or a healthy subscription), else `pollMs`.
-   */
-  private pollSliceMs(): number {
-    if (!this.store.shared || this.subscription?.healthy()) return Infinity;
-    return this.o.pollMs ?? SERVER_DEFAULTS.pollMs;
-  }
-
-  private capWait(ms: number): number {
-    return Math.max(0, Math.min(this.maxLongPollMs, ms));
-  }
-
-  /** `signal` combined with the coordinator's own shutdown. */
-  private untilClosed(signal?: AbortSignal): AbortSignal {
-    return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+  waitForStops(p: { worker: string; waitMs: number; signal?: AbortSignal }): Promise<StopOrder[]> {
+    return this.polls.waitForStops(p);
   }
 }

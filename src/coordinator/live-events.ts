@@ -39,6 +39,9 @@ interface Listener {
   end(): void;
 }
 
+/** The running jobs remembered for outcome events, at most. */
+const MAX_REMEMBERED = 100_000;
+
 /** How often the online workers are compared while someone listens, ms. */
 const WORKER_LOOK_MS = 2_000;
 
@@ -83,6 +86,11 @@ export class LiveEvents {
   /** Jobs as they are now (created, leased, canceled, retried, requeued, ended). */
   jobs(jobs: readonly Job[]): void {
     for (const j of jobs) {
+      // With no one listening, only what outcomes will need: the running jobs.
+      if (!this.listening && j.state !== 'running') {
+        this.running.delete(j.id);
+        continue;
+      }
       const data: JobEventData = { id: j.id, state: j.state, queue: j.queue, owner: j.owner, kind: j.kind, template: j.template, parentId: j.parentId, attempt: j.attempt, updatedAt: j.updatedAt, ...(j.error ? { error: j.error } : {}) };
       this.remember(data);
       this.publish({ type: 'job', data });
@@ -92,6 +100,10 @@ export class LiveEvents {
   /** Outcomes reported by workers: what is known of each job from when it was leased, with its new state. */
   outcomes(items: ReadonlyArray<{ id: string; state: JobState; error?: string | null }>): void {
     for (const it of items) {
+      if (!this.listening) {
+        if (it.state !== 'running' && it.state !== 'awaiting_children') this.running.delete(it.id);
+        continue;
+      }
       const known = this.running.get(it.id);
       const data: JobEventData = { id: it.id, state: it.state, queue: known?.queue ?? null, owner: known?.owner ?? null, kind: known?.kind ?? null, template: known?.template ?? null, parentId: known?.parentId ?? null, attempt: known?.attempt ?? null, updatedAt: null, ...(it.error ? { error: it.error } : {}) };
       this.remember(data);
@@ -117,8 +129,11 @@ export class LiveEvents {
   }
 
   private remember(data: JobEventData): void {
-    if (data.state === 'running') this.running.set(data.id, data);
-    else if (isFinalState(data.state) || data.state === 'queued' || data.state === 'waiting') this.running.delete(data.id);
+    if (data.state === 'running') {
+      this.running.set(data.id, data);
+      // Jobs that end through another coordinator are never forgotten here: the oldest go first.
+      while (this.running.size > MAX_REMEMBERED) this.running.delete(this.running.keys().next().value as string);
+    } else if (isFinalState(data.state) || data.state === 'queued' || data.state === 'waiting') this.running.delete(data.id);
   }
 
   private publish(e: LiveEvent): void {

@@ -13,6 +13,7 @@ const TEXT_FILTERS = {
   template: { type: 'string', description: 'Only this template' },
   kind: { type: 'string', description: 'Only this kind' },
   parent: { type: 'string', description: 'Only the children of this job' },
+  worker: { type: 'string', description: 'Only the jobs whose last attempt this worker ran (state=running: those it holds)' },
   q: { type: 'string', maxLength: 200, description: 'Text search in the id, params and error' },
 };
 const FILTERS = { ...TEXT_FILTERS, finishedSince: nonNeg('Only jobs finished at or after this, epoch ms'), since: nonNeg('Only jobs created or finished at or after this, epoch ms') };

@@ -39,6 +39,7 @@ const workerInfo = obj(
     node: { type: 'string', description: 'worker.segments.node: it also runs the jobs for this node' },
     segments: obj({ url: { type: 'string', description: 'http(s)://HOST:PORT, no credentials' }, channels: strs }, ['url']),
     stopped: { type: 'boolean', description: 'It stopped cleanly: offline at once' },
+    queues: { ...strs, description: 'The queues it leases from (empty: every queue); recorded by the coordinator from its lease requests' },
   },
   ['name'],
 );
@@ -172,6 +173,7 @@ export const SCHEMAS = {
       template: str,
       kind: str,
       parent: { type: 'string', description: 'Only the children of this job' },
+      worker: { type: 'string', description: 'Only the jobs whose last attempt this worker ran' },
       q: { type: 'string', maxLength: 200, description: 'Text in the id, params or error' },
       finishedSince: { type: ['integer', 'string'], description: 'Epoch ms' },
       since: { type: ['integer', 'string'], description: 'Epoch ms' },

@@ -13,6 +13,8 @@ export interface ListFilter {
   kind?: string;
   /** Only the children of this job. */
   parent?: string;
+  /** Only the jobs whose last attempt this worker ran (with state running: those it holds now). */
+  worker?: string;
   /** Only jobs that finished at or after this time (epoch ms). */
   finishedSince?: number;
   /** Only jobs created or finished at or after this time (epoch ms): what happened since. */

@@ -69,6 +69,8 @@ export interface WorkerInfo {
   node?: string;
   /** Where its segment server answers (`worker.segments.listen`, as peers reach it), with the channels it holds. */
   segments?: { url: string; channels: string[] };
+  /** The queues it leases from, as its last lease request named them (empty: every queue). */
+  queues?: string[];
   /** It said it stopped (a clean shutdown): offline at once, until it leases again. */
   stopped?: boolean;
 }

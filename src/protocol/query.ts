@@ -7,7 +7,7 @@ type Query = Record<string, string | undefined>;
 /** The longest text search (`q`), characters. */
 const MAX_SEARCH = 200;
 
-const TEXT_KEYS = ['queue', 'owner', 'tag', 'template', 'kind', 'parent', 'q'] as const;
+const TEXT_KEYS = ['queue', 'owner', 'tag', 'template', 'kind', 'parent', 'worker', 'q'] as const;
 
 /** A filter as the query string of `GET /jobs` and `GET /jobs/counts`. */
 export function filterQuery(f: ListFilter = {}): URLSearchParams {

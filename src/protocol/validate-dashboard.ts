@@ -29,7 +29,7 @@ export function bulkRequestOf(body: unknown): BulkRequest {
     else throw new ValidationError(`filter.${k}: must be a string`, `filter.${k}`);
   }
   const { cursor: _c, limit: _l, order: _o, ...filter } = listFilterOf(q);
-  const known = new Set(['state', 'queue', 'owner', 'tag', 'template', 'kind', 'parent', 'q', 'finishedSince', 'since']);
+  const known = new Set(['state', 'queue', 'owner', 'tag', 'template', 'kind', 'parent', 'worker', 'q', 'finishedSince', 'since']);
   for (const k of Object.keys(f)) if (!known.has(k)) throw new ValidationError(`filter.${k}: unknown filter field (${[...known].join(', ')})`, `filter.${k}`);
   return { action: b.action, filter };
 }

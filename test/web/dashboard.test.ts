@@ -267,4 +267,52 @@ describe('the dashboard in Chromium', () => {
     });
     expect(seen).toEqual({ same: true, listMutations: 0, barChanges: 5 * 200 });
   });
+
+  it('fits a phone: every page in one column, nothing wider than the screen but the tables, which scroll inside their card', async () => {
+    const { srv, api } = await setup('');
+    await api('POST', '/api/v1/jobs', { jobs: Array.from({ length: 30 }, (_, i) => ({ kind: 'noop', owner: `owner-${i % 4}`, queue: `queue-${i % 3}` })) });
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    onCleanup(() => context.close());
+    const page = await context.newPage();
+    page.setDefaultTimeout(T);
+    await signIn(page, srv.url);
+    await page.getByRole('navigation', { name: 'Pages' }).waitFor();
+    for (const p of ['#/', '#/jobs', '#/workers', '#/queues', '#/import']) {
+      await page.goto(`${srv.url}/${p}`);
+      await page.locator('main > div, main > section').first().waitFor();
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      expect(width, `${p} is ${width} px wide on a 390 px screen`).toBeLessThanOrEqual(390);
+    }
+  });
+
+  it('cancels chosen rows, then every job matching the filter, past the first page', async () => {
+    const { srv, api, cli } = await setup('');
+    // No worker: the jobs stay queued.
+    await api('POST', '/api/v1/jobs', { jobs: Array.from({ length: 70 }, (_, i) => ({ kind: 'noop', owner: i < 60 ? 'alice' : 'bob', params: { echo: `cam ${i}` } })) });
+    const page = await newPage();
+    page.on('dialog', (d) => void d.accept());
+    await signIn(page, srv.url);
+    await page.getByRole('navigation', { name: 'Pages' }).waitFor();
+    await page.goto(`${srv.url}/#/jobs?owner=alice`);
+    await page.getByTestId('matching').filter({ hasText: '60 matching' }).waitFor();
+    const rows = page.locator('.jobs-table tbody tr');
+    await waitFor(async () => (await rows.count()) === 50, T, 'the first page of 50');
+    const first = await rows.nth(0).getAttribute('data-job');
+    const second = await rows.nth(1).getAttribute('data-job');
+    await rows.nth(0).getByRole('checkbox').check();
+    await rows.nth(1).getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await page.getByText('Canceled 2 of 2').waitFor();
+    for (const id of [first, second]) expect((await api<{ job: { state: string } }>('GET', `/api/v1/jobs/${id}`)).job.state).toBe('canceled');
+    // Every queued job of alice: the 58 left, of which 8 are past this page.
+    await page.getByRole('checkbox', { name: 'queued' }).check();
+    await page.getByTestId('matching').filter({ hasText: '58 matching' }).waitFor();
+    await page.getByRole('checkbox', { name: 'Select this page' }).check();
+    await page.getByRole('button', { name: 'Select all 58 matching' }).click();
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await page.getByText('Canceled 58 of 58').waitFor();
+    const counts = (await api<{ counts: Record<string, number> }>('GET', '/api/v1/jobs/counts')).counts;
+    expect([counts.canceled, counts.queued]).toEqual([60, 10]);
+    expect((await cli('jobs', '--owner', 'bob', '--state', 'queued')).stdout.match(/queued/g)?.length).toBeGreaterThanOrEqual(10);
+  });
 });

@@ -1,14 +1,8 @@
-/** 1536 → "1.5 KiB". */
+import { formatBytes } from '../../src/core/bytes.js';
+
+/** 1536 → "1.5 KiB"; "–" for none. */
 export function bytes(n: number | undefined | null): string {
-  if (n === undefined || n === null || !Number.isFinite(n)) return '–';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+  return n === undefined || n === null || !Number.isFinite(n) ? '–' : formatBytes(Math.round(n));
 }
 
 /** 75 → "1m 15s". */

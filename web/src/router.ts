@@ -24,6 +24,8 @@ export function href(path: string, query?: URLSearchParams | Record<string, stri
   return `#${path}${s ? `?${s}` : ''}`;
 }
 
+/** Moves the page; the route changes at once, not at the later hashchange, so a control never shows its old value in between. */
 export function go(path: string, query?: URLSearchParams | Record<string, string>): void {
   location.hash = href(path, query).slice(1);
+  route.value = parse();
 }

@@ -20,9 +20,7 @@ export function percentOf(p: Progress | null): number | null {
   if (!p) return null;
   if (typeof p.percent === 'number') return Math.max(0, Math.min(100, p.percent));
   if (typeof p.bytes === 'number' && typeof p.total === 'number' && p.total > 0) return Math.min(100, (100 * p.bytes) / p.total);
-  const done = p.clipsDone ?? p.done;
-  const all = p.clips ?? p.count;
-  if (typeof done === 'number' && typeof all === 'number' && all > 0) return Math.min(100, (100 * done) / all);
+  if (typeof p.clipsDone === 'number' && typeof p.clipsTotal === 'number' && p.clipsTotal > 0) return Math.min(100, (100 * p.clipsDone) / p.clipsTotal);
   return null;
 }
 
@@ -32,11 +30,15 @@ export function progressText(p: Progress | null): string {
   const parts: string[] = [];
   if (typeof p.bytes === 'number') parts.push(typeof p.total === 'number' ? `${bytes(p.bytes)} of ${bytes(p.total)}` : bytes(p.bytes));
   if (typeof p.speed === 'number') parts.push(`${bytes(p.speed)}/s`);
+  // ffmpeg: frames a second, media speed (1x: real time), media time, restarts of a live recording.
   if (typeof p.fps === 'number') parts.push(`${p.fps} fps`);
-  if (typeof p.speedX === 'number') parts.push(`${p.speedX}x`);
-  if (typeof p.clipsDone === 'number') parts.push(`clips ${p.clipsDone}${typeof p.clips === 'number' ? `/${p.clips}` : ''}`);
+  if (typeof p.mediaSpeed === 'number') parts.push(`${p.mediaSpeed}x`);
+  if (typeof p.mediaSeconds === 'number') parts.push(`media ${duration(p.mediaSeconds)}`);
+  if (typeof p.restarts === 'number' && p.restarts > 0) parts.push(`${p.restarts} restart${p.restarts === 1 ? '' : 's'}`);
+  // hikvision: clips done of all.
+  if (typeof p.clipsDone === 'number') parts.push(`clips ${p.clipsDone}${typeof p.clipsTotal === 'number' ? `/${p.clipsTotal}` : ''}`);
   if (typeof p.eta === 'number') parts.push(`ETA ${duration(p.eta)}`);
-  if (parts.length === 0 && typeof p.message === 'string') parts.push(p.message);
+  if (typeof p.message === 'string' && p.message && typeof p.clipsDone !== 'number') parts.push(p.message);
   return parts.join(' · ');
 }
 

@@ -18,6 +18,7 @@ export function whereOf(f: CountFilter) {
   if (f.template !== undefined) w.add('template = $?', f.template);
   if (f.kind !== undefined) w.add('kind = $?', f.kind);
   if (f.parent !== undefined) w.add('parent_id = $?', f.parent);
+  if (f.worker !== undefined) w.add('lease_worker = $?', f.worker);
   if (f.tag !== undefined) w.add('tags::jsonb ? $?', f.tag);
   if (f.finishedSince !== undefined) w.add('finished_at >= $?', f.finishedSince);
   if (f.since !== undefined) w.add('(created_at >= $? OR finished_at >= $?)', f.since);

@@ -15,6 +15,7 @@ export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | '
   eq('template', f.template);
   eq('kind', f.kind);
   eq('parent_id', f.parent);
+  eq('lease_worker', f.worker);
   if (f.tag !== undefined) {
     where.push('EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?)');
     args.push(f.tag);

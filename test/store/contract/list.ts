@@ -80,6 +80,10 @@ export function listContract(h: Harness): void {
       expect(await listIds({ template: 'dl' })).toEqual(['pb', 'pf']);
       expect(await listIds({ kind: 'exec' })).toEqual(['pb', 'pf']);
       expect(await listIds({ kind: 'noop' })).toEqual(['pa', 'pd', 'pe', 'pg']);
+      // The jobs a worker ran last (the leases w1 took), and those it holds now.
+      expect(await listIds({ worker: 'w1' })).toEqual(['pd', 'pe', 'pf']);
+      expect(await listIds({ worker: 'w1', state: ['running'] })).toEqual(['pd']);
+      expect(await listIds({ worker: 'w2' })).toEqual([]);
     });
 
     it('lists newest first with order desc, its cursor going on down', async () => {

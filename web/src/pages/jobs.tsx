@@ -23,7 +23,7 @@ const PAGE = 50;
 /** The filter of the jobs table: what the hash's query says (state, queue, owner, … order, cursor). */
 function filterOf(q: URLSearchParams): URLSearchParams {
   const f = new URLSearchParams();
-  for (const k of ['state', 'q', 'queue', 'owner', 'template', 'kind', 'tag', 'parent', 'order']) {
+  for (const k of ['state', 'q', 'queue', 'owner', 'template', 'kind', 'tag', 'parent', 'worker', 'order']) {
     const v = q.get(k);
     if (v) f.set(k, v);
   }
@@ -107,6 +107,17 @@ export function Jobs() {
         </div>
       </form>
 
+      {(['parent', 'worker'] as const).map((k) => {
+        const v = filter.get(k);
+        return v ? (
+          <span key={k} class="chip">
+            {k === 'parent' ? 'children of' : 'run on'} {v}{' '}
+            <button type="button" class="link" aria-label={`Clear the ${k} filter`} onClick={() => set(k, null)}>
+              ✕
+            </button>
+          </span>
+        ) : null;
+      })}
       <div class="table-head">
         <span data-testid="matching">{matching === null ? '' : `${matching.toLocaleString()} matching`}</span>
         {admin && (

@@ -23,6 +23,7 @@ export function Workers() {
               <th>Host</th>
               <th>Version</th>
               <th class="num">Slots</th>
+              <th>Queues</th>
               <th>Kinds / templates</th>
               <th>Destinations</th>
               <th>Last seen</th>
@@ -31,15 +32,14 @@ export function Workers() {
           <tbody>
             {list.map((w) => (
               <tr key={w.name} data-worker={w.name} class={w.online ? '' : 'offline'}>
-                <td>
-                  <a href={href('/jobs', { state: 'running', q: '' })}>{w.name}</a>
-                </td>
+                <td>{w.name}</td>
                 <td>{w.online ? <span class="state state-running">online</span> : <span class="state state-canceled">{w.stopped ? 'stopped' : 'not heartbeating'}</span>}</td>
                 <td>{w.host}</td>
                 <td>{w.version}</td>
                 <td class="num">
-                  {w.running}/{w.slots}
+                  {w.running > 0 ? <a href={href('/jobs', { state: 'running', worker: w.name })}>{w.running}</a> : 0}/{w.slots}
                 </td>
+                <td>{w.queues && w.queues.length > 0 ? w.queues.join(', ') : 'all'}</td>
                 <td>
                   {w.kinds.join(', ')}
                   {w.templates.length > 0 && <div class="muted">{w.templates.map((t) => t.name).join(', ')}</div>}

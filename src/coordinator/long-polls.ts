@@ -1,0 +1,106 @@
+import type { Clock } from '../core/clock.js';
+import { NotFoundError } from '../core/errors.js';
+import { isFinalState, type Job } from '../core/job.js';
+import type { LogsAnswer, StopOrder } from '../protocol/messages.js';
+import type { JobStore } from '../store/store.js';
+import type { KeyedWakeups } from './wakeups.js';
+
+/**
+ * Waits for a job's log or state look again at least this often, ms: a change made elsewhere
+ * (maintenance, another coordinator) wakes no one here.
+ */
+const JOB_LOOK_AGAIN_MS = 1_000;
+
+/**
+ * The coordinator's long polls of a job's log, a job's changes and a worker's stop orders, on its
+ * clock: each waits for its wake-up, looks at the store again, and answers at its deadline, when
+ * the client goes away, or at shutdown.
+ */
+export class LongPolls {
+  private readonly closing = new AbortController();
+
+  constructor(
+    private readonly o: {
+      store: JobStore;
+      clock: Clock;
+      /** The longest any long poll waits, whatever a client asks, ms. */
+      maxLongPollMs: number;
+      /** Without notifications, long polls look at the store again this often, ms. */
+      pollMs: number;
+      /** Woken when a job's log grows, its progress or state changes. */
+      jobChanged: KeyedWakeups;
+      /** Woken when a worker holds a job it must stop. */
+      stops: KeyedWakeups;
+      /** Whether every change reaches this coordinator (its own store, or a healthy subscription). */
+      notified: () => boolean;
+    },
+  ) {}
+
+  /** Ends every long poll now (shutdown): they answer with what they have. */
+  close(): void {
+    this.closing.abort();
+  }
+
+  /** Log chunks after `after`; waits up to `waitMs` for some while the job is active. */
+  async readLogs(p: { jobId: string; after: number; limit: number; waitMs: number; signal?: AbortSignal }): Promise<LogsAnswer> {
+    const signal = this.untilClosed(p.signal);
+    const deadline = this.o.clock.now() + this.capWait(p.waitMs);
+    for (;;) {
+      const job = await this.mustGet(p.jobId);
+      const chunks = await this.o.store.readLog({ jobId: p.jobId, after: p.after, limit: p.limit });
+      const left = deadline - this.o.clock.now();
+      if (chunks.length > 0 || isFinalState(job.state) || left <= 0 || signal.aborted) {
+        return { chunks, next: chunks.length > 0 ? (chunks[chunks.length - 1] as { seq: number }).seq : p.after, state: job.state };
+      }
+      await this.o.jobChanged.wait(p.jobId, Math.min(left, JOB_LOOK_AGAIN_MS), signal);
+    }
+  }
+
+  /** The job once it changed after `since` (its updatedAt, epoch ms) or is final; at the latest after `waitMs`. */
+  async waitForJob(p: { id: string; since: number; waitMs: number; signal?: AbortSignal }): Promise<Job> {
+    const signal = this.untilClosed(p.signal);
+    const deadline = this.o.clock.now() + this.capWait(p.waitMs);
+    for (;;) {
+      const job = await this.mustGet(p.id);
+      const left = deadline - this.o.clock.now();
+      if (job.updatedAt > p.since || isFinalState(job.state) || left <= 0 || signal.aborted) return job;
+      await this.o.jobChanged.wait(p.id, Math.min(left, JOB_LOOK_AGAIN_MS), signal);
+    }
+  }
+
+  /** Jobs `worker` must stop; waits up to `waitMs` for one. */
+  async waitForStops(p: { worker: string; waitMs: number; signal?: AbortSignal }): Promise<StopOrder[]> {
+    const signal = this.untilClosed(p.signal);
+    const deadline = this.o.clock.now() + this.capWait(p.waitMs);
+    let stops = await this.o.store.stopsFor({ worker: p.worker });
+    while (stops.length === 0 && !signal.aborted && this.o.clock.now() < deadline) {
+      await this.o.stops.wait(p.worker, Math.min(deadline - this.o.clock.now(), this.pollSliceMs()), signal);
+      stops = await this.o.store.stopsFor({ worker: p.worker });
+    }
+    return stops;
+  }
+
+  /**
+   * The longest a long poll may sleep before looking at the store again: unbounded when every
+   * change reaches this coordinator, else `pollMs`.
+   */
+  pollSliceMs(): number {
+    return this.o.notified() ? Infinity : this.o.pollMs;
+  }
+
+  /** A wait as asked, within 0 and the longest long poll. */
+  capWait(ms: number): number {
+    return Math.max(0, Math.min(this.o.maxLongPollMs, ms));
+  }
+
+  /** `signal` combined with the coordinator's own shutdown. */
+  untilClosed(signal?: AbortSignal): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+  }
+
+  private async mustGet(id: string): Promise<Job> {
+    const job = await this.o.store.get(id);
+    if (!job) throw new NotFoundError(`no job ${id}`);
+    return job;
+  }
+}
