@@ -395,7 +395,7 @@ function paramsOf(i: number, at: number, r: () => number, site: string): Params 
  * are enqueued every 3 days / (n / 10,000), and the finished jobs end at a steady pace over the
  * same 3 days (so the last hour and day have their share of finished jobs).
  */
-async function fill(dbPath: string, n: number): Promise<FillFigures> {
+export async function fill(dbPath: string, n: number): Promise<FillFigures> {
   const store = SqliteJobStore.open({ path: dbPath });
   const r = rng(42);
   const now0 = Date.now();

@@ -153,8 +153,9 @@ CREATE TABLE paused_queues (
     version: 8,
     name: 'finished jobs by time',
     sql: `
--- The dashboard's finished-per-minute chart and retention read finished jobs by time.
-CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+-- The dashboard's finished-per-minute chart and retention read finished jobs by time; with
+-- the state, the chart is read from the index alone.
+CREATE INDEX jobs_finished ON jobs (finished_at, state) WHERE finished_at IS NOT NULL;
 `,
   },
 ];

@@ -30,8 +30,11 @@ export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | '
   }
   if (f.q !== undefined && f.q !== '') {
     const like = `%${likeEscaped(f.q)}%`;
-    where.push("(id LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM json_each(jobs.params) p WHERE p.value LIKE ? ESCAPE '\\' AND p.key NOT IN (SELECT value FROM json_each(jobs.secrets))))");
-    args.push(like, like, like);
+    // The params' JSON text first (one string, no parsing), then the values one by one, but the
+    // secret ones. Text JSON writes otherwise (quotes, backslashes, control characters) skips it.
+    const prefilter = /["\\\u0000-\u001f]/.test(f.q) ? '' : "params LIKE ? ESCAPE '\\' AND ";
+    where.push(`(id LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR (${prefilter}EXISTS (SELECT 1 FROM json_each(jobs.params) p WHERE p.value LIKE ? ESCAPE '\\' AND p.key NOT IN (SELECT value FROM json_each(jobs.secrets)))))`);
+    args.push(like, like, ...(prefilter ? [like] : []), like);
   }
   if (f.state && f.state.length > 0) {
     where.push(`state IN (${f.state.map(() => '?').join(',')})`);

@@ -36,7 +36,8 @@ export function Jobs() {
   const cursor = q.get('cursor');
   const key = `${filter}|${cursor}`;
   const page = useData(() => get<ListAnswer>(ROUTES.list.path(withPage(filter, cursor))), [key], { live: true });
-  const counts = useData(() => get<CountsAnswer>(ROUTES.counts.path(countQuery(filter))), [filter.toString()], { live: true });
+  // Counts scan what the filter matches: on a change of filter and every 10 s, not on each event.
+  const counts = useData(() => get<CountsAnswer>(ROUTES.counts.path(countQuery(filter))), [filter.toString()], { everyMs: 10_000 });
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [allMatching, setAllMatching] = useState(false);
   const [outcome, setOutcome] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
@@ -68,6 +69,7 @@ export function Jobs() {
       setSelected(new Set());
       setAllMatching(false);
       page.reload();
+      counts.reload();
     } catch (e) {
       setOutcome({ kind: 'error', text: (e as Error).message });
     }

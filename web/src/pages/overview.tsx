@@ -15,8 +15,9 @@ const listPath = (q: Record<string, string>) => ROUTES.list.path(new URLSearchPa
 
 export function Overview() {
   const [window, setWindow] = useState<'hour' | 'day'>('hour');
-  const stats = useData(() => get<StatsAnswer>(ROUTES.stats.path()), [], { live: true, everyMs: 10_000 });
-  const finished = useData(() => get<FinishedAnswer>(ROUTES.finished.path(window)), [window], { live: true, everyMs: 30_000 });
+  // The counts per queue and owner read the whole table: every 10 s (the coordinator reads them at most every 5 s), not on each change.
+  const stats = useData(() => get<StatsAnswer>(ROUTES.stats.path()), [], { everyMs: 10_000 });
+  const finished = useData(() => get<FinishedAnswer>(ROUTES.finished.path(window)), [window], { live: window === 'hour', everyMs: 30_000 });
   const running = useData(() => get<ListAnswer>(listPath({ state: 'running', limit: '200' })), [], { live: true, everyMs: 10_000 });
   const failures = useData(() => get<ListAnswer>(listPath({ state: 'failed,timed_out', finishedSince: String(Date.now() - 3_600_000), order: 'desc', limit: '20' })), [], { live: true, everyMs: 30_000 });
   const schedules = useData(() => get<{ schedules: Schedule[] }>(ROUTES.schedules.path()), [], { everyMs: 30_000 });
