@@ -91,7 +91,14 @@ try {
   process.stdout.write('wrote docs/dashboard-overview.png and docs/dashboard-job.png\n');
 } finally {
   await browser.close();
-  for (const c of children) c.kill('SIGTERM');
+  // The worker first (it gives its jobs back), then the coordinator; each waited for.
+  for (const c of children.reverse()) {
+    if (c.exitCode !== null) continue;
+    const gone = new Promise((r) => c.once('exit', r));
+    c.kill('SIGTERM');
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 40_000))]);
+    if (c.exitCode === null) c.kill('SIGKILL');
+  }
   www.server.close();
   www.server.closeAllConnections();
   fs.rmSync(dir, { recursive: true, force: true });
