@@ -49,7 +49,12 @@ export function authHook(o: AuthOptions): (req: FastifyRequest, reply: FastifyRe
   return async (req, reply) => {
     req.principal = null;
     const need = req.routeOptions.config.role ?? 'admin';
-    if (need === 'public' || !authEnabled(o.tokens)) return;
+    if (!authEnabled(o.tokens)) {
+      const why = openModeRefusal(req);
+      if (why) reply.code(403).send({ error: { code: 'forbidden', message: why } });
+      return;
+    }
+    if (need === 'public') return;
     // The address Fastify believes: the socket's, or X-Forwarded-For from a trusted proxy.
     const address = req.ip;
     const route = req.routeOptions.url ?? req.url.split('?')[0];
@@ -65,6 +70,12 @@ export function authHook(o: AuthOptions): (req: FastifyRequest, reply: FastifyRe
     if (sid !== null && o.sessions) {
       const session = o.sessions.get(sid);
       if (!session) return refuse(reply, 'the dashboard session has expired or ended; sign in again');
+      const who = await principalOf(o, session.bearer);
+      if (who === null || 'expired' in who) {
+        // Its token was revoked or expired: the session ends; not a guess, so not counted as one.
+        o.sessions.delete(sid);
+        return refuse(reply, 'the token this dashboard session was signed in with is no longer valid; sign in again');
+      }
       // A change under a cookie must show the session's CSRF token: another site's page can send the cookie, not the header.
       if (req.method !== 'GET' && req.method !== 'HEAD' && !csrfMatches(session, req.headers[CSRF_HEADER])) {
         reply.code(403).send({ error: { code: 'forbidden', message: `a change made with the dashboard's cookie needs the ${CSRF_HEADER} header of its session` } });
@@ -137,6 +148,31 @@ export async function isWorkerToken(o: Pick<AuthOptions, 'tokens' | 'access'>, b
 /** Who `bearer` is: the token file's admin or worker, a store token (or that it expired), or null. */
 export async function principalOf(o: Pick<AuthOptions, 'tokens' | 'access'>, bearer: string): Promise<Principal | { expired: string; at: number } | null> {
   return fileToken(o.tokens, bearer) ?? (await o.access.authenticate(bearer));
+}
+
+/** Host names that are this machine's loopback. */
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/i;
+
+/**
+ * Without tokens the API is open, to this machine only. A browser on it must not be turned
+ * against it: a request for another host name (a DNS name rebound to 127.0.0.1) is refused, and
+ * so is a change sent by another site's page (its Origin or Sec-Fetch-Site says so). Tools that
+ * send neither header (the CLI, curl, workers) are not affected. Why it is refused, or null.
+ */
+function openModeRefusal(req: FastifyRequest): string | null {
+  if (!LOOPBACK_HOST.test(req.hostname)) return `this coordinator checks no tokens, so it answers requests for its loopback address only, not for host "${req.hostname}" (set server.token_file to serve other names)`;
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return null;
+  const site = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  let foreign = site === 'cross-site' || site === 'same-site';
+  if (!foreign && typeof origin === 'string' && origin !== 'null') {
+    try {
+      foreign = new URL(origin).host !== req.host;
+    } catch {
+      foreign = true;
+    }
+  } else if (origin === 'null') foreign = true;
+  return foreign ? "a change sent by another site's page is refused (this coordinator checks no tokens; its own dashboard and the CLI are not affected)" : null;
 }
 
 function fileToken(t: Tokens, bearer: string): Principal | null {

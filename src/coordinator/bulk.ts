@@ -5,8 +5,11 @@ import type { BulkAnswer, BulkRequest } from '../protocol/messages.js';
 
 /** The failures a bulk answer lists; more are counted, not listed. */
 const MAX_LISTED = 100;
-/** Jobs read per page when acting on every job matching a filter. */
-const PAGE = 1_000;
+/**
+ * Jobs acted on between two turns of the event loop: a page of a filter, or so many of the ids.
+ * On SQLite each action is a synchronous transaction, so leases and heartbeats wait at most this many.
+ */
+const PAGE = 200;
 
 /** What a bulk action needs of the coordinator. */
 export interface BulkTarget {
@@ -20,7 +23,7 @@ export interface BulkTarget {
  * order, so jobs changed meanwhile are neither missed nor done twice). A job that cannot take
  * the action (already final, not found) is counted in `failed` with the reason; the rest go on.
  */
-export async function bulkAction(c: BulkTarget, req: BulkRequest): Promise<BulkAnswer> {
+export async function bulkAction(c: BulkTarget, req: BulkRequest, signal?: AbortSignal): Promise<BulkAnswer> {
   const out: BulkAnswer = { matched: 0, changed: 0, failed: [] };
   const act = async (id: string) => {
     out.matched++;
@@ -33,7 +36,11 @@ export async function bulkAction(c: BulkTarget, req: BulkRequest): Promise<BulkA
     }
   };
   if (req.ids) {
-    for (const id of new Set(req.ids)) await act(id);
+    const ids = [...new Set(req.ids)];
+    for (let i = 0; i < ids.length && !signal?.aborted; i += PAGE) {
+      for (const id of ids.slice(i, i + PAGE)) await act(id);
+      await turn();
+    }
     return out;
   }
   let cursor: string | undefined;
@@ -41,6 +48,13 @@ export async function bulkAction(c: BulkTarget, req: BulkRequest): Promise<BulkA
     const page = await c.list({ ...req.filter, limit: PAGE, ...(cursor ? { cursor } : {}) });
     for (const j of page.jobs) await act(j.id);
     cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+    await turn();
+    // A client that went away stops it: what was done stays done.
+  } while (cursor && !signal?.aborted);
   return out;
+}
+
+/** Lets the event loop serve others (leases, heartbeats) between pages. */
+function turn(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
 }

@@ -330,11 +330,12 @@ export class Coordinator {
   async heartbeat(p: { worker: WorkerPulse; items: HeartbeatItem[] }): Promise<HeartbeatAnswer[]> {
     // The leases first: the registry row is a convenience, a failure to write it must cost no lease.
     const answers = p.items.length === 0 ? [] : await this.store.heartbeat({ worker: p.worker.name, items: p.items, leaseMs: this.leaseTtlMs, now: this.clock.now() });
-    for (const it of p.items) {
-      if (!it.progress) continue;
+    p.items.forEach((it, i) => {
+      if (!it.progress) return;
       this.jobChanged.notify(it.id);
-      this.events.progress(it.id, it.progress);
-    }
+      // Only from the worker holding the lease: another's report changed nothing, and shows nowhere.
+      if (answers[i]?.status === 'ok') this.events.progress(it.id, it.progress);
+    });
     await this.registry.pulse(p.worker).catch(() => undefined);
     return answers;
   }

@@ -45,6 +45,13 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
   const sessions = new DashboardSessions({ clock });
   app.addHook('onRequest', authHook({ tokens: o.tokens, access: o.coordinator.tokens, clock, log: o.logger, limiter, sessions }));
 
+  // Every query parameter is one value: `?q=a&q=b` is a mistake to name, not an array to trip on.
+  app.addHook('preValidation', async (req, reply) => {
+    const q = req.query as Record<string, unknown> | undefined;
+    const twice = q ? Object.keys(q).find((k) => Array.isArray(q[k])) : undefined;
+    if (twice !== undefined) return reply.code(400).send({ error: { code: 'invalid', message: `${twice}: given more than once in the query`, field: twice } });
+  });
+
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof DroverError) {
       const field = (err as { field?: string }).field;

@@ -12,6 +12,10 @@ import type { ImportAnswer, ImportRequest } from '../protocol/messages.js';
 const MAX_PROBLEMS = 200;
 /** Rows per enqueue: each chunk is created whole or not at all. */
 const CHUNK = 20_000;
+/** The most rows one upload may have (`drover import` takes bigger files, a chunk at a time); the reader stops past it. */
+export const MAX_IMPORT_ROWS = 50_000;
+/** An upload not read within this is given up (a corrupt xlsx can leave its reader waiting for ever), ms. */
+const READ_TIMEOUT_MS = 60_000;
 
 /** What an import needs of the coordinator. */
 export interface ImportTarget {
@@ -90,7 +94,15 @@ async function readUpload(req: ImportRequest, name: string) {
     const file = path.join(dir, name);
     await fs.writeFile(file, Buffer.from(req.data, 'base64'), { mode: 0o600 });
     try {
-      return { rows: await readTable(file, { format: req.format }), file };
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ValidationError(`${name}: could not be read within ${READ_TIMEOUT_MS / 1000} s (a damaged file?)`, 'data')), READ_TIMEOUT_MS);
+      });
+      try {
+        return { rows: await Promise.race([readTable(file, { format: req.format, maxRows: MAX_IMPORT_ROWS }), late]), file };
+      } finally {
+        clearTimeout(timer);
+      }
     } catch (err) {
       const message = errorMessage(err).split(file).join(name);
       throw new ValidationError(message.startsWith(name) ? message : `${name}: ${message}`, 'data');

@@ -1,6 +1,6 @@
 import { LIST_DEFAULTS } from '../core/job-filter.js';
 import { LOGS_DEFAULTS } from '../protocol/defaults.js';
-import { ADMIN, ANY, idPath, ignored, int, list, nonNeg, obj, READ, str, wait, type Operations } from './openapi-kit.js';
+import { ADMIN, idPath, ignored, int, list, nonNeg, obj, READ, str, wait, type Operations } from './openapi-kit.js';
 import { ref } from './openapi-schemas.js';
 
 /** The clients' routes: jobs (make, find, watch, cancel, retry, import), their logs, schedules, stats. */
@@ -87,7 +87,7 @@ export const JOB_OPERATIONS = {
     tag: 'jobs',
     summary: 'Server-Sent Events: jobs that change, their progress, workers that join or leave',
     description: 'Each event has an `id:`, an `event:` (job, progress or worker) and a `data:` line of JSON: a JobEvent, ProgressEvent or WorkerEvent. Comment lines keep an idle stream open. Events of this coordinator only, and none kept for a client that was not listening: on reconnecting, read the state first.',
-    tokens: ANY,
+    tokens: READ,
     query: { types: { type: 'array', items: { enum: ['job', 'progress', 'worker'] }, description: 'Comma-separated event types; default all' }, job: { type: 'string', description: 'Only the events of this job' }, queue: { type: 'string', description: 'Only the events of this queue' } },
     ok: {
       200: {
@@ -116,7 +116,7 @@ export const JOB_OPERATIONS = {
   finished: {
     tag: 'jobs',
     summary: 'Jobs finished per time bucket, per final state',
-    tokens: ANY,
+    tokens: READ,
     query: { window: { enum: ['hour', 'day'], default: 'hour', description: 'The last hour or the last day' } },
     ok: { 200: { description: '`buckets` from `since` on, each `bucketMs` long', schema: obj({ bucketMs: int, since: int, buckets: list(obj({ at: int, succeeded: int, failed: int, canceled: int, timed_out: int })) }) } },
     errors: { 400: 'A bad window' },

@@ -3,14 +3,14 @@ import type { BulkAnswer, FinishedAnswer, ImportAnswer } from '../protocol/messa
 import { ROUTES } from '../protocol/routes.js';
 import { bulkRequestOf, importRequestOf } from '../protocol/validate-dashboard.js';
 import { bulkAction } from './bulk.js';
-import type { HttpOptions } from './http-context.js';
+import { clientGone, type HttpOptions } from './http-context.js';
 import { importTable } from './imports.js';
 
 /** What the dashboard adds to the API (scripts may use them too): the finished chart, bulk actions, imports. Only HTTP here. */
 export function registerDashboardRoutes(app: FastifyInstance, o: HttpOptions): void {
   const c = o.coordinator;
-  app.get(ROUTES.finished.pattern, { config: { role: 'read' } }, async (req): Promise<FinishedAnswer> => c.finished((req.query as { window?: string }).window));
-  app.post(ROUTES.bulk.pattern, async (req): Promise<BulkAnswer> => bulkAction(c, bulkRequestOf(req.body)));
+  app.get(ROUTES.finished.pattern, async (req): Promise<FinishedAnswer> => c.finished((req.query as { window?: string }).window));
+  app.post(ROUTES.bulk.pattern, async (req, reply): Promise<BulkAnswer> => bulkAction(c, bulkRequestOf(req.body), clientGone(reply)));
   app.post(ROUTES.importJobs.pattern, async (req, reply): Promise<ImportAnswer> => {
     const dryRun = (req.query as { dryRun?: string }).dryRun === 'true';
     const answer = await importTable(c, importRequestOf(req.body), dryRun);

@@ -15,10 +15,13 @@ const KEEPALIVE_MS = 15_000;
  */
 export function registerEventRoutes(app: FastifyInstance, o: HttpOptions): void {
   const events = o.coordinator.events;
-  app.get(ROUTES.events.pattern, { config: { role: 'read' } }, async (req, reply) => {
+  // Admin and read tokens (not a worker's: its token sees the worker routes only).
+  app.get(ROUTES.events.pattern, async (req, reply) => {
     const filter = eventFilterOf(req.query as Record<string, string | undefined>);
     reply.hijack();
     const res = reply.raw;
+    // The client may have gone while its token was checked: its close has fired already.
+    if (req.raw.destroyed || res.destroyed) return;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     res.write(`retry: 2000\n: drover events\n\n`);
     let n = 0;
@@ -28,10 +31,15 @@ export function registerEventRoutes(app: FastifyInstance, o: HttpOptions): void 
       clearInterval(keepAlive);
       if (!res.writableEnded) res.end();
     };
+    // A reader that fell behind is cut off, not left holding its buffer.
+    const drop = () => {
+      end();
+      res.destroy();
+    };
     stop = events.listen(
       filter,
       (e) => {
-        if (res.writableLength > MAX_BUFFERED) return end();
+        if (res.writableLength > MAX_BUFFERED) return drop();
         res.write(`id: ${++n}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
       },
       end,

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import type { Params } from '../core/job.js';
-import { Header, makeRow, setParam, type TableRow } from './table.js';
+import { Header, makeRow, setParam, type TableRow, tooManyRows } from './table.js';
 
 interface CsvRecord {
   record: string[];
@@ -19,7 +19,7 @@ interface CsvRecord {
 }
 
 /** Reads `file`; `delimiter` defaults to a comma. */
-export async function readCsv(file: string, delimiter = ','): Promise<TableRow[]> {
+export async function readCsv(file: string, delimiter = ',', maxRows = Infinity): Promise<TableRow[]> {
   const parser = parse({
     delimiter,
     bom: true,
@@ -55,6 +55,7 @@ export async function readCsv(file: string, delimiter = ','): Promise<TableRow[]
         const name = header.nameAt(r, pos);
         if (setParam(params, name, value)) cells[name] = header.at(r, pos, name);
       }
+      if (rows.length >= maxRows) throw tooManyRows(file, maxRows);
       rows.push(makeRow(header, r, params, cells));
     }
   } catch (err) {

@@ -52,11 +52,11 @@ export async function readTable(file: string, opts: ReadTableOptions = {}): Prom
   await checkReadable(file);
   switch (format) {
     case 'xlsx':
-      return readXlsx(file, opts.sheet);
+      return readXlsx(file, opts.sheet, opts.maxRows);
     case 'csv':
-      return readCsv(file, path.extname(file).toLowerCase() === '.tsv' ? '\t' : ',');
+      return readCsv(file, path.extname(file).toLowerCase() === '.tsv' ? '\t' : ',', opts.maxRows);
     case 'jsonl':
-      return readJsonl(file);
+      return readJsonl(file, opts.maxRows);
   }
 }
 

@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import type { Params } from '../core/job.js';
-import { badParamName, makeRow, setParam, type TableRow, type TableSource } from './table.js';
+import { badParamName, makeRow, setParam, type TableRow, type TableSource, tooManyRows } from './table.js';
 
-export async function readJsonl(file: string): Promise<TableRow[]> {
+export async function readJsonl(file: string, maxRows = Infinity): Promise<TableRow[]> {
   const source: TableSource = { file, place: (line, param) => `line ${line}, field ${param}` };
   const input = fs.createReadStream(file, { encoding: 'utf8' });
   let readError: Error | undefined;
@@ -50,6 +50,7 @@ export async function readJsonl(file: string): Promise<TableRow[]> {
         }
         if (setParam(params, key, value)) cells[key] = source.place(n, key);
       }
+      if (rows.length >= maxRows) throw tooManyRows(file, maxRows);
       rows.push(makeRow(source, n, params, cells));
     }
   } finally {

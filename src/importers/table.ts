@@ -14,6 +14,13 @@ export interface ReadTableOptions {
   format?: TableFormat;
   /** xlsx only. Default: the first visible worksheet in tab order. */
   sheet?: string;
+  /** Stop with an error past this many data rows (read no further). Default: no limit. */
+  maxRows?: number;
+}
+
+/** The error of a table with more rows than `maxRows`. */
+export function tooManyRows(file: string, max: number): ValidationError {
+  return new ValidationError(`${file}: more than ${max} data rows; split the file`);
 }
 
 /** One data row of a table. */

@@ -8,7 +8,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import type { ParamValue, Params } from '../core/job.js';
-import { Header, columnLetters, makeRow, setParam, type TableRow } from './table.js';
+import { Header, columnLetters, makeRow, setParam, type TableRow, tooManyRows } from './table.js';
 
 /** What the streaming reader knows once it has read xl/workbook.xml (not in exceljs's types). */
 interface ReaderState {
@@ -19,7 +19,7 @@ interface ReaderState {
 type SheetReader = AsyncIterable<ExcelJS.Row> & { name: string };
 
 /** Reads the sheet named `sheet` (default: the first visible worksheet) of `file`. */
-export async function readXlsx(file: string, sheet?: string): Promise<TableRow[]> {
+export async function readXlsx(file: string, sheet?: string, maxRows = Infinity): Promise<TableRow[]> {
   // Our own stream: exceljs pipes the input without watching it for errors, which would hang.
   const src = fs.createReadStream(file);
   const input = new PassThrough();
@@ -55,7 +55,7 @@ export async function readXlsx(file: string, sheet?: string): Promise<TableRow[]
         continue;
       }
       try {
-        rows = await readSheet(file, sheetReader, state.properties?.model?.date1904 === true);
+        rows = await readSheet(file, sheetReader, state.properties?.model?.date1904 === true, maxRows);
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
         failure = err;
@@ -123,7 +123,7 @@ function defaultSheet(state: ReaderState): string | undefined {
   return (worksheets.find((s) => s.state !== 'hidden' && s.state !== 'veryHidden') ?? worksheets[0])?.name;
 }
 
-async function readSheet(file: string, ws: SheetReader, date1904: boolean): Promise<TableRow[]> {
+async function readSheet(file: string, ws: SheetReader, date1904: boolean, maxRows: number): Promise<TableRow[]> {
   let header: Header | undefined;
   const rows: TableRow[] = [];
   for await (const row of ws) {
@@ -150,6 +150,7 @@ async function readSheet(file: string, ws: SheetReader, date1904: boolean): Prom
       const name = header.nameAt(r, pos);
       if (setParam(params, name, v)) cells[name] = `${columnLetters(pos)}${r}`;
     }
+    if (rows.length >= maxRows) throw tooManyRows(file, maxRows);
     rows.push(makeRow(header, r, params, cells));
   }
   if (!header) throw new ValidationError(`${file}: sheet ${JSON.stringify(ws.name)} is empty; its first row must name the parameters`);

@@ -224,4 +224,53 @@ describe('the dashboard routes', () => {
     expect(again.status).toBe(304);
     for (const p of ['/assets/..%2F..%2Fpackage.json', '/assets/nope.js', '/assets/.index.html', '/assets/index.html']) expect((await fetch(srv.url + p)).status).toBe(404);
   });
+
+  it('keeps what it shows honest: no progress from a worker without the lease, no events for worker tokens, no repeated query keys, no import past 50,000 rows', async () => {
+    const srv = await server(true);
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const asWorker = { authorization: `Bearer ${WORKER}` };
+    expect((await call(srv, 'GET', '/api/v1/events', undefined, asWorker)).status).toBe(401);
+    expect((await call(srv, 'GET', '/api/v1/stats/finished', undefined, asWorker)).status).toBe(401);
+    const all = await listen(srv, '', admin);
+    await waitFor(() => srv.coordinator.events.listening, 5_000, 'the listener');
+    const { body } = await call<{ jobs: Job[] }>(srv, 'POST', '/api/v1/jobs', { kind: 'noop' }, admin);
+    const id = body.jobs[0]!.id;
+    const hb = await call<{ answers: Array<{ status: string }> }>(srv, 'POST', '/api/v1/heartbeat', { worker: { name: 'evil', running: 1 }, jobs: [{ id, token: 'bogus', progress: { percent: 99, message: 'spoofed' } }] }, asWorker);
+    expect(hb.body.answers[0]!.status).toBe('lost');
+    const leased = await call<{ jobs: LeasedJob[] }>(srv, 'POST', '/api/v1/lease', { worker: worker('w1'), limit: 1 }, asWorker);
+    await call(srv, 'POST', '/api/v1/heartbeat', { worker: { name: 'w1', running: 1 }, jobs: [{ id, token: leased.body.jobs[0]!.lease.token, progress: { percent: 5 } }] }, asWorker);
+    await waitFor(() => all.events.some((e) => e.type === 'progress'), 10_000, 'the real progress');
+    expect(all.events.filter((e) => e.type === 'progress').map((e) => e.data.progress)).toEqual([{ percent: 5 }]);
+
+    expect((await call(srv, 'GET', '/api/v1/jobs?q=a&q=b', undefined, admin)).body).toEqual({ error: { code: 'invalid', message: 'q: given more than once in the query', field: 'q' } });
+    const big = Buffer.from(`camera\n${'x\n'.repeat(50_001)}`).toString('base64');
+    expect((await call(srv, 'POST', '/api/v1/imports?dryRun=true', { format: 'csv', name: 'big.csv', data: big, kind: 'noop' }, admin)).body).toMatchObject({ error: { field: 'data', message: 'big.csv: more than 50000 data rows; split the file' } });
+  });
+
+  it('without tokens, answers its loopback names only and refuses changes sent by another site', async () => {
+    const srv = await server();
+    const port = new URL(srv.url).port;
+    expect((await call(srv, 'POST', '/api/v1/queues/nvr/pause', {})).status).toBe(200);
+    const forged = await call(srv, 'POST', '/api/v1/queues/nvr/resume', {}, { origin: 'https://evil.example' });
+    expect(forged).toMatchObject({ status: 403, body: { error: { message: expect.stringContaining("another site's page is refused") } } });
+    expect((await call(srv, 'POST', '/api/v1/queues/nvr/resume', {}, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await call(srv, 'POST', '/api/v1/queues/nvr/resume', {}, { origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' })).status).toBe(200);
+    // A name rebound to 127.0.0.1 is not this coordinator's.
+    const rebound = await rawRequest(srv.url, `GET /api/v1/stats HTTP/1.1\r\nHost: evil.example:${port}\r\nConnection: close\r\n\r\n`);
+    expect(rebound.split('\r\n')[0]).toBe('HTTP/1.1 403 Forbidden');
+    expect((await call(srv, 'GET', '/api/v1/stats', undefined, {})).status).toBe(200);
+  });
 });
+
+/** Sends `text` as it is and reads the answer until the server closes. */
+async function rawRequest(url: string, text: string): Promise<string> {
+  const net = await import('node:net');
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(u.port), u.hostname, () => sock.write(text));
+    let got = '';
+    sock.on('data', (d) => (got += d.toString()));
+    sock.on('end', () => resolve(got));
+    sock.on('error', reject);
+  });
+}

@@ -33,7 +33,7 @@ function rawExchange(url: string, bytes: string): Promise<string> {
 describe('the coordinator at its edge', () => {
   it('answers 408 and closes a client that announces a body and trickles it, yet lets a long poll wait past that time', async () => {
     const srv = await server({ requestTimeoutMs: 500 });
-    const got = await rawExchange(srv.url, 'POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"kind":');
+    const got = await rawExchange(srv.url, 'POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"kind":');
     expect(got.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
     const api = new ApiClient({ servers: srv.url });
     cleanups.push(() => api.close());
@@ -45,7 +45,7 @@ describe('the coordinator at its edge', () => {
   it('closes the connection after refusing a token', async () => {
     const srv = await server({ tokens: { admin: 'admin-token-0123456789', worker: 'worker-token-0123456789' } });
     // Keep-alive asked for: without the close, this would wait for the keep-alive timeout (75 s).
-    const got = await rawExchange(srv.url, 'GET /api/v1/jobs HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nAuthorization: Bearer guess-1\r\n\r\n');
+    const got = await rawExchange(srv.url, 'GET /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\nAuthorization: Bearer guess-1\r\n\r\n');
     expect(got.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
     expect(got.toLowerCase()).toContain('connection: close');
   });

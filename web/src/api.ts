@@ -19,12 +19,12 @@ export class ApiError extends Error {
  * Calls the coordinator's API with the session cookie. A change carries the session's CSRF token.
  * A 401 means the session ended: the page shows the sign-in again.
  */
-export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, o: { okStatuses?: number[] } = {}): Promise<T> {
+export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, o: { okStatuses?: number[]; signal?: AbortSignal } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const csrf = session.value?.csrf;
   if (csrf && method !== 'GET') headers['x-drover-csrf'] = csrf;
-  const res = await fetch(path, { method, headers, credentials: 'same-origin', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(path, { method, headers, credentials: 'same-origin', ...(o.signal ? { signal: o.signal } : {}), ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   const text = await res.text();
   let json: unknown = null;
   try {
@@ -38,5 +38,5 @@ export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, bo
   throw new ApiError(res.status, err?.message ?? `${res.status} ${res.statusText}`, err?.field);
 }
 
-export const get = <T>(path: string) => api<T>('GET', path);
+export const get = <T>(path: string, signal?: AbortSignal) => api<T>('GET', path, undefined, signal ? { signal } : {});
 export const post = <T>(path: string, body: unknown = {}, o?: { okStatuses?: number[] }) => api<T>('POST', path, body, o);

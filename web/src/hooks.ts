@@ -35,7 +35,13 @@ export function useData<T>(load: () => Promise<T>, deps: unknown[], o: { live?: 
     if (!o.live) return;
     let timer: number | null = null;
     let last = 0;
+    let first = true;
     const stop = changes.subscribe(() => {
+      // subscribe calls at once with the current value: the first read is the deps effect's.
+      if (first) {
+        first = false;
+        return;
+      }
       if (timer !== null) return;
       const wait = Math.max(0, 1000 - (Date.now() - last));
       timer = window.setTimeout(() => {

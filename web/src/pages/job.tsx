@@ -208,12 +208,14 @@ function LogTail({ id }: { id: string }) {
   const box = useRef<HTMLPreElement>(null);
   useEffect(() => {
     let stopped = false;
+    // Leaving the page ends its long poll at once: a browser has few connections to a host.
+    const ac = new AbortController();
     let after = 0;
     setLines([]);
     (async () => {
       while (!stopped) {
         try {
-          const a = await get<LogsAnswer>(ROUTES.readLogs.path(id, after, 500, 25_000));
+          const a = await get<LogsAnswer>(ROUTES.readLogs.path(id, after, 500, 25_000), ac.signal);
           if (stopped) return;
           if (a.chunks.length > 0) {
             after = a.next;
@@ -222,6 +224,7 @@ function LogTail({ id }: { id: string }) {
           } else if (FINAL.has(a.state)) return;
           setError(null);
         } catch (e) {
+          if (stopped) return;
           setError((e as Error).message);
           await new Promise((r) => setTimeout(r, 3000));
         }
@@ -229,6 +232,7 @@ function LogTail({ id }: { id: string }) {
     })();
     return () => {
       stopped = true;
+      ac.abort();
     };
   }, [id]);
   useEffect(() => {

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Job } from '../../../src/core/job.js';
 import type { BulkAnswer, CountsAnswer, ListAnswer } from '../../../src/protocol/messages.js';
 import { ROUTES } from '../../../src/protocol/routes.js';
@@ -41,6 +41,11 @@ export function Jobs() {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [allMatching, setAllMatching] = useState(false);
   const [outcome, setOutcome] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  // Another filter (the form, a link, back and forward) is another set of jobs: nothing stays chosen.
+  useEffect(() => {
+    setSelected(new Set());
+    setAllMatching(false);
+  }, [filter.toString()]);
   const admin = session.value?.role === 'admin';
   const states = new Set((filter.get('state') ?? '').split(',').filter(Boolean));
   const matching = counts.data ? Object.entries(counts.data.counts).reduce((n, [s, c]) => (states.size === 0 || states.has(s) ? n + c : n), 0) : null;
