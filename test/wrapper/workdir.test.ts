@@ -39,7 +39,9 @@ describe('WORKDIR/status/PID', () => {
       const dir = tempDir();
       fs.writeFileSync(path.join(dir, 'PID'), '999999999\n1\n');
       const go = path.join(dir, 'go');
-      // Each starter waits for `go`, tries to claim, says won or lost, and holds a claim for 1 s.
+      const done = path.join(dir, 'done');
+      // Each starter waits for `go`, tries to claim, writes won or lost, and holds what it claimed
+      // until `done`: until every starter has tried, however slow the machine makes some of them.
       const script = `
         const fs = require('fs');
         import(${JSON.stringify(WORKDIR_JS)}).then(({ claimPidFile }) => {
@@ -47,14 +49,22 @@ describe('WORKDIR/status/PID', () => {
           while (!fs.existsSync(${JSON.stringify(go)})) {}
           let won = false;
           try { claimPidFile(${JSON.stringify(dir)}); won = true; } catch {}
-          console.log(won ? 'won' : 'lost');
-          setTimeout(() => {}, 1000);
+          // Written whole, then named: the test never reads half a file.
+          fs.writeFileSync(${JSON.stringify(dir)} + '/tmp-' + process.pid, won ? 'won' : 'lost');
+          fs.renameSync(${JSON.stringify(dir)} + '/tmp-' + process.pid, ${JSON.stringify(dir)} + '/said-' + process.pid);
+          const t = setInterval(() => { if (fs.existsSync(${JSON.stringify(done)})) clearInterval(t); }, 20);
         });`;
-      const results = Array.from({ length: 8 }, () => new Promise<string>((resolve) => execFile(process.execPath, ['-e', script], (_err, out) => resolve(out.trim()))));
+      const exits = Array.from({ length: 8 }, () => new Promise<void>((resolve) => execFile(process.execPath, ['-e', script], () => resolve())));
       // Once all wait, release them together.
       await waitFor(() => fs.readdirSync(dir).filter((n) => n.startsWith('ready-')).length === 8, 15_000, 'eight starters ready');
       fs.writeFileSync(go, '');
-      const said = await Promise.all(results);
+      const saidFiles = await waitFor(() => {
+        const f = fs.readdirSync(dir).filter((n) => n.startsWith('said-'));
+        return f.length === 8 ? f : null;
+      }, 30_000, 'eight starters to try');
+      const said = saidFiles.map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+      fs.writeFileSync(done, '');
+      await Promise.all(exits);
       expect(said.filter((s) => s === 'won')).toHaveLength(1);
       expect(said.filter((s) => s === 'lost')).toHaveLength(7);
     }

@@ -14,6 +14,9 @@ export const connected = signal(false);
 /** Bumped on every job state change and worker join or leave: views that list jobs read again (debounced). */
 export const changes = signal(0);
 
+/** The jobs whose progress the page keeps, at most. */
+const MAX_TRACKED = 5_000;
+
 /** Per job: its latest progress, a signal of its own, so a bar re-renders alone when its job moves. */
 const progressOf = new Map<string, Signal<Progress | null>>();
 type JobListener = (e: JobEvent) => void;
@@ -26,6 +29,8 @@ export function progressSignal(id: string, initial: Progress | null = null): Sig
   if (!s) {
     s = signal(initial);
     progressOf.set(id, s);
+    // Jobs that end through another coordinator send no event here: the oldest are let go.
+    while (progressOf.size > MAX_TRACKED) progressOf.delete(progressOf.keys().next().value as string);
   } else if (initial && !s.value) s.value = initial;
   return s;
 }
