@@ -59,19 +59,17 @@ export function authHook(o: AuthOptions): (req: FastifyRequest, reply: FastifyRe
     const address = req.ip;
     const route = req.routeOptions.url ?? req.url.split('?')[0];
     const blocked = limiter.blockedFor(address);
-    if (blocked > 0) {
-      const s = Math.ceil(blocked / 1000);
-      reply.code(429).header('retry-after', String(s)).header('connection', 'close').send({ error: { code: 'rate_limited', message: `too many failed authentications from ${address}; try again in ${s} s` } });
-      return;
-    }
+    if (blocked > 0) return tooManyFailures(reply, address, blocked);
     const h = req.headers.authorization;
     let bearer = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
     const sid = bearer ? null : cookieOf(req.headers.cookie, SESSION_COOKIE);
+    /** Who the session's token is, once looked up for the session; undefined without one. */
+    let known: Awaited<ReturnType<typeof principalOf>> | undefined;
     if (sid !== null && o.sessions) {
       const session = o.sessions.get(sid);
       if (!session) return refuse(reply, 'the dashboard session has expired or ended; sign in again');
-      const who = await principalOf(o, session.bearer);
-      if (who === null || 'expired' in who) {
+      known = await principalOf(o, session.bearer);
+      if (known === null || 'expired' in known) {
         // Its token was revoked or expired: the session ends; not a guess, so not counted as one.
         o.sessions.delete(sid);
         return refuse(reply, 'the token this dashboard session was signed in with is no longer valid; sign in again');
@@ -92,7 +90,7 @@ export function authHook(o: AuthOptions): (req: FastifyRequest, reply: FastifyRe
       }
       return refuse(reply, 'a bearer token is required (DROVER_TOKEN or --token-file)');
     }
-    const who = await principalOf(o, bearer);
+    const who = known !== undefined ? known : await principalOf(o, bearer);
     if (who === null || 'expired' in who) {
       const id = accessTokenIdOf(bearer);
       const started = limiter.fail(address);
@@ -187,6 +185,12 @@ function lacking(who: Principal, need: Role, method: string): string {
   if (need === 'worker') return `token ${who.name ?? ''} is read-only: the worker routes need a worker token`;
   if (method === 'GET' || method === 'HEAD') return `token ${who.name ?? ''} is read-only, and this GET needs an admin token (the token list)`;
   return `token ${who.name ?? ''} is read-only: GET routes and /metrics only`;
+}
+
+/** 429 for an address blocked after too many failed authentications, for `blockedMs` more. */
+export function tooManyFailures(reply: FastifyReply, address: string, blockedMs: number): void {
+  const s = Math.ceil(blockedMs / 1000);
+  reply.code(429).header('retry-after', String(s)).header('connection', 'close').send({ error: { code: 'rate_limited', message: `too many failed authentications from ${address}; try again in ${s} s` } });
 }
 
 function refuse(reply: FastifyReply, message: string): void {

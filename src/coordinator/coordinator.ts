@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js
 import { tokensEqual } from '../core/tokens.js';
 import { silentLogger } from '../core/logger.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
-import { isFinalState, JOB_STATES, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
+import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo, WorkerInfo } from '../core/reports.js';
 import type { FinishedAnswer, JobDetail, LogsAnswer, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
 import { KIND_MODULES } from '../runners/registry.js';
@@ -25,7 +25,7 @@ import type { Template } from '../runners/template.js';
 import { KeyedWakeups, Wakeup } from './wakeups.js';
 import { LongPolls } from './long-polls.js';
 import { LiveEvents } from './live-events.js';
-import { finishedPerBucket, topByTotal } from './overview.js';
+import { finishedPerBucket, readStats } from './overview.js';
 import type { SecretBox } from '../core/secret-box.js';
 import { openLeased, openSpec, sealJobs, sealSpec, secretParamsForRedaction } from './secret-params.js';
 
@@ -106,7 +106,7 @@ export class Coordinator {
     });
     this.leaseTtlMs = o.leaseTtlMs ?? SERVER_DEFAULTS.leaseTtlMs;
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
-    this.statsCache = new Cached(STATS_EVERY_MS, o.clock, () => this.readStats());
+    this.statsCache = new Cached(STATS_EVERY_MS, o.clock, () => readStats(this.store, () => this.registry.list(), this.clock.now()));
     this.polls = new LongPolls({
       store: o.store,
       clock: o.clock,
@@ -115,6 +115,7 @@ export class Coordinator {
       jobChanged: this.jobChanged,
       stops: this.stops,
       notified: () => !this.store.shared || (this.subscription?.healthy() ?? false),
+      mustGet: (id) => this.mustGet(id),
     });
     this.families = new Families({ store: o.store, clock: o.clock, metrics: o.metrics, validate: (inputs) => this.validate(inputs), seal: (jobs) => sealJobs(o.secretBox, jobs), jobChanged: this.jobChanged, stops: this.stops });
     this.timings = new JobTimings(o.metrics, o.clock);
@@ -236,21 +237,6 @@ export class Coordinator {
    */
   stats(): Promise<StatsAnswer> {
     return this.statsCache.get();
-  }
-
-  private async readStats(): Promise<StatsAnswer> {
-    const now = this.clock.now();
-    const [counts, queues, owners, ended, workers] = await Promise.all([this.store.counts({}), this.store.countsByQueue({}), this.store.countsByOwner({}), this.store.finishedPerBucket({ since: now - 3_600_000, bucketMs: 3_600_000 }), this.registry.list()]);
-    const lastHour = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    for (const r of ended) lastHour[r.state] += r.n;
-    const online = workers.filter((w) => w.online);
-    return {
-      counts,
-      queues,
-      owners: topByTotal(owners),
-      lastHour,
-      workers: { online: online.length, offline: workers.length - online.length, slots: online.reduce((n, w) => n + w.slots, 0), running: online.reduce((n, w) => n + w.running, 0) },
-    };
   }
 
   /** Jobs that ended per minute over the last hour, or per quarter hour over the last day. */

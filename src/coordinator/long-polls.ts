@@ -1,5 +1,4 @@
 import type { Clock } from '../core/clock.js';
-import { NotFoundError } from '../core/errors.js';
 import { isFinalState, type Job } from '../core/job.js';
 import type { LogsAnswer, StopOrder } from '../protocol/messages.js';
 import type { JobStore } from '../store/store.js';
@@ -33,6 +32,8 @@ export class LongPolls {
       stops: KeyedWakeups;
       /** Whether every change reaches this coordinator (its own store, or a healthy subscription). */
       notified: () => boolean;
+      /** The job, or a NotFoundError. */
+      mustGet: (id: string) => Promise<Job>;
     },
   ) {}
 
@@ -46,7 +47,7 @@ export class LongPolls {
     const signal = this.untilClosed(p.signal);
     const deadline = this.o.clock.now() + this.capWait(p.waitMs);
     for (;;) {
-      const job = await this.mustGet(p.jobId);
+      const job = await this.o.mustGet(p.jobId);
       const chunks = await this.o.store.readLog({ jobId: p.jobId, after: p.after, limit: p.limit });
       const left = deadline - this.o.clock.now();
       if (chunks.length > 0 || isFinalState(job.state) || left <= 0 || signal.aborted) {
@@ -61,7 +62,7 @@ export class LongPolls {
     const signal = this.untilClosed(p.signal);
     const deadline = this.o.clock.now() + this.capWait(p.waitMs);
     for (;;) {
-      const job = await this.mustGet(p.id);
+      const job = await this.o.mustGet(p.id);
       const left = deadline - this.o.clock.now();
       if (job.updatedAt > p.since || isFinalState(job.state) || left <= 0 || signal.aborted) return job;
       await this.o.jobChanged.wait(p.id, Math.min(left, JOB_LOOK_AGAIN_MS), signal);
@@ -96,11 +97,5 @@ export class LongPolls {
   /** `signal` combined with the coordinator's own shutdown. */
   untilClosed(signal?: AbortSignal): AbortSignal {
     return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
-  }
-
-  private async mustGet(id: string): Promise<Job> {
-    const job = await this.o.store.get(id);
-    if (!job) throw new NotFoundError(`no job ${id}`);
-    return job;
   }
 }

@@ -1,6 +1,7 @@
 import { ValidationError } from '../core/errors.js';
-import type { JobState } from '../core/job.js';
-import type { FinishedAnswer } from '../protocol/messages.js';
+import { JOB_STATES, type JobState } from '../core/job.js';
+import type { WorkerView } from '../core/reports.js';
+import type { FinishedAnswer, StatsAnswer } from '../protocol/messages.js';
 import type { JobStore } from '../store/store.js';
 
 /** The dashboard's charts: an hour in minutes, a day in quarter hours. */
@@ -31,4 +32,19 @@ export async function finishedPerBucket(store: JobStore, window: string | undefi
 export function topByTotal(counts: Record<string, Record<JobState, number>>, limit = TOP_OWNERS): Record<string, Record<JobState, number>> {
   const total = (c: Record<JobState, number>) => Object.values(c).reduce((a, b) => a + b, 0);
   return Object.fromEntries(Object.entries(counts).sort((a, b) => total(b[1]) - total(a[1]) || a[0].localeCompare(b[0])).slice(0, limit));
+}
+
+/** Jobs per state, per queue, per owner and ended in the hour before `now`; the workers online and their slots. */
+export async function readStats(store: JobStore, workers: () => Promise<WorkerView[]>, now: number): Promise<StatsAnswer> {
+  const [counts, queues, owners, ended, all] = await Promise.all([store.counts({}), store.countsByQueue({}), store.countsByOwner({}), store.finishedPerBucket({ since: now - 3_600_000, bucketMs: 3_600_000 }), workers()]);
+  const lastHour = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+  for (const r of ended) lastHour[r.state] += r.n;
+  const online = all.filter((w) => w.online);
+  return {
+    counts,
+    queues,
+    owners: topByTotal(owners),
+    lastHour,
+    workers: { online: online.length, offline: all.length - online.length, slots: online.reduce((n, w) => n + w.slots, 0), running: online.reduce((n, w) => n + w.running, 0) },
+  };
 }

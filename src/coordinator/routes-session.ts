@@ -3,7 +3,7 @@ import { authEnabled } from '../core/tokens.js';
 import type { SessionAnswer } from '../protocol/messages.js';
 import { ROUTES } from '../protocol/routes.js';
 import { signInRequestOf } from '../protocol/validate-dashboard.js';
-import { principalOf } from './auth.js';
+import { principalOf, tooManyFailures } from './auth.js';
 import type { FailureLimiter } from './auth-limiter.js';
 import type { HttpOptions } from './http-context.js';
 import { cookieOf, SESSION_COOKIE, type DashboardSessions } from './sessions.js';
@@ -37,8 +37,7 @@ export function registerSessionRoutes(app: FastifyInstance, o: HttpOptions, a: {
     if (!authEnabled(o.tokens)) return open;
     const blocked = a.limiter.blockedFor(req.ip);
     if (blocked > 0) {
-      const s = Math.ceil(blocked / 1000);
-      reply.code(429).header('retry-after', String(s)).send({ error: { code: 'rate_limited', message: `too many failed authentications from ${req.ip}; try again in ${s} s` } });
+      tooManyFailures(reply, req.ip, blocked);
       return;
     }
     const { token } = signInRequestOf(req.body);

@@ -57,7 +57,8 @@ export function ProgressBar({ progress }: { progress: Signal<Progress | null> })
   );
 }
 
-export const FINAL_STATES = ['succeeded', 'failed', 'timed_out', 'canceled'];
+/** Every state, in the order the pages show them: what runs next first (core's JOB_STATES starts with waiting). */
+export const SHOWN_STATES = ['queued', 'waiting', 'running', 'awaiting_children', 'succeeded', 'failed', 'timed_out', 'canceled'] as const;
 const SERIES = [
   ['succeeded', 'Succeeded'],
   ['failed', 'Failed'],
@@ -110,14 +111,12 @@ export function FinishedChart({ buckets, bucketMs }: { buckets: Bucket[]; bucket
   );
 }
 
-const ALL_STATES = ['queued', 'waiting', 'running', 'awaiting_children', 'succeeded', 'failed', 'timed_out', 'canceled'];
-
 /** Counts per state of several rows (queues, owners), in a table. */
 export function CountsTable({ rows, name, link }: { rows: Record<string, Record<string, number>>; name: string; link?: (key: string) => string }) {
   const keys = Object.keys(rows);
   if (keys.length === 0) return <p class="muted">No jobs yet.</p>;
   // Only the states some row has: the table stays narrow enough for a phone.
-  const states = ALL_STATES.filter((s) => keys.some((k) => (rows[k]?.[s] ?? 0) > 0));
+  const states = SHOWN_STATES.filter((s) => keys.some((k) => (rows[k]?.[s] ?? 0) > 0));
   return (
     <div class="scroll">
       <table class="counts">

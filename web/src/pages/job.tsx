@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { isFinalState } from '../../../src/core/job.js';
 import type { JobDetail, ListAnswer, LogsAnswer } from '../../../src/protocol/messages.js';
 import { ROUTES } from '../../../src/protocol/routes.js';
 import { get, post, session } from '../api.js';
@@ -8,7 +9,6 @@ import { onJobEvent, progressSignal } from '../live.js';
 import { href } from '../router.js';
 import { Note, ProgressBar, StateBadge } from '../ui.js';
 
-const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'canceled']);
 
 export function JobPage({ id }: { id: string }) {
   const detail = useData(() => get<JobDetail>(ROUTES.job.path(id)), [id]);
@@ -44,7 +44,7 @@ export function JobPage({ id }: { id: string }) {
         </h2>
         {admin && (
           <div class="actions">
-            {!FINAL.has(j.state) && (
+            {!isFinalState(j.state) && (
               <button type="button" onClick={() => act('cancel')}>
                 Cancel
               </button>
@@ -221,7 +221,7 @@ function LogTail({ id }: { id: string }) {
             after = a.next;
             // The last 2000 chunks are kept: the tail, not the whole log.
             setLines((old) => [...old, ...a.chunks.map((c) => ({ seq: c.seq, stream: c.stream, text: c.text }))].slice(-2000));
-          } else if (FINAL.has(a.state)) return;
+          } else if (isFinalState(a.state)) return;
           setError(null);
         } catch (e) {
           if (stopped) return;

@@ -7,9 +7,8 @@ import { ago } from '../format.js';
 import { useData } from '../hooks.js';
 import { progressSignal } from '../live.js';
 import { go, href, route } from '../router.js';
-import { Note, ProgressBar, StateBadge } from '../ui.js';
+import { Note, ProgressBar, SHOWN_STATES, StateBadge } from '../ui.js';
 
-const STATES = ['queued', 'waiting', 'running', 'awaiting_children', 'succeeded', 'failed', 'timed_out', 'canceled'];
 const FIELDS = [
   ['q', 'Search id, params, error'],
   ['queue', 'Queue'],
@@ -106,7 +105,7 @@ export function Jobs() {
         ))}
         <button type="submit">Filter</button>
         <div class="state-filter" role="group" aria-label="States">
-          {STATES.map((s) => (
+          {SHOWN_STATES.map((s) => (
             <label key={s} class="check">
               <input type="checkbox" checked={states.has(s)} onChange={() => toggleState(s)} /> {s.replace('_', ' ')}
             </label>

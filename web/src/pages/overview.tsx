@@ -8,7 +8,7 @@ import { ago, time } from '../format.js';
 import { useData } from '../hooks.js';
 import { progressSignal } from '../live.js';
 import { href } from '../router.js';
-import { CountsTable, FinishedChart, Note, ProgressBar, StateBadge } from '../ui.js';
+import { CountsTable, FinishedChart, Note, ProgressBar, SHOWN_STATES, StateBadge } from '../ui.js';
 import { useState } from 'preact/hooks';
 
 const listPath = (q: Record<string, string>) => ROUTES.list.path(new URLSearchParams(q));
@@ -28,7 +28,7 @@ export function Overview() {
       {stats.error && <Note>{stats.error}</Note>}
       <section class="tiles" aria-label="Jobs per state">
         {s &&
-          (['queued', 'waiting', 'running', 'awaiting_children', 'succeeded', 'failed', 'timed_out', 'canceled'] as const).map((st) => (
+          SHOWN_STATES.map((st) => (
             <a key={st} class={`tile tile-${st}`} href={href('/jobs', { state: st })} data-state={st}>
               <span class="tile-n">{s.counts[st].toLocaleString()}</span>
               <span class="tile-label">{st.replace('_', ' ')}</span>
