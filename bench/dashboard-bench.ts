@@ -36,6 +36,8 @@ export interface DashboardOptions {
   /** Samples of each request per round. */
   samples: number;
   skipAnchor: boolean;
+  /** The coordinator with server.search_index on (built at its start). */
+  searchIndex: boolean;
 }
 
 /** Fates of the jobs, by creation order. */
@@ -96,8 +98,8 @@ export async function dashboardSuite(o: DashboardOptions): Promise<void> {
 
     const { templates } = parseConfig(TEMPLATES);
     const ts = performance.now();
-    srv = await startServer({ port: 0, dataDir, tokens: { admin: null, worker: null }, templates: templates.values(), logger: silentLogger() });
-    out(`coordinator up in ${fmt(performance.now() - ts)} ms at ${srv.url} (in this process, SQLite, no tokens)`);
+    srv = await startServer({ port: 0, dataDir, tokens: { admin: null, worker: null }, templates: templates.values(), searchIndex: o.searchIndex, logger: silentLogger() });
+    out(`coordinator up in ${fmt(performance.now() - ts)} ms at ${srv.url} (in this process, SQLite, no tokens${o.searchIndex ? ', server.search_index on: built at the start' : ''})`);
     // The workers heartbeat, as live ones would: they stay online, so wait reasons are worked out as in production.
     const store = srv.store;
     const beat = () => {

@@ -144,6 +144,7 @@ async function runServer(flags: ServerFlags, loaded: LoadedConfig, log: Logger):
     ...tlsOf(flags, s.tls),
     insecureHttp: s.insecureHttp,
     trustedProxies: s.trustedProxies,
+    searchIndex: s.searchIndex,
     logger: log,
   });
 }

@@ -57,6 +57,8 @@ const serverSchema = z
     tls: z.object({ cert: z.string(), key: z.string(), client_ca: z.string().nullable().optional() }).strict().nullable().optional(),
     /** Listen beyond loopback without TLS: a TLS-terminating proxy is in front. */
     insecure_http: z.boolean().optional(),
+    /** A text search index for the dashboard's and the API's `q` (space and enqueue time for speed on large stores). */
+    search_index: z.boolean().optional(),
     /** The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR). */
     trusted_proxies: z.array(z.string()).optional(),
     /** The key secret params are encrypted with in the store (created 0600 at first start). Default DATA/secret.key. */
@@ -185,6 +187,8 @@ export interface ServerSettings {
   tls: TlsFiles | undefined;
   insecureHttp: boolean;
   trustedProxies: string[];
+  /** `server.search_index`, default false (a store that has the index loses it). */
+  searchIndex: boolean;
 }
 
 export function serverSettingsOf(s: ServerConfig): ServerSettings {
@@ -219,6 +223,7 @@ export function serverSettingsOf(s: ServerConfig): ServerSettings {
       tls: s.tls ? { cert: s.tls.cert, key: s.tls.key, ...(s.tls.client_ca ? { clientCa: s.tls.client_ca } : {}) } : undefined,
       insecureHttp: s.insecure_http ?? false,
       trustedProxies: s.trusted_proxies ?? [],
+      searchIndex: s.search_index ?? false,
     };
   });
 }

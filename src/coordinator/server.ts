@@ -35,6 +35,11 @@ export interface ServerOptions {
   db?: string;
   /** PostgreSQL: pool size (default 10) and whether to LISTEN for other coordinators' changes (default true). */
   pg?: { poolSize?: number; listen?: boolean };
+  /**
+   * The text search index of `q` (server.search_index): true builds it if missing, false drops
+   * it. Default: the store is left as it is.
+   */
+  searchIndex?: boolean;
   /** An already open store (tests, other backends). Overrides db and dataDir. */
   store?: JobStore;
   tokens: Tokens;
@@ -116,6 +121,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   try {
     secret = { ...coordinatorKey({ ...(o.secretKey ? { secretKey: o.secretKey } : {}), file: keyFile }), file: keyFile };
     await checkStoreKey(store, secret, o.logger);
+    if (o.searchIndex !== undefined) await applySearchIndex(store, o.searchIndex, o.logger);
   } catch (err) {
     await store.close();
     release();
@@ -219,4 +225,14 @@ function lockSqlite(db: string): () => void {
     inUse: (h) => new ConfigError(`${file} is in use by another drover coordinator (pid ${h.pid}, see ${lock}): stop it first, or give this one another --data`),
     cannotWrite: (err) => new ConfigError(`cannot lock ${file}: ${err.message}`),
   });
+}
+
+/** Builds or drops the text search index as configured, saying so: building it over many jobs takes a while (about 50 s per million on SQLite). */
+async function applySearchIndex(store: JobStore, on: boolean, logger: Logger): Promise<void> {
+  const log = logger.child({ part: 'search' });
+  if (on) log.info('server.search_index: true: building the text search index if it is missing (enqueues wait meanwhile on SQLite)');
+  const t0 = Date.now();
+  const r = await store.setSearchIndex({ on });
+  if (r.change === 'built') log.info(`built the text search index over ${r.jobs} jobs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (r.change === 'dropped') log.info('dropped the text search index (server.search_index is false): searches read every job again');
 }

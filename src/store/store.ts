@@ -153,6 +153,13 @@ export interface JobStore {
   deleteFinished(p: { before: number; limit: number; states?: JobState[] }): Promise<number>;
 
   /**
+   * Builds (`on`) or drops the text search index that makes `q` fast on large stores (see
+   * `server.search_index`); nothing when it is already as asked. Without it, `q` reads every
+   * job's text. A search finds the same jobs either way.
+   */
+  setSearchIndex(p: { on: boolean }): Promise<SearchIndexChange>;
+
+  /**
    * On a shared store: whether this process leads maintenance now (taking the lead when it is
    * free). The lead is held by a connection, so it passes on within seconds when its holder dies.
    * Absent on a store only one coordinator uses.
@@ -184,6 +191,12 @@ export interface Subscription {
   /** False while the channel is down (the coordinator polls meanwhile). */
   healthy(): boolean;
   close(): Promise<void>;
+}
+
+/** What `setSearchIndex` did: built it over `jobs` jobs, dropped it, or nothing (`null`). */
+export interface SearchIndexChange {
+  change: 'built' | 'dropped' | null;
+  jobs: number;
 }
 
 /** One row of `finishedPerBucket`. */

@@ -8,13 +8,14 @@ import type { Schedule } from '../../core/schedule.js';
 import type { ScheduleAdvance } from '../schedule-rows.js';
 import { PgSchedules } from './schedules.js';
 import { PgTokens } from './tokens.js';
-import type { ClaimParams, FinishedBucketRow, JobSecrets, JobStore, ResolvedNewJob, SettleItem, StoredToken, StoreEvents, Subscription } from '../store.js';
+import type { ClaimParams, FinishedBucketRow, JobSecrets, JobStore, ResolvedNewJob, SearchIndexChange, SettleItem, StoredToken, StoreEvents, Subscription } from '../store.js';
 import { cancelTree, insertJobs, reopenAncestors, retryTree, settleParents } from './children.js';
 import { claimJobs } from './claim.js';
 import { completeJobs, reapExpiredLeases, RECORD_ATTEMPT, revokeLeases } from './complete.js';
 import { listen, STOP_CHANNEL, WORK_CHANNEL } from './listener.js';
 import { migratePostgres } from './migrations.js';
 import { createPool, inTransaction, redactUrl, type PgOptions } from './pg-client.js';
+import { pgSearchIndexOn, setPgSearchIndex } from './search-index.js';
 import { whereOf } from './where.js';
 
 export { redactUrl };
@@ -32,6 +33,8 @@ export class PostgresJobStore implements JobStore {
 
   private readonly schedules: PgSchedules;
   private readonly tokens: PgTokens;
+  /** Whether the text search index was there at open or since setSearchIndex. */
+  private searchIndexed = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -58,7 +61,15 @@ export class PostgresJobStore implements JobStore {
       await pool.end().catch(() => undefined);
       throw new ConfigError(`cannot open the PostgreSQL database at ${redactUrl(o.url)}: ${errorMessage(err)}`);
     }
-    return new PostgresJobStore(pool, o);
+    const store = new PostgresJobStore(pool, o);
+    store.searchIndexed = await pgSearchIndexOn(pool);
+    return store;
+  }
+
+  async setSearchIndex(p: { on: boolean }): Promise<SearchIndexChange> {
+    const r = await setPgSearchIndex(this.pool, p.on);
+    this.searchIndexed = p.on;
+    return r;
   }
 
   async enqueue(p: { jobs: ResolvedNewJob[]; now: number }): Promise<Job[]> {
@@ -83,7 +94,7 @@ export class PostgresJobStore implements JobStore {
 
   async list(f: ListFilter): Promise<JobPage> {
     const limit = Math.min(Math.max(f.limit ?? LIST_DEFAULTS.limit, 1), LIST_DEFAULTS.maxLimit);
-    const w = whereOf(f);
+    const w = whereOf(f, this.searchIndexed);
     // One state as `=`, so the (state, id) index hands rows over in order; ANY would sort them all.
     if (f.state?.length === 1) w.add('state = $?', f.state[0]);
     else if (f.state && f.state.length > 0) w.add('state = ANY($?)', f.state);
@@ -95,7 +106,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async counts(f: CountFilter): Promise<Record<JobState, number>> {
-    const w = whereOf(f);
+    const w = whereOf(f, this.searchIndexed);
     const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
     const { rows } = await this.pool.query<{ state: JobState; n: number }>(`SELECT state, count(*)::bigint AS n FROM jobs ${w.sql()} GROUP BY state`, w.args);
     for (const r of rows) out[r.state] = r.n;
@@ -103,13 +114,13 @@ export class PostgresJobStore implements JobStore {
   }
 
   async countsByQueue(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
-    const w = whereOf(f);
+    const w = whereOf(f, this.searchIndexed);
     const { rows } = await this.pool.query<{ queue: string; state: JobState; n: number }>(`SELECT queue, state, count(*)::bigint AS n FROM jobs ${w.sql()} GROUP BY queue, state`, w.args);
     return byQueue(rows);
   }
 
   async countsByOwner(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
-    const w = whereOf(f);
+    const w = whereOf(f, this.searchIndexed);
     const { rows } = await this.pool.query<{ queue: string; state: JobState; n: number }>(`SELECT COALESCE(owner, '') AS queue, state, count(*)::bigint AS n FROM jobs ${w.sql()} GROUP BY owner, state`, w.args);
     return byQueue(rows);
   }

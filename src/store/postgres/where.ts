@@ -1,8 +1,13 @@
 import type { CountFilter } from '../../core/job-filter.js';
 import { likeEscaped } from '../like.js';
+import { SEARCH_TEXT } from './search-index.js';
 
-/** A WHERE clause built with numbered parameters: each `$?` in one `add` becomes the next `$n`. */
-export function whereOf(f: CountFilter) {
+/**
+ * A WHERE clause built with numbered parameters: each `$?` in one `add` becomes the next `$n`.
+ * `searchIndexed`: the text search index is on (search-index.ts), so `q` is looked up in it
+ * first; the exact match still decides.
+ */
+export function whereOf(f: CountFilter, searchIndexed = false) {
   const parts: string[] = [];
   const args: unknown[] = [];
   const w = {
@@ -23,7 +28,10 @@ export function whereOf(f: CountFilter) {
   if (f.finishedSince !== undefined) w.add('finished_at >= $?', f.finishedSince);
   if (f.since !== undefined) w.add('(created_at >= $? OR finished_at >= $?)', f.since);
   if (f.q !== undefined && f.q !== '') {
-    w.add("(id ILIKE $? OR error ILIKE $? OR EXISTS (SELECT 1 FROM jsonb_each_text(params::jsonb) p WHERE p.value ILIKE $? AND NOT (secrets::jsonb ? p.key)))", `%${likeEscaped(f.q)}%`);
+    const exact = '(id ILIKE $? OR error ILIKE $? OR EXISTS (SELECT 1 FROM jsonb_each_text(params::jsonb) p WHERE p.value ILIKE $? AND NOT (secrets::jsonb ? p.key)))';
+    // Trigrams need three characters; a shorter text would read the whole index.
+    const indexed = searchIndexed && [...f.q].length >= 3;
+    w.add(indexed ? `(${SEARCH_TEXT} ILIKE $? AND ${exact})` : exact, `%${likeEscaped(f.q)}%`);
   }
   return w;
 }

@@ -10,12 +10,13 @@ import type { Schedule } from '../../core/schedule.js';
 import type { ScheduleAdvance } from '../schedule-rows.js';
 import { SqliteSchedules } from './schedules.js';
 import { SqliteTokens } from './tokens.js';
-import type { ClaimParams, FinishedBucketRow, JobSecrets, JobStore, ResolvedNewJob, SettleItem, StoredToken } from '../store.js';
+import type { ClaimParams, FinishedBucketRow, JobSecrets, JobStore, ResolvedNewJob, SearchIndexChange, SettleItem, StoredToken } from '../store.js';
 import { cancelTree, insertJobs, reopenAncestors, retryTree, settleParents } from './children.js';
 import { claimJobs } from './claim.js';
 import { completeJobs, reapExpiredLeases, revokeLeases } from './complete.js';
 import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
+import { searchCandidates, setSearchIndex } from './search-index.js';
 import { whereOf } from './where.js';
 
 export interface SqliteStoreOptions {
@@ -93,7 +94,7 @@ export class SqliteJobStore implements JobStore {
 
   async list(f: ListFilter): Promise<JobPage> {
     const limit = Math.min(Math.max(f.limit ?? LIST_DEFAULTS.limit, 1), LIST_DEFAULTS.maxLimit);
-    const { sql: where, args } = whereOf(f);
+    const { sql: where, args } = this.whereOf(f);
     const sql = `SELECT * FROM jobs ${where} ORDER BY id ${f.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, limit + 1) as JobRow[];
     const more = rows.length > limit;
@@ -101,8 +102,17 @@ export class SqliteJobStore implements JobStore {
     return { jobs, nextCursor: more ? (jobs[jobs.length - 1]?.id ?? null) : null };
   }
 
+  /** whereOf, narrowed by the text search index when it is on and can. */
+  private whereOf(f: ListFilter): { sql: string; args: unknown[] } {
+    return whereOf(f, searchCandidates(this.db, f.q));
+  }
+
+  async setSearchIndex(p: { on: boolean }): Promise<SearchIndexChange> {
+    return setSearchIndex(this.db, p.on);
+  }
+
   async counts(f: CountFilter): Promise<Record<JobState, number>> {
-    const { sql: where, args } = whereOf(f);
+    const { sql: where, args } = this.whereOf(f);
     const sql = `SELECT state, COUNT(*) AS n FROM jobs ${where} GROUP BY state`;
     const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
     for (const r of this.db.prepare(sql).all(...args) as Array<{ state: JobState; n: number }>) out[r.state] = r.n;
@@ -110,13 +120,13 @@ export class SqliteJobStore implements JobStore {
   }
 
   async countsByQueue(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
-    const { sql: where, args } = whereOf(f);
+    const { sql: where, args } = this.whereOf(f);
     const rows = this.db.prepare(`SELECT queue, state, COUNT(*) AS n FROM jobs ${where} GROUP BY queue, state`).all(...args) as Array<{ queue: string; state: JobState; n: number }>;
     return byQueue(rows);
   }
 
   async countsByOwner(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
-    const { sql: where, args } = whereOf(f);
+    const { sql: where, args } = this.whereOf(f);
     const rows = this.db.prepare(`SELECT COALESCE(owner, '') AS queue, state, COUNT(*) AS n FROM jobs ${where} GROUP BY owner, state`).all(...args) as Array<{ queue: string; state: JobState; n: number }>;
     return byQueue(rows);
   }

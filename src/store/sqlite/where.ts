@@ -1,8 +1,11 @@
 import type { CountFilter, ListFilter } from '../../core/job-filter.js';
 import { likeEscaped } from '../like.js';
 
-/** The WHERE clause of a filter, with `?` parameters in order. */
-export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | 'order'>): { sql: string; args: unknown[] } {
+/**
+ * The WHERE clause of a filter, with `?` parameters in order. `candidates`: the rowids the text
+ * search index found for `q` (search-index.ts); the exact match below still decides.
+ */
+export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | 'order'>, candidates: readonly number[] | null = null): { sql: string; args: unknown[] } {
   const where: string[] = [];
   const args: unknown[] = [];
   const eq = (col: string, v: string | undefined) => {
@@ -29,6 +32,10 @@ export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | '
     args.push(f.since, f.since);
   }
   if (f.q !== undefined && f.q !== '') {
+    if (candidates) {
+      where.push('jobs.rowid IN (SELECT value FROM json_each(?))');
+      args.push(JSON.stringify(candidates));
+    }
     const like = `%${likeEscaped(f.q)}%`;
     // The params' JSON text first (one string, no parsing), then the values one by one, but the
     // secret ones. Text JSON writes otherwise (quotes, backslashes, control characters) skips it.

@@ -18,6 +18,7 @@ import { queuesContract } from './queues.js';
 import { maintenanceContract } from './maintenance.js';
 import { retentionContract } from './retention.js';
 import { schedulesContract } from './schedules.js';
+import { searchContract } from './search.js';
 import { secretsContract } from './secrets.js';
 import { tokensContract } from './tokens.js';
 import { workersContract } from './workers.js';
@@ -42,6 +43,7 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
     queuesContract(h);
     childrenContract(h);
     listContract(h);
+    searchContract(h);
     claimContract(h);
     heartbeatContract(h);
     completeContract(h);
