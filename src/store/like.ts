@@ -2,3 +2,8 @@
 export function likeEscaped(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
+
+/** Whether a trigram index can narrow a search for `q`: it needs three characters (code points). */
+export function trigramSearchable(q: string): boolean {
+  return [...q].length >= 3;
+}

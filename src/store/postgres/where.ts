@@ -1,5 +1,5 @@
 import type { CountFilter } from '../../core/job-filter.js';
-import { likeEscaped } from '../like.js';
+import { likeEscaped, trigramSearchable } from '../like.js';
 import { SEARCH_TEXT } from './search-index.js';
 
 /**
@@ -30,7 +30,7 @@ export function whereOf(f: CountFilter, searchIndexed = false) {
   if (f.q !== undefined && f.q !== '') {
     const exact = '(id ILIKE $? OR error ILIKE $? OR EXISTS (SELECT 1 FROM jsonb_each_text(params::jsonb) p WHERE p.value ILIKE $? AND NOT (secrets::jsonb ? p.key)))';
     // Trigrams need three characters; a shorter text would read the whole index.
-    const indexed = searchIndexed && [...f.q].length >= 3;
+    const indexed = searchIndexed && trigramSearchable(f.q);
     w.add(indexed ? `(${SEARCH_TEXT} ILIKE $? AND ${exact})` : exact, `%${likeEscaped(f.q)}%`);
   }
   return w;

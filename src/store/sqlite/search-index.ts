@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { trigramSearchable } from '../like.js';
 import type { SearchIndexChange } from '../store.js';
 
 /**
@@ -68,7 +69,7 @@ export const SEARCH_CANDIDATES_MAX = 5_000;
  * is shorter than a trigram, or more than SEARCH_CANDIDATES_MAX jobs match.
  */
 export function searchCandidates(db: Database.Database, q: string | undefined): number[] | null {
-  if (q === undefined || [...q].length < 3 || !searchIndexOn(db)) return null;
+  if (q === undefined || !trigramSearchable(q) || !searchIndexOn(db)) return null;
   // A phrase of the trigram tokenizer matches a substring; inside quotes only `"` is special.
   const phrase = `"${q.replace(/"/g, '""')}"`;
   const ids = db.prepare(`SELECT rowid FROM ${TABLE} WHERE ${TABLE} MATCH ? LIMIT ?`).pluck().all(phrase, SEARCH_CANDIDATES_MAX + 1) as number[];
