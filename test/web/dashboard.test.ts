@@ -3,18 +3,15 @@ import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDrover, spawnDrover, startServer, writeConfig } from '../support/drover.js';
+import { ADMIN, dashboardSetup as setup, PAGE_WAIT_MS, WORKER } from '../support/dashboard.js';
 import { makeFile, startNginx } from '../support/nginx.js';
-import { onCleanup, tempDir, waitFor } from '../support/tmp.js';
+import { onCleanup, waitFor } from '../support/tmp.js';
 
 /** Debian's chromium (`apt-get install chromium`), driven by playwright-core. */
 const CHROMIUM = process.env.DROVER_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const ADMIN = 'admin-token-for-the-dashboard-test-0123456789';
-const WORKER = 'worker-token-for-the-dashboard-test-0123456789';
 const SECRET = 'Hunter2-very-secret-NVR-password';
 const MiB = 1024 * 1024;
-/** Waits in the page are on conditions; this only bounds them on a very busy machine. */
-const T = 45_000;
+const T = PAGE_WAIT_MS;
 
 let browser: Browser;
 beforeAll(async () => {
@@ -30,22 +27,6 @@ async function newPage(): Promise<Page> {
   const page = await context.newPage();
   page.setDefaultTimeout(T);
   return page;
-}
-
-/** A coordinator with tokens, its worker (with the worker token) and a CLI bound to it. */
-async function setup(yaml: string | ((dir: string) => string)) {
-  const dir = tempDir('drover-web-');
-  const tokens = path.join(dir, 'tokens.yaml');
-  fs.writeFileSync(tokens, `admin: ${ADMIN}\nworker: ${WORKER}\n`, { mode: 0o600 });
-  writeConfig(dir, typeof yaml === 'string' ? yaml : yaml(dir));
-  const srv = await startServer(dir, ['--token-file', tokens]);
-  const cli = (...args: string[]) => runDrover([...args, '--server', srv.url, '--token-file', tokens], { cwd: dir, timeoutMs: 60_000 });
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    const r = await fetch(srv.url + p, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    return (await r.json()) as T;
-  };
-  const startWorker = () => spawnDrover(['worker', '--server', srv.url, '--name', 'w1'], { cwd: dir, env: { DROVER_TOKEN: WORKER } });
-  return { dir, srv, cli, api, startWorker };
 }
 
 async function signIn(page: Page, url: string, token = ADMIN): Promise<void> {
