@@ -232,8 +232,8 @@ export async function dashboardSuite(o: DashboardOptions): Promise<void> {
         for (const r of slow) {
           const q = Object.fromEntries(new URL(r.path, 'http://x').searchParams);
           const f2 = r.kind === 'list' ? listFilterOf(q) : countFilterOf(q);
-          const { sql: where, args } = whereOf(f2);
-          const sql = r.kind === 'list' ? `SELECT * FROM jobs ${where} ORDER BY id ${(f2 as { order?: string }).order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?` : `SELECT state, COUNT(*) AS n FROM jobs ${where} GROUP BY state`;
+          const { sql: where, args, orderBy } = whereOf(f2);
+          const sql = r.kind === 'list' ? `SELECT * FROM jobs ${where} ORDER BY ${orderBy} LIMIT ?` : `SELECT state, COUNT(*) AS n FROM jobs ${where} GROUP BY state`;
           const plan = ro.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args, ...(r.kind === 'list' ? [PAGE + 1] : [])) as Array<{ detail: string }>;
           out(`  ${r.name}: ${plan.map((p) => p.detail).join(' | ')}`);
         }
@@ -326,6 +326,10 @@ async function requests(p: Probes, get: (path: string) => Promise<{ ms: number; 
     list(`jobs queue=${p.rareQueue} state=failed`, { queue: p.rareQueue, state: 'failed' }),
     list(`jobs owner=${p.owner} state=failed`, { owner: p.owner, state: 'failed' }),
     list('jobs q=<url of one job> order=desc', { q: p.oneUrl, order: 'desc' }),
+    // The table sorted by its Finished column: the finished states, latest first.
+    list('jobs sort=finished order=desc', { sort: 'finished', order: 'desc', state: 'succeeded,failed,timed_out,canceled' }),
+    list('jobs sort=finished state=failed order=desc', { sort: 'finished', order: 'desc', state: 'failed' }),
+    list(`jobs sort=finished owner=${p.owner} order=desc`, { sort: 'finished', order: 'desc', owner: p.owner, state: 'succeeded,failed,timed_out,canceled' }),
     counts('counts (no filter)', {}),
     counts(`counts owner=${p.owner}`, { owner: p.owner }),
     counts(`counts queue=${p.queue} (the table's, with its filter)`, { queue: p.queue }),

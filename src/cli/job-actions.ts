@@ -2,7 +2,7 @@ import type { DroverClient } from '../client/drover-client.js';
 import { ValidationError } from '../core/errors.js';
 import { formatDuration, parseTime } from '../core/duration.js';
 import { LIST_DEFAULTS, type CountFilter } from '../core/job-filter.js';
-import { ACTIVE_STATES, type Attempt, type Job, type JobState } from '../core/job.js';
+import { ACTIVE_STATES, FINAL_STATES, isFinalState, isJobState, type Attempt, type Job, type JobState } from '../core/job.js';
 import type { JobSpec } from '../protocol/messages.js';
 import { withClient } from './client-context.js';
 import { jobFieldsOf, type ClientFlags, type JobFieldFlags } from './flags.js';
@@ -27,6 +27,7 @@ interface ListFlags extends FilterFlags {
   limit?: string;
   all?: boolean;
   oldest?: boolean;
+  finished?: boolean;
   since?: string;
   json?: boolean;
 }
@@ -79,14 +80,20 @@ export async function jobsAction(f: ListFlags): Promise<void> {
       ...(f.parent ? { parent: f.parent } : {}),
       ...(f.since !== undefined ? { since: parseTime(f.since, '--since', now, -1) } : {}),
     };
-    const states = f.state ? (f.state.split(',').map((s) => s.trim()) as JobState[]) : undefined;
+    let states = f.state ? (f.state.split(',').map((s) => s.trim()) as JobState[]) : undefined;
+    if (f.finished) {
+      const unfinished = states?.filter((s) => isJobState(s) && !isFinalState(s)) ?? [];
+      if (unfinished.length > 0) throw new ValidationError(`--finished lists finished jobs only; --state ${unfinished.join(',')} never is (finished: ${FINAL_STATES.join(', ')})`);
+      states ??= [...FINAL_STATES];
+    }
     const order = f.oldest ? 'asc' : 'desc';
+    const sort = f.finished ? ({ sort: 'finished' } as const) : {};
     const jobs: Job[] = [];
     const waiting: Record<string, string> = {};
     let cursor: string | null = null;
     let more = false;
     do {
-      const page = await api.list({ ...filter, ...(states ? { state: states } : {}), order, limit: Math.min(LIST_DEFAULTS.maxLimit, want - jobs.length), ...(cursor ? { cursor } : {}) });
+      const page = await api.list({ ...filter, ...(states ? { state: states } : {}), ...sort, order, limit: Math.min(LIST_DEFAULTS.maxLimit, want - jobs.length), ...(cursor ? { cursor } : {}) });
       jobs.push(...page.jobs);
       Object.assign(waiting, page.waiting);
       cursor = page.nextCursor;
@@ -108,7 +115,8 @@ export async function jobsAction(f: ListFlags): Promise<void> {
     const width = terminalWidth();
     const fit = width ? { width, flexible: JOB_FLEXIBLE } : undefined;
     process.stdout.write(table(JOB_HEADER, jobs.map((j) => jobRow(j, now, waiting[j.id])), fit) + '\n');
-    if (more) process.stdout.write(`${order === 'desc' ? 'the newest' : 'the oldest'} ${jobs.length} of ${matching}; --limit N or --all for more${order === 'desc' ? ', --oldest for the first' : ''}\n`);
+    const which = f.finished ? (order === 'desc' ? 'the last finished' : 'the first finished') : order === 'desc' ? 'the newest' : 'the oldest';
+    if (more) process.stdout.write(`${which} ${jobs.length} of ${matching}; --limit N or --all for more${order === 'desc' ? ', --oldest for the first' : ''}\n`);
   });
 }
 

@@ -36,6 +36,7 @@ export function registerJobCommands(program: Command): void {
   filterFlags(addClientFlags(program.command('jobs').aliases(['list', 'ls'])), null)
     .description('list jobs, newest first, under a count per state')
     .option('--since <time>', 'only jobs created or finished since then: a duration ago (1h, 30m) or an ISO 8601 time')
+    .option('--finished', 'finished jobs only, by finish time: the latest first (with --oldest, the earliest)')
     .option('--oldest', 'oldest first')
     .option('--limit <n>', `at most this many (default ${LIST_DEFAULTS.limit})`)
     .option('--all', 'every matching job')

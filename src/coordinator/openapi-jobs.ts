@@ -1,4 +1,4 @@
-import { LIST_DEFAULTS } from '../core/job-filter.js';
+import { LIST_DEFAULTS, LIST_SORTS } from '../core/job-filter.js';
 import { LOGS_DEFAULTS } from '../protocol/defaults.js';
 import { ADMIN, idPath, ignored, int, list, nonNeg, obj, READ, str, wait, type Operations } from './openapi-kit.js';
 import { ref } from './openapi-schemas.js';
@@ -42,13 +42,14 @@ export const JOB_OPERATIONS = {
   },
   list: {
     tag: 'jobs',
-    summary: 'A page of jobs, by id oldest first (order=desc: newest first); pass nextCursor as cursor for the next',
+    summary: 'A page of jobs, by id oldest first (order=desc: newest first; sort=finished: finished jobs by finish time); pass nextCursor as cursor for the next',
     tokens: READ,
     query: {
       state: { type: 'array', items: ref('JobState'), description: 'Comma-separated states' },
       ...FILTERS,
+      sort: { enum: [...LIST_SORTS], default: 'created', description: 'created: by id (creation order); finished: by finish time, then id, finished jobs only' },
       order: { enum: ['asc', 'desc'], default: 'asc' },
-      cursor: { type: 'string', description: 'nextCursor of the previous page' },
+      cursor: { type: 'string', description: 'nextCursor of the previous page (an id; FINISHED_AT:ID when sort=finished)' },
       limit: { type: 'integer', minimum: 1, maximum: LIST_DEFAULTS.maxLimit, default: LIST_DEFAULTS.limit },
     },
     ok: { 200: { description: 'The page; `waiting` says, by id, why a queued job no online worker can run waits', schema: obj({ jobs: list(ref('Job')), nextCursor: { type: ['string', 'null'] }, waiting: { type: 'object', additionalProperties: str } }, ['jobs', 'nextCursor']) } },

@@ -24,14 +24,23 @@ export interface ListFilter {
    * params are never searched (their values are sealed, and left out by name as well).
    */
   q?: string;
-  /** By id (creation order): `asc` (the default, oldest first) or `desc` (newest first). */
+  /**
+   * `created` (the default): by id, which is creation order. `finished`: by finish time, then id;
+   * only finished jobs are listed.
+   */
+  sort?: ListSort;
+  /** `asc` (the default: oldest first) or `desc` (newest first). */
   order?: 'asc' | 'desc';
-  /** Return jobs after the cursor in the order asked (id > cursor ascending, id < cursor descending) — the `nextCursor` of the previous page. */
+  /** Return jobs after the cursor in the order asked — the `nextCursor` of the previous page (an id; `FINISHED_AT:ID` when sorted by finish time). */
   cursor?: string;
   /** Page size. Default 100, at most 1000. */
   limit?: number;
 }
-export type CountFilter = Omit<ListFilter, 'cursor' | 'limit' | 'state' | 'order'>;
+export type CountFilter = Omit<ListFilter, 'cursor' | 'limit' | 'state' | 'order' | 'sort'>;
+
+/** What a list can be sorted by. */
+export const LIST_SORTS = ['created', 'finished'] as const;
+export type ListSort = (typeof LIST_SORTS)[number];
 
 export interface JobPage {
   jobs: Job[];

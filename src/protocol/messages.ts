@@ -213,7 +213,7 @@ export interface BulkRequest {
   /** These jobs; or */
   ids?: string[];
   /** every job matching this (the list filter's fields, without paging). */
-  filter?: Omit<ListFilter, 'cursor' | 'limit' | 'order'>;
+  filter?: Omit<ListFilter, 'cursor' | 'limit' | 'order' | 'sort'>;
 }
 export interface BulkAnswer {
   /** Jobs named or matching. */

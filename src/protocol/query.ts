@@ -1,4 +1,4 @@
-import { LIST_DEFAULTS, type CountFilter, type ListFilter } from '../core/job-filter.js';
+import { LIST_DEFAULTS, LIST_SORTS, type CountFilter, type ListFilter, type ListSort } from '../core/job-filter.js';
 import { isJobState, JOB_STATES, type JobState } from '../core/job.js';
 import { ValidationError } from '../core/errors.js';
 
@@ -16,6 +16,7 @@ export function filterQuery(f: ListFilter = {}): URLSearchParams {
   for (const k of TEXT_KEYS) if (f[k] !== undefined) q.set(k, f[k] as string);
   if (f.finishedSince !== undefined) q.set('finishedSince', String(f.finishedSince));
   if (f.since !== undefined) q.set('since', String(f.since));
+  if (f.sort !== undefined) q.set('sort', f.sort);
   if (f.order !== undefined) q.set('order', f.order);
   if (f.cursor !== undefined) q.set('cursor', f.cursor);
   if (f.limit !== undefined) q.set('limit', String(f.limit));
@@ -39,6 +40,10 @@ export function listFilterOf(q: Query): ListFilter {
     const states = q.state.split(',').map((s) => s.trim());
     for (const s of states) if (!isJobState(s)) throw new ValidationError(`state: unknown state "${s}" (${JOB_STATES.join(', ')})`, 'state');
     f.state = states as JobState[];
+  }
+  if (q.sort) {
+    if (!(LIST_SORTS as readonly string[]).includes(q.sort)) throw new ValidationError(`sort: expected ${LIST_SORTS.join(' or ')}, got "${q.sort}"`, 'sort');
+    f.sort = q.sort as ListSort;
   }
   if (q.order) {
     if (q.order !== 'asc' && q.order !== 'desc') throw new ValidationError(`order: expected asc or desc, got "${q.order}"`, 'order');

@@ -23,12 +23,12 @@ export function bulkRequestOf(body: unknown): BulkRequest {
   // The same checks as the list's query string: one reading of a filter.
   const q: Record<string, string> = {};
   for (const [k, v] of Object.entries(f)) {
-    if (k === 'cursor' || k === 'limit' || k === 'order') throw new ValidationError(`filter.${k}: not a filter field (a bulk action takes every matching job)`, `filter.${k}`);
+    if (k === 'cursor' || k === 'limit' || k === 'order' || k === 'sort') throw new ValidationError(`filter.${k}: not a filter field (a bulk action takes every matching job)`, `filter.${k}`);
     if (k === 'state') q.state = (Array.isArray(v) ? stringArray(v, 'filter.state') : [str(v, 'filter.state')]).join(',');
     else if (typeof v === 'string' || typeof v === 'number') q[k] = String(v);
     else throw new ValidationError(`filter.${k}: must be a string`, `filter.${k}`);
   }
-  const { cursor: _c, limit: _l, order: _o, ...filter } = listFilterOf(q);
+  const { cursor: _c, limit: _l, order: _o, sort: _s, ...filter } = listFilterOf(q);
   const known = new Set(['state', 'queue', 'owner', 'tag', 'template', 'kind', 'parent', 'worker', 'q', 'finishedSince', 'since']);
   for (const k of Object.keys(f)) if (!known.has(k)) throw new ValidationError(`filter.${k}: unknown filter field (${[...known].join(', ')})`, `filter.${k}`);
   return { action: b.action, filter };

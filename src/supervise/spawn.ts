@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { longTimeout, type LongTimeout } from '../core/long-timeout.js';
 import { SUPERVISE_DEFAULTS } from './defaults.js';
@@ -64,7 +65,8 @@ export interface SupervisedExit {
   tail: string[];
   /**
    * We stopped it and it ended as asked: exit 0, ffmpeg's 255 ("Exiting normally, received
-   * signal 15") or killed by the SIGTERM itself. False when it had to be SIGKILLed.
+   * signal 15"), killed by the SIGTERM/SIGINT itself, or exit 128 + that signal's number (a
+   * shell's way to say it, e.g. 130 after SIGINT). False when it had to be SIGKILLed.
    */
   stoppedCleanly: boolean;
 }
@@ -129,11 +131,13 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
   child.on('error', () => {});
 
   let stoppedBy: string | null = null;
+  let stopSignal: NodeJS.Signals | null = null;
   let exited = false;
   let killTimer: LongTimeout | null = null;
   const stop = (reason: string, sig: NodeJS.Signals = 'SIGTERM'): void => {
     if (stoppedBy !== null || exited) return;
     stoppedBy = reason;
+    stopSignal = sig;
     signalGroup(pid, sig);
     // A stopped (SIGSTOP) or hung-in-a-debugger group holds the signal pending until continued.
     signalGroup(pid, 'SIGCONT');
@@ -184,7 +188,8 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
     if (tooLate) for (const p of pipes) p.pipe.destroy();
     for (const p of pipes) p.splitter.end();
     log?.close();
-    const stoppedCleanly = stoppedBy !== null && (code === 0 || code === 255 || signal === 'SIGTERM' || signal === 'SIGINT');
+    const shellCode = stopSignal ? 128 + (os.constants.signals[stopSignal] ?? 0) : -1;
+    const stoppedCleanly = stoppedBy !== null && (code === 0 || code === 255 || code === shellCode || signal === 'SIGTERM' || signal === 'SIGINT');
     return { code, signal, stoppedBy, tail: tail.last(), stoppedCleanly };
   });
 

@@ -117,7 +117,11 @@ describe('the first ten minutes, from the command line', () => {
     onCleanup(() => drover.close());
     const ids: string[] = [];
     for (const name of ['a', 'b', 'c', 'd', 'e']) ids.push((await drover.enqueue({ kind: 'noop', params: { echo: `${name} ${'long text '.repeat(20)}` } })).id);
-    for (const i of [1, 3]) await drover.cancel(ids[i] as string);
+    // Ended in the other order than made (a millisecond apart): 3, then 1.
+    for (const i of [3, 1]) {
+      const at = (await drover.cancel(ids[i] as string)).finishedAt ?? 0;
+      await waitFor(() => Date.now() > at, 5_000, 'the next millisecond');
+    }
     const jobs = async (...args: string[]) => {
       const r = await runDrover(['jobs', ...args, '--server', srv.url], { cwd });
       expect(r.stderr).toBe('');
@@ -136,6 +140,10 @@ describe('the first ten minutes, from the command line', () => {
     const canceled = await jobs('--state', 'canceled', '--since', '1h');
     expect(canceled.counts).toBe('queued 3, canceled 2');
     expect(canceled.ids).toEqual([ids[3], ids[1]]);
+    const finished = await jobs('--finished');
+    expect(finished.ids).toEqual([ids[1], ids[3]]);
+    expect((await jobs('--finished', '--oldest')).ids).toEqual([ids[3], ids[1]]);
+    expect((await runDrover(['jobs', '--finished', '--state', 'queued,canceled', '--server', srv.url], { cwd })).stderr).toBe('drover: --finished lists finished jobs only; --state queued never is (finished: succeeded, failed, timed_out, canceled)\n');
     expect((await jobs('--since', '2099-01-01')).stdout).toBe('no jobs match --since 2099-01-01T00:00:00.000Z\n');
     expect((await jobs('--state', 'failed')).stdout).toBe('queued 3, canceled 2\nno jobs match --state failed\n');
     const bad = await runDrover(['jobs', '--since', 'yesterday', '--server', srv.url], { cwd });

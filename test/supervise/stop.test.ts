@@ -29,6 +29,16 @@ describe('stopping a supervised process group', () => {
     expect(groupAlive(p.pid)).toBe(false);
   });
 
+  it("counts a shell's exit 128 + the signal sent as a clean stop, and another exit code as not", async () => {
+    const trapped = (code: number) => ['/bin/sh', '-c', `trap "exit ${code}" INT; echo ready; while :; do sleep 0.05; done`];
+    const clean = await start(trapped(130), { killGraceMs: 60_000, ready: 'ready' });
+    clean.p.stop('SIGINT', 'SIGINT');
+    expect(await clean.p.done).toMatchObject({ code: 130, signal: null, stoppedCleanly: true });
+    const other = await start(trapped(143), { killGraceMs: 60_000, ready: 'ready' });
+    other.p.stop('SIGINT', 'SIGINT');
+    expect(await other.p.done).toMatchObject({ code: 143, signal: null, stoppedCleanly: false });
+  });
+
   it('sends SIGKILL to the whole group after the grace period when SIGTERM is ignored', async () => {
     const pidFile = path.join(tempDir(), 'pids');
     killAfter(() => readPids(pidFile));

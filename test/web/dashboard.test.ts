@@ -266,6 +266,34 @@ describe('the dashboard in Chromium', () => {
     }
   });
 
+  it('sorts the table by finish time: finished jobs only, the latest first, then the earliest', async () => {
+    const { srv, api } = await setup('');
+    const made = await api<{ jobs: Array<{ id: string }> }>('POST', '/api/v1/jobs', { jobs: Array.from({ length: 4 }, () => ({ kind: 'noop' })) });
+    const [a, b, c, queued] = made.jobs.map((j) => j.id) as [string, string, string, string];
+    // Ended in another order than made: b, then c, then a. The fourth stays queued.
+    for (const id of [b, c, a]) {
+      await api('POST', `/api/v1/jobs/${id}/cancel`, {});
+      const ended = (await api<{ job: { finishedAt: number | null } }>('GET', `/api/v1/jobs/${id}`)).job.finishedAt;
+      expect(ended).toBeGreaterThan(0);
+      await waitFor(() => Date.now() > ended!, T, 'the next millisecond');
+    }
+    const page = await newPage();
+    await signIn(page, srv.url);
+    await page.getByRole('navigation', { name: 'Pages' }).waitFor();
+    await page.goto(`${srv.url}/#/jobs`);
+    const rows = page.locator('.jobs-table tbody tr');
+    await waitFor(async () => (await rows.count()) === 4, T, 'the four jobs');
+    await page.getByRole('button', { name: 'Sort by finish time' }).click();
+    const order = async () => (await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-job'))));
+    await waitFor(async () => (await order()).join() === [a, c, b].join(), T, 'the ended jobs, the latest first');
+    expect(await order()).not.toContain(queued);
+    for (const s of ['succeeded', 'failed', 'timed out', 'canceled']) expect(await page.getByRole('checkbox', { name: s, exact: true }).isChecked()).toBe(true);
+    expect(await page.getByRole('checkbox', { name: 'queued', exact: true }).isChecked()).toBe(false);
+    await page.getByTestId('matching').filter({ hasText: '3 matching' }).waitFor();
+    await page.getByRole('button', { name: 'Sort by finish time' }).click();
+    await waitFor(async () => (await order()).join() === [b, c, a].join(), T, 'the earliest first');
+  });
+
   it('cancels chosen rows, then every job matching the filter, past the first page', async () => {
     const { srv, api, cli } = await setup('');
     // No worker: the jobs stay queued.

@@ -124,7 +124,7 @@ describe('drover run: FF WRAPPER\'s API', () => {
     expect(w.output()).toContain('opening rtsp://admin:***@cam/stream');
     expect(w.output()).not.toContain('hunter2');
     w.proc.kill('SIGINT');
-    expect(await w.exited).toBe(0);
+    expect(await w.exited, w.output()).toBe(0);
   });
 });
 

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
+import { listOrderOf, nextCursorOf } from '../list-order.js';
 import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../../core/job-filter.js';
 import { byQueue, FINAL_STATES, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
 import type { CompleteAnswer, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
@@ -98,11 +99,12 @@ export class PostgresJobStore implements JobStore {
     // One state as `=`, so the (state, id) index hands rows over in order; ANY would sort them all.
     if (f.state?.length === 1) w.add('state = $?', f.state[0]);
     else if (f.state && f.state.length > 0) w.add('state = ANY($?)', f.state);
-    const desc = f.order === 'desc';
-    if (f.cursor) w.add(desc ? 'id < $?' : 'id > $?', f.cursor);
-    const { rows } = await this.pool.query<JobRow>(`SELECT * FROM jobs ${w.sql()} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ${limit + 1}`, w.args);
+    const order = listOrderOf(f);
+    for (const c of order.conditions) w.addEach(c.sql, c.values);
+    const { rows } = await this.pool.query<JobRow>(`SELECT * FROM jobs ${w.sql()} ORDER BY ${order.orderBy} LIMIT ${limit + 1}`, w.args);
     const jobs = rows.slice(0, limit).map(rowToJob);
-    return { jobs, nextCursor: rows.length > limit ? (jobs[jobs.length - 1]?.id ?? null) : null };
+    const last = jobs[jobs.length - 1];
+    return { jobs, nextCursor: rows.length > limit && last ? nextCursorOf(f, last) : null };
   }
 
   async counts(f: CountFilter): Promise<Record<JobState, number>> {

@@ -16,6 +16,11 @@ export function whereOf(f: CountFilter, searchIndexed = false) {
       args.push(value);
       parts.push(cond.replaceAll('$?', `$${args.length}`));
     },
+    /** A condition with a `?` for each of `values`, in order (list-order.ts). */
+    addEach(cond: string, values: readonly unknown[]) {
+      let i = 0;
+      parts.push(cond.replace(/\?/g, () => (args.push(values[i++]), `$${args.length}`)));
+    },
     sql: () => (parts.length ? `WHERE ${parts.join(' AND ')}` : ''),
   };
   if (f.queue !== undefined) w.add('queue = $?', f.queue);

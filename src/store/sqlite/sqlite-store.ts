@@ -17,6 +17,7 @@ import { completeJobs, reapExpiredLeases, revokeLeases } from './complete.js';
 import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { searchCandidates, setSearchIndex } from './search-index.js';
+import { nextCursorOf } from '../list-order.js';
 import { whereOf } from './where.js';
 
 export interface SqliteStoreOptions {
@@ -94,16 +95,15 @@ export class SqliteJobStore implements JobStore {
 
   async list(f: ListFilter): Promise<JobPage> {
     const limit = Math.min(Math.max(f.limit ?? LIST_DEFAULTS.limit, 1), LIST_DEFAULTS.maxLimit);
-    const { sql: where, args } = this.whereOf(f);
-    const sql = `SELECT * FROM jobs ${where} ORDER BY id ${f.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, limit + 1) as JobRow[];
-    const more = rows.length > limit;
+    const { sql: where, args, orderBy } = this.whereOf(f);
+    const rows = this.db.prepare(`SELECT * FROM jobs ${where} ORDER BY ${orderBy} LIMIT ?`).all(...args, limit + 1) as JobRow[];
     const jobs = rows.slice(0, limit).map(rowToJob);
-    return { jobs, nextCursor: more ? (jobs[jobs.length - 1]?.id ?? null) : null };
+    const last = jobs[jobs.length - 1];
+    return { jobs, nextCursor: rows.length > limit && last ? nextCursorOf(f, last) : null };
   }
 
   /** whereOf, narrowed by the text search index when it is on and can. */
-  private whereOf(f: ListFilter): { sql: string; args: unknown[] } {
+  private whereOf(f: ListFilter): { sql: string; args: unknown[]; orderBy: string } {
     return whereOf(f, searchCandidates(this.db, f.q));
   }
 

@@ -1,11 +1,13 @@
 import type { CountFilter, ListFilter } from '../../core/job-filter.js';
 import { likeEscaped } from '../like.js';
+import { listOrderOf } from '../list-order.js';
 
 /**
  * The WHERE clause of a filter, with `?` parameters in order. `candidates`: the rowids the text
- * search index found for `q` (search-index.ts); the exact match below still decides.
+ * search index found for `q` (search-index.ts); the exact match below still decides. With the
+ * ORDER BY of the list's sort (list-order.ts).
  */
-export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | 'order'>, candidates: readonly number[] | null = null): { sql: string; args: unknown[] } {
+export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | 'order' | 'sort'>, candidates: readonly number[] | null = null): { sql: string; args: unknown[]; orderBy: string } {
   const where: string[] = [];
   const args: unknown[] = [];
   const eq = (col: string, v: string | undefined) => {
@@ -44,13 +46,17 @@ export function whereOf(f: CountFilter & Pick<ListFilter, 'state' | 'cursor' | '
     args.push(like, like, ...(prefilter ? [like] : []), like);
   }
   if (f.state && f.state.length > 0) {
-    where.push(`state IN (${f.state.map(() => '?').join(',')})`);
+    // By finish time, the finished_at index orders the rows and holds their state; a plain
+    // `state IN` would have SQLite read every finished job through jobs_state and sort them
+    // (0.6 s at 1M). The unary + keeps the term off the index choice.
+    where.push(`${f.sort === 'finished' ? '+state' : 'state'} IN (${f.state.map(() => '?').join(',')})`);
     args.push(...f.state);
   }
-  if (f.cursor) {
-    where.push(f.order === 'desc' ? 'id < ?' : 'id > ?');
-    args.push(f.cursor);
+  const order = listOrderOf(f);
+  for (const c of order.conditions) {
+    where.push(c.sql);
+    args.push(...c.values);
   }
-  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args, orderBy: order.orderBy };
 }
 

@@ -98,6 +98,32 @@ export function listContract(h: Harness): void {
       expect(ids((await h.store.list({ order: 'desc', limit: 3, cursor: second.nextCursor! })).jobs)).toEqual(['pa']);
     });
 
+    it('sorts finished jobs by finish time, then id, paging through ties both ways; unfinished jobs are left out', async () => {
+      await population();
+      // pa and pb end at pf's time: three jobs tied at T0+200, made in another order than they end.
+      await h.store.cancel({ id: 'pb', now: T0 + 200 });
+      await h.store.cancel({ id: 'pa', now: T0 + 200 });
+      expect(await listIds({ sort: 'finished' })).toEqual(['pe', 'pa', 'pb', 'pf', 'pg']);
+      expect(await listIds({ sort: 'finished', order: 'desc' })).toEqual(['pg', 'pf', 'pb', 'pa', 'pe']);
+      expect(await listIds({ sort: 'finished', order: 'desc', state: ['canceled'] })).toEqual(['pg', 'pb', 'pa']);
+      const pages = async (order: 'asc' | 'desc') => {
+        const seen: string[][] = [];
+        const cursors: Array<string | null> = [];
+        let cursor: string | undefined;
+        do {
+          const page = await h.store.list({ sort: 'finished', order, limit: 2, ...(cursor ? { cursor } : {}) });
+          seen.push(ids(page.jobs));
+          cursors.push(page.nextCursor);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        return { seen, cursors };
+      };
+      expect(await pages('desc')).toEqual({ seen: [['pg', 'pf'], ['pb', 'pa'], ['pe']], cursors: [`${T0 + 200}:pf`, `${T0 + 200}:pa`, null] });
+      expect(await pages('asc')).toEqual({ seen: [['pe', 'pa'], ['pb', 'pf'], ['pg']], cursors: [`${T0 + 200}:pa`, `${T0 + 200}:pf`, null] });
+      // An id is the cursor of a list by creation, not of this one.
+      await expect(h.store.list({ sort: 'finished', cursor: 'pe' })).rejects.toThrow(/cursor: "pe" is not the nextCursor of a list sorted by finish time/);
+    });
+
     it('filters by since: created or finished at or after it', async () => {
       await population();
       await h.store.enqueue({ jobs: [job({ id: 'ph' })], now: T0 + 250 });

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Job } from '../../../src/core/job.js';
+import { FINAL_STATES, isFinalState, type Job, type JobState } from '../../../src/core/job.js';
 import type { BulkAnswer, CountsAnswer, ListAnswer } from '../../../src/protocol/messages.js';
 import { ROUTES } from '../../../src/protocol/routes.js';
 import { get, post, session } from '../api.js';
@@ -19,10 +19,10 @@ const FIELDS = [
 ] as const;
 const PAGE = 50;
 
-/** The filter of the jobs table: what the hash's query says (state, queue, owner, … order, cursor). */
+/** The filter of the jobs table: what the hash's query says (state, queue, owner, … sort, order). */
 function filterOf(q: URLSearchParams): URLSearchParams {
   const f = new URLSearchParams();
-  for (const k of ['state', 'q', 'queue', 'owner', 'template', 'kind', 'tag', 'parent', 'worker', 'order']) {
+  for (const k of ['state', 'q', 'queue', 'owner', 'template', 'kind', 'tag', 'parent', 'worker', 'sort', 'order']) {
     const v = q.get(k);
     if (v) f.set(k, v);
   }
@@ -49,13 +49,24 @@ export function Jobs() {
   const states = new Set((filter.get('state') ?? '').split(',').filter(Boolean));
   const matching = counts.data ? Object.entries(counts.data.counts).reduce((n, [s, c]) => (states.size === 0 || states.has(s) ? n + c : n), 0) : null;
 
-  const set = (k: string, v: string | null) => {
+  const set = (k: string, v: string | null) => setMany({ [k]: v });
+  const setMany = (changes: Record<string, string | null>) => {
     const next = filterOf(q);
-    if (v) next.set(k, v);
-    else next.delete(k);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
     setSelected(new Set());
     setAllMatching(false);
     go('/jobs', next);
+  };
+  const byFinish = filter.get('sort') === 'finished';
+  const desc = filter.get('order') === 'desc';
+  // By finish time lists finished jobs only: the state boxes say so (the finished ones chosen, or all of them).
+  const sortByFinish = () => {
+    if (byFinish) return set('order', desc ? null : 'desc');
+    const finished = [...states].filter((s) => isFinalState(s as JobState));
+    setMany({ sort: 'finished', order: 'desc', state: (finished.length > 0 ? finished : FINAL_STATES).join(',') });
   };
   const toggleState = (s: string) => {
     const next = new Set(states);
@@ -170,8 +181,8 @@ export function Jobs() {
                 </th>
               )}
               <th>
-                <button type="button" class="link sort" onClick={() => set('order', filter.get('order') === 'desc' ? null : 'desc')} aria-label="Sort by creation">
-                  Job {filter.get('order') === 'desc' ? '▼ newest first' : '▲ oldest first'}
+                <button type="button" class="link sort" onClick={() => setMany({ sort: null, order: byFinish || !desc ? 'desc' : null })} aria-label="Sort by creation">
+                  Job {byFinish ? '' : desc ? '▼ newest first' : '▲ oldest first'}
                 </button>
               </th>
               <th>State</th>
@@ -180,6 +191,11 @@ export function Jobs() {
               <th>Owner</th>
               <th>Progress / error</th>
               <th>Updated</th>
+              <th>
+                <button type="button" class="link sort" onClick={sortByFinish} aria-label="Sort by finish time">
+                  Finished {byFinish ? (desc ? '▼ latest first' : '▲ earliest first') : ''}
+                </button>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -233,6 +249,7 @@ function JobRow({ job, admin, checked, waiting, onToggle }: { job: Job; admin: b
         {job.state === 'running' ? <ProgressBar progress={progressSignal(job.id, job.progress)} /> : job.error ? <span class="error-text">{job.error}</span> : waiting ? <span class="muted">{waiting}</span> : ''}
       </td>
       <td class="muted">{ago(job.updatedAt)}</td>
+      <td class="muted">{job.finishedAt === null ? '' : ago(job.finishedAt)}</td>
     </tr>
   );
 }
@@ -244,10 +261,11 @@ function withPage(filter: URLSearchParams, cursor: string | null, limit = true):
   return q;
 }
 
-/** The list filter without what counts do not take (state: counted per state; order). */
+/** The list filter without what counts do not take (state: counted per state; sort, order). */
 function countQuery(filter: URLSearchParams): URLSearchParams {
   const q = new URLSearchParams(filter);
   q.delete('state');
+  q.delete('sort');
   q.delete('order');
   return q;
 }
@@ -256,7 +274,7 @@ function countQuery(filter: URLSearchParams): URLSearchParams {
 function bulkFilter(filter: URLSearchParams): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of filter) {
-    if (k === 'order') continue;
+    if (k === 'order' || k === 'sort') continue;
     out[k] = k === 'state' ? v.split(',') : v;
   }
   return out;
