@@ -12,7 +12,10 @@ import type { SettleItem } from './store.js';
 /** What settling a held job does to it. */
 export interface Settlement {
   state: JobState;
-  /** When it is due: the backoff's end, now for a given-back job, else its old runAt. */
+  /**
+   * When it is due: the backoff's end, else its old runAt — a job given back or whose lease was
+   * lost keeps its place in the queue (priority, then runAt, then id), ahead of newer jobs.
+   */
   runAt: number;
   /** Stored as given; null for none. */
   result: unknown;
@@ -58,10 +61,8 @@ export function settleReport(job: Job, it: SettleItem, now: number, random?: () 
   let state: JobState = it.outcome;
   let runAt = job.runAt;
   if (job.stopReason) state = job.stopReason;
-  else if (it.release) {
-    state = 'queued';
-    runAt = now;
-  } else if (it.outcome === 'failed' && it.retryable !== false && job.attempt < job.maxAttempts) {
+  else if (it.release) state = 'queued';
+  else if (it.outcome === 'failed' && it.retryable !== false && job.attempt < job.maxAttempts) {
     state = 'waiting';
     runAt = now + backoffDelay(job.attempt, job.backoffMs, job.backoffMaxMs, random);
   }
@@ -90,7 +91,7 @@ export function answerOf(id: string, state: JobState, freesSlot: boolean, parent
 function lostLease(job: Job, now: number, state: JobState, error: string, refund: boolean): Settlement {
   return {
     state,
-    runAt: now,
+    runAt: job.runAt,
     result: null,
     error,
     progress: null,

@@ -3,7 +3,7 @@ import { type Harness, LEASE, T0 } from './harness.js';
 
 /** The contract, maintenance: due jobs promoted, expired leases reaped, time limits marked. */
 export function maintenanceContract(h: Harness): void {
-  const { enqueue, enqueueOne, claim, claimOne, mustGet, tokenOf, ids, sortedIds } = h;
+  const { job, enqueue, enqueueOne, claim, claimOne, mustGet, tokenOf, ids, sortedIds } = h;
   describe('promoteDue and nextDueAt', () => {
     it('has nothing due in an empty store', async () => {
       expect(await h.store.nextDueAt()).toBeNull();
@@ -63,6 +63,19 @@ export function maintenanceContract(h: Harness): void {
         [1, 'w1', 'lost'],
         [2, 'w2', null],
       ]);
+    });
+
+    it('keeps the place of a job whose lease expired, or that was given back: ahead of the jobs queued after it', async () => {
+      await enqueueOne({ id: 'old-1', maxAttempts: 3 });
+      await enqueueOne({ id: 'old-2', maxAttempts: 3 });
+      const [lost, given] = await claim({ worker: 'w1', limit: 2, leaseMs: 10_000 });
+      expect([lost?.id, given?.id]).toEqual(['old-1', 'old-2']);
+      // Newer jobs, made while the first two ran.
+      await h.store.enqueue({ jobs: [job({ id: 'new-1', runAt: T0 + 5_000 }), job({ id: 'new-2', runAt: T0 + 5_000 })], now: T0 + 5_000 });
+      await h.store.complete({ items: [{ id: 'old-2', token: tokenOf(given!), outcome: 'failed', release: true }], now: T0 + 6_000 });
+      expect(ids(await h.store.reapExpiredLeases({ now: T0 + 10_001 }))).toEqual(['old-1']);
+      expect((await mustGet('old-1')).runAt).toBe(T0);
+      expect(ids(await claim({ worker: 'w2', limit: 4, now: T0 + 10_002 }))).toEqual(['old-1', 'old-2', 'new-1', 'new-2']);
     });
 
     it('leaves a lease alone until it has expired', async () => {

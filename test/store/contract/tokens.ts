@@ -70,7 +70,7 @@ export function tokensContract(h: Harness): void {
   });
 
   describe('revokeLeases', () => {
-    it("gives back the worker's running jobs at once, the attempt refunded and recorded as lost; others' stay", async () => {
+    it("gives back the worker's running jobs at once, the attempt refunded and recorded as lost, its place in the queue kept; others' stay", async () => {
       await enqueue({ maxAttempts: 1, concurrencyKey: 'nvr', concurrencyLimit: 1 }, {}, {});
       const mine = await claim({ worker: 'nvr-berlin', limit: 2 });
       const theirs = await claimOne({ worker: 'nvr-paris' });
@@ -78,7 +78,7 @@ export function tokensContract(h: Harness): void {
       const revoked = await h.store.revokeLeases({ worker: 'nvr-berlin', now: T0 + 1_000 });
       expect(sortedIds(revoked)).toEqual(sortedIds(mine));
       for (const j of revoked) {
-        expect(j).toMatchObject({ state: 'queued', runAt: T0 + 1_000, lease: null, finishedAt: null, error: 'lease revoked: the token of worker nvr-berlin was revoked' });
+        expect(j).toMatchObject({ state: 'queued', runAt: T0, lease: null, finishedAt: null, error: 'lease revoked: the token of worker nvr-berlin was revoked' });
         expect(await h.store.get(j.id)).toEqual(j);
         expect(await h.store.attempts({ jobId: j.id })).toEqual([
           { jobId: j.id, attempt: 1, worker: 'nvr-berlin', startedAt: T0, endedAt: T0 + 1_000, outcome: 'lost', error: 'lease revoked: the token of worker nvr-berlin was revoked' },
