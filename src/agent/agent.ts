@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../client/api-client.js';
 import { DroverClient } from '../client/drover-client.js';
 import { errorMessage } from '../core/errors.js';
+import { PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
 import { secretValuesOf, type LeasedJob } from '../core/job.js';
 import type { WorkerInfo } from '../core/reports.js';
 import { VERSION } from '../core/version.js';
@@ -26,6 +27,8 @@ const PROGRESS_REPORT_MS = 1_000;
 
 /** How long a stopping worker tries to deliver outcomes still unreported, ms. */
 const REPORT_DRAIN_MS = 10_000;
+/** The shortest bound on a heartbeat, report or log request, ms. */
+const MIN_REQUEST_MS = 1_000;
 
 export interface AgentOptions {
   name: string;
@@ -75,7 +78,15 @@ export class Agent {
   private readonly reporter: OutcomeReporter;
   private readonly logs: LogShipper;
   private runners: Map<string, Runner>;
+  /** Jobs whose run is going on: each holds a slot. */
   private readonly running = new Map<string, Running>();
+  /**
+   * Jobs whose run is over and whose outcome is on its way: no slot (another job may start),
+   * but their leases are still renewed until the coordinator has the outcome.
+   */
+  private readonly reporting = new Map<string, Running>();
+  /** The coordinator's lease TTL, ms, as its last lease answer said (PROTOCOL_DEFAULTS until then). */
+  private leaseTtlMs: number = PROTOCOL_DEFAULTS.leaseTtlMs;
   private readonly stopLeasing = new AbortController();
   private readonly stopAll = new AbortController();
   private readonly outputRoot: string;
@@ -106,8 +117,8 @@ export class Agent {
     this.longPollMs = o.longPollMs ?? AGENT_DEFAULTS.longPollMs;
     this.shutdownGraceMs = o.shutdownGraceMs ?? AGENT_DEFAULTS.shutdownGraceMs;
     this.log = o.logger.child({ worker: o.name });
-    this.reporter = new OutcomeReporter(this.api, this.log);
-    this.logs = new LogShipper(this.api, this.log);
+    this.reporter = new OutcomeReporter(this.api, this.log, () => this.requestMs());
+    this.logs = new LogShipper(this.api, this.log, () => this.requestMs());
     this.runners = new Map(o.runners.map((r) => [r.kind, r]));
     // Resolved once: the working directory does not change under a running worker.
     this.outputRoot = path.resolve(o.outputRoot);
@@ -174,7 +185,7 @@ export class Agent {
       for (const r of this.running.values()) r.abort.abort('shutdown' satisfies AbortReason);
       await all;
     }
-    const reported = Promise.all([...this.running.values()].map((r) => r.done));
+    const reported = Promise.all([...this.running.values(), ...this.reporting.values()].map((r) => r.done));
     const delivered = await Promise.race([reported.then(() => true), sleep(REPORT_DRAIN_MS).then(() => false)]);
     if (!delivered) this.log.error({ undelivered: this.reporter.backlog }, 'coordinator unreachable: outcomes not delivered before exit; their leases will expire and the jobs run again');
     // So that lists show it offline now, not a lease TTL later; the coordinator may be gone already.
@@ -187,6 +198,15 @@ export class Agent {
     this.reporter.stop();
     await Promise.allSettled(this.loops);
     await this.api.close();
+  }
+
+  /**
+   * The bound on a heartbeat, report or log request: a third of the lease TTL (10 s by
+   * default). A coordinator that stopped answering shows within it, and the request is tried
+   * again twice before the leases run out, instead of one request outliving them.
+   */
+  private requestMs(): number {
+    return Math.max(MIN_REQUEST_MS, Math.floor(this.leaseTtlMs / 3));
   }
 
   private freeSlots(): number {
@@ -218,6 +238,7 @@ export class Agent {
         const res = await this.api.lease({ worker: this.info(), queues: this.o.queues, limit, wait: this.longPollMs }, { signal });
         if (failures > 0) this.log.info({ server: this.api.server }, 'coordinator reachable again');
         failures = 0;
+        this.leaseTtlMs = res.leaseTtlMs;
         if (res.heartbeatIntervalMs !== this.heartbeatMs) {
           // The coordinator sets the pace; a shorter interval must apply before the first beat.
           this.heartbeatMs = res.heartbeatIntervalMs;
@@ -238,10 +259,16 @@ export class Agent {
     }
   }
 
-  /** Marks a run over and wakes a shutdown waiting for runs to end. */
+  /**
+   * Marks a run over: its slot is free at once (the outcome and the last logs are delivered
+   * meanwhile, which can take long when the coordinator is unreachable); wakes a shutdown
+   * waiting for runs to end.
+   */
   private ranOut(r: Running): void {
     if (r.hasRun) return;
     r.hasRun = true;
+    if (this.running.delete(r.job.id)) this.reporting.set(r.job.id, r);
+    this.wakeLeasers();
     for (const w of this.runEndWaiters.splice(0)) w();
   }
 
@@ -259,8 +286,7 @@ export class Agent {
     this.started++;
     entry.done = this.runJob(entry).finally(() => {
       this.ranOut(entry);
-      this.running.delete(job.id);
-      this.wakeLeasers();
+      this.reporting.delete(job.id);
     });
   }
 
@@ -310,18 +336,22 @@ export class Agent {
       await sleep(wait, AbortSignal.any([signal, kick.signal]));
       this.kickHeartbeat = null;
       if (signal.aborted) break;
-      const held = [...this.running.values()];
+      const held = [...this.running.values(), ...this.reporting.values()];
       // Only who and how busy: the templates go with the lease requests, or here once after a reload.
       const changed = this.infoChanged;
       this.infoChanged = false;
       try {
-        const { answers } = await this.api.heartbeat({
-          worker: { name: this.o.name, running: this.running.size, ...(changed ? { info: this.info() } : {}) },
-          jobs: held.map((r) => ({ id: r.job.id, token: r.token, progress: r.progress })),
-        });
+        const { answers } = await this.api.heartbeat(
+          {
+            worker: { name: this.o.name, running: this.running.size, ...(changed ? { info: this.info() } : {}) },
+            jobs: held.map((r) => ({ id: r.job.id, token: r.token, progress: r.progress })),
+          },
+          { timeoutMs: this.requestMs() },
+        );
         failures = 0;
         for (const a of answers) {
           const r = this.running.get(a.id);
+          // A job whose run is over has nothing left to stop.
           if (!r) continue;
           if (a.status === 'stop') r.abort.abort(a.reason satisfies AbortReason);
           else if (a.status === 'lost') r.abort.abort('lost' satisfies AbortReason);

@@ -19,6 +19,8 @@ export class LogShipper {
   constructor(
     private readonly api: DroverClient,
     private readonly log: Logger,
+    /** Each request's bound, ms (the worker's: a third of the lease TTL). */
+    private readonly timeoutMs: () => number,
     private readonly intervalMs = 500,
   ) {}
 
@@ -60,7 +62,7 @@ export class LogShipper {
         this.buffers.delete(id);
         const chunks = b.dropped > 0 ? [{ stream: 'drover', text: `[${b.dropped} characters of output dropped while the coordinator was unreachable]\n`, ts: Date.now() }, ...b.chunks] : b.chunks;
         try {
-          await this.api.appendLogs(id, b.token, chunks);
+          await this.api.appendLogs(id, b.token, chunks, { timeoutMs: this.timeoutMs() });
         } catch (err) {
           // The lease is gone (the job ended or went elsewhere): the text has nowhere to go; the worker's own log file keeps it.
           if (err instanceof ApiError && (err.status === 409 || err.status === 404)) continue;

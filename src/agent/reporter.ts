@@ -16,9 +16,14 @@ export class OutcomeReporter {
   private failures = 0;
   private readonly stopped = new AbortController();
 
+  /**
+   * @param timeoutMs each request's bound, ms (the worker's: a third of the lease TTL, so an
+   *   unreachable coordinator shows, and is retried, well before the leases run out)
+   */
   constructor(
     private readonly api: DroverClient,
     private readonly log: Logger,
+    private readonly timeoutMs: () => number,
   ) {}
 
   /** Queues an outcome; resolves with the coordinator's answer (null if the reporter was stopped first). */
@@ -42,7 +47,7 @@ export class OutcomeReporter {
     while (this.pending.length > 0 && !this.stopped.signal.aborted) {
       const batch = this.pending.splice(0, 5000);
       try {
-        const answers = await this.api.complete(batch.map((b) => b.item));
+        const answers = await this.api.complete(batch.map((b) => b.item), { timeoutMs: this.timeoutMs() });
         this.failures = 0;
         batch.forEach((b, i) => b.done(answers[i] ?? null));
       } catch (err) {

@@ -297,19 +297,19 @@ export class DroverClient {
   }
 
   /** Renews the leases of running jobs and reports their progress. */
-  heartbeat(req: HeartbeatRequest): Promise<HeartbeatReply> {
-    return this.http.post<HeartbeatReply>(ROUTES.heartbeat.path(), req);
+  heartbeat(req: HeartbeatRequest, o: { timeoutMs?: number } = {}): Promise<HeartbeatReply> {
+    return this.http.post<HeartbeatReply>(ROUTES.heartbeat.path(), req, o);
   }
 
   /** Reports outcomes; one answer per item (`stale` when the lease was no longer the caller's). */
-  async complete(items: CompleteItem[]): Promise<CompleteAnswer[]> {
-    return (await this.http.post<CompleteReply>(ROUTES.complete.path(), { items })).answers;
+  async complete(items: CompleteItem[], o: { timeoutMs?: number } = {}): Promise<CompleteAnswer[]> {
+    return (await this.http.post<CompleteReply>(ROUTES.complete.path(), { items }, o)).answers;
   }
 
   /** Adds output to a job's log (the coordinator redacts its secrets once more). */
   /** Adds to the log of a job this worker holds (`token`: its lease's). */
-  async appendLogs(id: string, token: string, chunks: LogChunk[]): Promise<void> {
-    await this.http.post(ROUTES.appendLogs.path(id), { token, chunks });
+  async appendLogs(id: string, token: string, chunks: LogChunk[], o: { timeoutMs?: number } = {}): Promise<void> {
+    await this.http.post(ROUTES.appendLogs.path(id), { token, chunks }, o);
   }
 
   /** Jobs `worker` must stop, waiting up to `waitMs` for one. */

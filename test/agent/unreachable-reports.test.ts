@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Agent } from '../../src/agent/agent.js';
+import { ApiClient } from '../../src/client/api-client.js';
+import { startServer } from '../../src/coordinator/server.js';
+import type { Attempt, Job } from '../../src/core/job.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { NoopRunner } from '../../src/runners/noop/noop-runner.js';
+import { startHoldingProxy } from '../support/holding-proxy.js';
+import { tempDir, waitFor } from '../support/tmp.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('a worker whose reports get no answer', () => {
+  it('frees the slot when the run ends, bounds each report by a third of the lease TTL, keeps the lease while it retries, and delivers once answered', async () => {
+    const dir = tempDir();
+    const srv = await startServer({ port: 0, dataDir: path.join(dir, 'data'), tokens: { admin: null, worker: null }, templates: [], logger: silentLogger(), leaseTtlMs: 3_000, heartbeatIntervalMs: 300 });
+    cleanups.push(() => srv.close());
+    const proxy = await startHoldingProxy(srv.url);
+    // Outcome reports reach the proxy and go no further; heartbeats and leases pass.
+    proxy.hold((method, p) => method === 'POST' && p === '/api/v1/complete');
+    const api = new ApiClient({ servers: [srv.url] });
+    cleanups.push(() => api.close());
+    const agent = new Agent({ name: 'w1', servers: [proxy.url], concurrency: 1, queues: [], runners: [new NoopRunner()], templates: new Map(), outputRoot: tempDir(), logDir: path.join(dir, 'logs'), shutdownGraceMs: 1000, logger: silentLogger() });
+    agent.start();
+    cleanups.push(() => agent.shutdown());
+    const job = async (id: string) => (await api.get<{ job: Job; attempts: Attempt[] }>(`/api/v1/jobs/${id}`));
+    const [a] = (await api.post<{ jobs: Job[] }>('/api/v1/jobs', { jobs: [{ kind: 'noop', params: { echo: 'a' } }] })).jobs;
+    await waitFor(() => proxy.held.length >= 1, 30_000, "a's report to reach the proxy");
+    // One slot, its job's outcome undelivered: the next job runs all the same.
+    const [b] = (await api.post<{ jobs: Job[] }>('/api/v1/jobs', { jobs: [{ kind: 'noop', params: { echo: 'b' } }] })).jobs;
+    await waitFor(async () => (await job(b!.id)).job.state === 'running', 30_000, 'b to be leased while a is unreported');
+    // The unanswered report was given up after a third of the 3 s TTL and sent again, twice
+    // at least, while the heartbeats kept a's lease: it never ran again.
+    await waitFor(() => proxy.held.length >= 3, 30_000, 'the report to be sent again');
+    expect((await job(a!.id)).job).toMatchObject({ state: 'running', attempt: 1 });
+    proxy.release();
+    await waitFor(async () => (await job(a!.id)).job.state === 'succeeded' && (await job(b!.id)).job.state === 'succeeded', 30_000, 'both delivered');
+    expect((await job(a!.id)).attempts.map((t) => [t.attempt, t.outcome])).toEqual([[1, 'succeeded']]);
+  });
+});

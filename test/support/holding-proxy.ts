@@ -1,0 +1,57 @@
+import http from 'node:http';
+import type net from 'node:net';
+import { onCleanup } from './tmp.js';
+
+/**
+ * A real HTTP proxy in front of a server that can stop answering some requests: while `hold`
+ * matches a request (method and path), it reads the request and never answers, the connection
+ * left open, as a coordinator behind a black-holed link would. Every other request goes through.
+ */
+export interface HoldingProxy {
+  url: string;
+  /** Requests held so far, by path. */
+  held: string[];
+  /** Holds the requests this matches (null: none). Held ones stay held until `release`. */
+  hold(match: ((method: string, path: string) => boolean) | null): void;
+  /** Stops holding and drops the connections of the requests held (the client sees a reset). */
+  release(): void;
+}
+
+export async function startHoldingProxy(target: string): Promise<HoldingProxy> {
+  const to = new URL(target);
+  let match: ((method: string, path: string) => boolean) | null = null;
+  const holding = new Set<net.Socket>();
+  const held: string[] = [];
+  const server = http.createServer((req, res) => {
+    const path = req.url ?? '/';
+    if (match?.(req.method ?? 'GET', path)) {
+      held.push(path);
+      holding.add(req.socket);
+      req.resume();
+      return;
+    }
+    const out = http.request({ host: to.hostname, port: to.port, method: req.method, path, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  onCleanup(async () => {
+    for (const s of holding) s.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    held,
+    hold: (m) => (match = m),
+    release: () => {
+      match = null;
+      for (const s of holding) s.destroy();
+      holding.clear();
+    },
+  };
+}
