@@ -307,6 +307,7 @@ export class Agent {
     if (item === null) return;
     const answer = await this.reporter.report(item);
     if (answer?.status === 'stale') this.log.warn({ job: r.job.id }, 'outcome refused: the lease was no longer ours');
+    else if (answer?.late) this.log.warn({ job: r.job.id }, 'outcome counted after the lease had expired: no other worker had taken the job');
     else this.log.debug({ job: r.job.id, outcome: item.outcome, state: answer?.status === 'ok' ? answer.state : undefined }, 'job done');
   }
 

@@ -160,7 +160,7 @@ export const SCHEMAS = {
     },
     ['id', 'token', 'outcome'],
   ),
-  CompleteAnswer: { oneOf: [obj({ id: str, status: { const: 'ok' }, state: ref('JobState') }), obj({ id: str, status: { const: 'stale' } })] },
+  CompleteAnswer: { oneOf: [obj({ id: str, status: { const: 'ok' }, state: ref('JobState'), late: { const: true, description: 'The lease had expired but the job had not run again: the outcome counted' } }, ['id', 'status', 'state']), obj({ id: str, status: { const: 'stale' } })] },
   StopOrder: obj({ id: str, reason: { enum: ['canceled', 'timed_out'] } }),
   SegmentNode: obj({ node: str, url: str, channels: strs }),
   /** The filter of GET /jobs, as JSON: the `filter` of POST /jobs/bulk. */

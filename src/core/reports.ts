@@ -41,7 +41,12 @@ export interface CompleteItem {
  * that key start. Coordinators wake waiting workers only then, or when a job was queued again.
  * `parentId` is set when the settled job is a child: its parent may now end. Neither goes to workers.
  */
-export type CompleteAnswer = { id: string; status: 'ok'; state: JobState; freesSlot?: true; parentId?: string } | { id: string; status: 'stale' };
+/**
+ * `late`: the lease had expired, but the job had not been leased again, so the outcome counted
+ * (the attempt's history says so). `stale`: it did not count (the job ran again, was canceled,
+ * or already reported).
+ */
+export type CompleteAnswer = { id: string; status: 'ok'; state: JobState; freesSlot?: true; parentId?: string; late?: true } | { id: string; status: 'stale' };
 
 export interface LogChunk {
   /** `stdout`, `stderr` or `drover` (the worker's own lines). */

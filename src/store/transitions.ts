@@ -82,8 +82,23 @@ export function settleReport(job: Job, it: SettleItem, now: number, random?: () 
   };
 }
 
+/** What the history says of an attempt whose outcome came after its lease expired. */
+export const REPORTED_LATE = 'reported after its lease expired';
+
+/**
+ * A report carrying the token of a lease that expired, for a job no worker has leased since
+ * (queued again, or failed when that was its last attempt): the work is done, so it counts, as
+ * `settleReport` rules. The key's slot was freed when the lease expired; the attempt's entry in
+ * the history (written as lost then) is amended to the outcome, saying it came late.
+ */
+export function settleLateReport(job: Job, it: SettleItem, now: number, random?: () => number): Settlement & { amend: { outcome: string; error: string } } {
+  const s = settleReport({ ...job, stopReason: null }, it, now, random);
+  const outcome = it.release ? 'released' : it.outcome;
+  return { ...s, freesSlot: false, history: null, amend: { outcome, error: s.error ? `${s.error} (${REPORTED_LATE})` : REPORTED_LATE } };
+}
+
 /** The answer to a settled report: with `freesSlot` when it held a key, `parentId` when it is a child. */
-export function answerOf(id: string, state: JobState, freesSlot: boolean, parentId: string | null): CompleteAnswer {
+export function answerOf(id: string, state: JobState, freesSlot: boolean, parentId: string | null): Extract<CompleteAnswer, { status: 'ok' }> {
   return { id, status: 'ok', state, ...(freesSlot ? { freesSlot: true as const } : {}), ...(parentId !== null ? { parentId } : {}) };
 }
 

@@ -41,4 +41,31 @@ describe('a worker whose reports get no answer', () => {
     await waitFor(async () => (await job(a!.id)).job.state === 'succeeded' && (await job(b!.id)).job.state === 'succeeded', 30_000, 'both delivered');
     expect((await job(a!.id)).attempts.map((t) => [t.attempt, t.outcome])).toEqual([[1, 'succeeded']]);
   });
+
+  it('delivers an outcome after its lease expired, and it counts when no worker has taken the job since: once, the history saying so', async () => {
+    const dir = tempDir();
+    const srv = await startServer({ port: 0, dataDir: path.join(dir, 'data'), tokens: { admin: null, worker: null }, templates: [], logger: silentLogger(), leaseTtlMs: 2_000, heartbeatIntervalMs: 300 });
+    cleanups.push(() => srv.close());
+    const proxy = await startHoldingProxy(srv.url);
+    const api = new ApiClient({ servers: [srv.url] });
+    cleanups.push(() => api.close());
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const gated = { kind: 'noop', run: async () => (await gate, { outcome: 'succeeded' as const }) };
+    const agent = new Agent({ name: 'w1', servers: [proxy.url], concurrency: 1, queues: [], runners: [gated], templates: new Map(), outputRoot: tempDir(), logDir: path.join(dir, 'logs'), shutdownGraceMs: 1000, longPollMs: 300, logger: silentLogger() });
+    agent.start();
+    cleanups.push(() => agent.shutdown());
+    const job = async (id: string) => await api.get<{ job: Job; attempts: Attempt[] }>(`/api/v1/jobs/${id}`);
+    const [a] = (await api.post<{ jobs: Job[] }>('/api/v1/jobs', { jobs: [{ kind: 'noop' }] })).jobs;
+    await waitFor(async () => (await job(a!.id)).job.state === 'running', 30_000, 'a to run');
+    // The worker is cut off (every request it makes goes unanswered) and its run ends.
+    proxy.hold(() => true);
+    open();
+    await waitFor(async () => (await job(a!.id)).job.state === 'queued', 30_000, "a's lease to expire");
+    // The link is back, but for lease requests: nobody can take a again before the report is in.
+    proxy.release((method, p) => p === '/api/v1/lease');
+    await waitFor(async () => (await job(a!.id)).job.state === 'succeeded', 30_000, 'the late report to count');
+    expect((await job(a!.id)).attempts.map((t) => [t.attempt, t.worker, t.outcome, t.error])).toEqual([[1, 'w1', 'succeeded', 'reported after its lease expired']]);
+    proxy.release();
+  });
 });

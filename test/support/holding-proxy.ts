@@ -13,8 +13,8 @@ export interface HoldingProxy {
   held: string[];
   /** Holds the requests this matches (null: none). Held ones stay held until `release`. */
   hold(match: ((method: string, path: string) => boolean) | null): void;
-  /** Stops holding and drops the connections of the requests held (the client sees a reset). */
-  release(): void;
+  /** Drops the connections of the requests held (the client sees a reset) and holds what `next` matches from now on (default: nothing). */
+  release(next?: (method: string, path: string) => boolean): void;
 }
 
 export async function startHoldingProxy(target: string): Promise<HoldingProxy> {
@@ -48,8 +48,8 @@ export async function startHoldingProxy(target: string): Promise<HoldingProxy> {
     url: `http://127.0.0.1:${port}`,
     held,
     hold: (m) => (match = m),
-    release: () => {
-      match = null;
+    release: (next) => {
+      match = next ?? null;
       for (const s of holding) s.destroy();
       holding.clear();
     },

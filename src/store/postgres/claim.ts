@@ -19,7 +19,7 @@ const ORDER = 'ORDER BY priority DESC, run_at, id';
 /** Everything a claimed job's row gets; $A worker, $B token, $C lease expiry, $D now. */
 const leaseSet = (a: number, b: number, cExp: number, d: number) => `state = 'running', attempt = attempt + 1, lease_worker = $${a},
   lease_token = $${b}, lease_expires_at = $${cExp}, deadline_at = CASE WHEN time_limit_ms IS NULL THEN NULL ELSE $${d} + time_limit_ms END,
-  started_at = $${d}, updated_at = $${d}, stop_reason = NULL, progress = NULL, error = NULL, result = NULL`;
+  started_at = $${d}, updated_at = $${d}, stop_reason = NULL, progress = NULL, error = NULL, result = NULL, lost_token = NULL`;
 
 /**
  * One statement takes the best `limit` eligible rows with FOR UPDATE SKIP LOCKED and leases those

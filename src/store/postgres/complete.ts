@@ -4,7 +4,7 @@ import type { CompleteAnswer } from '../../core/reports.js';
 import type { SettleItem } from '../store.js';
 import { insertJobs } from './children.js';
 import { rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
-import { answerOf, settleExpiredLease, settleReport, settleRevokedLease, successOf, type Settlement } from '../transitions.js';
+import { answerOf, settleExpiredLease, settleLateReport, settleReport, settleRevokedLease, successOf, type Settlement } from '../transitions.js';
 
 /** $6 NULL keeps the stored progress (see Settlement.progress). */
 const SETTLE = `UPDATE jobs SET state = $2, run_at = $3, result = $4, error = $5, progress = COALESCE($6, progress), lease_token = NULL,
@@ -51,10 +51,8 @@ export async function completeJobs(c: pg.PoolClient, items: SettleItem[], now: n
     const settled = new Map(rows.map((r) => [r.id, r]));
     for (const i of fast) {
       const it = items[i] as SettleItem;
-      if (!settled.has(it.id)) {
-        answers[i] = { id: it.id, status: 'stale' };
-        continue;
-      }
+      // Not held: the slow way finds out whether it came late or is stale.
+      if (!settled.has(it.id)) continue;
       const row = settled.get(it.id);
       const keyed = row?.concurrency_key != null;
       answers[i] = answerOf(it.id, 'succeeded', keyed, row?.parent_id ?? null);
@@ -74,7 +72,7 @@ export async function completeJobs(c: pg.PoolClient, items: SettleItem[], now: n
 async function completeOne(c: pg.PoolClient, it: SettleItem, now: number, random?: () => number): Promise<{ answer: CompleteAnswer; freed: boolean }> {
   const { rows } = await c.query<JobRow>(`SELECT * FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running' FOR UPDATE`, [it.id, it.token]);
   const row = rows[0];
-  if (!row) return { answer: { id: it.id, status: 'stale' }, freed: false };
+  if (!row) return completeLate(c, it, now, random);
   const job = rowToJob(row);
   const s = settleReport(job, it, now, random);
   await persist(c, job, s, now);
@@ -82,13 +80,27 @@ async function completeOne(c: pg.PoolClient, it: SettleItem, now: number, random
   return { answer: answerOf(it.id, s.state, s.freesSlot, job.parentId), freed: s.state === 'queued' || s.freesSlot || s.children.length > 0 };
 }
 
-/** Voids expired leases (see settleExpiredLease) in the caller's transaction; returns the jobs as they are now. */
+/** A report whose lease is gone: counted when the lease expired and no one leased the job since (settleLateReport), else stale. */
+async function completeLate(c: pg.PoolClient, it: SettleItem, now: number, random?: () => number): Promise<{ answer: CompleteAnswer; freed: boolean }> {
+  const { rows } = await c.query<JobRow>(`SELECT * FROM jobs WHERE id = $1 AND lost_token = $2 AND state IN ('queued', 'failed') FOR UPDATE`, [it.id, it.token]);
+  const row = rows[0];
+  if (!row) return { answer: { id: it.id, status: 'stale' }, freed: false };
+  const job = rowToJob(row);
+  const s = settleLateReport(job, it, now, random);
+  await persist(c, job, s, now);
+  await c.query('UPDATE job_attempts SET outcome = $3, error = $4, ended_at = $5 WHERE job_id = $1 AND attempt = $2', [job.id, job.attempt, s.amend.outcome, s.amend.error, now]);
+  await c.query('UPDATE jobs SET lost_token = NULL WHERE id = $1', [job.id]);
+  return { answer: { ...answerOf(it.id, s.state, false, job.parentId), late: true }, freed: s.children.length > 0 };
+}
+
+/** Voids expired leases (see settleExpiredLease) in the caller's transaction, keeping each one's token for a late report; returns the jobs as they are now. */
 export async function reapExpiredLeases(c: pg.PoolClient, now: number): Promise<Job[]> {
   const { rows } = await c.query<JobRow>(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < $1 FOR UPDATE SKIP LOCKED`, [now]);
   const out: Job[] = [];
   for (const row of rows) {
     const job = rowToJob(row);
     await persist(c, job, settleExpiredLease(job, now), now);
+    await c.query('UPDATE jobs SET lost_token = $2 WHERE id = $1', [job.id, row.lease_token]);
     out.push(rowToJob((await c.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [job.id])).rows[0] as JobRow));
   }
   return out;

@@ -3,7 +3,7 @@ import type { Job } from '../../core/job.js';
 import type { CompleteAnswer } from '../../core/reports.js';
 import { rowToJob, toJsonOrNull, type JobRow } from '../rows.js';
 import type { SettleItem } from '../store.js';
-import { answerOf, settleExpiredLease, settleReport, settleRevokedLease, successOf, type Settlement } from '../transitions.js';
+import { answerOf, settleExpiredLease, settleLateReport, settleReport, settleRevokedLease, successOf, type Settlement } from '../transitions.js';
 import { insertJobs } from './children.js';
 import type { Statements } from './statements.js';
 
@@ -19,11 +19,11 @@ export function completeJobs(db: Database.Database, stmts: Statements, items: Se
         const r = stmts.succeed.get({ id: it.id, token: it.token, state: s.state, result: toJsonOrNull(s.result), error: s.error, progress: toJsonOrNull(s.progress), finished: s.finishedAt, now }) as
           | { key: string | null; parent: string | null }
           | undefined;
-        if (!r) return { id: it.id, status: 'stale' };
+        if (!r) return completeLate(stmts, it, now, random);
         return answerOf(it.id, 'succeeded', r.key !== null, r.parent);
       }
       const row = stmts.held.get({ id: it.id, token: it.token }) as JobRow | undefined;
-      if (!row) return { id: it.id, status: 'stale' };
+      if (!row) return completeLate(stmts, it, now, random);
       const job = rowToJob(row);
       const s = settleReport(job, it, now, random);
       persist(stmts, job, s, now);
@@ -32,12 +32,25 @@ export function completeJobs(db: Database.Database, stmts: Statements, items: Se
   )();
 }
 
-/** Voids expired leases (see settleExpiredLease); returns the jobs as they are now. */
+/** A report whose lease is gone: counted when the lease expired and no one leased the job since (settleLateReport), else stale. */
+function completeLate(stmts: Statements, it: SettleItem, now: number, random?: () => number): CompleteAnswer {
+  const row = stmts.heldLate.get({ id: it.id, token: it.token }) as JobRow | undefined;
+  if (!row) return { id: it.id, status: 'stale' };
+  const job = rowToJob(row);
+  const s = settleLateReport(job, it, now, random);
+  persist(stmts, job, s, now);
+  stmts.amendAttempt.run({ id: job.id, attempt: job.attempt, outcome: s.amend.outcome, error: s.amend.error, now });
+  stmts.setLostToken.run({ id: job.id, token: null });
+  return { ...answerOf(it.id, s.state, false, job.parentId), late: true };
+}
+
+/** Voids expired leases (see settleExpiredLease), keeping each one's token for a late report; returns the jobs as they are now. */
 export function reapExpiredLeases(db: Database.Database, stmts: Statements, now: number): Job[] {
   return db.transaction(() =>
     (stmts.expired.all({ now }) as JobRow[]).map((row) => {
       const job = rowToJob(row);
       persist(stmts, job, settleExpiredLease(job, now), now);
+      stmts.setLostToken.run({ id: job.id, token: row.lease_token });
       return rowToJob(stmts.get.get(job.id) as JobRow);
     }),
   )();

@@ -166,6 +166,15 @@ CREATE TABLE paused_queues (
 CREATE INDEX jobs_finished ON jobs (finished_at, state) WHERE finished_at IS NOT NULL;
 `,
   },
+  {
+    version: 9,
+    name: 'the token of an expired lease',
+    sql: `
+-- A report that comes after its lease expired still counts while no worker has leased the job
+-- again (transitions.ts settleLateReport): the expired lease's token is kept until then.
+ALTER TABLE jobs ADD COLUMN lost_token TEXT;
+`,
+  },
 ];
 
 /** Applies the migrations the database lacks, each in its own transaction. */

@@ -37,11 +37,15 @@ export function prepareStatements(db: Database.Database) {
     runningForKey: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'running' AND concurrency_key = ?`),
     start: db.prepare(`UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_worker = @worker, lease_token = @token,
         lease_expires_at = @expires, deadline_at = CASE WHEN time_limit_ms IS NULL THEN NULL ELSE @now + time_limit_ms END,
-        started_at = @now, updated_at = @now, stop_reason = NULL, progress = NULL, error = NULL, result = NULL
+        started_at = @now, updated_at = @now, stop_reason = NULL, progress = NULL, error = NULL, result = NULL, lost_token = NULL
       WHERE rowid IN (SELECT value FROM json_each(@ids))`),
     renew: db.prepare(`UPDATE jobs SET lease_expires_at = @expires, progress = COALESCE(@progress, progress), updated_at = @now
       WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING stop_reason`),
     held: db.prepare(`SELECT * FROM jobs WHERE id = @id AND lease_token = @token AND state = 'running'`),
+    // The job of a lease that expired, not leased again since (transitions.ts settleLateReport).
+    heldLate: db.prepare(`SELECT * FROM jobs WHERE id = @id AND lost_token = @token AND state IN ('queued', 'failed')`),
+    setLostToken: db.prepare('UPDATE jobs SET lost_token = @token WHERE id = @id'),
+    amendAttempt: db.prepare('UPDATE job_attempts SET outcome = @outcome, error = @error, ended_at = @now WHERE job_id = @id AND attempt = @attempt'),
     // @progress NULL keeps the stored progress (see Settlement.progress).
     settle: db.prepare(`UPDATE jobs SET state = @state, run_at = @run_at, result = @result, error = @error, progress = COALESCE(@progress, progress),
         lease_token = NULL, lease_expires_at = NULL, deadline_at = NULL, stop_reason = NULL, finished_at = @finished, updated_at = @now

@@ -48,17 +48,16 @@ export function maintenanceContract(h: Harness): void {
         { jobId: j.id, attempt: 1, worker: 'w1', startedAt: T0, endedAt: T0 + 10_001, outcome: 'lost', error: expect.any(String) },
       ]);
 
-      // The late worker is fenced off.
+      // The late worker's lease is not renewed; once the job runs elsewhere, its report is fenced off.
       expect(await h.store.heartbeat({ worker: 'w1', items: [{ id: j.id, token: tokenOf(j) }], leaseMs: LEASE, now: T0 + 10_002 })).toEqual([
         { id: j.id, status: 'lost' },
       ]);
-      expect(await h.store.complete({ items: [{ id: j.id, token: tokenOf(j), outcome: 'succeeded' }], now: T0 + 10_002 })).toEqual([
-        { id: j.id, status: 'stale' },
-      ]);
-
       const again = await claimOne({ worker: 'w2', now: T0 + 10_003 });
       expect(again.attempt).toBe(2);
       expect(tokenOf(again)).not.toBe(tokenOf(j));
+      expect(await h.store.complete({ items: [{ id: j.id, token: tokenOf(j), outcome: 'succeeded' }], now: T0 + 10_004 })).toEqual([
+        { id: j.id, status: 'stale' },
+      ]);
       expect((await h.store.attempts({ jobId: j.id })).map((a) => [a.attempt, a.worker, a.outcome])).toEqual([
         [1, 'w1', 'lost'],
         [2, 'w2', null],
@@ -76,6 +75,42 @@ export function maintenanceContract(h: Harness): void {
       expect(ids(await h.store.reapExpiredLeases({ now: T0 + 10_001 }))).toEqual(['old-1']);
       expect((await mustGet('old-1')).runAt).toBe(T0);
       expect(ids(await claim({ worker: 'w2', limit: 4, now: T0 + 10_002 }))).toEqual(['old-1', 'old-2', 'new-1', 'new-2']);
+    });
+
+    it('counts a report that comes after its lease expired while no worker has leased the job again, and says so in the history', async () => {
+      const [ok, boom, last, canceled, revoked] = await enqueue({ maxAttempts: 3 }, { maxAttempts: 3 }, { maxAttempts: 1 }, { maxAttempts: 3 }, { maxAttempts: 3 });
+      const held = await claim({ worker: 'w1', limit: 4, leaseMs: 10_000 });
+      const tok = (id: string) => tokenOf(held.find((j) => j.id === id)!);
+      const other = await claimOne({ worker: 'w2', leaseMs: 60_000 });
+      expect(other.id).toBe(revoked!.id);
+      await h.store.revokeLeases({ worker: 'w2', now: T0 + 5_000 });
+      expect(sortedIds(await h.store.reapExpiredLeases({ now: T0 + 10_001 }))).toEqual(sortedIds([ok!, boom!, last!, canceled!]));
+      expect((await mustGet(last!.id)).state).toBe('failed');
+      await h.store.cancel({ id: canceled!.id, now: T0 + 10_100 });
+      const answers = await h.store.complete({
+        now: T0 + 10_500,
+        items: [
+          { id: ok!.id, token: tok(ok!.id), outcome: 'succeeded', result: { bytes: 1 } },
+          { id: boom!.id, token: tok(boom!.id), outcome: 'failed', error: 'boom', retryable: true },
+          { id: last!.id, token: tok(last!.id), outcome: 'succeeded' },
+          // A revoked token never counts; a job canceled since is no one's to finish.
+          { id: revoked!.id, token: tokenOf(other), outcome: 'succeeded' },
+          { id: canceled!.id, token: tok(canceled!.id), outcome: 'succeeded' },
+        ],
+      });
+      expect(answers).toEqual([
+        { id: ok!.id, status: 'ok', state: 'succeeded', late: true },
+        { id: boom!.id, status: 'ok', state: 'waiting', late: true },
+        { id: last!.id, status: 'ok', state: 'succeeded', late: true },
+        { id: revoked!.id, status: 'stale' },
+        { id: canceled!.id, status: 'stale' },
+      ]);
+      expect(await mustGet(ok!.id)).toMatchObject({ state: 'succeeded', result: { bytes: 1 }, finishedAt: T0 + 10_500, attempt: 1 });
+      expect(await mustGet(canceled!.id)).toMatchObject({ state: 'canceled' });
+      expect(await h.store.attempts({ jobId: ok!.id })).toEqual([{ jobId: ok!.id, attempt: 1, worker: 'w1', startedAt: T0, endedAt: T0 + 10_500, outcome: 'succeeded', error: 'reported after its lease expired' }]);
+      expect((await h.store.attempts({ jobId: boom!.id })).map((a) => [a.attempt, a.outcome, a.error])).toEqual([[1, 'failed', 'boom (reported after its lease expired)']]);
+      // Counted once: the same report again is stale.
+      expect(await h.store.complete({ items: [{ id: ok!.id, token: tok(ok!.id), outcome: 'succeeded' }], now: T0 + 10_600 })).toEqual([{ id: ok!.id, status: 'stale' }]);
     });
 
     it('leaves a lease alone until it has expired', async () => {
