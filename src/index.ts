@@ -2,7 +2,7 @@
  * Drover's public API: `import { DroverClient } from 'drover'`. The typed client of a
  * coordinator, its errors, and the types of what it sends and answers.
  */
-export { DroverClient, type DroverClientOptions } from './client/drover-client.js';
+export { DroverClient, type DroverClientOptions, type EnqueueOptions } from './client/drover-client.js';
 export { ApiError, UnreachableError } from './client/api-client.js';
 export { DroverError } from './core/errors.js';
 export { JOB_STATES, FINAL_STATES, ACTIVE_STATES, isJobState } from './core/job.js';

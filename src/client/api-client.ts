@@ -78,7 +78,7 @@ export class ApiClient {
     return this.call<T>('GET', path, undefined, opts);
   }
 
-  post<T>(path: string, body: unknown, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+  post<T>(path: string, body: unknown, opts: { timeoutMs?: number; signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<T> {
     return this.call<T>('POST', path, body, opts);
   }
 
@@ -86,7 +86,8 @@ export class ApiClient {
     return this.call<T>('DELETE', path, undefined, opts);
   }
 
-  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, opts: { timeoutMs?: number; signal?: AbortSignal }): Promise<T> {
+  /** `opts.headers`: sent to every server tried (an enqueue's Idempotency-Key goes with each try). */
+  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, opts: { timeoutMs?: number; signal?: AbortSignal; headers?: Record<string, string> }): Promise<T> {
     const errors: string[] = [];
     for (let i = 0; i < this.servers.length; i++) {
       const base = this.server;
@@ -98,6 +99,7 @@ export class ApiClient {
           headers: {
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
             ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+            ...opts.headers,
           },
           body: body === undefined ? undefined : JSON.stringify(body),
           headersTimeout: opts.timeoutMs ?? this.requestTimeoutMs,

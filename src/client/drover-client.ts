@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { LIST_DEFAULTS, type CountFilter, type ListFilter } from '../core/job-filter.js';
 import { FINAL_STATES, type Job, type JobState } from '../core/job.js';
 import type { CompleteAnswer, CompleteItem, LogChunk, SegmentNode, TemplateInfo, WorkerView } from '../core/reports.js';
@@ -59,6 +60,20 @@ export interface DroverClientOptions {
 /** Extra time a long poll's HTTP request gets beyond the wait it asks for, ms. */
 const LONG_POLL_SLACK_MS = 15_000;
 
+/** How an enqueue is sent. */
+export interface EnqueueOptions {
+  /**
+   * Its Idempotency-Key: the coordinator makes the jobs of one key once within 24 h, however
+   * often the request is sent. Default: a new random key per call, so a call retried on another
+   * server after a lost answer never makes its jobs twice.
+   */
+  idempotencyKey?: string;
+}
+
+function idempotent(o: EnqueueOptions): { headers: Record<string, string> } {
+  return { headers: { 'idempotency-key': o.idempotencyKey ?? randomUUID() } };
+}
+
 /**
  * The typed client of a Drover coordinator, for enqueuing from code and for workers. Every
  * method is one HTTP call (`wait` and `listAll` loop over several). HTTP errors are thrown as
@@ -92,18 +107,18 @@ export class DroverClient {
   }
 
   /** Creates one job; resolves with it (secret params as `***`). */
-  async enqueue(job: JobSpec): Promise<Job> {
-    return (await this.warned(this.http.post<EnqueueAnswer>(ROUTES.enqueue.path(), job))).jobs[0] as Job;
+  async enqueue(job: JobSpec, o: EnqueueOptions = {}): Promise<Job> {
+    return (await this.warned(this.http.post<EnqueueAnswer>(ROUTES.enqueue.path(), job, idempotent(o)))).jobs[0] as Job;
   }
 
   /** Creates all of these jobs or none (a bad one is an ApiError naming `jobs[i].field`). At most 50,000. */
-  async enqueueMany(jobs: JobSpec[]): Promise<Job[]> {
-    return (await this.warned(this.http.post<EnqueueAnswer>(ROUTES.enqueue.path(), { jobs }))).jobs;
+  async enqueueMany(jobs: JobSpec[], o: EnqueueOptions = {}): Promise<Job[]> {
+    return (await this.warned(this.http.post<EnqueueAnswer>(ROUTES.enqueue.path(), { jobs }, idempotent(o)))).jobs;
   }
 
   /** As enqueueMany, answered with the new ids only: for big batches. */
-  async enqueueManyIds(jobs: JobSpec[]): Promise<string[]> {
-    return (await this.warned(this.http.post<EnqueueIdsAnswer>(ROUTES.enqueue.path('ids'), { jobs }))).ids;
+  async enqueueManyIds(jobs: JobSpec[], o: EnqueueOptions = {}): Promise<string[]> {
+    return (await this.warned(this.http.post<EnqueueIdsAnswer>(ROUTES.enqueue.path('ids'), { jobs }, idempotent(o)))).ids;
   }
 
   private async warned<A extends { warnings?: string[] }>(answer: Promise<A>): Promise<A> {

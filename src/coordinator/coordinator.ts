@@ -28,6 +28,7 @@ import { LiveEvents } from './live-events.js';
 import { finishedPerBucket, readStats } from './overview.js';
 import type { SecretBox } from '../core/secret-box.js';
 import { openLeased, openSpec, sealJobs, sealSpec, secretParamsForRedaction } from './secret-params.js';
+import { fingerprintOf, jobKeysOf } from './enqueue-keys.js';
 
 export interface CoordinatorOptions {
   store: JobStore;
@@ -167,14 +168,29 @@ export class Coordinator {
     return inputs.map((j, i) => resolveNewJob(j, ctx, inputs.length > 1 ? `jobs[${i}].` : ''));
   }
 
-  /** Creates the jobs; `warnings` say what no online worker can run yet (accepted all the same). */
-  async enqueue(inputs: unknown[]): Promise<{ jobs: Job[]; warnings: string[] }> {
+  /**
+   * Creates the jobs; `warnings` say what no online worker can run yet (accepted all the same).
+   * `idempotencyKey` (the Idempotency-Key header) and each job's `key`: see store/enqueue-keys.ts;
+   * `replayed`: the key was seen before, and the jobs are the ones it made then.
+   */
+  async enqueue(inputs: unknown[], o: { idempotencyKey?: string } = {}): Promise<{ jobs: Job[]; warnings: string[]; replayed: boolean }> {
     const now = this.clock.now();
-    const jobs = await this.store.enqueue({ jobs: sealJobs(this.o.secretBox, this.validate(inputs, now)), now });
-    this.o.metrics.enqueued.inc(jobs.length);
-    this.events.jobs(jobs);
-    if (jobs.some((j) => j.state === 'queued')) this.workAvailable.notify();
-    return { jobs, warnings: [...new Set(Object.values(await this.waitReasons(jobs)))] };
+    const jobKeys = jobKeysOf(inputs);
+    const resolved = sealJobs(this.o.secretBox, this.validate(inputs, now));
+    let jobs: Job[];
+    let made: Job[];
+    let replayed = false;
+    if (o.idempotencyKey === undefined && jobKeys === null) made = jobs = await this.store.enqueue({ jobs: resolved, now });
+    else {
+      const r = await this.store.enqueueKeyed({ jobs: resolved, now, ...(o.idempotencyKey !== undefined ? { request: { key: o.idempotencyKey, fingerprint: fingerprintOf(inputs) } } : {}), ...(jobKeys ? { jobKeys } : {}) });
+      jobs = r.jobs;
+      made = r.jobs.filter((_, i) => r.created[i]);
+      replayed = r.replayed;
+    }
+    this.o.metrics.enqueued.inc(made.length);
+    this.events.jobs(made);
+    if (made.some((j) => j.state === 'queued')) this.workAvailable.notify();
+    return { jobs, warnings: [...new Set(Object.values(await this.waitReasons(jobs)))], replayed };
   }
 
   /** Why each of these queued or waiting jobs cannot start on any online worker, by id (jobs that can are left out). */

@@ -33,12 +33,13 @@ export const JOB_OPERATIONS = {
     description: 'A bad field is a 400 naming it (`jobs[1].params.cameras`) and makes no job. `warnings` says what no online worker can run yet; the jobs are made all the same.',
     tokens: ADMIN,
     query: { dryRun: { enum: ['true'], description: 'true: check only, make nothing (200 with `valid`)' }, return: { enum: ['ids'], description: 'ids: answer with the new ids only' } },
+    requestHeaders: { 'Idempotency-Key': 'Up to 255 visible ASCII characters: the same key within 24 h answers the jobs the first request made and makes none (DroverClient and the CLI send a new one with each enqueue, the same on each retry)' },
     body: { oneOf: [obj({ jobs: { type: 'array', items: ref('NewJob'), minItems: 1, maxItems: 50_000 } }, ['jobs'], { additionalProperties: false }), ref('NewJob')] },
     ok: {
-      201: { description: 'Made: the jobs, or their ids with ?return=ids', schema: { oneOf: [obj({ jobs: list(ref('Job')), warnings: list(str) }, ['jobs']), obj({ ids: list(str), warnings: list(str) }, ['ids'])] } },
+      201: { description: 'Made: the jobs, or their ids with ?return=ids (a job under a `key` seen within 24 h: the one made then)', schema: { oneOf: [obj({ jobs: list(ref('Job')), warnings: list(str) }, ['jobs']), obj({ ids: list(str), warnings: list(str) }, ['ids'])] }, headers: { 'Idempotent-Replayed': 'true: the Idempotency-Key was seen before; these are the jobs it made then, as they are now' } },
       200: { description: '?dryRun=true: how many jobs are valid', schema: obj({ valid: int }) },
     },
-    errors: { 400: 'A bad job, naming the field' },
+    errors: { 400: 'A bad job, naming the field', 409: 'The Idempotency-Key was used within 24 h for another body' },
   },
   list: {
     tag: 'jobs',

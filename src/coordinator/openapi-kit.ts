@@ -29,6 +29,8 @@ export interface OpSpec {
   path?: Record<string, string>;
   /** Query params → schema (with its description). */
   query?: Record<string, Record<string, unknown>>;
+  /** Request headers it reads → description. */
+  requestHeaders?: Record<string, string>;
   /** The JSON body's schema. */
   body?: object;
   /** The body may be left out (a POST that takes none ignores any). */

@@ -110,6 +110,7 @@ export const SCHEMAS = {
       concurrencyKey: nullable('string'),
       concurrencyLimit: nullable('integer'),
       node: { type: ['string', 'null'], description: 'Only the worker of this node runs it (worker.segments.node)' },
+      key: { type: 'string', maxLength: 255, description: 'Its idempotency key: a job made under the same key within 24 h is answered in its place, and none is made' },
     },
     [],
     { additionalProperties: false, anyOf: [{ required: ['kind'] }, { required: ['template'] }], description: 'A job to make: a kind, a template, or both. Missing fields take the template\'s values, then the defaults' },

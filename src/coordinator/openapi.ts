@@ -93,6 +93,7 @@ function operation(name: RouteName, op: OpSpec): object {
     ...csrf,
     ...Object.entries(op.path ?? {}).map(([n, description]) => ({ name: n, in: 'path', required: true, description, schema: { type: 'string' } })),
     ...Object.entries(op.query ?? {}).map(([n, { description, ...schema }]) => ({ name: n, in: 'query', required: false, ...(description ? { description } : {}), schema, ...(schema.type === 'array' ? { style: 'form', explode: false } : {}) })),
+    ...Object.entries(op.requestHeaders ?? {}).map(([n, description]) => ({ name: n, in: 'header', required: false, description, schema: { type: 'string' } })),
   ];
   const who = op.tokens.length === 0 ? 'No token needed.' : `Tokens: ${op.tokens.join(', ')}.`;
   return {

@@ -6,6 +6,7 @@ import { ROUTES } from '../protocol/routes.js';
 import type { CountsAnswer, DryRunAnswer, EnqueueAnswer, EnqueueIdsAnswer, JobAnswer, JobDetail, KindsAnswer, ListAnswer, LogsAnswer, PruneAnswer, PurgeAnswer, ScheduleAnswer, SchedulesAnswer, StatsAnswer, TemplatesAnswer, WorkersAnswer } from '../protocol/messages.js';
 import { enqueueBodyOf, purgeRequestOf } from '../protocol/validate.js';
 import { clientGone, type HttpOptions } from './http-context.js';
+import { idempotencyKeyOf } from './enqueue-keys.js';
 
 type Query = Record<string, string | undefined>;
 type IdParams = { id: string };
@@ -18,8 +19,10 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
     const inputs = enqueueBodyOf(req.body);
     const q = req.query as Query;
     if (q.dryRun === 'true') return { valid: c.validate(inputs).length };
-    const { jobs, warnings } = await c.enqueue(inputs);
+    const { jobs, warnings, replayed } = await c.enqueue(inputs, { idempotencyKey: idempotencyKeyOf(req.headers['idempotency-key']) });
     reply.code(201);
+    // The same answer as the first time (the jobs as they are now), marked as a replay.
+    if (replayed) reply.header('idempotent-replayed', 'true');
     const warned = warnings.length > 0 ? { warnings } : {};
     // Big batches need not come back whole: `?return=ids` answers with the new ids only.
     if (q.return === 'ids') return { ids: jobs.map((j) => j.id), ...warned };

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { MAX_TIMER_MS } from '../core/long-timeout.js';
+import { ENQUEUE_KEY_TTL_MS } from '../store/enqueue-keys.js';
 import type { Job } from '../core/job.js';
 import type { JobStore } from '../store/store.js';
 import { SERVER_DEFAULTS } from './defaults.js';
@@ -42,6 +43,7 @@ export class Scheduler {
   private stopped = false;
   private leading = false;
   private lastRetention = 0;
+  private lastKeyPrune = 0;
   /** Jobs deleted by retention since start. */
   deleted = 0;
 
@@ -106,6 +108,10 @@ export class Scheduler {
     await this.opts.settleParents?.().catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'ending parents failed'));
     // Its own failure (a store error) must not cost the rest of maintenance.
     await this.opts.fireSchedules?.(now).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'firing schedules failed'));
+    if (now - this.lastKeyPrune >= RETENTION_EVERY_MS) {
+      this.lastKeyPrune = now;
+      await store.pruneEnqueueKeys({ before: now - ENQUEUE_KEY_TTL_MS }).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'forgetting old enqueue keys failed'));
+    }
     if (this.opts.retentionMs && now - this.lastRetention >= RETENTION_EVERY_MS) {
       this.lastRetention = now;
       await this.retain(now - this.opts.retentionMs);

@@ -36,10 +36,15 @@ export interface JobSpec {
   concurrencyLimit?: number | null;
   /** Only the worker of this node runs it (`worker.segments.node`), e.g. a mirror into that node's tree. */
   node?: string | null;
+  /**
+   * Its idempotency key: a job enqueued under the same key within 24 h is answered in its
+   * place, and no new one is made (e.g. `cam-12-2026-12-01`).
+   */
+  key?: string;
 }
 
 /** Every field a JobSpec may have; anything else is refused. */
-export const JOB_SPEC_FIELDS: ReadonlySet<string> = new Set(['kind', 'template', 'params', 'secrets', 'owner', 'queue', 'tags', 'priority', 'runAt', 'maxAttempts', 'backoff', 'timeLimit', 'concurrencyKey', 'concurrencyLimit', 'node']);
+export const JOB_SPEC_FIELDS: ReadonlySet<string> = new Set(['kind', 'template', 'params', 'secrets', 'owner', 'queue', 'tags', 'priority', 'runAt', 'maxAttempts', 'backoff', 'timeLimit', 'concurrencyKey', 'concurrencyLimit', 'node', 'key']);
 
 export interface EnqueueAnswer {
   jobs: Job[];

@@ -1,3 +1,4 @@
+import type { KeyedEnqueue, KeyedEnqueueResult } from './enqueue-keys.js';
 import type { Attempt, Job, JobState, NewJob, StopReason } from '../core/job.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../core/reports.js';
@@ -16,6 +17,10 @@ import type { ScheduleAdvance } from './schedule-rows.js';
 export interface JobStore {
   /** Creates all jobs or none. Returned in input order. */
   enqueue(p: { jobs: ResolvedNewJob[]; now: number }): Promise<Job[]>;
+  /** As enqueue, under idempotency keys: all or none, keys and jobs together (see KeyedEnqueue). */
+  enqueueKeyed(p: KeyedEnqueue): Promise<KeyedEnqueueResult>;
+  /** Forgets the enqueue keys made before `before` (epoch ms); returns how many. */
+  pruneEnqueueKeys(p: { before: number }): Promise<number>;
   get(id: string): Promise<Job | null>;
   list(p: ListFilter): Promise<JobPage>;
   /** Number of jobs per state among those matching the filter. */

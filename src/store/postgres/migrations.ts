@@ -167,6 +167,21 @@ CREATE INDEX jobs_finished ON jobs (finished_at, state) WHERE finished_at IS NOT
 ALTER TABLE jobs ADD COLUMN lost_token text;
 `,
   },
+  {
+    version: 10,
+    name: 'idempotency keys of enqueues',
+    sql: `
+-- An enqueue's Idempotency-Key ('request:KEY', with a fingerprint of the body) and a job's own
+-- key ('job:KEY'), each with the ids it made; kept 24 h (store/enqueue-keys.ts).
+CREATE TABLE enqueue_keys (
+  key         text PRIMARY KEY,
+  fingerprint text,
+  job_ids     text NOT NULL,
+  created_at  bigint NOT NULL
+);
+CREATE INDEX enqueue_keys_created ON enqueue_keys (created_at);
+`,
+  },
 ];
 
 /** Arbitrary but fixed: the advisory lock that makes coordinators starting together migrate one at a time. */

@@ -16,6 +16,8 @@ import { completeJobs, reapExpiredLeases, RECORD_ATTEMPT, revokeLeases } from '.
 import { listen, STOP_CHANNEL, WORK_CHANNEL } from './listener.js';
 import { migratePostgres } from './migrations.js';
 import { createPool, inTransaction, redactUrl, type PgOptions } from './pg-client.js';
+import { enqueueKeyed } from './enqueue-keys.js';
+import type { KeyedEnqueue, KeyedEnqueueResult } from '../enqueue-keys.js';
 import { pgSearchIndexOn, setPgSearchIndex } from './search-index.js';
 import { whereOf } from './where.js';
 
@@ -86,6 +88,22 @@ export class PostgresJobStore implements JobStore {
     const jobs = p.jobs.map((j) => newJobOf(j, p.now));
     if (jobs.some((j) => j.state === 'queued')) await this.notifyWork(this.pool);
     return jobs;
+  }
+
+  async enqueueKeyed(p: KeyedEnqueue): Promise<KeyedEnqueueResult> {
+    let r: KeyedEnqueueResult;
+    try {
+      r = await enqueueKeyed(this.pool, p);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new ConflictError('a job with this id already exists');
+      throw err;
+    }
+    if (r.jobs.some((j, i) => r.created[i] && j.state === 'queued')) await this.notifyWork(this.pool);
+    return r;
+  }
+
+  async pruneEnqueueKeys(p: { before: number }): Promise<number> {
+    return (await this.pool.query('DELETE FROM enqueue_keys WHERE created_at < $1', [p.before])).rowCount ?? 0;
   }
 
   async get(id: string): Promise<Job | null> {

@@ -175,6 +175,21 @@ CREATE INDEX jobs_finished ON jobs (finished_at, state) WHERE finished_at IS NOT
 ALTER TABLE jobs ADD COLUMN lost_token TEXT;
 `,
   },
+  {
+    version: 10,
+    name: 'idempotency keys of enqueues',
+    sql: `
+-- An enqueue's Idempotency-Key ('request:KEY', with a fingerprint of the body) and a job's own
+-- key ('job:KEY'), each with the ids it made; kept 24 h (store/enqueue-keys.ts).
+CREATE TABLE enqueue_keys (
+  key         TEXT PRIMARY KEY,
+  fingerprint TEXT,
+  job_ids     TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX enqueue_keys_created ON enqueue_keys (created_at);
+`,
+  },
 ];
 
 /** Applies the migrations the database lacks, each in its own transaction. */

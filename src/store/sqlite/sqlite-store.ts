@@ -10,6 +10,8 @@ import type { Schedule } from '../../core/schedule.js';
 import type { ScheduleAdvance } from '../schedule-rows.js';
 import { SqliteSchedules } from './schedules.js';
 import { SqliteTokens } from './tokens.js';
+import { SqliteEnqueueKeys } from './enqueue-keys.js';
+import type { KeyedEnqueue, KeyedEnqueueResult } from '../enqueue-keys.js';
 import type { ClaimParams, FinishedBucketRow, JobSecrets, JobStore, ResolvedNewJob, SearchIndexChange, SettleItem, StoredToken } from '../store.js';
 import { cancelTree, insertJobs, reopenAncestors, retryTree, settleParents } from './children.js';
 import { claimJobs } from './claim.js';
@@ -38,12 +40,14 @@ export class SqliteJobStore implements JobStore {
   private readonly stmts: Statements;
   private readonly schedules: SqliteSchedules;
   private readonly tokens: SqliteTokens;
+  private readonly keys: SqliteEnqueueKeys;
 
   private constructor(db: Database.Database) {
     this.db = db;
     this.stmts = prepareStatements(db);
     this.schedules = new SqliteSchedules(db);
     this.tokens = new SqliteTokens(db);
+    this.keys = new SqliteEnqueueKeys(db, this.stmts);
   }
 
   /** Opens (creating if needed) and migrates the database. Throws ConfigError with the reason. */
@@ -86,6 +90,19 @@ export class SqliteJobStore implements JobStore {
       }
       throw err;
     }
+  }
+
+  async enqueueKeyed(p: KeyedEnqueue): Promise<KeyedEnqueueResult> {
+    try {
+      return this.keys.enqueue(p);
+    } catch (err) {
+      if (err instanceof Error && /UNIQUE constraint failed: jobs.id/.test(err.message)) throw new ConflictError(`a job with this id already exists`);
+      throw err;
+    }
+  }
+
+  async pruneEnqueueKeys(p: { before: number }): Promise<number> {
+    return this.keys.pruneKeys(p.before);
   }
 
   async get(id: string): Promise<Job | null> {

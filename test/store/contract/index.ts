@@ -9,6 +9,7 @@ import { childrenContract } from './children.js';
 import { claimContract } from './claim.js';
 import { completeContract } from './complete.js';
 import { enqueueContract } from './enqueue.js';
+import { enqueueKeysContract } from './enqueue-keys.js';
 import { Harness, type OpenedStore } from './harness.js';
 import { heartbeatContract } from './heartbeat.js';
 import { leadershipContract } from './leadership.js';
@@ -40,6 +41,7 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
       cleanup = undefined;
     });
     enqueueContract(h);
+    enqueueKeysContract(h);
     queuesContract(h);
     childrenContract(h);
     listContract(h);
