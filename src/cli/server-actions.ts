@@ -145,6 +145,7 @@ async function runServer(flags: ServerFlags, loaded: LoadedConfig, log: Logger):
     insecureHttp: s.insecureHttp,
     trustedProxies: s.trustedProxies,
     searchIndex: s.searchIndex,
+    diskReserveMb: s.diskReserveMb,
     logger: log,
   });
 }

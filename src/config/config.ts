@@ -59,6 +59,8 @@ const serverSchema = z
     insecure_http: z.boolean().optional(),
     /** A text search index for the dashboard's and the API's `q` (space and enqueue time for speed on large stores). */
     search_index: z.boolean().optional(),
+    /** New jobs are refused (507) while the SQLite database's disk has less free than this, MiB. */
+    disk_reserve_mb: z.number().min(0).optional(),
     /** The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR). */
     trusted_proxies: z.array(z.string()).optional(),
     /** The key secret params are encrypted with in the store (created 0600 at first start). Default DATA/secret.key. */
@@ -189,6 +191,8 @@ export interface ServerSettings {
   trustedProxies: string[];
   /** `server.search_index`, default false (a store that has the index loses it). */
   searchIndex: boolean;
+  /** MiB kept free on a SQLite database's disk: new jobs are refused below it. */
+  diskReserveMb: number;
 }
 
 export function serverSettingsOf(s: ServerConfig): ServerSettings {
@@ -224,6 +228,7 @@ export function serverSettingsOf(s: ServerConfig): ServerSettings {
       insecureHttp: s.insecure_http ?? false,
       trustedProxies: s.trusted_proxies ?? [],
       searchIndex: s.search_index ?? false,
+      diskReserveMb: s.disk_reserve_mb ?? SERVER_DEFAULTS.diskReserveMb,
     };
   });
 }

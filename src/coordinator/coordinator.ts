@@ -29,6 +29,7 @@ import { finishedPerBucket, readStats } from './overview.js';
 import type { SecretBox } from '../core/secret-box.js';
 import { openLeased, openSpec, sealJobs, sealSpec, secretParamsForRedaction } from './secret-params.js';
 import { fingerprintOf, jobKeysOf } from './enqueue-keys.js';
+import type { DiskGuard, StorageStatus } from './disk-guard.js';
 
 export interface CoordinatorOptions {
   store: JobStore;
@@ -51,6 +52,8 @@ export interface CoordinatorOptions {
   log?: Logger;
   /** Seals secret params before they reach the store, opens them for the worker holding the job (secret-params.ts). */
   secretBox: SecretBox;
+  /** The free-space reserve of a SQLite database's disk (none on PostgreSQL). */
+  disk?: DiskGuard;
 }
 
 /** `stats` is read again at most this often, ms. */
@@ -174,6 +177,7 @@ export class Coordinator {
    * `replayed`: the key was seen before, and the jobs are the ones it made then.
    */
   async enqueue(inputs: unknown[], o: { idempotencyKey?: string } = {}): Promise<{ jobs: Job[]; warnings: string[]; replayed: boolean }> {
+    this.o.disk?.assertRoomForJobs();
     const now = this.clock.now();
     const jobKeys = jobKeysOf(inputs);
     const resolved = sealJobs(this.o.secretBox, this.validate(inputs, now));
@@ -275,6 +279,18 @@ export class Coordinator {
   }
 
   /** The Prometheus exposition of this coordinator's metrics. */
+  /** The storage's free space against its reserve; null without a guard (PostgreSQL). */
+  storage(): StorageStatus | null {
+    return this.o.disk?.status() ?? null;
+  }
+
+  /** A write failed for want of space: look at the free space again, and give back what the store can (SQLite's WAL). */
+  async storageFull(): Promise<void> {
+    this.o.metrics.storageFull.inc();
+    this.o.disk?.forget();
+    await this.store.checkpoint?.();
+  }
+
   async metricsText(): Promise<{ contentType: string; text: string }> {
     const reg = this.o.metrics.registry;
     return { contentType: reg.contentType, text: await reg.metrics() };

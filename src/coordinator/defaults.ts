@@ -23,6 +23,11 @@ export const SERVER_DEFAULTS = {
   tickMs: 1_000,
   /** `GET /workers` leaves out workers gone longer than this, ms (`?all=true` shows them). */
   workerRetentionMs: 3_600_000,
+  /**
+   * New jobs are refused (507) while the SQLite database's filesystem has less free than this,
+   * MiB, so that leases, reports and retention still find room (`server.disk_reserve_mb`).
+   */
+  diskReserveMb: 64,
   /** PostgreSQL connections per coordinator. */
   pgPoolSize: PG_DEFAULTS.poolSize,
   /** LISTEN/NOTIFY between coordinators on PostgreSQL. */

@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { DroverError } from '../core/errors.js';
+import { DroverError, StorageFullError } from '../core/errors.js';
 import type { HealthAnswer } from '../protocol/messages.js';
 import { ROUTES } from '../protocol/routes.js';
 import { systemClock } from '../core/clock.js';
@@ -63,6 +63,13 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return reply.code(415).send({ error: { code: 'unsupported_media_type', message: 'send JSON with Content-Type: application/json' } });
     }
+    if (isStorageFull(err)) {
+      // The transaction was rolled back: nothing of the request was stored, nothing acknowledged is lost.
+      req.log.error({ err: err.message }, 'storage full');
+      void o.coordinator.storageFull().catch(() => undefined);
+      const where = o.coordinator.storage()?.dir;
+      return reply.code(507).send({ error: { code: 'storage_full', message: `the coordinator's storage is full (${err.code ?? 'ENOSPC'}: ${err.message}): nothing of this request was stored; free space${where ? ` on ${where}` : ' for the database'} and send it again` } });
+    }
     if (isDatabaseDown(err)) {
       // Nothing was changed; the client retries (workers fail over to another coordinator).
       req.log.warn({ err: err.message }, 'database unavailable');
@@ -80,7 +87,14 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
 
-  app.get(ROUTES.health.pattern, { config: { role: 'public' } }, async (): Promise<HealthAnswer> => ({ ok: true, version: o.version }));
+  // Unhealthy while new jobs are refused for want of space: a balancer sends them elsewhere.
+  app.get(ROUTES.health.pattern, { config: { role: 'public' } }, async (): Promise<HealthAnswer> => {
+    const storage = o.coordinator.storage();
+    if (storage?.state === 'low') {
+      throw new StorageFullError(`storage low: ${(storage.freeBytes / 1048576).toFixed(1)} MiB free on ${storage.dir}, under the reserve of ${(storage.reserveBytes / 1048576).toFixed(1)} MiB (server.disk_reserve_mb): new jobs are refused`);
+    }
+    return { ok: true, version: o.version, ...(storage ? { storage } : {}) };
+  });
   app.get(ROUTES.metrics.pattern, { config: { role: 'read' } }, async (_req, reply) => {
     const { contentType, text } = await o.coordinator.metricsText();
     reply.header('content-type', contentType);
@@ -100,6 +114,11 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
 }
 
 /** Connection failures to the database (refused, reset, terminated, PostgreSQL class 08 and 57P0x). */
+/** A write refused for want of space: SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100), a file's ENOSPC. */
+function isStorageFull(err: Error & { code?: string }): boolean {
+  return err.code === 'SQLITE_FULL' || err.code === '53100' || err.code === 'ENOSPC';
+}
+
 function isDatabaseDown(err: Error & { code?: string }): boolean {
   const code = err.code ?? '';
   return (

@@ -1,9 +1,10 @@
 import client from 'prom-client';
 import { collectProcessMetrics } from '../core/process-metrics.js';
 import type { JobStore } from '../store/store.js';
+import type { StorageStatus } from './disk-guard.js';
 
 /** The coordinator's Prometheus metrics, on a registry of its own (several coordinators per process in tests). */
-export function createMetrics(store: () => JobStore) {
+export function createMetrics(store: () => JobStore, storage: () => StorageStatus | null = () => null) {
   const registry = new client.Registry();
   const enqueued = new client.Counter({ name: 'drover_jobs_enqueued_total', help: 'Jobs created', registers: [registry] });
   const started = new client.Counter({ name: 'drover_jobs_started_total', help: 'Attempts started (jobs leased)', registers: [registry] });
@@ -55,8 +56,28 @@ export function createMetrics(store: () => JobStore) {
     buckets: [0.1, 1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 21600, 86400],
     registers: [registry],
   });
+  // A SQLite coordinator's disk: new jobs are refused while free < reserve (disk-guard.ts).
+  new client.Gauge({
+    name: 'drover_storage_free_bytes',
+    help: "Free space on the SQLite database's filesystem (absent on PostgreSQL)",
+    registers: [registry],
+    collect() {
+      const s = storage();
+      if (s) this.set(s.freeBytes);
+    },
+  });
+  new client.Gauge({
+    name: 'drover_storage_reserve_bytes',
+    help: 'Free space below which new jobs are refused (server.disk_reserve_mb)',
+    registers: [registry],
+    collect() {
+      const s = storage();
+      if (s) this.set(s.reserveBytes);
+    },
+  });
+  const storageFull = new client.Counter({ name: 'drover_storage_full_total', help: 'Requests refused because a write found the storage full (507)', registers: [registry] });
   collectProcessMetrics(registry, 'drover_');
-  return { registry, enqueued, started, finished, leasesExpired, timedOut, leaseSeconds, waitSeconds, durationSeconds };
+  return { registry, enqueued, started, finished, leasesExpired, timedOut, leaseSeconds, waitSeconds, durationSeconds, storageFull };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

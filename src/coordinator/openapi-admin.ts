@@ -6,7 +6,14 @@ import { ref } from './openapi-schemas.js';
 const queue = { description: 'The queue as it is now', schema: obj({ queue: ref('QueueView') }) };
 
 export const ADMIN_OPERATIONS = {
-  health: { tag: 'service', summary: 'Liveness', tokens: PUBLIC, noStore: true, ok: { 200: { description: 'Up', schema: obj({ ok: { type: 'boolean' }, version: str }) } } },
+  health: {
+    tag: 'service',
+    summary: 'Liveness, and room on the storage',
+    tokens: PUBLIC,
+    noStore: true,
+    ok: { 200: { description: 'Up; `storage`: a SQLite database\'s disk against its reserve', schema: obj({ ok: { type: 'boolean' }, version: str, storage: ref('StorageStatus') }, ['ok', 'version']) } },
+    errors: { 507: 'Up, but refusing new jobs: the SQLite database\'s disk is under its free-space reserve' },
+  },
   metrics: { tag: 'service', summary: 'Prometheus metrics', tokens: ANY, ok: { 200: { description: 'The text exposition format', media: 'text/plain', schema: str } } },
   openapi: { tag: 'service', summary: 'This document', tokens: PUBLIC, noStore: true, ok: { 200: { description: 'OpenAPI 3.1', schema: { type: 'object' } } } },
   tokens: { tag: 'admin', summary: 'The access tokens: names, roles, queues, expiry, last use; never the tokens', tokens: ADMIN, ok: { 200: { description: 'The tokens', schema: obj({ tokens: list(ref('Token')) }) } } },

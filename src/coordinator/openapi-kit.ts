@@ -38,7 +38,7 @@ export interface OpSpec {
   /** Success answers by status. */
   ok: Record<number, Answer>;
   /** Errors of this route beyond those of every route of its kind, by status: why. */
-  errors?: Partial<Record<400 | 401 | 403 | 404 | 409 | 429, string>>;
+  errors?: Partial<Record<400 | 401 | 403 | 404 | 409 | 429 | 507, string>>;
   /** Never reads the store: no 503. */
   noStore?: true;
 }

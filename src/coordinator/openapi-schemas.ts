@@ -115,6 +115,7 @@ export const SCHEMAS = {
     [],
     { additionalProperties: false, anyOf: [{ required: ['kind'] }, { required: ['template'] }], description: 'A job to make: a kind, a template, or both. Missing fields take the template\'s values, then the defaults' },
   ),
+  StorageStatus: obj({ dir: str, freeBytes: int, reserveBytes: int, state: { enum: ['ok', 'low'], description: 'low: under the reserve, new jobs refused (507)' } }, ['dir', 'freeBytes', 'reserveBytes', 'state']),
   WorkerInfo: { ...workerInfo, description: 'A worker as it describes itself' },
   WorkerView: obj({ ...workerInfo.properties, firstSeen: int, lastSeen: int, online: { type: 'boolean', description: 'Heard from within the lease TTL' }, running: { type: 'integer', description: 'Jobs it holds a lease on' } }, ['name', 'host', 'kinds', 'templates', 'slots', 'running', 'version', 'firstSeen', 'lastSeen', 'online']),
   ParamSpec: obj({ type: { enum: [...PARAM_TYPES], default: 'string' }, default: scalar, pattern: str, description: str }, ['type']),

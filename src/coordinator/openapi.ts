@@ -39,10 +39,11 @@ const ERROR_WHY: Record<number, string> = {
   429: 'Too many failed authentications from this address (`rate_limited`); see Retry-After',
   500: 'A bug: see the coordinator log (`internal`)',
   503: 'The database is unavailable; nothing was changed, retry (`unavailable`); see Retry-After',
+  507: "The coordinator's storage is full, or (new jobs) under its free-space reserve (server.disk_reserve_mb); nothing was stored (`storage_full`)",
 };
 
 /** The `code` of the errors a route names itself. */
-const CODE: Record<number, string> = { 400: 'invalid', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 429: 'rate_limited' };
+const CODE: Record<number, string> = { 400: 'invalid', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 429: 'rate_limited', 507: 'storage_full' };
 
 const HEADERS: Record<number, Record<string, string>> = {
   401: { 'WWW-Authenticate': 'Bearer' },
@@ -75,6 +76,7 @@ export function errorStatuses(method: string, op: OpSpec): number[] {
   if (changes) s.add(400).add(413).add(415);
   s.add(500);
   if (!op.noStore) s.add(503);
+  if (changes && !op.noStore) s.add(507);
   return [...s].sort((a, b) => a - b);
 }
 

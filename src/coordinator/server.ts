@@ -13,6 +13,7 @@ import type { JobStore } from '../store/store.js';
 import { authEnabled, type Tokens } from '../core/tokens.js';
 import { Coordinator } from './coordinator.js';
 import { SERVER_DEFAULTS } from './defaults.js';
+import { DiskGuard } from './disk-guard.js';
 import { buildHttpApp } from './http-app.js';
 import { createMetrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
@@ -40,6 +41,8 @@ export interface ServerOptions {
    * it. Default: the store is left as it is.
    */
   searchIndex?: boolean;
+  /** New jobs are refused while a SQLite database's filesystem has less free than this, MiB. Default 64. */
+  diskReserveMb?: number;
   /** An already open store (tests, other backends). Overrides db and dataDir. */
   store?: JobStore;
   tokens: Tokens;
@@ -128,7 +131,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     throw err;
   }
   const clock = o.clock ?? systemClock;
-  const metrics = createMetrics(() => store);
+  const disk = diskGuardOf(db, o.store ? null : (o.diskReserveMb ?? SERVER_DEFAULTS.diskReserveMb), clock);
+  const metrics = createMetrics(() => store, () => disk?.status() ?? null);
   const coordinator = new Coordinator({
     store,
     clock,
@@ -136,6 +140,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     metrics,
     log: o.logger.child({ part: 'schedules' }),
     secretBox: new SecretBox(secret.key),
+    ...(disk ? { disk } : {}),
     ...(o.leaseTtlMs === undefined ? {} : { leaseTtlMs: o.leaseTtlMs }),
     ...(o.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: o.heartbeatIntervalMs }),
     ...(o.maxLongPollMs === undefined ? {} : { maxLongPollMs: o.maxLongPollMs }),
@@ -208,6 +213,13 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       release();
     },
   };
+}
+
+/** The free-space guard of the SQLite file `db` names, on its directory; null for PostgreSQL, an in-memory database or a store given as such. */
+function diskGuardOf(db: string, reserveMb: number | null, clock: Clock): DiskGuard | null {
+  const file = sqlitePathOf(db);
+  if (reserveMb === null || file === null || file === ':memory:') return null;
+  return new DiskGuard(path.dirname(path.resolve(file)), reserveMb * 1024 * 1024, clock);
 }
 
 /** Claims the lock of the SQLite file `db` names (nothing for PostgreSQL); a ConfigError names the coordinator holding it. */

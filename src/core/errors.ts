@@ -52,6 +52,13 @@ export class ConfigError extends DroverError {
   }
 }
 
+/** The coordinator's storage is full, or below the free space it keeps in reserve: nothing of the request was stored. */
+export class StorageFullError extends DroverError {
+  constructor(message: string) {
+    super(message, 507, 'storage_full');
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

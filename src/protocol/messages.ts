@@ -136,6 +136,8 @@ export interface KindsAnswer {
 export interface HealthAnswer {
   ok: boolean;
   version: string;
+  /** A SQLite coordinator's disk: its free space against the reserve. */
+  storage?: { dir: string; freeBytes: number; reserveBytes: number; state: 'ok' | 'low' };
 }
 /** Every error: 400 (with the field), 401, 404, 409, 413, 415, 503. */
 export interface ErrorAnswer {

@@ -19,6 +19,11 @@ export interface JobStore {
   enqueue(p: { jobs: ResolvedNewJob[]; now: number }): Promise<Job[]>;
   /** As enqueue, under idempotency keys: all or none, keys and jobs together (see KeyedEnqueue). */
   enqueueKeyed(p: KeyedEnqueue): Promise<KeyedEnqueueResult>;
+  /**
+   * Gives back the space the store holds for itself, if it can (SQLite: the WAL file, truncated
+   * after a checkpoint). Called when a write failed for want of space.
+   */
+  checkpoint?(): Promise<void>;
   /** Forgets the enqueue keys made before `before` (epoch ms); returns how many. */
   pruneEnqueueKeys(p: { before: number }): Promise<number>;
   get(id: string): Promise<Job | null>;

@@ -101,6 +101,11 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
+  async checkpoint(): Promise<void> {
+    // TRUNCATE: the WAL file back to 0 bytes, so space freed on the disk is not taken by it again.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
   async pruneEnqueueKeys(p: { before: number }): Promise<number> {
     return this.keys.pruneKeys(p.before);
   }
