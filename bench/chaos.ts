@@ -1,0 +1,235 @@
+/**
+ * `npm run chaos`: faults on purpose, loopback only, each scenario bounded in time. Every
+ * scenario runs ledger jobs (an exec template that appends "ID ATTEMPT start" and "ID ATTEMPT
+ * end" to one file with O_APPEND) through a real coordinator and real workers, and at the end
+ * checks the ledger against the store: a job is lost when it did not succeed or has no "end"
+ * line, duplicated when it has more than one. Options: --scenarios a,b (coordinator-kill,
+ * worker-kill, partition), --jobs N, --kills N, --partition-s N.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { DroverClient } from '../src/client/drover-client.js';
+import { startBlackholeProxy } from './blackhole-proxy.js';
+import { startDrover, type Proc } from './drover-procs.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] ? (argv[i + 1] as string) : dflt;
+};
+
+interface Row {
+  scenario: string;
+  runs: number;
+  jobs: number;
+  lost: number;
+  duplicated: number;
+  /** The longest time from a fault's end until jobs finished again, ms. */
+  maxRecoveryMs: number;
+  note: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** A scenario's directory: drover.yaml with the ledger template, the ledger file, the data. */
+function setup(name: string, server: string): { dir: string; ledger: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `drover-chaos-${name}-`));
+  const ledger = path.join(dir, 'ledger.txt');
+  fs.writeFileSync(ledger, '');
+  fs.writeFileSync(
+    path.join(dir, 'drover.yaml'),
+    `${server}
+templates:
+  ledger:
+    argv: [/bin/sh, -c, 'printf "%s %s start\\n" "$1" "$2" >> "$3"; sleep "$4"; printf "%s %s end\\n" "$1" "$2" >> "$3"', ledger, "{id}", "{attempt}", ${JSON.stringify(ledger)}, "{seconds}"]
+    params: { seconds: { default: "0.05" } }
+`,
+  );
+  return { dir, ledger };
+}
+
+/** Lost and duplicated jobs: the ledger's "end" lines against the store's states. */
+async function check(client: DroverClient, ledger: string, ids: string[]): Promise<{ lost: number; duplicated: number; notFinal: number }> {
+  const ends = new Map<string, number>();
+  for (const line of fs.readFileSync(ledger, 'utf8').split('\n')) {
+    const [id, , what] = line.split(' ');
+    if (id && what === 'end') ends.set(id, (ends.get(id) ?? 0) + 1);
+  }
+  let lost = 0;
+  let duplicated = 0;
+  let notFinal = 0;
+  for (const id of ids) {
+    const job = (await client.get(id)).job;
+    if (!['succeeded', 'failed', 'timed_out', 'canceled'].includes(job.state)) notFinal++;
+    const n = ends.get(id) ?? 0;
+    if (job.state !== 'succeeded' || n === 0) lost++;
+    if (n > 1) duplicated++;
+  }
+  return { lost, duplicated, notFinal };
+}
+
+async function enqueueLedgerJobs(client: DroverClient, n: number, seconds: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += 1000) ids.push(...(await client.enqueueManyIds(Array.from({ length: Math.min(1000, n - i) }, () => ({ template: 'ledger', params: { seconds } })))));
+  return ids;
+}
+
+/** Resolves once no job is left to run (none waiting, queued, running or awaiting children), or after `ms`. */
+async function untilFinal(client: DroverClient, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const c = await client.counts({}).catch(() => null);
+    if (c && c.waiting + c.queued + c.running + c.awaiting_children === 0) return;
+    await sleep(250);
+  }
+}
+
+/**
+ * Time from `since` (a restart) until a probe job enqueued then has run on a worker, ms: the
+ * coordinator answers, the workers lease from it again. Ahead of the queue (priority), so the
+ * backlog does not count. A bound: `ms`.
+ */
+async function recovery(client: DroverClient, since: number, ms: number): Promise<number> {
+  const end = Date.now() + ms;
+  let id: string | null = null;
+  while (Date.now() < end) {
+    id ??= await client.enqueue({ template: 'ledger', params: { seconds: '0' }, priority: 100, tags: ['probe'] }).then((j) => j.id, () => null);
+    if (id && (await client.get(id).catch(() => null))?.job.state === 'succeeded') return Date.now() - since;
+    await sleep(25);
+  }
+  return Date.now() - since;
+}
+
+const startServer = (dir: string, port: number) => startDrover(['server', '--port', String(port), '--data', path.join(dir, 'data')], dir, /coordinator on (http:\/\/[^\s"]+)/);
+const startWorker = (dir: string, url: string, name: string, slots: number) =>
+  startDrover(['worker', '--server', url, '--name', name, '--concurrency', String(slots), '--output-root', path.join(dir, 'out')], dir, /pulling from/);
+
+/** The coordinator killed with SIGKILL `kills` times while 3 workers × 4 slots run `jobs` jobs. */
+async function coordinatorKill(jobs: number, kills: number): Promise<Row> {
+  const { dir, ledger } = setup('coordinator', 'server:\n  lease_ttl: 10s\n  heartbeat_interval: 1s\n');
+  const port = await freePort();
+  let server: Proc = await startServer(dir, port);
+  const url = `http://127.0.0.1:${port}`;
+  const client = new DroverClient({ server: url, requestTimeoutMs: 5_000 });
+  const workers = await Promise.all(['w1', 'w2', 'w3'].map((n) => startWorker(dir, url, n, 4)));
+  const ids = await enqueueLedgerJobs(client, jobs, '0.05');
+  let maxRecoveryMs = 0;
+  for (let k = 0; k < kills; k++) {
+    await sleep(1_500);
+    server.child.kill('SIGKILL');
+    await new Promise((r) => server.child.once('exit', r));
+    const restarted = Date.now();
+    server = await startServer(dir, port);
+    maxRecoveryMs = Math.max(maxRecoveryMs, await recovery(client, restarted, 60_000));
+  }
+  await untilFinal(client, 300_000);
+  const r = await check(client, ledger, ids);
+  for (const w of workers) await w.stop();
+  await server.stop();
+  await client.close();
+  return { scenario: 'coordinator SIGKILL (SQLite)', runs: kills, jobs, lost: r.lost, duplicated: r.duplicated, maxRecoveryMs, note: r.notFinal ? `${r.notFinal} not final` : '3 workers × 4 slots' };
+}
+
+/** One of 3 workers killed with SIGKILL `kills` times (and started again) while jobs of 1 s run. */
+async function workerKill(jobs: number, kills: number): Promise<Row> {
+  const { dir, ledger } = setup('worker', 'server:\n  lease_ttl: 3s\n  heartbeat_interval: 500ms\n');
+  const port = await freePort();
+  const server = await startServer(dir, port);
+  const url = `http://127.0.0.1:${port}`;
+  const client = new DroverClient({ server: url });
+  const workers = await Promise.all(['w1', 'w2', 'w3'].map((n) => startWorker(dir, url, n, 4)));
+  const ids = await enqueueLedgerJobs(client, jobs, '1');
+  let maxRecoveryMs = 0;
+  for (let k = 0; k < kills; k++) {
+    await sleep(1_200);
+    const i = k % workers.length;
+    const victim = workers[i] as Proc;
+    victim.child.kill('SIGKILL');
+    await new Promise((r) => victim.child.once('exit', r));
+    const killed = Date.now();
+    // Started again under its name: it kills the process groups its dead self left running.
+    workers[i] = await startWorker(dir, url, `w${i + 1}`, 4);
+    maxRecoveryMs = Math.max(maxRecoveryMs, Date.now() - killed);
+  }
+  await untilFinal(client, 300_000);
+  const r = await check(client, ledger, ids);
+  for (const w of workers) await w.stop();
+  await server.stop();
+  await client.close();
+  // A process of a ledger job still running now belongs to no worker: left behind.
+  const left = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(ledger);
+    } catch {
+      return false;
+    }
+  }).length;
+  return { scenario: 'worker SIGKILL (exec jobs of 1 s)', runs: kills, jobs, lost: r.lost, duplicated: r.duplicated, maxRecoveryMs, note: `${left} processes left behind${r.notFinal ? `; ${r.notFinal} not final` : ''}` };
+}
+
+/** A worker's link to its coordinator black-holed for `seconds` (packets dropped, not refused), then healed. */
+async function partition(jobs: number, seconds: number): Promise<Row> {
+  const { dir, ledger } = setup('partition', 'server:\n  lease_ttl: 30s\n  heartbeat_interval: 10s\n');
+  const port = await freePort();
+  const server = await startServer(dir, port);
+  const url = `http://127.0.0.1:${port}`;
+  const proxy = await startBlackholeProxy({ host: '127.0.0.1', port });
+  const client = new DroverClient({ server: url });
+  const near = await startWorker(dir, url, 'near', 4);
+  const far = await startWorker(dir, proxy.url, 'far', 4);
+  const ids = await enqueueLedgerJobs(client, jobs, '2');
+  await sleep(3_000);
+  proxy.hole();
+  await sleep(seconds * 1_000);
+  proxy.heal();
+  const healed = Date.now();
+  // The far worker's first outcome after the heal: its attempts' end times tell.
+  let maxRecoveryMs = 0;
+  await untilFinal(client, 300_000);
+  const r = await check(client, ledger, ids);
+  let late = 0;
+  let firstFar = Infinity;
+  for (const id of ids) {
+    for (const a of (await client.get(id)).attempts) {
+      if (a.error?.includes('reported after its lease expired')) late++;
+      if (a.worker === 'far' && a.endedAt !== null && a.endedAt >= healed) firstFar = Math.min(firstFar, a.endedAt);
+    }
+  }
+  if (Number.isFinite(firstFar)) maxRecoveryMs = firstFar - healed;
+  await near.stop();
+  await far.stop();
+  await proxy.close();
+  await server.stop();
+  await client.close();
+  return { scenario: `partition: a worker black-holed ${seconds} s`, runs: 1, jobs, lost: r.lost, duplicated: r.duplicated, maxRecoveryMs, note: `jobs of 2 s, lease 30 s; ${late} reported late and counted${r.notFinal ? `; ${r.notFinal} not final` : ''}` };
+}
+
+async function main(): Promise<void> {
+  const scenarios = opt('scenarios', 'coordinator-kill,worker-kill,partition').split(',');
+  const rows: Row[] = [];
+  const say = (r: Row) => {
+    rows.push(r);
+    process.stdout.write(`${r.scenario}: ${r.runs} runs, ${r.jobs} jobs, ${r.lost} lost, ${r.duplicated} duplicated, recovery ≤ ${(r.maxRecoveryMs / 1000).toFixed(1)} s (${r.note})\n`);
+  };
+  if (scenarios.includes('coordinator-kill')) say(await coordinatorKill(Number(opt('jobs', '5000')), Number(opt('kills', '10'))));
+  if (scenarios.includes('worker-kill')) say(await workerKill(Number(opt('worker-jobs', '300')), Number(opt('worker-kills', '20'))));
+  if (scenarios.includes('partition')) say(await partition(Number(opt('partition-jobs', '200')), Number(opt('partition-s', '60'))));
+  process.stdout.write('\nscenario                                  runs   jobs  lost  dup  max recovery  note\n');
+  for (const r of rows) process.stdout.write(`${r.scenario.padEnd(40)}  ${String(r.runs).padStart(4)}  ${String(r.jobs).padStart(5)}  ${String(r.lost).padStart(4)}  ${String(r.duplicated).padStart(3)}  ${`${(r.maxRecoveryMs / 1000).toFixed(1)} s`.padStart(12)}  ${r.note}\n`);
+  process.exitCode = rows.some((r) => r.lost > 0) ? 1 : 0;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`chaos: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(2);
+});
