@@ -71,6 +71,7 @@ async function check(client: DroverClient, ledger: string, ids: string[]): Promi
   for (const id of ids) {
     const job = (await client.get(id)).job;
     if (!['succeeded', 'failed', 'timed_out', 'canceled'].includes(job.state)) notFinal++;
+    if (job.state !== 'succeeded') process.stderr.write(`chaos: job ${id} is ${job.state} after attempt ${job.attempt}: ${job.error ?? ''}\n`);
     const n = ends.get(id) ?? 0;
     if (job.state !== 'succeeded' || n === 0) lost++;
     if (n > 1) duplicated++;
@@ -80,7 +81,8 @@ async function check(client: DroverClient, ledger: string, ids: string[]): Promi
 
 async function enqueueLedgerJobs(client: DroverClient, n: number, seconds: string): Promise<string[]> {
   const ids: string[] = [];
-  for (let i = 0; i < n; i += 1000) ids.push(...(await client.enqueueManyIds(Array.from({ length: Math.min(1000, n - i) }, () => ({ template: 'ledger', params: { seconds } })))));
+  // Attempts enough for a job whose worker is killed under it again and again: a lost lease counts as one.
+  for (let i = 0; i < n; i += 1000) ids.push(...(await client.enqueueManyIds(Array.from({ length: Math.min(1000, n - i) }, () => ({ template: 'ledger', params: { seconds }, maxAttempts: 10 })))));
   return ids;
 }
 

@@ -58,7 +58,8 @@ export class OutcomeReporter {
           continue;
         }
         this.pending.unshift(...batch);
-        const delay = reconnectDelay(++this.failures);
+        // Tried again well within a lease, however long the outage: not the 15 s of the lease loop's backoff.
+        const delay = Math.min(reconnectDelay(++this.failures), this.timeoutMs());
         this.log.warn({ err: errorMessage(err), retryInMs: delay, backlog: this.pending.length }, 'cannot report outcomes; will retry');
         await sleep(delay, this.stopped.signal);
       }

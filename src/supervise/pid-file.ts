@@ -58,7 +58,14 @@ export function killRecordedGroups(dir: string): number[] {
   const killed: number[] = [];
   for (const name of names) {
     const file = path.join(dir, name);
-    const [pidText, start, ownerText, ownerStart] = fs.readFileSync(file, 'utf8').trim().split(' ');
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      // Gone since the listing: its job ended, or another worker of this directory took it.
+      continue;
+    }
+    const [pidText, start, ownerText, ownerStart] = text.trim().split(' ');
     if (sameProcess(Number(ownerText), ownerStart)) continue;
     const pid = Number(pidText);
     if (sameProcess(pid, start) && signalGroup(pid, 'SIGKILL')) killed.push(pid);

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { longTimeout, type LongTimeout } from '../core/long-timeout.js';
 import { SUPERVISE_DEFAULTS } from './defaults.js';
 import { LineSplitter } from './line-splitter.js';
+import { dyingWithParent } from './die-with-parent.js';
 import { signalGroup } from './process-group.js';
 import { RingBuffer } from './ring-buffer.js';
 import { openRotatingLog, type Rotation } from './rotating-log.js';
@@ -114,7 +115,8 @@ export async function spawnSupervised(o: SuperviseOptions): Promise<Supervised> 
   if (o.onFd3Line) stdio.push('pipe');
   let child: ChildProcess;
   try {
-    child = spawn(cmd, args, { cwd: o.cwd, env: o.env, detached: true, stdio });
+    const [file, ...rest] = dyingWithParent([cmd, ...args], o.cwd, o.env);
+    child = spawn(file as string, rest, { cwd: o.cwd, env: o.env, detached: true, stdio });
   } catch (err) {
     // Node throws at once for arguments it refuses, e.g. a NUL byte in an argument.
     log?.close();

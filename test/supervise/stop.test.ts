@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +38,29 @@ describe('stopping a supervised process group', () => {
     const other = await start(trapped(143), { killGraceMs: 60_000, ready: 'ready' });
     other.p.stop('SIGINT', 'SIGINT');
     expect(await other.p.done).toMatchObject({ code: 143, signal: null, stoppedCleanly: false });
+  });
+
+  it('kills the command when its supervisor dies by SIGKILL: the rest of its script never runs', async () => {
+    const dir = tempDir();
+    const sleeper = path.join(dir, 'sleeper');
+    const marker = path.join(dir, 'ended');
+    // The supervisor: another process, spawning with the built module, killed while its command waits.
+    const spawnJs = path.resolve(import.meta.dirname, '../../dist/supervise/spawn.js');
+    const script = `import { spawnSupervised } from ${JSON.stringify(spawnJs)};
+      const p = await spawnSupervised({ argv: ['/bin/sh', '-c', 'sleep 2 & echo $! > "$0"; wait; echo ended > "$1"', ${JSON.stringify(sleeper)}, ${JSON.stringify(marker)}] });
+      process.stdout.write('pid ' + p.pid + '\\n');
+      await p.done;`;
+    const supervisor = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    supervisor.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const leader = Number((await waitFor(() => /pid (\d+)/.exec(out), 10_000, 'the command to start'))[1]);
+    const sleep = Number(await waitFor(() => fs.existsSync(sleeper) && fs.readFileSync(sleeper, 'utf8').trim(), 10_000, 'the background sleep'));
+    killAfter(() => [sleep]);
+    supervisor.kill('SIGKILL');
+    await waitFor(() => !running(leader), 10_000, 'the command to die with its supervisor');
+    // Its child outlives it (an orphan), but what the script had left to do is gone with it.
+    await waitFor(() => !running(sleep), 10_000, 'the orphaned sleep to end');
+    expect(fs.existsSync(marker)).toBe(false);
   });
 
   it('sends SIGKILL to the whole group after the grace period when SIGTERM is ignored', async () => {
