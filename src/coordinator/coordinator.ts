@@ -28,7 +28,7 @@ import { LiveEvents } from './live-events.js';
 import { finishedPerBucket, readStats } from './overview.js';
 import type { SecretBox } from '../core/secret-box.js';
 import { openLeased, openSpec, sealJobs, sealSpec, secretParamsForRedaction } from './secret-params.js';
-import { fingerprintOf, jobKeysOf } from './enqueue-keys.js';
+import { fingerprintOf, jobKeysOf, uniqueKeysOf } from './enqueue-keys.js';
 import type { DiskGuard, StorageStatus } from './disk-guard.js';
 
 export interface CoordinatorOptions {
@@ -180,13 +180,15 @@ export class Coordinator {
     this.o.disk?.assertRoomForJobs();
     const now = this.clock.now();
     const jobKeys = jobKeysOf(inputs);
-    const resolved = sealJobs(this.o.secretBox, this.validate(inputs, now));
+    const plain = this.validate(inputs, now);
+    const uniqueKeys = uniqueKeysOf(inputs, plain);
+    const resolved = sealJobs(this.o.secretBox, plain);
     let jobs: Job[];
     let made: Job[];
     let replayed = false;
-    if (o.idempotencyKey === undefined && jobKeys === null) made = jobs = await this.store.enqueue({ jobs: resolved, now });
+    if (o.idempotencyKey === undefined && jobKeys === null && uniqueKeys === null) made = jobs = await this.store.enqueue({ jobs: resolved, now });
     else {
-      const r = await this.store.enqueueKeyed({ jobs: resolved, now, ...(o.idempotencyKey !== undefined ? { request: { key: o.idempotencyKey, fingerprint: fingerprintOf(inputs) } } : {}), ...(jobKeys ? { jobKeys } : {}) });
+      const r = await this.store.enqueueKeyed({ jobs: resolved, now, ...(o.idempotencyKey !== undefined ? { request: { key: o.idempotencyKey, fingerprint: fingerprintOf(inputs) } } : {}), ...(jobKeys ? { jobKeys } : {}), ...(uniqueKeys ? { uniqueKeys } : {}) });
       jobs = r.jobs;
       made = r.jobs.filter((_, i) => r.created[i]);
       replayed = r.replayed;

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../core/errors.js';
+import { fillPlaceholders } from '../core/placeholders.js';
+import type { ResolvedNewJob } from '../store/store.js';
 
 /** The longest idempotency key (the Idempotency-Key header, a job's `key`), characters. */
 const MAX_KEY = 255;
@@ -32,3 +34,29 @@ export function jobKeysOf(inputs: readonly unknown[]): Array<string | null> | nu
 export function fingerprintOf(inputs: readonly unknown[]): string {
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
 }
+
+/**
+ * Each job's `unique` key, its placeholders filled from the job's params (`{server}-{day}`):
+ * while a job made under that key has not ended, enqueuing another answers it instead. Null
+ * when no job has one. A secret param cannot be part of it (the key is kept in clear).
+ */
+export function uniqueKeysOf(inputs: readonly unknown[], jobs: readonly ResolvedNewJob[]): Array<string | null> | null {
+  let any = false;
+  const keys = inputs.map((input, i) => {
+    const u = typeof input === 'object' && input !== null ? (input as { unique?: unknown }).unique : undefined;
+    if (u === undefined || u === null) return null;
+    const field = inputs.length > 1 ? `jobs[${i}].unique` : 'unique';
+    if (typeof u !== 'string' || u.length === 0 || u.length > MAX_KEY) throw new ValidationError(`${field}: a text of 1 to ${MAX_KEY} characters, with {param} placeholders`, field);
+    const job = jobs[i] as ResolvedNewJob;
+    const values: Record<string, string> = {};
+    for (const [k, v] of Object.entries(job.params)) values[k] = job.secrets.includes(k) ? SECRET_MARK : String(v);
+    const key = fillPlaceholders(u, values, field);
+    if (key.includes(SECRET_MARK)) throw new ValidationError(`${field}: names a secret param; a unique key is kept in clear, so it takes only params that are not secret`, field);
+    any = true;
+    return `${job.template ?? job.kind}:${key}`;
+  });
+  return any ? keys : null;
+}
+
+/** What a secret param fills into a unique key while it is checked: nothing a real value holds. */
+const SECRET_MARK = '\u0000secret\u0000';

@@ -111,6 +111,7 @@ export const SCHEMAS = {
       concurrencyLimit: nullable('integer'),
       node: { type: ['string', 'null'], description: 'Only the worker of this node runs it (worker.segments.node)' },
       key: { type: 'string', maxLength: 255, description: 'Its idempotency key: a job made under the same key within 24 h is answered in its place, and none is made' },
+      unique: { type: 'string', maxLength: 255, description: 'At most one such job at a time: while a job of the same template or kind made under this key ({param} placeholders: "{server}-{day}") has not ended, it is answered in this one\'s place' },
     },
     [],
     { additionalProperties: false, anyOf: [{ required: ['kind'] }, { required: ['template'] }], description: 'A job to make: a kind, a template, or both. Missing fields take the template\'s values, then the defaults' },

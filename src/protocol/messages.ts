@@ -41,10 +41,16 @@ export interface JobSpec {
    * place, and no new one is made (e.g. `cam-12-2026-12-01`).
    */
   key?: string;
+  /**
+   * At most one such job at a time: while a job of the same template (or kind) made under this
+   * key has not ended, it is answered in this one's place. Placeholders from the params:
+   * `"{server}-{day}"`. Secret params cannot be part of it.
+   */
+  unique?: string;
 }
 
 /** Every field a JobSpec may have; anything else is refused. */
-export const JOB_SPEC_FIELDS: ReadonlySet<string> = new Set(['kind', 'template', 'params', 'secrets', 'owner', 'queue', 'tags', 'priority', 'runAt', 'maxAttempts', 'backoff', 'timeLimit', 'concurrencyKey', 'concurrencyLimit', 'node', 'key']);
+export const JOB_SPEC_FIELDS: ReadonlySet<string> = new Set(['kind', 'template', 'params', 'secrets', 'owner', 'queue', 'tags', 'priority', 'runAt', 'maxAttempts', 'backoff', 'timeLimit', 'concurrencyKey', 'concurrencyLimit', 'node', 'key', 'unique']);
 
 export interface EnqueueAnswer {
   jobs: Job[];

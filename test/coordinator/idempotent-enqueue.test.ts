@@ -56,6 +56,24 @@ describe('idempotent enqueues', () => {
     expect(await bad.json()).toMatchObject({ error: { field: 'jobs[1].key' } });
   });
 
+  it('keeps at most one job of a unique key queued or running: its placeholders from the params, never a secret one', async () => {
+    const srv = await server();
+    const made = async (body: unknown) => ((await (await post(srv, body)).json()) as { jobs: Job[] }).jobs.map((j) => j.id);
+    const [a] = await made({ kind: 'noop', params: { echo: 'nvr-13' }, unique: '{echo}-2026-12-01' });
+    expect(await made({ kind: 'noop', params: { echo: 'nvr-13' }, unique: '{echo}-2026-12-01' })).toEqual([a]);
+    const [b] = await made({ kind: 'noop', params: { echo: 'nvr-14' }, unique: '{echo}-2026-12-01' });
+    expect(b).not.toBe(a);
+    await fetch(`${srv.url}/api/v1/jobs/${a}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const [c] = await made({ kind: 'noop', params: { echo: 'nvr-13' }, unique: '{echo}-2026-12-01' });
+    expect(c).not.toBe(a);
+    expect(await queued(srv)).toBe(2);
+    const secret = await post(srv, { kind: 'noop', params: { echo: 'pw' }, secrets: ['echo'], unique: 'x-{echo}' });
+    expect(secret.status).toBe(400);
+    expect(await secret.json()).toMatchObject({ error: { field: 'unique', message: expect.stringContaining('names a secret param') } });
+    const missing = await post(srv, { jobs: [{ kind: 'noop' }, { kind: 'noop', unique: '{camera}' }] });
+    expect(await missing.json()).toMatchObject({ error: { message: 'jobs[1].unique: missing param "camera"' } });
+  });
+
   it('DroverClient retried on the next server after its answer was lost makes the job once', async () => {
     const srv = await server();
     const proxy = await startHoldingProxy(srv.url);

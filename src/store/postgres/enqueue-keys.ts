@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Job } from '../../core/job.js';
-import { ENQUEUE_KEY_TTL_MS, jobKeyOf, keyReusedError, requestKeyOf, type EnqueueKeyRow, type KeyedEnqueue, type KeyedEnqueueResult } from '../enqueue-keys.js';
+import { ACTIVE_STATES } from '../../core/job.js';
+import { ENQUEUE_KEY_TTL_MS, jobKeyOf, keyReusedError, requestKeyOf, uniqueKeyOf, type EnqueueKeyRow, type KeyedEnqueue, type KeyedEnqueueResult } from '../enqueue-keys.js';
 import { newJobOf, rowToJob, type JobRow } from '../rows.js';
 import type { ResolvedNewJob } from '../store.js';
 import { insertJobs } from './children.js';
@@ -14,6 +15,12 @@ const GET = 'SELECT fingerprint, job_ids FROM enqueue_keys WHERE key = $1 AND cr
 const PUT = `INSERT INTO enqueue_keys (key, fingerprint, job_ids, created_at) VALUES ($1, $2, $3, $4)
   ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, job_ids = excluded.job_ids, created_at = excluded.created_at
   WHERE enqueue_keys.created_at < $5 RETURNING key`;
+
+/** A unique key's row, locked: two coordinators deciding on one key at once take turns. */
+const GET_UNIQUE = 'SELECT fingerprint, job_ids FROM enqueue_keys WHERE key = $1 FOR UPDATE';
+const CLAIM_UNIQUE = `INSERT INTO enqueue_keys (key, fingerprint, job_ids, created_at) VALUES ($1, NULL, $2, $3)
+  ON CONFLICT (key) DO NOTHING RETURNING key`;
+const RETAKE_UNIQUE = 'UPDATE enqueue_keys SET job_ids = $2, created_at = $3 WHERE key = $1';
 
 class KeyTaken extends Error {}
 
@@ -52,8 +59,17 @@ async function enqueueOnce(c: pg.PoolClient, p: KeyedEnqueue): Promise<KeyedEnqu
   for (let i = 0; i < p.jobs.length; i++) {
     const j = p.jobs[i] as ResolvedNewJob;
     const key = p.jobKeys?.[i] ?? null;
-    const row = key === null || inBatch.has(key) ? undefined : await get(jobKeyOf(key));
-    const before = key === null ? undefined : (inBatch.get(key) ?? (await jobsOf(c, row))[0]);
+    const unique = p.uniqueKeys?.[i] === undefined || p.uniqueKeys[i] === null ? null : uniqueKeyOf(p.uniqueKeys[i] as string);
+    const row = key === null || inBatch.has(jobKeyOf(key)) ? undefined : await get(jobKeyOf(key));
+    let before = key === null ? undefined : (inBatch.get(jobKeyOf(key)) ?? (await jobsOf(c, row))[0]);
+    let uniqueRow: EnqueueKeyRow | undefined;
+    if (!before && unique !== null) {
+      before = inBatch.get(unique);
+      if (!before) {
+        uniqueRow = (await c.query<EnqueueKeyRow>(GET_UNIQUE, [unique])).rows[0];
+        before = (await jobsOf(c, uniqueRow)).find((x) => ACTIVE_STATES.includes(x.state));
+      }
+    }
     if (before) {
       jobs.push(before);
       created.push(false);
@@ -64,8 +80,14 @@ async function enqueueOnce(c: pg.PoolClient, p: KeyedEnqueue): Promise<KeyedEnqu
     jobs.push(job);
     created.push(true);
     if (key !== null) {
-      inBatch.set(key, job);
+      inBatch.set(jobKeyOf(key), job);
       await put(jobKeyOf(key), null, [j.id], row !== undefined);
+    }
+    if (unique !== null) {
+      inBatch.set(unique, job);
+      const ids = JSON.stringify([j.id]);
+      if (uniqueRow) await c.query(RETAKE_UNIQUE, [unique, ids, p.now]);
+      else if ((await c.query(CLAIM_UNIQUE, [unique, ids, p.now])).rowCount === 0) throw new KeyTaken();
     }
   }
   if (fresh.length > 0) await insertJobs(c, fresh, p.now);

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { listOrderOf, nextCursorOf } from '../list-order.js';
 import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../../core/job-filter.js';
-import { byQueue, FINAL_STATES, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
+import { ACTIVE_STATES, byQueue, FINAL_STATES, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
 import type { CompleteAnswer, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
 import { attemptsOf, JOB_COLUMNS, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 import type { Schedule } from '../../core/schedule.js';
@@ -103,7 +103,11 @@ export class PostgresJobStore implements JobStore {
   }
 
   async pruneEnqueueKeys(p: { before: number }): Promise<number> {
-    return (await this.pool.query('DELETE FROM enqueue_keys WHERE created_at < $1', [p.before])).rowCount ?? 0;
+    // A unique key stays while its job has not ended, however old.
+    return (
+      (await this.pool.query(`DELETE FROM enqueue_keys WHERE created_at < $1 AND NOT (key LIKE 'unique:%'
+        AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = enqueue_keys.job_ids::jsonb->>0 AND jobs.state = ANY($2)))`, [p.before, [...ACTIVE_STATES]])).rowCount ?? 0
+    );
   }
 
   async get(id: string): Promise<Job | null> {

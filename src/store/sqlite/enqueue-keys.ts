@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Job } from '../../core/job.js';
-import { ENQUEUE_KEY_TTL_MS, jobKeyOf, keyReusedError, requestKeyOf, type EnqueueKeyRow, type KeyedEnqueue, type KeyedEnqueueResult } from '../enqueue-keys.js';
+import { ACTIVE_STATES } from '../../core/job.js';
+import { ENQUEUE_KEY_TTL_MS, jobKeyOf, keyReusedError, requestKeyOf, uniqueKeyOf, type EnqueueKeyRow, type KeyedEnqueue, type KeyedEnqueueResult } from '../enqueue-keys.js';
 import { newJobOf, rowToJob, type JobRow } from '../rows.js';
 import type { ResolvedNewJob } from '../store.js';
 import { insertJobs } from './children.js';
@@ -9,6 +10,7 @@ import type { Statements } from './statements.js';
 /** Enqueues under idempotency keys (store/enqueue-keys.ts) in SQLite: keys and jobs in one transaction. */
 export class SqliteEnqueueKeys {
   private readonly get: Database.Statement;
+  private readonly getAny: Database.Statement;
   private readonly put: Database.Statement;
   private readonly prune: Database.Statement;
   private readonly job: Database.Statement;
@@ -18,10 +20,13 @@ export class SqliteEnqueueKeys {
     private readonly stmts: Statements,
   ) {
     this.get = db.prepare('SELECT fingerprint, job_ids FROM enqueue_keys WHERE key = ? AND created_at >= ?');
+    this.getAny = db.prepare('SELECT fingerprint, job_ids FROM enqueue_keys WHERE key = ?');
     // A key past its TTL but not yet pruned is taken over.
     this.put = db.prepare(`INSERT INTO enqueue_keys (key, fingerprint, job_ids, created_at) VALUES (@key, @fingerprint, @ids, @now)
       ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, job_ids = excluded.job_ids, created_at = excluded.created_at`);
-    this.prune = db.prepare('DELETE FROM enqueue_keys WHERE created_at < ?');
+    // A unique key stays while its job has not ended, however old.
+    this.prune = db.prepare(`DELETE FROM enqueue_keys WHERE created_at < ? AND NOT (key LIKE 'unique:%'
+      AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = json_extract(enqueue_keys.job_ids, '$[0]') AND jobs.state IN (${ACTIVE_STATES.map((s) => `'${s}'`).join(', ')})))`);
     this.job = db.prepare('SELECT * FROM jobs WHERE id = ?');
   }
 
@@ -43,7 +48,10 @@ export class SqliteEnqueueKeys {
       const inBatch = new Map<string, Job>();
       p.jobs.forEach((j, i) => {
         const key = p.jobKeys?.[i] ?? null;
-        const before = key === null ? undefined : (inBatch.get(key) ?? this.jobsOf(this.get.get(jobKeyOf(key), since) as EnqueueKeyRow | undefined)[0]);
+        const unique = p.uniqueKeys?.[i] ?? null;
+        const before =
+          (key === null ? undefined : (inBatch.get(jobKeyOf(key)) ?? this.jobsOf(this.get.get(jobKeyOf(key), since) as EnqueueKeyRow | undefined)[0])) ??
+          (unique === null ? undefined : (inBatch.get(uniqueKeyOf(unique)) ?? this.jobsOf(this.getAny.get(uniqueKeyOf(unique)) as EnqueueKeyRow | undefined).find((x) => ACTIVE_STATES.includes(x.state))));
         if (before) {
           jobs.push(before);
           created.push(false);
@@ -53,9 +61,10 @@ export class SqliteEnqueueKeys {
         fresh.push(j);
         jobs.push(job);
         created.push(true);
-        if (key !== null) {
-          inBatch.set(key, job);
-          this.put.run({ key: jobKeyOf(key), fingerprint: null, ids: JSON.stringify([j.id]), now: p.now });
+        for (const k of [key === null ? null : jobKeyOf(key), unique === null ? null : uniqueKeyOf(unique)]) {
+          if (k === null) continue;
+          inBatch.set(k, job);
+          this.put.run({ key: k, fingerprint: null, ids: JSON.stringify([j.id]), now: p.now });
         }
       });
       insertJobs(this.stmts, fresh, p.now);

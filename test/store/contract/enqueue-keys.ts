@@ -53,6 +53,36 @@ export function enqueueKeysContract(h: Harness): void {
       expect((await h.store.enqueueKeyed({ jobs: [job()], jobKeys: ['cam-1'], now: T0 + 4 })).jobs[0]!.id).toBe(b.jobs[0]!.id);
     });
 
+    it('answers a unique key with its job while that job has not ended, and makes a new one once it has', async () => {
+      const { claimOne, tokenOf } = h;
+      const first = await h.store.enqueueKeyed({ jobs: [job(), job()], uniqueKeys: ['nvr-1-day', 'nvr-1-day'], now: T0 });
+      expect(first.created).toEqual([true, false]);
+      expect(first.jobs[1]!.id).toBe(first.jobs[0]!.id);
+      const running = await claimOne();
+      expect(running.id).toBe(first.jobs[0]!.id);
+      const again = await h.store.enqueueKeyed({ jobs: [job()], uniqueKeys: ['nvr-1-day'], now: T0 + 1_000 });
+      expect(again.created).toEqual([false]);
+      expect(again.jobs[0]).toMatchObject({ id: running.id, state: 'running' });
+      await h.store.complete({ items: [{ id: running.id, token: tokenOf(running), outcome: 'succeeded' }], now: T0 + 2_000 });
+      const next = await h.store.enqueueKeyed({ jobs: [job()], uniqueKeys: ['nvr-1-day'], now: T0 + 3_000 });
+      expect(next.created).toEqual([true]);
+      expect(next.jobs[0]!.id).not.toBe(running.id);
+      // Kept past 24 h while its job waits; pruned once it ended.
+      expect(await h.store.pruneEnqueueKeys({ before: T0 + ENQUEUE_KEY_TTL_MS * 2 })).toBe(0);
+      expect((await h.store.enqueueKeyed({ jobs: [job()], uniqueKeys: ['nvr-1-day'], now: T0 + ENQUEUE_KEY_TTL_MS * 2 })).created).toEqual([false]);
+      await h.store.cancel({ id: next.jobs[0]!.id, now: T0 + ENQUEUE_KEY_TTL_MS * 2 });
+      expect(await h.store.pruneEnqueueKeys({ before: T0 + ENQUEUE_KEY_TTL_MS * 2 })).toBe(1);
+      expect((await h.store.counts({})).queued).toBe(0);
+    });
+
+    it('makes one job of a unique key when two stores on one database enqueue it at the same time', async () => {
+      const other = await h.another();
+      const both = await Promise.all([h.store.enqueueKeyed({ jobs: [job()], uniqueKeys: ['race'], now: T0 }), other.enqueueKeyed({ jobs: [job()], uniqueKeys: ['race'], now: T0 })]);
+      expect(both.map((r) => r.created[0]).sort()).toEqual([false, true]);
+      expect(both[0]!.jobs[0]!.id).toBe(both[1]!.jobs[0]!.id);
+      expect((await h.store.counts({})).queued).toBe(1);
+    });
+
     it('makes the jobs of one key once when two stores on one database enqueue it at the same time', async () => {
       const other = await h.another();
       const both = await Promise.all([
