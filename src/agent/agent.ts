@@ -7,7 +7,7 @@ import { DroverClient } from '../client/drover-client.js';
 import { errorMessage } from '../core/errors.js';
 import { PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
 import { secretValuesOf, type LeasedJob } from '../core/job.js';
-import type { WorkerInfo } from '../core/reports.js';
+import type { CompleteItem, WorkerInfo } from '../core/reports.js';
 import { VERSION } from '../core/version.js';
 import type { AbortReason, Runner } from '../runners/runner.js';
 import { runningDir } from '../runners/shared/pid-path.js';
@@ -16,6 +16,7 @@ import { killRecordedGroups } from '../supervise/pid-file.js';
 import { AGENT_DEFAULTS } from './defaults.js';
 import { LogShipper } from './log-shipper.js';
 import { OutcomeReporter } from './reporter.js';
+import { Outbox } from './outbox.js';
 import { LazyAbort } from './lazy-abort.js';
 import { runAttempt, type Running } from './run-attempt.js';
 import { reconnectDelay, sleep } from './retry.js';
@@ -77,6 +78,7 @@ export class Agent {
   private readonly api: DroverClient;
   private readonly reporter: OutcomeReporter;
   private readonly logs: LogShipper;
+  private readonly outbox: Outbox;
   private runners: Map<string, Runner>;
   /** Jobs whose run is going on: each holds a slot. */
   private readonly running = new Map<string, Running>();
@@ -124,6 +126,7 @@ export class Agent {
     this.outputRoot = path.resolve(o.outputRoot);
     this.logDir = path.resolve(o.logDir);
     fs.mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
+    this.outbox = new Outbox(path.join(this.logDir, 'outbox', encodeURIComponent(o.name)));
   }
 
   /** What the coordinator is told about this worker, with each lease request. */
@@ -161,6 +164,7 @@ export class Agent {
     // beside the new attempts of their jobs elsewhere.
     const orphans = killRecordedGroups(runningDir(this.logDir));
     if (orphans.length > 0) this.log.warn({ pids: orphans }, 'killed process groups left by an earlier run of this worker');
+    for (const item of this.outbox.pending()) void this.deliverLeftover(item);
     // Two lease loops on a big worker: one request is in flight while the other's jobs start,
     // so neither this process nor the coordinator waits on the other.
     const leasers = this.o.concurrency >= LEASE_LOOPS_FROM ? 2 : 1;
@@ -187,7 +191,7 @@ export class Agent {
     }
     const reported = Promise.all([...this.running.values(), ...this.reporting.values()].map((r) => r.done));
     const delivered = await Promise.race([reported.then(() => true), sleep(REPORT_DRAIN_MS).then(() => false)]);
-    if (!delivered) this.log.error({ undelivered: this.reporter.backlog }, 'coordinator unreachable: outcomes not delivered before exit; their leases will expire and the jobs run again');
+    if (!delivered) this.log.error({ undelivered: this.reporter.backlog }, 'coordinator unreachable: outcomes not delivered before exit; kept to be delivered at the next start (they count while no other worker took the job)');
     // So that lists show it offline now, not a lease TTL later; the coordinator may be gone already.
     else await this.api.heartbeat({ worker: { name: this.o.name, running: 0, info: { ...this.info(), stopped: true } }, jobs: [] }).catch(() => undefined);
     return this.finished();
@@ -305,10 +309,21 @@ export class Agent {
       ranOut: () => this.ranOut(r),
     });
     if (item === null) return;
+    this.outbox.put(item);
     const answer = await this.reporter.report(item);
+    // Null: the worker stopped first; the outcome stays for its next start.
+    if (answer !== null) this.outbox.remove(item.id);
     if (answer?.status === 'stale') this.log.warn({ job: r.job.id }, 'outcome refused: the lease was no longer ours');
     else if (answer?.late) this.log.warn({ job: r.job.id }, 'outcome counted after the lease had expired: no other worker had taken the job');
     else this.log.debug({ job: r.job.id, outcome: item.outcome, state: answer?.status === 'ok' ? answer.state : undefined }, 'job done');
+  }
+
+  /** An outcome an earlier run of this worker could not deliver (it was killed): delivered now. */
+  private async deliverLeftover(item: CompleteItem): Promise<void> {
+    const answer = await this.reporter.report(item);
+    if (answer === null) return;
+    this.outbox.remove(item.id);
+    this.log.info({ job: item.id, outcome: item.outcome, answer: answer.status, ...(answer.status === 'ok' && answer.late ? { late: true } : {}) }, 'delivered an outcome left by an earlier run of this worker');
   }
 
   /**

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
@@ -6,6 +7,7 @@ import { startServer } from '../../src/coordinator/server.js';
 import type { Attempt, Job } from '../../src/core/job.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { NoopRunner } from '../../src/runners/noop/noop-runner.js';
+import { spawnDrover, startServer as startServerProcess, writeConfig } from '../support/drover.js';
 import { startHoldingProxy } from '../support/holding-proxy.js';
 import { tempDir, waitFor } from '../support/tmp.js';
 
@@ -67,5 +69,28 @@ describe('a worker whose reports get no answer', () => {
     await waitFor(async () => (await job(a!.id)).job.state === 'succeeded', 30_000, 'the late report to count');
     expect((await job(a!.id)).attempts.map((t) => [t.attempt, t.worker, t.outcome, t.error])).toEqual([[1, 'w1', 'succeeded', 'reported after its lease expired']]);
     proxy.release();
+  });
+
+  it('delivers at its next start an outcome a worker killed with SIGKILL had not delivered: the job runs once', async () => {
+    const dir = tempDir();
+    writeConfig(dir, 'server:\n  lease_ttl: 60s\n  heartbeat_interval: 500ms\n');
+    const srv = await startServerProcess(dir);
+    const proxy = await startHoldingProxy(srv.url);
+    proxy.hold((method, p) => method === 'POST' && p === '/api/v1/complete');
+    const api = new ApiClient({ servers: [srv.url] });
+    cleanups.push(() => api.close());
+    const first = spawnDrover(['worker', '--server', proxy.url, '--name', 'w1'], { cwd: dir });
+    const [a] = (await api.post<{ jobs: Job[] }>('/api/v1/jobs', { jobs: [{ kind: 'noop', params: { echo: 'once' } }] })).jobs;
+    await waitFor(() => proxy.held.length >= 1, 30_000, "the worker's report to be held");
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    expect((await api.get<{ job: Job }>(`/api/v1/jobs/${a!.id}`)).job.state).toBe('running');
+    // Started again under its name, the coordinator in reach: it delivers what its dead self could not.
+    spawnDrover(['worker', '--server', srv.url, '--name', 'w1'], { cwd: dir });
+    await waitFor(async () => (await api.get<{ job: Job }>(`/api/v1/jobs/${a!.id}`)).job.state === 'succeeded', 30_000, 'the outcome to be delivered');
+    const shown = await api.get<{ job: Job; attempts: Attempt[] }>(`/api/v1/jobs/${a!.id}`);
+    expect(shown.job.result).toEqual({ echo: 'once' });
+    expect(shown.attempts.map((t) => [t.attempt, t.worker, t.outcome])).toEqual([[1, 'w1', 'succeeded']]);
+    await waitFor(() => fs.readdirSync(path.join(dir, 'drover-data', 'worker-logs', 'outbox', 'w1')).length === 0, 30_000, 'the outbox to be empty');
   });
 });
