@@ -1,16 +1,13 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, dashboardSetup as setup, PAGE_WAIT_MS, WORKER } from '../support/dashboard.js';
-import { makeFile, startNginx } from '../support/nginx.js';
+import { ADMIN, dashboardSetup as setup, slowDownloadSetup, PAGE_WAIT_MS, WORKER } from '../support/dashboard.js';
 import { onCleanup, waitFor } from '../support/tmp.js';
 
 /** Debian's chromium (`apt-get install chromium`), driven by playwright-core. */
 const CHROMIUM = process.env.DROVER_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const SECRET = 'Hunter2-very-secret-NVR-password';
-const MiB = 1024 * 1024;
 const T = PAGE_WAIT_MS;
 
 let browser: Browser;
@@ -114,14 +111,7 @@ describe('the dashboard in Chromium', () => {
   });
 
   it("shows a running download's bar moving, cancels it from its page, and drover jobs says canceled", async () => {
-    // Progress reaches the coordinator with each heartbeat: every 300 ms here.
-    const { dir, srv, cli, startWorker } = await setup((d) => `server:\n  heartbeat_interval: 300ms\nworker:\n  destinations: { archive: ${JSON.stringify(path.join(d, 'archive'))} }\n  download: { tempdir: ${JSON.stringify(path.join(d, 'dl-tmp'))}, connections: 1 }\n`);
-    const www = path.join(dir, 'www');
-    fs.mkdirSync(www);
-    makeFile(path.join(www, 'day.mp4'), 64 * MiB);
-    const nginx = await startNginx(www, { limitRate: '1m' });
-    startWorker();
-    const id = (await cli('add', 'download', `${nginx.url}/slow/day.mp4`, '--dest', 'archive:cams')).stdout.split(' ')[0] as string;
+    const { srv, cli, id } = await slowDownloadSetup();
     const page = await newPage();
     await signIn(page, srv.url);
     const bar = page.locator(`[data-testid=running] [data-job="${id}"] [role=progressbar]`);

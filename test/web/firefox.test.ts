@@ -1,9 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, dashboardSetup as setup, PAGE_WAIT_MS as T, WORKER } from '../support/dashboard.js';
-import { makeFile, startNginx } from '../support/nginx.js';
+import { ADMIN, dashboardSetup as setup, slowDownloadSetup, PAGE_WAIT_MS as T, WORKER } from '../support/dashboard.js';
 import { onCleanup, waitFor } from '../support/tmp.js';
 
 /**
@@ -12,7 +9,6 @@ import { onCleanup, waitFor } from '../support/tmp.js';
  */
 const FIREFOX = process.env.DROVER_TEST_FIREFOX ?? '/usr/bin/firefox-esr';
 const SECRET = 'Hunter2-very-secret-NVR-password';
-const MiB = 1024 * 1024;
 
 let browser: Browser;
 beforeAll(async () => {
@@ -68,13 +64,7 @@ describe('the dashboard in Firefox', () => {
   });
 
   it("moves a running download's bar live, cancels it from its page, and drover jobs says canceled", async () => {
-    const { dir, srv, cli, startWorker } = await setup((d) => `server:\n  heartbeat_interval: 300ms\nworker:\n  destinations: { archive: ${JSON.stringify(path.join(d, 'archive'))} }\n  download: { tempdir: ${JSON.stringify(path.join(d, 'dl-tmp'))}, connections: 1 }\n`);
-    const www = path.join(dir, 'www');
-    fs.mkdirSync(www);
-    makeFile(path.join(www, 'day.mp4'), 64 * MiB);
-    const nginx = await startNginx(www, { limitRate: '1m' });
-    startWorker();
-    const id = (await cli('add', 'download', `${nginx.url}/slow/day.mp4`, '--dest', 'archive:cams')).stdout.split(' ')[0] as string;
+    const { srv, cli, id } = await slowDownloadSetup();
     const page = await newPage();
     await signIn(page, srv.url);
     const bar = `[data-testid=running] [data-job="${id}"] [role=progressbar]`;
