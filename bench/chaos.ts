@@ -4,8 +4,10 @@
  * end" to one file with O_APPEND) through a real coordinator and real workers, and at the end
  * checks the ledger against the store: a job is lost when it did not succeed or has no "end"
  * line, duplicated when it has more than one. Options: --scenarios a,b (coordinator-kill,
- * worker-kill, partition), --jobs N, --kills N, --partition-s N.
+ * pg-coordinator-kill, pg-restart, worker-kill, partition), --jobs N, --kills N, --pg-down-s N,
+ * --partition-s N. pg-restart stops the machine's PostgreSQL cluster (pg_ctlcluster, as root).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -13,6 +15,7 @@ import path from 'node:path';
 import { DroverClient } from '../src/client/drover-client.js';
 import { startBlackholeProxy } from './blackhole-proxy.js';
 import { startDrover, type Proc } from './drover-procs.js';
+import { withFreshDatabase } from './pg-db.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -142,6 +145,84 @@ async function coordinatorKill(jobs: number, kills: number): Promise<Row> {
   return { scenario: 'coordinator SIGKILL (SQLite)', runs: kills, jobs, lost: r.lost, duplicated: r.duplicated, maxRecoveryMs, note: r.notFinal ? `${r.notFinal} not final` : '3 workers × 4 slots' };
 }
 
+/** 3 coordinators on one PostgreSQL database, one of them killed with SIGKILL `kills` times (and started again) under load. */
+async function pgCoordinatorKill(jobs: number, kills: number): Promise<Row> {
+  return withFreshDatabase(async (db) => {
+    const { dir, ledger } = setup('pg', 'server:\n  lease_ttl: 10s\n  heartbeat_interval: 1s\n');
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const start = (port: number) => startDrover(['server', '--port', String(port), '--db', db], dir, /coordinator on (http:\/\/[^\s"]+)/);
+    // One after the other: the first makes the secret key file the others then read.
+    const servers: Proc[] = [];
+    for (const p of ports) servers.push(await start(p));
+    const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+    const client = new DroverClient({ server: urls, requestTimeoutMs: 5_000 });
+    const workers = await Promise.all(['w1', 'w2', 'w3'].map((n) => startWorker(dir, urls.join(','), n, 4)));
+    const ids = await enqueueLedgerJobs(client, jobs, '0.05');
+    let maxRecoveryMs = 0;
+    for (let k = 0; k < kills; k++) {
+      await sleep(1_500);
+      const i = k % servers.length;
+      const victim = servers[i] as Proc;
+      victim.child.kill('SIGKILL');
+      await new Promise((r) => victim.child.once('exit', r));
+      const killed = Date.now();
+      // The others serve meanwhile: the probe measures how long the workers take to go to them.
+      maxRecoveryMs = Math.max(maxRecoveryMs, await recovery(client, killed, 60_000));
+      servers[i] = await start(ports[i] as number);
+    }
+    await untilFinal(client, 300_000);
+    const r = await check(client, ledger, ids);
+    for (const w of workers) await w.stop();
+    for (const s of servers) await s.stop();
+    await client.close();
+    return { scenario: 'coordinator SIGKILL (PostgreSQL, 1 of 3)', runs: kills, jobs, lost: r.lost, duplicated: r.duplicated, maxRecoveryMs, note: r.notFinal ? `${r.notFinal} not final` : '3 workers × 4 slots, jobs of 0.05 s' };
+  });
+}
+
+/** The machine's PostgreSQL cluster (pg_ctlcluster, as root): its version directory under /etc/postgresql. */
+function pgCluster(): string[] | null {
+  try {
+    const version = fs.readdirSync('/etc/postgresql')[0];
+    return version && fs.existsSync('/usr/bin/pg_ctlcluster') ? [version, 'main'] : null;
+  } catch {
+    return null;
+  }
+}
+
+const pgCtl = (action: 'stop' | 'start', cluster: string[]) => execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', ...cluster, action], { stdio: 'ignore' });
+
+/** The database itself stopped for `seconds` under load (2 coordinators, 2 workers), then started again. */
+async function pgRestart(jobs: number, seconds: number): Promise<Row> {
+  const cluster = pgCluster();
+  if (!cluster) return { scenario: 'PostgreSQL stopped', runs: 0, jobs: 0, lost: 0, duplicated: 0, maxRecoveryMs: 0, note: 'skipped: no pg_ctlcluster here' };
+  return withFreshDatabase(async (db) => {
+    const { dir, ledger } = setup('pg-down', 'server:\n  lease_ttl: 60s\n  heartbeat_interval: 1s\n');
+    const ports = [await freePort(), await freePort()];
+    const servers: Proc[] = [];
+    for (const p of ports) servers.push(await startDrover(['server', '--port', String(p), '--db', db], dir, /coordinator on (http:\/\/[^\s"]+)/));
+    const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+    const client = new DroverClient({ server: urls, requestTimeoutMs: 5_000 });
+    const workers = await Promise.all(['w1', 'w2'].map((n) => startWorker(dir, urls.join(','), n, 4)));
+    const ids = await enqueueLedgerJobs(client, jobs, '0.2');
+    await sleep(2_000);
+    let maxRecoveryMs = 0;
+    try {
+      pgCtl('stop', cluster);
+      await sleep(seconds * 1_000);
+    } finally {
+      pgCtl('start', cluster);
+    }
+    const back = Date.now();
+    maxRecoveryMs = await recovery(client, back, 120_000);
+    await untilFinal(client, 300_000);
+    const r = await check(client, ledger, ids);
+    for (const w of workers) await w.stop();
+    for (const s of servers) await s.stop();
+    await client.close();
+    return { scenario: `PostgreSQL stopped ${seconds} s`, runs: 1, jobs, lost: r.lost, duplicated: r.duplicated, maxRecoveryMs, note: `2 coordinators, 2 workers × 4 slots, jobs of 0.2 s${r.notFinal ? `; ${r.notFinal} not final` : ''}` };
+  });
+}
+
 /** One of 3 workers killed with SIGKILL `kills` times (and started again) while jobs of 1 s run. */
 async function workerKill(jobs: number, kills: number): Promise<Row> {
   const { dir, ledger } = setup('worker', 'server:\n  lease_ttl: 3s\n  heartbeat_interval: 500ms\n');
@@ -217,13 +298,15 @@ async function partition(jobs: number, seconds: number): Promise<Row> {
 }
 
 async function main(): Promise<void> {
-  const scenarios = opt('scenarios', 'coordinator-kill,worker-kill,partition').split(',');
+  const scenarios = opt('scenarios', 'coordinator-kill,pg-coordinator-kill,pg-restart,worker-kill,partition').split(',');
   const rows: Row[] = [];
   const say = (r: Row) => {
     rows.push(r);
     process.stdout.write(`${r.scenario}: ${r.runs} runs, ${r.jobs} jobs, ${r.lost} lost, ${r.duplicated} duplicated, recovery ≤ ${(r.maxRecoveryMs / 1000).toFixed(1)} s (${r.note})\n`);
   };
   if (scenarios.includes('coordinator-kill')) say(await coordinatorKill(Number(opt('jobs', '5000')), Number(opt('kills', '10'))));
+  if (scenarios.includes('pg-coordinator-kill')) say(await pgCoordinatorKill(Number(opt('jobs', '5000')), Number(opt('kills', '10'))));
+  if (scenarios.includes('pg-restart')) say(await pgRestart(Number(opt('pg-jobs', '1000')), Number(opt('pg-down-s', '30'))));
   if (scenarios.includes('worker-kill')) say(await workerKill(Number(opt('worker-jobs', '300')), Number(opt('worker-kills', '20'))));
   if (scenarios.includes('partition')) say(await partition(Number(opt('partition-jobs', '200')), Number(opt('partition-s', '60'))));
   process.stdout.write('\nscenario                                  runs   jobs  lost  dup  max recovery  note\n');
