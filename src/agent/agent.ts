@@ -309,7 +309,8 @@ export class Agent {
       ranOut: () => this.ranOut(r),
     });
     if (item === null) return;
-    this.outbox.put(item);
+    const unkept = this.outbox.put(item);
+    if (unkept) this.log.warn({ job: r.job.id, err: unkept.message }, 'cannot keep the outcome in the outbox; reporting it all the same');
     const answer = await this.reporter.report(item);
     // Null: the worker stopped first; the outcome stays for its next start.
     if (answer !== null) this.outbox.remove(item.id);

@@ -13,15 +13,33 @@ export class Outbox {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Writes the outcome (whole or not at all: a temp file renamed). */
-  put(item: CompleteItem): void {
+  /**
+   * Writes the outcome (whole or not at all: a temp file renamed). Returns the error when it
+   * cannot (a full disk): the outcome is reported all the same, only not kept across a crash.
+   */
+  put(item: CompleteItem): Error | null {
     const file = this.fileOf(item.id);
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(item), { mode: 0o600 });
-    fs.renameSync(`${file}.tmp`, file);
+    try {
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify(item), { mode: 0o600 });
+      fs.renameSync(`${file}.tmp`, file);
+      return null;
+    } catch (err) {
+      try {
+        fs.rmSync(`${file}.tmp`, { force: true });
+      } catch {
+        // Nothing more to do about a directory that refuses writes.
+      }
+      return err as Error;
+    }
   }
 
+  /** Forgets a delivered outcome; one that cannot be removed is delivered again (and answered stale) at the next start. */
   remove(id: string): void {
-    fs.rmSync(this.fileOf(id), { force: true });
+    try {
+      fs.rmSync(this.fileOf(id), { force: true });
+    } catch {
+      // Left for the next start, which reports it once more: harmless, the coordinator fences it.
+    }
   }
 
   /** The outcomes an earlier run of this worker left undelivered. */
