@@ -280,7 +280,6 @@ export class Coordinator {
     return this.o.templates.all();
   }
 
-  /** The Prometheus exposition of this coordinator's metrics. */
   /** The storage's free space against its reserve; null without a guard (PostgreSQL). */
   storage(): StorageStatus | null {
     return this.o.disk?.status() ?? null;
@@ -293,6 +292,7 @@ export class Coordinator {
     await this.store.checkpoint?.();
   }
 
+  /** The Prometheus exposition of this coordinator's metrics. */
   async metricsText(): Promise<{ contentType: string; text: string }> {
     const reg = this.o.metrics.registry;
     return { contentType: reg.contentType, text: await reg.metrics() };

@@ -64,6 +64,7 @@ export class DiskGuard {
   }
 }
 
-function mib(bytes: number): string {
+/** Bytes in MiB with one decimal, as the guard's messages say them: `3.2 MiB`. */
+export function mib(bytes: number): string {
   return `${(bytes / MiB).toFixed(1)} MiB`;
 }

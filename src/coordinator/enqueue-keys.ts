@@ -19,15 +19,21 @@ export function idempotencyKeyOf(header: string | string[] | undefined): string 
 /** Each job's own `key` (null where none), checked; null when no job has one. */
 export function jobKeysOf(inputs: readonly unknown[]): Array<string | null> | null {
   let any = false;
-  const keys = inputs.map((input, i) => {
-    const k = typeof input === 'object' && input !== null ? (input as { key?: unknown }).key : undefined;
+  const keys = inputs.map((_, i) => {
+    const { value: k, field } = specField(inputs, i, 'key');
     if (k === undefined || k === null) return null;
-    const field = inputs.length > 1 ? `jobs[${i}].key` : 'key';
     if (typeof k !== 'string' || k.length === 0 || k.length > MAX_KEY || !KEY.test(k)) throw new ValidationError(`${field}: 1 to ${MAX_KEY} visible ASCII characters, no spaces`, field);
     any = true;
     return k;
   });
   return any ? keys : null;
+}
+
+/** Field `name` of job `i` as it was sent, and its path in an error (`jobs[3].key`, or `key` for a lone job). */
+function specField(inputs: readonly unknown[], i: number, name: string): { value: unknown; field: string } {
+  const input = inputs[i];
+  const value = typeof input === 'object' && input !== null ? (input as Record<string, unknown>)[name] : undefined;
+  return { value, field: inputs.length > 1 ? `jobs[${i}].${name}` : name };
 }
 
 /** What tells one request's body from another under the same key: a SHA-256 of its JSON. */
@@ -42,10 +48,9 @@ export function fingerprintOf(inputs: readonly unknown[]): string {
  */
 export function uniqueKeysOf(inputs: readonly unknown[], jobs: readonly ResolvedNewJob[]): Array<string | null> | null {
   let any = false;
-  const keys = inputs.map((input, i) => {
-    const u = typeof input === 'object' && input !== null ? (input as { unique?: unknown }).unique : undefined;
+  const keys = inputs.map((_, i) => {
+    const { value: u, field } = specField(inputs, i, 'unique');
     if (u === undefined || u === null) return null;
-    const field = inputs.length > 1 ? `jobs[${i}].unique` : 'unique';
     if (typeof u !== 'string' || u.length === 0 || u.length > MAX_KEY) throw new ValidationError(`${field}: a text of 1 to ${MAX_KEY} characters, with {param} placeholders`, field);
     const job = jobs[i] as ResolvedNewJob;
     const values: Record<string, string> = {};

@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DroverError, StorageFullError } from '../core/errors.js';
 import type { HealthAnswer } from '../protocol/messages.js';
+import { mib } from './disk-guard.js';
 import { ROUTES } from '../protocol/routes.js';
 import { systemClock } from '../core/clock.js';
 import { authHook } from './auth.js';
@@ -91,7 +92,7 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
   app.get(ROUTES.health.pattern, { config: { role: 'public' } }, async (): Promise<HealthAnswer> => {
     const storage = o.coordinator.storage();
     if (storage?.state === 'low') {
-      throw new StorageFullError(`storage low: ${(storage.freeBytes / 1048576).toFixed(1)} MiB free on ${storage.dir}, under the reserve of ${(storage.reserveBytes / 1048576).toFixed(1)} MiB (server.disk_reserve_mb): new jobs are refused`);
+      throw new StorageFullError(`storage low: ${mib(storage.freeBytes)} free on ${storage.dir}, under the reserve of ${mib(storage.reserveBytes)} (server.disk_reserve_mb): new jobs are refused`);
     }
     return { ok: true, version: o.version, ...(storage ? { storage } : {}) };
   });
@@ -113,12 +114,12 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
   return app;
 }
 
-/** Connection failures to the database (refused, reset, terminated, PostgreSQL class 08 and 57P0x). */
 /** A write refused for want of space: SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100), a file's ENOSPC. */
 function isStorageFull(err: Error & { code?: string }): boolean {
   return err.code === 'SQLITE_FULL' || err.code === '53100' || err.code === 'ENOSPC';
 }
 
+/** Connection failures to the database (refused, reset, terminated, PostgreSQL class 08 and 57P0x). */
 function isDatabaseDown(err: Error & { code?: string }): boolean {
   const code = err.code ?? '';
   return (

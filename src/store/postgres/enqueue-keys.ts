@@ -59,7 +59,8 @@ async function enqueueOnce(c: pg.PoolClient, p: KeyedEnqueue): Promise<KeyedEnqu
   for (let i = 0; i < p.jobs.length; i++) {
     const j = p.jobs[i] as ResolvedNewJob;
     const key = p.jobKeys?.[i] ?? null;
-    const unique = p.uniqueKeys?.[i] === undefined || p.uniqueKeys[i] === null ? null : uniqueKeyOf(p.uniqueKeys[i] as string);
+    const u = p.uniqueKeys?.[i] ?? null;
+    const unique = u === null ? null : uniqueKeyOf(u);
     const row = key === null || inBatch.has(jobKeyOf(key)) ? undefined : await get(jobKeyOf(key));
     let before = key === null ? undefined : (inBatch.get(jobKeyOf(key)) ?? (await jobsOf(c, row))[0]);
     let uniqueRow: EnqueueKeyRow | undefined;
