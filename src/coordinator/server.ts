@@ -113,7 +113,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const release = o.store ? () => {} : lockSqlite(db);
   let store: JobStore;
   try {
-    store = o.store ?? (await openStore(db, o.pg));
+    const searchLog = o.logger.child({ part: 'search' });
+    store = o.store ?? (await openStore(db, o.pg, (m) => searchLog.warn(m)));
   } catch (err) {
     release();
     throw err;
@@ -239,12 +240,15 @@ function lockSqlite(db: string): () => void {
   });
 }
 
-/** Builds or drops the text search index as configured, saying so: building it over many jobs takes a while (about 50 s per million on SQLite). */
+/**
+ * Builds or drops the text search index as configured, saying so: building it over many jobs
+ * takes a while (on SQLite in the background, about a minute per million jobs; searches read
+ * every job meanwhile).
+ */
 async function applySearchIndex(store: JobStore, on: boolean, logger: Logger): Promise<void> {
   const log = logger.child({ part: 'search' });
-  if (on) log.info('server.search_index: true: building the text search index if it is missing (enqueues wait meanwhile on SQLite)');
   const t0 = Date.now();
   const r = await store.setSearchIndex({ on });
-  if (r.change === 'built') log.info(`built the text search index over ${r.jobs} jobs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (r.change === 'built') log.info(`server.search_index: true: ${store.shared ? `built the text search index over ${r.jobs} jobs in ${((Date.now() - t0) / 1000).toFixed(1)} s` : `building the text search index over ${r.jobs} jobs in the background`}`);
   if (r.change === 'dropped') log.info('dropped the text search index (server.search_index is false): searches read every job again');
 }

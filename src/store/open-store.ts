@@ -14,8 +14,8 @@ export function sqliteLockFile(file: string): string {
 }
 
 /** Opens a store from a `--db` value: `postgres://...`, or a SQLite file path / `sqlite:PATH`. */
-export async function openStore(db: string, pg: { poolSize?: number; listen?: boolean } = {}): Promise<JobStore> {
+export async function openStore(db: string, pg: { poolSize?: number; listen?: boolean } = {}, onSearchIndexError?: (message: string) => void): Promise<JobStore> {
   const file = sqlitePathOf(db);
   if (file === null) return PostgresJobStore.open({ url: db, ...pg });
-  return SqliteJobStore.open({ path: file });
+  return SqliteJobStore.open({ path: file, ...(onSearchIndexError ? { onSearchIndexError } : {}) });
 }

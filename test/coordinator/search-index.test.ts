@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
@@ -5,7 +6,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, serverSettingsOf } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/coordinator/server.js';
-import { tempDir } from '../support/tmp.js';
+import type { SqliteJobStore } from '../../src/store/sqlite/sqlite-store.js';
+import { tempDir, waitFor } from '../support/tmp.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -59,15 +61,20 @@ describe('server.search_index', () => {
     await srv.close();
 
     srv = await server(dir, true, lines);
-    expect(lines.filter((l) => /^built the text search index over 1 jobs in [\d.]+ s$/.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => /^server.search_index: true: building the text search index over 1 jobs in the background$/.test(l))).toHaveLength(1);
     const after = await add('garage-west');
+    const store = srv.store as SqliteJobStore;
+    await waitFor(() => {
+      const s = store.searchIndexState();
+      return s.built && s.backlog === 0;
+    }, 30_000, 'the index built, and the new job in it');
     expect(await search(srv, 'lobby-e')).toEqual([before]);
     expect(await search(srv, 'garage-w')).toEqual([after]);
     expect(await search(srv, 'hunter2')).toEqual([]);
     await srv.close();
 
-    // The index's own words: the secret is not among them, the camera is.
-    const db = new Database(path.join(dir, 'drover.db'), { readonly: true });
+    // The index's own words, in its own file: the secret is not among them, the camera is.
+    const db = new Database(path.join(dir, 'drover.db-search'), { readonly: true });
     const match = (q: string) => db.prepare('SELECT COUNT(*) AS n FROM jobs_text WHERE jobs_text MATCH ?').pluck().get(`"${q}"`);
     expect(match('garage-west')).toBe(1);
     expect(match('hunter2')).toBe(0);
@@ -75,7 +82,7 @@ describe('server.search_index', () => {
 
     // Opened without a word on it (a tool, a test): left as it is.
     srv = await server(dir, undefined, lines);
-    expect(lines.filter((l) => /search index/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => /search index/.test(l))).toHaveLength(1);
     await srv.close();
 
     srv = await server(dir, false, lines);
@@ -84,5 +91,6 @@ describe('server.search_index', () => {
     const left = new Database(path.join(dir, 'drover.db'), { readonly: true });
     expect(left.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'jobs_text%'").all()).toEqual([]);
     left.close();
+    expect(fs.existsSync(path.join(dir, 'drover.db-search'))).toBe(false);
   });
 });

@@ -18,7 +18,7 @@ import { claimJobs } from './claim.js';
 import { completeJobs, reapExpiredLeases, revokeLeases } from './complete.js';
 import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
-import { searchCandidates, setSearchIndex } from './search-index.js';
+import { SqliteSearchIndex } from './search-index.js';
 import { nextCursorOf } from '../list-order.js';
 import { whereOf } from './where.js';
 
@@ -30,6 +30,8 @@ export interface SqliteStoreOptions {
    * process, and only a power loss can drop the last commits. `FULL` survives that too, slower.
    */
   synchronous?: 'OFF' | 'NORMAL' | 'FULL';
+  /** Told when the text search index falls behind, and why (a full disk, say). */
+  onSearchIndexError?: (message: string) => void;
 }
 
 /** The embedded default store: one SQLite file in WAL mode, used by one coordinator. */
@@ -41,9 +43,11 @@ export class SqliteJobStore implements JobStore {
   private readonly schedules: SqliteSchedules;
   private readonly tokens: SqliteTokens;
   private readonly keys: SqliteEnqueueKeys;
+  private readonly search: SqliteSearchIndex;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, search: SqliteSearchIndex) {
     this.db = db;
+    this.search = search;
     this.stmts = prepareStatements(db);
     this.schedules = new SqliteSchedules(db);
     this.tokens = new SqliteTokens(db);
@@ -53,6 +57,7 @@ export class SqliteJobStore implements JobStore {
   /** Opens (creating if needed) and migrates the database. Throws ConfigError with the reason. */
   static open(opts: SqliteStoreOptions): SqliteJobStore {
     let db: Database.Database;
+    let search: SqliteSearchIndex;
     try {
       if (opts.path !== ':memory:') {
         // The jobs' params are in it: only its owner reads it (SQLite gives its -wal and -shm files the same mode).
@@ -66,10 +71,11 @@ export class SqliteJobStore implements JobStore {
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
       migrate(db, SQLITE_MIGRATIONS);
+      search = new SqliteSearchIndex(db, opts.path === ':memory:' ? null : path.resolve(opts.path), opts.onSearchIndexError);
     } catch (err) {
       throw new ConfigError(`cannot open the SQLite database at ${opts.path}: ${errorMessage(err)}`);
     }
-    return new SqliteJobStore(db);
+    return new SqliteJobStore(db, search);
   }
 
   /** The schema version the database is at. */
@@ -126,11 +132,16 @@ export class SqliteJobStore implements JobStore {
 
   /** whereOf, narrowed by the text search index when it is on and can. */
   private whereOf(f: ListFilter): { sql: string; args: unknown[]; orderBy: string } {
-    return whereOf(f, searchCandidates(this.db, f.q));
+    return whereOf(f, this.search.candidates(f.q));
   }
 
   async setSearchIndex(p: { on: boolean }): Promise<SearchIndexChange> {
-    return setSearchIndex(this.db, p.on);
+    return this.search.set(p.on);
+  }
+
+  /** The text search index: on, built, the changes its thread has yet to index, its last error. */
+  searchIndexState(): ReturnType<SqliteSearchIndex['state']> {
+    return this.search.state();
   }
 
   async counts(f: CountFilter): Promise<Record<JobState, number>> {
@@ -335,6 +346,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
+    await this.search.close();
     if (this.db.open) this.db.close();
   }
 
