@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { parseMirrorParams } from '../../src/runners/mirror/params.js';
+import { BATCH_HEADER, BATCH_TYPE, frameHeader } from '../../src/segments/batch.js';
 import { mirrorPass } from '../../src/segments/mirror.js';
 import { contentHash, tombstoneOf } from '../../src/segments/segment-name.js';
 import { startSegmentServer } from '../../src/segments/server.js';
@@ -48,6 +49,31 @@ describe('segment names from a remote node, against the traversal corpus', () =>
     expect(sum.peers[0]!.invalid).toBeGreaterThan(corpus.length);
     // Only the real segment was asked for: nothing else was taken for one.
     expect(asked.filter((a) => a.startsWith('/segments/'))).toEqual([`/segments/desertbus/source/${H}/${S}`]);
+  });
+
+  it("a Drover peer's batch answer naming other files than those asked: refused, nothing written", async () => {
+    const box = sandbox(tempDir('drover-trav-batch-'));
+    const two = [S, `00:04.000000-2.000-full-${contentHash(Buffer.from('other'))}.ts`];
+    const evil = traversalCorpus(box.outside).map((c) => c.value).filter((v) => !/[\r\n]/.test(v));
+    let answer = 0;
+    const peer = await handlerServer((req, res) => {
+      const u = decodeURIComponent(new URL(req.url!, 'http://x').pathname);
+      if (u === `/files/desertbus/source/${H}`) return res.writeHead(200, { 'content-type': 'application/json', [BATCH_HEADER]: '8' }).end(JSON.stringify(two));
+      if (req.method === 'POST') {
+        // Frames for names nobody asked for, each a climb out of the hour.
+        const name = evil[answer++ % evil.length] as string;
+        return res.writeHead(200, { 'content-type': BATCH_TYPE }).end(Buffer.concat([frameHeader(name, GOOD.length), GOOD, frameHeader(`../${S}`, GOOD.length), GOOD]));
+      }
+      res.writeHead(404).end();
+    });
+    for (let i = 0; i < 8; i++) {
+      const sum = await mirrorPass({ base: box.root, from: [peer], channels: ['desertbus'], qualities: ['source'], hours: [H], recentCutoffMs: 0, backoffMs: 1, concurrency: 1 });
+      expect(sum.ok).toBe(false);
+      expect(sum.peers[0]!.fetched).toBe(0);
+      box.unchanged(`batch ${i}`);
+    }
+    expect(answer).toBeGreaterThanOrEqual(8);
+    expect(listTree(box.root)).toEqual(['desertbus/', 'desertbus/source/', `desertbus/source/${H}/`]);
   });
 
   it("a mirror job's channels and qualities: refused at enqueue naming the param, or one plain directory inside the archive", async () => {
