@@ -112,8 +112,13 @@ async function readUpload(req: ImportRequest, name: string) {
   }
 }
 
-/** The upload's name as a plain file name: no directories, no control characters, at most 100 characters. */
+/**
+ * The upload's name as a plain file name: no directories, no control characters, at most 100
+ * characters and 200 bytes (100 characters of `日` are 300 bytes, past NAME_MAX: writing the
+ * upload failed with ENAMETOOLONG, a 500). Never half a surrogate pair.
+ */
 function safeName(name: string): string {
-  const base = path.basename(name.replaceAll('\\', '/')).replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 100);
+  let base = path.basename(name.replaceAll('\\', '/')).replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 100).replace(/[\ud800-\udbff]$/, '');
+  while (Buffer.byteLength(base) > 200) base = base.slice(0, -1).replace(/[\ud800-\udbff]$/, '');
   return base === '' || base === '.' || base === '..' ? 'upload' : base;
 }

@@ -2,7 +2,7 @@ import { parseDuration, parseTime } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
 import type { MirrorOptions } from './mirror.js';
 import { hourStart } from './segment-name.js';
-import { isPathPart } from './tree.js';
+import { isPathPart, MAX_PART_BYTES } from './tree.js';
 
 /** The most hours `hours=N` may ask for. */
 const MAX_HOURS = 24 * 366;
@@ -27,7 +27,12 @@ function namesOf(v: string | undefined, name: string, example: string): string[]
   if (v === undefined) throw new ValidationError(`${name}: required (comma-separated, e.g. ${example})`, name);
   const names = v.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new ValidationError(`${name}: give at least one name`, name);
-  for (const n of names) if (!isPathPart(n)) throw new ValidationError(`${name}: "${n}" is not a plain name`, name);
+  // As JSON: a backslash or control character in it shows as such.
+  for (const n of names) {
+    const bytes = Buffer.byteLength(n);
+    if (bytes > MAX_PART_BYTES) throw new ValidationError(`${name}: "${n.slice(0, 24)}…" is ${bytes} bytes, more than ${MAX_PART_BYTES} for one name`, name);
+    if (!isPathPart(n)) throw new ValidationError(`${name}: ${JSON.stringify(n)} is not a plain name`, name);
+  }
   return names;
 }
 

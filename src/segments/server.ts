@@ -11,7 +11,7 @@ import { readTls, reloadTls, type ReloadableTls, type TlsFiles } from '../core/t
 import type tls from 'node:tls';
 import { BATCH_HEADER, BATCH_MAX, BATCH_TYPE } from './batch.js';
 import { batchFrames, sendSegment } from './send-segment.js';
-import { isPathPart, SegmentTree } from './tree.js';
+import { isPathPart, MAX_PART_BYTES, SegmentTree } from './tree.js';
 
 /** A segment server's options. */
 export interface SegmentServerOptions {
@@ -71,12 +71,14 @@ function json(reply: FastifyReply, names: string[]): FastifyReply {
 /**
  * Why a path part is refused, or null: an empty one (a trailing slash) is a 404, as on the
  * restreamer; one that is hidden or `..` a 403 with the restreamer's words; one holding a
- * separator or control character a 403 too.
+ * separator or control character a 403 too; one longer than any file name a 404.
  */
 function refusedPart(parts: Record<string, string>): { code: number; text: string } | null {
   for (const [k, v] of Object.entries(parts)) {
     if (v === '') return { code: 404, text: 'Not Found' };
     if (v.startsWith('.')) return { code: 403, text: `Bad ${k}: May not start with a period` };
+    // No such file can exist: asking the filesystem would fail with ENAMETOOLONG (a 500).
+    if (Buffer.byteLength(v) > MAX_PART_BYTES) return { code: 404, text: 'Not Found' };
     if (!isPathPart(v)) return { code: 403, text: `Bad ${k}: May not hold a separator or control character` };
   }
   return null;

@@ -3,9 +3,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseSegmentName, segmentOfTombstone, tombstoneOf } from './segment-name.js';
 
-/** A path part a peer may name: not hidden (which also rules out `..`), no separator, no control characters. */
+/** The longest path part, bytes: NAME_MAX of Linux filesystems. A longer one is no file here, only ENAMETOOLONG. */
+export const MAX_PART_BYTES = 255;
+
+/** A path part a peer may name: not hidden (which also rules out `..`), no separator, no control characters, at most MAX_PART_BYTES. */
 export function isPathPart(p: string): boolean {
-  return p.length > 0 && !p.startsWith('.') && !/[/\\\u0000-\u001f\u007f]/.test(p);
+  return p.length > 0 && !p.startsWith('.') && !/[/\\\u0000-\u001f\u007f]/.test(p) && Buffer.byteLength(p) <= MAX_PART_BYTES;
 }
 
 /** The names in a directory, hidden ones left out, sorted; [] when it does not exist. */

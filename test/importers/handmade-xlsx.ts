@@ -66,8 +66,9 @@ export interface HandmadeSheet {
 /**
  * Writes an .xlsx with the given sheets and shared strings (`<si>` elements). With
  * `sheetsFirst`, the worksheet parts come before workbook.xml in the zip, as some writers do.
+ * `extra` entries go first; `sheetPath` names each worksheet's entry (default `xl/worksheets/sheetN.xml`).
  */
-export function writeHandmadeXlsx(file: string, sheets: HandmadeSheet[], opts: { sharedStrings?: string; sheetsFirst?: boolean } = {}): void {
+export function writeHandmadeXlsx(file: string, sheets: HandmadeSheet[], opts: { sharedStrings?: string; sheetsFirst?: boolean; extra?: Array<[string, string]>; sheetPath?: (n: number) => string } = {}): void {
   const workbook = `<?xml version="1.0" encoding="UTF-8"?><workbook ${NS} ${RNS}><sheets>${sheets
     .map((s, i) => `<sheet name="${s.name}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`)
     .join('')}</sheets></workbook>`;
@@ -75,7 +76,7 @@ export function writeHandmadeXlsx(file: string, sheets: HandmadeSheet[], opts: {
     .map((_, i) => `<Relationship Id="rId${i + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet${i + 1}.xml"/>`)
     .join('')}<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>`;
   const sheetParts: Array<[string, string]> = sheets.map((s, i) => [
-    `xl/worksheets/sheet${i + 1}.xml`,
+    opts.sheetPath?.(i + 1) ?? `xl/worksheets/sheet${i + 1}.xml`,
     `<?xml version="1.0" encoding="UTF-8"?><worksheet ${NS}><sheetData>${s.rows}</sheetData></worksheet>`,
   ]);
   const head: Array<[string, string]> = [
@@ -87,7 +88,7 @@ export function writeHandmadeXlsx(file: string, sheets: HandmadeSheet[], opts: {
   if (opts.sharedStrings !== undefined) {
     head.push(['xl/sharedStrings.xml', `<?xml version="1.0" encoding="UTF-8"?><sst ${NS}>${opts.sharedStrings}</sst>`]);
   }
-  fs.writeFileSync(file, zip(opts.sheetsFirst ? [...sheetParts, ...head] : [...head, ...sheetParts]));
+  fs.writeFileSync(file, zip([...(opts.extra ?? []), ...(opts.sheetsFirst ? [...sheetParts, ...head] : [...head, ...sheetParts])]));
 }
 
 /** An inline-string cell. */

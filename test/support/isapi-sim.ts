@@ -45,6 +45,10 @@ export interface SimOptions {
   bytesPerSecond?: number;
   /** A download goes silent for good after this many bytes (the connection stays open). */
   stallAfter?: number;
+  /** Per clip index: the file name (`name=` of its playback URI) it answers, whatever it is. */
+  fileNames?: string[];
+  /** Per clip index: the trackID its search answers, whatever was asked. */
+  trackIds?: string[];
 }
 
 export interface RequestLog {
@@ -79,8 +83,9 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
   let authorised = 0;
   const failedOnce = new Set<number>();
   const requests: RequestLog[] = [];
-  const nameOf = (i: number) => `ch${String(i).padStart(2, '0')}_${String(i).padStart(16, '0')}`;
-  const uriOf = (c: SimClip, i: number) => `rtsp://10.0.0.5/Streaming/tracks/${c.track}/?starttime=${compact(c.start)}&endtime=${compact(c.end)}&name=${nameOf(i)}&size=${c.data.length}`;
+  const nameOf = (i: number) => o.fileNames?.[i] ?? `ch${String(i).padStart(2, '0')}_${String(i).padStart(16, '0')}`;
+  const uriOf = (c: SimClip, i: number) => `rtsp://10.0.0.5/Streaming/tracks/${c.track}/?starttime=${compact(c.start)}&endtime=${compact(c.end)}&name=${encodeURIComponent(nameOf(i))}&size=${c.data.length}`;
+  const escape = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const xml = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>${body.replace(/^<(\w+)/, `<$1 version="${ns === 'ver20' ? '2.0' : '1.0'}" xmlns="${NS[ns]}"`)}`;
 
   const challenge = (res: http.ServerResponse, stale: boolean) => {
@@ -120,7 +125,7 @@ export async function startIsapiSim(clips: SimClip[], o: SimOptions = {}): Promi
     const page = found.slice(position, position + max);
     const state = found.length === 0 ? 'NO MATCHES' : position + page.length < found.length ? 'MORE' : 'OK';
     const items = page
-      .map(({ c, i }) => `<searchMatchItem><sourceID>{00000000-0000-0000-0000-000000000000}</sourceID><trackID>${c.track}</trackID><timeSpan><startTime>${c.start}</startTime><endTime>${c.end}</endTime></timeSpan><mediaSegmentDescriptor><contentType>video</contentType><codecType>H.264-BP</codecType><playbackURI>${uriOf(c, i).replace(/&/g, '&amp;')}</playbackURI></mediaSegmentDescriptor></searchMatchItem>`)
+      .map(({ c, i }) => `<searchMatchItem><sourceID>{00000000-0000-0000-0000-000000000000}</sourceID><trackID>${escape(o.trackIds?.[i] ?? c.track)}</trackID><timeSpan><startTime>${c.start}</startTime><endTime>${c.end}</endTime></timeSpan><mediaSegmentDescriptor><contentType>video</contentType><codecType>H.264-BP</codecType><playbackURI>${uriOf(c, i).replace(/&/g, '&amp;')}</playbackURI></mediaSegmentDescriptor></searchMatchItem>`)
       .join('');
     return xml(`<CMSearchResult><searchID>${tag(body, 'searchID')[0] ?? ''}</searchID><responseStatus>true</responseStatus><responseStatusStrg>${state}</responseStatusStrg><numOfMatches>${page.length}</numOfMatches><matchList>${items}</matchList></CMSearchResult>`);
   };

@@ -2,7 +2,7 @@ import type { Params } from '../../core/job.js';
 import { redactUrlSecrets } from '../../core/redact-url.js';
 import type { Collision } from '../shared/deliver.js';
 import { DEFAULT_DESTINATION, parseDest, tooLong, type Dest } from '../shared/destination.js';
-import { sanitizeFileName } from '../shared/file-name.js';
+import { notPlainFileName } from '../shared/file-name.js';
 import { paramReader } from '../shared/param-reader.js';
 
 /** What a download job asks for, checked. Params are flat strings, numbers and booleans. */
@@ -68,7 +68,8 @@ export function parseDownloadParams(p: Params, field = 'params'): DownloadParams
   if (long) fail('dest', long);
 
   const filename = str('filename') ?? null;
-  if (filename !== null && sanitizeFileName(filename) !== filename) fail('filename', `"${filename}" is not a plain file name`);
+  const odd = filename === null ? null : notPlainFileName(filename);
+  if (odd) fail('filename', odd);
 
   let checksum: DownloadParams['checksum'] = null;
   for (const algorithm of ['sha256', 'sha1', 'md5'] as const) {

@@ -1,6 +1,6 @@
 import type { Params } from '../../core/job.js';
 import { parseDest, type Dest } from '../shared/destination.js';
-import { sanitizeFileName } from '../shared/file-name.js';
+import { notPlainFileName } from '../shared/file-name.js';
 import { paramReader } from '../shared/param-reader.js';
 
 /** What an ffmpeg job without a template asks for, checked. */
@@ -55,7 +55,10 @@ export function parseFfmpegParams(p: Params, field = 'params'): FfmpegParams {
   if (/[\s\u0000-\u001f]/.test(input)) fail('input', 'must not contain spaces or control characters');
 
   const output = str('output') ?? fail('output', 'required: the file name to write, e.g. cam1.mp4');
-  if (sanitizeFileName(output) !== output || output.startsWith('-')) fail('output', `"${output}" is not a plain file name`);
+  const odd = notPlainFileName(output);
+  if (odd) fail('output', odd);
+  // Not an option to ffmpeg, which takes its output as an argument.
+  if (output.startsWith('-')) fail('output', `${JSON.stringify(output)} is not a plain file name (it must not start with -)`);
   const format = str('format') ?? null;
   if (format !== null && (!NAME.test(format) || FORBIDDEN_FORMATS.has(format))) fail('format', `"${format}" is not a format a job may write`);
   if (format === null && !/\.[A-Za-z0-9]{1,8}$/.test(output)) fail('output', 'needs an extension (e.g. .mp4, .mkv, .ts) or a `format` param');

@@ -48,6 +48,9 @@ const SNIFF = 1024;
 export async function downloadClip(client: IsapiClient, match: SearchMatch, target: string, o: ClipOptions = {}): Promise<ClipFile> {
   const part = `${target}.part`;
   fs.mkdirSync(path.dirname(target), { recursive: true });
+  // Ours are plain files: a link at the part's name (planted, or left by someone else) is removed,
+  // never written or appended through.
+  if (fs.lstatSync(part, { throwIfNoEntry: false })?.isSymbolicLink()) fs.rmSync(part);
   const retries = o.retries ?? 3;
   let last = '';
   for (let attempt = 0; attempt <= retries; attempt++) {

@@ -44,20 +44,22 @@ export class HikvisionRunner implements Runner {
 
   async run(ctx: RunContext): Promise<RunResult> {
     let p: HikvisionParams;
-    let dir: string;
     try {
       p = parseHikvisionParams(ctx.job.params);
-      dir = safeDestinationDir(this.s.destinations, p.dest, { create: false });
+      // Before the device is asked anything; each clip's folder is checked again (clipTarget).
+      safeDestinationDir(this.s.destinations, p.dest, { create: false });
     } catch (err) {
       if (err instanceof ValidationError) return { outcome: 'failed', error: err.message, retryable: false };
       throw err;
     }
     const client = new IsapiClient({ server: p.server, user: p.user, password: p.password, connectTimeoutMs: this.s.connectTimeoutMs, readTimeoutMs: this.s.readTimeoutMs, connections: this.s.perDevice, signal: ctx.signal });
     try {
-      return await this.fetchAll(ctx, p, dir, client);
+      return await this.fetchAll(ctx, p, client);
     } catch (err) {
       if (ctx.signal.aborted) return stoppedResult(ctx.signal.reason, `${client.name}: stopped`);
       if (err instanceof IsapiAuthError) return { outcome: 'failed', error: err.message, retryable: false };
+      // A clip's folder that leads out of the destination (a symbolic link there): no attempt fixes it.
+      if (err instanceof ValidationError) return { outcome: 'failed', error: `${client.name}: ${err.message}`, retryable: false };
       if (err instanceof IsapiNetError || err instanceof IsapiError) return { outcome: 'failed', error: err instanceof IsapiError ? `${client.name}: ${err.message}` : err.message, retryable: true };
       // A local failure (a full disk, a directory where a clip belongs): the clips so far stay.
       if (typeof (err as NodeJS.ErrnoException).code === 'string') return { outcome: 'failed', error: `${client.name}: cannot write into the destination: ${(err as Error).message}`, retryable: true };
@@ -67,7 +69,18 @@ export class HikvisionRunner implements Runner {
     }
   }
 
-  private async fetchAll(ctx: RunContext, p: HikvisionParams, dir: string, client: IsapiClient): Promise<RunResult> {
+  /**
+   * Where a clip (`file`, relative to the job's dest) goes, its folder created: checked as the
+   * dest itself is, so that a symbolic link below the destination (where the device's or a
+   * camera's folder belongs) cannot take clips out of it. A ValidationError naming the dest.
+   */
+  private clipTarget(p: HikvisionParams, file: string): string {
+    const subdir = path.posix.join(p.dest.subdir, path.dirname(file));
+    const name = path.basename(file);
+    return path.join(safeDestinationDir(this.s.destinations, { name: p.dest.name, subdir }, { create: true, name }), name);
+  }
+
+  private async fetchAll(ctx: RunContext, p: HikvisionParams, client: IsapiClient): Promise<RunResult> {
     const log = (text: string) => ctx.log('drover', `${text}\n`);
     const info = await client.deviceInfo();
     log(`${client.name}: ${info.model || 'device'} ${info.serial} (${info.firmware})`);
@@ -140,7 +153,14 @@ export class HikvisionRunner implements Runner {
     const lane = async () => {
       while (next < plan.length && !signal.aborted) {
         const { m, file } = plan[next++] as (typeof plan)[number];
-        const target = path.join(dir, file);
+        let target: string;
+        try {
+          target = this.clipTarget(p, file);
+        } catch (err) {
+          fatal ??= err;
+          halt.abort();
+          return;
+        }
         const entry = { file, track: m.trackId, start: m.start, end: m.end };
         const existing = p.skipExisting ? sizeOf(target) : null;
         // As the download accepts it: at least the size the device announces (any, when it announces none).

@@ -128,7 +128,7 @@ export function parseHikvisionParams(p: Params, field = 'params'): HikvisionPara
   if (!LAYOUTS.includes(layout)) fail('layout', `"${layout}" is not one of ${LAYOUTS.join(', ')}`);
   const name = text('name') ?? '{start}-{track}.mp4';
   for (const m of name.matchAll(/\{([^}]*)\}/g)) if (!NAME_PLACEHOLDERS.has(m[1] as string)) fail('name', `unknown placeholder {${m[1]}} (known: {track}, {start}, {end}, {name})`);
-  if (/[/\\]/.test(name.replace(/\{[^}]*\}/g, ''))) fail('name', 'a file name, not a path (the layout makes the folders)');
+  if (/[/\\]/.test(name.replace(/\{[^}]*\}/g, ''))) fail('name', `a file name, not a path (the layout makes the folders), got ${JSON.stringify(name.length > 60 ? `${name.slice(0, 48)}…` : name)}`);
   const split = (text('split')?.trim().toLowerCase() || null) as Split | null;
   if (split !== null && !SPLITS.includes(split)) fail('split', `"${text('split')}" is not one of ${SPLITS.join(', ')}`);
   const clips = (text('clips')?.trim().toLowerCase() || 'overlapping') as HikvisionParams['clips'];

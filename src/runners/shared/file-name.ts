@@ -9,3 +9,14 @@ export function sanitizeFileName(name: string): string {
   while (Buffer.byteLength(s) > 200) s = s.slice(0, -1);
   return s === '' || s === '.' || s === '..' ? '' : s;
 }
+
+/**
+ * Why `name`, a file name a job gives (a download's `filename`, ffmpeg's `output`), is not one
+ * sanitizeFileName keeps as it is; null when it is. The empty name too: it would name the
+ * directory itself. The value is shown as JSON (a NUL or newline visible) and clipped.
+ */
+export function notPlainFileName(name: string): string | null {
+  if (name !== '' && sanitizeFileName(name) === name) return null;
+  const shown = JSON.stringify(name.length > 60 ? `${name.slice(0, 48)}…` : name);
+  return `${shown} is not a plain file name (not empty, no / or \\, no control characters, no leading dot or surrounding spaces, at most 200 bytes)`;
+}

@@ -5,14 +5,17 @@ import type { ParamValue } from '../../core/job.js';
 
 /**
  * Makes a value from outside safe as one path segment: no separators, no `..`, no control
- * characters, no leading dot (no hidden files), at most 200 characters.
+ * characters, no leading dot (no hidden files), at most 200 bytes.
  */
 export function sanitizeSegment(value: string): string {
   let s = value
     .replace(/[\u0000-\u001f\u007f]/g, '')
     .replace(/[/\\]/g, '_')
     .replace(/^\.+/, (dots) => '_'.repeat(dots.length));
-  if (s.length > 200) s = s.slice(0, 200);
+  // Bytes, not characters: 200 characters of `é` or `日` are 400 or 600 bytes, past NAME_MAX (255),
+  // and mkdir would fail on every attempt. Never half a surrogate pair.
+  s = s.slice(0, 200).replace(/[\ud800-\udbff]$/, '');
+  while (Buffer.byteLength(s) > 200) s = s.slice(0, -1).replace(/[\ud800-\udbff]$/, '');
   return s.length === 0 ? '_' : s;
 }
 

@@ -30,7 +30,7 @@ describe("a hikvision job's params", () => {
     expect(err({ start: '2021-08-18', days: 2 })).toBe('params.days: give one of start/end, days and yesterday (this job gives start/end and days)');
     expect(err({ layout: 'bycamera' })).toBe('params.layout: "bycamera" is not one of flat, onepercamera, oneperday, onepermonth, oneperyear');
     expect(err({ name: '{start}-{cam}.mp4' })).toBe('params.name: unknown placeholder {cam} (known: {track}, {start}, {end}, {name})');
-    expect(err({ name: '../{start}.mp4' })).toBe('params.name: a file name, not a path (the layout makes the folders)');
+    expect(err({ name: '../{start}.mp4' })).toBe('params.name: a file name, not a path (the layout makes the folders), got "../{start}.mp4"');
     expect(err({ skip_existing: 'maybe' })).toBe('params.skip_existing: must be true or false, got "maybe"');
   });
 });
