@@ -30,8 +30,8 @@ import { superviseSuite } from './supervise-bench.js';
  * - dashboard: the web dashboard's jobs table (GET /jobs?limit=50 with its filters, counts, stats)
  *   over HTTP on a SQLite store of --dashboard-jobs N jobs (default 1000000), next to bull-board's
  *   calls on BullMQ with as many waiting jobs. --rounds N (default 5), --dashboard-samples N
- *   (samples per request and round, default 5), --skip-anchor (no BullMQ), --search-index (the
- *   coordinator with server.search_index on).
+ *   (samples per request and round, default 5), --skip-anchor (no BullMQ), --no-search-index (the
+ *   coordinator with server.search_index off; on is SQLite's default).
  * - search: the jobs table's text search on --search-jobs N jobs (default 1000000) without and with
  *   server.search_index, on --backends sqlite,pg (default both). --rounds N (default 5),
  *   --search-samples N (default 5). Not part of `all`: it fills each backend with a million jobs.
@@ -75,7 +75,7 @@ async function main(argv: string[]): Promise<void> {
     await mirrorSuite({ rounds: Number(opt('rounds', '3')), segments: Number(opt('segments', '10000')), sizeKiB: Number(opt('segment-kib', '20')), concurrency: Number(opt('mirror-concurrency', '8')), sweep });
   }
   if (suite === 'all' || suite === 'hikvision') await hikvisionSuite({ rounds: Number(opt('rounds', '3')), clipMB: Number(opt('clip-mb', '20')) });
-  if (suite === 'all' || suite === 'dashboard') await dashboardSuite({ jobs: Number(opt('dashboard-jobs', '1000000')), rounds: Number(opt('rounds', '5')), samples: Number(opt('dashboard-samples', '5')), skipAnchor: argv.includes('--skip-anchor'), searchIndex: argv.includes('--search-index') });
+  if (suite === 'all' || suite === 'dashboard') await dashboardSuite({ jobs: Number(opt('dashboard-jobs', '1000000')), rounds: Number(opt('rounds', '5')), samples: Number(opt('dashboard-samples', '5')), skipAnchor: argv.includes('--skip-anchor'), searchIndex: !argv.includes('--no-search-index') });
   if (suite === 'search') {
     const backends = opt('backends', 'sqlite,pg').split(',').filter((b): b is 'sqlite' | 'pg' => b === 'sqlite' || b === 'pg');
     await searchSuite({ jobs: Number(opt('search-jobs', '1000000')), rounds: Number(opt('rounds', '5')), samples: Number(opt('search-samples', '5')), backends });

@@ -97,6 +97,7 @@ async function runOne(name: string, store: JobStore, o: SearchOptions, out: (s: 
     { name: 'first page, q = a camera (~1 % of jobs)', run: () => page(store, { q: 'cam-042' }) },
     { name: 'first page, q = a site (~25 % of jobs)', run: () => page(store, { q: 'nvr-b.' }) },
     { name: 'first page, q = in no job', run: () => page(store, { q: 'no-such-camera' }) },
+    { name: 'first page, q = clip=0 (punctuation; one job)', run: () => page(store, { q: 'clip=0' }) },
     { name: 'first page, q = the url of one job, newest first', run: () => page(store, { q: probe.oneUrl, order: 'desc' }) },
     { name: "counts, q = the url of one job (the table's)", run: async () => Object.values(await store.counts({ q: probe.oneUrl })).reduce((a, b) => a + b, 0) },
   ];

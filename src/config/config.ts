@@ -57,8 +57,8 @@ const serverSchema = z
     tls: z.object({ cert: z.string(), key: z.string(), client_ca: z.string().nullable().optional() }).strict().nullable().optional(),
     /** Listen beyond loopback without TLS: a TLS-terminating proxy is in front. */
     insecure_http: z.boolean().optional(),
-    /** A text search index for the dashboard's and the API's `q` (space and enqueue time for speed on large stores). */
-    search_index: z.boolean().optional(),
+    /** A text search index for the dashboard's and the API's `q` (space and enqueue time for speed on large stores); null: the store's default. */
+    search_index: z.boolean().nullable().optional(),
     /** New jobs are refused (507) while the SQLite database's disk has less free than this, MiB. */
     disk_reserve_mb: z.number().min(0).optional(),
     /** The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR). */
@@ -189,8 +189,8 @@ export interface ServerSettings {
   tls: TlsFiles | undefined;
   insecureHttp: boolean;
   trustedProxies: string[];
-  /** `server.search_index`, default false (a store that has the index loses it). */
-  searchIndex: boolean;
+  /** `server.search_index`: true, false (a store that has the index loses it), or 'default' (on SQLite on, on PostgreSQL off). */
+  searchIndex: boolean | 'default';
   /** MiB kept free on a SQLite database's disk: new jobs are refused below it. */
   diskReserveMb: number;
 }
@@ -227,7 +227,7 @@ export function serverSettingsOf(s: ServerConfig): ServerSettings {
       tls: s.tls ? { cert: s.tls.cert, key: s.tls.key, ...(s.tls.client_ca ? { clientCa: s.tls.client_ca } : {}) } : undefined,
       insecureHttp: s.insecure_http ?? false,
       trustedProxies: s.trusted_proxies ?? [],
-      searchIndex: s.search_index ?? false,
+      searchIndex: s.search_index ?? 'default',
       diskReserveMb: s.disk_reserve_mb ?? SERVER_DEFAULTS.diskReserveMb,
     };
   });

@@ -38,9 +38,9 @@ export interface ServerOptions {
   pg?: { poolSize?: number; listen?: boolean };
   /**
    * The text search index of `q` (server.search_index): true builds it if missing, false drops
-   * it. Default: the store is left as it is.
+   * it, 'default' is true on SQLite and false on PostgreSQL. Default: the store is left as it is.
    */
-  searchIndex?: boolean;
+  searchIndex?: boolean | 'default';
   /** New jobs are refused while a SQLite database's filesystem has less free than this, MiB. Default 64. */
   diskReserveMb?: number;
   /** An already open store (tests, other backends). Overrides db and dataDir. */
@@ -125,7 +125,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   try {
     secret = { ...coordinatorKey({ ...(o.secretKey ? { secretKey: o.secretKey } : {}), file: keyFile }), file: keyFile };
     await checkStoreKey(store, secret, o.logger);
-    if (o.searchIndex !== undefined) await applySearchIndex(store, o.searchIndex, o.logger);
+    if (o.searchIndex !== undefined) await applySearchIndex(store, o.searchIndex === 'default' ? searchIndexByDefault(store) : o.searchIndex, o.logger);
   } catch (err) {
     await store.close();
     release();
@@ -238,6 +238,15 @@ function lockSqlite(db: string): () => void {
     inUse: (h) => new ConfigError(`${file} is in use by another drover coordinator (pid ${h.pid}, see ${lock}): stop it first, or give this one another --data`),
     cannotWrite: (err) => new ConfigError(`cannot lock ${file}: ${err.message}`),
   });
+}
+
+/**
+ * Whether a store has the text search index when the config says nothing: SQLite's is written
+ * by a thread of its own and costs an enqueue a few µs; PostgreSQL's is written in each
+ * enqueue's transaction (about 3x its cost) and needs the pg_trgm extension.
+ */
+function searchIndexByDefault(store: JobStore): boolean {
+  return !store.shared;
 }
 
 /**

@@ -22,7 +22,7 @@ templates:
 `);
 
 /** A coordinator on `dataDir` whose log lines land in `lines`. */
-async function server(dataDir: string, searchIndex: boolean | undefined, lines: string[]): Promise<RunningServer> {
+async function server(dataDir: string, searchIndex: boolean | 'default' | undefined, lines: string[]): Promise<RunningServer> {
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       lines.push(...chunk.toString().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg));
@@ -41,10 +41,16 @@ async function search(srv: RunningServer, q: string): Promise<string[]> {
 }
 
 describe('server.search_index', () => {
-  it('is off unless the config turns it on', () => {
-    expect(serverSettingsOf(parseConfig('server: {}').config.server).searchIndex).toBe(false);
+  it('is the store\'s default unless the config says (on for SQLite, off for PostgreSQL)', async () => {
+    expect(serverSettingsOf(parseConfig('server: {}').config.server).searchIndex).toBe('default');
+    expect(serverSettingsOf(parseConfig('server: { search_index: null }').config.server).searchIndex).toBe('default');
+    expect(serverSettingsOf(parseConfig('server: { search_index: false }').config.server).searchIndex).toBe(false);
     expect(serverSettingsOf(parseConfig('server: { search_index: true }').config.server).searchIndex).toBe(true);
     expect(() => parseConfig('server: { search_index: "yes" }')).toThrow(/search_index/);
+    const lines: string[] = [];
+    const srv = await server(path.join(tempDir(), 'data'), 'default', lines);
+    expect(lines).toContain('server.search_index: true: building the text search index over 0 jobs in the background');
+    expect((srv.store as SqliteJobStore).searchIndexState().on).toBe(true);
   });
 
   it('builds the index at start over the jobs there, keeps it, never holds a secret, and drops it when turned off', async () => {
