@@ -23,11 +23,20 @@ export const SEARCH_TEXT = 'drover_search_key(id, error, params, secrets)';
  */
 const PUNCTUATION = ' !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
 
-/** `q` as the index holds it: ready for `ILIKE '%' || key || '%'`, with no wildcard left in it. */
-export function searchKeyOf(q: string): string {
-  let out = '';
-  for (const c of q) out += PUNCTUATION.includes(c) ? 'q' : c;
-  return out;
+/** How much of each end of a long text the index is asked for, in characters. */
+const ENDS = 12;
+
+/**
+ * The ILIKE pattern the index is asked for `q`: `q` as the index holds it, with no wildcard
+ * left in it; of a long text only its two ends (`%head%tail%`, which every text holding `q`
+ * matches). The index reads a list of jobs per trigram, and most trigrams of a long text are
+ * in most jobs (a URL's scheme and host): the whole url of one job in 1M took 76-112 ms, its
+ * ends 21 ms.
+ */
+export function searchPatternOf(q: string): string {
+  const key = [...q].map((c) => (PUNCTUATION.includes(c) ? 'q' : c));
+  if (key.length <= 2 * ENDS) return `%${key.join('')}%`;
+  return `%${key.slice(0, ENDS).join('')}%${key.slice(-ENDS).join('')}%`;
 }
 
 /** The statistics target of the indexed expression (PostgreSQL's default is 100). */
@@ -56,9 +65,12 @@ export async function setPgSearchIndex(pool: pg.Pool, on: boolean): Promise<Sear
   await pool.query(`CREATE OR REPLACE FUNCTION drover_search_text(id text, error text, params text, secrets text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
     $$ SELECT id || ' ' || COALESCE(error, '') || ' ' || COALESCE((SELECT string_agg(p.value, ' ') FROM jsonb_each_text(params::jsonb) p WHERE NOT (secrets::jsonb ? p.key)), '') $$`);
+  // replace() by replace(): translate() took 10 µs a job (it walks its list for every
+  // character), 33 replace() calls 1.7 µs. chr(): no quoting of the characters to get wrong.
+  let key = 'drover_search_text(id, error, params, secrets)';
+  for (const c of PUNCTUATION) key = `replace(${key}, chr(${c.codePointAt(0)}), 'q')`;
   await pool.query(`CREATE OR REPLACE FUNCTION drover_search_key(id text, error text, params text, secrets text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
-    $$ SELECT translate(drover_search_text(id, error, params, secrets), '${PUNCTUATION.replace(/'/g, "''")}', '${'q'.repeat(PUNCTUATION.length)}') $$`);
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT ${key} $$`);
   // A build that was interrupted leaves an invalid index behind, which IF NOT EXISTS would keep;
   // an index of an earlier version is on another expression.
   await pool.query(`DROP INDEX CONCURRENTLY IF EXISTS ${INDEX}`);

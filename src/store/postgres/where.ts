@@ -1,6 +1,6 @@
 import type { CountFilter } from '../../core/job-filter.js';
 import { likeEscaped, trigramSearchable } from '../like.js';
-import { SEARCH_TEXT, searchKeyOf } from './search-index.js';
+import { SEARCH_TEXT, searchPatternOf } from './search-index.js';
 
 /**
  * A WHERE clause built with numbered parameters: each `$?` in one `add` becomes the next `$n`.
@@ -36,7 +36,7 @@ export function whereOf(f: CountFilter, searchIndexed = false) {
     const exact = '(id ILIKE $? OR error ILIKE $? OR EXISTS (SELECT 1 FROM jsonb_each_text(params::jsonb) p WHERE p.value ILIKE $? AND NOT (secrets::jsonb ? p.key)))';
     // Trigrams need three characters; a shorter text would read the whole index.
     const like = `%${likeEscaped(f.q)}%`;
-    if (searchIndexed && trigramSearchable(f.q)) w.add(`${SEARCH_TEXT} ILIKE $?`, `%${searchKeyOf(f.q)}%`);
+    if (searchIndexed && trigramSearchable(f.q)) w.add(`${SEARCH_TEXT} ILIKE $?`, searchPatternOf(f.q));
     w.add(exact, like);
   }
   return w;
