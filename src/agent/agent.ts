@@ -97,6 +97,8 @@ export class Agent {
   private readonly runEndWaiters: Array<() => void> = [];
   /** Lease loops waiting for a free slot. */
   private slotWaiters: Array<() => void> = [];
+  /** The lease requests in flight, to start again when the coordinator answers after an outage (renewLeasePolls). */
+  private readonly leasePolls = new Set<AbortController>();
   /** Slots promised to lease requests in flight, so two loops never ask for the same slot. */
   private reserved = 0;
   private heartbeatMs: number = AGENT_DEFAULTS.heartbeatIntervalMs;
@@ -238,8 +240,10 @@ export class Agent {
         this.reserved -= limit;
         this.wakeLeasers();
       };
+      const poll = new AbortController();
+      this.leasePolls.add(poll);
       try {
-        const res = await this.api.lease({ worker: this.info(), queues: this.o.queues, limit, wait: this.longPollMs }, { signal });
+        const res = await this.api.lease({ worker: this.info(), queues: this.o.queues, limit, wait: this.longPollMs }, { signal: AbortSignal.any([signal, poll.signal]) });
         if (failures > 0) this.log.info({ server: this.api.server }, 'coordinator reachable again');
         failures = 0;
         this.leaseTtlMs = res.leaseTtlMs;
@@ -253,14 +257,26 @@ export class Agent {
       } catch (err) {
         release();
         if (signal.aborted) break;
+        if (poll.signal.aborted) continue;
         if (err instanceof ApiError && (err.status === 401 || err.status === 403 || err.status === 400)) {
           this.log.error({ err: err.message }, 'the coordinator refused this worker');
         }
         const delay = reconnectDelay(++failures);
         this.log.warn({ err: errorMessage(err), retryInMs: delay }, 'cannot lease jobs; retrying');
         await sleep(delay, signal);
+      } finally {
+        this.leasePolls.delete(poll);
       }
     }
+  }
+
+  /**
+   * Starts the lease requests in flight again: called when a heartbeat is answered after some
+   * were not. A lease request sent into an outage waits out its long poll on a connection
+   * nobody answers (30 s by default, past the outage's end); a new one is answered now.
+   */
+  private renewLeasePolls(): void {
+    for (const p of this.leasePolls) p.abort();
   }
 
   /**
@@ -365,6 +381,7 @@ export class Agent {
           },
           { timeoutMs: this.requestMs() },
         );
+        if (failures > 0) this.renewLeasePolls();
         failures = 0;
         for (const a of answers) {
           const r = this.running.get(a.id);

@@ -44,6 +44,29 @@ describe('a worker whose reports get no answer', () => {
     expect((await job(a!.id)).attempts.map((t) => [t.attempt, t.outcome])).toEqual([[1, 'succeeded']]);
   });
 
+  it('asks for jobs again as soon as a heartbeat is answered after an outage, instead of waiting out a lease request sent into it', async () => {
+    const dir = tempDir();
+    const srv = await startServer({ port: 0, dataDir: path.join(dir, 'data'), tokens: { admin: null, worker: null }, templates: [], logger: silentLogger(), leaseTtlMs: 3_000, heartbeatIntervalMs: 300, maxLongPollMs: 500 });
+    cleanups.push(() => srv.close());
+    const proxy = await startHoldingProxy(srv.url);
+    const api = new ApiClient({ servers: [srv.url] });
+    cleanups.push(() => api.close());
+    // Its lease requests ask for 10 minutes: one held by the proxy waits that long for its answer.
+    const agent = new Agent({ name: 'w1', servers: [proxy.url], concurrency: 1, queues: [], runners: [new NoopRunner()], templates: new Map(), outputRoot: tempDir(), logDir: path.join(dir, 'logs'), shutdownGraceMs: 1000, logger: silentLogger(), longPollMs: 600_000 });
+    agent.start();
+    cleanups.push(() => agent.shutdown());
+    const state = async (id: string) => (await api.get<{ job: Job }>(`/api/v1/jobs/${id}`)).job.state;
+    const [a] = (await api.post<{ jobs: Job[] }>('/api/v1/jobs', { jobs: [{ kind: 'noop', params: { echo: 'a' } }] })).jobs;
+    await waitFor(async () => (await state(a!.id)) === 'succeeded', 30_000, 'a to run (the worker knows the lease TTL)');
+    // The outage: nothing the worker sends is answered, until a lease request and a heartbeat are held.
+    proxy.hold(() => true);
+    await waitFor(() => proxy.held.includes('/api/v1/lease') && proxy.held.includes('/api/v1/heartbeat'), 30_000, 'a lease request and a heartbeat held');
+    // Over: new requests pass; the held ones stay unanswered, as on a link that dropped them.
+    proxy.hold(null);
+    const [b] = (await api.post<{ jobs: Job[] }>('/api/v1/jobs', { jobs: [{ kind: 'noop', params: { echo: 'b' } }] })).jobs;
+    await waitFor(async () => (await state(b!.id)) === 'succeeded', 45_000, 'b to run through a new lease request');
+  });
+
   it('delivers an outcome after its lease expired, and it counts when no worker has taken the job since: once, the history saying so', async () => {
     const dir = tempDir();
     const srv = await startServer({ port: 0, dataDir: path.join(dir, 'data'), tokens: { admin: null, worker: null }, templates: [], logger: silentLogger(), leaseTtlMs: 2_000, heartbeatIntervalMs: 300 });

@@ -21,11 +21,14 @@ export function searchContract(h: Harness): void {
             job({ id: 'sb', params: { camera: 'garage', password: 'lobbypass' }, secrets: ['password'] }),
             job({ id: 'sc', params: { n: 42, note: 'say "cheese" \\o/' } }),
             job({ id: 'sd', params: { camera: 'Café-Ünter' } }),
+            // Long texts alike at both ends: the exact match tells them apart.
+            job({ id: 'se', params: { url: 'rtsp://nvr-9.example.net/Streaming/tracks/101?clip=0' } }),
+            job({ id: 'sf', params: { url: 'rtsp://nvr-9.example.net/Streaming/tracks/201?clip=0' } }),
           ],
         });
         const [running] = await claim({ kinds: ['noop'], limit: 1 });
         await h.store.complete({ items: [{ id: running!.id, token: tokenOf(running!), outcome: 'failed', error: 'NVR refused: 401 Unauthorized', retryable: false }], now: T0 + 10 });
-        if (index === 'built after') expect(await h.store.setSearchIndex({ on: true })).toEqual({ change: 'built', jobs: 4 });
+        if (index === 'built after') expect(await h.store.setSearchIndex({ on: true })).toEqual({ change: 'built', jobs: 6 });
         if (index !== 'off') expect(await h.store.setSearchIndex({ on: true })).toEqual({ change: null, jobs: 0 });
 
         expect(await listIds({ q: 'lobby' })).toEqual(['sa']);
@@ -38,6 +41,9 @@ export function searchContract(h: Harness): void {
         expect(await listIds({ q: '"cheese"' })).toEqual(['sc']);
         expect(await listIds({ q: '\\o/' })).toEqual(['sc']);
         expect(await listIds({ q: 'é-Ü' })).toEqual(['sd']);
+        expect(await listIds({ q: 'rtsp://nvr-9.example.net/Streaming/tracks/101?clip=0' })).toEqual(['se']);
+        expect(await listIds({ q: 'clip=0' })).toEqual(['se', 'sf']);
+        expect(await listIds({ q: 'tracks/2' })).toEqual(['sf']);
         // A text spanning two values is not in either.
         expect(await listIds({ q: 'East http' })).toEqual([]);
         // LIKE's wildcards are matched as themselves.
@@ -50,7 +56,7 @@ export function searchContract(h: Harness): void {
         // Kept on every change: a retry clears the error, a new failure writes another, deleted jobs go.
         await h.store.retry({ id: running!.id, now: T0 + 20 });
         expect(await listIds({ q: 'unauthorized' })).toEqual([]);
-        const [again] = await claim({ kinds: ['noop'], limit: 4 }).then((js) => js.filter((j) => j.id === running!.id));
+        const [again] = await claim({ kinds: ['noop'], limit: 10 }).then((js) => js.filter((j) => j.id === running!.id));
         await h.store.complete({ items: [{ id: again!.id, token: tokenOf(again!), outcome: 'failed', error: 'disk full on /rec', retryable: false }], now: T0 + 30 });
         expect(await listIds({ q: 'disk full' })).toEqual([running!.id]);
         expect(await h.store.deleteFinished({ before: T0 + 1_000, limit: 10 })).toBe(1);
