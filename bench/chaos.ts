@@ -3,9 +3,12 @@
  * scenario runs ledger jobs (an exec template that appends "ID ATTEMPT start" and "ID ATTEMPT
  * end" to one file with O_APPEND) through a real coordinator and real workers, and at the end
  * checks the ledger against the store: a job is lost when it did not succeed or has no "end"
- * line, duplicated when it has more than one. Options: --scenarios a,b (coordinator-kill,
- * pg-coordinator-kill, pg-restart, worker-kill, partition), --jobs N, --kills N, --pg-down-s N,
- * --partition-s N. pg-restart stops the machine's PostgreSQL cluster (pg_ctlcluster, as root).
+ * line, duplicated when it has more than one. `fuzz` sends malformed requests to every API
+ * route instead (test/support/route-fuzz.ts): no answer may be a 5xx or missing, every error
+ * must have the documented shape. Options: --scenarios a,b (coordinator-kill,
+ * pg-coordinator-kill, pg-restart, worker-kill, partition, fuzz), --jobs N, --kills N,
+ * --pg-down-s N, --partition-s N, --fuzz-requests N. pg-restart stops the machine's PostgreSQL
+ * cluster (pg_ctlcluster, as root).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DroverClient } from '../src/client/drover-client.js';
+import { fuzzRoutes, startFuzzTarget } from '../test/support/route-fuzz.js';
 import { startBlackholeProxy } from './blackhole-proxy.js';
 import { startDrover, type Proc } from './drover-procs.js';
 import { withFreshDatabase } from './pg-db.js';
@@ -26,11 +30,14 @@ const opt = (name: string, dflt: string) => {
 interface Row {
   scenario: string;
   runs: number;
-  jobs: number;
-  lost: number;
-  duplicated: number;
+  /** Jobs, lost, duplicated and recovery: null where the scenario runs no ledger jobs (fuzz). */
+  jobs: number | null;
+  lost: number | null;
+  duplicated: number | null;
   /** The longest time from a fault's end until jobs finished again, ms. */
-  maxRecoveryMs: number;
+  maxRecoveryMs: number | null;
+  /** Broken properties (fuzz): a 5xx, no answer, an error not of the documented shape. */
+  failures?: number;
   note: string;
 }
 
@@ -297,21 +304,47 @@ async function partition(jobs: number, seconds: number): Promise<Row> {
   return { scenario: `partition: a worker black-holed ${seconds} s`, runs: 1, jobs, lost: r.lost, duplicated: r.duplicated, maxRecoveryMs, note: `jobs of 2 s, lease 30 s; ${late} reported late and counted${r.notFinal ? `; ${r.notFinal} not final` : ''}` };
 }
 
+/**
+ * Every API route fuzzed (test/support/route-fuzz.ts), `requests` requests in all, against a
+ * coordinator in this process: a crash ends the run, a broken property is printed with the
+ * request and answer fast-check shrank it to.
+ */
+async function fuzz(requests: number): Promise<Row> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-chaos-fuzz-'));
+  const target = await startFuzzTarget(path.join(dir, 'data'));
+  const started = Date.now();
+  try {
+    const s = await fuzzRoutes(target, { requests });
+    for (const f of s.failures) process.stderr.write(`chaos: fuzz: ${f.report}\n`);
+    const answers = (keep: (status: number) => boolean) => Object.entries(s.byStatus).reduce((n, [status, k]) => n + (keep(Number(status)) ? k : 0), 0);
+    const note = `${answers((x) => x >= 500)} 5xx, ${s.byStatus['no answer'] ?? 0} unanswered, ${s.failures.length} properties broken; ${answers((x) => x < 400)} 2xx/3xx, ${answers((x) => x >= 400 && x < 500)} 4xx; slowest answer ${Math.round(s.slowestMs)} ms; ${Math.round((Date.now() - started) / 1000)} s`;
+    return { scenario: `fuzz: ${Object.keys(s.byRoute).length} routes, malformed requests`, runs: s.requests, jobs: null, lost: null, duplicated: null, maxRecoveryMs: null, failures: s.failures.length, note };
+  } finally {
+    await target.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const dash = (n: number | null, f: (x: number) => string = String) => (n === null ? '-' : f(n));
+
 async function main(): Promise<void> {
-  const scenarios = opt('scenarios', 'coordinator-kill,pg-coordinator-kill,pg-restart,worker-kill,partition').split(',');
+  const scenarios = opt('scenarios', 'coordinator-kill,pg-coordinator-kill,pg-restart,worker-kill,partition,fuzz').split(',');
   const rows: Row[] = [];
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const say = (r: Row) => {
     rows.push(r);
-    process.stdout.write(`${r.scenario}: ${r.runs} runs, ${r.jobs} jobs, ${r.lost} lost, ${r.duplicated} duplicated, recovery ≤ ${(r.maxRecoveryMs / 1000).toFixed(1)} s (${r.note})\n`);
+    const ledger = r.jobs === null ? '' : `, ${r.jobs} jobs, ${dash(r.lost)} lost, ${dash(r.duplicated)} duplicated, recovery ≤ ${dash(r.maxRecoveryMs, seconds)}`;
+    process.stdout.write(`${r.scenario}: ${r.runs} ${r.failures === undefined ? 'runs' : 'requests'}${ledger} (${r.note})\n`);
   };
   if (scenarios.includes('coordinator-kill')) say(await coordinatorKill(Number(opt('jobs', '5000')), Number(opt('kills', '10'))));
   if (scenarios.includes('pg-coordinator-kill')) say(await pgCoordinatorKill(Number(opt('jobs', '5000')), Number(opt('kills', '10'))));
   if (scenarios.includes('pg-restart')) say(await pgRestart(Number(opt('pg-jobs', '1000')), Number(opt('pg-down-s', '30'))));
   if (scenarios.includes('worker-kill')) say(await workerKill(Number(opt('worker-jobs', '300')), Number(opt('worker-kills', '20'))));
   if (scenarios.includes('partition')) say(await partition(Number(opt('partition-jobs', '200')), Number(opt('partition-s', '60'))));
-  process.stdout.write('\nscenario                                  runs   jobs  lost  dup  max recovery  note\n');
-  for (const r of rows) process.stdout.write(`${r.scenario.padEnd(40)}  ${String(r.runs).padStart(4)}  ${String(r.jobs).padStart(5)}  ${String(r.lost).padStart(4)}  ${String(r.duplicated).padStart(3)}  ${`${(r.maxRecoveryMs / 1000).toFixed(1)} s`.padStart(12)}  ${r.note}\n`);
-  process.exitCode = rows.some((r) => r.lost > 0) ? 1 : 0;
+  if (scenarios.includes('fuzz')) say(await fuzz(Number(opt('fuzz-requests', '10000'))));
+  process.stdout.write('\nscenario                                   runs   jobs  lost  dup  max recovery  note\n');
+  for (const r of rows) process.stdout.write(`${r.scenario.padEnd(40)}  ${String(r.runs).padStart(5)}  ${dash(r.jobs).padStart(5)}  ${dash(r.lost).padStart(4)}  ${dash(r.duplicated).padStart(3)}  ${dash(r.maxRecoveryMs, seconds).padStart(12)}  ${r.note}\n`);
+  process.exitCode = rows.some((r) => (r.lost ?? 0) > 0 || (r.failures ?? 0) > 0) ? 1 : 0;
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { DroverError, StorageFullError } from '../core/errors.js';
 import type { HealthAnswer } from '../protocol/messages.js';
 import { mib } from './disk-guard.js';
@@ -18,12 +18,21 @@ import { registerSessionRoutes } from './routes-session.js';
 import { registerWebRoutes } from './routes-web.js';
 import { DashboardSessions } from './sessions.js';
 
+/**
+ * The longest path segment (`:id`, `:name`) the router takes, characters as sent: a name of 128
+ * (worker, token, schedule and queue names) percent-encoded whole. Longer is a 414.
+ */
+const MAX_PATH_SEGMENT = 512;
+
 /** Builds the coordinator's HTTP API (JSON under /api/v1). Knows no SQL. */
 export function buildHttpApp(o: HttpOptions): FastifyInstance {
   const common = {
     loggerInstance: o.logger.child({ part: 'http' }) as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.maxBodyBytes,
+    routerOptions: { maxParamLength: MAX_PATH_SEGMENT },
+    // Typed per kind of server (HTTP/1.1, HTTP/2); it uses only what both kinds of reply have.
+    frameworkErrors: routerError as never,
     ...(o.trustedProxies ? { trustProxy: o.trustedProxies } : {}),
     // Keep-alive sockets are reused by workers. The request timeout bounds receiving a request,
     // not answering it: a long poll waits after its body is in. It is what closes a client that
@@ -50,6 +59,7 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
   app.addHook('preValidation', async (req, reply) => {
     const q = req.query as Record<string, unknown> | undefined;
     const twice = q ? Object.keys(q).find((k) => Array.isArray(q[k])) : undefined;
+    if (twice === '') return reply.code(400).send({ error: { code: 'invalid', message: 'query: a parameter without a name given more than once', field: 'query' } });
     if (twice !== undefined) return reply.code(400).send({ error: { code: 'invalid', message: `${twice}: given more than once in the query`, field: twice } });
   });
 
@@ -112,6 +122,16 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
   registerSessionRoutes(app, o, { sessions, limiter });
   registerWebRoutes(app);
   return app;
+}
+
+/**
+ * What the router refuses before a route is found (before the token is checked), answered as
+ * every error is: a segment longer than MAX_PATH_SEGMENT, a path that is not valid percent-encoding.
+ */
+function routerError(err: FastifyError, _req: unknown, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') reply.code(414).send({ error: { code: 'too_large', message: `path: a segment longer than ${MAX_PATH_SEGMENT} characters` } });
+  else if (err.code === 'FST_ERR_BAD_URL') reply.code(400).send({ error: { code: 'bad_request', message: 'path: not valid percent-encoding (a % not followed by two hex digits, or bytes that are not UTF-8)' } });
+  else reply.code(400).send({ error: { code: 'bad_request', message: `path: ${err.message}` } });
 }
 
 /** A write refused for want of space: SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100), a file's ENOSPC. */

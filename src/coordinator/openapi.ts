@@ -29,12 +29,13 @@ export function documentedRoute(name: RouteName): DocumentedRoute {
 export const openApiPath = (pattern: string): string => pattern.replace(/:(\w+)/g, '{$1}');
 
 const ERROR_WHY: Record<number, string> = {
-  400: 'Bad input (`invalid`, `field` names it), or a body that is not JSON (`bad_request`)',
+  400: 'Bad input (`invalid`, `field` names it; a query parameter given twice too), or a body that is not JSON or a path that is not valid percent-encoding (`bad_request`)',
   401: 'No bearer token (or session cookie), or one that is wrong, expired, revoked or may not call this route (`unauthorized`)',
   403: 'The token may not do this, or a change made with the session cookie lacks its X-Drover-CSRF header (`forbidden`)',
   404: 'Not found (`not_found`)',
   409: 'Conflicts with the current state (`conflict`)',
   413: 'A body larger than server.max_body (`too_large`)',
+  414: 'A path segment longer than 512 characters (`too_large`)',
   415: 'A body that is not JSON: send Content-Type: application/json (`unsupported_media_type`)',
   429: 'Too many failed authentications from this address (`rate_limited`); see Retry-After',
   500: 'A bug: see the coordinator log (`internal`)',
@@ -66,14 +67,16 @@ function answer(a: Answer): object {
  * fail (500) and most read the store (503); a route that needs a token refuses one (401) and a
  * client that failed too often (429), and a change made with the session cookie but without its
  * CSRF header (403); a body is parsed (400, 413, 415) on POST and DELETE, whether the route
- * reads it or not.
+ * reads it or not. Any route refuses a query parameter given twice and a path that is not valid
+ * percent-encoding (400); one with path params a segment longer than the router takes (414).
  */
 export function errorStatuses(method: string, op: OpSpec): number[] {
-  const s = new Set(Object.keys(op.errors ?? {}).map(Number));
+  const s = new Set(Object.keys(op.errors ?? {}).map(Number)).add(400);
   const changes = method === 'POST' || method === 'DELETE';
+  if (op.path) s.add(414);
   if (op.tokens.length > 0) s.add(401).add(429);
   if (op.tokens.length > 0 && changes) s.add(403);
-  if (changes) s.add(400).add(413).add(415);
+  if (changes) s.add(413).add(415);
   s.add(500);
   if (!op.noStore) s.add(503);
   if (changes && !op.noStore) s.add(507);
@@ -85,7 +88,7 @@ function operation(name: RouteName, op: OpSpec): object {
   const errors = Object.fromEntries(
     errorStatuses(method, op).map((status) => {
       const own = op.errors?.[status as keyof NonNullable<OpSpec['errors']>];
-      const notJson = status === 400 && (method === 'POST' || method === 'DELETE') ? '; or a body that is not JSON (`bad_request`)' : '';
+      const notJson = status === 400 ? `; a query parameter given twice too${method === 'POST' || method === 'DELETE' ? '; or a body that is not JSON (`bad_request`)' : ''}` : '';
       const headers = HEADERS[status];
       return [String(status), { description: own ? `${own} (\`${CODE[status]}\`)${notJson}` : ERROR_WHY[status], ...(headers ? { headers: headersOf(headers) } : {}), content: { 'application/json': { schema: ref('Error') } } }];
     }),

@@ -32,7 +32,7 @@ export class Queues {
 
   /** Pauses or resumes `name` (a queue need not have jobs yet); returns it as it is now. */
   async setPaused(name: string, paused: boolean): Promise<QueueView> {
-    if (!NAME.test(name)) throw new ValidationError(`queue: letters, digits and _ . : @ - only, at most 128, got "${name}"`, 'queue');
+    if (!NAME.test(name)) throw new ValidationError(`name: a queue name is letters, digits and _ . : @ - only, at most 128, got "${name}"`, 'name');
     await this.o.store.setQueuePaused({ queue: name, paused, now: this.o.clock.now() });
     this.paused.forget();
     if (!paused) this.o.notifyWork();

@@ -1,5 +1,5 @@
 import { parseDuration, parseTime } from '../core/duration.js';
-import { ValidationError } from '../core/errors.js';
+import { quoted, ValidationError } from '../core/errors.js';
 import { newJobId } from '../core/ids.js';
 import { JOB_DEFAULTS, type Params } from '../core/job.js';
 import { matchesPattern } from '../core/param-pattern.js';
@@ -35,8 +35,11 @@ export function resolveNewJob(input: unknown, ctx: ResolveContext, prefix = ''):
   const fail = (name: string, msg: string): never => {
     throw new ValidationError(`${f(name)}: ${msg}`, f(name));
   };
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) fail('job', 'must be a JSON object');
+  // The job itself: `jobs[3]` of a batch, the body when it is the only one.
+  const self = prefix ? prefix.slice(0, -1) : 'body';
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ValidationError(`${self}: a job is a JSON object`, self);
   const j = input as Record<string, unknown>;
+  if ('' in j) throw new ValidationError(`${self}: a field without a name`, self);
   for (const k in j) if (!JOB_SPEC_FIELDS.has(k)) fail(k, `unknown field (known: ${[...JOB_SPEC_FIELDS].join(', ')})`);
 
   const templateName = optString(j.template, f('template'));
@@ -166,7 +169,7 @@ function optStringArray(v: unknown, field: string): string[] {
 
 function optInt(v: unknown, field: string): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ValidationError(`${field}: must be an integer, got ${JSON.stringify(v)}`, field);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ValidationError(`${field}: must be an integer, got ${quoted(v)}`, field);
   return v;
 }
 
@@ -179,5 +182,5 @@ function runAtOf(v: unknown, field: string, now: number): number {
   if (v === undefined || v === null) return now;
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string') return parseTime(v, field, now, 1);
-  throw new ValidationError(`${field}: must be an ISO 8601 time, a duration from now such as "10m", or epoch milliseconds, got ${JSON.stringify(v)}`, field);
+  throw new ValidationError(`${field}: must be an ISO 8601 time, a duration from now such as "10m", or epoch milliseconds, got ${quoted(v)}`, field);
 }

@@ -23,6 +23,11 @@ export function registerEventRoutes(app: FastifyInstance, o: HttpOptions): void 
     // The client may have gone while its token was checked: its close has fired already.
     if (req.raw.destroyed || res.destroyed) return;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    // A HEAD gets the headers alone (Node sends no body to it, so they would wait for an end that never comes).
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     res.write(`retry: 2000\n: drover events\n\n`);
     let n = 0;
     let stop = () => {};

@@ -52,13 +52,15 @@ export class Schedules {
    * and whether its timing is `prev`'s (then the stored beat and last run must stay as they are).
    */
   private build(input: unknown, source: Schedule['source'], prev: Schedule | null, checkJob: boolean): { s: Schedule; same: boolean } {
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ValidationError('a schedule is an object: {"name", "every" or "cron", "job"}');
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ValidationError('body: a schedule is an object: {"name", "every" or "cron", "job"}', 'body');
     const i = input as Record<string, unknown>;
     const name = i.name;
     if (typeof name !== 'string' || !SCHEDULE_NAME.test(name)) throw new ValidationError('name: letters, digits and _ . : @ - only, at most 128', 'name');
+    if ('' in i) throw new ValidationError('body: a field without a name', 'body');
     for (const k of Object.keys(i)) if (!['name', 'every', 'cron', 'timezone', 'job', 'paused'].includes(k)) throw new ValidationError(`${k}: unknown field of a schedule (it has name, every, cron, timezone, job, paused)`, k);
     if ((i.every === undefined) === (i.cron === undefined)) throw new ValidationError('every or cron: give one (every: 5m, or cron: "*/5 * * * *")', i.every === undefined ? 'every' : 'cron');
-    const timezone = i.timezone === undefined || i.timezone === null ? null : String(i.timezone);
+    if (i.timezone !== undefined && i.timezone !== null && typeof i.timezone !== 'string') throw new ValidationError('timezone: an IANA name as a string (Europe/Paris), or null', 'timezone');
+    const timezone = (i.timezone as string | null | undefined) ?? null;
     let everyMs: number | null = null;
     let cron: string | null = null;
     if (i.every !== undefined) {
@@ -66,7 +68,8 @@ export class Schedules {
       everyMs = parseDuration(i.every as string | number, 'every');
       if (everyMs < MIN_EVERY_MS) throw new ValidationError('every: at least 1s', 'every');
     } else {
-      cron = String(i.cron);
+      if (typeof i.cron !== 'string') throw new ValidationError('cron: five or six fields, as a string ("*/5 * * * *")', 'cron');
+      cron = i.cron;
       checkCron(cron, timezone);
     }
     const job = i.job;

@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.js';
+import { quoted, ValidationError } from './errors.js';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -11,6 +11,8 @@ export function parseDuration(input: string | number, field = 'duration'): numbe
     if (!Number.isFinite(input) || input < 0) throw new ValidationError(`${field}: must be a non-negative number of seconds, got ${input}`, field);
     return Math.round(input * 1000);
   }
+  // Typed so, but read from JSON: an array or an object is as wrong as a bad string.
+  if (typeof input !== 'string') throw new ValidationError(`${field}: expected a duration (30s, 15m, 2h) or a number of seconds, got ${quoted(input)}`, field);
   const text = input.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;

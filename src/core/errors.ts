@@ -59,6 +59,21 @@ export class StorageFullError extends DroverError {
   }
 }
 
+/**
+ * A value a client sent, as an error message quotes it: its JSON, cut after 80 characters. JSON
+ * nested thousands deep is not written out (JSON.stringify would exhaust the stack: a 500).
+ */
+export function quoted(v: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    return 'JSON nested too deep to show';
+  }
+  if (text === undefined) return String(v);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

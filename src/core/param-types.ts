@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.js';
+import { quoted, ValidationError } from './errors.js';
 import type { ParamValue } from './job.js';
 
 /** What a template param holds: a plain value, a number, a flag, or a file name or relative path (checked). */
@@ -16,7 +16,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  */
 export function checkParamType(type: ParamType, v: ParamValue, field: string): void {
   const fail = (msg: string): never => {
-    throw new ValidationError(`${field}: ${msg}, got ${JSON.stringify(v)}`, field);
+    throw new ValidationError(`${field}: ${msg}, got ${quoted(v)}`, field);
   };
   switch (type) {
     case 'string':

@@ -54,8 +54,9 @@ const FIELDS = ['name', 'role', 'queues', 'expires'];
 
 /** Checks a CreateTokenRequest; a ValidationError names the field. */
 export function createTokenRequestOf(body: unknown): NewTokenSpec {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body: expected {"name", "role", "queues", "expires"}');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body: expected {"name", "role", "queues", "expires"}', 'body');
   const b = body as Record<string, unknown>;
+  if ('' in b) throw new ValidationError('body: a field without a name', 'body');
   for (const k of Object.keys(b)) if (!FIELDS.includes(k)) throw new ValidationError(`${k}: unknown field of a token (it has ${FIELDS.join(', ')})`, k);
   if (typeof b.name !== 'string' || !NAME.test(b.name)) throw new ValidationError('name: letters, digits and _ . : @ - only, at most 128', 'name');
   if (typeof b.role !== 'string' || !TOKEN_ROLES.includes(b.role as TokenRole)) throw new ValidationError(`role: one of ${TOKEN_ROLES.join(', ')}`, 'role');

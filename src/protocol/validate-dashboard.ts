@@ -1,4 +1,4 @@
-import { ValidationError } from '../core/errors.js';
+import { quoted, ValidationError } from '../core/errors.js';
 import type { BulkRequest, ImportRequest } from './messages.js';
 import { listFilterOf } from './query.js';
 import { obj, str, stringArray } from './validate.js';
@@ -12,7 +12,7 @@ export const MAX_BULK_IDS = 10_000;
 /** `POST /jobs/bulk`: an action and either ids or a filter (the list's, as JSON). */
 export function bulkRequestOf(body: unknown): BulkRequest {
   const b = obj(body, 'body');
-  if (b.action !== 'cancel' && b.action !== 'retry') throw new ValidationError(`action: expected cancel or retry, got ${JSON.stringify(b.action)}`, 'action');
+  if (b.action !== 'cancel' && b.action !== 'retry') throw new ValidationError(`action: expected cancel or retry, got ${quoted(b.action)}`, 'action');
   if ((b.ids === undefined) === (b.filter === undefined)) throw new ValidationError('body: give either ids (the jobs chosen) or filter (every job matching)', 'body');
   if (b.ids !== undefined) {
     const ids = stringArray(b.ids, 'ids');
@@ -28,16 +28,26 @@ export function bulkRequestOf(body: unknown): BulkRequest {
     else if (typeof v === 'string' || typeof v === 'number') q[k] = String(v);
     else throw new ValidationError(`filter.${k}: must be a string`, `filter.${k}`);
   }
-  const { cursor: _c, limit: _l, order: _o, sort: _s, ...filter } = listFilterOf(q);
+  const { cursor: _c, limit: _l, order: _o, sort: _s, ...filter } = filterOf(q);
   const known = new Set(['state', 'queue', 'owner', 'tag', 'template', 'kind', 'parent', 'worker', 'q', 'finishedSince', 'since']);
   for (const k of Object.keys(f)) if (!known.has(k)) throw new ValidationError(`filter.${k}: unknown filter field (${[...known].join(', ')})`, `filter.${k}`);
   return { action: b.action, filter };
 }
 
+/** The list's filter of `q`, a bad field named as the bulk body has it (`filter.since`). */
+function filterOf(q: Record<string, string>): ReturnType<typeof listFilterOf> {
+  try {
+    return listFilterOf(q);
+  } catch (err) {
+    if (err instanceof ValidationError && err.field) throw new ValidationError(`filter.${err.message}`, `filter.${err.field}`);
+    throw err;
+  }
+}
+
 /** `POST /imports`: a table file, base64, with a template or a kind. */
 export function importRequestOf(body: unknown): ImportRequest {
   const b = obj(body, 'body');
-  if (!FORMATS.includes(b.format as ImportRequest['format'])) throw new ValidationError(`format: expected one of ${FORMATS.join(', ')}, got ${JSON.stringify(b.format)}`, 'format');
+  if (!FORMATS.includes(b.format as ImportRequest['format'])) throw new ValidationError(`format: expected one of ${FORMATS.join(', ')}, got ${quoted(b.format)}`, 'format');
   const data = str(b.data, 'data');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw new ValidationError('data: must be the file in base64', 'data');
   if ((b.template === undefined) === (b.kind === undefined)) throw new ValidationError('body: give exactly one of template or kind', 'body');

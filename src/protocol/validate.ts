@@ -15,7 +15,7 @@ const WORKER_NAME = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 /** `POST /jobs`: one job, or `{"jobs": [...]}`. The jobs themselves are checked by the coordinator. */
 export function enqueueBodyOf(body: unknown): unknown[] {
-  if (typeof body !== 'object' || body === null) throw new ValidationError('body: expected a job object or {"jobs": [...]}', 'body');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body: expected a job object or {"jobs": [...]}', 'body');
   const jobs = (body as { jobs?: unknown }).jobs;
   return Array.isArray(jobs) ? jobs : [body];
 }

@@ -127,7 +127,7 @@ describe('the dashboard routes', () => {
       [{ action: 'delete', ids: [ids[0]] }, 'action: expected cancel or retry, got "delete"'],
       [{ action: 'cancel' }, 'body: give either ids (the jobs chosen) or filter (every job matching)'],
       [{ action: 'cancel', filter: { nope: 1 } }, 'filter.nope: unknown filter field (state, queue, owner, tag, template, kind, parent, worker, q, finishedSince, since)'],
-      [{ action: 'cancel', filter: { state: ['gone'] } }, expect.stringMatching(/^state: unknown state "gone"/)],
+      [{ action: 'cancel', filter: { state: ['gone'] } }, expect.stringMatching(/^filter.state: unknown state "gone"/)],
       [{ action: 'cancel', ids: [] }, 'ids: from 1 to 10000 job ids'],
     ] as const;
     for (const [req, message] of bad) expect((await call(srv, 'POST', '/api/v1/jobs/bulk', req)).body).toMatchObject({ error: { code: 'invalid', message } });

@@ -61,7 +61,7 @@ interface Found {
 
 const routes = ROUTES as unknown as Record<string, Route>;
 /** The statuses of errors: their answers are the Error schema. */
-const ERROR_STATUSES = [400, 401, 403, 404, 409, 413, 415, 429, 500, 503];
+const ERROR_STATUSES = [400, 401, 403, 404, 409, 413, 414, 415, 429, 500, 503];
 
 async function documentOf(srv: RunningServer): Promise<Doc> {
   const res = await fetch(`${srv.url}/api/v1/openapi.json`);

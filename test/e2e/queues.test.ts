@@ -21,6 +21,6 @@ describe('drover queue pause and resume', () => {
     expect((await cli('queue', 'resume', 'nvr')).stdout).toMatch(/^queue nvr: running; /);
     expect((await cli('wait', '--quiet')).code).toBe(0);
     expect((await cli('show', id)).stdout).toMatch(/state:\s+succeeded/);
-    expect((await cli('queue', 'pause', 'no good')).stderr).toMatch(/queue: letters, digits and _ \. : @ - only/);
+    expect((await cli('queue', 'pause', 'no good')).stderr).toMatch(/name: a queue name is letters, digits and _ \. : @ - only/);
   });
 });
