@@ -6,8 +6,9 @@
  * line, duplicated when it has more than one. `fuzz` sends malformed requests to every API
  * route instead (test/support/route-fuzz.ts): no answer may be a 5xx or missing, every error
  * must have the documented shape. Options: --scenarios a,b (coordinator-kill,
- * pg-coordinator-kill, pg-restart, worker-kill, partition, fuzz), --jobs N, --kills N,
- * --pg-down-s N, --partition-s N, --fuzz-requests N. pg-restart stops the machine's PostgreSQL
+ * pg-coordinator-kill, pg-restart, worker-kill, media-kill, partition, fuzz), --jobs N, --kills N,
+ * --pg-down-s N, --partition-s N, --fuzz-requests N, --media-downloads N, --media-ffmpegs N,
+ * --media-mb N. pg-restart stops the machine's PostgreSQL
  * cluster (pg_ctlcluster, as root).
  */
 import { execFileSync } from 'node:child_process';
@@ -18,6 +19,7 @@ import path from 'node:path';
 import { DroverClient } from '../src/client/drover-client.js';
 import { fuzzRoutes, startFuzzTarget } from '../test/support/route-fuzz.js';
 import { startBlackholeProxy } from './blackhole-proxy.js';
+import { mediaWorkerKill } from './chaos-media.js';
 import { startDrover, type Proc } from './drover-procs.js';
 import { withFreshDatabase } from './pg-db.js';
 
@@ -27,7 +29,7 @@ const opt = (name: string, dflt: string) => {
   return i >= 0 && argv[i + 1] ? (argv[i + 1] as string) : dflt;
 };
 
-interface Row {
+export interface Row {
   scenario: string;
   runs: number;
   /** Jobs, lost, duplicated and recovery: null where the scenario runs no ledger jobs (fuzz). */
@@ -328,7 +330,7 @@ async function fuzz(requests: number): Promise<Row> {
 const dash = (n: number | null, f: (x: number) => string = String) => (n === null ? '-' : f(n));
 
 async function main(): Promise<void> {
-  const scenarios = opt('scenarios', 'coordinator-kill,pg-coordinator-kill,pg-restart,worker-kill,partition,fuzz').split(',');
+  const scenarios = opt('scenarios', 'coordinator-kill,pg-coordinator-kill,pg-restart,worker-kill,media-kill,partition,fuzz').split(',');
   const rows: Row[] = [];
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const say = (r: Row) => {
@@ -340,6 +342,7 @@ async function main(): Promise<void> {
   if (scenarios.includes('pg-coordinator-kill')) say(await pgCoordinatorKill(Number(opt('jobs', '5000')), Number(opt('kills', '10'))));
   if (scenarios.includes('pg-restart')) say(await pgRestart(Number(opt('pg-jobs', '1000')), Number(opt('pg-down-s', '30'))));
   if (scenarios.includes('worker-kill')) say(await workerKill(Number(opt('worker-jobs', '300')), Number(opt('worker-kills', '20'))));
+  if (scenarios.includes('media-kill')) say(await mediaWorkerKill({ downloads: Number(opt('media-downloads', '12')), ffmpegs: Number(opt('media-ffmpegs', '12')), kills: Number(opt('worker-kills', '20')), sizeMb: Number(opt('media-mb', '48')) }));
   if (scenarios.includes('partition')) say(await partition(Number(opt('partition-jobs', '200')), Number(opt('partition-s', '60'))));
   if (scenarios.includes('fuzz')) say(await fuzz(Number(opt('fuzz-requests', '10000'))));
   process.stdout.write('\nscenario                                   runs   jobs  lost  dup  max recovery  note\n');
