@@ -146,8 +146,10 @@ export class SqliteSearchIndex {
       return;
     }
     this.lastError = null;
-    // What is indexed leaves the log (an AUTOINCREMENT key: a logged change is never numbered below it).
-    if (this.db.open && this.isOn()) this.db.prepare(`DELETE FROM ${LOG} WHERE seq <= ?`).run(m.seq);
+    // What is indexed leaves the log, but its newest entry: SQLite numbers a new entry one past
+    // the highest there, so kept, no change is ever numbered at or below what was indexed.
+    // (AUTOINCREMENT would too, at the price of a write to sqlite_sequence on every enqueue.)
+    if (this.db.open && this.isOn()) this.db.prepare(`DELETE FROM ${LOG} WHERE seq <= ? AND seq < (SELECT MAX(seq) FROM ${LOG})`).run(m.seq);
   }
 
   private openReader(): Database.Database | null {
@@ -170,7 +172,7 @@ export class SqliteSearchIndex {
 
   private createLog(): void {
     this.db.transaction(() => {
-      this.db.exec(`CREATE TABLE IF NOT EXISTS ${LOG} (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_rowid INTEGER NOT NULL)`);
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${LOG} (seq INTEGER PRIMARY KEY, job_rowid INTEGER NOT NULL)`);
       this.db.exec(`CREATE TRIGGER IF NOT EXISTS jobs_text_insert AFTER INSERT ON jobs BEGIN
   INSERT INTO ${LOG} (job_rowid) VALUES (new.rowid);
 END`);
