@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
+import { SteadyClock } from '../core/steady-clock.js';
 import { ConfigError, errorMessage, ValidationError } from '../core/errors.js';
 import { httpUrl, isLoopback, listenErrorMessage } from '../core/net.js';
 import { VERSION } from '../core/version.js';
@@ -82,6 +83,7 @@ export interface ServerOptions {
   trustedProxies?: string[];
   /** Failed authentications per client address: default 10 within 60 s block it for 60 s (429). */
   authLimits?: AuthLimits;
+  /** Default: the system's wall clock, steadied against its steps (SteadyClock). */
   clock?: Clock;
   logger: Logger;
 }
@@ -131,7 +133,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     release();
     throw err;
   }
-  const clock = o.clock ?? systemClock;
+  // A step of the system clock must not expire every lease at once (or hold them an hour).
+  const clock = o.clock ?? new SteadyClock({ onStep: (ms) => o.logger.warn({ part: 'clock' }, `the system clock stepped ${ms > 0 ? 'forwards' : 'back'} by ${(Math.abs(ms) / 1000).toFixed(1)} s: leases and time limits keep their length; Drover's time closes the gap at 3 s a minute`) });
   const disk = diskGuardOf(db, o.store ? null : (o.diskReserveMb ?? SERVER_DEFAULTS.diskReserveMb), clock);
   const metrics = createMetrics(() => store, () => disk?.status() ?? null);
   const coordinator = new Coordinator({
