@@ -46,6 +46,12 @@ const serverSchema = z
     heartbeat_interval: duration.optional(),
     max_body: z.number().int().positive().optional(),
     long_poll: duration.optional(),
+    /** Open client connections at most; more are closed at once (never above the open-file limit less 256). */
+    max_connections: z.number().int().positive().optional(),
+    /** Long polls (lease, stops, logs, job waits) waiting at once; more get 429. */
+    max_long_polls: z.number().int().positive().optional(),
+    /** Lease and stop long polls of one worker at once; more get 429. */
+    max_long_polls_per_worker: z.number().int().positive().optional(),
     /** PostgreSQL: LISTEN/NOTIFY between coordinators; false polls instead (PgBouncer in transaction mode). */
     pg_listen: z.boolean().optional(),
     pg_pool_size: z.number().int().positive().optional(),
@@ -180,6 +186,9 @@ export interface ServerSettings {
   heartbeatIntervalMs: number | undefined;
   maxBodyBytes: number | undefined;
   maxLongPollMs: number | undefined;
+  maxConnections: number | undefined;
+  maxLongPolls: number | undefined;
+  maxLongPollsPerWorker: number | undefined;
   pollMs: number | undefined;
   retentionMs: number | null;
   pg: { poolSize?: number; listen?: boolean };
@@ -220,6 +229,9 @@ export function serverSettingsOf(s: ServerConfig): ServerSettings {
       heartbeatIntervalMs: above0(s.heartbeat_interval, 'heartbeat_interval'),
       maxBodyBytes: s.max_body,
       maxLongPollMs: ms(s.long_poll, 'long_poll'),
+      maxConnections: s.max_connections,
+      maxLongPolls: s.max_long_polls,
+      maxLongPollsPerWorker: s.max_long_polls_per_worker,
       pollMs: above0(s.poll_interval, 'poll_interval'),
       retentionMs: ms(s.retention, 'retention') ?? null,
       pg: { ...(s.pg_pool_size === undefined ? {} : { poolSize: s.pg_pool_size }), ...(s.pg_listen === undefined ? {} : { listen: s.pg_listen }) },

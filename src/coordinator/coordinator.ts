@@ -24,6 +24,7 @@ import type { TemplateCatalog } from './templates.js';
 import type { Template } from '../runners/template.js';
 import { KeyedWakeups, Wakeup } from './wakeups.js';
 import { LongPolls } from './long-polls.js';
+import { PollCaps } from './poll-caps.js';
 import { LiveEvents } from './live-events.js';
 import { finishedPerBucket, readStats } from './overview.js';
 import type { SecretBox } from '../core/secret-box.js';
@@ -44,6 +45,10 @@ export interface CoordinatorOptions {
   maxLongPollMs?: number;
   /** On a shared store without a working subscription, long polls look again this often, ms. Default 1000. */
   pollMs?: number;
+  /** Long polls waiting at once, of every kind; more get 429. Default 5000. */
+  maxLongPolls?: number;
+  /** Lease and stop long polls of one worker at once; more get 429. Default 8. */
+  maxLongPollsPerWorker?: number;
   /** Per kind: an attempt's time limit when the job gives none, over the kind's own default (`server.download_time_limit`). */
   kindTimeLimitsMs?: Record<string, number>;
   /** The worker list leaves out workers gone longer than this, ms. Default 1 h. */
@@ -120,6 +125,12 @@ export class Coordinator {
       stops: this.stops,
       notified: () => !this.store.shared || (this.subscription?.healthy() ?? false),
       mustGet: (id) => this.mustGet(id),
+      caps: new PollCaps({
+        maxTotal: o.maxLongPolls ?? SERVER_DEFAULTS.maxLongPolls,
+        maxPerWorker: o.maxLongPollsPerWorker ?? SERVER_DEFAULTS.maxLongPollsPerWorker,
+        onCount: (n) => o.metrics.longPolls.set(n),
+        onRefused: (cap) => o.metrics.longPollsRefused.inc({ cap }),
+      }),
     });
     this.families = new Families({ store: o.store, clock: o.clock, metrics: o.metrics, validate: (inputs) => this.validate(inputs), seal: (jobs) => sealJobs(o.secretBox, jobs), jobChanged: this.jobChanged, stops: this.stops });
     this.timings = new JobTimings(o.metrics, o.clock);
@@ -151,6 +162,11 @@ export class Coordinator {
   /** Work may be claimable (maintenance requeued or promoted jobs): wakes waiting lease requests. */
   notifyWork(): void {
     this.workAvailable.notify();
+  }
+
+  /** How many long polls wait now: in all, or lease and stop polls of `worker` (a test signal). */
+  longPolls(worker?: string): number {
+    return this.polls.count(worker);
   }
 
   /** How many stop long polls of `worker` wait now (a test signal). */
@@ -313,6 +329,16 @@ export class Coordinator {
    * `signal` aborts the wait when the client goes away, so nothing is leased to a closed socket.
    */
   async lease(p: { worker: WorkerInfo; queues: string[]; limit: number; waitMs: number; signal?: AbortSignal }): Promise<Job[]> {
+    // Refused before anything is done: a worker over its cap backs off and asks again.
+    const leave = this.polls.enter(p.worker.name, p.waitMs);
+    try {
+      return await this.leaseOnce(p);
+    } finally {
+      leave();
+    }
+  }
+
+  private async leaseOnce(p: { worker: WorkerInfo; queues: string[]; limit: number; waitMs: number; signal?: AbortSignal }): Promise<Job[]> {
     await this.registry.register({ ...p.worker, queues: p.queues });
     const deadline = this.clock.now() + this.polls.capWait(p.waitMs);
     const signal = this.polls.untilClosed(p.signal);

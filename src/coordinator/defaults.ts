@@ -17,6 +17,19 @@ export const SERVER_DEFAULTS = {
   /** A request (headers and body) not wholly received within this gets 408 and its socket closed, ms. */
   requestTimeoutMs: 30_000,
   maxLongPollMs: PROTOCOL_DEFAULTS.longPollMs,
+  /**
+   * Open client connections at most (`server.max_connections`); more are closed at once. Lowered
+   * to the open-file limit less FD_RESERVE where that is lower, so that at the cap the store,
+   * its logs and a TLS reload still find file descriptors.
+   */
+  maxConnections: 10_000,
+  /** Long polls waiting at once, of every kind (lease, stops, logs, job waits); more get 429. */
+  maxLongPolls: 5_000,
+  /**
+   * Lease and stop long polls of one worker (by name) at once; more get 429. An agent holds at
+   * most three (two lease loops and its stops), so eight leave room for a restart's overlap.
+   */
+  maxLongPollsPerWorker: 8,
   /** Long polls on a shared store that cannot notify look again this often, ms. */
   pollMs: 1_000,
   /** Maintenance runs this often, ms. */

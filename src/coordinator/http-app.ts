@@ -45,7 +45,7 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
   const app = (
     o.tls
       ? Fastify({ ...common, http2: true, https: { allowHTTP1: true, ...o.tls } })
-      : Fastify({ ...common, http: { connectionsCheckingInterval: Math.min(1_000, o.requestTimeoutMs), headersTimeout: o.requestTimeoutMs } })
+      : Fastify({ ...common, http: { connectionsCheckingInterval: Math.min(1_000, o.requestTimeoutMs), headersTimeout: o.requestTimeoutMs, requestTimeout: o.requestTimeoutMs } })
   ) as unknown as FastifyInstance;
 
   // Who is asking and whether they may (auth.ts): the token file's tokens, then the store's.
@@ -66,6 +66,9 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof DroverError) {
       const field = (err as { field?: string }).field;
+      // A refusal that passes (too many long polls): when to ask again.
+      const retryAfter = (err as { retryAfterS?: number }).retryAfterS;
+      if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
       return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(field ? { field } : {}) } });
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { isFinalState, type Job } from '../core/job.js';
 import type { LogsAnswer, StopOrder } from '../protocol/messages.js';
 import type { JobStore } from '../store/store.js';
+import type { PollCaps } from './poll-caps.js';
 import type { KeyedWakeups } from './wakeups.js';
 
 /**
@@ -34,6 +35,8 @@ export class LongPolls {
       notified: () => boolean;
       /** The job, or a NotFoundError. */
       mustGet: (id: string) => Promise<Job>;
+      /** How many long polls may wait at once, in all and per worker. */
+      caps: PollCaps;
     },
   ) {}
 
@@ -42,8 +45,30 @@ export class LongPolls {
     this.closing.abort();
   }
 
+  /**
+   * A place for one long poll of `worker` (null: a client's) that waits up to `waitMs`, or a
+   * TooManyPollsError (429); returns its release. A request that does not wait takes none.
+   */
+  enter(worker: string | null, waitMs: number): () => void {
+    return this.capWait(waitMs) > 0 ? this.o.caps.enter(worker) : () => {};
+  }
+
+  /** Long polls waiting now: in all, or lease and stop polls of `worker`. */
+  count(worker?: string): number {
+    return this.o.caps.count(worker);
+  }
+
   /** Log chunks after `after`; waits up to `waitMs` for some while the job is active. */
   async readLogs(p: { jobId: string; after: number; limit: number; waitMs: number; signal?: AbortSignal }): Promise<LogsAnswer> {
+    const leave = this.enter(null, p.waitMs);
+    try {
+      return await this.logsOnce(p);
+    } finally {
+      leave();
+    }
+  }
+
+  private async logsOnce(p: { jobId: string; after: number; limit: number; waitMs: number; signal?: AbortSignal }): Promise<LogsAnswer> {
     const signal = this.untilClosed(p.signal);
     const deadline = this.o.clock.now() + this.capWait(p.waitMs);
     for (;;) {
@@ -59,26 +84,36 @@ export class LongPolls {
 
   /** The job once it changed after `since` (its updatedAt, epoch ms) or is final; at the latest after `waitMs`. */
   async waitForJob(p: { id: string; since: number; waitMs: number; signal?: AbortSignal }): Promise<Job> {
-    const signal = this.untilClosed(p.signal);
-    const deadline = this.o.clock.now() + this.capWait(p.waitMs);
-    for (;;) {
-      const job = await this.o.mustGet(p.id);
-      const left = deadline - this.o.clock.now();
-      if (job.updatedAt > p.since || isFinalState(job.state) || left <= 0 || signal.aborted) return job;
-      await this.o.jobChanged.wait(p.id, Math.min(left, JOB_LOOK_AGAIN_MS), signal);
+    const leave = this.enter(null, p.waitMs);
+    try {
+      const signal = this.untilClosed(p.signal);
+      const deadline = this.o.clock.now() + this.capWait(p.waitMs);
+      for (;;) {
+        const job = await this.o.mustGet(p.id);
+        const left = deadline - this.o.clock.now();
+        if (job.updatedAt > p.since || isFinalState(job.state) || left <= 0 || signal.aborted) return job;
+        await this.o.jobChanged.wait(p.id, Math.min(left, JOB_LOOK_AGAIN_MS), signal);
+      }
+    } finally {
+      leave();
     }
   }
 
   /** Jobs `worker` must stop; waits up to `waitMs` for one. */
   async waitForStops(p: { worker: string; waitMs: number; signal?: AbortSignal }): Promise<StopOrder[]> {
-    const signal = this.untilClosed(p.signal);
-    const deadline = this.o.clock.now() + this.capWait(p.waitMs);
-    let stops = await this.o.store.stopsFor({ worker: p.worker });
-    while (stops.length === 0 && !signal.aborted && this.o.clock.now() < deadline) {
-      await this.o.stops.wait(p.worker, Math.min(deadline - this.o.clock.now(), this.pollSliceMs()), signal);
-      stops = await this.o.store.stopsFor({ worker: p.worker });
+    const leave = this.enter(p.worker, p.waitMs);
+    try {
+      const signal = this.untilClosed(p.signal);
+      const deadline = this.o.clock.now() + this.capWait(p.waitMs);
+      let stops = await this.o.store.stopsFor({ worker: p.worker });
+      while (stops.length === 0 && !signal.aborted && this.o.clock.now() < deadline) {
+        await this.o.stops.wait(p.worker, Math.min(deadline - this.o.clock.now(), this.pollSliceMs()), signal);
+        stops = await this.o.store.stopsFor({ worker: p.worker });
+      }
+      return stops;
+    } finally {
+      leave();
     }
-    return stops;
   }
 
   /**

@@ -76,8 +76,18 @@ export function createMetrics(store: () => JobStore, storage: () => StorageStatu
     },
   });
   const storageFull = new client.Counter({ name: 'drover_storage_full_total', help: 'Requests refused because a write found the storage full (507)', registers: [registry] });
+  // The edge (connections.ts, poll-caps.ts): what clients hold open, and what was refused at a cap.
+  const httpConnections = new client.Gauge({ name: 'drover_http_connections', help: 'Client connections open now', registers: [registry] });
+  const httpConnectionsRefused = new client.Counter({ name: 'drover_http_connections_refused_total', help: 'Connections closed at once because server.max_connections were open', registers: [registry] });
+  const longPolls = new client.Gauge({ name: 'drover_long_polls', help: 'Long polls waiting now (lease, stops, logs, job waits)', registers: [registry] });
+  const longPollsRefused = new client.Counter({
+    name: 'drover_long_polls_refused_total',
+    help: 'Long polls refused with 429, by the cap reached (total: server.max_long_polls; worker: server.max_long_polls_per_worker)',
+    labelNames: ['cap'] as const,
+    registers: [registry],
+  });
   collectProcessMetrics(registry, 'drover_');
-  return { registry, enqueued, started, finished, leasesExpired, timedOut, leaseSeconds, waitSeconds, durationSeconds, storageFull };
+  return { registry, enqueued, started, finished, leasesExpired, timedOut, leaseSeconds, waitSeconds, durationSeconds, storageFull, httpConnections, httpConnectionsRefused, longPolls, longPollsRefused };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

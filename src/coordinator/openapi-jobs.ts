@@ -1,6 +1,6 @@
 import { LIST_DEFAULTS, LIST_SORTS } from '../core/job-filter.js';
 import { LOGS_DEFAULTS } from '../protocol/defaults.js';
-import { ADMIN, idPath, ignored, int, list, nonNeg, obj, READ, str, wait, type Operations } from './openapi-kit.js';
+import { ADMIN, idPath, ignored, int, list, nonNeg, obj, READ, str, tooManyPolls, wait, type Operations } from './openapi-kit.js';
 import { ref } from './openapi-schemas.js';
 
 /** The clients' routes: jobs (make, find, watch, cancel, retry, import), their logs, schedules, stats. */
@@ -72,7 +72,7 @@ export const JOB_OPERATIONS = {
     path: idPath,
     query: { since: nonNeg('updatedAt last seen, epoch ms', { default: 0 }), wait },
     ok: { 200: job },
-    errors: { 400: 'A bad query value, naming it', 404: 'No such job' },
+    errors: { 400: 'A bad query value, naming it', 404: 'No such job', 429: tooManyPolls },
   },
   cancel: { tag: 'jobs', summary: 'Cancel a waiting, queued or running job (a running one: its worker is told to stop)', tokens: ADMIN, path: idPath, body: ignored, bodyOptional: true, ok: { 200: job }, errors: { 404: 'No such job', 409: 'The job is already final' } },
   retry: { tag: 'jobs', summary: 'Queue a failed, timed-out or canceled job again', tokens: ADMIN, path: idPath, body: ignored, bodyOptional: true, ok: { 200: job }, errors: { 404: 'No such job', 409: 'The job is not failed, timed_out or canceled' } },
@@ -83,7 +83,7 @@ export const JOB_OPERATIONS = {
     path: idPath,
     query: { after: nonNeg('The last seq seen', { default: 0 }), limit: nonNeg('Chunks at most', { default: LOGS_DEFAULTS.limit, maximum: LOGS_DEFAULTS.maxLimit }), wait },
     ok: { 200: { description: '`next` is the `after` of the next call', schema: obj({ chunks: list(ref('StoredLogChunk')), next: int, state: ref('JobState') }) } },
-    errors: { 400: 'A bad query value, naming it', 404: 'No such job' },
+    errors: { 400: 'A bad query value, naming it', 404: 'No such job', 429: tooManyPolls },
   },
   events: {
     tag: 'jobs',

@@ -65,3 +65,7 @@ export const nonNeg = (description: string, more: object = {}) => ({ type: 'inte
 export const ignored = { type: 'object', description: 'Takes no body: none, or any JSON object (ignored)' };
 export const wait = nonNeg('Long poll, ms; at most server.long_poll (default 30 s)');
 export const idPath = { id: 'The job id' };
+/** The 429 of a long poll over its cap (poll-caps.ts). */
+export const tooManyPolls = 'server.max_long_polls long polls wait already (`too_many_polls`); see Retry-After';
+/** The 429 of a worker's long poll over its caps. */
+export const tooManyWorkerPolls = 'this worker holds server.max_long_polls_per_worker lease and stop long polls already, or the coordinator server.max_long_polls (`too_many_polls`); see Retry-After';

@@ -22,7 +22,7 @@ const scalar = { type: ['string', 'number', 'boolean'] };
 const NAME = '^[A-Za-z0-9_.:@-]{1,128}$';
 
 /** The `code` of every error answer: DroverError's (core/errors.ts) and those http-app.ts and auth.ts send. */
-export const ERROR_CODES = ['invalid', 'bad_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'too_large', 'unsupported_media_type', 'rate_limited', 'unavailable', 'storage_full', 'internal', 'config'] as const;
+export const ERROR_CODES = ['invalid', 'bad_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'too_large', 'unsupported_media_type', 'rate_limited', 'too_many_polls', 'unavailable', 'storage_full', 'internal', 'config'] as const;
 
 const stateCounts = obj(Object.fromEntries(JOB_STATES.map((s) => [s, int])), [...JOB_STATES], { description: 'Jobs per state, every state present' });
 

@@ -1,4 +1,4 @@
-import { ADMIN, idPath, ignored, int, list, obj, READ, str, wait, WORKER, type Operations } from './openapi-kit.js';
+import { ADMIN, idPath, ignored, int, list, obj, READ, str, tooManyWorkerPolls, wait, WORKER, type Operations } from './openapi-kit.js';
 import { ref } from './openapi-schemas.js';
 
 /** The worker protocol (lease, heartbeat, outcomes, logs, stops, peers), and the worker list. */
@@ -10,7 +10,7 @@ export const WORKER_OPERATIONS = {
     tokens: WORKER,
     body: obj({ worker: ref('WorkerInfo'), queues: { ...list(str), description: 'Empty: all (a worker token: its own)' }, limit: { type: 'integer', minimum: 0, maximum: 10_000, default: 1 }, wait: { type: 'number', minimum: 0, description: 'Long poll, ms' } }, ['worker']),
     ok: { 200: { description: 'The jobs leased (none after `wait`), and the timing to keep', schema: obj({ jobs: list(ref('LeasedJob')), leaseTtlMs: int, heartbeatIntervalMs: int }) } },
-    errors: { 400: 'A bad field, naming it', 403: "A worker token leasing as another worker, or from a queue it may not" },
+    errors: { 400: 'A bad field, naming it', 403: "A worker token leasing as another worker, or from a queue it may not", 429: tooManyWorkerPolls },
   },
   heartbeat: {
     tag: 'workers',
@@ -47,7 +47,7 @@ export const WORKER_OPERATIONS = {
     path: { name: 'The worker' },
     query: { wait },
     ok: { 200: { description: 'The stops (none after `wait`)', schema: obj({ stops: list(ref('StopOrder')) }) } },
-    errors: { 403: 'A worker token asking for another worker' },
+    errors: { 403: 'A worker token asking for another worker', 429: tooManyWorkerPolls },
   },
   segmentNodes: { tag: 'workers', summary: 'The online workers with a segment server: node, url, channels', tokens: WORKER, ok: { 200: { description: 'The nodes', schema: obj({ nodes: list(ref('SegmentNode')) }) } } },
   checkToken: {

@@ -48,7 +48,7 @@ const CODE: Record<number, string> = { 400: 'invalid', 401: 'unauthorized', 403:
 
 const HEADERS: Record<number, Record<string, string>> = {
   401: { 'WWW-Authenticate': 'Bearer' },
-  429: { 'Retry-After': 'Seconds until this address may try again' },
+  429: { 'Retry-After': 'Seconds until trying again' },
   503: { 'Retry-After': 'Seconds' },
 };
 
@@ -90,7 +90,9 @@ function operation(name: RouteName, op: OpSpec): object {
       const own = op.errors?.[status as keyof NonNullable<OpSpec['errors']>];
       const notJson = status === 400 ? `; a query parameter given twice too${method === 'POST' || method === 'DELETE' ? '; or a body that is not JSON (`bad_request`)' : ''}` : '';
       const headers = HEADERS[status];
-      return [String(status), { description: own ? `${own} (\`${CODE[status]}\`)${notJson}` : ERROR_WHY[status], ...(headers ? { headers: headersOf(headers) } : {}), content: { 'application/json': { schema: ref('Error') } } }];
+      // A guarded route's own 429 (a long poll's cap) comes beside the failed authentications'; it names its code.
+      const why = own === undefined ? ERROR_WHY[status] : status === 429 && op.tokens.length > 0 ? `${ERROR_WHY[429]}; or ${own}` : `${own} (\`${CODE[status]}\`)${notJson}`;
+      return [String(status), { description: why, ...(headers ? { headers: headersOf(headers) } : {}), content: { 'application/json': { schema: ref('Error') } } }];
     }),
   );
   const csrf = op.tokens.length > 0 && method !== 'GET' ? [{ name: 'X-Drover-CSRF', in: 'header', required: false, description: 'With the session cookie (not a bearer token): the `csrf` of GET /api/v1/session', schema: { type: 'string' } }] : [];

@@ -16,6 +16,7 @@ import { Coordinator } from './coordinator.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { DiskGuard } from './disk-guard.js';
 import { buildHttpApp } from './http-app.js';
+import { Connections, connectionCap, openFileLimit } from './connections.js';
 import { createMetrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
 import type { ScheduleInput } from './schedules.js';
@@ -62,6 +63,15 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** Longest long-poll, ms. Default 30000. */
   maxLongPollMs?: number;
+  /**
+   * Open client connections at most; more are closed at once. Default 10,000, and never more
+   * than the open-file limit less 256 (FD_RESERVE): a higher value is lowered, with a warning.
+   */
+  maxConnections?: number;
+  /** Long polls (lease, stops, logs, job waits) waiting at once; more get 429. Default 5000. */
+  maxLongPolls?: number;
+  /** Lease and stop long polls of one worker at once; more get 429. Default 8. */
+  maxLongPollsPerWorker?: number;
   /** Look-again period of long polls on a shared store that cannot notify, ms. Default 1000. */
   pollMs?: number;
   /** drover.yaml's schedules: created or replaced at start, the config's others removed. */
@@ -149,6 +159,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     ...(o.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: o.heartbeatIntervalMs }),
     ...(o.maxLongPollMs === undefined ? {} : { maxLongPollMs: o.maxLongPollMs }),
     ...(o.pollMs === undefined ? {} : { pollMs: o.pollMs }),
+    ...(o.maxLongPolls === undefined ? {} : { maxLongPolls: o.maxLongPolls }),
+    ...(o.maxLongPollsPerWorker === undefined ? {} : { maxLongPollsPerWorker: o.maxLongPollsPerWorker }),
     ...(o.kindTimeLimitsMs ? { kindTimeLimitsMs: o.kindTimeLimitsMs } : {}),
   });
   await coordinator.registry.load();
@@ -183,6 +195,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     release();
     throw new ConfigError(`server.tls: the certificate and key cannot be used (${errorMessage(err)}); do they go together?`);
   }
+  // At the cap the coordinator must still open its own files: the cap stays under the fd limit.
+  const cap = connectionCap(o.maxConnections, SERVER_DEFAULTS.maxConnections, openFileLimit());
+  if (cap.lowered) o.logger.warn({ part: 'http' }, cap.lowered);
+  const connections = new Connections(app.server, { max: cap.max, metrics, log: o.logger.child({ part: 'http' }), clock });
   // Before listening: it hooks into every request.
   const tlsConnections = tls ? new TlsConnections(app) : null;
   try {
@@ -196,7 +212,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const addr = app.server.address();
   const bound = typeof addr === 'object' && addr ? addr.port : port;
   const url = httpUrl(host, bound).replace(/^http:/, tls ? 'https:' : 'http:');
-  o.logger.info({ url, auth: authEnabled(o.tokens) }, 'coordinator listening');
+  o.logger.info({ url, auth: authEnabled(o.tokens), maxConnections: cap.max }, 'coordinator listening');
   let closed = false;
   return {
     url,
@@ -212,7 +228,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       closed = true;
       await scheduler.stop();
       await coordinator.close();
-      await (tlsConnections ? tlsConnections.close(() => app.close()) : app.close());
+      if (tlsConnections) await tlsConnections.close(() => app.close());
+      else {
+        const closing = app.close();
+        connections.closeIdle();
+        await closing;
+      }
       await store.close();
       release();
     },

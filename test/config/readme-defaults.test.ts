@@ -30,7 +30,7 @@ describe("the README's defaults", () => {
   it('server: every value in the reference is the coordinator\'s default', () => {
     const { config } = parseConfig(YAML.stringify({ server: referenceConfig().server }));
     const s = serverSettingsOf(config.server);
-    expect({ host: s.host, port: s.port, dataDir: s.dataDir, leaseTtlMs: s.leaseTtlMs, heartbeatIntervalMs: s.heartbeatIntervalMs, maxBodyBytes: s.maxBodyBytes, maxLongPollMs: s.maxLongPollMs, pollMs: s.pollMs, pg: s.pg }).toEqual({
+    expect({ host: s.host, port: s.port, dataDir: s.dataDir, leaseTtlMs: s.leaseTtlMs, heartbeatIntervalMs: s.heartbeatIntervalMs, maxBodyBytes: s.maxBodyBytes, maxLongPollMs: s.maxLongPollMs, maxConnections: s.maxConnections, maxLongPolls: s.maxLongPolls, maxLongPollsPerWorker: s.maxLongPollsPerWorker, pollMs: s.pollMs, pg: s.pg }).toEqual({
       host: SERVER_DEFAULTS.host,
       port: SERVER_DEFAULTS.port,
       dataDir: SERVER_DEFAULTS.dataDir,
@@ -38,6 +38,9 @@ describe("the README's defaults", () => {
       heartbeatIntervalMs: SERVER_DEFAULTS.heartbeatIntervalMs,
       maxBodyBytes: SERVER_DEFAULTS.maxBodyBytes,
       maxLongPollMs: SERVER_DEFAULTS.maxLongPollMs,
+      maxConnections: SERVER_DEFAULTS.maxConnections,
+      maxLongPolls: SERVER_DEFAULTS.maxLongPolls,
+      maxLongPollsPerWorker: SERVER_DEFAULTS.maxLongPollsPerWorker,
       pollMs: SERVER_DEFAULTS.pollMs,
       pg: { poolSize: SERVER_DEFAULTS.pgPoolSize, listen: SERVER_DEFAULTS.pgListen },
     });
