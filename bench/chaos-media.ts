@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DroverClient } from '../src/client/drover-client.js';
-import type { Row } from './chaos.js';
+import { freePort, processesNaming, sleep, type Row } from './chaos-ledger.js';
 import { startDrover, type Proc } from './drover-procs.js';
 import { makeFile, startNginx } from './nginx.js';
 
@@ -16,29 +15,8 @@ export interface MediaKillOptions {
   sizeMb: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 function sha256(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-/** The processes whose command line names `text` (a scenario's directory): left behind when the workers are gone. */
-function processesNaming(text: string): number {
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text);
-    } catch {
-      return false;
-    }
-  }).length;
 }
 
 /**

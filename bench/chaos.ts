@@ -6,19 +6,20 @@
  * line, duplicated when it has more than one. `fuzz` sends malformed requests to every API
  * route instead (test/support/route-fuzz.ts): no answer may be a 5xx or missing, every error
  * must have the documented shape. Options: --scenarios a,b (coordinator-kill,
- * pg-coordinator-kill, pg-restart, worker-kill, media-kill, partition, fuzz), --jobs N, --kills N,
+ * pg-coordinator-kill, pg-restart, worker-kill, media-kill, partition, clock-step, fuzz), --jobs N, --kills N,
  * --pg-down-s N, --partition-s N, --fuzz-requests N, --media-downloads N, --media-ffmpegs N,
- * --media-mb N. pg-restart stops the machine's PostgreSQL
+ * --media-mb N, --clock-jobs N, --clock-limited N. pg-restart stops the machine's PostgreSQL
  * cluster (pg_ctlcluster, as root).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DroverClient } from '../src/client/drover-client.js';
 import { fuzzRoutes, startFuzzTarget } from '../test/support/route-fuzz.js';
 import { startBlackholeProxy } from './blackhole-proxy.js';
+import { check, enqueueLedgerJobs, freePort, processesNaming, recovery, setup, sleep, untilFinal, type Row } from './chaos-ledger.js';
+import { clockSteps } from './chaos-clock.js';
 import { mediaWorkerKill } from './chaos-media.js';
 import { startDrover, type Proc } from './drover-procs.js';
 import { withFreshDatabase } from './pg-db.js';
@@ -28,101 +29,6 @@ const opt = (name: string, dflt: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 && argv[i + 1] ? (argv[i + 1] as string) : dflt;
 };
-
-export interface Row {
-  scenario: string;
-  runs: number;
-  /** Jobs, lost, duplicated and recovery: null where the scenario runs no ledger jobs (fuzz). */
-  jobs: number | null;
-  lost: number | null;
-  duplicated: number | null;
-  /** The longest time from a fault's end until jobs finished again, ms. */
-  maxRecoveryMs: number | null;
-  /** Broken properties (fuzz): a 5xx, no answer, an error not of the documented shape. */
-  failures?: number;
-  note: string;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** A scenario's directory: drover.yaml with the ledger template, the ledger file, the data. */
-function setup(name: string, server: string): { dir: string; ledger: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `drover-chaos-${name}-`));
-  const ledger = path.join(dir, 'ledger.txt');
-  fs.writeFileSync(ledger, '');
-  fs.writeFileSync(
-    path.join(dir, 'drover.yaml'),
-    `${server}
-templates:
-  ledger:
-    argv: [/bin/sh, -c, 'printf "%s %s start\\n" "$1" "$2" >> "$3"; sleep "$4"; printf "%s %s end\\n" "$1" "$2" >> "$3"', ledger, "{id}", "{attempt}", ${JSON.stringify(ledger)}, "{seconds}"]
-    params: { seconds: { default: "0.05" } }
-`,
-  );
-  return { dir, ledger };
-}
-
-/** Lost and duplicated jobs: the ledger's "end" lines against the store's states. */
-async function check(client: DroverClient, ledger: string, ids: string[]): Promise<{ lost: number; duplicated: number; notFinal: number }> {
-  const ends = new Map<string, number>();
-  for (const line of fs.readFileSync(ledger, 'utf8').split('\n')) {
-    const [id, , what] = line.split(' ');
-    if (id && what === 'end') ends.set(id, (ends.get(id) ?? 0) + 1);
-  }
-  let lost = 0;
-  let duplicated = 0;
-  let notFinal = 0;
-  for (const id of ids) {
-    const job = (await client.get(id)).job;
-    if (!['succeeded', 'failed', 'timed_out', 'canceled'].includes(job.state)) notFinal++;
-    if (job.state !== 'succeeded') process.stderr.write(`chaos: job ${id} is ${job.state} after attempt ${job.attempt}: ${job.error ?? ''}\n`);
-    const n = ends.get(id) ?? 0;
-    if (job.state !== 'succeeded' || n === 0) lost++;
-    if (n > 1) duplicated++;
-  }
-  return { lost, duplicated, notFinal };
-}
-
-async function enqueueLedgerJobs(client: DroverClient, n: number, seconds: string): Promise<string[]> {
-  const ids: string[] = [];
-  // Attempts enough for a job whose worker is killed under it again and again: a lost lease counts as one.
-  for (let i = 0; i < n; i += 1000) ids.push(...(await client.enqueueManyIds(Array.from({ length: Math.min(1000, n - i) }, () => ({ template: 'ledger', params: { seconds }, maxAttempts: 10 })))));
-  return ids;
-}
-
-/** Resolves once no job is left to run (none waiting, queued, running or awaiting children), or after `ms`. */
-async function untilFinal(client: DroverClient, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const c = await client.counts({}).catch(() => null);
-    if (c && c.waiting + c.queued + c.running + c.awaiting_children === 0) return;
-    await sleep(250);
-  }
-}
-
-/**
- * Time from `since` (a restart) until a probe job enqueued then has run on a worker, ms: the
- * coordinator answers, the workers lease from it again. Ahead of the queue (priority), so the
- * backlog does not count. A bound: `ms`.
- */
-async function recovery(client: DroverClient, since: number, ms: number): Promise<number> {
-  const end = Date.now() + ms;
-  let id: string | null = null;
-  while (Date.now() < end) {
-    id ??= await client.enqueue({ template: 'ledger', params: { seconds: '0' }, priority: 100, tags: ['probe'] }).then((j) => j.id, () => null);
-    if (id && (await client.get(id).catch(() => null))?.job.state === 'succeeded') return Date.now() - since;
-    await sleep(25);
-  }
-  return Date.now() - since;
-}
 
 const startServer = (dir: string, port: number) => startDrover(['server', '--port', String(port), '--data', path.join(dir, 'data')], dir, /coordinator on (http:\/\/[^\s"]+)/);
 const startWorker = (dir: string, url: string, name: string, slots: number) =>
@@ -259,13 +165,7 @@ async function workerKill(jobs: number, kills: number): Promise<Row> {
   await server.stop();
   await client.close();
   // A process of a ledger job still running now belongs to no worker: left behind.
-  const left = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(ledger);
-    } catch {
-      return false;
-    }
-  }).length;
+  const left = processesNaming(ledger);
   return { scenario: 'worker SIGKILL (exec jobs of 1 s)', runs: kills, jobs, lost: r.lost, duplicated: r.duplicated, maxRecoveryMs, note: `${left} processes left behind${r.notFinal ? `; ${r.notFinal} not final` : ''}` };
 }
 
@@ -330,7 +230,7 @@ async function fuzz(requests: number): Promise<Row> {
 const dash = (n: number | null, f: (x: number) => string = String) => (n === null ? '-' : f(n));
 
 async function main(): Promise<void> {
-  const scenarios = opt('scenarios', 'coordinator-kill,pg-coordinator-kill,pg-restart,worker-kill,media-kill,partition,fuzz').split(',');
+  const scenarios = opt('scenarios', 'coordinator-kill,pg-coordinator-kill,pg-restart,worker-kill,media-kill,partition,clock-step,fuzz').split(',');
   const rows: Row[] = [];
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const say = (r: Row) => {
@@ -344,6 +244,7 @@ async function main(): Promise<void> {
   if (scenarios.includes('worker-kill')) say(await workerKill(Number(opt('worker-jobs', '300')), Number(opt('worker-kills', '20'))));
   if (scenarios.includes('media-kill')) say(await mediaWorkerKill({ downloads: Number(opt('media-downloads', '12')), ffmpegs: Number(opt('media-ffmpegs', '12')), kills: Number(opt('worker-kills', '20')), sizeMb: Number(opt('media-mb', '48')) }));
   if (scenarios.includes('partition')) say(await partition(Number(opt('partition-jobs', '200')), Number(opt('partition-s', '60'))));
+  if (scenarios.includes('clock-step')) say(await clockSteps(Number(opt('clock-jobs', '300')), Number(opt('clock-limited', '20'))));
   if (scenarios.includes('fuzz')) say(await fuzz(Number(opt('fuzz-requests', '10000'))));
   process.stdout.write('\nscenario                                   runs   jobs  lost  dup  max recovery  note\n');
   for (const r of rows) process.stdout.write(`${r.scenario.padEnd(40)}  ${String(r.runs).padStart(5)}  ${dash(r.jobs).padStart(5)}  ${dash(r.lost).padStart(4)}  ${dash(r.duplicated).padStart(3)}  ${dash(r.maxRecoveryMs, seconds).padStart(12)}  ${r.note}\n`);
