@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { DroverClient } from '../src/client/drover-client.js';
+import type { Proc } from './drover-procs.js';
 
 /** What every scenario of `npm run chaos` has to say, and the ledger jobs most of them run. */
 
@@ -111,4 +112,22 @@ export function processesNaming(text: string): number {
       return false;
     }
   }).length;
+}
+
+/**
+ * Kills `procs[k % n]` with SIGKILL `kills` times, one every `everyMs`; after each, `afterKill`
+ * (given the index and when it died) starts it again and says how long recovery took, ms.
+ * Returns the longest.
+ */
+export async function killInTurn(procs: Proc[], kills: number, everyMs: number, afterKill: (i: number, killedAt: number) => Promise<number>): Promise<number> {
+  let max = 0;
+  for (let k = 0; k < kills; k++) {
+    await sleep(everyMs);
+    const i = k % procs.length;
+    const victim = procs[i] as Proc;
+    victim.child.kill('SIGKILL');
+    await new Promise((r) => victim.child.once('exit', r));
+    max = Math.max(max, await afterKill(i, Date.now()));
+  }
+  return max;
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DroverClient } from '../src/client/drover-client.js';
-import { freePort, processesNaming, sleep, type Row } from './chaos-ledger.js';
+import { freePort, killInTurn, processesNaming, sleep, type Row } from './chaos-ledger.js';
 import { startDrover, type Proc } from './drover-procs.js';
 import { makeFile, startNginx } from './nginx.js';
 
@@ -71,17 +71,10 @@ templates:
       if (d) ids.push((await client.enqueue({ kind: 'download', params: { url: `${nginx.url}/slow/${d[0]}`, dest: 'out', sha256: d[1], connections: 2 }, maxAttempts: 20 })).id);
       if (i < o.ffmpegs) ids.push((await client.enqueue({ template: 'clip', params: { name: `clip${i}` }, maxAttempts: 20 })).id);
     }
-    let maxRecoveryMs = 0;
-    for (let k = 0; k < o.kills; k++) {
-      await sleep(1_500);
-      const i = k % workers.length;
-      const victim = workers[i] as Proc;
-      victim.child.kill('SIGKILL');
-      await new Promise((r) => victim.child.once('exit', r));
-      const killed = Date.now();
+    const maxRecoveryMs = await killInTurn(workers, o.kills, 1_500, async (i, killed) => {
       workers[i] = await startWorker(`w${i + 1}`);
-      maxRecoveryMs = Math.max(maxRecoveryMs, Date.now() - killed);
-    }
+      return Date.now() - killed;
+    });
     for (const end = Date.now() + 600_000; Date.now() < end; await sleep(250)) {
       const c = await client.counts({});
       if (c.waiting + c.queued + c.running === 0) break;

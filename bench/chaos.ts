@@ -5,11 +5,12 @@
  * checks the ledger against the store: a job is lost when it did not succeed or has no "end"
  * line, duplicated when it has more than one. `fuzz` sends malformed requests to every API
  * route instead (test/support/route-fuzz.ts): no answer may be a 5xx or missing, every error
- * must have the documented shape. Options: --scenarios a,b (coordinator-kill,
- * pg-coordinator-kill, pg-restart, worker-kill, media-kill, partition, clock-step, fuzz), --jobs N, --kills N,
- * --pg-down-s N, --partition-s N, --fuzz-requests N, --media-downloads N, --media-ffmpegs N,
- * --media-mb N, --clock-jobs N, --clock-limited N. pg-restart stops the machine's PostgreSQL
- * cluster (pg_ctlcluster, as root).
+ * must have the documented shape. Options: --scenarios a,b (coordinator-kill, pg-coordinator-kill,
+ * pg-restart, worker-kill, media-kill, partition, disk-full, clock-step, fuzz), --jobs N,
+ * --kills N, --pg-down-s N, --partition-s N, --fuzz-requests N, --media-downloads N,
+ * --media-ffmpegs N, --media-mb N, --disk-mb N, --disk-full-s N, --clock-jobs N,
+ * --clock-limited N. pg-restart and disk-full need root: the first stops the machine's
+ * PostgreSQL cluster (pg_ctlcluster), the second mounts a tmpfs.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,8 +19,9 @@ import path from 'node:path';
 import { DroverClient } from '../src/client/drover-client.js';
 import { fuzzRoutes, startFuzzTarget } from '../test/support/route-fuzz.js';
 import { startBlackholeProxy } from './blackhole-proxy.js';
-import { check, enqueueLedgerJobs, freePort, processesNaming, recovery, setup, sleep, untilFinal, type Row } from './chaos-ledger.js';
+import { check, enqueueLedgerJobs, freePort, killInTurn, processesNaming, recovery, setup, sleep, untilFinal, type Row } from './chaos-ledger.js';
 import { clockSteps } from './chaos-clock.js';
+import { diskFull } from './chaos-disk.js';
 import { mediaWorkerKill } from './chaos-media.js';
 import { startDrover, type Proc } from './drover-procs.js';
 import { withFreshDatabase } from './pg-db.js';
@@ -38,24 +40,19 @@ const startWorker = (dir: string, url: string, name: string, slots: number) =>
 async function coordinatorKill(jobs: number, kills: number): Promise<Row> {
   const { dir, ledger } = setup('coordinator', 'server:\n  lease_ttl: 10s\n  heartbeat_interval: 1s\n');
   const port = await freePort();
-  let server: Proc = await startServer(dir, port);
+  const server: Proc[] = [await startServer(dir, port)];
   const url = `http://127.0.0.1:${port}`;
   const client = new DroverClient({ server: url, requestTimeoutMs: 5_000 });
   const workers = await Promise.all(['w1', 'w2', 'w3'].map((n) => startWorker(dir, url, n, 4)));
   const ids = await enqueueLedgerJobs(client, jobs, '0.05');
-  let maxRecoveryMs = 0;
-  for (let k = 0; k < kills; k++) {
-    await sleep(1_500);
-    server.child.kill('SIGKILL');
-    await new Promise((r) => server.child.once('exit', r));
-    const restarted = Date.now();
-    server = await startServer(dir, port);
-    maxRecoveryMs = Math.max(maxRecoveryMs, await recovery(client, restarted, 60_000));
-  }
+  const maxRecoveryMs = await killInTurn(server, kills, 1_500, async (i, killed) => {
+    server[i] = await startServer(dir, port);
+    return recovery(client, killed, 60_000);
+  });
   await untilFinal(client, 300_000);
   const r = await check(client, ledger, ids);
   for (const w of workers) await w.stop();
-  await server.stop();
+  await server[0]?.stop();
   await client.close();
   return { scenario: 'coordinator SIGKILL (SQLite)', runs: kills, jobs, lost: r.lost, duplicated: r.duplicated, maxRecoveryMs, note: r.notFinal ? `${r.notFinal} not final` : '3 workers × 4 slots' };
 }
@@ -73,18 +70,12 @@ async function pgCoordinatorKill(jobs: number, kills: number): Promise<Row> {
     const client = new DroverClient({ server: urls, requestTimeoutMs: 5_000 });
     const workers = await Promise.all(['w1', 'w2', 'w3'].map((n) => startWorker(dir, urls.join(','), n, 4)));
     const ids = await enqueueLedgerJobs(client, jobs, '0.05');
-    let maxRecoveryMs = 0;
-    for (let k = 0; k < kills; k++) {
-      await sleep(1_500);
-      const i = k % servers.length;
-      const victim = servers[i] as Proc;
-      victim.child.kill('SIGKILL');
-      await new Promise((r) => victim.child.once('exit', r));
-      const killed = Date.now();
+    const maxRecoveryMs = await killInTurn(servers, kills, 1_500, async (i, killed) => {
       // The others serve meanwhile: the probe measures how long the workers take to go to them.
-      maxRecoveryMs = Math.max(maxRecoveryMs, await recovery(client, killed, 60_000));
+      const ms = await recovery(client, killed, 60_000);
       servers[i] = await start(ports[i] as number);
-    }
+      return ms;
+    });
     await untilFinal(client, 300_000);
     const r = await check(client, ledger, ids);
     for (const w of workers) await w.stop();
@@ -147,18 +138,11 @@ async function workerKill(jobs: number, kills: number): Promise<Row> {
   const client = new DroverClient({ server: url });
   const workers = await Promise.all(['w1', 'w2', 'w3'].map((n) => startWorker(dir, url, n, 4)));
   const ids = await enqueueLedgerJobs(client, jobs, '1');
-  let maxRecoveryMs = 0;
-  for (let k = 0; k < kills; k++) {
-    await sleep(1_200);
-    const i = k % workers.length;
-    const victim = workers[i] as Proc;
-    victim.child.kill('SIGKILL');
-    await new Promise((r) => victim.child.once('exit', r));
-    const killed = Date.now();
+  const maxRecoveryMs = await killInTurn(workers, kills, 1_200, async (i, killed) => {
     // Started again under its name: it kills the process groups its dead self left running.
     workers[i] = await startWorker(dir, url, `w${i + 1}`, 4);
-    maxRecoveryMs = Math.max(maxRecoveryMs, Date.now() - killed);
-  }
+    return Date.now() - killed;
+  });
   await untilFinal(client, 300_000);
   const r = await check(client, ledger, ids);
   for (const w of workers) await w.stop();
@@ -230,7 +214,7 @@ async function fuzz(requests: number): Promise<Row> {
 const dash = (n: number | null, f: (x: number) => string = String) => (n === null ? '-' : f(n));
 
 async function main(): Promise<void> {
-  const scenarios = opt('scenarios', 'coordinator-kill,pg-coordinator-kill,pg-restart,worker-kill,media-kill,partition,clock-step,fuzz').split(',');
+  const scenarios = opt('scenarios', 'coordinator-kill,pg-coordinator-kill,pg-restart,worker-kill,media-kill,partition,disk-full,clock-step,fuzz').split(',');
   const rows: Row[] = [];
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const say = (r: Row) => {
@@ -244,6 +228,7 @@ async function main(): Promise<void> {
   if (scenarios.includes('worker-kill')) say(await workerKill(Number(opt('worker-jobs', '300')), Number(opt('worker-kills', '20'))));
   if (scenarios.includes('media-kill')) say(await mediaWorkerKill({ downloads: Number(opt('media-downloads', '12')), ffmpegs: Number(opt('media-ffmpegs', '12')), kills: Number(opt('worker-kills', '20')), sizeMb: Number(opt('media-mb', '48')) }));
   if (scenarios.includes('partition')) say(await partition(Number(opt('partition-jobs', '200')), Number(opt('partition-s', '60'))));
+  if (scenarios.includes('disk-full')) say(await diskFull(Number(opt('disk-mb', '96')), Number(opt('disk-full-s', '10'))));
   if (scenarios.includes('clock-step')) say(await clockSteps(Number(opt('clock-jobs', '300')), Number(opt('clock-limited', '20'))));
   if (scenarios.includes('fuzz')) say(await fuzz(Number(opt('fuzz-requests', '10000'))));
   process.stdout.write('\nscenario                                   runs   jobs  lost  dup  max recovery  note\n');
