@@ -301,8 +301,17 @@ export class Coordinator {
     return this.o.disk?.status() ?? null;
   }
 
+  /** Told when a request found the store refusing writes (full, or down): maintenance holds the leases (Scheduler.noteStoreFailure). */
+  onStoreFailure: () => void = () => {};
+
+  /** A request found the database unreachable. */
+  storeUnavailable(): void {
+    this.onStoreFailure();
+  }
+
   /** A write failed for want of space: look at the free space again, and give back what the store can (SQLite's WAL). */
   async storageFull(): Promise<void> {
+    this.onStoreFailure();
     this.o.metrics.storageFull.inc();
     this.o.disk?.forget();
     await this.store.checkpoint?.();

@@ -87,6 +87,7 @@ export function buildHttpApp(o: HttpOptions): FastifyInstance {
     if (isDatabaseDown(err)) {
       // Nothing was changed; the client retries (workers fail over to another coordinator).
       req.log.warn({ err: err.message }, 'database unavailable');
+      o.coordinator.storeUnavailable();
       return reply.code(503).header('retry-after', '1').send({ error: { code: 'unavailable', message: 'the database is unavailable; retry shortly' } });
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {

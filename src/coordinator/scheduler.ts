@@ -28,6 +28,8 @@ export interface SchedulerOptions {
   tickMs?: number;
   /** Finished jobs older than this (by finish time, ms) are deleted with their logs. Default: kept forever. */
   retentionMs?: number | null;
+  /** The lease TTL, ms: how long after a failure of the store (noteStoreFailure) no lease is voided. Default SERVER_DEFAULTS.leaseTtlMs. */
+  leaseTtlMs?: number;
 }
 
 /** Retention runs at most this often, ms. */
@@ -46,6 +48,8 @@ export class Scheduler {
   private lastKeyPrune = 0;
   /** Jobs deleted by retention since start. */
   deleted = 0;
+  /** When a write of the store last failed, on the clock (ms); null: not since start. */
+  private storeFailedAt: number | null = null;
 
   private readonly log: Logger;
 
@@ -60,11 +64,24 @@ export class Scheduler {
     this.timer.unref();
   }
 
+  /**
+   * The store refused a write (its disk full, the database down): workers could not renew
+   * their leases meanwhile, through no fault of theirs. No lease is voided until a lease TTL
+   * after the last such failure, so their heartbeats renew them and their outcomes count,
+   * instead of the jobs running again elsewhere.
+   */
+  noteStoreFailure(): void {
+    this.storeFailedAt = this.opts.clock.now();
+  }
+
   /** Runs one maintenance pass now (also used by tests). Passes never overlap. */
   tick(): Promise<void> {
     if (this.running) return this.running;
     this.running = this.pass()
-      .catch((err) => this.log.error({ err: errorMessage(err) }, 'maintenance pass failed'))
+      .catch((err) => {
+        this.noteStoreFailure();
+        this.log.error({ err: errorMessage(err) }, 'maintenance pass failed');
+      })
       .finally(() => {
         this.running = null;
       });
@@ -92,7 +109,8 @@ export class Scheduler {
     let wake = (await store.promoteDue({ now })) > 0;
     // Time limits first: a dead worker's job past its deadline ends timed_out, not requeued.
     const overdue = await store.markTimedOut({ now });
-    const reaped = await store.reapExpiredLeases({ now });
+    const held = this.storeFailedAt !== null && now - this.storeFailedAt < (this.opts.leaseTtlMs ?? SERVER_DEFAULTS.leaseTtlMs);
+    const reaped = held ? [] : await store.reapExpiredLeases({ now });
     if (reaped.length > 0) {
       metrics.leasesExpired.inc(reaped.length);
       for (const j of reaped) this.log.warn({ job: j.id, state: j.state, error: j.error }, 'lease expired');

@@ -177,7 +177,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     settleParents: () => coordinator.settleParents(),
     tickMs: o.tickMs ?? SERVER_DEFAULTS.tickMs,
     retentionMs: o.retentionMs ?? null,
+    leaseTtlMs: coordinator.leaseTtlMs,
   });
+  coordinator.onStoreFailure = () => scheduler.noteStoreFailure();
   if (o.schedules) {
     try {
       await coordinator.schedules.syncConfig(o.schedules);
