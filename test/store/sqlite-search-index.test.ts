@@ -105,6 +105,31 @@ describe('the SQLite text search index', () => {
     expect(await ids(s, 'cam-4499')).toEqual(['c4499']);
   });
 
+  it('builds itself anew when the jobs database is restored from a backup older than the index', async () => {
+    const file = path.join(tempDir(), 'drover.db');
+    const backup = `${file}.backup`;
+    let s = open(file);
+    await s.setSearchIndex({ on: true });
+    await s.enqueue({ now: T0, jobs: [job({ id: 'e1', params: { camera: 'before-backup' } })] });
+    await caughtUp(s);
+    await s.close();
+    fs.copyFileSync(file, backup);
+    s = open(file);
+    await s.enqueue({ now: T0 + 1, jobs: [job({ id: 'e2', params: { camera: 'after-backup-1' } }), job({ id: 'e3', params: { camera: 'after-backup-2' } })] });
+    await caughtUp(s);
+    await s.close();
+    // The backup back in place; the index file is the newer one.
+    fs.copyFileSync(backup, file);
+    s = open(file);
+    await s.enqueue({ now: T0 + 2, jobs: [job({ id: 'e4', params: { camera: 'after-restore' } })] });
+    await caughtUp(s);
+    expect(await ids(s, 'after-restore')).toEqual(['e4']);
+    expect(await ids(s, 'before-backup')).toEqual(['e1']);
+    expect(await ids(s, 'after-backup')).toEqual([]);
+    expect(postings(file, 'after-restore')).toBe(1);
+    expect(postings(file, 'after-backup')).toBe(0);
+  });
+
   it('replaces the index of earlier versions, inside the jobs database, keeping it on', async () => {
     const file = path.join(tempDir(), 'drover.db');
     let s = open(file);

@@ -13,7 +13,8 @@ import { startIndexer, type Indexer, type IndexerMessage } from './search-indexe
  * (jobs_text_pending, a few µs per job), so enqueues and outcomes never wait on it. Until the
  * thread has caught up, the logged rows are searched as they are, so a search finds every job
  * at any moment. Not a numbered migration: turning it on builds it in the background, turning
- * it off drops it. The file can be deleted while the coordinator is stopped: it is built again.
+ * it off drops it. The file can be deleted while the coordinator is stopped: it is built again,
+ * as it is when it does not fit the log (the jobs database restored from a backup).
  *
  * Rows are keyed by the jobs' rowid: a VACUUM renumbers those, so after one the index is turned
  * off and on again.
@@ -82,11 +83,12 @@ export class SqliteSearchIndex {
       return { change: 'built', jobs: (this.db.prepare('SELECT COUNT(*) FROM jobs').pluck().get() as number) };
     }
     await this.close();
+    // The file first: stopped in between, the index is still on, and built again.
+    for (const f of [this.searchPath, `${this.searchPath}-wal`, `${this.searchPath}-shm`]) fs.rmSync(f, { force: true });
     this.db.transaction(() => {
       for (const t of TRIGGERS) this.db.exec(`DROP TRIGGER IF EXISTS ${t}`);
       this.db.exec(`DROP TABLE IF EXISTS ${LOG}`);
     })();
-    for (const f of [this.searchPath, `${this.searchPath}-wal`, `${this.searchPath}-shm`]) fs.rmSync(f, { force: true });
     return { change: 'dropped', jobs: 0 };
   }
 
@@ -108,7 +110,7 @@ export class SqliteSearchIndex {
       if (!s || s.builtTo !== null) return null;
       return { seq: s.seq, ids: reader.prepare('SELECT rowid FROM jobs_text WHERE jobs_text MATCH ? LIMIT ?').pluck().all(phrase, SEARCH_CANDIDATES_MAX + 1) as number[] };
     })();
-    if (found === null || found.ids.length > SEARCH_CANDIDATES_MAX) return null;
+    if (found === null || found.ids.length > SEARCH_CANDIDATES_MAX || !this.fitsLog(found.seq)) return null;
     const changed = this.db.prepare(`SELECT DISTINCT job_rowid FROM ${LOG} WHERE seq > ? LIMIT ?`).pluck().all(found.seq, SEARCH_CANDIDATES_MAX + 1) as number[];
     const all = new Set([...found.ids, ...changed]);
     return all.size > SEARCH_CANDIDATES_MAX ? null : [...all];
@@ -120,7 +122,16 @@ export class SqliteSearchIndex {
     const reader = this.openReader();
     const s = reader?.prepare('SELECT last_seq AS seq, built_to AS builtTo FROM search_state WHERE id = 1').get() as { seq: number; builtTo: number | null } | undefined;
     const backlog = this.db.prepare(`SELECT COUNT(*) FROM ${LOG} WHERE seq > ?`).pluck().get(s?.seq ?? 0) as number;
-    return { on: true, built: s !== undefined && s.builtTo === null, backlog, error: this.lastError };
+    return { on: true, built: s !== undefined && s.builtTo === null && this.fitsLog(s.seq), backlog, error: this.lastError };
+  }
+
+  /**
+   * Whether an index that has the log up to `seq` is this log's: the store keeps the log's
+   * newest entry, so the log ends at or after it, but for an index of another log (the jobs
+   * database restored from an older backup), which its thread builds anew.
+   */
+  private fitsLog(seq: number): boolean {
+    return seq <= (this.db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM ${LOG}`).pluck().get() as number);
   }
 
   /** Stops the thread and lets go of the index's file. */
