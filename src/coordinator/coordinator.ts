@@ -366,6 +366,12 @@ export class Coordinator {
         leaseMs: this.leaseTtlMs,
         now: this.clock.now(),
       });
+      if (jobs.length > 0 && p.signal?.aborted) {
+        // The worker went away while the claim ran (it gave up on this request): the answer
+        // would reach no one, and the jobs would wait out their lease. Given back at once.
+        await this.complete(jobs.map((j) => ({ id: j.id, token: j.lease?.token ?? '', outcome: 'failed' as const, retryable: true, release: true, error: `worker ${p.worker.name} was gone before the lease answer reached it; given back` })));
+        return [];
+      }
       if (jobs.length > 0) {
         this.o.metrics.started.inc(jobs.length);
         this.timings.leased(jobs, performance.now() - claimStart);
