@@ -130,6 +130,28 @@ describe('the SQLite text search index', () => {
     expect(postings(file, 'after-backup')).toBe(0);
   });
 
+  it('builds itself anew when its own file is older than the log (restored from a backup, or its last commits lost)', async () => {
+    const file = path.join(tempDir(), 'drover.db');
+    let s = open(file);
+    await s.setSearchIndex({ on: true });
+    await s.enqueue({ now: T0, jobs: [job({ id: 'f1', params: { camera: 'in-old-index' } })] });
+    await caughtUp(s);
+    await s.close();
+    const old = `${file}-search.old`;
+    fs.copyFileSync(`${file}-search`, old);
+    s = open(file);
+    // Enough changes that the log is pruned past where the old index stands.
+    await s.enqueue({ now: T0 + 1, jobs: Array.from({ length: 5 }, (_, i) => job({ id: `f${i + 2}`, params: { camera: `after-old-index-${i}` } })) });
+    await caughtUp(s);
+    await s.close();
+    fs.copyFileSync(old, `${file}-search`);
+    s = open(file);
+    expect(await ids(s, 'after-old-index')).toEqual(['f2', 'f3', 'f4', 'f5', 'f6']);
+    await caughtUp(s);
+    expect(await ids(s, 'after-old-index')).toEqual(['f2', 'f3', 'f4', 'f5', 'f6']);
+    expect(postings(file, 'after-old-index-4')).toBe(1);
+  });
+
   it('replaces the index of earlier versions, inside the jobs database, keeping it on', async () => {
     const file = path.join(tempDir(), 'drover.db');
     let s = open(file);

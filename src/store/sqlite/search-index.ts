@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, errorMessage } from '../../core/errors.js';
 import { trigramSearchable } from '../like.js';
 import type { SearchIndexChange } from '../store.js';
 import { startIndexer, type Indexer, type IndexerMessage } from './search-indexer.js';
@@ -60,7 +60,11 @@ export class SqliteSearchIndex {
       this.dropLegacy();
       this.createLog();
     }
-    if (this.isOn()) this.start();
+    if (this.isOn()) {
+      // Before anything is written (and logged): an index that does not fit the log goes now.
+      if (!this.fileFitsLog()) this.removeFile();
+      this.start();
+    }
   }
 
   /** The index's own database file. */
@@ -84,7 +88,7 @@ export class SqliteSearchIndex {
     }
     await this.close();
     // The file first: stopped in between, the index is still on, and built again.
-    for (const f of [this.searchPath, `${this.searchPath}-wal`, `${this.searchPath}-shm`]) fs.rmSync(f, { force: true });
+    this.removeFile();
     this.db.transaction(() => {
       for (const t of TRIGGERS) this.db.exec(`DROP TRIGGER IF EXISTS ${t}`);
       this.db.exec(`DROP TABLE IF EXISTS ${LOG}`);
@@ -126,12 +130,36 @@ export class SqliteSearchIndex {
   }
 
   /**
-   * Whether an index that has the log up to `seq` is this log's: the store keeps the log's
-   * newest entry, so the log ends at or after it, but for an index of another log (the jobs
-   * database restored from an older backup), which its thread builds anew.
+   * Whether an index that has the log up to `seq` is this log's. The log holds every change
+   * after what was indexed (it is pruned only up to that) and keeps its newest entry, so it
+   * starts at or before `seq + 1` and ends at or after `seq`. An index of another log fits
+   * neither: the jobs database restored from a backup older or newer than the index, the
+   * index's last commits lost to a power cut while the prune that followed them was not.
    */
   private fitsLog(seq: number): boolean {
-    return seq <= (this.db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM ${LOG}`).pluck().get() as number);
+    const r = this.db.prepare(`SELECT MIN(seq) AS first, MAX(seq) AS last FROM ${LOG}`).get() as { first: number | null; last: number | null };
+    return r.first === null ? seq === 0 : r.first - 1 <= seq && seq <= r.last!;
+  }
+
+  /** Whether the index's file, if there is one, fits the log (fitsLog); a file it cannot read does not. */
+  private fileFitsLog(): boolean {
+    if (!fs.existsSync(this.searchPath)) return true;
+    try {
+      const r = new Database(this.searchPath, { fileMustExist: true, readonly: true });
+      try {
+        const built = r.prepare("SELECT 1 FROM sqlite_master WHERE name = 'search_state'").get() !== undefined;
+        const s = built ? (r.prepare('SELECT last_seq AS seq FROM search_state WHERE id = 1').get() as { seq: number } | undefined) : undefined;
+        return s === undefined || this.fitsLog(s.seq);
+      } finally {
+        r.close();
+      }
+    } catch {
+      return false;
+    }
+  }
+
+  private removeFile(): void {
+    for (const f of [this.searchPath, `${this.searchPath}-wal`, `${this.searchPath}-shm`]) fs.rmSync(f, { force: true });
   }
 
   /** Stops the thread and lets go of the index's file. */
@@ -160,7 +188,12 @@ export class SqliteSearchIndex {
     // What is indexed leaves the log, but its newest entry: SQLite numbers a new entry one past
     // the highest there, so kept, no change is ever numbered at or below what was indexed.
     // (AUTOINCREMENT would too, at the price of a write to sqlite_sequence on every enqueue.)
-    if (this.db.open && this.isOn()) this.db.prepare(`DELETE FROM ${LOG} WHERE seq <= ? AND seq < (SELECT MAX(seq) FROM ${LOG})`).run(m.seq);
+    // A prune that fails (a full disk, a busy file) is done by a later message: the log only waits longer.
+    try {
+      if (this.db.open && this.isOn()) this.db.prepare(`DELETE FROM ${LOG} WHERE seq <= ? AND seq < (SELECT MAX(seq) FROM ${LOG})`).run(m.seq);
+    } catch (err) {
+      this.lastError = `cannot prune the index's log: ${errorMessage(err)}`;
+    }
   }
 
   private openReader(): Database.Database | null {

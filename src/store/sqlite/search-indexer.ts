@@ -53,17 +53,21 @@ function indexerThread(Database: Driver, threads: Threads): void {
   const dropGone = db.prepare('DELETE FROM jobs_text WHERE rowid IN (SELECT p.job_rowid FROM j.jobs_text_pending p WHERE p.seq > ? AND p.seq <= ? AND NOT EXISTS (SELECT 1 FROM j.jobs WHERE rowid = p.job_rowid))');
   const reindex = db.prepare(`INSERT OR REPLACE INTO jobs_text (rowid, body) SELECT j.rowid, ${d.bodySql} FROM j.jobs j WHERE j.rowid IN (SELECT job_rowid FROM j.jobs_text_pending WHERE seq > ? AND seq <= ?)`);
   const setSeq = db.prepare('UPDATE search_state SET last_seq = ? WHERE id = 1');
-  const logEnd = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM j.jobs_text_pending').pluck();
+  const logRange = db.prepare('SELECT MIN(seq) AS first, MAX(seq) AS last FROM j.jobs_text_pending');
+  // A write to this file first: the transaction's lock is then on it alone (BEGIN IMMEDIATE
+  // would take the attached jobs database's write lock too, and hold off its enqueues).
+  const lockIndex = db.prepare('UPDATE search_state SET last_seq = last_seq WHERE id = 1');
   const forget = db.prepare('DELETE FROM search_state');
   const emptyIndex = db.prepare("INSERT INTO jobs_text (jobs_text) VALUES ('delete-all')");
 
-  /** One transaction of work; whether there is more. IMMEDIATE: a second store on the file waits its turn instead of indexing the same chunk. */
+  /** One transaction of work; whether there is more. Its first write (lockIndex) makes a second store on the file wait its turn instead of indexing the same chunk. */
   const step = db.transaction((): { more: boolean; seq: number | null } => {
+    lockIndex.run();
     let s = state.get() as { seq: number; builtTo: number | null } | undefined;
-    // The store keeps the log's newest entry, so the log never ends before what was indexed.
-    // When it does, this index belongs to another log (the jobs database restored from a
-    // backup, or its index turned off and on again while this file stayed): built anew.
-    if (s && s.seq > (logEnd.get() as number)) {
+    // The log holds every change after what was indexed and keeps its newest entry (see the
+    // store's fitsLog): an index whose place is outside it belongs to another log, built anew.
+    const range = logRange.get() as { first: number | null; last: number | null };
+    if (s && (range.first === null ? s.seq !== 0 : s.seq < range.first - 1 || s.seq > range.last!)) {
       forget.run();
       emptyIndex.run();
       s = undefined;
@@ -84,7 +88,7 @@ function indexerThread(Database: Driver, threads: Threads): void {
     reindex.run(s.seq, to);
     setSeq.run(to);
     return { more: true, seq: to };
-  }).immediate;
+  });
 
   let stopping = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
