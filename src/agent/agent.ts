@@ -97,8 +97,8 @@ export class Agent {
   private readonly runEndWaiters: Array<() => void> = [];
   /** Lease loops waiting for a free slot. */
   private slotWaiters: Array<() => void> = [];
-  /** The lease requests in flight, to start again when the coordinator answers after an outage (renewLeasePolls). */
-  private readonly leasePolls = new Set<AbortController>();
+  /** The lease requests in flight, with when each was sent (performance.now), to start again after an outage (renewLeasePolls). */
+  private readonly leasePolls = new Map<AbortController, number>();
   /** Slots promised to lease requests in flight, so two loops never ask for the same slot. */
   private reserved = 0;
   private heartbeatMs: number = AGENT_DEFAULTS.heartbeatIntervalMs;
@@ -241,7 +241,7 @@ export class Agent {
         this.wakeLeasers();
       };
       const poll = new AbortController();
-      this.leasePolls.add(poll);
+      this.leasePolls.set(poll, performance.now());
       try {
         const res = await this.api.lease({ worker: this.info(), queues: this.o.queues, limit, wait: this.longPollMs }, { signal: AbortSignal.any([signal, poll.signal]) });
         if (failures > 0) this.log.info({ server: this.api.server }, 'coordinator reachable again');
@@ -271,12 +271,15 @@ export class Agent {
   }
 
   /**
-   * Starts the lease requests in flight again: called when a heartbeat is answered after some
-   * were not. A lease request sent into an outage waits out its long poll on a connection
-   * nobody answers (30 s by default, past the outage's end); a new one is answered now.
+   * Starts again the lease requests sent before `failedAt` (when the last heartbeat was given
+   * up on): called when a heartbeat is answered after some were not. A lease
+   * request sent into an outage waits out its long poll on a connection nobody answers (30 s
+   * by default, past the outage's end); a new one is answered now. Those sent since may be
+   * answered as usual and are left alone: the coordinator gives back what it claimed for a
+   * request it sees go, but an answer on its way when the request goes is not seen.
    */
-  private renewLeasePolls(): void {
-    for (const p of this.leasePolls) p.abort();
+  private renewLeasePolls(failedAt: number): void {
+    for (const [p, sentAt] of this.leasePolls) if (sentAt < failedAt) p.abort();
   }
 
   /**
@@ -359,6 +362,8 @@ export class Agent {
 
   private async heartbeatLoop(): Promise<void> {
     let failures = 0;
+    /** When the last heartbeat was given up on (performance.now). */
+    let lastFailedAt = 0;
     const signal = this.stopAll.signal;
     while (!signal.aborted) {
       const kick = new AbortController();
@@ -381,7 +386,7 @@ export class Agent {
           },
           { timeoutMs: this.requestMs() },
         );
-        if (failures > 0) this.renewLeasePolls();
+        if (failures > 0) this.renewLeasePolls(lastFailedAt);
         failures = 0;
         for (const a of answers) {
           const r = this.running.get(a.id);
@@ -392,6 +397,7 @@ export class Agent {
         }
       } catch (err) {
         failures++;
+        lastFailedAt = performance.now();
         if (changed) this.infoChanged = true;
         this.log.warn({ err: errorMessage(err), running: held.length }, 'heartbeat failed; jobs keep running');
       }

@@ -9,6 +9,12 @@ export interface SteadyClockOptions {
   followMs?: number;
   /** A larger one (a step) is closed at this rate: 0.05 adds or takes 3 s a minute. Default 0.05. */
   slew?: number;
+  /**
+   * A step larger than this is followed at once, ms. Default 2 h. Closing it at `slew` would
+   * keep the time wrong for days (a VM resumed after a night, a board without a clock that
+   * started before NTP), and every lease would be long expired in real time anyway.
+   */
+  maxSlewMs?: number;
   /** Told once per step, with its size (ms, positive forwards). */
   onStep?: (stepMs: number) => void;
 }
@@ -20,13 +26,14 @@ export interface SteadyClockOptions {
  * jobs for an hour. It runs on the monotonic clock from the wall clock's reading; small
  * differences (NTP's corrections) it follows at once, a step it closes at `slew` of the time
  * passing (an hour in 20 h by default), so a 30 s lease lasts 28.5 to 31.5 s meanwhile and
- * the time never runs backwards.
+ * the time never runs backwards; a step beyond `maxSlewMs` (2 h) it follows at once.
  */
 export class SteadyClock implements Clock {
   private readonly wall: () => number;
   private readonly mono: () => number;
   private readonly followMs: number;
   private readonly slew: number;
+  private readonly maxSlewMs: number;
   private readonly onStep: (stepMs: number) => void;
   /** steady time = base + monotonic. */
   private base: number;
@@ -39,6 +46,7 @@ export class SteadyClock implements Clock {
     this.mono = o.monotonic ?? (() => performance.now());
     this.followMs = o.followMs ?? 1_000;
     this.slew = o.slew ?? 0.05;
+    this.maxSlewMs = o.maxSlewMs ?? 2 * 3_600_000;
     this.onStep = o.onStep ?? (() => {});
     this.lastMono = this.mono();
     this.base = this.wall() - this.lastMono;
@@ -50,9 +58,12 @@ export class SteadyClock implements Clock {
     const elapsed = Math.max(0, m - this.lastMono);
     this.lastMono = m;
     const off = this.wall() - (this.base + m);
-    if (Math.abs(off) <= this.followMs) {
+    if (Math.abs(off) <= this.followMs || Math.abs(off) > this.maxSlewMs) {
+      if (Math.abs(off) > this.maxSlewMs) this.onStep(Math.round(off));
       this.base += off;
       this.stepping = false;
+      // A jump back is followed too: the time may then run backwards, once.
+      if (off < -this.followMs) this.last = Math.round(this.base + m);
     } else {
       if (!this.stepping) this.onStep(Math.round(off));
       this.stepping = true;

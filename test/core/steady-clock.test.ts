@@ -68,4 +68,16 @@ describe('SteadyClock', () => {
     d.pass(1_000);
     expect(steady.now()).toBe(t0 + 200);
   });
+
+  it('follows a step beyond two hours at once (a night of suspend, a clock set months right), and says so', () => {
+    const c = clocks();
+    const steps: number[] = [];
+    const clock = new SteadyClock({ ...c.options, onStep: (ms) => steps.push(ms) });
+    clock.now();
+    c.t.wall += 8 * 3_600_000;
+    expect(clock.now()).toBe(c.t.wall);
+    c.t.wall -= 30 * 86_400_000;
+    expect(clock.now()).toBe(c.t.wall);
+    expect(steps).toEqual([8 * 3_600_000, -30 * 86_400_000]);
+  });
 });

@@ -35,7 +35,9 @@ const ENDS = 12;
  */
 export function searchPatternOf(q: string): string {
   const key = [...q].map((c) => (PUNCTUATION.includes(c) ? 'q' : c));
-  if (key.length <= 2 * ENDS) return `%${key.join('')}%`;
+  // Only an ASCII text is cut: a collation may fold a letter by what follows it (ICU's final
+  // sigma), and a cut end is followed by `%` where the job's text goes on.
+  if (key.length <= 2 * ENDS || /[^\x00-\x7f]/.test(q)) return `%${key.join('')}%`;
   return `%${key.slice(0, ENDS).join('')}%${key.slice(-ENDS).join('')}%`;
 }
 
@@ -55,11 +57,14 @@ export async function pgSearchIndexOn(pool: pg.Pool): Promise<boolean> {
 /** Builds (`on`) or drops the index; nothing when it already is as asked. */
 export async function setPgSearchIndex(pool: pg.Pool, on: boolean): Promise<SearchIndexChange> {
   const valid = await pgSearchIndexOn(pool);
-  if (on === valid) return { change: null, jobs: 0 };
   if (!on) {
+    // Any index of that name: one of an earlier version (not `valid`) costs the enqueues as much.
+    const r = await pool.query("SELECT 1 FROM pg_class WHERE relname = $1 AND relkind = 'i' AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())", [INDEX]);
+    if (r.rowCount === 0) return { change: null, jobs: 0 };
     await pool.query(`DROP INDEX CONCURRENTLY IF EXISTS ${INDEX}`);
     return { change: 'dropped', jobs: 0 };
   }
+  if (valid) return { change: null, jobs: 0 };
   const ops = await trigramOps(pool);
   // What the index is on. Immutable: it reads only its arguments; secret params' values never go in.
   await pool.query(`CREATE OR REPLACE FUNCTION drover_search_text(id text, error text, params text, secrets text) RETURNS text
