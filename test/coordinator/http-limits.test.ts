@@ -1,22 +1,15 @@
 import net from 'node:net';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/client/api-client.js';
-import { startServer, type RunningServer } from '../../src/coordinator/server.js';
 import type { Job, LeasedJob } from '../../src/core/job.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { tempDir } from '../support/tmp.js';
+import { testServer } from '../support/server.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function server(o: Partial<Parameters<typeof startServer>[0]> = {}): Promise<RunningServer> {
-  const srv = await startServer({ port: 0, dataDir: path.join(tempDir(), 'data'), tokens: { admin: null, worker: null }, templates: [], logger: silentLogger(), ...o });
-  cleanups.push(() => srv.close());
-  return srv;
-}
+const server = testServer;
 
 /** Sends raw bytes on a fresh socket; resolves with all it got once the server closes it. */
 function rawExchange(url: string, bytes: string): Promise<string> {

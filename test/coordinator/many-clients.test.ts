@@ -1,13 +1,12 @@
 import net from 'node:net';
-import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/client/api-client.js';
 import { openFileLimit } from '../../src/coordinator/connections.js';
-import { startServer, type RunningServer } from '../../src/coordinator/server.js';
+import type { RunningServer } from '../../src/coordinator/server.js';
 import type { Job, LeasedJob } from '../../src/core/job.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { tempDir, waitFor } from '../support/tmp.js';
+import { testServer } from '../support/server.js';
+import { waitFor } from '../support/tmp.js';
 
 /** Slow and many clients: idle connections, the connection cap, the long-poll caps. */
 
@@ -16,11 +15,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function server(o: Partial<Parameters<typeof startServer>[0]> = {}): Promise<RunningServer> {
-  const srv = await startServer({ port: 0, dataDir: path.join(tempDir(), 'data'), tokens: { admin: null, worker: null }, templates: [], logger: silentLogger(), ...o });
-  cleanups.push(() => srv.close());
-  return srv;
-}
+const server = testServer;
 
 function api(srv: RunningServer): ApiClient {
   const c = new ApiClient({ servers: srv.url });

@@ -103,7 +103,8 @@ export class SqliteSearchIndex {
    * shorter than a trigram, or more than SEARCH_CANDIDATES_MAX jobs match.
    */
   candidates(q: string | undefined): number[] | null {
-    if (q === undefined || !trigramSearchable(q) || this.indexer === null) return null;
+    // isOn: another store on the file (a tool) may have turned it off.
+    if (q === undefined || !trigramSearchable(q) || this.indexer === null || !this.isOn()) return null;
     const reader = this.openReader();
     if (reader === null) return null;
     // A phrase of the trigram tokenizer matches a substring; inside quotes only `"` is special.
