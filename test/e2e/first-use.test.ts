@@ -180,7 +180,8 @@ describe('the first ten minutes, from the command line', () => {
     const info = { DROVER_LOG_LEVEL: 'info' };
     const human = spawnDrover(['up', '--port', '0', '--log-format', 'human'], { cwd, env: info });
     await waitFor(() => /coordinator on http/.test(human.output()), 15_000, 'up started');
-    await waitFor(() => /^\d\d:\d\d:\d\d info  coordinator listening url=http:\/\/127\.0\.0\.1:\d+ auth=false$/m.test(human.output()), 5_000, 'a human line');
+    // The line's fields in the order logged, the connection cap (server.max_connections) last.
+    await waitFor(() => /^\d\d:\d\d:\d\d info  coordinator listening url=http:\/\/127\.0\.0\.1:\d+ auth=false maxConnections=\d+$/m.test(human.output()), 5_000, 'a human line');
     expect(human.output()).not.toContain('{"level"');
     await stopProcess(human.proc);
     expect(human.output()).toMatch(/^\d\d:\d\d:\d\d info  shutting down: no new jobs worker=\S+ running=0 graceMs=30000$/m);
