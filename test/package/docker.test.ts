@@ -160,6 +160,11 @@ class Paths {
   }
 }
 
+/** How long one command of a RUN step may take before it counts as hung. */
+const RUN_LINE_LIMIT_MS = 180_000;
+/** Each image test carries out two npm ci and a build: up to a RUN_LINE_LIMIT_MS each, and what follows. */
+const IMAGE_TEST_TIMEOUT_MS = 360_000;
+
 /** Runs `sh -c line` (async: the test's own HTTP server must go on answering meanwhile). */
 function sh(line: string, cwd: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
@@ -229,7 +234,9 @@ async function carryOut(
     } else if (step.op === 'RUN') {
       for (const line of step.text.split('&&').map((l) => l.trim())) {
         if (SYSTEM.has(line.split(/\s+/)[0] as string)) continue;
-        const r = await sh(o.paths.rewrite(line), o.paths.host(workdir), cleanEnv({ ...env, ...o.envFor?.(line) }), 60_000);
+        // A guard against a hung command, not a measure of speed: on two loaded cores the build
+        // stage's `npm ci` (every dependency, dev ones too, beside the deps stage's own) took over 60 s.
+        const r = await sh(o.paths.rewrite(line), o.paths.host(workdir), cleanEnv({ ...env, ...o.envFor?.(line) }), RUN_LINE_LIMIT_MS);
         expect(r.code, `RUN ${line}:\n${r.out}`).toBe(0);
       }
     }
@@ -466,7 +473,7 @@ describe('deploy/docker', () => {
         expect(worker.code, worker.out).toBe(0);
       }
     },
-    180_000,
+    IMAGE_TEST_TIMEOUT_MS,
   );
 
   it.skipIf(!hasUnshare)(
@@ -506,6 +513,6 @@ describe('deploy/docker', () => {
       process.kill(drover, 'SIGTERM');
       expect(await exited, out).toBe(0);
     },
-    180_000,
+    IMAGE_TEST_TIMEOUT_MS,
   );
 });
