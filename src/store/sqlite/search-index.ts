@@ -35,6 +35,23 @@ const CHUNK = 2_000;
 /** How often the idle thread looks for changes, in ms. */
 const POLL_MS = 200;
 
+/**
+ * Whether an index that has the log `log` up to `@seq` is this log's (1 or 0). The log holds
+ * every change after what was indexed (it is pruned only up to that) and keeps its newest
+ * entry, so it starts at or before `seq + 1` and ends at or after `seq`. An index of another
+ * log fits neither: the jobs database restored from a backup older or newer than the index,
+ * the index's last commits lost to a power cut while the prune that followed them was not.
+ * One rule for the store and its thread.
+ */
+function fitsSqlOf(log: string): string {
+  return `SELECT CASE WHEN MIN(seq) IS NULL THEN @seq = 0 ELSE MIN(seq) - 1 <= @seq AND @seq <= MAX(seq) END FROM ${log}`;
+}
+
+/** The index's place in the log and whether it is built (built_to null), as its file says; undefined before the thread made it. */
+function indexStateOf(reader: Database.Database): { seq: number; builtTo: number | null } | undefined {
+  return reader.prepare('SELECT last_seq AS seq, built_to AS builtTo FROM search_state WHERE id = 1').get() as { seq: number; builtTo: number | null } | undefined;
+}
+
 /** The text a job is found by, of row `r`. The secret params' values never go in. */
 function bodyOf(r: string): string {
   return `${r}.id || ' ' || COALESCE(${r}.error, '') || ' ' || COALESCE((SELECT group_concat(p.value, ' ') FROM json_each(${r}.params) p WHERE p.key NOT IN (SELECT value FROM json_each(${r}.secrets))), '')`;
@@ -111,7 +128,7 @@ export class SqliteSearchIndex {
     const phrase = `"${q.replace(/"/g, '""')}"`;
     // The state and the matches of one snapshot: the log after last_seq is what they lack.
     const found = reader.transaction(() => {
-      const s = reader.prepare('SELECT last_seq AS seq, built_to AS builtTo FROM search_state WHERE id = 1').get() as { seq: number; builtTo: number | null } | undefined;
+      const s = indexStateOf(reader);
       if (!s || s.builtTo !== null) return null;
       return { seq: s.seq, ids: reader.prepare('SELECT rowid FROM jobs_text WHERE jobs_text MATCH ? LIMIT ?').pluck().all(phrase, SEARCH_CANDIDATES_MAX + 1) as number[] };
     })();
@@ -125,21 +142,14 @@ export class SqliteSearchIndex {
   state(): { on: boolean; built: boolean; backlog: number; error: string | null } {
     if (!this.isOn()) return { on: false, built: false, backlog: 0, error: this.lastError };
     const reader = this.openReader();
-    const s = reader?.prepare('SELECT last_seq AS seq, built_to AS builtTo FROM search_state WHERE id = 1').get() as { seq: number; builtTo: number | null } | undefined;
+    const s = reader ? indexStateOf(reader) : undefined;
     const backlog = this.db.prepare(`SELECT COUNT(*) FROM ${LOG} WHERE seq > ?`).pluck().get(s?.seq ?? 0) as number;
     return { on: true, built: s !== undefined && s.builtTo === null && this.fitsLog(s.seq), backlog, error: this.lastError };
   }
 
-  /**
-   * Whether an index that has the log up to `seq` is this log's. The log holds every change
-   * after what was indexed (it is pruned only up to that) and keeps its newest entry, so it
-   * starts at or before `seq + 1` and ends at or after `seq`. An index of another log fits
-   * neither: the jobs database restored from a backup older or newer than the index, the
-   * index's last commits lost to a power cut while the prune that followed them was not.
-   */
+  /** Whether an index that has the log up to `seq` is this log's (fitsSqlOf). */
   private fitsLog(seq: number): boolean {
-    const r = this.db.prepare(`SELECT MIN(seq) AS first, MAX(seq) AS last FROM ${LOG}`).get() as { first: number | null; last: number | null };
-    return r.first === null ? seq === 0 : r.first - 1 <= seq && seq <= r.last!;
+    return this.db.prepare(fitsSqlOf(LOG)).pluck().get({ seq }) === 1;
   }
 
   /** Whether the index's file, if there is one, fits the log (fitsLog); a file it cannot read does not. */
@@ -149,7 +159,7 @@ export class SqliteSearchIndex {
       const r = new Database(this.searchPath, { fileMustExist: true, readonly: true });
       try {
         const built = r.prepare("SELECT 1 FROM sqlite_master WHERE name = 'search_state'").get() !== undefined;
-        const s = built ? (r.prepare('SELECT last_seq AS seq FROM search_state WHERE id = 1').get() as { seq: number } | undefined) : undefined;
+        const s = built ? indexStateOf(r) : undefined;
         return s === undefined || this.fitsLog(s.seq);
       } finally {
         r.close();
@@ -176,7 +186,7 @@ export class SqliteSearchIndex {
     if (this.indexer !== null || this.file === null) return;
     // Its file holds what the jobs' params say: only its owner reads it, as the jobs database.
     fs.closeSync(fs.openSync(this.searchPath, 'a', 0o600));
-    this.indexer = startIndexer({ jobsPath: this.file, searchPath: this.searchPath, bodySql: bodyOf('j'), chunk: CHUNK, pollMs: POLL_MS }, (m) => this.heard(m));
+    this.indexer = startIndexer({ jobsPath: this.file, searchPath: this.searchPath, bodySql: bodyOf('j'), fitsSql: fitsSqlOf(`j.${LOG}`), chunk: CHUNK, pollMs: POLL_MS }, (m) => this.heard(m));
   }
 
   private heard(m: IndexerMessage): void {

@@ -12,6 +12,8 @@ export interface IndexerData {
   searchPath: string;
   /** The SQL of the text of a job row aliased `j` (search-index.ts), so both threads agree. */
   bodySql: string;
+  /** The SQL that says whether an index at `@seq` fits the log `j.jobs_text_pending` (search-index.ts's fitsSqlOf), 1 or 0. */
+  fitsSql: string;
   /** Jobs indexed per transaction. */
   chunk: number;
   /** How often an idle thread looks for changes, in ms. */
@@ -53,7 +55,7 @@ function indexerThread(Database: Driver, threads: Threads): void {
   const dropGone = db.prepare('DELETE FROM jobs_text WHERE rowid IN (SELECT p.job_rowid FROM j.jobs_text_pending p WHERE p.seq > ? AND p.seq <= ? AND NOT EXISTS (SELECT 1 FROM j.jobs WHERE rowid = p.job_rowid))');
   const reindex = db.prepare(`INSERT OR REPLACE INTO jobs_text (rowid, body) SELECT j.rowid, ${d.bodySql} FROM j.jobs j WHERE j.rowid IN (SELECT job_rowid FROM j.jobs_text_pending WHERE seq > ? AND seq <= ?)`);
   const setSeq = db.prepare('UPDATE search_state SET last_seq = ? WHERE id = 1');
-  const logRange = db.prepare('SELECT MIN(seq) AS first, MAX(seq) AS last FROM j.jobs_text_pending');
+  const fits = db.prepare(d.fitsSql).pluck();
   // A write to this file first: the transaction's lock is then on it alone (BEGIN IMMEDIATE
   // would take the attached jobs database's write lock too, and hold off its enqueues).
   const lockIndex = db.prepare('UPDATE search_state SET last_seq = last_seq WHERE id = 1');
@@ -64,10 +66,9 @@ function indexerThread(Database: Driver, threads: Threads): void {
   const step = db.transaction((): { more: boolean; seq: number | null } => {
     lockIndex.run();
     let s = state.get() as { seq: number; builtTo: number | null } | undefined;
-    // The log holds every change after what was indexed and keeps its newest entry (see the
-    // store's fitsLog): an index whose place is outside it belongs to another log, built anew.
-    const range = logRange.get() as { first: number | null; last: number | null };
-    if (s && (range.first === null ? s.seq !== 0 : s.seq < range.first - 1 || s.seq > range.last!)) {
+    // An index whose place is outside the log belongs to another log (search-index.ts's
+    // fitsSqlOf): built anew.
+    if (s && fits.get({ seq: s.seq }) !== 1) {
       forget.run();
       emptyIndex.run();
       s = undefined;
