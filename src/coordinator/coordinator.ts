@@ -22,7 +22,7 @@ import { AccessTokens } from './access-tokens.js';
 import { Schedules } from './schedules.js';
 import type { TemplateCatalog } from './templates.js';
 import type { Template } from '../runners/template.js';
-import { KeyedWakeups, Wakeup } from './wakeups.js';
+import { KeyedWakeups, Wakeup, type Turn } from './wakeups.js';
 import { LongPolls } from './long-polls.js';
 import { PollCaps } from './poll-caps.js';
 import { LiveEvents } from './live-events.js';
@@ -144,7 +144,7 @@ export class Coordinator {
   async subscribe(): Promise<void> {
     if (!this.store.subscribe) return;
     try {
-      this.subscription = await this.store.subscribe({ work: () => this.notifyWork(), stop: (w) => this.notifyStop(w) });
+      this.subscription = await this.store.subscribe({ work: (jobs) => this.notifyWork(jobs), stop: (w) => this.notifyStop(w) });
     } catch {
       // No notifications (e.g. LISTEN through PgBouncer): long polls look again every pollMs.
       this.subscription = null;
@@ -159,9 +159,12 @@ export class Coordinator {
     await this.subscription?.close();
   }
 
-  /** Work may be claimable (maintenance requeued or promoted jobs): wakes waiting lease requests. */
-  notifyWork(): void {
-    this.workAvailable.notify();
+  /**
+   * Up to `jobs` jobs (default: unknown, so every waiter) may be claimable: wakes as many waiting
+   * lease requests, the longest waiting first.
+   */
+  notifyWork(jobs = Infinity): void {
+    if (jobs > 0) this.workAvailable.notify(jobs);
   }
 
   /** How many long polls wait now: in all, or lease and stop polls of `worker` (a test signal). */
@@ -211,7 +214,7 @@ export class Coordinator {
     }
     this.o.metrics.enqueued.inc(made.length);
     this.events.jobs(made);
-    if (made.some((j) => j.state === 'queued')) this.workAvailable.notify();
+    this.notifyWork(made.filter((j) => j.state === 'queued').length);
     return { jobs, warnings: [...new Set(Object.values(await this.waitReasons(jobs)))], replayed };
   }
 
@@ -351,8 +354,15 @@ export class Coordinator {
     await this.registry.register({ ...p.worker, queues: p.queues });
     const deadline = this.clock.now() + this.polls.capWait(p.waitMs);
     const signal = this.polls.untilClosed(p.signal);
+    // The notification that woke this request, if one did: passed on when it finds nothing.
+    let wokenBy: Turn | null = null;
+    // Lease requests of one group would claim the same jobs: a wake-up one could not use goes to another group.
+    const group = claimGroupOf(p.worker, p.queues);
     for (;;) {
-      if (signal.aborted) return [];
+      if (signal.aborted) {
+        if (wokenBy && wokenBy.generation > 0) this.workAvailable.passOn(wokenBy, group);
+        return [];
+      }
       // Work that arrives while the claim runs (the store may be remote) must not be missed.
       const seen = this.workAvailable.generation;
       const claimStart = performance.now();
@@ -382,9 +392,13 @@ export class Coordinator {
         if (open.length > 0) return open;
         continue;
       }
+      // Woken for a job this worker cannot take (another queue or kind, a full key), or one another
+      // worker took first: the next waiter may.
+      if (wokenBy && wokenBy.generation > 0) this.workAvailable.passOn(wokenBy, group);
       const left = deadline - this.clock.now();
       if (left <= 0) return [];
-      await this.workAvailable.wait(Math.min(left, this.polls.pollSliceMs()), signal, seen);
+      wokenBy = await this.workAvailable.waitTurn({ timeoutMs: Math.min(left, this.polls.pollSliceMs()), signal, since: seen, group });
+      if (wokenBy && wokenBy.generation > 0) this.o.metrics.leaseWakeups.inc();
     }
   }
 
@@ -413,16 +427,17 @@ export class Coordinator {
     await this.publishOutcomes(items, answers);
     const parents = [...new Set(answers.flatMap((a) => (a.status === 'ok' && a.parentId && isFinalState(a.state) ? [a.parentId] : [])))];
     if (parents.length > 0) await this.settleParents(parents);
-    let wake = false;
+    let wake = 0;
     for (const a of answers) {
       if (a.status !== 'ok') continue;
       // A parent's report is not its end: that is counted when its children have ended.
       if (a.state !== 'awaiting_children') this.o.metrics.finished.inc({ state: a.state });
       this.jobChanged.notify(a.id);
-      // Queued again, a key slot freed, or children made: some worker may now claim.
-      if (a.state === 'queued' || a.state === 'awaiting_children' || a.freesSlot) wake = true;
+      // Queued again or a key slot freed: one more job some worker may claim; children made: any number.
+      if (a.state === 'awaiting_children') wake = Infinity;
+      else if (a.state === 'queued' || a.freesSlot) wake++;
     }
-    if (wake) this.workAvailable.notify();
+    this.notifyWork(wake);
     // `freesSlot` and `parentId` are for coordinators, not for the worker's answer.
     return answers.map((a) => (a.status === 'ok' && (a.freesSlot || a.parentId) ? { id: a.id, status: a.status, state: a.state } : a));
   }
@@ -481,4 +496,9 @@ export class Coordinator {
   waitForStops(p: { worker: string; waitMs: number; signal?: AbortSignal }): Promise<StopOrder[]> {
     return this.polls.waitForStops(p);
   }
+}
+
+/** What a lease request would claim: its kinds, templates, queues and node (requests alike claim the same jobs). */
+function claimGroupOf(worker: WorkerInfo, queues: string[]): string {
+  return JSON.stringify([[...worker.kinds].sort(), worker.templates.map((t) => t.name).sort(), [...queues].sort(), worker.node ?? null]);
 }

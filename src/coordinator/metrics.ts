@@ -86,8 +86,10 @@ export function createMetrics(store: () => JobStore, storage: () => StorageStatu
     labelNames: ['cap'] as const,
     registers: [registry],
   });
+  // Per job enqueued, about one: an enqueue wakes as many waiting lease requests as it made jobs, not all.
+  const leaseWakeups = new client.Counter({ name: 'drover_lease_wakeups_total', help: 'Waiting lease requests woken to claim (by new work, or handed on by one that found nothing for it)', registers: [registry] });
   collectProcessMetrics(registry, 'drover_');
-  return { registry, enqueued, started, finished, leasesExpired, timedOut, leaseSeconds, waitSeconds, durationSeconds, storageFull, httpConnections, httpConnectionsRefused, longPolls, longPollsRefused };
+  return { registry, enqueued, started, finished, leasesExpired, timedOut, leaseSeconds, waitSeconds, durationSeconds, storageFull, httpConnections, httpConnectionsRefused, longPolls, longPollsRefused, leaseWakeups };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

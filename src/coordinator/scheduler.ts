@@ -14,8 +14,8 @@ export interface SchedulerOptions {
   clock: Clock;
   metrics: Metrics;
   log: Logger;
-  /** Jobs may have become claimable (requeued, promoted): wake waiting lease requests. */
-  onWork(): void;
+  /** Up to `jobs` may have become claimable (requeued, promoted): wake as many waiting lease requests. */
+  onWork(jobs?: number): void;
   /** `worker` holds a job past its time limit: wake its stop long poll. */
   onStop(worker: string): void;
   /** Jobs maintenance changed: leases voided (requeued or ended), time limits reached. */
@@ -106,7 +106,7 @@ export class Scheduler {
     if (!this.leading && store.tryLead) this.log.info('leading maintenance');
     this.leading = true;
     const now = clock.now();
-    let wake = (await store.promoteDue({ now })) > 0;
+    let wake = await store.promoteDue({ now });
     // Time limits first: a dead worker's job past its deadline ends timed_out, not requeued.
     const overdue = await store.markTimedOut({ now });
     const held = this.storeFailedAt !== null && now - this.storeFailedAt < (this.opts.leaseTtlMs ?? SERVER_DEFAULTS.leaseTtlMs);
@@ -114,7 +114,7 @@ export class Scheduler {
     if (reaped.length > 0) {
       metrics.leasesExpired.inc(reaped.length);
       for (const j of reaped) this.log.warn({ job: j.id, state: j.state, error: j.error }, 'lease expired');
-      wake = true;
+      wake += reaped.filter((j) => j.state === 'queued').length;
     }
     for (const j of overdue) {
       metrics.timedOut.inc();
@@ -122,7 +122,9 @@ export class Scheduler {
       if (j.lease) this.opts.onStop(j.lease.worker);
     }
     if (reaped.length > 0 || overdue.length > 0) this.opts.onJobs?.([...overdue, ...reaped]);
-    if (wake) this.opts.onWork();
+    if (wake > 0) this.opts.onWork(wake);
+    // Deltas left unfolded only make counts read more rows: a failure here costs nothing else.
+    await store.foldCounts?.().catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'folding job counts failed'));
     await this.opts.settleParents?.().catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'ending parents failed'));
     // Its own failure (a store error) must not cost the rest of maintenance.
     await this.opts.fireSchedules?.(now).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'firing schedules failed'));

@@ -170,7 +170,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     clock,
     metrics,
     log: o.logger.child({ part: 'scheduler' }),
-    onWork: () => coordinator.notifyWork(),
+    onWork: (jobs) => coordinator.notifyWork(jobs),
     onStop: (w) => coordinator.notifyStop(w),
     onJobs: (jobs) => coordinator.maintained(jobs),
     fireSchedules: (now) => coordinator.schedules.fireDue(now),

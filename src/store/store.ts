@@ -24,6 +24,11 @@ export interface JobStore {
    * after a checkpoint). Called when a write failed for want of space.
    */
   checkpoint?(): Promise<void>;
+  /**
+   * Where counts are kept as deltas (PostgreSQL: store/postgres/counters.ts), folds them into the
+   * totals and returns how many it folded; maintenance calls it on every tick it leads.
+   */
+  foldCounts?(): Promise<number>;
   /** Forgets the enqueue keys made before `before` (epoch ms); returns how many. */
   pruneEnqueueKeys(p: { before: number }): Promise<number>;
   get(id: string): Promise<Job | null>;
@@ -191,8 +196,8 @@ export interface JobStore {
 }
 
 export interface StoreEvents {
-  /** Jobs may have become claimable (enqueued, retried, released, promoted, requeued, key freed). */
-  work(): void;
+  /** Up to `jobs` (undefined: an unknown number) may have become claimable (enqueued, retried, released, promoted, requeued, key freed). */
+  work(jobs?: number): void;
   /** A running job held by `worker` was asked to stop. */
   stop(worker: string): void;
 }

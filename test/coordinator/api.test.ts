@@ -204,6 +204,33 @@ describe('coordinator HTTP API', () => {
     expect(empty.jobs).toEqual([]);
   });
 
+  it('an enqueue wakes as many idle lease polls as it made jobs, and a poll that cannot take it hands it on', async () => {
+    const srv = await server();
+    const api = client(srv);
+    const work = srv.coordinator.workAvailable;
+    const poll = (name: string, queues = ['default']) => api.post<{ jobs: Job[] }>('/api/v1/lease', { worker: { name, kinds: ['noop'], templates: [] }, queues, limit: 1, wait: 30_000 }, { timeoutMs: 40_000 });
+    const polls = new Map<string, Promise<{ jobs: Job[] }>>();
+    for (let i = 0; i < 20; i++) polls.set(`w${i}`, poll(`w${i}`));
+    await waitFor(() => work.waiting === 20, 10_000, 'the polls to wait');
+    polls.set('other', poll('other', ['other']));
+    await waitFor(() => work.waiting === 21, 10_000, 'the last poll to wait');
+    const woken = work.woken;
+    await api.post('/api/v1/jobs', { kind: 'noop' });
+    // The oldest poll takes it; no other was woken to find nothing.
+    const first = await polls.get('w0')!;
+    expect(first.jobs).toHaveLength(1);
+    expect(work.woken - woken).toBe(1);
+    expect(work.waiting).toBe(20);
+    // A job in a queue only the last poll takes: the oldest (w1) is woken, finds nothing, and
+    // hands it on past its own group to that poll.
+    await api.post('/api/v1/jobs', { kind: 'noop', queue: 'other' });
+    expect((await polls.get('other')!).jobs.map((j) => j.queue)).toEqual(['other']);
+    await waitFor(() => work.waiting === 19, 10_000, 'w1 to wait again');
+    expect(work.woken - woken).toBe(3);
+    await srv.close();
+    await Promise.allSettled(polls.values());
+  });
+
   it('wakes waiting workers on a completion only when it frees a slot of a concurrency key', async () => {
     const srv = await server();
     const api = client(srv);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { KeyedWakeups, Wakeup } from '../../src/coordinator/wakeups.js';
+import { KeyedWakeups, Wakeup, type Turn } from '../../src/coordinator/wakeups.js';
 
 const DAY = 86_400_000;
 
@@ -42,5 +42,63 @@ describe('long-poll wake-ups with a long `long_poll`', () => {
     w.notify();
     await vi.advanceTimersByTimeAsync(0);
     expect(forever).toBe(true);
+  });
+});
+
+describe('waking as many as there is work for', () => {
+  const waitAll = (w: Wakeup, n: number, group = '') => Array.from({ length: n }, () => {
+    const turn = { value: undefined as number | null | undefined, turn: null as Turn | null };
+    void w.waitTurn({ timeoutMs: DAY, group }).then((t) => {
+      turn.turn = t;
+      turn.value = t?.generation ?? null;
+    });
+    return turn;
+  });
+
+  it('notify(n) wakes the n longest waiting, not all', async () => {
+    const w = new Wakeup();
+    const turns = waitAll(w, 5);
+    w.notify(2);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(turns.map((t) => t.value)).toEqual([1, 1, undefined, undefined, undefined]);
+    expect(w.waiting).toBe(3);
+    expect(w.woken).toBe(2);
+    w.notify();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(turns.map((t) => t.value)).toEqual([1, 1, 2, 2, 2]);
+  });
+
+  it('a wake-up one could not use goes to the oldest of another group that waited before it, once', async () => {
+    const w = new Wakeup();
+    const [a, b] = waitAll(w, 2, 'video');
+    const [c] = waitAll(w, 1, 'downloads');
+    w.notify(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(a?.value).toBe(1);
+    // a's group (b) would find what a found: the next group is woken instead.
+    w.passOn(a?.turn as Turn, 'video');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(b?.value).toBe(undefined);
+    expect(c?.value).toBe(1);
+    // Both groups tried (b's among them), and a waiter that began after the notification is not
+    // handed it: c passes to no one.
+    const [late] = waitAll(w, 1, 'other');
+    w.passOn(c?.turn as Turn, 'downloads');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(late?.value).toBe(undefined);
+    expect(b?.value).toBe(undefined);
+    expect(w.woken).toBe(2);
+  });
+
+  it('a notification that came before the wait began returns at once, and is passed to no one', async () => {
+    const w = new Wakeup();
+    const [old] = waitAll(w, 1, 'x');
+    const since = w.generation;
+    w.notify(0);
+    const turn = await w.waitTurn({ timeoutMs: DAY, since, group: 'y' });
+    expect(turn?.generation).toBe(0);
+    w.passOn(turn as Turn, 'y');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(old?.value).toBe(undefined);
   });
 });

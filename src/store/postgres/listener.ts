@@ -4,11 +4,17 @@ import type { StoreEvents, Subscription } from '../store.js';
 export const WORK_CHANNEL = 'drover_work';
 export const STOP_CHANNEL = 'drover_stop';
 
+/** A work notification's payload: the store instance that sent it, and how many jobs (empty: unknown). */
+export function workPayload(instance: string, jobs?: number): string {
+  return `${instance} ${jobs ?? ''}`;
+}
+
 /**
  * LISTEN on a dedicated connection (a pooled one would be handed to others). When the connection
  * drops it reconnects with backoff; `healthy()` is false meanwhile, so the coordinator polls.
  */
-export async function listen(url: string, events: StoreEvents, options?: string): Promise<Subscription> {
+export async function listen(url: string, events: StoreEvents, o: { options?: string; instance?: string } = {}): Promise<Subscription> {
+  const { options } = o;
   let client: pg.Client | null = null;
   let closed = false;
   let failures = 0;
@@ -26,7 +32,13 @@ export async function listen(url: string, events: StoreEvents, options?: string)
   const connect = async (): Promise<void> => {
     const c = new pg.Client({ connectionString: url, ...(options ? { options } : {}) });
     c.on('notification', (n) => {
-      if (n.channel === WORK_CHANNEL) events.work();
+      if (n.channel === WORK_CHANNEL) {
+        // Its own (the coordinator woke its polls when it made the change) are left out. An older
+        // coordinator's empty payload wakes all.
+        const [from, jobs] = (n.payload ?? '').split(' ');
+        if (o.instance !== undefined && from === o.instance) return;
+        events.work(jobs ? Number(jobs) : undefined);
+      }
       else if (n.channel === STOP_CHANNEL && n.payload) events.stop(n.payload);
     });
     c.on('error', () => undefined);

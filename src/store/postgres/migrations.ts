@@ -182,6 +182,54 @@ CREATE TABLE enqueue_keys (
 CREATE INDEX enqueue_keys_created ON enqueue_keys (created_at);
 `,
   },
+  {
+    version: 11,
+    name: 'counts of jobs per queue, owner and state',
+    // Counts read from here, not by a count(*) of every job (store/counters.ts). Coordinators
+    // share the database: a trigger adding to one counter row would make every claim and outcome
+    // wait on that row's lock, so the triggers add rows to job_count_deltas (inserts take no lock
+    // another needs) and maintenance folds them into job_counts (counters.ts). A count reads both.
+    // Statement triggers: one insert of a few grouped rows per statement, however many jobs it
+    // changed; one that changed no state (a heartbeat) inserts nothing.
+    sql: `
+CREATE TABLE job_counts (
+  queue text NOT NULL,
+  owner text NOT NULL,
+  state text NOT NULL,
+  n     bigint NOT NULL,
+  PRIMARY KEY (queue, owner, state)
+);
+CREATE TABLE job_count_deltas (
+  queue text NOT NULL,
+  owner text NOT NULL,
+  state text NOT NULL,
+  n     bigint NOT NULL
+);
+INSERT INTO job_counts SELECT queue, COALESCE(owner, ''), state, count(*) FROM jobs GROUP BY 1, 2, 3;
+CREATE FUNCTION drover_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO job_count_deltas SELECT queue, COALESCE(owner, ''), state, count(*) FROM new_rows GROUP BY 1, 2, 3;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION drover_count_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO job_count_deltas SELECT queue, COALESCE(owner, ''), state, -count(*) FROM old_rows GROUP BY 1, 2, 3;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION drover_count_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO job_count_deltas
+    SELECT queue, owner, state, sum(n) FROM (
+      SELECT queue, COALESCE(owner, '') AS owner, state, -1 AS n FROM old_rows
+      UNION ALL SELECT queue, COALESCE(owner, ''), state, 1 FROM new_rows) d
+    GROUP BY 1, 2, 3 HAVING sum(n) <> 0;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER jobs_count_inserted AFTER INSERT ON jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION drover_count_inserted();
+CREATE TRIGGER jobs_count_deleted AFTER DELETE ON jobs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION drover_count_deleted();
+CREATE TRIGGER jobs_count_updated AFTER UPDATE ON jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION drover_count_updated();
+`,
+  },
 ];
 
 /** Arbitrary but fixed: the advisory lock that makes coordinators starting together migrate one at a time. */

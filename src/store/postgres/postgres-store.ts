@@ -13,7 +13,10 @@ import type { ClaimParams, FinishedBucketRow, JobSecrets, JobStore, ResolvedNewJ
 import { cancelTree, insertJobs, reopenAncestors, retryTree, settleParents } from './children.js';
 import { claimJobs } from './claim.js';
 import { completeJobs, reapExpiredLeases, RECORD_ATTEMPT, revokeLeases } from './complete.js';
-import { listen, STOP_CHANNEL, WORK_CHANNEL } from './listener.js';
+import { listen, STOP_CHANNEL, WORK_CHANNEL, workPayload } from './listener.js';
+import { newToken } from '../../core/ids.js';
+import { PgCounters } from './counters.js';
+import { counterFilterOf } from '../counters.js';
 import { migratePostgres } from './migrations.js';
 import { createPool, inTransaction, redactUrl, type PgOptions } from './pg-client.js';
 import { enqueueKeyed } from './enqueue-keys.js';
@@ -36,6 +39,12 @@ export class PostgresJobStore implements JobStore {
 
   private readonly schedules: PgSchedules;
   private readonly tokens: PgTokens;
+  private readonly counters: PgCounters;
+  /**
+   * Names this store's own notifications: its coordinator woke its own long polls already, and
+   * skips them when they come back through LISTEN (waking them twice per enqueue).
+   */
+  private readonly instance = newToken().slice(0, 16);
   /** Whether the text search index was there at open or since setSearchIndex. */
   private searchIndexed = false;
 
@@ -45,7 +54,8 @@ export class PostgresJobStore implements JobStore {
   ) {
     this.schedules = new PgSchedules(pool);
     this.tokens = new PgTokens(pool);
-    if (o.listen !== false) this.subscribe = (events) => listen(o.url, events, o.schema ? `-c search_path=${o.schema}` : undefined);
+    this.counters = new PgCounters(pool);
+    if (o.listen !== false) this.subscribe = (events) => listen(o.url, events, { ...(o.schema ? { options: `-c search_path=${o.schema}` } : {}), instance: this.instance });
   }
 
   /** Connects, creates the schema if asked, and migrates. Throws ConfigError with the reason. */
@@ -86,7 +96,8 @@ export class PostgresJobStore implements JobStore {
       throw err;
     }
     const jobs = p.jobs.map((j) => newJobOf(j, p.now));
-    if (jobs.some((j) => j.state === 'queued')) await this.notifyWork(this.pool);
+    const queued = jobs.filter((j) => j.state === 'queued').length;
+    if (queued > 0) await this.notifyWork(this.pool, queued);
     return jobs;
   }
 
@@ -98,7 +109,8 @@ export class PostgresJobStore implements JobStore {
       if ((err as { code?: string }).code === '23505') throw new ConflictError('a job with this id already exists');
       throw err;
     }
-    if (r.jobs.some((j, i) => r.created[i] && j.state === 'queued')) await this.notifyWork(this.pool);
+    const queued = r.jobs.filter((j, i) => r.created[i] && j.state === 'queued').length;
+    if (queued > 0) await this.notifyWork(this.pool, queued);
     return r;
   }
 
@@ -130,6 +142,8 @@ export class PostgresJobStore implements JobStore {
   }
 
   async counts(f: CountFilter): Promise<Record<JobState, number>> {
+    const c = counterFilterOf(f);
+    if (c) return this.counters.counts(c);
     const w = whereOf(f, this.searchIndexed);
     const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
     const { rows } = await this.pool.query<{ state: JobState; n: number }>(`SELECT state, count(*)::bigint AS n FROM jobs ${w.sql()} GROUP BY state`, w.args);
@@ -138,15 +152,23 @@ export class PostgresJobStore implements JobStore {
   }
 
   async countsByQueue(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
+    const c = counterFilterOf(f);
+    if (c) return this.counters.countsByQueue(c);
     const w = whereOf(f, this.searchIndexed);
     const { rows } = await this.pool.query<{ queue: string; state: JobState; n: number }>(`SELECT queue, state, count(*)::bigint AS n FROM jobs ${w.sql()} GROUP BY queue, state`, w.args);
     return byQueue(rows);
   }
 
   async countsByOwner(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
+    const c = counterFilterOf(f);
+    if (c) return this.counters.countsByOwner(c);
     const w = whereOf(f, this.searchIndexed);
     const { rows } = await this.pool.query<{ queue: string; state: JobState; n: number }>(`SELECT COALESCE(owner, '') AS queue, state, count(*)::bigint AS n FROM jobs ${w.sql()} GROUP BY owner, state`, w.args);
     return byQueue(rows);
+  }
+
+  async foldCounts(): Promise<number> {
+    return this.counters.fold();
   }
 
   async finishedPerBucket(p: { since: number; bucketMs: number }): Promise<FinishedBucketRow[]> {
@@ -244,7 +266,7 @@ export class PostgresJobStore implements JobStore {
 
   async promoteDue(p: { now: number }): Promise<number> {
     const r = await this.pool.query(`UPDATE jobs SET state = 'queued', updated_at = $1 WHERE state = 'waiting' AND run_at <= $1`, [p.now]);
-    if (r.rowCount) await this.notifyWork(this.pool);
+    if (r.rowCount) await this.notifyWork(this.pool, r.rowCount);
     return r.rowCount ?? 0;
   }
 
@@ -423,9 +445,12 @@ export class PostgresJobStore implements JobStore {
     return rows.map((r) => ({ ...(JSON.parse(r.info) as WorkerInfo), firstSeen: r.first_seen, lastSeen: r.last_seen }));
   }
 
-  /** Wakes long polls on every coordinator (delivered when the transaction commits). */
-  private async notifyWork(q: pg.Pool | pg.PoolClient): Promise<void> {
-    await q.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, '']);
+  /**
+   * Wakes long polls on every coordinator (delivered when the transaction commits): as many as
+   * `jobs` (unknown: all). The payload is `INSTANCE JOBS` (listener.ts).
+   */
+  private async notifyWork(q: pg.Pool | pg.PoolClient, jobs?: number): Promise<void> {
+    await q.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, workPayload(this.instance, jobs)]);
   }
 
   private closed = false;

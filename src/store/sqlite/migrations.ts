@@ -190,6 +190,33 @@ CREATE TABLE enqueue_keys (
 CREATE INDEX enqueue_keys_created ON enqueue_keys (created_at);
 `,
   },
+  {
+    version: 11,
+    name: 'counts of jobs per queue, owner and state',
+    sql: `
+-- Counts read from here, not by a COUNT(*) of every job (store/counters.ts). One coordinator
+-- writes a SQLite file, so a counter row is never contended.
+CREATE TABLE job_counts (
+  queue TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  state TEXT NOT NULL,
+  n     INTEGER NOT NULL,
+  PRIMARY KEY (queue, owner, state)
+) WITHOUT ROWID;
+INSERT INTO job_counts SELECT queue, COALESCE(owner, ''), state, COUNT(*) FROM jobs GROUP BY 1, 2, 3;
+CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN
+  INSERT INTO job_counts VALUES (NEW.queue, COALESCE(NEW.owner, ''), NEW.state, 1) ON CONFLICT (queue, owner, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs BEGIN
+  UPDATE job_counts SET n = n - 1 WHERE queue = OLD.queue AND owner = COALESCE(OLD.owner, '') AND state = OLD.state;
+END;
+CREATE TRIGGER jobs_count_update AFTER UPDATE OF state, queue, owner ON jobs
+  WHEN OLD.state IS NOT NEW.state OR OLD.queue IS NOT NEW.queue OR OLD.owner IS NOT NEW.owner BEGIN
+  UPDATE job_counts SET n = n - 1 WHERE queue = OLD.queue AND owner = COALESCE(OLD.owner, '') AND state = OLD.state;
+  INSERT INTO job_counts VALUES (NEW.queue, COALESCE(NEW.owner, ''), NEW.state, 1) ON CONFLICT (queue, owner, state) DO UPDATE SET n = n + 1;
+END;
+`,
+  },
 ];
 
 /** Applies the migrations the database lacks, each in its own transaction. */

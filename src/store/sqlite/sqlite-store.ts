@@ -21,6 +21,8 @@ import { prepareStatements, type Statements } from './statements.js';
 import { SqliteSearchIndex } from './search-index.js';
 import { nextCursorOf } from '../list-order.js';
 import { whereOf } from './where.js';
+import { SqliteCounters } from './counters.js';
+import { counterFilterOf } from '../counters.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or `:memory:`. Its directory is created if missing. */
@@ -44,6 +46,7 @@ export class SqliteJobStore implements JobStore {
   private readonly tokens: SqliteTokens;
   private readonly keys: SqliteEnqueueKeys;
   private readonly search: SqliteSearchIndex;
+  private readonly counters: SqliteCounters;
 
   private constructor(db: Database.Database, search: SqliteSearchIndex) {
     this.db = db;
@@ -52,6 +55,7 @@ export class SqliteJobStore implements JobStore {
     this.schedules = new SqliteSchedules(db);
     this.tokens = new SqliteTokens(db);
     this.keys = new SqliteEnqueueKeys(db, this.stmts);
+    this.counters = new SqliteCounters(db);
   }
 
   /** Opens (creating if needed) and migrates the database. Throws ConfigError with the reason. */
@@ -145,6 +149,8 @@ export class SqliteJobStore implements JobStore {
   }
 
   async counts(f: CountFilter): Promise<Record<JobState, number>> {
+    const c = counterFilterOf(f);
+    if (c) return this.counters.counts(c);
     const { sql: where, args } = this.whereOf(f);
     const sql = `SELECT state, COUNT(*) AS n FROM jobs ${where} GROUP BY state`;
     const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
@@ -153,12 +159,16 @@ export class SqliteJobStore implements JobStore {
   }
 
   async countsByQueue(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
+    const c = counterFilterOf(f);
+    if (c) return this.counters.countsByQueue(c);
     const { sql: where, args } = this.whereOf(f);
     const rows = this.db.prepare(`SELECT queue, state, COUNT(*) AS n FROM jobs ${where} GROUP BY queue, state`).all(...args) as Array<{ queue: string; state: JobState; n: number }>;
     return byQueue(rows);
   }
 
   async countsByOwner(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
+    const c = counterFilterOf(f);
+    if (c) return this.counters.countsByOwner(c);
     const { sql: where, args } = this.whereOf(f);
     const rows = this.db.prepare(`SELECT COALESCE(owner, '') AS queue, state, COUNT(*) AS n FROM jobs ${where} GROUP BY owner, state`).all(...args) as Array<{ queue: string; state: JobState; n: number }>;
     return byQueue(rows);

@@ -8,6 +8,7 @@ import { cancelRetryContract } from './cancel-retry.js';
 import { childrenContract } from './children.js';
 import { claimContract } from './claim.js';
 import { completeContract } from './complete.js';
+import { countsContract } from './counts.js';
 import { enqueueContract } from './enqueue.js';
 import { enqueueKeysContract } from './enqueue-keys.js';
 import { Harness, type OpenedStore } from './harness.js';
@@ -45,6 +46,7 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>)
     queuesContract(h);
     childrenContract(h);
     listContract(h);
+    countsContract(h);
     searchContract(h);
     claimContract(h);
     heartbeatContract(h);
