@@ -28,7 +28,9 @@ process.on('exit', () => {
 
 /** Starts `drover ARGS` (`bin`, default bin/drover.js) and resolves once `ready` matches its stderr. */
 export function startDrover(args: string[], cwd: string, ready: RegExp, bin = BIN): Promise<Proc & { match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, DROVER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // DROVER_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": to profile what a bench runs.
+  const nodeArgs = (process.env.DROVER_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, bin, ...args], { cwd, env: { ...process.env, DROVER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   child.once('exit', () => live.delete(child));
   let err = '';

@@ -9,6 +9,7 @@ import { benchDrover, type QueueFigures } from './queue-bench.js';
 import { fmt } from './stats.js';
 import { searchSuite } from './search-bench.js';
 import { superviseSuite } from './supervise-bench.js';
+import { scaleSuite } from './scale-bench.js';
 
 /**
  * `npm run bench`: Drover and its anchors side by side in one run, on this machine.
@@ -35,6 +36,13 @@ import { superviseSuite } from './supervise-bench.js';
  * - search: the jobs table's text search on --search-jobs N jobs (default 1000000) without and with
  *   server.search_index, on --backends sqlite,pg (default both). --rounds N (default 5),
  *   --search-samples N (default 5). Not part of `all`: it fills each backend with a million jobs.
+ * - scale: Drover on SQLite and PostgreSQL with --depth N queued (default 1000000) against
+ *   --shallow N (default 1000), next to BullMQ and Graphile Worker at the same depths: one
+ *   consumer taking one job at a time (--cycles N, default 2000), then a throughput run of --run N
+ *   jobs (default 20000); the coordinator's RSS, counts and first pages at depth. Then --workers N
+ *   simulated workers (default 1000) with jobs of --job-ms (default 1000), --jobs-per-worker
+ *   (default 10). --rounds N (default 3), --parts depth-sqlite,bullmq,depth-pg,graphile,workers
+ *   (default all). Not part of `all`: it fills each system with a million jobs per round.
  */
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, dflt: string) => {
@@ -79,6 +87,19 @@ async function main(argv: string[]): Promise<void> {
   if (suite === 'search') {
     const backends = opt('backends', 'sqlite,pg').split(',').filter((b): b is 'sqlite' | 'pg' => b === 'sqlite' || b === 'pg');
     await searchSuite({ jobs: Number(opt('search-jobs', '1000000')), rounds: Number(opt('rounds', '5')), samples: Number(opt('search-samples', '5')), backends });
+  }
+  if (suite === 'scale') {
+    await scaleSuite({
+      rounds: Number(opt('rounds', '3')),
+      depth: Number(opt('depth', '1000000')),
+      shallow: Number(opt('shallow', '1000')),
+      cycles: Number(opt('cycles', '2000')),
+      run: Number(opt('run', '20000')),
+      workers: Number(opt('workers', '1000')),
+      jobMs: Number(opt('job-ms', '1000')),
+      jobsPerWorker: Number(opt('jobs-per-worker', '10')),
+      parts: opt('parts', '').split(',').filter(Boolean),
+    });
   }
   process.exit(0);
 }

@@ -129,6 +129,11 @@ export class LongPolls {
     return Math.max(0, Math.min(this.o.maxLongPollMs, ms));
   }
 
+  /** Whether the coordinator shut its long polls (their wake-ups are notified then too). */
+  get closed(): boolean {
+    return this.closing.signal.aborted;
+  }
+
   /** `signal` combined with the coordinator's own shutdown. */
   untilClosed(signal?: AbortSignal): AbortSignal {
     return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;

@@ -57,5 +57,14 @@ function randomByte(): number {
 }
 
 export function newToken(bytes = 18): string {
-  return randomBytes(bytes).toString('base64url');
+  // From the same pool of random bytes as ids: one call to the system's generator per 4 KiB,
+  // where one per token cost 15 µs of every claim.
+  if (bytes > pool.length) return randomBytes(bytes).toString('base64url');
+  if (poolAt + bytes > pool.length) {
+    pool = randomBytes(4096);
+    poolAt = 0;
+  }
+  const out = pool.subarray(poolAt, poolAt + bytes).toString('base64url');
+  poolAt += bytes;
+  return out;
 }

@@ -4,13 +4,14 @@ import type { Job } from '../../core/job.js';
 import type { ClaimParams } from '../store.js';
 import { arrayToRow, JOB_COLUMNS, rowToJob, type JobRow } from '../rows.js';
 import type { Statements } from './statements.js';
+import type { FirstCandidates } from './first-candidates.js';
 
 /**
  * Claims up to `p.limit` queued jobs for a worker in one transaction: highest priority first,
  * then oldest; only kinds and templates the worker has; never more running jobs per
  * concurrency key than the key's limit.
  */
-export function claimJobs(db: Database.Database, stmts: Statements, p: ClaimParams): Job[] {
+export function claimJobs(db: Database.Database, stmts: Statements, first: FirstCandidates, p: ClaimParams): Job[] {
   if (p.limit <= 0) return [];
   return db.transaction(() => {
     const picked: string[] = [];
@@ -22,17 +23,12 @@ export function claimJobs(db: Database.Database, stmts: Statements, p: ClaimPara
     // Each round asks only for jobs still eligible after this claim's picks, so the first
     // candidate can always be taken: a long run of jobs whose key fills up during this claim
     // cannot hide the jobs behind it, and the loop ends after at most `limit` rounds.
+    const lists = { kinds: JSON.stringify(p.kinds), templates: JSON.stringify(p.templates), queues: JSON.stringify(p.queues), anyQueue: p.queues.length === 0 ? (1 as const) : (0 as const), node: p.node ?? null };
     while (picked.length < p.limit) {
-      const cands = stmts.candidates.all({
-        kinds: JSON.stringify(p.kinds),
-        templates: JSON.stringify(p.templates),
-        queues: JSON.stringify(p.queues),
-        anyQueue: p.queues.length === 0 ? 1 : 0,
-        node: p.node ?? null,
-        picked: JSON.stringify(picked),
-        pickedPerKey: JSON.stringify(Object.fromEntries(pickedPerKey)),
-        limit: p.limit - picked.length,
-      }) as unknown[][];
+      const cands =
+        picked.length === 0
+          ? first.all({ ...lists, limit: p.limit })
+          : (stmts.candidates.all({ ...lists, picked: JSON.stringify(picked), pickedPerKey: JSON.stringify(Object.fromEntries(pickedPerKey)), limit: p.limit - picked.length }) as unknown[][]);
       const before = picked.length;
       for (const raw of cands) {
         const c = arrayToRow(raw);

@@ -22,6 +22,7 @@ import { SqliteSearchIndex } from './search-index.js';
 import { nextCursorOf } from '../list-order.js';
 import { whereOf } from './where.js';
 import { SqliteCounters } from './counters.js';
+import { FirstCandidates } from './first-candidates.js';
 import { counterFilterOf } from '../counters.js';
 
 export interface SqliteStoreOptions {
@@ -47,6 +48,7 @@ export class SqliteJobStore implements JobStore {
   private readonly keys: SqliteEnqueueKeys;
   private readonly search: SqliteSearchIndex;
   private readonly counters: SqliteCounters;
+  private readonly firstCandidates: FirstCandidates;
 
   private constructor(db: Database.Database, search: SqliteSearchIndex) {
     this.db = db;
@@ -56,6 +58,7 @@ export class SqliteJobStore implements JobStore {
     this.tokens = new SqliteTokens(db);
     this.keys = new SqliteEnqueueKeys(db, this.stmts);
     this.counters = new SqliteCounters(db);
+    this.firstCandidates = new FirstCandidates(db);
   }
 
   /** Opens (creating if needed) and migrates the database. Throws ConfigError with the reason. */
@@ -197,7 +200,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async claim(p: ClaimParams): Promise<Job[]> {
-    return claimJobs(this.db, this.stmts, p);
+    return claimJobs(this.db, this.stmts, this.firstCandidates, p);
   }
 
   async heartbeat(p: { worker: string; items: HeartbeatItem[]; leaseMs: number; now: number }): Promise<HeartbeatAnswer[]> {

@@ -1,0 +1,103 @@
+import { setMaxListeners } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { request } from 'undici';
+import { DroverClient } from '../src/client/drover-client.js';
+import { cpuOf, startDrover } from './drover-procs.js';
+import { benchWorker, peakRssMB } from './scale-depth.js';
+
+export interface ManyWorkersFigures {
+  workers: number;
+  jobs: number;
+  /** Slot-seconds busy over slot-seconds available while the jobs ran (1 = every slot always busy). */
+  utilisation: number;
+  /** The coordinator's CPU with every worker idle and long-polling, % of one core. */
+  idleCpuPct: number;
+  /** Waiting lease requests woken per job enqueued one at a time, every worker idle (drover_lease_wakeups_total). */
+  wakeupsPerEnqueue: number;
+  /** The coordinator's peak RSS, MB. */
+  coordinatorRssMB: number;
+}
+
+/**
+ * 1,000 simulated workers: one process (this one) holding a lease loop per worker, each its own
+ * worker name, 1 slot, over its own keep-alive HTTP connection, long-polling 30 s; a job "runs"
+ * `jobMs` (a timer) and is completed. Against a `drover server` process on SQLite.
+ */
+export async function manyWorkers(o: { workers: number; jobMs: number; jobsPerWorker: number; idleSeconds: number; singles: number }): Promise<ManyWorkersFigures> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-many-'));
+  const config = path.join(dir, 'drover.yaml');
+  fs.writeFileSync(config, 'server:\n  search_index: false\n');
+  const server = await startDrover(['server', '--port', '0', '--config', config, '--data', path.join(dir, 'data')], dir, /coordinator on (http:\/\/[^\s"]+)/);
+  const url = server.match[1] as string;
+  const api = new DroverClient({ server: url });
+  const stop = new AbortController();
+  // Every loop's lease request listens on it.
+  setMaxListeners(0, stop.signal);
+  let busyMs = 0;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const loop = async (i: number) => {
+    const worker = benchWorker(`sim-${String(i).padStart(4, '0')}`);
+    while (!stop.signal.aborted) {
+      let jobs;
+      try {
+        ({ jobs } = await api.lease({ worker, queues: [], limit: 1, wait: 30_000 }, { signal: stop.signal }));
+      } catch (err) {
+        if (stop.signal.aborted) return;
+        throw err;
+      }
+      for (const job of jobs) {
+        await sleep(o.jobMs);
+        busyMs += o.jobMs;
+        await api.complete([{ id: job.id, token: job.lease.token, outcome: 'succeeded' }]);
+      }
+    }
+  };
+  const loops = Array.from({ length: o.workers }, (_, i) => loop(i));
+  try {
+    await until(async () => (await metric(url, 'drover_long_polls')) >= o.workers);
+    // Idle: every worker long-polling, nothing to do.
+    const cpu0 = cpuOf(server.child.pid as number);
+    const ti = performance.now();
+    await sleep(o.idleSeconds * 1000);
+    const idleCpuPct = (100 * (cpuOf(server.child.pid as number) - cpu0)) / ((performance.now() - ti) / 1000);
+    // One job at a time, every worker idle: how many waiting requests each enqueue wakes.
+    const w0 = await metric(url, 'drover_lease_wakeups_total');
+    for (let i = 0; i < o.singles; i++) {
+      await api.enqueue({ kind: 'noop' });
+      await sleep(20);
+    }
+    await until(async () => (await api.counts()).succeeded >= o.singles);
+    const wakeupsPerEnqueue = ((await metric(url, 'drover_lease_wakeups_total')) - w0) / o.singles;
+    await until(async () => (await metric(url, 'drover_long_polls')) >= o.workers);
+    // Every slot busy: jobsPerWorker rounds of work for each worker, enqueued in batches.
+    const jobs = o.workers * o.jobsPerWorker;
+    const busy0 = busyMs;
+    const t0 = performance.now();
+    for (let i = 0; i < jobs; i += 5_000) await api.enqueueManyIds(Array.from({ length: Math.min(5_000, jobs - i) }, () => ({ kind: 'noop' })));
+    await until(async () => (await api.counts()).succeeded >= o.singles + jobs, 50);
+    const utilisation = (busyMs - busy0) / (o.workers * (performance.now() - t0));
+    return { workers: o.workers, jobs, utilisation, idleCpuPct, wakeupsPerEnqueue, coordinatorRssMB: peakRssMB(server.child.pid as number) };
+  } finally {
+    stop.abort();
+    await Promise.allSettled(loops);
+    await api.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function until(cond: () => Promise<boolean>, everyMs = 100): Promise<void> {
+  while (!(await cond())) await new Promise((r) => setTimeout(r, everyMs));
+}
+
+/** A counter or gauge (no labels) from the coordinator's /metrics. */
+async function metric(url: string, name: string): Promise<number> {
+  const res = await request(`${url}/metrics`);
+  const text = await res.body.text();
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  if (!m) throw new Error(`bench: no ${name} in /metrics`);
+  return Number(m[1]);
+}
