@@ -1,6 +1,7 @@
 import { bullmqDepth, graphileDepth } from './scale-anchors.js';
 import { droverDepth, type DepthFigures, type RoundSize } from './scale-depth.js';
 import { manyWorkers } from './scale-workers.js';
+import { workerMemory } from './scale-worker-memory.js';
 import { withFreshDatabase } from './pg-db.js';
 import { describeSpread, fmt, spread } from './stats.js';
 
@@ -16,7 +17,7 @@ export interface ScaleOptions {
   workers: number;
   jobMs: number;
   jobsPerWorker: number;
-  /** Which parts: depth-sqlite, depth-pg, bullmq, graphile, workers (default all). */
+  /** Which parts: depth-sqlite, depth-pg, bullmq, graphile, workers, worker-memory (default all). */
   parts: string[];
 }
 
@@ -60,6 +61,11 @@ export async function scaleSuite(o: ScaleOptions): Promise<void> {
     out(`  idle coordinator     ${describeSpread(runs.map((r) => r.idleCpuPct), '% of a core', 2)}   (target < 1 %)`);
     out(`  wake-ups per enqueue ${describeSpread(runs.map((r) => r.wakeupsPerEnqueue), '', 2)}   (target 1: no thundering herd)`);
     out(`  coordinator RSS      ${describeSpread(runs.map((r) => r.coordinatorRssMB), 'MB', 0)}`);
+  }
+  if (want('worker-memory')) {
+    const runs = [];
+    for (let i = 0; i < o.rounds; i++) runs.push(await workerMemory({ slots: 64, fileMiB: 64, rate: '4m' }));
+    out(`a worker with 64 slots running 64 downloads at once (nginx, 4 MB/s each): RSS ${describeSpread(runs.map((r) => r.rssMB), 'MB', 0)}, peak ${describeSpread(runs.map((r) => r.peakRssMB), 'MB', 0)}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { Outbox } from '../../src/agent/outbox.js';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
@@ -114,6 +114,6 @@ describe('a worker whose reports get no answer', () => {
     const shown = await api.get<{ job: Job; attempts: Attempt[] }>(`/api/v1/jobs/${a!.id}`);
     expect(shown.job.result).toEqual({ echo: 'once' });
     expect(shown.attempts.map((t) => [t.attempt, t.worker, t.outcome])).toEqual([[1, 'w1', 'succeeded']]);
-    await waitFor(() => fs.readdirSync(path.join(dir, 'drover-data', 'worker-logs', 'outbox', 'w1')).length === 0, 30_000, 'the outbox to be empty');
+    await waitFor(() => Outbox.pendingIn(path.join(dir, 'drover-data', 'worker-logs', 'outbox', 'w1')).length === 0, 30_000, 'the outbox to be empty');
   });
 });
