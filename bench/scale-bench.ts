@@ -82,7 +82,9 @@ function report(name: string, shallow: DepthFigures[], deep: DepthFigures[]): vo
   out(`  enqueue                  ${d(deep, (x) => x.enqueuePerSec, 'jobs/s', 0)}`);
   for (const [label, xs] of [['shallow', shallow], ['deep', deep]] as const) {
     out(`  ${label.padEnd(7)} ${fmt(xs[0]?.depth ?? 0).padStart(9)} queued: one at a time p50 ${d(xs, (x) => x.cycleP50Ms, 'ms')}, p99 ${d(xs, (x) => x.cycleP99Ms, 'ms')}; throughput ${d(xs, (x) => x.jobsPerSec, 'jobs/s', 0)}`);
+    if (xs[0]?.leaseP50Ms !== undefined) out(`          of which the lease call: p50 ${d(xs, (x) => x.leaseP50Ms ?? NaN, 'ms')}, p99 ${d(xs, (x) => x.leaseP99Ms ?? NaN, 'ms')}`);
   }
+  if (deep[0]?.leaseP99Ms !== undefined) out(`  lease deep/shallow: p50 ${fmt(med(deep.map((x) => x.leaseP50Ms ?? NaN)) / med(shallow.map((x) => x.leaseP50Ms ?? NaN)), 2)}x, p99 ${fmt(med(deep.map((x) => x.leaseP99Ms ?? NaN)) / med(shallow.map((x) => x.leaseP99Ms ?? NaN)), 2)}x`);
   out(`  deep/shallow: p50 ${fmt(med(deep.map((x) => x.cycleP50Ms)) / med(shallow.map((x) => x.cycleP50Ms)), 2)}x, p99 ${fmt(med(deep.map((x) => x.cycleP99Ms)) / med(shallow.map((x) => x.cycleP99Ms)), 2)}x, throughput ${fmt(med(shallow.map((x) => x.jobsPerSec)) / med(deep.map((x) => x.jobsPerSec)), 2)}x slower (target ≤ 1.5x)`);
   const rss = deep.flatMap((x) => (x.coordinatorRssMB ? [x.coordinatorRssMB] : []));
   if (rss.length > 0) out(`  coordinator peak RSS at ${fmt(deep[0]?.depth ?? 0)}: ${describeSpread(rss, 'MB', 0)} (target ≤ 250 MB)`);

@@ -15,6 +15,9 @@ export interface DepthFigures {
   /** One consumer taking and finishing one job at a time: ms per job. */
   cycleP50Ms: number;
   cycleP99Ms: number;
+  /** Drover only: of that, the lease call alone (HTTP round trip, claim included), ms. */
+  leaseP50Ms?: number;
+  leaseP99Ms?: number;
   /** Jobs per second of the throughput run (many slots) with `depth` jobs waiting behind. */
   jobsPerSec: number;
   /** Drover only: the coordinator's peak RSS over the round (VmHWM), MB. */
@@ -90,18 +93,23 @@ async function enqueueNoops(api: DroverClient, n: number): Promise<void> {
 }
 
 /** One job at a time: lease (no wait), complete; the time of each pair. */
-async function droverCycles(api: DroverClient, samples: number): Promise<{ cycleP50Ms: number; cycleP99Ms: number }> {
+async function droverCycles(api: DroverClient, samples: number): Promise<Pick<DepthFigures, 'cycleP50Ms' | 'cycleP99Ms' | 'leaseP50Ms' | 'leaseP99Ms'>> {
   const worker = benchWorker('cycles');
   const out: number[] = [];
+  const leases: number[] = [];
   for (let i = 0; i < samples + WARMUP; i++) {
     const t = performance.now();
     const { jobs } = await api.lease({ worker, queues: [], limit: 1, wait: 0 });
+    const leased = performance.now();
     const job = jobs[0];
     if (!job) throw new Error('bench: the queue ran dry');
     await api.complete([{ id: job.id, token: job.lease.token, outcome: 'succeeded' }]);
-    if (i >= WARMUP) out.push(performance.now() - t);
+    if (i >= WARMUP) {
+      out.push(performance.now() - t);
+      leases.push(leased - t);
+    }
   }
-  return { cycleP50Ms: quantile(out, 0.5), cycleP99Ms: quantile(out, 0.99) };
+  return { cycleP50Ms: quantile(out, 0.5), cycleP99Ms: quantile(out, 0.99), leaseP50Ms: quantile(leases, 0.5), leaseP99Ms: quantile(leases, 0.99) };
 }
 
 /** What `drover wait`, `drover jobs --state queued` and an owner's view ask, 30 times each. */

@@ -38,9 +38,11 @@ const CLAIM_UNKEYED = `WITH c AS (
  * A queue table's statistics are nearly always stale, and the eligibility filter looks selective,
  * so the planner likes a bitmap scan of every queued row plus a sort: a cost that grows with the
  * backlog on every claim (29 ms per claim at 50,000 queued). Walking the ordered partial index
- * and stopping at the limit is what a claim needs, at any backlog (0.5 ms).
+ * and stopping at the limit is what a claim needs, at any backlog (0.5 ms). Sorts too: right
+ * after a million jobs were added, before autovacuum analyzed them, the planner took the
+ * by-state index for one row and sorted what it found, every queued job (850 ms a claim at 1M).
  */
-const BEGIN_CLAIM = 'BEGIN; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off';
+const BEGIN_CLAIM = 'BEGIN; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off';
 
 /**
  * Claims up to `p.limit` queued jobs: highest priority first, then oldest; only kinds and
