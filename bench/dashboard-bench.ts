@@ -212,7 +212,7 @@ export async function dashboardSuite(o: DashboardOptions): Promise<void> {
     }
     out('');
     out(`cold: the first request after the start; median and max over all ${o.rounds * o.samples} samples; store: the same call on the store (or coordinator) in this process, no HTTP (median of one a round); round medians: least–greatest of the ${o.rounds} rounds' medians, ± half that range over the overall median.`);
-    out('target: the job listings (the table\'s first page, with its filters). context: counts and stats scan every matching job (the table asks counts with its filter each refresh; the overview asks stats); not held to the target.');
+    out('target: the job listings (the table\'s first page, with its filters). context: counts and stats (kept counts for no filter, a queue or an owner; other filters count the matching jobs; the table asks counts with its filter each refresh, the overview asks stats); not held to the target.');
 
     const tableTargets = reqs.filter((r) => r.target);
     const met = tableTargets.filter((r) => (medianOf.get(r.name) ?? Infinity) <= TARGET_MS);

@@ -41,8 +41,9 @@ import { scaleSuite } from './scale-bench.js';
  *   consumer taking one job at a time (--cycles N, default 2000), then a throughput run of --run N
  *   jobs (default 20000); the coordinator's RSS, counts and first pages at depth. Then --workers N
  *   simulated workers (default 1000) with jobs of --job-ms (default 1000), --jobs-per-worker
- *   (default 10); a worker with 64 slots running 64 downloads, its RSS. --rounds N (default 3),
- *   --parts depth-sqlite,bullmq,depth-pg,graphile,workers,worker-memory (default all). Not part of `all`: it fills each system with a million jobs per round.
+ *   (default 10); the lease call while --depth finished jobs are purged; a worker with 64 slots
+ *   running 64 downloads, its RSS. --rounds N (default 3), --parts depth-sqlite,bullmq,depth-pg,
+ *   graphile,workers,retention,worker-memory (default all). Not part of `all`: it fills each system with a million jobs per round.
  */
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, dflt: string) => {

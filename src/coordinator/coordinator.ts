@@ -273,8 +273,8 @@ export class Coordinator {
 
   /**
    * Jobs per state, per queue, per owner and finished in the last hour; the workers online and
-   * their slots. Read at most every 5 s, however many dashboards ask: with many jobs the counts
-   * per queue and owner read the whole table.
+   * their slots. Read at most every 5 s, however many dashboards ask (the counts are kept, the
+   * finished ones are read from an index).
    */
   stats(): Promise<StatsAnswer> {
     return this.statsCache.get();

@@ -138,9 +138,9 @@ export class Scheduler {
     }
   }
 
-  /** Deletes finished jobs older than `before`, a batch at a time (at most 50 batches a pass). */
+  /** Deletes finished jobs older than `before`, a batch at a time (at most 50,000 a pass). */
   private async retain(before: number): Promise<void> {
-    this.deleted += await deleteFinishedInBatches(this.opts.store, { before, maxBatches: 50 });
+    this.deleted += await deleteFinishedInBatches(this.opts.store, { before, maxJobs: 50_000 });
   }
 
   /** Whether this coordinator ran maintenance on its last pass. */
