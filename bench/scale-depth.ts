@@ -18,6 +18,9 @@ export interface DepthFigures {
   /** Drover only: of that, the lease call alone (HTTP round trip, claim included), ms. */
   leaseP50Ms?: number;
   leaseP99Ms?: number;
+  /** Drover only: one at a time with the outcome and the next lease in one request (`next`), ms per job. */
+  oneRequestP50Ms?: number;
+  oneRequestP99Ms?: number;
   /** Jobs per second of the throughput run (many slots) with `depth` jobs waiting behind. */
   jobsPerSec: number;
   /** Drover only: the coordinator's peak RSS over the round (VmHWM), MB. */
@@ -59,16 +62,16 @@ export async function droverDepth(size: RoundSize, o: { db?: string } = {}): Pro
   const url = server.match[1] as string;
   const api = new DroverClient({ server: url });
   try {
-    const head = WARMUP + size.cycles + size.run;
+    const head = 2 * (WARMUP + size.cycles) + size.run;
     const t0 = performance.now();
     await enqueueNoops(api, head);
     await enqueueNoops(api, size.depth);
     const enqueuePerSec = (head + size.depth) / ((performance.now() - t0) / 1000);
     const reads = await timeReads(api);
-    const cycles = await droverCycles(api, size.cycles);
+    const cycles = { ...(await droverCycles(api, size.cycles)), ...(await droverOneRequest(api, size.cycles)) };
     const worker = await startDrover(['worker', '--server', url, '--concurrency', '2000', '--name', 'scale'], dir, /pulling from/);
     // Timed from the worker's first outcome, so its start-up is not in the rate.
-    const before = WARMUP + size.cycles;
+    const before = 2 * (WARMUP + size.cycles);
     let from = before;
     while ((from = (await api.counts()).succeeded) === before) await new Promise((r) => setTimeout(r, 5));
     const t1 = performance.now();
@@ -110,6 +113,21 @@ async function droverCycles(api: DroverClient, samples: number): Promise<Pick<De
     }
   }
   return { cycleP50Ms: quantile(out, 0.5), cycleP99Ms: quantile(out, 0.99), leaseP50Ms: quantile(leases, 0.5), leaseP99Ms: quantile(leases, 0.99) };
+}
+
+/** One job at a time, each outcome sent with the next lease (`next`): the time per job. */
+async function droverOneRequest(api: DroverClient, samples: number): Promise<Pick<DepthFigures, 'oneRequestP50Ms' | 'oneRequestP99Ms'>> {
+  const next = { worker: benchWorker('one-request'), queues: [], limit: 1, wait: 0 };
+  let [job] = (await api.lease(next)).jobs;
+  const out: number[] = [];
+  for (let i = 0; i < samples + WARMUP - 1; i++) {
+    if (!job) throw new Error('bench: the queue ran dry');
+    const t = performance.now();
+    [job] = (await api.completeAndLease([{ id: job.id, token: job.lease.token, outcome: 'succeeded' }], next)).next.jobs;
+    if (i >= WARMUP) out.push(performance.now() - t);
+  }
+  if (job) await api.complete([{ id: job.id, token: job.lease.token, outcome: 'succeeded' }]);
+  return { oneRequestP50Ms: quantile(out, 0.5), oneRequestP99Ms: quantile(out, 0.99) };
 }
 
 /** What `drover wait`, `drover jobs --state queued` and an owner's view ask, 30 times each. */

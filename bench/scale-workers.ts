@@ -5,6 +5,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { DroverClient } from '../src/client/drover-client.js';
+import type { LeasedJob } from '../src/core/job.js';
 import { cpuOf, startDrover } from './drover-procs.js';
 import { benchWorker, peakRssMB } from './scale-depth.js';
 
@@ -24,7 +25,7 @@ export interface ManyWorkersFigures {
 /**
  * 1,000 simulated workers: one process (this one) holding a lease loop per worker, each its own
  * worker name, 1 slot, over its own keep-alive HTTP connection, long-polling 30 s; a job "runs"
- * `jobMs` (a timer) and is completed. Against a `drover server` process on SQLite.
+ * `jobMs` (a timer) and is reported with the next lease in the same request (`next`). Against a `drover server` process on SQLite.
  */
 export async function manyWorkers(o: { workers: number; jobMs: number; jobsPerWorker: number; idleSeconds: number; singles: number }): Promise<ManyWorkersFigures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-many-'));
@@ -40,18 +41,22 @@ export async function manyWorkers(o: { workers: number; jobMs: number; jobsPerWo
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const loop = async (i: number) => {
     const worker = benchWorker(`sim-${String(i).padStart(4, '0')}`);
+    const next = { worker, queues: [], limit: 1, wait: 30_000 };
+    let jobs: LeasedJob[] = [];
     while (!stop.signal.aborted) {
-      let jobs;
       try {
-        ({ jobs } = await api.lease({ worker, queues: [], limit: 1, wait: 30_000 }, { signal: stop.signal }));
+        const job = jobs[0];
+        if (!job) {
+          ({ jobs } = await api.lease(next, { signal: stop.signal }));
+          continue;
+        }
+        await sleep(o.jobMs);
+        busyMs += o.jobMs;
+        // The outcome and the next lease in one request, as a busy worker sends them.
+        jobs = (await api.completeAndLease([{ id: job.id, token: job.lease.token, outcome: 'succeeded' }], next, { signal: stop.signal })).next.jobs;
       } catch (err) {
         if (stop.signal.aborted) return;
         throw err;
-      }
-      for (const job of jobs) {
-        await sleep(o.jobMs);
-        busyMs += o.jobMs;
-        await api.complete([{ id: job.id, token: job.lease.token, outcome: 'succeeded' }]);
       }
     }
   };

@@ -3,13 +3,17 @@ import { ref } from './openapi-schemas.js';
 
 /** The worker protocol (lease, heartbeat, outcomes, logs, stops, peers), and the worker list. */
 
+/** What `POST /lease` takes, and `next` of `POST /complete`. */
+const LEASE_REQUEST = obj({ worker: ref('WorkerInfo'), queues: { ...list(str), description: 'Empty: all (a worker token: its own)' }, limit: { type: 'integer', minimum: 0, maximum: 10_000, default: 1 }, wait: { type: 'number', minimum: 0, description: 'Long poll, ms' } }, ['worker']);
+const LEASE_ANSWER = obj({ jobs: list(ref('LeasedJob')), leaseTtlMs: int, heartbeatIntervalMs: int });
+
 export const WORKER_OPERATIONS = {
   lease: {
     tag: 'workers',
     summary: 'Claim up to `limit` jobs, long-polling up to `wait` ms; the worker describes itself (its templates travel here)',
     tokens: WORKER,
-    body: obj({ worker: ref('WorkerInfo'), queues: { ...list(str), description: 'Empty: all (a worker token: its own)' }, limit: { type: 'integer', minimum: 0, maximum: 10_000, default: 1 }, wait: { type: 'number', minimum: 0, description: 'Long poll, ms' } }, ['worker']),
-    ok: { 200: { description: 'The jobs leased (none after `wait`), and the timing to keep', schema: obj({ jobs: list(ref('LeasedJob')), leaseTtlMs: int, heartbeatIntervalMs: int }) } },
+    body: LEASE_REQUEST,
+    ok: { 200: { description: 'The jobs leased (none after `wait`), and the timing to keep', schema: LEASE_ANSWER } },
     errors: { 400: 'A bad field, naming it', 403: "A worker token leasing as another worker, or from a queue it may not", 429: tooManyWorkerPolls },
   },
   heartbeat: {
@@ -20,7 +24,14 @@ export const WORKER_OPERATIONS = {
     ok: { 200: { description: 'Per job', schema: obj({ answers: list(ref('HeartbeatAnswer')), leaseTtlMs: int }) } },
     errors: { 400: 'A bad field, naming it', 403: 'A worker token acting as another worker' },
   },
-  complete: { tag: 'workers', summary: 'Report many outcomes, each fenced by its lease token; answers ok or stale per job', tokens: WORKER, body: obj({ items: list(ref('CompleteItem')) }), ok: { 200: { description: 'Per item', schema: obj({ answers: list(ref('CompleteAnswer')) }) } }, errors: { 400: 'A bad field, naming it' } },
+  complete: {
+    tag: 'workers',
+    summary: 'Report many outcomes, each fenced by its lease token; answers ok or stale per job. With `next`, then leases as `POST /lease` would: report and take the next job in one request',
+    tokens: WORKER,
+    body: obj({ items: list(ref('CompleteItem')), next: { ...LEASE_REQUEST, description: 'A lease to take once the outcomes are in (as the body of POST /lease)' } }, ['items']),
+    ok: { 200: { description: 'Per item; `next`: the lease answer, when asked', schema: obj({ answers: list(ref('CompleteAnswer')), next: LEASE_ANSWER }, ['answers']) } },
+    errors: { 400: 'A bad field, naming it', 403: "`next` as another worker, or from a queue a worker token may not", 429: tooManyWorkerPolls },
+  },
   completeOne: {
     tag: 'workers',
     summary: 'Report success, fenced by the lease token',

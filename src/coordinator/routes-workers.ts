@@ -1,9 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConflictError } from '../core/errors.js';
 import { toLeasedJob, type Outcome } from '../core/job.js';
 import { waitOf } from '../protocol/query.js';
 import { ROUTES } from '../protocol/routes.js';
-import type { CompleteReply, HeartbeatReply, LeaseAnswer, SegmentNodesAnswer, SingleCompleteAnswer, StopsAnswer } from '../protocol/messages.js';
+import type { CompleteReply, HeartbeatReply, LeaseAnswer, LeaseRequest, SegmentNodesAnswer, SingleCompleteAnswer, StopsAnswer } from '../protocol/messages.js';
 import { appendLogsRequestOf, completeRequestOf, heartbeatRequestOf, leaseRequestOf, singleCompleteOf } from '../protocol/validate.js';
 import { checkWorkerName, leaseQueues } from './auth.js';
 import { clientGone, type HttpOptions } from './http-context.js';
@@ -14,8 +14,7 @@ const worker = { config: { role: 'worker' as const } };
 export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void {
   const c = o.coordinator;
 
-  app.post(ROUTES.lease.pattern, worker, async (req, reply): Promise<LeaseAnswer> => {
-    const r = leaseRequestOf(req.body);
+  const lease = async (req: FastifyRequest, reply: FastifyReply, r: LeaseRequest): Promise<LeaseAnswer> => {
     // A worker token leases as its own worker, from its own queues.
     checkWorkerName(req.principal, r.worker.name);
     const queues = leaseQueues(req.principal, r.queues);
@@ -26,7 +25,9 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
       jobs = [];
     }
     return { jobs: jobs.map(toLeasedJob), leaseTtlMs: c.leaseTtlMs, heartbeatIntervalMs: c.heartbeatIntervalMs };
-  });
+  };
+
+  app.post(ROUTES.lease.pattern, worker, async (req, reply): Promise<LeaseAnswer> => lease(req, reply, leaseRequestOf(req.body)));
 
   app.post(ROUTES.heartbeat.pattern, worker, async (req): Promise<HeartbeatReply> => {
     const r = heartbeatRequestOf(req.body);
@@ -36,7 +37,13 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
 
   app.get(ROUTES.segmentNodes.pattern, worker, async (): Promise<SegmentNodesAnswer> => ({ nodes: await c.registry.segmentNodes() }));
 
-  app.post(ROUTES.complete.pattern, worker, async (req): Promise<CompleteReply> => ({ answers: await c.complete(completeRequestOf(req.body).items) }));
+  app.post(ROUTES.complete.pattern, worker, async (req, reply): Promise<CompleteReply> => {
+    const r = completeRequestOf(req.body);
+    // Checked before the outcomes count: a lease part a worker token may not ask is refused whole.
+    if (r.next) checkWorkerName(req.principal, r.next.worker.name);
+    const answers = await c.complete(r.items);
+    return r.next ? { answers, next: await lease(req, reply, r.next) } : { answers };
+  });
 
   const single = (outcome: Outcome | null) => async (req: { params: unknown; body: unknown }): Promise<SingleCompleteAnswer> => {
     const { id } = req.params as { id: string };

@@ -182,9 +182,16 @@ export interface HeartbeatReply {
 }
 export interface CompleteRequest {
   items: CompleteItem[];
+  /**
+   * A lease to take right after, as `POST /lease` would: a worker that finished a job reports it
+   * and takes the next in one request (half the requests per job of a busy worker).
+   */
+  next?: LeaseRequest;
 }
 export interface CompleteReply {
   answers: CompleteAnswer[];
+  /** The lease's answer when the request asked for `next`. */
+  next?: LeaseAnswer;
 }
 /** `POST /jobs/{id}/complete` and `/fail`. */
 export interface SingleCompleteAnswer {

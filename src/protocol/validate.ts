@@ -39,7 +39,15 @@ export function heartbeatRequestOf(body: unknown): HeartbeatRequest {
 
 export function completeRequestOf(body: unknown): CompleteRequest {
   const b = obj(body, 'body');
-  return { items: arr(b.items, 'items').map((x, i) => completeItemOf(x, `items[${i}]`)) };
+  const items = arr(b.items, 'items').map((x, i) => completeItemOf(x, `items[${i}]`));
+  if (b.next === undefined) return { items };
+  try {
+    return { items, next: leaseRequestOf(b.next) };
+  } catch (err) {
+    // The lease part's fields are named as they sit in this body: next.limit, next.worker.name.
+    if (err instanceof ValidationError) throw new ValidationError(`next.${err.message.replace(/^body: /, '')}`, err.field === undefined ? 'next' : `next.${err.field}`);
+    throw err;
+  }
 }
 
 /** `POST /jobs/{id}/complete` or `/fail`: one outcome; `outcome` is implied by /complete. */

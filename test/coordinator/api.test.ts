@@ -231,6 +231,29 @@ describe('coordinator HTTP API', () => {
     await Promise.allSettled(polls.values());
   });
 
+  it('reports an outcome and takes the next job in one request (`next`), long-polling for it as a lease does', async () => {
+    const srv = await server();
+    const api = client(srv);
+    const worker = { name: 'w1', kinds: ['noop'], templates: [] };
+    await api.post('/api/v1/jobs', { jobs: [{ kind: 'noop' }, { kind: 'noop' }] });
+    const [first] = (await api.post<{ jobs: LeasedJob[] }>('/api/v1/lease', { worker, limit: 1 })).jobs;
+    const both = await api.post<{ answers: unknown[]; next: { jobs: LeasedJob[]; leaseTtlMs: number } }>('/api/v1/complete', { items: [{ id: first!.id, token: first!.lease.token, outcome: 'succeeded' }], next: { worker, limit: 5 } });
+    expect(both.answers).toEqual([{ id: first!.id, status: 'ok', state: 'succeeded' }]);
+    expect(both.next.jobs).toHaveLength(1);
+    expect(both.next.leaseTtlMs).toBeGreaterThan(0);
+    const second = both.next.jobs[0]!;
+    // Nothing left: the lease part waits, and an enqueue meanwhile answers it.
+    const waiting = api.post<{ next: { jobs: LeasedJob[] } }>('/api/v1/complete', { items: [{ id: second.id, token: second.lease.token, outcome: 'succeeded' }], next: { worker, limit: 1, wait: 20_000 } }, { timeoutMs: 30_000 });
+    await waitFor(() => srv.coordinator.workAvailable.waiting === 1, 10_000, 'the lease part to wait');
+    expect((await api.get<{ job: Job }>(`/api/v1/jobs/${second.id}`)).job.state).toBe('succeeded');
+    const { jobs: [third] } = await api.post<{ jobs: Job[] }>('/api/v1/jobs', { kind: 'noop' });
+    expect((await waiting).next.jobs.map((j) => j.id)).toEqual([third!.id]);
+    // A bad lease part is refused before any outcome counts, naming its field.
+    const err = await expectApiError(api.post('/api/v1/complete', { items: [{ id: third!.id, token: 'x', outcome: 'succeeded' }], next: { worker, limit: -1 } }), 400, /next\.limit/);
+    expect(err.field).toBe('next.limit');
+    expect((await api.get<{ job: Job }>(`/api/v1/jobs/${third!.id}`)).job.state).toBe('running');
+  });
+
   it('wakes waiting workers on a completion only when it frees a slot of a concurrency key', async () => {
     const srv = await server();
     const api = client(srv);
