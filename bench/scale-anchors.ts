@@ -26,6 +26,22 @@ class Intervals {
   }
 }
 
+/** Counts a throughput run's jobs as they end: `rate` resolves with jobs per second once `n` have. */
+class Countdown {
+  private done = 0;
+  private readonly t0 = performance.now();
+  private finish: () => void = () => {};
+  private readonly all = new Promise<void>((r) => (this.finish = r));
+  constructor(private readonly n: number) {}
+  tick(): void {
+    if (++this.done === this.n) this.finish();
+  }
+  async rate(): Promise<number> {
+    await this.all;
+    return this.n / ((performance.now() - this.t0) / 1000);
+  }
+}
+
 /**
  * BullMQ at one depth, on the local Redis: `head` jobs and then `depth` more added with addBulk
  * (1,000 a call); a Worker of concurrency 1 takes the head's first jobs one at a time, then one
@@ -49,16 +65,10 @@ export async function bullmqDepth(size: RoundSize): Promise<DepthFigures> {
     const seq = new Worker(name, async () => one.started(), { connection, concurrency: 1 });
     await one.done();
     await seq.close();
-    let done = 0;
-    let finish: () => void = () => {};
-    const all = new Promise<void>((r) => (finish = r));
-    const t1 = performance.now();
+    const run = new Countdown(size.run);
     const many = new Worker(name, async () => undefined, { connection, concurrency: 16 });
-    many.on('completed', () => {
-      if (++done === size.run) finish();
-    });
-    await all;
-    const jobsPerSec = size.run / ((performance.now() - t1) / 1000);
+    many.on('completed', () => run.tick());
+    const jobsPerSec = await run.rate();
     await many.close();
     return { depth: size.depth, enqueuePerSec, ...one.figures(), jobsPerSec };
   } finally {
@@ -90,16 +100,10 @@ export async function graphileDepth(url: string, size: RoundSize): Promise<Depth
     const seq = await run({ pgPool, concurrency: 1, noHandleSignals: true, pollInterval: 1000, logger, taskList: { noop: async () => one.started() } });
     await one.done();
     await seq.stop();
-    let done = 0;
-    let finish: () => void = () => {};
-    const all = new Promise<void>((r) => (finish = r));
-    const t1 = performance.now();
+    const ran = new Countdown(size.run);
     const many = await run({ pgPool, concurrency: 24, noHandleSignals: true, pollInterval: 1000, logger, taskList: { noop: async () => undefined } });
-    many.events.on('job:success', () => {
-      if (++done === size.run) finish();
-    });
-    await all;
-    const jobsPerSec = size.run / ((performance.now() - t1) / 1000);
+    many.events.on('job:success', () => ran.tick());
+    const jobsPerSec = await ran.rate();
     await many.stop();
     return { depth: size.depth, enqueuePerSec, ...one.figures(), jobsPerSec };
   } finally {

@@ -361,7 +361,7 @@ export class Coordinator {
     const group = claimGroupOf(p.worker, p.queues);
     for (;;) {
       if (gone()) {
-        if (wokenBy && wokenBy.generation > 0) this.workAvailable.passOn(wokenBy, group);
+        if (wokenBy) this.workAvailable.passOn(wokenBy, group);
         return [];
       }
       // Work that arrives while the claim runs (the store may be remote) must not be missed.
@@ -395,7 +395,7 @@ export class Coordinator {
       }
       // Woken for a job this worker cannot take (another queue or kind, a full key), or one another
       // worker took first: the next waiter may.
-      if (wokenBy && wokenBy.generation > 0) this.workAvailable.passOn(wokenBy, group);
+      if (wokenBy) this.workAvailable.passOn(wokenBy, group);
       const left = deadline - this.clock.now();
       if (left <= 0) return [];
       wokenBy = await this.workAvailable.waitTurn({ timeoutMs: Math.min(left, this.polls.pollSliceMs()), ...(p.signal ? { signal: p.signal } : {}), since: seen, group });

@@ -14,11 +14,14 @@ const worker = { config: { role: 'worker' as const } };
 export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void {
   const c = o.coordinator;
 
-  const lease = async (req: FastifyRequest, reply: FastifyReply, r: LeaseRequest): Promise<LeaseAnswer> => {
-    // A worker token leases as its own worker, from its own queues.
+  /** A lease as the token may ask it: a worker token leases as its own worker, from its own queues (403 else). */
+  const permitted = (req: FastifyRequest, r: LeaseRequest): LeaseRequest => {
     checkWorkerName(req.principal, r.worker.name);
-    const queues = leaseQueues(req.principal, r.queues);
-    let jobs = await c.lease({ worker: r.worker, queues, limit: r.limit, waitMs: r.wait, signal: clientGone(reply) });
+    return { ...r, queues: leaseQueues(req.principal, r.queues) };
+  };
+
+  const lease = async (req: FastifyRequest, reply: FastifyReply, r: LeaseRequest): Promise<LeaseAnswer> => {
+    let jobs = await c.lease({ worker: r.worker, queues: r.queues, limit: r.limit, waitMs: r.wait, signal: clientGone(reply) });
     // A long poll outlives a revocation made meanwhile: its jobs (and their secrets) are not handed to a token no longer valid.
     if (jobs.length > 0 && req.principal && !(await c.tokens.stillValid(req.principal))) {
       await c.complete(jobs.map((j) => ({ id: j.id, token: j.lease?.token ?? '', outcome: 'failed' as const, release: true, error: 'the token was revoked' })));
@@ -27,7 +30,7 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
     return { jobs: jobs.map(toLeasedJob), leaseTtlMs: c.leaseTtlMs, heartbeatIntervalMs: c.heartbeatIntervalMs };
   };
 
-  app.post(ROUTES.lease.pattern, worker, async (req, reply): Promise<LeaseAnswer> => lease(req, reply, leaseRequestOf(req.body)));
+  app.post(ROUTES.lease.pattern, worker, async (req, reply): Promise<LeaseAnswer> => lease(req, reply, permitted(req, leaseRequestOf(req.body))));
 
   app.post(ROUTES.heartbeat.pattern, worker, async (req): Promise<HeartbeatReply> => {
     const r = heartbeatRequestOf(req.body);
@@ -39,10 +42,10 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
 
   app.post(ROUTES.complete.pattern, worker, async (req, reply): Promise<CompleteReply> => {
     const r = completeRequestOf(req.body);
-    // Checked before the outcomes count: a lease part a worker token may not ask is refused whole.
-    if (r.next) checkWorkerName(req.principal, r.next.worker.name);
+    // Checked before the outcomes count: a lease part the token may not ask is refused whole.
+    const next = r.next ? permitted(req, r.next) : null;
     const answers = await c.complete(r.items);
-    return r.next ? { answers, next: await lease(req, reply, r.next) } : { answers };
+    return next ? { answers, next: await lease(req, reply, next) } : { answers };
   });
 
   const single = (outcome: Outcome | null) => async (req: { params: unknown; body: unknown }): Promise<SingleCompleteAnswer> => {

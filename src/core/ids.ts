@@ -48,23 +48,26 @@ export function newJobId(nowMs: number = Date.now()): string {
 // Random bytes drawn in blocks: one system call per 4096 ids' worth instead of one per id.
 let pool = Buffer.alloc(0);
 let poolAt = 0;
-function randomByte(): number {
-  if (poolAt >= pool.length) {
+/** Where the next `n` bytes of the pool start (a fresh block when too few are left). */
+function take(n: number): number {
+  if (poolAt + n > pool.length) {
     pool = randomBytes(4096);
     poolAt = 0;
   }
-  return pool[poolAt++] as number;
+  poolAt += n;
+  return poolAt - n;
+}
+
+function randomByte(): number {
+  // `take` first: it may replace the pool.
+  const at = take(1);
+  return pool[at] as number;
 }
 
 export function newToken(bytes = 18): string {
   // From the same pool of random bytes as ids: one call to the system's generator per 4 KiB,
   // where one per token cost 15 µs of every claim.
-  if (bytes > pool.length) return randomBytes(bytes).toString('base64url');
-  if (poolAt + bytes > pool.length) {
-    pool = randomBytes(4096);
-    poolAt = 0;
-  }
-  const out = pool.subarray(poolAt, poolAt + bytes).toString('base64url');
-  poolAt += bytes;
-  return out;
+  if (bytes > 4096) return randomBytes(bytes).toString('base64url');
+  const at = take(bytes);
+  return pool.subarray(at, at + bytes).toString('base64url');
 }

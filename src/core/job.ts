@@ -38,10 +38,21 @@ export function isJobState(s: string): s is JobState {
 export function byQueue(rows: ReadonlyArray<{ queue: string; state: JobState; n: number | string }>): Record<string, Record<JobState, number>> {
   const out: Record<string, Record<JobState, number>> = {};
   for (const r of rows) {
-    out[r.queue] ??= Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    out[r.queue] ??= zeroCounts();
     out[r.queue]![r.state] = Number(r.n);
   }
   return out;
+}
+
+/** Rows of (state, n) as jobs per state, every state present. */
+export function byState(rows: ReadonlyArray<{ state: JobState; n: number | string }>): Record<JobState, number> {
+  const out = zeroCounts();
+  for (const r of rows) out[r.state] = Number(r.n);
+  return out;
+}
+
+function zeroCounts(): Record<JobState, number> {
+  return Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
 }
 
 /** The final states among `states` (all of them when none are given): what may be deleted. */

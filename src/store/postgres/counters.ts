@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { byQueue, JOB_STATES, type JobState } from '../../core/job.js';
+import { byQueue, byState, type JobState } from '../../core/job.js';
 
 /** Both tables as one: the folded counts and the deltas not folded yet (migration 11). */
 const ALL = `(SELECT queue, owner, state, n FROM job_counts UNION ALL SELECT queue, owner, state, n FROM job_count_deltas) c
@@ -12,10 +12,8 @@ export class PgCounters {
   constructor(private readonly pool: pg.Pool) {}
 
   async counts(c: Scope): Promise<Record<JobState, number>> {
-    const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
     const { rows } = await this.pool.query<{ state: JobState; n: number }>(`SELECT state, sum(n)::bigint AS n FROM ${ALL} GROUP BY state`, [c.queue, c.owner]);
-    for (const r of rows) out[r.state] = r.n;
-    return out;
+    return byState(rows);
   }
 
   async countsByQueue(c: Scope): Promise<Record<string, Record<JobState, number>>> {

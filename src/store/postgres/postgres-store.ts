@@ -2,7 +2,7 @@ import pg from 'pg';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { listOrderOf, nextCursorOf } from '../list-order.js';
 import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../../core/job-filter.js';
-import { ACTIVE_STATES, byQueue, FINAL_STATES, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
+import { ACTIVE_STATES, byQueue, byState, FINAL_STATES, finalOnly, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
 import type { CompleteAnswer, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
 import { attemptsOf, JOB_COLUMNS, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 import type { Schedule } from '../../core/schedule.js';
@@ -145,10 +145,8 @@ export class PostgresJobStore implements JobStore {
     const c = counterFilterOf(f);
     if (c) return this.counters.counts(c);
     const w = whereOf(f, this.searchIndexed);
-    const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
     const { rows } = await this.pool.query<{ state: JobState; n: number }>(`SELECT state, count(*)::bigint AS n FROM jobs ${w.sql()} GROUP BY state`, w.args);
-    for (const r of rows) out[r.state] = r.n;
-    return out;
+    return byState(rows);
   }
 
   async countsByQueue(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { byQueue, JOB_STATES, type JobState } from '../../core/job.js';
+import { byQueue, byState, type JobState } from '../../core/job.js';
 
 /** Counts of jobs per queue, owner and state from `job_counts` (store/counters.ts; migration 11 keeps it). */
 export class SqliteCounters {
@@ -16,9 +16,7 @@ export class SqliteCounters {
   }
 
   counts(c: { queue: string | null; owner: string | null }): Record<JobState, number> {
-    const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    for (const r of this.byState.all(c) as Array<{ state: JobState; n: number }>) out[r.state] = r.n;
-    return out;
+    return byState(this.byState.all(c) as Array<{ state: JobState; n: number }>);
   }
 
   countsByQueue(c: { queue: string | null; owner: string | null }): Record<string, Record<JobState, number>> {

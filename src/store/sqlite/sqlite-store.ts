@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError, ConflictError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { LIST_DEFAULTS, type CountFilter, type JobPage, type ListFilter } from '../../core/job-filter.js';
-import { byQueue, FINAL_STATES, finalOnly, JOB_STATES, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
+import { byQueue, byState, FINAL_STATES, finalOnly, type Attempt, type Job, type JobState, type StopReason } from '../../core/job.js';
 import type { CompleteAnswer, HeartbeatAnswer, HeartbeatItem, LogChunk, StoredLogChunk, WorkerInfo, WorkerRecord } from '../../core/reports.js';
 import { attemptsOf, jobToRow, newJobOf, rowToJob, toJsonOrNull, type AttemptRow, type JobRow } from '../rows.js';
 import type { Schedule } from '../../core/schedule.js';
@@ -156,9 +156,7 @@ export class SqliteJobStore implements JobStore {
     if (c) return this.counters.counts(c);
     const { sql: where, args } = this.whereOf(f);
     const sql = `SELECT state, COUNT(*) AS n FROM jobs ${where} GROUP BY state`;
-    const out = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-    for (const r of this.db.prepare(sql).all(...args) as Array<{ state: JobState; n: number }>) out[r.state] = r.n;
-    return out;
+    return byState(this.db.prepare(sql).all(...args) as Array<{ state: JobState; n: number }>);
   }
 
   async countsByQueue(f: CountFilter): Promise<Record<string, Record<JobState, number>>> {
