@@ -9,6 +9,7 @@ import { benchDrover, type QueueFigures } from './queue-bench.js';
 import { fmt } from './stats.js';
 import { searchSuite } from './search-bench.js';
 import { superviseSuite } from './supervise-bench.js';
+import { describeSplit } from './latency-split.js';
 import { scaleSuite } from './scale-bench.js';
 
 /**
@@ -118,6 +119,7 @@ async function pgSuite(jobs: number, samples: number): Promise<void> {
 
 function print(name: string, f: QueueFigures): void {
   process.stdout.write(`${name.padEnd(44)} ${fmt(f.jobsPerSec).padStart(8)} jobs/s   enqueue→start p50 ${fmt(f.p50Ms, 2)} ms  p99 ${fmt(f.p99Ms, 2)} ms\n`);
+  if (f.split) process.stdout.write(`${''.padEnd(44)} enqueue→start p50 by part: ${describeSplit(f.split)}\n`);
 }
 
 main(process.argv.slice(2)).catch((err) => {

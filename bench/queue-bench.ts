@@ -7,10 +7,13 @@ import { DroverClient } from '../src/client/drover-client.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { RunContext, RunResult, Runner } from '../src/runners/runner.js';
 import { startDrover } from './drover-procs.js';
+import { SplitRecorder, type LatencySplit } from './latency-split.js';
 import { quantile } from './stats.js';
 
 export interface QueueFigures {
   jobsPerSec: number;
+  /** Drover only: where enqueue→start went (p50 of each part). */
+  split?: LatencySplit;
   p50Ms: number;
   p99Ms: number;
 }
@@ -78,26 +81,31 @@ class StampRunner implements Runner {
   }
 }
 
-async function latency(url: string, api: DroverClient, samples: number): Promise<{ p50Ms: number; p99Ms: number }> {
+async function latency(url: string, api: DroverClient, samples: number): Promise<{ p50Ms: number; p99Ms: number; split: LatencySplit }> {
   const runner = new StampRunner();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-bench-agent-'));
   const agent = new Agent({ name: 'latency', servers: [url], concurrency: 1, queues: [], runners: [runner], templates: new Map(), outputRoot: dir, logDir: dir, shutdownGraceMs: 1000, logger: silentLogger() });
   agent.start();
   const out: number[] = [];
+  const split = new SplitRecorder();
   try {
     for (let i = 0; i < samples + 20; i++) {
       // Let the agent's long poll settle in between, as an idle worker's would.
       await new Promise((r) => setTimeout(r, 5));
       const started = new Promise<string>((r) => (runner.waiter = r));
+      split.reset();
       const t = performance.now();
       const job = await api.enqueue({ kind: 'noop' });
       const id = await started;
       if (id !== job.id) throw new Error('bench: unexpected job started');
-      if (i >= 20) out.push((runner.started.get(id) as number) - t);
+      if (i < 20) continue;
+      out.push((runner.started.get(id) as number) - t);
+      split.sample(t, runner.started.get(id) as number);
     }
   } finally {
+    split.close();
     await agent.shutdown();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  return { p50Ms: quantile(out, 0.5), p99Ms: quantile(out, 0.99) };
+  return { p50Ms: quantile(out, 0.5), p99Ms: quantile(out, 0.99), split: split.split() };
 }

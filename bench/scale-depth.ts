@@ -115,6 +115,11 @@ async function droverCycles(api: DroverClient, samples: number): Promise<Pick<De
   return { cycleP50Ms: quantile(out, 0.5), cycleP99Ms: quantile(out, 0.99), leaseP50Ms: quantile(leases, 0.5), leaseP99Ms: quantile(leases, 0.99) };
 }
 
+/** The answer to `next` was missing: a coordinator older than the bench. */
+export function noNext(): never {
+  throw new Error('bench: the coordinator answered POST /complete without next');
+}
+
 /** One job at a time, each outcome sent with the next lease (`next`): the time per job. */
 async function droverOneRequest(api: DroverClient, samples: number): Promise<Pick<DepthFigures, 'oneRequestP50Ms' | 'oneRequestP99Ms'>> {
   const next = { worker: benchWorker('one-request'), queues: [], limit: 1, wait: 0 };
@@ -123,7 +128,7 @@ async function droverOneRequest(api: DroverClient, samples: number): Promise<Pic
   for (let i = 0; i < samples + WARMUP - 1; i++) {
     if (!job) throw new Error('bench: the queue ran dry');
     const t = performance.now();
-    [job] = (await api.completeAndLease([{ id: job.id, token: job.lease.token, outcome: 'succeeded' }], next)).next.jobs;
+    [job] = (await api.completeAndLease([{ id: job.id, token: job.lease.token, outcome: 'succeeded' }], next)).next?.jobs ?? noNext();
     if (i >= WARMUP) out.push(performance.now() - t);
   }
   if (job) await api.complete([{ id: job.id, token: job.lease.token, outcome: 'succeeded' }]);

@@ -7,13 +7,23 @@ import { request } from 'undici';
 import { DroverClient } from '../src/client/drover-client.js';
 import type { LeasedJob } from '../src/core/job.js';
 import { cpuOf, startDrover } from './drover-procs.js';
-import { benchWorker, peakRssMB } from './scale-depth.js';
+import { quantile } from './stats.js';
+import { benchWorker, noNext, peakRssMB } from './scale-depth.js';
 
 export interface ManyWorkersFigures {
   workers: number;
   jobs: number;
-  /** Slot-seconds busy over slot-seconds available while the jobs ran (1 = every slot always busy). */
+  /**
+   * Slot-seconds busy over slot-seconds available while jobs were queued for every slot: from the
+   * enqueue's commit to the last job's lease (1 = every slot always busy). A slot idle then is
+   * the coordinator's doing; after it the queue is empty.
+   */
   utilisation: number;
+  /** The same from the first enqueue to the last outcome: with the wake of the idle workers and the drain at the end. */
+  utilisationWhole: number;
+  /** The time from a worker's outcome sent to its next job in hand (`POST /complete` with `next`), ms. */
+  handoffP50Ms: number;
+  handoffP99Ms: number;
   /** The coordinator's CPU with every worker idle and long-polling, % of one core. */
   idleCpuPct: number;
   /** Waiting lease requests woken per job enqueued one at a time, every worker idle (drover_lease_wakeups_total). */
@@ -37,7 +47,12 @@ export async function manyWorkers(o: { workers: number; jobMs: number; jobsPerWo
   const stop = new AbortController();
   // Every loop's lease request listens on it.
   setMaxListeners(0, stop.signal);
-  let busyMs = 0;
+  /** When each job started running, performance.now(); counted from the busy phase on. */
+  let starts: number[] = [];
+  let handoffs: number[] = [];
+  let lastLeaseAt = 0;
+  /** The busy phase's start: a request sent before it waited on an empty queue. */
+  let busyFrom = Infinity;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const loop = async (i: number) => {
     const worker = benchWorker(`sim-${String(i).padStart(4, '0')}`);
@@ -48,12 +63,16 @@ export async function manyWorkers(o: { workers: number; jobMs: number; jobsPerWo
         const job = jobs[0];
         if (!job) {
           ({ jobs } = await api.lease(next, { signal: stop.signal }));
+          if (jobs.length > 0) starts.push((lastLeaseAt = performance.now()));
           continue;
         }
         await sleep(o.jobMs);
-        busyMs += o.jobMs;
         // The outcome and the next lease in one request, as a busy worker sends them.
-        jobs = (await api.completeAndLease([{ id: job.id, token: job.lease.token, outcome: 'succeeded' }], next, { signal: stop.signal })).next.jobs;
+        const sent = performance.now();
+        jobs = (await api.completeAndLease([{ id: job.id, token: job.lease.token, outcome: 'succeeded' }], next, { signal: stop.signal })).next?.jobs ?? noNext();
+        if (jobs.length === 0) continue;
+        starts.push((lastLeaseAt = performance.now()));
+        if (sent >= busyFrom) handoffs.push(lastLeaseAt - sent);
       } catch (err) {
         if (stop.signal.aborted) return;
         throw err;
@@ -79,12 +98,25 @@ export async function manyWorkers(o: { workers: number; jobMs: number; jobsPerWo
     await until(async () => (await metric(url, 'drover_long_polls')) >= o.workers);
     // Every slot busy: jobsPerWorker rounds of work for each worker, enqueued in batches.
     const jobs = o.workers * o.jobsPerWorker;
-    const busy0 = busyMs;
+    starts = [];
+    handoffs = [];
     const t0 = performance.now();
+    busyFrom = t0;
     for (let i = 0; i < jobs; i += 5_000) await api.enqueueManyIds(Array.from({ length: Math.min(5_000, jobs - i) }, () => ({ kind: 'noop' })));
+    const enqueued = performance.now();
     await until(async () => (await api.counts()).succeeded >= o.singles + jobs, 50);
-    const utilisation = (busyMs - busy0) / (o.workers * (performance.now() - t0));
-    return { workers: o.workers, jobs, utilisation, idleCpuPct, wakeupsPerEnqueue, coordinatorRssMB: peakRssMB(server.child.pid as number) };
+    const ended = performance.now();
+    return {
+      workers: o.workers,
+      jobs,
+      utilisation: busyShare(starts, o.jobMs, o.workers, enqueued, lastLeaseAt),
+      utilisationWhole: busyShare(starts, o.jobMs, o.workers, t0, ended),
+      handoffP50Ms: quantile(handoffs, 0.5),
+      handoffP99Ms: quantile(handoffs, 0.99),
+      idleCpuPct,
+      wakeupsPerEnqueue,
+      coordinatorRssMB: peakRssMB(server.child.pid as number),
+    };
   } finally {
     stop.abort();
     await Promise.allSettled(loops);
@@ -92,6 +124,13 @@ export async function manyWorkers(o: { workers: number; jobMs: number; jobsPerWo
     await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The share of `slots` × [from, to] that jobs of `jobMs` started at `starts` kept busy. */
+function busyShare(starts: number[], jobMs: number, slots: number, from: number, to: number): number {
+  let busy = 0;
+  for (const s of starts) busy += Math.max(0, Math.min(s + jobMs, to) - Math.max(s, from));
+  return busy / (slots * (to - from));
 }
 
 async function until(cond: () => Promise<boolean>, everyMs = 100): Promise<void> {

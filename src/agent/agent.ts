@@ -8,6 +8,7 @@ import { errorMessage } from '../core/errors.js';
 import { PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
 import { secretValuesOf, type LeasedJob } from '../core/job.js';
 import type { CompleteItem, WorkerInfo } from '../core/reports.js';
+import type { LeaseAnswer } from '../protocol/messages.js';
 import { VERSION } from '../core/version.js';
 import type { AbortReason, Runner } from '../runners/runner.js';
 import { runningDir } from '../runners/shared/pid-path.js';
@@ -15,13 +16,14 @@ import { summarizeTemplate, type Template } from '../runners/template.js';
 import { killRecordedGroups } from '../supervise/pid-file.js';
 import { AGENT_DEFAULTS } from './defaults.js';
 import { LogShipper } from './log-shipper.js';
-import { OutcomeReporter } from './reporter.js';
+import { OutcomeReporter, type NextLease } from './reporter.js';
+import { Slots } from './slots.js';
 import { Outbox } from './outbox.js';
 import { LazyAbort } from './lazy-abort.js';
 import { runAttempt, type Running } from './run-attempt.js';
 import { reconnectDelay, sleep } from './retry.js';
 
-/** Workers with at least this many slots run two lease loops. */
+/** Workers with at least this many slots run two lease loops, and report outcomes without a lease. */
 const LEASE_LOOPS_FROM = 64;
 /** Progress is sent at most this often, ms, and at most this long after it changed. */
 const PROGRESS_REPORT_MS = 1_000;
@@ -95,12 +97,9 @@ export class Agent {
   private readonly logDir: string;
   /** A shutdown waiting for runs to end. */
   private readonly runEndWaiters: Array<() => void> = [];
-  /** Lease loops waiting for a free slot. */
-  private slotWaiters: Array<() => void> = [];
   /** The lease requests in flight, with when each was sent (performance.now), to start again after an outage (renewLeasePolls). */
   private readonly leasePolls = new Map<AbortController, number>();
-  /** Slots promised to lease requests in flight, so two loops never ask for the same slot. */
-  private reserved = 0;
+  private readonly slots: Slots;
   private heartbeatMs: number = AGENT_DEFAULTS.heartbeatIntervalMs;
   private readonly longPollMs: number;
   private shutdownGraceMs: number;
@@ -121,7 +120,8 @@ export class Agent {
     this.longPollMs = o.longPollMs ?? AGENT_DEFAULTS.longPollMs;
     this.shutdownGraceMs = o.shutdownGraceMs ?? AGENT_DEFAULTS.shutdownGraceMs;
     this.log = o.logger.child({ worker: o.name });
-    this.reporter = new OutcomeReporter(this.api, this.log, () => this.requestMs());
+    this.slots = new Slots(() => this.o.concurrency, () => this.running.size);
+    this.reporter = new OutcomeReporter(this.api, this.log, () => this.requestMs(), () => this.leaseWithReport());
     this.logs = new LogShipper(this.api, this.log, () => this.requestMs());
     this.runners = new Map(o.runners.map((r) => [r.kind, r]));
     // Resolved once: the working directory does not change under a running worker.
@@ -215,30 +215,25 @@ export class Agent {
     return Math.max(MIN_REQUEST_MS, Math.floor(this.leaseTtlMs / 3));
   }
 
-  private freeSlots(): number {
-    return this.o.concurrency - this.running.size - this.reserved;
-  }
-
   private wakeLeasers(): void {
-    for (const w of this.slotWaiters.splice(0)) w();
+    this.slots.wake();
   }
 
   private async leaseLoop(loops: number): Promise<void> {
     let failures = 0;
     const signal = this.stopLeasing.signal;
     while (!signal.aborted) {
-      if (this.freeSlots() <= 0) {
-        await new Promise<void>((r) => this.slotWaiters.push(r));
+      if (this.slots.free() <= 0) {
+        await this.slots.waitForOne();
         continue;
       }
-      const limit = Math.min(this.freeSlots(), Math.ceil(this.o.concurrency / loops));
-      this.reserved += limit;
+      const limit = Math.min(this.slots.free(), Math.ceil(this.o.concurrency / loops));
+      this.slots.reserve(limit);
       let held = true;
       const release = () => {
         if (!held) return;
         held = false;
-        this.reserved -= limit;
-        this.wakeLeasers();
+        this.slots.release(limit);
       };
       const poll = new AbortController();
       this.leasePolls.set(poll, performance.now());
@@ -246,14 +241,8 @@ export class Agent {
         const res = await this.api.lease({ worker: this.info(), queues: this.o.queues, limit, wait: this.longPollMs }, { signal: AbortSignal.any([signal, poll.signal]) });
         if (failures > 0) this.log.info({ server: this.api.server }, 'coordinator reachable again');
         failures = 0;
-        this.leaseTtlMs = res.leaseTtlMs;
-        if (res.heartbeatIntervalMs !== this.heartbeatMs) {
-          // The coordinator sets the pace; a shorter interval must apply before the first beat.
-          this.heartbeatMs = res.heartbeatIntervalMs;
-          this.kickHeartbeat?.();
-        }
         release();
-        for (const job of res.jobs) this.startJob(job);
+        this.tookLease(res);
       } catch (err) {
         release();
         if (signal.aborted) break;
@@ -268,6 +257,46 @@ export class Agent {
         this.leasePolls.delete(poll);
       }
     }
+  }
+
+  /** A lease answer, to the lease loop or with a report: the coordinator's timings, and its jobs started. */
+  private tookLease(res: LeaseAnswer): void {
+    this.leaseTtlMs = res.leaseTtlMs;
+    if (res.heartbeatIntervalMs !== this.heartbeatMs) {
+      // The coordinator sets the pace; a shorter interval must apply before the first beat.
+      this.heartbeatMs = res.heartbeatIntervalMs;
+      this.kickHeartbeat?.();
+    }
+    for (const job of res.jobs) this.startJob(job);
+  }
+
+  /**
+   * The lease that goes with a batch of outcomes: for the slots their runs held (Slots.hold), no
+   * long poll, so the report is answered at once. What it does not fill goes back to the lease loop.
+   */
+  private leaseWithReport(): NextLease | null {
+    const limit = this.slots.takeHeld();
+    if (limit === 0) return null;
+    if (this.stopLeasing.signal.aborted) {
+      this.slots.release(limit);
+      return null;
+    }
+    return {
+      request: { worker: this.info(), queues: this.o.queues, limit, wait: 0 },
+      settle: (answer) => {
+        this.slots.release(limit);
+        if (!answer) return;
+        if (this.stopLeasing.signal.aborted) void this.giveBack(answer.jobs);
+        else this.tookLease(answer);
+      },
+    };
+  }
+
+  /** Jobs leased as the worker began to stop: given back unstarted (else they wait out their lease). */
+  private async giveBack(jobs: LeasedJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const items = jobs.map((j) => ({ id: j.id, token: j.lease?.token ?? '', outcome: 'failed' as const, retryable: true, release: true, error: `worker ${this.o.name} was shutting down; given back unstarted` }));
+    await this.api.complete(items, { timeoutMs: this.requestMs() }).catch((err: unknown) => this.log.warn({ err: errorMessage(err), jobs: jobs.length }, 'cannot give back jobs leased while shutting down: they wait out their lease'));
   }
 
   /**
@@ -290,7 +319,15 @@ export class Agent {
   private ranOut(r: Running): void {
     if (r.hasRun) return;
     r.hasRun = true;
-    if (this.running.delete(r.job.id)) this.reporting.set(r.job.id, r);
+    if (this.running.delete(r.job.id)) {
+      this.reporting.set(r.job.id, r);
+      // On a small worker its outcome goes with a lease for its slot, one request instead of two:
+      // with many workers the coordinator answers fewer requests and keeps their slots fuller. A
+      // big one leases for many slots at once already, and reports in batches: a slot held for
+      // the batch after the one in flight would wait longer than the lease loop takes to fill it.
+      // A lost lease reports nothing: its slot is free now.
+      if (this.o.concurrency < LEASE_LOOPS_FROM && r.abort.reason !== 'lost' && !this.stopLeasing.signal.aborted) this.slots.hold();
+    }
     this.wakeLeasers();
     for (const w of this.runEndWaiters.splice(0)) w();
   }

@@ -39,7 +39,6 @@ import { ROUTES } from '../protocol/routes.js';
 import type { CheckTokenAnswer, CreatedTokenAnswer, CreateTokenRequest, RevokedTokenAnswer, TokensAnswer } from '../protocol/token-messages.js';
 import type { TokenInfo } from '../core/access-token.js';
 import { ApiClient, ApiError } from './api-client.js';
-import { DroverError } from '../core/errors.js';
 
 /** How long `purge` waits for its answer, ms. */
 const PURGE_TIMEOUT_MS = 30 * 60_000;
@@ -328,12 +327,13 @@ export class DroverClient {
 
   /**
    * Reports outcomes and leases the next jobs in one request (`next`, as `lease` takes it): a
-   * worker that finished a job takes the next without a second round trip.
+   * worker that finished a job takes the next without a second round trip. `next` in the answer
+   * is null from a coordinator older than `next`: the outcomes counted all the same, nothing
+   * was leased. The request's bound is `timeoutMs` when given, else the long poll's plus slack.
    */
-  async completeAndLease(items: CompleteItem[], next: LeaseRequest, o: { signal?: AbortSignal } = {}): Promise<{ answers: CompleteAnswer[]; next: LeaseAnswer }> {
-    const reply = await this.http.post<CompleteReply>(ROUTES.complete.path(), { items, next }, { timeoutMs: next.wait + LONG_POLL_SLACK_MS, ...(o.signal ? { signal: o.signal } : {}) });
-    if (!reply.next) throw new DroverError('the coordinator answered without the lease asked for (older than this client?)', 502, 'protocol');
-    return { answers: reply.answers, next: reply.next };
+  async completeAndLease(items: CompleteItem[], next: LeaseRequest, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ answers: CompleteAnswer[]; next: LeaseAnswer | null }> {
+    const reply = await this.http.post<CompleteReply>(ROUTES.complete.path(), { items, next }, { timeoutMs: o.timeoutMs ?? next.wait + LONG_POLL_SLACK_MS, ...(o.signal ? { signal: o.signal } : {}) });
+    return { answers: reply.answers, next: reply.next ?? null };
   }
 
   /** Adds output to a job's log (the coordinator redacts its secrets once more). */

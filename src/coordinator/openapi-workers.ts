@@ -5,6 +5,8 @@ import { ref } from './openapi-schemas.js';
 
 /** What `POST /lease` takes, and `next` of `POST /complete`. */
 const LEASE_REQUEST = obj({ worker: ref('WorkerInfo'), queues: { ...list(str), description: 'Empty: all (a worker token: its own)' }, limit: { type: 'integer', minimum: 0, maximum: 10_000, default: 1 }, wait: { type: 'number', minimum: 0, description: 'Long poll, ms' } }, ['worker']);
+/** Where a lease's time went, when it leased jobs. */
+const LEASE_TIMING = { 'Server-Timing': 'wait;dur=MS (for work to come), wake;dur=MS (from the notification of new work to the request running again), claim;dur=MS (the store\'s claim), answer;dur=MS (the token checked again, the answer built): sent when jobs were leased' };
 const LEASE_ANSWER = obj({ jobs: list(ref('LeasedJob')), leaseTtlMs: int, heartbeatIntervalMs: int });
 
 export const WORKER_OPERATIONS = {
@@ -13,7 +15,7 @@ export const WORKER_OPERATIONS = {
     summary: 'Claim up to `limit` jobs, long-polling up to `wait` ms; the worker describes itself (its templates travel here)',
     tokens: WORKER,
     body: LEASE_REQUEST,
-    ok: { 200: { description: 'The jobs leased (none after `wait`), and the timing to keep', schema: LEASE_ANSWER } },
+    ok: { 200: { description: 'The jobs leased (none after `wait`), and the timing to keep', schema: LEASE_ANSWER, headers: LEASE_TIMING } },
     errors: { 400: 'A bad field, naming it', 403: "A worker token leasing as another worker, or from a queue it may not", 429: tooManyWorkerPolls },
   },
   heartbeat: {
@@ -29,7 +31,7 @@ export const WORKER_OPERATIONS = {
     summary: 'Report many outcomes, each fenced by its lease token; answers ok or stale per job. With `next`, then leases as `POST /lease` would: report and take the next job in one request',
     tokens: WORKER,
     body: obj({ items: list(ref('CompleteItem')), next: { ...LEASE_REQUEST, description: 'A lease to take once the outcomes are in (as the body of POST /lease)' } }, ['items']),
-    ok: { 200: { description: 'Per item; `next`: the lease answer, when asked', schema: obj({ answers: list(ref('CompleteAnswer')), next: LEASE_ANSWER }, ['answers']) } },
+    ok: { 200: { description: 'Per item; `next`: the lease answer, when asked', schema: obj({ answers: list(ref('CompleteAnswer')), next: LEASE_ANSWER }, ['answers']), headers: LEASE_TIMING } },
     errors: { 400: 'A bad field, naming it', 403: "`next` as another worker, or from a queue a worker token may not", 429: tooManyWorkerPolls },
   },
   completeOne: {

@@ -6,6 +6,7 @@ import { ROUTES } from '../protocol/routes.js';
 import type { CountsAnswer, DryRunAnswer, EnqueueAnswer, EnqueueIdsAnswer, JobAnswer, JobDetail, KindsAnswer, ListAnswer, LogsAnswer, PruneAnswer, PurgeAnswer, ScheduleAnswer, SchedulesAnswer, StatsAnswer, TemplatesAnswer, WorkersAnswer } from '../protocol/messages.js';
 import { enqueueBodyOf, purgeRequestOf } from '../protocol/validate.js';
 import { clientGone, type HttpOptions } from './http-context.js';
+import { ServerTiming } from './server-timing.js';
 import { idempotencyKeyOf } from './enqueue-keys.js';
 
 type Query = Record<string, string | undefined>;
@@ -19,8 +20,11 @@ export function registerJobRoutes(app: FastifyInstance, o: HttpOptions): void {
     const inputs = enqueueBodyOf(req.body);
     const q = req.query as Query;
     if (q.dryRun === 'true') return { valid: c.validate(inputs).length };
-    const { jobs, warnings, replayed } = await c.enqueue(inputs, { idempotencyKey: idempotencyKeyOf(req.headers['idempotency-key']) });
+    const timing = new ServerTiming();
+    const { jobs, warnings, replayed } = await c.enqueue(inputs, { idempotencyKey: idempotencyKeyOf(req.headers['idempotency-key']), timing });
     reply.code(201);
+    const timed = timing.header();
+    if (timed) reply.header('server-timing', timed);
     // The same answer as the first time (the jobs as they are now), marked as a replay.
     if (replayed) reply.header('idempotent-replayed', 'true');
     const warned = warnings.length > 0 ? { warnings } : {};

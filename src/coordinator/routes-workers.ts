@@ -6,6 +6,7 @@ import { ROUTES } from '../protocol/routes.js';
 import type { CompleteReply, HeartbeatReply, LeaseAnswer, LeaseRequest, SegmentNodesAnswer, SingleCompleteAnswer, StopsAnswer } from '../protocol/messages.js';
 import { appendLogsRequestOf, completeRequestOf, heartbeatRequestOf, leaseRequestOf, singleCompleteOf } from '../protocol/validate.js';
 import { checkWorkerName, leaseQueues } from './auth.js';
+import { ServerTiming } from './server-timing.js';
 import { clientGone, type HttpOptions } from './http-context.js';
 
 const worker = { config: { role: 'worker' as const } };
@@ -21,13 +22,20 @@ export function registerWorkerRoutes(app: FastifyInstance, o: HttpOptions): void
   };
 
   const lease = async (req: FastifyRequest, reply: FastifyReply, r: LeaseRequest): Promise<LeaseAnswer> => {
-    let jobs = await c.lease({ worker: r.worker, queues: r.queues, limit: r.limit, waitMs: r.wait, signal: clientGone(reply) });
+    const timing = new ServerTiming();
+    let jobs = await c.lease({ worker: r.worker, queues: r.queues, limit: r.limit, waitMs: r.wait, signal: clientGone(reply), timing });
+    const leasedAt = performance.now();
     // A long poll outlives a revocation made meanwhile: its jobs (and their secrets) are not handed to a token no longer valid.
     if (jobs.length > 0 && req.principal && !(await c.tokens.stillValid(req.principal))) {
       await c.complete(jobs.map((j) => ({ id: j.id, token: j.lease?.token ?? '', outcome: 'failed' as const, release: true, error: 'the token was revoked' })));
       jobs = [];
     }
-    return { jobs: jobs.map(toLeasedJob), leaseTtlMs: c.leaseTtlMs, heartbeatIntervalMs: c.heartbeatIntervalMs };
+    const answer = { jobs: jobs.map(toLeasedJob), leaseTtlMs: c.leaseTtlMs, heartbeatIntervalMs: c.heartbeatIntervalMs };
+    if (jobs.length > 0) {
+      timing.add('answer', performance.now() - leasedAt);
+      reply.header('server-timing', timing.header());
+    }
+    return answer;
   };
 
   app.post(ROUTES.lease.pattern, worker, async (req, reply): Promise<LeaseAnswer> => lease(req, reply, permitted(req, leaseRequestOf(req.body))));

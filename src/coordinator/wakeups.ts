@@ -34,7 +34,7 @@ export class Wakeup {
    */
   waitTurn(o: { timeoutMs: number; signal?: AbortSignal; since?: number; group?: string }): Promise<Turn | null> {
     const { timeoutMs, signal, since } = o;
-    if (since !== undefined && since !== this.generation) return Promise.resolve({ generation: 0, tried: new Set() });
+    if (since !== undefined && since !== this.generation) return Promise.resolve({ generation: 0, tried: new Set(), at: performance.now() });
     if (signal?.aborted || timeoutMs <= 0) return Promise.resolve(null);
     return new Promise((resolve) => {
       const done = (turn: Turn | null) => {
@@ -56,11 +56,12 @@ export class Wakeup {
   /** Wakes the `n` longest waiting (default all): as many as there may be jobs to take. */
   notify(n = Infinity): void {
     const generation = ++this.generation;
+    const at = performance.now();
     for (const wake of this.waiters.keys()) {
       if (n-- <= 0) break;
       this.woken++;
       // Each its own: the groups one chain of hand-ons has tried.
-      wake({ generation, tried: new Set() });
+      wake({ generation, tried: new Set(), at });
     }
   }
 
@@ -89,6 +90,8 @@ export class Wakeup {
 export interface Turn {
   generation: number;
   tried: Set<string>;
+  /** When the notification came (performance.now, ms): a handed-on turn keeps the first one's. */
+  at: number;
 }
 
 /** Wake-ups keyed by name (e.g. one per worker), created on demand and dropped when idle. */

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { SqliteJobStore } from '../../src/store/sqlite/sqlite-store.js';
-import { tempDir } from '../support/tmp.js';
+import { tempDir, waitFor } from '../support/tmp.js';
 import { jobFixture, runStoreContract, T0 } from './contract/index.js';
 
 runStoreContract('sqlite', async () => {
@@ -73,7 +73,22 @@ describe('SqliteJobStore (SQLite only)', () => {
     expect(await second.nextDueAt()).toBe(before.a!.runAt);
   });
 
-  it('creates missing parent directories', async () => {
+  it('moves the WAL into the database on a thread of its own, not in a commit of the coordinator', async () => {
+    const file = path.join(tempDir(), 'drover.db');
+    const store = openStore(file);
+    const size = () => fs.statSync(file).size;
+    const before = size();
+    // About 1,200 pages of WAL: over SQLite's default automatic checkpoint (1,000 pages), under
+    // the store's own bound, so only the thread can have put them in the file.
+    for (let i = 0; i < 20; i++) {
+      await store.enqueue({ jobs: Array.from({ length: 100 }, (_, k) => job(`c${String(i * 100 + k).padStart(5, '0')}`, { params: { pad: 'x'.repeat(1500) } })), now: T0 });
+    }
+    expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(1_000 * 4096);
+    await waitFor(() => size() > before + 3_000_000, 30_000, 'the checkpoint thread to write the WAL into the database');
+    expect(await store.get('c01999')).not.toBeNull();
+  });
+
+    it('creates missing parent directories', async () => {
     const file = path.join(tempDir(), 'nested', 'deeper', 'drover.db');
     const s = openStore(file);
     await s.enqueue({ jobs: [job('b0001')], now: T0 });

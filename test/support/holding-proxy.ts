@@ -13,6 +13,8 @@ export interface HoldingProxy {
   url: string;
   /** Requests held so far, by path. */
   held: string[];
+  /** Every request that reached the proxy, as `METHOD /path`. */
+  seen: string[];
   /** Holds the requests this matches (null: none). Held ones stay held until `release`. */
   hold(match: ((method: string, path: string) => boolean) | null): void;
   /** Passes the requests this matches on, then resets the connection instead of answering: the answer is lost. */
@@ -30,8 +32,10 @@ export async function startHoldingProxy(target: string): Promise<HoldingProxy> {
   const lost: string[] = [];
   const holding = new Set<net.Socket>();
   const held: string[] = [];
+  const seen: string[] = [];
   const server = http.createServer((req, res) => {
     const path = req.url ?? '/';
+    seen.push(`${req.method ?? 'GET'} ${path}`);
     if (match?.(req.method ?? 'GET', path)) {
       held.push(path);
       holding.add(req.socket);
@@ -65,6 +69,7 @@ export async function startHoldingProxy(target: string): Promise<HoldingProxy> {
   return {
     url: `http://127.0.0.1:${port}`,
     held,
+    seen,
     lost,
     hold: (m) => (match = m),
     loseAnswers: (m) => (losing = m),

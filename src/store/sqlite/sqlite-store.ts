@@ -23,6 +23,7 @@ import { nextCursorOf } from '../list-order.js';
 import { whereOf } from './where.js';
 import { SqliteCounters } from './counters.js';
 import { FirstCandidates } from './first-candidates.js';
+import { startCheckpointer, WAL_AUTOCHECKPOINT_PAGES, type Checkpointer } from './checkpointer.js';
 import { counterFilterOf } from '../counters.js';
 
 export interface SqliteStoreOptions {
@@ -50,7 +51,12 @@ export class SqliteJobStore implements JobStore {
   private readonly counters: SqliteCounters;
   private readonly firstCandidates: FirstCandidates;
 
-  private constructor(db: Database.Database, search: SqliteSearchIndex) {
+  private constructor(
+    db: Database.Database,
+    search: SqliteSearchIndex,
+    /** Null for an in-memory database. */
+    private readonly checkpointer: Checkpointer | null,
+  ) {
     this.db = db;
     this.search = search;
     this.stmts = prepareStatements(db);
@@ -77,12 +83,14 @@ export class SqliteJobStore implements JobStore {
       db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
+      // The checkpoints are the thread's (checkpointer.ts); SQLite's own only past this bound.
+      if (opts.path !== ':memory:') db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       migrate(db, SQLITE_MIGRATIONS);
       search = new SqliteSearchIndex(db, opts.path === ':memory:' ? null : path.resolve(opts.path), opts.onSearchIndexError);
     } catch (err) {
       throw new ConfigError(`cannot open the SQLite database at ${opts.path}: ${errorMessage(err)}`);
     }
-    return new SqliteJobStore(db, search);
+    return new SqliteJobStore(db, search, opts.path === ':memory:' ? null : startCheckpointer(path.resolve(opts.path)));
   }
 
   /** The schema version the database is at. */
@@ -357,6 +365,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     await this.search.close();
     if (this.db.open) this.db.close();
   }
