@@ -15,6 +15,7 @@ import { runningDir } from '../runners/shared/pid-path.js';
 import { summarizeTemplate, type Template } from '../runners/template.js';
 import { killRecordedGroups } from '../supervise/pid-file.js';
 import { AGENT_DEFAULTS } from './defaults.js';
+import { Heartbeat } from './heartbeat.js';
 import { LogShipper } from './log-shipper.js';
 import { OutcomeReporter, type NextLease } from './reporter.js';
 import { Slots } from './slots.js';
@@ -100,15 +101,9 @@ export class Agent {
   /** The lease requests in flight, with when each was sent (performance.now), to start again after an outage (renewLeasePolls). */
   private readonly leasePolls = new Map<AbortController, number>();
   private readonly slots: Slots;
-  private heartbeatMs: number = AGENT_DEFAULTS.heartbeatIntervalMs;
+  private readonly heartbeat: Heartbeat;
   private readonly longPollMs: number;
   private shutdownGraceMs: number;
-  /** The description changed (a reload): the next heartbeat carries it, and goes at once. */
-  private infoChanged = false;
-  /** Cuts the heartbeat loop's current wait short (the interval changed). */
-  private kickHeartbeat: (() => void) | null = null;
-  /** A heartbeat is owed as soon as the current one is done (progress changed meanwhile). */
-  private kickPending = false;
   private progressTimer: NodeJS.Timeout | null = null;
   private loops: Promise<void>[] = [];
   private readonly log: Logger;
@@ -123,6 +118,16 @@ export class Agent {
     this.slots = new Slots(() => this.o.concurrency, () => this.running.size);
     this.reporter = new OutcomeReporter(this.api, this.log, () => this.requestMs(), () => this.leaseWithReport());
     this.logs = new LogShipper(this.api, this.log, () => this.requestMs());
+    this.heartbeat = new Heartbeat({
+      api: this.api,
+      log: this.log,
+      name: o.name,
+      requestMs: () => this.requestMs(),
+      running: () => this.running,
+      held: () => [...this.running.values(), ...this.reporting.values()],
+      info: () => this.info(),
+      reachableAgain: (failedAt) => this.renewLeasePolls(failedAt),
+    });
     this.runners = new Map(o.runners.map((r) => [r.kind, r]));
     // Resolved once: the working directory does not change under a running worker.
     this.outputRoot = path.resolve(o.outputRoot);
@@ -154,11 +159,9 @@ export class Agent {
     this.o = { ...this.o, ...next };
     this.runners = new Map(next.runners.map((r) => [r.kind, r]));
     this.shutdownGraceMs = next.shutdownGraceMs ?? AGENT_DEFAULTS.shutdownGraceMs;
-    this.infoChanged = true;
     this.log.info({ slots: next.concurrency, running: this.running.size, templates: [...next.templates.keys()], destinations: next.destinations ?? [] }, 'configuration reloaded');
     this.wakeLeasers();
-    if (this.kickHeartbeat) this.kickHeartbeat();
-    else this.kickPending = true;
+    this.heartbeat.describeAgain();
   }
 
   start(): void {
@@ -170,7 +173,7 @@ export class Agent {
     // Two lease loops on a big worker: one request is in flight while the other's jobs start,
     // so neither this process nor the coordinator waits on the other.
     const leasers = this.o.concurrency >= LEASE_LOOPS_FROM ? 2 : 1;
-    this.loops = [...Array.from({ length: leasers }, () => this.leaseLoop(leasers)), this.heartbeatLoop(), this.stopsLoop()];
+    this.loops = [...Array.from({ length: leasers }, () => this.leaseLoop(leasers)), this.heartbeat.loop(this.stopAll.signal), this.stopsLoop()];
   }
 
   /**
@@ -262,11 +265,8 @@ export class Agent {
   /** A lease answer, to the lease loop or with a report: the coordinator's timings, and its jobs started. */
   private tookLease(res: LeaseAnswer): void {
     this.leaseTtlMs = res.leaseTtlMs;
-    if (res.heartbeatIntervalMs !== this.heartbeatMs) {
-      // The coordinator sets the pace; a shorter interval must apply before the first beat.
-      this.heartbeatMs = res.heartbeatIntervalMs;
-      this.kickHeartbeat?.();
-    }
+    // The coordinator sets the pace; a shorter interval must apply before the first beat.
+    this.heartbeat.setInterval(res.heartbeatIntervalMs);
     for (const job of res.jobs) this.startJob(job);
   }
 
@@ -391,54 +391,9 @@ export class Agent {
     if (this.progressTimer) return;
     this.progressTimer = setTimeout(() => {
       this.progressTimer = null;
-      if (this.kickHeartbeat) this.kickHeartbeat();
-      else this.kickPending = true;
+      this.heartbeat.beatSoon();
     }, PROGRESS_REPORT_MS);
     this.progressTimer.unref();
-  }
-
-  private async heartbeatLoop(): Promise<void> {
-    let failures = 0;
-    /** When the last heartbeat was given up on (performance.now). */
-    let lastFailedAt = 0;
-    const signal = this.stopAll.signal;
-    while (!signal.aborted) {
-      const kick = new AbortController();
-      this.kickHeartbeat = () => kick.abort();
-      if (this.kickPending) kick.abort();
-      this.kickPending = false;
-      const wait = failures > 0 ? Math.min(reconnectDelay(failures), this.heartbeatMs) : this.heartbeatMs;
-      await sleep(wait, AbortSignal.any([signal, kick.signal]));
-      this.kickHeartbeat = null;
-      if (signal.aborted) break;
-      const held = [...this.running.values(), ...this.reporting.values()];
-      // Only who and how busy: the templates go with the lease requests, or here once after a reload.
-      const changed = this.infoChanged;
-      this.infoChanged = false;
-      try {
-        const { answers } = await this.api.heartbeat(
-          {
-            worker: { name: this.o.name, running: this.running.size, ...(changed ? { info: this.info() } : {}) },
-            jobs: held.map((r) => ({ id: r.job.id, token: r.token, progress: r.progress })),
-          },
-          { timeoutMs: this.requestMs() },
-        );
-        if (failures > 0) this.renewLeasePolls(lastFailedAt);
-        failures = 0;
-        for (const a of answers) {
-          const r = this.running.get(a.id);
-          // A job whose run is over has nothing left to stop.
-          if (!r) continue;
-          if (a.status === 'stop') r.abort.abort(a.reason satisfies AbortReason);
-          else if (a.status === 'lost') r.abort.abort('lost' satisfies AbortReason);
-        }
-      } catch (err) {
-        failures++;
-        lastFailedAt = performance.now();
-        if (changed) this.infoChanged = true;
-        this.log.warn({ err: errorMessage(err), running: held.length }, 'heartbeat failed; jobs keep running');
-      }
-    }
   }
 
   private async stopsLoop(): Promise<void> {

@@ -5,13 +5,14 @@ import { tokensEqual } from '../core/tokens.js';
 import { silentLogger } from '../core/logger.js';
 import type { CountFilter, JobPage, ListFilter } from '../core/job-filter.js';
 import { isFinalState, redactText, secretValuesOf, type Job, type JobState } from '../core/job.js';
-import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo, WorkerInfo } from '../core/reports.js';
+import type { CompleteAnswer, CompleteItem, HeartbeatAnswer, HeartbeatItem, LogChunk, TemplateInfo } from '../core/reports.js';
 import type { FinishedAnswer, JobDetail, LogsAnswer, PurgeRequest, StatsAnswer, StopOrder, WorkerPulse } from '../protocol/messages.js';
 import { KIND_MODULES } from '../runners/registry.js';
 import type { JobStore, ResolvedNewJob, Subscription } from '../store/store.js';
 import { Families } from './children.js';
 import { Queues } from './queues.js';
 import { JobTimings } from './job-timings.js';
+import { Leasing, type LeaseParams } from './leasing.js';
 import type { ServerTiming } from './server-timing.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { deleteFinishedInBatches } from './delete-finished.js';
@@ -23,13 +24,13 @@ import { AccessTokens } from './access-tokens.js';
 import { Schedules } from './schedules.js';
 import type { TemplateCatalog } from './templates.js';
 import type { Template } from '../runners/template.js';
-import { KeyedWakeups, Wakeup, type Turn } from './wakeups.js';
+import { KeyedWakeups, Wakeup } from './wakeups.js';
 import { LongPolls } from './long-polls.js';
 import { PollCaps } from './poll-caps.js';
 import { LiveEvents } from './live-events.js';
 import { finishedPerBucket, readStats } from './overview.js';
 import type { SecretBox } from '../core/secret-box.js';
-import { openLeased, openSpec, sealJobs, sealSpec, secretParamsForRedaction } from './secret-params.js';
+import { openSpec, sealJobs, sealSpec, secretParamsForRedaction } from './secret-params.js';
 import { fingerprintOf, jobKeysOf, uniqueKeysOf } from './enqueue-keys.js';
 import type { DiskGuard, StorageStatus } from './disk-guard.js';
 
@@ -68,16 +69,6 @@ const STATS_EVERY_MS = 5_000;
 /** At most this many jobs in one enqueue call. */
 export const MAX_BATCH = 50_000;
 
-/** What `Coordinator.lease` takes. */
-export interface LeaseParams {
-  worker: WorkerInfo;
-  queues: string[];
-  limit: number;
-  waitMs: number;
-  signal?: AbortSignal;
-  timing?: ServerTiming;
-}
-
 /**
  * The coordinator's logic, between the HTTP layer and the store: validates, fills defaults,
  * wakes long-polling workers, tells workers to stop, and owns every long poll (leases, stops,
@@ -89,6 +80,7 @@ export class Coordinator {
   /** Pausing and resuming queues. */
   readonly queues: Queues;
   private readonly timings: JobTimings;
+  private readonly leasing: Leasing;
   /** Woken when work may be claimable; its `waiting` and `generation` are test signals. */
   readonly workAvailable = new Wakeup();
   /** The workers heard from, their kinds and templates, who is online. */
@@ -148,6 +140,20 @@ export class Coordinator {
     this.queues = new Queues({ store: o.store, clock: o.clock, notifyWork: () => this.notifyWork() });
     this.registry = new WorkerRegistry({ store: o.store, clock: o.clock, templates: o.templates, leaseTtlMs: this.leaseTtlMs, retentionMs: o.workerRetentionMs ?? SERVER_DEFAULTS.workerRetentionMs });
     this.events = new LiveEvents({ workers: () => this.registry.list() });
+    this.leasing = new Leasing({
+      store: o.store,
+      clock: o.clock,
+      metrics: o.metrics,
+      secretBox: o.secretBox,
+      registry: this.registry,
+      polls: this.polls,
+      workAvailable: this.workAvailable,
+      timings: this.timings,
+      events: this.events,
+      leaseTtlMs: this.leaseTtlMs,
+      complete: (items) => this.complete(items),
+      ...(o.log ? { log: o.log } : {}),
+    });
     this.tokens = new AccessTokens({ store: o.store, clock: o.clock, notifyWork: () => this.notifyWork(), settleParents: (ids) => this.settleParents(ids) });
   }
 
@@ -204,7 +210,8 @@ export class Coordinator {
   /**
    * Creates the jobs; `warnings` say what no online worker can run yet (accepted all the same).
    * `idempotencyKey` (the Idempotency-Key header) and each job's `key`: see store/enqueue-keys.ts;
-   * `replayed`: the key was seen before, and the jobs are the ones it made then.
+   * `replayed`: the key was seen before, and the jobs are the ones it made then. `timing` gets
+   * `check` (the jobs checked, secrets sealed) and `store` (the store creating them), ms.
    */
   async enqueue(inputs: unknown[], o: { idempotencyKey?: string; timing?: ServerTiming } = {}): Promise<{ jobs: Job[]; warnings: string[]; replayed: boolean }> {
     const began = performance.now();
@@ -356,85 +363,11 @@ export class Coordinator {
   }
 
   /**
-   * Claims up to `limit` jobs for the worker, waiting up to `waitMs` for work to arrive.
-   * `signal` aborts the wait when the client goes away, so nothing is leased to a closed socket.
-   * `timing` gets, when jobs were leased: `wait` (for work), `wake` (from the notification to
-   * this request running again), `claim` (the store's), ms. `enqueue`'s gets `check` (the jobs
-   * checked, secrets sealed) and `store` (the store creating them).
+   * Claims up to `limit` jobs for the worker, waiting up to `waitMs` for work to arrive
+   * (leasing.ts). `signal` aborts the wait when the client goes away.
    */
-  async lease(p: LeaseParams): Promise<Job[]> {
-    // Refused before anything is done: a worker over its cap backs off and asks again.
-    const leave = this.polls.enter(p.worker.name, p.waitMs);
-    try {
-      return await this.leaseOnce(p);
-    } finally {
-      leave();
-    }
-  }
-
-  private async leaseOnce(p: LeaseParams): Promise<Job[]> {
-    const arrived = performance.now();
-    await this.registry.register({ ...p.worker, queues: p.queues });
-    const deadline = this.clock.now() + this.polls.capWait(p.waitMs);
-    // Not AbortSignal.any with the shutdown's signal (30 µs a request): close() wakes every lease poll, which then sees `closed`.
-    const gone = () => p.signal?.aborted === true || this.polls.closed;
-    // The notification that woke this request, if one did: passed on when it finds nothing.
-    let wokenBy: Turn | null = null;
-    /** The last wait's end, and its notification's delay to it, ms. */
-    let waitedUntil = arrived;
-    let wakeMs = 0;
-    // Lease requests of one group would claim the same jobs: a wake-up one could not use goes to another group.
-    const group = claimGroupOf(p.worker, p.queues);
-    for (;;) {
-      if (gone()) {
-        if (wokenBy) this.workAvailable.passOn(wokenBy, group);
-        return [];
-      }
-      // Work that arrives while the claim runs (the store may be remote) must not be missed.
-      const seen = this.workAvailable.generation;
-      const claimStart = performance.now();
-      const jobs = await this.store.claim({
-        worker: p.worker.name,
-        kinds: p.worker.kinds,
-        templates: p.worker.templates.map((t) => t.name),
-        queues: p.queues,
-        node: p.worker.node ?? null,
-        limit: p.limit,
-        leaseMs: this.leaseTtlMs,
-        now: this.clock.now(),
-      });
-      if (jobs.length > 0 && p.signal?.aborted) {
-        // The worker went away while the claim ran (it gave up on this request): the answer
-        // would reach no one, and the jobs would wait out their lease. Given back at once.
-        await this.complete(jobs.map((j) => ({ id: j.id, token: j.lease?.token ?? '', outcome: 'failed' as const, retryable: true, release: true, error: `worker ${p.worker.name} was gone before the lease answer reached it; given back` })));
-        return [];
-      }
-      if (jobs.length > 0) {
-        this.o.metrics.started.inc(jobs.length);
-        const claimMs = performance.now() - claimStart;
-        this.timings.leased(jobs, claimMs);
-        if (p.timing) {
-          p.timing.add('wait', waitedUntil - arrived);
-          p.timing.add('wake', wakeMs);
-          p.timing.add('claim', claimMs);
-        }
-        // The one place a secret is opened for the wire: the lease answer to the worker holding the job.
-        this.events.jobs(jobs);
-        const { open, unreadable } = openLeased(this.o.secretBox, jobs);
-        if (unreadable.length > 0) await this.failUnreadable(unreadable);
-        if (open.length > 0) return open;
-        continue;
-      }
-      // Woken for a job this worker cannot take (another queue or kind, a full key), or one another
-      // worker took first: the next waiter may.
-      if (wokenBy) this.workAvailable.passOn(wokenBy, group);
-      const left = deadline - this.clock.now();
-      if (left <= 0) return [];
-      wokenBy = await this.workAvailable.waitTurn({ timeoutMs: Math.min(left, this.polls.pollSliceMs()), ...(p.signal ? { signal: p.signal } : {}), since: seen, group });
-      waitedUntil = performance.now();
-      wakeMs = wokenBy ? waitedUntil - wokenBy.at : 0;
-      if (wokenBy && wokenBy.generation > 0) this.o.metrics.leaseWakeups.inc();
-    }
+  lease(p: LeaseParams): Promise<Job[]> {
+    return this.leasing.lease(p);
   }
 
   async heartbeat(p: { worker: WorkerPulse; items: HeartbeatItem[] }): Promise<HeartbeatAnswer[]> {
@@ -508,15 +441,6 @@ export class Coordinator {
     this.jobChanged.notify(jobId);
   }
 
-  /**
-   * Fails, not retried, leased jobs whose secrets this coordinator cannot open (sealed under a
-   * key it lacks), so one such job neither crashes the lease loop nor comes back on every lease.
-   */
-  private async failUnreadable(unreadable: Array<{ job: Job; error: string }>): Promise<void> {
-    for (const u of unreadable) this.o.log?.error({ job: u.job.id, err: u.error }, 'leased job failed: its secret params cannot be decrypted');
-    await this.complete(unreadable.map((u) => ({ id: u.job.id, token: u.job.lease?.token ?? '', outcome: 'failed' as const, retryable: false, error: u.error })));
-  }
-
   /** Log chunks after `after`; waits up to `waitMs` for some while the job is active. */
   readLogs(p: { jobId: string; after: number; limit: number; waitMs: number; signal?: AbortSignal }): Promise<LogsAnswer> {
     return this.polls.readLogs(p);
@@ -531,9 +455,4 @@ export class Coordinator {
   waitForStops(p: { worker: string; waitMs: number; signal?: AbortSignal }): Promise<StopOrder[]> {
     return this.polls.waitForStops(p);
   }
-}
-
-/** What a lease request would claim: its kinds, templates, queues and node (requests alike claim the same jobs). */
-function claimGroupOf(worker: WorkerInfo, queues: string[]): string {
-  return JSON.stringify([[...worker.kinds].sort(), worker.templates.map((t) => t.name).sort(), [...queues].sort(), worker.node ?? null]);
 }
