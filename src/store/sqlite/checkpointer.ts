@@ -2,9 +2,10 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 type Threads = typeof import('node:worker_threads');
+type Fs = typeof import('node:fs');
 type Driver = typeof import('better-sqlite3');
 
-/** How often the thread moves the WAL's pages into the database, ms. */
+/** How often the thread moves the WAL's pages into the database while it is written, ms (idle: up to once a second). */
 export const CHECKPOINT_EVERY_MS = 100;
 /**
  * The WAL's length, in pages, at which a commit on the coordinator's own connection checkpoints
@@ -26,19 +27,34 @@ interface CheckpointerData {
  * `synchronous = NORMAL` that commit waits on two fsyncs: measured, 1.2 ms off the lease p99
  * (3.6–3.9 ms instead of 4.6–5.6 ms at 100,000 queued).
  */
-function checkpointerThread(Database: Driver, threads: Threads): void {
+function checkpointerThread(Database: Driver, threads: Threads, fs: Fs): void {
   const d = threads.workerData as CheckpointerData;
   const port = threads.parentPort as import('node:worker_threads').MessagePort;
   const db = new Database(d.path);
-  const timer = setInterval(() => {
+  // A WAL not written since the last look has nothing to move: an idle coordinator's thread
+  // costs a stat, not a checkpoint, and looks less often (up to once a second).
+  let seen = '';
+  let waitMs = d.everyMs;
+  let timer: NodeJS.Timeout;
+  const tick = () => {
     try {
-      db.pragma('wal_checkpoint(PASSIVE)');
+      const st = fs.statSync(`${d.path}-wal`, { throwIfNoEntry: false });
+      const now = st ? `${st.mtimeMs}:${st.size}` : '';
+      if (now === seen) waitMs = Math.min(1_000, waitMs * 2);
+      else {
+        db.pragma('wal_checkpoint(PASSIVE)');
+        // As it stood before the checkpoint, which writes no frames of its own: a write since shows at the next look.
+        seen = now;
+        waitMs = d.everyMs;
+      }
     } catch {
-      // Busy with another checkpoint (the store's own TRUNCATE when the disk is full): the next tick tries again.
+      // Busy with another checkpoint (the store's own TRUNCATE when the disk is full): the next look tries again.
     }
-  }, d.everyMs);
+    timer = setTimeout(tick, waitMs);
+  };
+  timer = setTimeout(tick, waitMs);
   port.on('message', () => {
-    clearInterval(timer);
+    clearTimeout(timer);
     db.close();
     port.close();
   });
@@ -52,7 +68,7 @@ export interface Checkpointer {
 export function startCheckpointer(path: string, everyMs = CHECKPOINT_EVERY_MS): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const data: CheckpointerData = { path, everyMs };
-  const w = new Worker(`(${checkpointerThread.toString()})(require(${JSON.stringify(driver)}), require('node:worker_threads'))`, { eval: true, workerData: data });
+  const w = new Worker(`(${checkpointerThread.toString()})(require(${JSON.stringify(driver)}), require('node:worker_threads'), require('node:fs'))`, { eval: true, workerData: data });
   // A thread that failed leaves SQLite's own checkpoints (every WAL_AUTOCHECKPOINT_PAGES) to bound the WAL.
   w.on('error', () => undefined);
   // It must not keep a process alive that is otherwise done.
