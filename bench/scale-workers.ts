@@ -26,6 +26,8 @@ export interface ManyWorkersFigures {
   handoffP99Ms: number;
   /** The coordinator's CPU with every worker idle and long-polling, % of one core. */
   idleCpuPct: number;
+  /** The same before any worker came: what the coordinator costs on its own (maintenance, timers). */
+  aloneCpuPct: number;
   /** Waiting lease requests woken per job enqueued one at a time, every worker idle (drover_lease_wakeups_total). */
   wakeupsPerEnqueue: number;
   /** The coordinator's peak RSS, MB. */
@@ -79,14 +81,20 @@ export async function manyWorkers(o: { workers: number; jobMs: number; jobsPerWo
       }
     }
   };
+  const idleCpu = async () => {
+    const cpu0 = cpuOf(server.child.pid as number);
+    const ti = performance.now();
+    await sleep(o.idleSeconds * 1000);
+    return (100 * (cpuOf(server.child.pid as number) - cpu0)) / ((performance.now() - ti) / 1000);
+  };
+  // Started, its first seconds' compiling and collecting done: then what it costs on its own.
+  await sleep(5_000);
+  const aloneCpuPct = await idleCpu();
   const loops = Array.from({ length: o.workers }, (_, i) => loop(i));
   try {
     await until(async () => (await metric(url, 'drover_long_polls')) >= o.workers);
     // Idle: every worker long-polling, nothing to do.
-    const cpu0 = cpuOf(server.child.pid as number);
-    const ti = performance.now();
-    await sleep(o.idleSeconds * 1000);
-    const idleCpuPct = (100 * (cpuOf(server.child.pid as number) - cpu0)) / ((performance.now() - ti) / 1000);
+    const idleCpuPct = await idleCpu();
     // One job at a time, every worker idle: how many waiting requests each enqueue wakes.
     const w0 = await metric(url, 'drover_lease_wakeups_total');
     for (let i = 0; i < o.singles; i++) {
@@ -114,6 +122,7 @@ export async function manyWorkers(o: { workers: number; jobMs: number; jobsPerWo
       handoffP50Ms: quantile(handoffs, 0.5),
       handoffP99Ms: quantile(handoffs, 0.99),
       idleCpuPct,
+      aloneCpuPct,
       wakeupsPerEnqueue,
       coordinatorRssMB: peakRssMB(server.child.pid as number),
     };

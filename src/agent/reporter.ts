@@ -59,7 +59,12 @@ export class OutcomeReporter {
     while (this.pending.length > 0 && !this.stopped.signal.aborted) {
       const batch = this.pending.splice(0, 5000);
       const items = batch.map((b) => b.item);
-      const next = this.leaseWithReports ? once(this.nextLease()) : null;
+      // Asked even when outcomes go alone: the slots it would fill go back to the lease loop (settle null).
+      let next = once(this.nextLease());
+      if (next && !this.leaseWithReports) {
+        next.settle(null);
+        next = null;
+      }
       try {
         let answers: CompleteAnswer[];
         if (next) {

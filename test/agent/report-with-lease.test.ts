@@ -44,6 +44,38 @@ describe('a worker reporting an outcome', () => {
     expect(new Set(attempts)).toEqual(new Set([1]));
   });
 
+  it('keeps all its slots leasing when a coordinator refuses outcomes sent with a lease', async () => {
+    const dir = tempDir();
+    const srv = await startServer({ port: 0, dataDir: path.join(dir, 'data'), tokens: { admin: null, worker: null }, templates: [], logger: silentLogger() });
+    cleanups.push(() => srv.close());
+    // A coordinator in front that refuses `next` as an older one might (400), passing all else on.
+    let refused = 0;
+    const front = await handlerServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (req.url === '/api/v1/complete' && (JSON.parse(body.toString()) as { next?: unknown }).next !== undefined) {
+          refused++;
+          res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'validation', message: 'next: not understood', field: 'next' } }));
+          return;
+        }
+        void fetch(`${srv.url}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers: { 'content-type': 'application/json' }, ...(body.length > 0 ? { body } : {}) }).then(async (r) => {
+          res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await r.arrayBuffer()));
+        });
+      });
+    });
+    const api = new ApiClient({ servers: [srv.url] });
+    cleanups.push(() => api.close());
+    await api.post('/api/v1/jobs', { jobs: Array.from({ length: 20 }, () => ({ kind: 'noop' })) });
+    const agent = new Agent({ name: 'w1', servers: [front], concurrency: 2, queues: [], runners: [new NoopRunner()], templates: new Map(), outputRoot: tempDir(), logDir: path.join(dir, 'logs'), shutdownGraceMs: 1000, logger: silentLogger() });
+    agent.start();
+    cleanups.push(() => agent.shutdown());
+    // Every job runs: the slots held for the refused lease, and for those never sent, went back to the lease loop.
+    await waitFor(async () => (await api.get<{ counts: Record<string, number> }>('/api/v1/jobs/counts')).counts.succeeded === 20, 30_000, '20 succeeded');
+    expect(refused).toBe(1);
+  });
+
   it('sends its outcomes alone from then on when a coordinator refuses them with a lease, losing none', async () => {
     const bodies: Array<{ items: Array<{ id: string }>; next?: unknown }> = [];
     const url = await handlerServer((req, res) => {
@@ -80,6 +112,8 @@ describe('a worker reporting an outcome', () => {
       [['j1'], false],
       [['j2'], false],
     ]);
-    expect(settled).toEqual([null]);
+    // Every batch's lease settled with nothing, sent or not (its slots go back to the lease loop):
+    // the refused one, and those of the two batches sent alone after it.
+    expect(settled).toEqual([null, null, null]);
   });
 });
