@@ -160,7 +160,7 @@ export class Agent {
     this.runners = new Map(next.runners.map((r) => [r.kind, r]));
     this.shutdownGraceMs = next.shutdownGraceMs ?? AGENT_DEFAULTS.shutdownGraceMs;
     this.log.info({ slots: next.concurrency, running: this.running.size, templates: [...next.templates.keys()], destinations: next.destinations ?? [] }, 'configuration reloaded');
-    this.wakeLeasers();
+    this.slots.wake();
     this.heartbeat.describeAgain();
   }
 
@@ -184,7 +184,7 @@ export class Agent {
     if (this.stopLeasing.signal.aborted) return this.finished();
     this.log.info({ running: this.running.size, graceMs: this.shutdownGraceMs }, 'shutting down: no new jobs');
     this.stopLeasing.abort();
-    this.wakeLeasers();
+    this.slots.wake();
     // Waits on the runs, not on their reports: with the coordinator unreachable a report may
     // never arrive, and the drain below bounds that wait.
     const all = this.allRan();
@@ -216,10 +216,6 @@ export class Agent {
    */
   private requestMs(): number {
     return Math.max(MIN_REQUEST_MS, Math.floor(this.leaseTtlMs / 3));
-  }
-
-  private wakeLeasers(): void {
-    this.slots.wake();
   }
 
   private async leaseLoop(loops: number): Promise<void> {
@@ -328,7 +324,7 @@ export class Agent {
       // A lost lease reports nothing: its slot is free now.
       if (this.o.concurrency < LEASE_LOOPS_FROM && r.abort.reason !== 'lost' && !this.stopLeasing.signal.aborted) this.slots.hold();
     }
-    this.wakeLeasers();
+    this.slots.wake();
     for (const w of this.runEndWaiters.splice(0)) w();
   }
 
